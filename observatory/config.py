@@ -1,0 +1,144 @@
+"""The one settings object.
+
+Precedence, lowest first: defaults below < ``observatory.toml`` at the project root < environment variables
+``OBSERVATORY_<FIELD>`` (upper-case field name). Nothing is read at import time: call :func:`get_settings`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+ENV_PREFIX = "OBSERVATORY_"
+CONFIG_FILE = "observatory.toml"
+
+
+def _default_root() -> Path:
+    # The package lives at <root>/observatory; an installed copy elsewhere falls back to the working directory.
+    candidate = Path(__file__).resolve().parent.parent
+    if (candidate / "pyproject.toml").exists():
+        return candidate
+    return Path.cwd()
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable of the observatory, with its default."""
+
+    root: Path = field(default_factory=_default_root, metadata={"doc": "project root; relative paths hang from it"})
+    data_dir: Path = field(default=Path("data"), metadata={"doc": "data folder (raw/ and processed/ below it)"})
+    territory: str = field(default="lyon", metadata={"doc": "territory id (only Lyon ships)"})
+    min_count: int = field(default=5, metadata={"doc": "counts 1..min_count-1 are shown as '< min_count' in public views"})
+    pool_buffer_m: float = field(default=150.0, metadata={"doc": "radius of the buffer around each pool site, metres"})
+    grid_size_m: int = field(default=200, metadata={"doc": "side of the hot-spot grid cells, metres (Lambert-93)"})
+    territory_tolerance_m: float = field(default=500.0, metadata={"doc": "points farther than this outside the city are quarantined"})
+    quarantine_max_share: float = field(default=0.05, metadata={"doc": "a file with a larger share of quarantined rows is refused"})
+    keep_snapshots: int = field(default=10, metadata={"doc": "number of published snapshots kept on disk"})
+    tile_source: str = field(default="white-bg", metadata={"doc": "MapLibre basemap style; 'white-bg' sends no request off the machine, e.g. 'carto-positron' online"})
+    download_timeout_s: float = field(default=8.0, metadata={"doc": "timeout of official downloads, seconds"})
+    boundary_url: str = field(
+        default=(
+            "https://data.grandlyon.com/geoserver/metropole-de-lyon/ows?SERVICE=WFS&VERSION=2.0.0&request=GetFeature"
+            "&typename=metropole-de-lyon:adr_voie_lieu.adrarrond&outputFormat=application/json&SRSNAME=EPSG:4326"
+        ),
+        metadata={"doc": "official arrondissements (Grand Lyon WFS, GeoJSON in EPSG:4326)"},
+    )
+    boundary_fallback_url: str = field(
+        default="https://etalab-datasets.geo.data.gouv.fr/contours-administratifs/latest/geojson/arrondissements-municipaux-100m.geojson.gz",
+        metadata={"doc": "second source of arrondissements (Etalab, all of France)"},
+    )
+    eval_window_months: int = field(default=12, metadata={"doc": "length of the before and after windows of an action evaluation"})
+    max_upload_mb: float = field(default=20.0, metadata={"doc": "largest file accepted by the browser upload"})
+    host: str = field(default="127.0.0.1", metadata={"doc": "address the dashboard listens on"})
+    port: int = field(default=8050, metadata={"doc": "port the dashboard listens on"})
+    secret_key: str = field(default="", metadata={"doc": "session signing key; generated and stored under data/ when empty"})
+    auth_header: str = field(default="", metadata={"doc": "trusted reverse-proxy header carrying the user name (SSO mode); empty = off"})
+
+    # Derived paths -------------------------------------------------------------------------------------------
+    @property
+    def data_path(self) -> Path:
+        return self.data_dir if self.data_dir.is_absolute() else self.root / self.data_dir
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.data_path / "raw"
+
+    @property
+    def processed_dir(self) -> Path:
+        return self.data_path / "processed"
+
+    @property
+    def reference_dir(self) -> Path:
+        """Downloaded reference geography and the analysts' own perimeters."""
+        return self.raw_dir / "reference"
+
+    @property
+    def sources_dir(self) -> Path:
+        """Source profiles, one TOML per partner."""
+        return self.raw_dir / "sources"
+
+    @property
+    def official_dir(self) -> Path:
+        return self.raw_dir / "official"
+
+    def replace(self, **changes: Any) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+
+def _coerce(name: str, value: Any, target: Any) -> Any:
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    try:
+        if kind in ("Path",):
+            return Path(value)
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+        if kind == "bool":
+            return str(value).strip().lower() in ("1", "true", "yes", "oui", "on")
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"setting {name!r}: {value!r} is not a valid {kind} ({exc})") from None
+
+
+def get_settings(root: Path | None = None, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build the settings: defaults, then ``observatory.toml``, then ``OBSERVATORY_*`` variables, then overrides."""
+    env = os.environ if env is None else env
+    known = {f.name for f in fields(Settings)}
+    values: dict[str, Any] = {}
+    root_value = root or (Path(env[ENV_PREFIX + "ROOT"]) if ENV_PREFIX + "ROOT" in env else None) or _default_root()
+    values["root"] = Path(root_value).resolve()
+    toml_path = values["root"] / CONFIG_FILE
+    if toml_path.exists():
+        try:
+            data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"{toml_path}: not valid TOML ({exc})") from None
+        for key, value in data.items():
+            if key not in known or key == "root":
+                raise SettingsError(f"{toml_path}: unknown setting {key!r}; known: {', '.join(sorted(known - {'root'}))}")
+            values[key] = _coerce(key, value, None)
+    for key in known - {"root"}:
+        env_key = ENV_PREFIX + key.upper()
+        if env_key in env:
+            values[key] = _coerce(key, env[env_key], None)
+    for key, value in overrides.items():
+        if key not in known:
+            raise SettingsError(f"unknown setting {key!r}")
+        values[key] = value
+    settings = Settings(**values)
+    if settings.min_count < 1:
+        raise SettingsError("min_count must be at least 1")
+    if not 0 <= settings.quarantine_max_share <= 1:
+        raise SettingsError("quarantine_max_share must be between 0 and 1")
+    if settings.grid_size_m <= 0:
+        raise SettingsError("grid_size_m must be positive")
+    return settings

@@ -1,0 +1,1 @@
+"""Everything that imports Dash: app factory, pages, components, component ids."""

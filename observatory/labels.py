@@ -1,0 +1,133 @@
+"""French labels and formats shared by the dashboard, the figures and the reports.
+
+Numbers use a comma as decimal separator and a no-break space between thousands ("1 234,5"), dates are
+dd/mm/yyyy, months and weekdays are spelled in French.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+
+from observatory import schema
+
+NBSP = "\u00a0"
+# Plotly's layout.separators: decimal separator then thousands separator.
+PLOTLY_SEPARATORS = ",\u00a0"
+
+MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre")
+MONTHS_SHORT = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc.")
+WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+
+ARRONDISSEMENT_NAMES = {f"6938{i}": f"Lyon {i}{'er' if i == 1 else 'e'}" for i in range(1, 10)}
+ARRONDISSEMENT_NAMES[schema.CITY_CODE] = "Lyon"
+
+SOURCE_LABELS = {
+    "police_nationale": "Police nationale",
+    "police_municipale": "Police municipale",
+    "tcl": "TCL (transports en commun)",
+    "bailleurs": "Bailleurs sociaux",
+    "piscines": "Piscines municipales",
+    "mediateurs": "Médiateurs",
+}
+
+LOCATION_QUALITY_LABELS = {
+    "point": "point (coordonnées)",
+    "address": "adresse ou site connu",
+    "sector": "secteur seulement",
+    "none": "aucune localisation",
+}
+
+ZONE_KIND_LABELS = {
+    "hypercentre": "Hypercentre",
+    "piscine": "Piscine",
+    "qpv": "Quartier prioritaire (QPV)",
+    "gltd": "GLTD",
+    "cellule_veille": "Cellule de veille",
+    "camera": "Vidéoprotection",
+    "perimetre": "Périmètre",
+}
+
+DEMO_NOTICE = "Données de démonstration — fictives"
+
+
+def _group_thousands(digits: str) -> str:
+    out = []
+    for i, ch in enumerate(reversed(digits)):
+        if i and i % 3 == 0:
+            out.append(NBSP)
+        out.append(ch)
+    return "".join(reversed(out))
+
+
+def fmt_number(value: float | int | None, decimals: int = 0) -> str:
+    """``1234.5`` → ``"1 234,5"``; None or NaN → ``"–"``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    text = f"{abs(value):.{decimals}f}"
+    whole, _, frac = text.partition(".")
+    sign = "−" if value < 0 and float(text) != 0 else ""
+    return sign + _group_thousands(whole) + ("," + frac if frac else "")
+
+
+def fmt_int(value: float | int | None) -> str:
+    return fmt_number(value, 0)
+
+
+def fmt_signed(value: float | int | None, decimals: int = 0) -> str:
+    """``+85`` / ``−85`` with a typographic minus."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return ("+" if value > 0 else "") + fmt_number(value, decimals)
+
+
+def fmt_pct(value: float | None, decimals: int = 0, signed: bool = True) -> str:
+    """A ratio in percent: ``-0.12`` → ``"−12 %"``."""
+    if value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value))):
+        return "–"
+    body = fmt_signed(value * 100, decimals) if signed else fmt_number(value * 100, decimals)
+    return f"{body}{NBSP}%"
+
+
+def fmt_date(value: date | datetime | None) -> str:
+    if value is None:
+        return "–"
+    return value.strftime("%d/%m/%Y")
+
+
+def fmt_datetime(value: datetime | None) -> str:
+    if value is None:
+        return "–"
+    return value.strftime("%d/%m/%Y %H:%M")
+
+
+def month_name(month: int) -> str:
+    return MONTHS[month - 1]
+
+
+def month_year(year: int, month: int) -> str:
+    return f"{MONTHS[month - 1]} {year}"
+
+
+def category_label(code: str) -> str:
+    cat = schema.categories().get(code)
+    return cat.label if cat else code
+
+
+def family_label(code: str) -> str:
+    fam = schema.families().get(code)
+    return fam.label if fam else code
+
+
+def arrondissement_label(code: str | None) -> str:
+    if code is None:
+        return "Arrondissement inconnu"
+    return ARRONDISSEMENT_NAMES.get(str(code), str(code))
+
+
+def source_label(code: str) -> str:
+    return SOURCE_LABELS.get(code, code)
+
+
+def population_note(vintage: int) -> str:
+    return f"taux pour 1{NBSP}000 habitants, population légale INSEE {vintage}"
