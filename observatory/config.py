@@ -35,6 +35,7 @@ class Settings:
 
     root: Path = field(default_factory=_default_root, metadata={"doc": "project root; relative paths hang from it"})
     data_dir: Path = field(default=Path("data"), metadata={"doc": "data folder (raw/ and processed/ below it)"})
+    profiles_dir: Path = field(default=Path("data/raw/sources"), metadata={"doc": "folder of the partners' source profiles (TOML + label CSV)"})
     territory: str = field(default="lyon", metadata={"doc": "territory id (only Lyon ships)"})
     min_count: int = field(default=5, metadata={"doc": "counts 1..min_count-1 are shown as '< min_count' in public views"})
     pool_buffer_m: float = field(default=150.0, metadata={"doc": "radius of the buffer around each pool site, metres"})
@@ -82,8 +83,8 @@ class Settings:
 
     @property
     def sources_dir(self) -> Path:
-        """Source profiles, one TOML per partner."""
-        return self.raw_dir / "sources"
+        """Source profiles, one TOML per partner (kept apart from data_dir so a scratch data folder still finds them)."""
+        return self.profiles_dir if self.profiles_dir.is_absolute() else self.root / self.profiles_dir
 
     @property
     def official_dir(self) -> Path:
