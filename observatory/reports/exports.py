@@ -1,0 +1,116 @@
+"""Tables to files: CSV for French spreadsheets, XLSX with a metadata sheet, GeoJSON of aggregated layers.
+
+Pure functions returning bytes; the dashboard's download callbacks and the CLI write them out.
+Every cell that a spreadsheet would run as a formula is neutralised.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pandas as pd
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class ExportMeta:
+    """What travels with every export: where it comes from, how it was filtered, whether it is protected."""
+
+    title: str
+    source: str = ""
+    filters: str = ""
+    snapshot_id: str = ""
+    privacy: str = ""  # the rule applied, or the warning that the table is not protected
+    protected: bool = True
+    created_at: datetime = field(default_factory=lambda: datetime.now().replace(microsecond=0))
+
+    def rows(self) -> list[tuple[str, str]]:
+        return [
+            ("Titre", self.title),
+            ("Source", self.source),
+            ("Filtres", self.filters),
+            ("Instantané", self.snapshot_id),
+            ("Protection", self.privacy or ("protégé" if self.protected else "NON PROTÉGÉ — usage interne analystes")),
+            ("Date d'export", self.created_at.strftime("%d/%m/%Y %H:%M")),
+        ]
+
+
+def neutralise(value):  # noqa: ANN001, ANN201 - any cell value
+    """Prefix text that a spreadsheet would run as a formula with an apostrophe; other values pass."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(neutralise)
+    out.columns = [neutralise(str(c)) for c in out.columns]
+    return out
+
+
+def slug(text: str) -> str:
+    """A file-name-safe version of a title or a filter description."""
+    import unicodedata
+
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Za-z0-9]+", "-", ascii_text).strip("-").lower()[:120] or "export"
+
+
+def to_csv_bytes(df: pd.DataFrame, meta: ExportMeta) -> bytes:
+    """UTF-8 with BOM, ';' delimiter, decimal comma; metadata as leading '# ' lines is avoided (Excel shows them
+    as data), so the metadata goes in trailing rows after an empty line."""
+    body = neutralise_frame(df)
+    buf = io.StringIO()
+    body.to_csv(buf, sep=";", decimal=",", index=False, lineterminator="\r\n")
+    buf.write("\r\n")
+    for key, value in meta.rows():
+        buf.write(f"{key};{neutralise(str(value)).replace(';', ',')}\r\n")
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def to_xlsx_bytes(df: pd.DataFrame, meta: ExportMeta, sheet: str = "Données") -> bytes:
+    """Typed columns, frozen header, and a second sheet 'Métadonnées' with source, filters, snapshot, privacy."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = sheet[:31]
+    body = neutralise_frame(df)
+    ws.append([str(c) for c in body.columns])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for row in body.itertuples(index=False):
+        ws.append([_xlsx_value(v) for v in row])
+    ws.freeze_panes = "A2"
+    for i, col in enumerate(body.columns, start=1):
+        width = max([len(str(col))] + [len(str(v)) for v in body[col].head(200)]) + 2
+        ws.column_dimensions[ws.cell(1, i).column_letter].width = min(width, 60)
+    info = wb.create_sheet("Métadonnées")
+    for key, value in meta.rows():
+        info.append([key, neutralise(str(value))])
+    info.column_dimensions["A"].width = 18
+    info.column_dimensions["B"].width = 100
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _xlsx_value(value):  # noqa: ANN001, ANN202
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.tz_localize(None).to_pydatetime() if value.tzinfo else value.to_pydatetime()
+    if hasattr(value, "item") and not isinstance(value, str):
+        return value.item()
+    return value
