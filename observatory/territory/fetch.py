@@ -71,11 +71,11 @@ def fetch_arrondissements(settings: Settings, urls: list[str] | None = None) -> 
             with tempfile.TemporaryDirectory() as tmp:
                 candidate = Path(tmp) / "candidate.geojson"
                 candidate.write_bytes(data)
-                gdf = read_boundary_file(candidate)
+                gdf = read_boundary_file(candidate, origin=url.split("?")[0])
                 # Keep only Lyon's nine features: the Etalab file covers all of France.
                 compact = gdf.to_json(drop_id=True).encode("utf-8")
         except (TerritoryError, gzip.BadGzipFile, EOFError) as exc:
-            errors.append(str(exc).replace(str(Path(tempfile.gettempdir())), "…"))
+            errors.append(str(exc))
             continue
         digest = hashlib.sha256(data).hexdigest()
         area = float(gdf.to_crs("EPSG:2154").area.sum() / 1e6)

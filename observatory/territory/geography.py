@@ -86,6 +86,8 @@ def populations(settings: Settings | None = None) -> pd.DataFrame:
 
 def _normalise_official(gdf: gpd.GeoDataFrame, origin: str) -> gpd.GeoDataFrame:
     """Map the properties of a Grand Lyon or Etalab file to ``code``/``name`` and keep Lyon's nine."""
+    if len(gdf) == 0:
+        raise TerritoryError(f"{origin}: expected the 9 arrondissements 69381–69389, found 0 features")
     code_col = next((c for c in ("insee", "code", "code_insee", "INSEE_ARM", "insee_arm") if c in gdf.columns), None)
     if code_col is None:
         raise TerritoryError(f"{origin}: no INSEE code column (expected 'insee' or 'code'); is it an arrondissements file?")
@@ -113,13 +115,14 @@ def validate_arrondissements(gdf: gpd.GeoDataFrame, origin: str) -> gpd.GeoDataF
     return gdf.sort_values("code").reset_index(drop=True)
 
 
-def read_boundary_file(path: Path) -> gpd.GeoDataFrame:
-    """Read and validate an arrondissements file (GeoJSON, possibly gzipped)."""
+def read_boundary_file(path: Path, origin: str | None = None) -> gpd.GeoDataFrame:
+    """Read and validate an arrondissements file (GeoJSON, possibly gzipped); ``origin`` names it in messages."""
+    origin = origin or str(path)
     try:
         gdf = gpd.read_file(path)
     except Exception as exc:  # pyogrio raises several types for unreadable files; all mean the same to a user
-        raise TerritoryError(f"{path}: unreadable boundary file ({exc.__class__.__name__}: {exc}); delete it and run 'observatory territory fetch'") from None
-    return validate_arrondissements(_normalise_official(gdf, str(path)), str(path))
+        raise TerritoryError(f"{origin}: unreadable boundary file ({exc.__class__.__name__}); delete it and run 'observatory territory fetch'") from None
+    return validate_arrondissements(_normalise_official(gdf, origin), origin)
 
 
 def _approximate_arrondissements() -> gpd.GeoDataFrame:
