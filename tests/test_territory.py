@@ -240,3 +240,22 @@ def test_cli_territory_fetch_against_loopback(settings, loopback, tmp_path):
                          env=env, capture_output=True, text=True)
     assert bad.returncode == 1
     assert "Traceback" not in bad.stderr and "Erreur" in bad.stderr
+
+
+def test_fetch_qpv_keeps_the_lyon_perimeters_and_replaces_the_approximate_ones(settings, loopback):
+    from observatory.territory.fetch import fetch_qpv
+
+    base, routes = loopback
+    qpv = gpd.GeoDataFrame(
+        {"code_qp": ["QN06901M", "QN01301M"], "lib_qp": ["Mermoz (officiel)", "Ailleurs"]},
+        geometry=[shapely.box(4.880, 45.730, 4.889, 45.736), shapely.box(5.37, 43.29, 5.39, 43.31)],
+        crs=4326,
+    )
+    routes["/qpv.geojson"] = qpv.to_json().encode()
+    routes["/dataset"] = json.dumps({"resources": [{"format": "csv", "url": f"{base}/x.csv"},
+                                                   {"format": "geojson", "url": f"{base}/qpv.geojson"}]}).encode()
+    assert fetch_qpv(settings, f"{base}/dataset") == 1
+    zones = load_territory(settings).zones
+    qpv_zones = zones[zones["kind"] == "qpv"]
+    assert list(qpv_zones["name"]) == ["Mermoz (officiel)"]
+    assert not qpv_zones["approximate"].any()

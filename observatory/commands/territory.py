@@ -23,6 +23,19 @@ def fetch(url: list[str] = typer.Option(None, "--url", help="Download from this 
     console.print(f"Contours officiels en cache : {result.path} ({result.features} arrondissements, {fmt_number(result.area_km2, 2)} km², sha256 {result.sha256[:12]}…)")
 
 
+@territory_app.command("fetch-qpv")
+def fetch_qpv_command(url: str = typer.Option(None, "--url", help="Dataset API URL (default: the ANCT 2024 QPV dataset on data.gouv.fr).")) -> None:
+    """Download the official priority-neighbourhood (QPV) perimeters inside Lyon; they replace the approximate ones."""
+    from observatory.territory.fetch import QPV_DATASET_API, fetch_qpv
+
+    settings = settings_or_fail()
+    try:
+        kept = fetch_qpv(settings, url or QPV_DATASET_API)
+    except TerritoryError as exc:
+        fail(str(exc))
+    console.print(f"{kept} quartiers prioritaires officiels en cache.")
+
+
 @territory_app.command("ensure")
 def ensure() -> None:
     """Use the cached boundaries, or try the official download once; offline, go on with the shipped outlines."""

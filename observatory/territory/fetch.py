@@ -91,3 +91,61 @@ def fetch_arrondissements(settings: Settings, urls: list[str] | None = None) -> 
         atomic_write(target.with_suffix(".json"), json.dumps(meta, indent=2).encode("utf-8"))
         return FetchResult(target, meta["origin"], digest, len(gdf), area)
     raise TerritoryError("; ".join(errors) + " — the previous cache is untouched")
+
+
+QPV_DATASET_API = "https://www.data.gouv.fr/api/1/datasets/quartiers-prioritaires-politique-de-la-ville-anct-26avril2024/"
+
+
+def _qpv_resource_url(dataset: dict) -> str:
+    """The GeoJSON resource of the QPV dataset (the API lists several formats)."""
+    for res in dataset.get("resources", []):
+        fmt = str(res.get("format", "")).lower()
+        if "geojson" in fmt or str(res.get("url", "")).lower().endswith((".geojson", ".geojson.gz")):
+            return res["url"]
+    raise TerritoryError("the QPV dataset lists no GeoJSON resource; download it by hand into data/raw/reference/qpv.geojson")
+
+
+def fetch_qpv(settings: Settings, dataset_url: str = QPV_DATASET_API) -> int:
+    """Download the official QPV perimeters (2024 generation), keep those inside Lyon, cache them as qpv.geojson.
+
+    Returns the number of QPV kept. The cached file replaces the shipped approximate perimeters at next load.
+    """
+    import geopandas as gpd
+
+    from observatory.territory.geography import QPV_FILE, load_territory
+
+    try:
+        dataset = json.loads(download(dataset_url, settings.download_timeout_s))
+    except json.JSONDecodeError:
+        raise TerritoryError(f"{dataset_url}: the dataset API did not answer JSON") from None
+    url = _qpv_resource_url(dataset)
+    data = download(url, settings.download_timeout_s)
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    with tempfile.TemporaryDirectory() as tmp:
+        candidate = Path(tmp) / "qpv.geojson"
+        candidate.write_bytes(data)
+        try:
+            gdf = gpd.read_file(candidate)
+        except Exception as exc:  # pyogrio raises several types for unreadable files; all mean the same to a user
+            raise TerritoryError(f"{url}: unreadable QPV file ({exc.__class__.__name__})") from None
+    if gdf.crs is None:
+        gdf = gdf.set_crs("EPSG:4326")
+    gdf = gdf.to_crs("EPSG:4326")
+    code_col = next((c for c in ("code_qp", "code_qpv", "CODE_QP", "qp_code") if c in gdf.columns), None)
+    name_col = next((c for c in ("lib_qp", "nom_qp", "LIB_QP", "qp_nom", "nom") if c in gdf.columns), None)
+    if code_col is None or name_col is None:
+        raise TerritoryError(f"{url}: no QPV code/name properties (expected code_qp and lib_qp)")
+    city = load_territory(settings).arrondissements.to_crs("EPSG:2154").union_all()
+    l93 = gdf.to_crs("EPSG:2154")
+    inside = l93.geometry.intersection(city).area > 0.5 * l93.area
+    kept = gdf[inside.to_numpy()]
+    if kept.empty:
+        raise TerritoryError(f"{url}: no QPV found inside Lyon; wrong file?")
+    out = gpd.GeoDataFrame(
+        {"zone_id": "qpv_" + kept[code_col].astype(str).str.lower(), "kind": "qpv", "name": kept[name_col].astype(str),
+         "valid_from": "2024-01-01", "valid_to": None},
+        geometry=kept.geometry.values, crs="EPSG:4326",
+    )
+    atomic_write(settings.reference_dir / QPV_FILE, out.to_json(drop_id=True).encode("utf-8"))
+    return len(out)
