@@ -56,6 +56,13 @@ class Settings:
         default="https://etalab-datasets.geo.data.gouv.fr/contours-administratifs/latest/geojson/arrondissements-municipaux-100m.geojson.gz",
         metadata={"doc": "second source of arrondissements (Etalab, all of France)"},
     )
+    official_dataset_url: str = field(
+        default=(
+            "https://www.data.gouv.fr/api/1/datasets/bases-statistiques-communale-departementale-et-regionale-de-la-"
+            "delinquance-enregistree-par-la-police-et-la-gendarmerie-nationales/"
+        ),
+        metadata={"doc": "data.gouv.fr dataset API of the SSMSI recorded-crime bases; the commune file is its csv.gz resource titled 'COM - …'"},
+    )
     eval_window_months: int = field(default=12, metadata={"doc": "length of the before and after windows of an action evaluation"})
     max_upload_mb: float = field(default=20.0, metadata={"doc": "largest file accepted by the browser upload"})
     host: str = field(default="127.0.0.1", metadata={"doc": "address the dashboard listens on"})
