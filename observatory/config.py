@@ -69,6 +69,10 @@ class Settings:
     port: int = field(default=8050, metadata={"doc": "port the dashboard listens on"})
     secret_key: str = field(default="", metadata={"doc": "session signing key; generated and stored under data/ when empty"})
     auth_header: str = field(default="", metadata={"doc": "trusted reverse-proxy header carrying the user name (SSO mode); empty = off"})
+    users_file: str = field(default="", metadata={"doc": "user store (JSON, mode 600); empty = <data_dir>/users.json"})
+    trusted_proxies: str = field(default="127.0.0.1,::1", metadata={"doc": "comma-separated addresses allowed to send auth_header; other clients' header is ignored"})
+    https: bool = field(default=False, metadata={"doc": "served over HTTPS (behind a proxy): session cookies get the Secure flag"})
+    session_hours: float = field(default=12.0, metadata={"doc": "a signed-in session expires after this many hours"})
 
     # Derived paths -------------------------------------------------------------------------------------------
     @property
