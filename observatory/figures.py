@@ -1,0 +1,492 @@
+"""DataFrame → Plotly figure, with one theme, shared by the dashboard and the yearly report.
+
+No Dash import here. Every builder takes tidy DataFrames whose columns are named by the caller (codes, not
+labels: labels come from :mod:`observatory.labels`), never mutates them, and returns a ``go.Figure`` with
+French separators and French axis labels. Maps use the MapLibre traces (``choroplethmap``, ``scattermap``,
+``densitymap``); the basemap style is a parameter so that offline ("white-bg") no request leaves the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from observatory import labels
+
+# Theme ----------------------------------------------------------------------------------------------------------
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
+# Colour-blind-safe qualitative palette (Okabe–Ito, minus black), then greys for older years.
+COLORWAY = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999")
+CURRENT_COLOR = "#0B3C5D"
+PREVIOUS_COLORS = ("#E69F00", "#9aa5b1", "#c3cad2", "#dde1e6")
+UP_COLOR = "#C0392B"  # a rise in delinquency is bad news: red
+DOWN_COLOR = "#1E8449"
+NEUTRAL_COLOR = "#9aa5b1"
+SEQUENTIAL = "YlOrRd"
+HOTSPOT_COLORS = {  # Gi* confidence classes, cold to hot
+    "froid_99": "#2166ac",
+    "froid_95": "#67a9cf",
+    "froid_90": "#d1e5f0",
+    "non_significatif": "#f7f7f7",
+    "chaud_90": "#fddbc7",
+    "chaud_95": "#ef8a62",
+    "chaud_99": "#b2182b",
+}
+HOTSPOT_LABELS = {
+    "froid_99": "Point froid (99 %)",
+    "froid_95": "Point froid (95 %)",
+    "froid_90": "Point froid (90 %)",
+    "non_significatif": "Non significatif",
+    "chaud_90": "Point chaud (90 %)",
+    "chaud_95": "Point chaud (95 %)",
+    "chaud_99": "Point chaud (99 %)",
+}
+ZONE_COLORS = {"hypercentre": "#7b3294", "piscine": "#0072B2", "qpv": "#D55E00", "gltd": "#009E73", "cellule_veille": "#009E73", "camera": "#666666", "perimetre": "#CC79A7"}
+LYON_CENTER = {"lon": 4.8467, "lat": 45.7578}
+# Formats of hover values: French separators come from layout.separators, so d3 formats stay plain.
+INT_FMT = ",.0f"
+RATE_FMT = ",.1f"
+
+
+def theme(fig: go.Figure, title: str | None = None, height: int | None = None) -> go.Figure:
+    """Apply the house theme in place and return the figure (French separators, fonts, margins, colours)."""
+    fig.update_layout(
+        template="plotly_white",
+        separators=labels.PLOTLY_SEPARATORS,
+        font={"family": FONT, "size": 13, "color": "#1f2933"},
+        colorway=list(COLORWAY),
+        margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
+        hoverlabel={"font": {"family": FONT}},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "title": None},
+        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}} if title else None,
+    )
+    if height:
+        fig.update_layout(height=height)
+    return fig
+
+
+def empty_figure(message: str = "Aucune donnée pour ces filtres", height: int = 260) -> go.Figure:
+    """A blank figure with a centred French message (never a broken axis)."""
+    fig = go.Figure()
+    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font={"size": 14, "color": "#6b7280"})
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return theme(fig, height=height)
+
+
+# Geometry -------------------------------------------------------------------------------------------------------
+def _round_coords(coords, decimals: int):  # noqa: ANN001, ANN202 - nested GeoJSON coordinate lists
+    if isinstance(coords, (list, tuple)) and coords and isinstance(coords[0], (int, float)):
+        return [round(float(c), decimals) for c in coords]
+    return [_round_coords(c, decimals) for c in coords]
+
+
+def to_geojson(gdf, id_col: str, tolerance_deg: float = 0.0, decimals: int = 5, properties: Sequence[str] = ()) -> dict:  # noqa: ANN001 - GeoDataFrame
+    """A compact GeoJSON FeatureCollection (EPSG:4326): simplified, coordinates rounded, ``id`` = ``id_col``.
+
+    Rounding to 5 decimals (≈ 1 m) halves the payload and is invisible at city scale; simplification keeps
+    topology so neighbouring arrondissements still touch.
+    """
+    geoms = gdf.geometry.to_crs(4326) if gdf.crs is not None else gdf.geometry
+    if tolerance_deg > 0:
+        geoms = geoms.simplify(tolerance_deg, preserve_topology=True)
+    features = []
+    for (idx, row), geom in zip(gdf.iterrows(), geoms):
+        if geom is None or geom.is_empty:
+            continue
+        mapping = geom.__geo_interface__
+        props = {"id": str(row[id_col])}
+        for p in properties:
+            value = row[p]
+            props[p] = None if (isinstance(value, float) and math.isnan(value)) else (value if isinstance(value, (int, float, str, bool)) or value is None else str(value))
+        features.append({"type": "Feature", "id": str(row[id_col]), "properties": props, "geometry": {"type": mapping["type"], "coordinates": _round_coords(mapping["coordinates"], decimals)}})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _map_layout(fig: go.Figure, style: str, height: int, center: dict | None = None, zoom: float = 11.3) -> go.Figure:
+    theme(fig, height=height)
+    fig.update_layout(
+        map={"style": style, "center": center or LYON_CENTER, "zoom": zoom},
+        margin={"l": 0, "r": 0, "t": 0, "b": 0},
+        legend={"orientation": "v", "yanchor": "top", "y": 0.98, "x": 0.01, "bgcolor": "rgba(255,255,255,0.85)"},
+        clickmode="event",
+        uirevision="map",  # keep the user's pan/zoom when filters change
+    )
+    return fig
+
+
+def _outline_trace(geojson: dict, name: str, color: str = "#52606d", width: float = 1.0, showlegend: bool = False) -> go.Choroplethmap:
+    ids = [f["id"] for f in geojson["features"]]
+    return go.Choroplethmap(
+        geojson=geojson,
+        locations=ids,
+        z=[0] * len(ids),
+        featureidkey="id",
+        colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]],
+        showscale=False,
+        marker={"line": {"color": color, "width": width}},
+        hoverinfo="skip",
+        name=name,
+        showlegend=showlegend,
+    )
+
+
+def choropleth_map(
+    df: pd.DataFrame,
+    geojson: dict,
+    id_col: str,
+    value_col: str,
+    value_label: str,
+    name_col: str | None = None,
+    style: str = "white-bg",
+    height: int = 520,
+    value_format: str = INT_FMT,
+    colorscale: str = SEQUENTIAL,
+    outlines: Iterable[tuple[dict, str, str]] = (),
+    extra_hover: dict[str, str] | None = None,
+) -> go.Figure:
+    """Filled polygons (arrondissements, zones or grid cells) coloured by ``value_col``.
+
+    ``customdata[0]`` is the feature id, so a click tells the dashboard which polygon was chosen.
+    ``outlines`` adds unfilled layers (geojson, name, colour) on top, e.g. zone boundaries.
+    """
+    if df.empty:
+        fig = go.Figure(_outline_trace(geojson, "contours"))
+        return _map_layout(fig, style, height)
+    names = df[name_col] if name_col else df[id_col]
+    extra_hover = extra_hover or {}
+    custom = np.column_stack([df[id_col].astype(str).to_numpy(), names.astype(str).to_numpy()] + [df[c].to_numpy() for c in extra_hover])
+    hover = f"<b>%{{customdata[1]}}</b><br>{value_label} : %{{z:{value_format}}}"
+    for i, (col, lab) in enumerate(extra_hover.items()):
+        hover += f"<br>{lab} : %{{customdata[{i + 2}]}}"
+    fig = go.Figure(
+        go.Choroplethmap(
+            geojson=geojson,
+            locations=df[id_col].astype(str),
+            z=df[value_col].astype("float64"),
+            featureidkey="id",
+            customdata=custom,
+            colorscale=colorscale,
+            marker={"opacity": 0.75, "line": {"color": "#ffffff", "width": 1}},
+            colorbar={"title": {"text": value_label, "side": "right"}, "thickness": 12, "len": 0.6, "tickformat": value_format},
+            hovertemplate=hover + "<extra></extra>",
+            name=value_label,
+        )
+    )
+    for gj, name, color in outlines:
+        fig.add_trace(_outline_trace(gj, name, color, width=2, showlegend=True))
+    return _map_layout(fig, style, height)
+
+
+def hotspot_map(df: pd.DataFrame, geojson: dict, id_col: str, class_col: str, value_col: str, style: str = "white-bg", height: int = 520, outlines: Iterable[tuple[dict, str, str]] = ()) -> go.Figure:
+    """Grid cells coloured by their Gi* confidence class (one legend entry per class present)."""
+    fig = go.Figure()
+    for cls, color in HOTSPOT_COLORS.items():
+        part = df[df[class_col] == cls]
+        if part.empty or cls == "non_significatif":
+            continue
+        fig.add_trace(
+            go.Choroplethmap(
+                geojson=geojson,
+                locations=part[id_col].astype(str),
+                z=[1] * len(part),
+                featureidkey="id",
+                customdata=np.column_stack([part[id_col].astype(str).to_numpy(), part[value_col].to_numpy()]),
+                colorscale=[[0, color], [1, color]],
+                showscale=False,
+                marker={"opacity": 0.8, "line": {"color": "#ffffff", "width": 0.5}},
+                hovertemplate=f"Maille %{{customdata[0]}}<br>{HOTSPOT_LABELS[cls]}<br>Faits : %{{customdata[1]:,.0f}}<extra></extra>",
+                name=HOTSPOT_LABELS[cls],
+                showlegend=True,
+            )
+        )
+    for gj, name, color in outlines:
+        fig.add_trace(_outline_trace(gj, name, color, width=1.5))
+    if not fig.data:
+        fig.add_trace(_outline_trace({"type": "FeatureCollection", "features": []}, "vide"))
+    return _map_layout(fig, style, height)
+
+
+def points_map(df: pd.DataFrame, lon_col: str, lat_col: str, count_col: str, id_col: str | None = None, style: str = "white-bg", height: int = 520, outlines: Iterable[tuple[dict, str, str]] = ()) -> go.Figure:
+    """Generalised points (cell centres): marker area grows with the number of facts they stand for."""
+    fig = go.Figure()
+    for gj, name, color in outlines:
+        fig.add_trace(_outline_trace(gj, name, color, width=1.5))
+    if not df.empty:
+        n = df[count_col].astype("float64")
+        size = 5 + 18 * np.sqrt(n / max(float(n.max()), 1.0))
+        ids = df[id_col].astype(str).to_numpy() if id_col else np.arange(len(df)).astype(str)
+        fig.add_trace(
+            go.Scattermap(
+                lon=df[lon_col].round(5),
+                lat=df[lat_col].round(5),
+                mode="markers",
+                marker={"size": size.round(1), "color": CURRENT_COLOR, "opacity": 0.6},
+                customdata=np.column_stack([ids, n.to_numpy()]),
+                hovertemplate="Maille %{customdata[0]}<br>Faits : %{customdata[1]:,.0f}<extra></extra>",
+                name="Faits (position généralisée)",
+                showlegend=True,
+            )
+        )
+    return _map_layout(fig, style, height)
+
+
+def density_map(df: pd.DataFrame, lon_col: str, lat_col: str, count_col: str, style: str = "white-bg", height: int = 520, radius: int = 14, outlines: Iterable[tuple[dict, str, str]] = ()) -> go.Figure:
+    """A heat surface over cell centres weighted by their counts (no individual incident reaches the browser)."""
+    fig = go.Figure()
+    if not df.empty:
+        fig.add_trace(
+            go.Densitymap(
+                lon=df[lon_col].round(5),
+                lat=df[lat_col].round(5),
+                z=df[count_col].astype("float64"),
+                radius=radius,
+                colorscale=SEQUENTIAL,
+                colorbar={"title": {"text": "Densité", "side": "right"}, "thickness": 12, "len": 0.6},
+                hovertemplate="Faits : %{z:,.0f}<extra></extra>",
+                name="Densité",
+            )
+        )
+    for gj, name, color in outlines:
+        fig.add_trace(_outline_trace(gj, name, color, width=1.5))
+    return _map_layout(fig, style, height)
+
+
+def zones_map(zones_geojson: dict, zones: pd.DataFrame, id_col: str, kind_col: str, name_col: str, value_col: str | None = None, style: str = "white-bg", height: int = 520, base: dict | None = None) -> go.Figure:
+    """Zones coloured by kind (one legend entry per kind); hover gives the name and, if given, the count."""
+    fig = go.Figure()
+    if base is not None:
+        fig.add_trace(_outline_trace(base, "Arrondissements", "#9aa5b1", width=1))
+    for kind, part in zones.groupby(kind_col, sort=False):
+        color = ZONE_COLORS.get(str(kind), "#555555")
+        value = part[value_col].to_numpy() if value_col else np.full(len(part), np.nan)
+        hover = "<b>%{customdata[1]}</b>" + ("<br>Faits : %{customdata[2]:,.0f}" if value_col else "") + "<extra></extra>"
+        fig.add_trace(
+            go.Choroplethmap(
+                geojson=zones_geojson,
+                locations=part[id_col].astype(str),
+                z=[1] * len(part),
+                featureidkey="id",
+                customdata=np.column_stack([part[id_col].astype(str).to_numpy(), part[name_col].astype(str).to_numpy(), value]),
+                colorscale=[[0, color], [1, color]],
+                showscale=False,
+                marker={"opacity": 0.45, "line": {"color": color, "width": 2}},
+                hovertemplate=hover,
+                name=labels.ZONE_KIND_LABELS.get(str(kind), str(kind)),
+                showlegend=True,
+            )
+        )
+    return _map_layout(fig, style, height)
+
+
+# Time -----------------------------------------------------------------------------------------------------------
+def monthly_overlay(df: pd.DataFrame, year_col: str = "year", month_col: str = "month", value_col: str = "count", height: int = 340, value_label: str = "Faits") -> go.Figure:
+    """One line per year over janvier…décembre, the most recent year bold, older years fading."""
+    if df.empty:
+        return empty_figure()
+    years = sorted(df[year_col].unique(), reverse=True)
+    fig = go.Figure()
+    for i, year in enumerate(years):
+        part = df[df[year_col] == year].sort_values(month_col)
+        color = CURRENT_COLOR if i == 0 else PREVIOUS_COLORS[min(i - 1, len(PREVIOUS_COLORS) - 1)]
+        fig.add_trace(
+            go.Scatter(
+                x=[labels.MONTHS_SHORT[int(m) - 1] for m in part[month_col]],
+                y=part[value_col],
+                mode="lines+markers",
+                name=str(year),
+                line={"color": color, "width": 3 if i == 0 else 1.8},
+                marker={"size": 6 if i == 0 else 4},
+                hovertemplate=f"%{{x}} {year}<br>{value_label} : %{{y:{INT_FMT}}}<extra></extra>",
+            )
+        )
+    fig.update_xaxes(categoryorder="array", categoryarray=list(labels.MONTHS_SHORT), title=None)
+    fig.update_yaxes(title=value_label, rangemode="tozero")
+    return theme(fig, height=height)
+
+
+def time_series(df: pd.DataFrame, x_col: str, value_col: str, group_col: str | None = None, height: int = 320, value_label: str = "Faits", group_labeler=None) -> go.Figure:  # noqa: ANN001
+    """Lines over dates (monthly periods), one per group if ``group_col``."""
+    if df.empty:
+        return empty_figure()
+    fig = go.Figure()
+    groups = [(None, df)] if group_col is None else list(df.groupby(group_col, sort=True))
+    for key, part in groups:
+        part = part.sort_values(x_col)
+        name = value_label if key is None else (group_labeler(key) if group_labeler else str(key))
+        fig.add_trace(go.Scatter(x=part[x_col], y=part[value_col], mode="lines", name=name, hovertemplate=f"%{{x|%m/%Y}}<br>{name} : %{{y:{INT_FMT}}}<extra></extra>"))
+    fig.update_xaxes(tickformat="%m/%Y", title=None)
+    fig.update_yaxes(title=value_label, rangemode="tozero")
+    return theme(fig, height=height)
+
+
+def change_bars(df: pd.DataFrame, label_col: str, change_col: str, significant_col: str | None = "significant", pct_col: str | None = None, height: int | None = None, value_label: str = "Évolution (faits)") -> go.Figure:
+    """Horizontal bars of a change per item, red up / green down, pale when not significant (★ = significant)."""
+    if df.empty:
+        return empty_figure()
+    d = df.sort_values(change_col)
+    sig = d[significant_col].fillna(False).astype(bool).to_numpy() if significant_col else np.ones(len(d), dtype=bool)
+    change = d[change_col].astype("float64").to_numpy()
+    colors = [(UP_COLOR if c > 0 else DOWN_COLOR) if s else NEUTRAL_COLOR for c, s in zip(change, sig)]
+    names = [f"{lab} ★" if s else str(lab) for lab, s in zip(d[label_col], sig)]
+    pct_text = [labels.fmt_pct(p) for p in d[pct_col]] if pct_col else [labels.fmt_signed(c) for c in change]
+    fig = go.Figure(
+        go.Bar(
+            x=change,
+            y=names,
+            orientation="h",
+            marker={"color": colors},
+            text=pct_text,
+            textposition="outside",
+            cliponaxis=False,
+            customdata=np.column_stack([np.where(sig, "significative", "non significative")]),
+            hovertemplate=f"%{{y}}<br>{value_label} : %{{x:+,.0f}} (%{{text}})<br>Évolution %{{customdata[0]}}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title=value_label, zeroline=True, zerolinecolor="#52606d")
+    fig.update_yaxes(title=None, automargin=True)
+    return theme(fig, height=height or max(220, 28 * len(d) + 60))
+
+
+def weekday_hour_heatmap(df: pd.DataFrame, weekday_col: str = "weekday", hour_col: str = "hour", value_col: str = "count", height: int = 300) -> go.Figure:
+    """Hour × weekday matrix (lundi at the top), every cell present even when empty."""
+    if df.empty:
+        return empty_figure()
+    grid = df.pivot_table(index=weekday_col, columns=hour_col, values=value_col, aggfunc="sum").reindex(index=range(7), columns=range(24)).fillna(0)
+    fig = go.Figure(
+        go.Heatmap(
+            z=grid.to_numpy(),
+            x=[f"{h} h" for h in range(24)],
+            y=list(labels.WEEKDAYS),
+            colorscale=SEQUENTIAL,
+            colorbar={"title": {"text": "Faits"}, "thickness": 10},
+            hovertemplate="%{y} %{x}<br>Faits : %{z:,.0f}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed")
+    return theme(fig, height=height)
+
+
+def seasonal_profile(df: pd.DataFrame, month_col: str = "month", value_col: str = "share", height: int = 280, value_label: str = "Part des faits") -> go.Figure:
+    """Average share of the year's facts falling in each month."""
+    if df.empty:
+        return empty_figure()
+    d = df.sort_values(month_col)
+    fig = go.Figure(go.Bar(x=[labels.MONTHS_SHORT[int(m) - 1] for m in d[month_col]], y=d[value_col], marker={"color": CURRENT_COLOR}, hovertemplate=f"%{{x}}<br>{value_label} : %{{y:.1%}}<extra></extra>"))
+    fig.update_yaxes(tickformat=".0%", title=value_label)
+    return theme(fig, height=height)
+
+
+def small_multiples(df: pd.DataFrame, facet_col: str, x_col: str, value_col: str, facet_labeler=None, cols: int = 3, height: int = 560) -> go.Figure:  # noqa: ANN001
+    """One small line chart per arrondissement (or any facet), shared y axis so levels compare."""
+    from plotly.subplots import make_subplots
+
+    if df.empty:
+        return empty_figure()
+    facets = sorted(df[facet_col].dropna().unique())
+    rows = math.ceil(len(facets) / cols)
+    titles = [facet_labeler(f) if facet_labeler else str(f) for f in facets]
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, shared_yaxes=True, shared_xaxes=True, vertical_spacing=0.08, horizontal_spacing=0.04)
+    for i, facet in enumerate(facets):
+        part = df[df[facet_col] == facet].sort_values(x_col)
+        fig.add_trace(go.Scatter(x=part[x_col], y=part[value_col], mode="lines", line={"color": CURRENT_COLOR, "width": 1.6}, showlegend=False, name=titles[i], hovertemplate=f"{titles[i]}<br>%{{x|%m/%Y}} : %{{y:{INT_FMT}}}<extra></extra>"), row=i // cols + 1, col=i % cols + 1)
+    fig.update_xaxes(tickformat="%Y")
+    fig.update_annotations(font={"size": 12})
+    return theme(fig, height=height)
+
+
+def contributions_waterfall(df: pd.DataFrame, label_col: str, change_col: str, total_before: float, total_after: float, before_label: str, after_label: str, height: int = 380) -> go.Figure:
+    """From last period's total to this one's, one step per category's change."""
+    if df.empty:
+        return empty_figure()
+    d = df.reindex(df[change_col].abs().sort_values(ascending=False).index)
+    fig = go.Figure(
+        go.Waterfall(
+            x=[before_label] + list(d[label_col].astype(str)) + [after_label],
+            y=[total_before] + list(d[change_col].astype("float64")) + [total_after],
+            measure=["absolute"] + ["relative"] * len(d) + ["total"],
+            increasing={"marker": {"color": UP_COLOR}},
+            decreasing={"marker": {"color": DOWN_COLOR}},
+            totals={"marker": {"color": CURRENT_COLOR}},
+            connector={"line": {"color": "#c3cad2"}},
+            hovertemplate="%{x}<br>%{y:+,.0f}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(tickangle=-35, automargin=True)
+    fig.update_yaxes(title="Faits")
+    return theme(fig, height=height)
+
+
+def grouped_bars(df: pd.DataFrame, x_col: str, value_col: str, group_col: str, height: int = 320, value_label: str = "Faits", x_labeler=None, group_labeler=None, barmode: str = "group") -> go.Figure:  # noqa: ANN001
+    """Bars per x, one colour per group (e.g. season vs rest of year, or this year vs last)."""
+    if df.empty:
+        return empty_figure()
+    fig = go.Figure()
+    for key, part in df.groupby(group_col, sort=False):
+        name = group_labeler(key) if group_labeler else str(key)
+        xs = [x_labeler(x) if x_labeler else str(x) for x in part[x_col]]
+        fig.add_trace(go.Bar(x=xs, y=part[value_col], name=name, hovertemplate=f"%{{x}}<br>{name} : %{{y:,.1f}}<extra></extra>"))
+    fig.update_layout(barmode=barmode)
+    fig.update_yaxes(title=value_label)
+    fig.update_xaxes(automargin=True)
+    return theme(fig, height=height)
+
+
+def coverage_heatmap(df: pd.DataFrame, source_col: str, period_col: str, value_col: str, height: int | None = None) -> go.Figure:
+    """Partners × months; a month with no data is a visible white gap marked '∅'."""
+    if df.empty:
+        return empty_figure()
+    grid = df.pivot_table(index=source_col, columns=period_col, values=value_col, aggfunc="sum")
+    grid = grid.reindex(columns=sorted(grid.columns))
+    z = grid.to_numpy(dtype="float64")
+    text = np.where(np.isnan(z) | (z == 0), "∅", "")
+    xs = [labels.MONTHS_SHORT[p.month - 1] + " " + str(p.year) if hasattr(p, "month") else str(p) for p in grid.columns]
+    ys = [labels.source_label(s) for s in grid.index]
+    fig = go.Figure(
+        go.Heatmap(
+            z=np.where(z == 0, np.nan, z),
+            x=xs,
+            y=ys,
+            text=text,
+            texttemplate="%{text}",
+            colorscale="Blues",
+            hoverongaps=True,
+            xgap=1,
+            ygap=1,
+            colorbar={"title": {"text": "Faits"}, "thickness": 10},
+            hovertemplate="%{y}<br>%{x}<br>Faits : %{z:,.0f}<extra></extra>",
+        )
+    )
+    fig.update_layout(plot_bgcolor="#ffffff")
+    fig.update_xaxes(tickangle=-45, title=None)
+    return theme(fig, height=height or 110 + 34 * len(ys))
+
+
+def stacked_bars(df: pd.DataFrame, x_col: str, value_cols: Sequence[str], value_labels: Sequence[str], height: int = 320, x_labeler=None) -> go.Figure:  # noqa: ANN001
+    """Stacked bars of several counts per x (e.g. accepted / quarantined / duplicates per file)."""
+    if df.empty:
+        return empty_figure()
+    xs = [x_labeler(x) if x_labeler else str(x) for x in df[x_col]]
+    fig = go.Figure([go.Bar(x=xs, y=df[c], name=lab, hovertemplate=f"%{{x}}<br>{lab} : %{{y:,.0f}}<extra></extra>") for c, lab in zip(value_cols, value_labels)])
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(tickangle=-30, automargin=True)
+    return theme(fig, height=height)
+
+
+def image_export_config(filename: str, scale: int = 2) -> dict:
+    """``dcc.Graph`` config: French modebar, PNG export named after the view; SVG via the extra button."""
+    return {
+        "displaylogo": False,
+        "toImageButtonOptions": {"format": "png", "filename": filename, "scale": scale},
+        "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+    }
+
+
+def figure_to_json_size(fig: go.Figure) -> int:
+    """Bytes of the figure's JSON, to keep the browser payload in check."""
+    return len(json.dumps(fig.to_plotly_json(), default=str))
