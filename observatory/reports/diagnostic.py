@@ -1,0 +1,608 @@
+"""The yearly diagnostic: every number, sentence, table and figure of the annual page and of the report.
+
+Two halves:
+- :func:`build_diagnostic` is pure: aggregated counts in (:class:`DiagnosticInputs`), a :class:`Diagnostic` out.
+  Every count it publishes went through :func:`observatory.reports.protection.protect_table` first, so the
+  page, the PDF and the publication exports cannot show a value below the threshold.
+- :func:`load_inputs` gathers the aggregates of the current snapshot (and the optional official statistics and
+  action evaluations). It is the only place here that reads data.
+
+Two calls on the same snapshot give the same Diagnostic (no clock inside; ``generated_on`` is the only date that
+changes between runs and it is printed on the cover, never inside a figure or a table).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import pandas as pd
+
+from observatory import labels, schema
+from observatory.reports import narrative, svgcharts
+from observatory.reports.protection import PRIMARY, SECONDARY, cell_text, protect_table
+
+TREND_YEARS = 5
+
+try:  # the thresholds live with the test in the analytics layer
+    from observatory.analytics.compare import UNRELIABLE_ANY, UNRELIABLE_PREVIOUS
+except ImportError:  # pragma: no cover - analytics always ships with the reports
+    UNRELIABLE_ANY, UNRELIABLE_PREVIOUS = 10, 20
+ZONE_KINDS_IN_REPORT = ("hypercentre", "piscine", "qpv")
+COUNT_COLUMNS = ["year", "arrondissement", "category", "family", "n"]
+ZONE_COUNT_COLUMNS = ["year", "zone_id", "arrondissement", "family", "n"]
+
+
+# Inputs ---------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DiagnosticInputs:
+    """Aggregates the diagnostic is built from (no incident rows, no points)."""
+
+    counts: pd.DataFrame  # year, arrondissement (code or None), category, family, n
+    zone_counts: pd.DataFrame  # year, zone_id, arrondissement, family, n (an incident in k zones counts in each)
+    zones: pd.DataFrame  # zone_id, kind, name, arrondissement, season
+    arrondissements: pd.DataFrame  # code, name, population, vintage, (geometry, EPSG:4326, for the map)
+    snapshot_id: str = ""
+    snapshot_date: datetime | None = None
+    boundary_source: str = ""
+    sources: pd.DataFrame | None = None  # source, n, first, last (whole snapshot)
+    location: pd.DataFrame | None = None  # year, location_quality, n
+    revisions: int | None = None
+    quarantined: int | None = None
+    official: pd.DataFrame | None = None  # already-published official figures (no privacy issue), display-ready
+    official_note: str = ""
+    actions: pd.DataFrame | None = None  # action evaluations of the year, display-ready columns
+    privacy_engine: str = ""
+
+
+# Output ---------------------------------------------------------------------------------------------------------
+@dataclass
+class Figure:
+    number: int
+    title: str
+    svg: str
+    note: str = ""
+    key: str = ""  # stable id for file names and downloads
+
+
+@dataclass
+class Table:
+    number: int
+    title: str
+    frame: pd.DataFrame  # display strings (French formats, protected)
+    data: pd.DataFrame  # the same table with typed protected values (None where hidden) for exports
+    note: str = ""
+    key: str = ""
+
+
+@dataclass
+class KeyFigure:
+    label: str
+    value: str
+    change: str
+    sentence: str
+    significant: bool = False
+    direction: int = 0  # +1 hausse, -1 baisse, 0 stable or not publishable
+
+
+@dataclass
+class Section:
+    title: str
+    sentences: list[str] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    key: str = ""
+
+
+@dataclass
+class Diagnostic:
+    year: int
+    previous_year: int
+    arrondissement: str | None
+    place: str
+    title: str
+    min_count: int
+    snapshot_id: str
+    snapshot_date: datetime | None
+    generated_on: date
+    summary: list[str]
+    key_figures: list[KeyFigure]
+    priorities: list[str]
+    priorities_sentence: str
+    how_to_read: str
+    trend: Section
+    themes: list[Section]
+    arrondissements: Section
+    arrondissement_sections: list[Section]
+    zones: list[Section]
+    actions: Section | None
+    official: Section | None
+    quality: Section
+    methods: list[tuple[str, str]]
+    figures: list[Figure]
+    tables: list[Table]
+    empty: bool = False
+
+
+class _Numbering:
+    """Figures and tables numbered in order of appearance in the document."""
+
+    def __init__(self) -> None:
+        self.figures: list[Figure] = []
+        self.tables: list[Table] = []
+
+    def figure(self, title: str, svg: str, note: str = "", key: str = "") -> Figure:
+        fig = Figure(len(self.figures) + 1, title, svg, note, key or f"figure-{len(self.figures) + 1}")
+        self.figures.append(fig)
+        return fig
+
+    def table(self, title: str, frame: pd.DataFrame, data: pd.DataFrame, note: str = "", key: str = "") -> Table:
+        tab = Table(len(self.tables) + 1, title, frame, data, note, key or f"tableau-{len(self.tables) + 1}")
+        self.tables.append(tab)
+        return tab
+
+
+# Statistics -----------------------------------------------------------------------------------------------------
+def compare(frame: pd.DataFrame, keys: list[str], year: int, previous_year: int) -> pd.DataFrame:
+    """Counts of two years side by side per key, with difference, ratio and the Poisson test.
+
+    The test and its flags come from ``observatory.analytics.compare.compare_counts`` (one test for the whole
+    product: exact conditional binomial test of two Poisson counts; ``unreliable`` marks small counts).
+    """
+    from observatory.analytics.compare import compare_counts
+
+    cur = frame[frame["year"] == year].groupby(keys, dropna=False)["n"].sum().rename("current")
+    prev = frame[frame["year"] == previous_year].groupby(keys, dropna=False)["n"].sum().rename("previous")
+    both = pd.concat([cur, prev], axis=1).fillna(0).astype("int64")
+    if both.empty:
+        return pd.DataFrame(columns=keys + ["current", "previous", "diff", "ratio", "p_value", "significant", "unreliable"])
+    stats = compare_counts(both["current"], both["previous"])
+    out = stats.reset_index()
+    out = out.rename(columns={"pct_change": "ratio"}).drop(columns=["z"])
+    out["ratio"] = out["ratio"].astype("float64")
+    out["significant"] = out["significant"].astype(bool)
+    out["unreliable"] = out["unreliable"].astype(bool)
+    return out
+
+
+# Building -------------------------------------------------------------------------------------------------------
+def _hidden(status: str) -> bool:
+    return status in (PRIMARY, SECONDARY)
+
+
+def _change_of(label: str, row: pd.Series, prev_label: str, who: str = "") -> narrative.Change:
+    return narrative.Change(
+        subject=who,
+        label=label,
+        current=int(row["current"]),
+        previous=int(row["previous"]),
+        previous_label=prev_label,
+        p_value=row["p_value"],
+        significant=bool(row["significant"]),
+        unreliable=bool(row["unreliable"]),
+        hidden=_hidden(row["current_status"]) or _hidden(row["previous_status"]),
+    )
+
+
+def _evolution_cells(row: pd.Series) -> tuple[str, str, str]:
+    """(difference, percent, significance) as displayed; empty when a hidden count would leak through them."""
+    if _hidden(row["current_status"]) or _hidden(row["previous_status"]):
+        return "", "", ""
+    ratio = row["ratio"]
+    pct = labels.fmt_pct(ratio) if not (isinstance(ratio, float) and math.isnan(ratio)) else "–"
+    if row["unreliable"]:
+        sig = "effectif faible"
+    else:
+        sig = "significative" if row["significant"] else "non significative"
+    if row["diff"] == 0:
+        sig = "stable" if not row["unreliable"] else sig
+    return labels.fmt_signed(int(row["diff"])), pct, sig
+
+
+def comparison_table(
+    cmp: pd.DataFrame, key: str, key_label: str, name_of, year: int, previous_year: int, min_count: int, with_total: bool = True
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Protect a comparison and shape it for display and for export.
+
+    Returns (protected comparison with *_status columns, display frame, typed export frame).
+    """
+    prot = protect_table(cmp, ["current", "previous"], min_count, with_total=with_total)
+    display_rows = []
+    data_rows = []
+    for _, row in prot.iterrows():
+        diff, pct, sig = _evolution_cells(row)
+        display_rows.append(
+            {
+                key_label: name_of(row[key]),
+                str(previous_year): cell_text(row["previous"], row["previous_status"], min_count),
+                str(year): cell_text(row["current"], row["current_status"], min_count),
+                "Évolution": diff,
+                "Évolution (%)": pct,
+                "Test": sig,
+            }
+        )
+        leak = _hidden(row["current_status"]) or _hidden(row["previous_status"])
+        data_rows.append(
+            {
+                key_label: name_of(row[key]),
+                "code": row[key],
+                f"faits_{previous_year}": None if _hidden(row["previous_status"]) else int(row["previous"]),
+                f"faits_{year}": None if _hidden(row["current_status"]) else int(row["current"]),
+                "evolution": None if leak else int(row["diff"]),
+                "evolution_pct": None if leak or math.isnan(row["ratio"]) else round(float(row["ratio"]) * 100, 1),
+                "p_value": None if leak or row["p_value"] is None else round(float(row["p_value"]), 4),
+                "significative": None if leak else bool(row["significant"]),
+            }
+        )
+    if with_total and len(prot):
+        cur_total, prev_total = int(cmp["current"].sum()), int(cmp["previous"].sum())
+        total_row = pd.DataFrame([{"current": cur_total, "previous": prev_total}])
+        tprot = protect_table(total_row, ["current", "previous"], min_count, with_total=False).iloc[0]
+        display_rows.append(
+            {
+                key_label: "Total",
+                str(previous_year): cell_text(prev_total, tprot["previous_status"], min_count),
+                str(year): cell_text(cur_total, tprot["current_status"], min_count),
+                "Évolution": "",
+                "Évolution (%)": "",
+                "Test": "",
+            }
+        )
+    return prot, pd.DataFrame(display_rows), pd.DataFrame(data_rows)
+
+
+def _place(arrondissement: str | None) -> str:
+    return labels.arrondissement_label(arrondissement or schema.CITY_CODE)
+
+
+def build_diagnostic(
+    inputs: DiagnosticInputs,
+    year: int,
+    arrondissement: str | None = None,
+    min_count: int = 5,
+    generated_on: date | None = None,
+) -> Diagnostic:
+    """Assemble the diagnostic of ``year`` for the city (``arrondissement=None``) or one arrondissement."""
+    prev = year - 1
+    years = list(range(year - TREND_YEARS + 1, year + 1))
+    place = _place(arrondissement)
+    counts = inputs.counts
+    zone_counts = inputs.zone_counts
+    if arrondissement:
+        counts = counts[counts["arrondissement"] == arrondissement]
+        zone_counts = zone_counts[zone_counts["arrondissement"] == arrondissement]
+    counts = counts[counts["year"].isin(years)]
+    num = _Numbering()
+    pop = inputs.arrondissements.set_index("code")["population"]
+    population = int(pop.get(arrondissement, 0)) if arrondissement else int(pop.sum())
+    vintage = int(inputs.arrondissements["vintage"].iloc[0]) if "vintage" in inputs.arrondissements and len(inputs.arrondissements) else None
+
+    # Key figures: the total and each family, year against previous year ------------------------------------
+    fam_codes = list(schema.families())
+    fam_cmp = compare(counts, ["family"], year, prev)
+    fam_cmp = fam_cmp.assign(_order=[fam_codes.index(f) if f in fam_codes else 99 for f in fam_cmp["family"]])
+    fam_cmp = fam_cmp.sort_values("_order").drop(columns="_order").reset_index(drop=True)
+    fam_prot, fam_display, fam_data = comparison_table(fam_cmp, "family", "Famille", labels.family_label, year, prev, min_count)
+    total_cmp = compare(counts.assign(all="all"), ["all"], year, prev)
+    if total_cmp.empty:
+        total_cmp = pd.DataFrame([{"all": "all", "current": 0, "previous": 0, "diff": 0, "ratio": math.nan, "p_value": None, "significant": False, "unreliable": True}])
+    total_prot = protect_table(total_cmp, ["current", "previous"], min_count, with_total=False).iloc[0]
+    total_change = _change_of("Faits enregistrés", total_prot, str(prev))
+    total_now = int(total_prot["current"])
+    key_figures = [
+        KeyFigure(
+            label="Faits enregistrés",
+            value=cell_text(total_now, total_prot["current_status"], min_count),
+            change=_change_badge(total_prot),
+            sentence=narrative.change_sentence(total_change),
+            significant=bool(total_prot["significant"]) and not total_change.hidden,
+            direction=_direction(total_prot),
+        )
+    ]
+    if population and not _hidden(total_prot["current_status"]):
+        key_figures.append(
+            KeyFigure(
+                label="Taux pour 1 000 habitants",
+                value=labels.fmt_number(1000 * total_now / population, 1),
+                change="",
+                sentence=f"Population légale INSEE {vintage} : {labels.fmt_int(population)} habitants." if vintage else "",
+            )
+        )
+    for _, row in fam_prot.iterrows():
+        ch = _change_of(labels.family_label(row["family"]), row, str(prev))
+        key_figures.append(
+            KeyFigure(
+                label=labels.family_label(row["family"]),
+                value=cell_text(row["current"], row["current_status"], min_count),
+                change=_change_badge(row),
+                sentence=narrative.change_sentence(ch),
+                significant=bool(row["significant"]) and not ch.hidden,
+                direction=_direction(row),
+            )
+        )
+
+    # Categories: priorities = significant, publishable increases ---------------------------------------------
+    cat_cmp = compare(counts, ["category"], year, prev)
+    cat_cmp["family"] = [schema.category_family(c) for c in cat_cmp["category"]]
+    cat_prot = protect_table(cat_cmp, ["current", "previous"], min_count, with_total=True, group_by="family")
+    rising = cat_prot[
+        cat_prot["significant"]
+        & (cat_prot["diff"] > 0)
+        & ~cat_prot["current_status"].isin([PRIMARY, SECONDARY])
+        & ~cat_prot["previous_status"].isin([PRIMARY, SECONDARY])
+    ].sort_values(["diff", "category"], ascending=[False, True])
+    priorities = [narrative.change_sentence(_change_of(labels.category_label(r["category"]), r, str(prev))) for _, r in rising.iterrows()]
+    priorities_sentence = narrative.priorities_sentence([labels.category_label(c) for c in rising["category"]], year, prev)
+
+    # Trend: five years per family ------------------------------------------------------------------------------
+    trend_counts = counts.groupby(["family", "year"])["n"].sum().unstack("year").reindex(columns=years).fillna(0).astype("int64")
+    trend_counts = trend_counts.reindex([f for f in fam_codes if f in trend_counts.index])
+    trend_long = trend_counts.stack().rename("n").reset_index()
+    # Grouped by year: the yearly total is published (key figures), so one hidden family must not stand alone.
+    trend_prot = protect_table(trend_long, ["n"], min_count, with_total=True, group_by="year")
+    series = []
+    trend_display = {"Famille": []}
+    for y in years:
+        trend_display[str(y)] = []
+    trend_data = []
+    for fam in trend_counts.index:
+        part = trend_prot[trend_prot["family"] == fam].set_index("year")
+        values = [None if _hidden(part.at[y, "n_status"]) else int(part.at[y, "n"]) for y in years]
+        series.append((labels.family_label(fam), values))
+        trend_display["Famille"].append(labels.family_label(fam))
+        for y in years:
+            trend_display[str(y)].append(cell_text(part.at[y, "n"], part.at[y, "n_status"], min_count))
+        trend_data.append({"Famille": labels.family_label(fam), "code": fam, **{f"faits_{y}": v for y, v in zip(years, values)}})
+    trend = Section(title=f"Évolution sur cinq ans ({years[0]}–{year})", key="tendance")
+    trend.figures.append(
+        num.figure(
+            f"Faits enregistrés par famille, {years[0]}–{year}, {place}",
+            svgcharts.line_chart([str(y) for y in years], series, f"Évolution par famille — {place}"),
+            note="Un point absent signale un nombre masqué par la règle de confidentialité.",
+            key="tendance-familles",
+        )
+    )
+    trend.tables.append(
+        num.table(f"Faits enregistrés par famille et par année, {place}", pd.DataFrame(trend_display), pd.DataFrame(trend_data), key="tendance-familles")
+    )
+
+    # Themes: one section per family ---------------------------------------------------------------------------
+    themes = []
+    fam_table = num.table(f"Faits enregistrés par famille, {prev} et {year}, {place}", fam_display, fam_data, key="familles")
+    for fam in fam_codes:
+        sub = cat_cmp[cat_cmp["family"] == fam].drop(columns="family")
+        if sub.empty or (sub["current"].sum() == 0 and sub["previous"].sum() == 0):
+            continue
+        prot, display, data = comparison_table(sub, "category", "Catégorie", labels.category_label, year, prev, min_count)
+        sec = Section(title=labels.family_label(fam), key=f"theme-{fam}")
+        frow = fam_prot[fam_prot["family"] == fam]
+        if len(frow):
+            sec.sentences.append(narrative.change_sentence(_change_of(labels.family_label(fam), frow.iloc[0], str(prev))))
+        for _, r in prot.iterrows():
+            ch = _change_of(labels.category_label(r["category"]), r, str(prev))
+            if not ch.hidden and r["significant"]:
+                sec.sentences.append(narrative.change_sentence(ch))
+        bars = prot.sort_values(["current", "category"], ascending=[False, True])
+        sec.figures.append(
+            num.figure(
+                f"{labels.family_label(fam)} : faits enregistrés par catégorie en {year}, {place}",
+                svgcharts.bar_chart(
+                    [labels.category_label(c) for c in bars["category"]],
+                    [None if _hidden(s) else int(v) for v, s in zip(bars["current"], bars["current_status"])],
+                    f"{labels.family_label(fam)} — {year}",
+                    display=[cell_text(v, s, min_count) for v, s in zip(bars["current"], bars["current_status"])],
+                ),
+                key=f"theme-{fam}",
+            )
+        )
+        sec.tables.append(num.table(f"{labels.family_label(fam)} : catégories, {prev} et {year}, {place}", display, data, key=f"theme-{fam}"))
+        themes.append(sec)
+
+    # Arrondissements: table and map ------------------------------------------------------------------------------
+    all_counts = inputs.counts[inputs.counts["year"].isin([year, prev])]
+    arr_cmp = compare(all_counts[all_counts["arrondissement"].isin(schema.ARRONDISSEMENT_CODES)], ["arrondissement"], year, prev)
+    arr_cmp = pd.DataFrame({"arrondissement": list(schema.ARRONDISSEMENT_CODES)}).merge(arr_cmp, how="left")
+    arr_cmp = arr_cmp.fillna({"current": 0, "previous": 0, "diff": 0, "significant": False, "unreliable": True})
+    arr_cmp = arr_cmp.astype({"current": "int64", "previous": "int64", "diff": "int64", "significant": bool, "unreliable": bool})
+    arr_prot, arr_display, arr_data = comparison_table(arr_cmp, "arrondissement", "Arrondissement", labels.arrondissement_label, year, prev, min_count)
+    rates: dict[str, float | None] = {}
+    map_text: dict[str, str] = {}
+    for _, r in arr_prot.iterrows():
+        code = r["arrondissement"]
+        p = int(pop.get(code, 0))
+        ok = not _hidden(r["current_status"]) and p > 0
+        rates[code] = 1000 * int(r["current"]) / p if ok else None
+        map_text[code] = labels.arrondissement_label(code).replace("Lyon ", "")
+    arr_display.insert(3, "Taux ‰ hab.", [labels.fmt_number(rates.get(c), 1) if rates.get(c) is not None else "" for c in arr_prot["arrondissement"]] + ([""] if len(arr_display) > len(arr_prot) else []))
+    arr_data["taux_pour_1000"] = [round(rates[c], 2) if rates.get(c) is not None else None for c in arr_data["code"]]
+    arr_section = Section(title="Les arrondissements", key="arrondissements")
+    if "geometry" in inputs.arrondissements:
+        import geopandas as gpd
+
+        gdf = gpd.GeoDataFrame(inputs.arrondissements, geometry="geometry", crs="EPSG:4326").to_crs("EPSG:2154")
+        shapes = [(c, g.simplify(15)) for c, g in zip(gdf["code"], gdf.geometry)]
+        arr_section.figures.append(
+            num.figure(
+                f"Faits enregistrés pour 1 000 habitants par arrondissement en {year}",
+                svgcharts.choropleth(shapes, rates, map_text, f"Taux par arrondissement — {year}", "Faits pour 1 000 hab.", highlight=arrondissement),
+                note=("Arrondissement du bilan entouré en rouge. " if arrondissement else "") + (inputs.boundary_source and f"Contours : {inputs.boundary_source}."),
+                key="carte-arrondissements",
+            )
+        )
+    arr_section.tables.append(num.table(f"Faits enregistrés par arrondissement, {prev} et {year}", arr_display, arr_data, key="arrondissements"))
+    arr_section.sentences.append(
+        "Les taux rapportent les faits localisés dans l'arrondissement à sa population ; l'hypercentre et les grands "
+        "pôles de transport attirent des visiteurs qui ne sont pas des habitants, ce qui élève le taux des arrondissements centraux."
+    )
+    unknown = int(inputs.counts[(inputs.counts["year"] == year) & ~inputs.counts["arrondissement"].isin(schema.ARRONDISSEMENT_CODES)]["n"].sum())
+    if unknown and not arrondissement:
+        arr_section.sentences.append(
+            f"{labels.fmt_int(unknown) if unknown >= min_count else f'Moins de {min_count}'} fait(s) sans arrondissement connu en {year} "
+            "comptent dans le total de la ville mais dans aucun arrondissement."
+        )
+
+    arr_sections = []
+    if not arrondissement:
+        for _, r in arr_prot.iterrows():
+            code = r["arrondissement"]
+            name = labels.arrondissement_label(code)
+            sec = Section(title=name, key=f"arr-{code}")
+            sec.sentences.append(
+                narrative.total_sentence(name, year, int(r["current"]), _hidden(r["current_status"]), min_count)
+            )
+            sec.sentences.append(narrative.change_sentence(_change_of("Faits enregistrés", r, str(prev), f"Les faits enregistrés à {name}")))
+            sub = all_counts[all_counts["arrondissement"] == code]
+            sub_cmp = compare(sub, ["category"], year, prev)
+            sub_prot = protect_table(sub_cmp, ["current", "previous"], min_count, with_total=True)
+            sig = sub_prot[sub_prot["significant"] & ~sub_prot["current_status"].isin([PRIMARY, SECONDARY]) & ~sub_prot["previous_status"].isin([PRIMARY, SECONDARY])]
+            # The five largest significant changes: an arrondissement page is read, not searched.
+            sig = sig.assign(_abs=sig["diff"].abs()).sort_values(["_abs", "category"], ascending=[False, True]).head(5)
+            for _, s in sig.iterrows():
+                sec.sentences.append(narrative.change_sentence(_change_of(labels.category_label(s["category"]), s, str(prev))))
+            if sig.empty:
+                sec.sentences.append("Aucune catégorie n'y évolue de façon significative.")
+            arr_sections.append(sec)
+
+    # Zones: hypercentre, pools, QPV ------------------------------------------------------------------------------
+    zone_sections = []
+    zmeta = inputs.zones.set_index("zone_id")
+    kind_titles = {"hypercentre": "Hypercentre", "piscine": "Piscines municipales", "qpv": "Quartiers prioritaires (QPV)"}
+    for kind in ZONE_KINDS_IN_REPORT:
+        ids = [z for z in inputs.zones.loc[inputs.zones["kind"] == kind, "zone_id"]]
+        zc = zone_counts[zone_counts["zone_id"].isin(ids) & zone_counts["year"].isin([year, prev])]
+        if arrondissement:
+            ids = sorted(set(zc["zone_id"]))
+        if not ids:
+            continue
+        z_cmp = compare(zc, ["zone_id"], year, prev)
+        z_cmp = pd.DataFrame({"zone_id": ids}).merge(z_cmp, how="left").fillna({"current": 0, "previous": 0, "diff": 0, "significant": False, "unreliable": True})
+        z_cmp = z_cmp.astype({"current": "int64", "previous": "int64", "diff": "int64", "significant": bool, "unreliable": bool})
+        z_prot, z_display, z_data = comparison_table(
+            z_cmp, "zone_id", "Zone", lambda z: str(zmeta.at[z, "name"]) if z in zmeta.index else z, year, prev, min_count,
+            with_total=False,  # an incident can fall in two zones: a sum would double count
+        )
+        sec = Section(title=kind_titles[kind], key=f"zone-{kind}")
+        for _, r in z_prot.iterrows():
+            name = str(zmeta.at[r["zone_id"], "name"]) if r["zone_id"] in zmeta.index else r["zone_id"]
+            sec.sentences.append(narrative.change_sentence(_change_of(name, r, str(prev), f"Les faits enregistrés dans la zone « {name} »")))
+        if kind == "piscine":
+            sec.sentences.append("Les piscines d'été ne sont ouvertes que de juin à août : les comparaisons se font d'une saison à l'autre.")
+        if arrondissement:
+            sec.sentences.append(f"Seuls les faits situés dans {place} sont comptés ici.")
+        sec.tables.append(num.table(f"{kind_titles[kind]} : faits enregistrés, {prev} et {year}", z_display, z_data, key=f"zone-{kind}"))
+        zone_sections.append(sec)
+
+    # Actions and official statistics (published elsewhere, quoted as they are) ------------------------------
+    actions_sec = None
+    if inputs.actions is not None and len(inputs.actions):
+        actions_sec = Section(title=f"Actions du plan évaluées en {year}", key="actions")
+        actions_sec.tables.append(num.table(f"Actions du plan d'actions évaluées en {year}", inputs.actions, inputs.actions, key="actions"))
+    official_sec = None
+    if inputs.official is not None and len(inputs.official):
+        official_sec = Section(title="Statistiques officielles (SSMSI)", key="officiel")
+        if inputs.official_note:
+            official_sec.sentences.append(inputs.official_note)
+        official_sec.tables.append(num.table("Indicateurs officiels de la délinquance enregistrée (SSMSI)", inputs.official, inputs.official, key="officiel"))
+
+    # Data quality and methods ---------------------------------------------------------------------------------
+    quality = Section(title="Qualité des données", key="qualite")
+    year_total = int(counts.loc[counts["year"] == year, "n"].sum())
+    if inputs.location is not None and len(inputs.location):
+        loc = inputs.location[inputs.location["year"] == year].groupby("location_quality")["n"].sum()
+        tot = int(loc.sum())
+        rows = [
+            {"Localisation": labels.LOCATION_QUALITY_LABELS.get(q, q), "Part": labels.fmt_pct(int(loc.get(q, 0)) / tot if tot else math.nan, 1, signed=False)}
+            for q in schema.LOCATION_QUALITIES
+        ]
+        located = (int(loc.get("point", 0)) + int(loc.get("address", 0))) / tot if tot else math.nan
+        quality.sentences.append(f"Part des faits localisés précisément (coordonnées ou adresse) en {year} : {labels.fmt_pct(located, 1, signed=False)}.")
+        frame = pd.DataFrame(rows)
+        quality.tables.append(num.table(f"Précision de la localisation des faits de {year} (toute la ville)", frame, frame, key="localisation"))
+    if inputs.sources is not None and len(inputs.sources):
+        src = inputs.sources
+        frame = pd.DataFrame(
+            {
+                "Source": [labels.source_label(s) for s in src["source"]],
+                "Premier fait": [labels.fmt_date(d) for d in src["first"]],
+                "Dernier fait": [labels.fmt_date(d) for d in src["last"]],
+                "Faits (tout l'historique)": [labels.fmt_int(n) for n in src["n"]],
+            }
+        )
+        quality.tables.append(num.table("Couverture des sources dans l'instantané", frame, frame, key="sources"))
+    non_classe = int(counts.loc[(counts["year"] == year) & (counts["category"] == schema.NON_CLASSE), "n"].sum())
+    quality.sentences.append(
+        f"Faits au libellé non reconnu (« non classé ») en {year} : "
+        + (cell_text(non_classe, PRIMARY if 0 < non_classe < min_count else "", min_count))
+        + (f" sur {labels.fmt_int(year_total)}." if year_total >= min_count else ".")
+    )
+    if inputs.revisions is not None:
+        quality.sentences.append(f"Révisions enregistrées (faits remplacés par un extrait plus récent) : {labels.fmt_int(inputs.revisions)}.")
+    if inputs.quarantined is not None:
+        quality.sentences.append(f"Lignes mises en quarantaine (rejetées avec leur motif) : {labels.fmt_int(inputs.quarantined)}.")
+
+    methods = [
+        ("Sources", "Extraits des partenaires de l'observatoire intégrés dans l'instantané " + (inputs.snapshot_id or "–")
+         + (f" du {labels.fmt_datetime(inputs.snapshot_date)}" if inputs.snapshot_date else "") + "."),
+        ("Comptage", "Un fait enregistré compte pour le nombre de faits qu'il porte ; un fait situé dans plusieurs zones compte dans chacune, "
+         "c'est pourquoi les tableaux de zones n'ont pas de total. Un fait sans localisation compte dans son arrondissement s'il est connu et dans le total de la ville."),
+        ("Territoire", inputs.boundary_source or "–"),
+        ("Population", labels.population_note(vintage) if vintage else "–"),
+        ("Règle de confidentialité", f"Les nombres de 1 à {min_count - 1} sont remplacés par « < {min_count} » ; lorsqu'un total publié permettrait "
+         "de retrouver une case masquée par différence, la plus petite autre case du même tableau est masquée aussi (« s »). "
+         "Les évolutions d'une ligne masquée ne sont pas publiées." + (f" Mise en œuvre : {inputs.privacy_engine}." if inputs.privacy_engine else "")),
+        ("Test statistique", "Comparaison de deux années : test exact de l'égalité de deux taux de Poisson (test binomial conditionnel au total, "
+         "bilatéral) ; une évolution est dite significative si p < 0,05. Une évolution en pourcentage est jugée peu fiable "
+         f"si l'année précédente compte moins de {UNRELIABLE_PREVIOUS} faits ou l'année courante moins de {UNRELIABLE_ANY} : "
+         "les phrases ne citent alors pas de pourcentage et, sans résultat significatif, ne tirent aucune conclusion."),
+        ("Reproductibilité", "Deux éditions produites sur le même instantané donnent les mêmes chiffres et les mêmes figures ; seule la date d'édition change."),
+    ]
+
+    summary = [narrative.total_sentence(place, year, total_now, _hidden(total_prot["current_status"]), min_count), narrative.change_sentence(total_change)]
+    summary.append(priorities_sentence)
+
+    title = f"Bilan annuel {year} — {place}"
+    return Diagnostic(
+        year=year,
+        previous_year=prev,
+        arrondissement=arrondissement,
+        place=place,
+        title=title,
+        min_count=min_count,
+        snapshot_id=inputs.snapshot_id,
+        snapshot_date=inputs.snapshot_date,
+        generated_on=generated_on or date.today(),
+        summary=summary,
+        key_figures=key_figures,
+        priorities=priorities,
+        priorities_sentence=priorities_sentence,
+        how_to_read=narrative.how_to_read(min_count),
+        trend=trend,
+        themes=[Section(title="Vue d'ensemble par famille", tables=[fam_table], key="familles")] + themes,
+        arrondissements=arr_section,
+        arrondissement_sections=arr_sections,
+        zones=zone_sections,
+        actions=actions_sec,
+        official=official_sec,
+        quality=quality,
+        methods=methods,
+        figures=num.figures,
+        tables=num.tables,
+        empty=year_total == 0,
+    )
+
+
+def _direction(row: pd.Series) -> int:
+    if _hidden(row["current_status"]) or _hidden(row["previous_status"]):
+        return 0
+    d = int(row["diff"])
+    return (d > 0) - (d < 0)
+
+
+def _change_badge(row: pd.Series) -> str:
+    """The short evolution next to a key figure: "−12 % (−85)"; empty when it would reveal a hidden count."""
+    if _hidden(row["current_status"]) or _hidden(row["previous_status"]):
+        return ""
+    ratio = row["ratio"]
+    pct = labels.fmt_pct(ratio) if not (isinstance(ratio, float) and math.isnan(ratio)) else "nouveau"
+    return f"{pct} ({labels.fmt_signed(int(row['diff']))})"

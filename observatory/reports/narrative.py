@@ -1,0 +1,145 @@
+"""Plain-French sentences generated from the numbers, for elected officials.
+
+The rule of this module: a sentence never says more than the statistics support. A change is called a "hausse"
+or a "baisse" (the sign of the difference is a fact), and it is called significant only when the test said so;
+no "forte", "nette", "inquiétante" — such adjectives carry no statistical meaning here. When a count is hidden
+by the privacy rule, the sentence does not reveal it either (no percentage, no difference).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from observatory.labels import NBSP, fmt_int, fmt_number
+
+VOWELS = "aeiouyàâäéèêëîïôöûüh"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One comparison of a count between two periods, as the diagnostic computed it."""
+
+    label: str  # French label of what is counted ("Cambriolages de logement")
+    current: int
+    previous: int
+    previous_label: str  # "2024", or "l'an dernier"
+    p_value: float | None = None
+    significant: bool = False
+    unreliable: bool = False  # too few facts for the test to mean anything
+    hidden: bool = False  # one of the two counts is below the privacy threshold
+    subject: str = ""  # overrides the subject built from the label ("Les faits enregistrés à Lyon 3e")
+
+    @property
+    def diff(self) -> int:
+        return self.current - self.previous
+
+    @property
+    def ratio(self) -> float | None:
+        return None if self.previous == 0 else self.diff / self.previous
+
+
+def subject(label: str) -> str:
+    """The grammatical subject for a label: "Les cambriolages de logement", "Les faits de tranquillité publique".
+
+    Labels whose first word is plural ("Cambriolages", "Violences", "Vols", "Atteintes") take "Les" directly;
+    singular ones ("Tranquillité publique", "Usage de stupéfiants") become "Les faits de …" so the verb stays
+    plural in every sentence.
+    """
+    text = label.strip()
+    low = text[:1].lower() + text[1:]
+    first = low.split(" ", 1)[0]
+    if low.startswith("non classé"):
+        return "Les faits non classés"
+    if low == "autres":
+        return "Les autres faits"
+    if first.endswith(("s", "x")):
+        return "Les " + low
+    return ("Les faits d'" if low[:1] in VOWELS else "Les faits de ") + low
+
+
+def pct_text(ratio: float) -> str:
+    """Percent without sign, rounded to the unit, "< 1 %" when it would round to 0 while the count moved."""
+    value = abs(ratio) * 100
+    if 0 < value < 0.5:
+        return f"moins de 1{NBSP}%"
+    return f"{fmt_number(round(value), 0)}{NBSP}%"
+
+
+def facts_text(n: int) -> str:
+    return f"{fmt_int(abs(n))} fait" + ("s" if abs(n) > 1 else "")
+
+
+def change_sentence(change: Change) -> str:
+    """One sentence describing an evolution, e.g.
+    "Les cambriolages de logement baissent de 12 % (−85 faits) par rapport à 2024 ; cette baisse est significative."
+    """
+    who = change.subject or subject(change.label)
+    ref = change.previous_label
+    ref_text = f"par rapport à {ref}"
+    if change.hidden:
+        return f"{who} : trop peu de faits pour publier leur évolution {ref_text} (règle de confidentialité)."
+    if change.current == change.previous:
+        return f"{who} sont au même niveau qu'en {ref} ({facts_text(change.current)})." if ref[:1].isdigit() else (
+            f"{who} sont au même niveau ({facts_text(change.current)})."
+        )
+    if change.previous == 0:
+        return f"{who} : {facts_text(change.current)} enregistrés, aucun {ref_text.replace('par rapport à', 'en')}."
+    up = change.diff > 0
+    verb = "augmentent" if up else "baissent"
+    noun = "hausse" if up else "baisse"
+    sign = "+" if up else "−"
+    if change.unreliable:
+        # On small counts a percentage swings by tens of points for one or two facts: give the counts instead.
+        head = f"{who} passent de {fmt_int(change.previous)} à {facts_text(change.current)} ({sign}{fmt_int(abs(change.diff))}) {ref_text}"
+    else:
+        head = f"{who} {verb} de {pct_text(change.ratio)} ({sign}{facts_text(change.diff)}) {ref_text}"
+    if change.significant:
+        tail = f"cette {noun} est significative"
+    elif change.unreliable:
+        tail = "les effectifs sont trop faibles pour conclure"
+    else:
+        tail = f"cette {noun} n'est pas significative : elle reste dans les variations habituelles d'une année sur l'autre"
+    return f"{head} ; {tail}."
+
+
+def total_sentence(place: str, year: int, total: int, hidden: bool = False, min_count: int = 5) -> str:
+    """ "En 2025, 12 345 faits ont été enregistrés à Lyon 3e." """
+    if hidden:
+        return f"En {year}, moins de {min_count} faits ont été enregistrés à {place} : le chiffre exact n'est pas publié."
+    return f"En {year}, {fmt_int(total)} fait{'s' if total > 1 else ''} {'ont' if total > 1 else 'a'} été enregistré{'s' if total > 1 else ''} à {place}."
+
+
+def priorities_sentence(labels: list[str], year: int, previous_year: int) -> str:
+    """What rose significantly; says so plainly when nothing did."""
+    if not labels:
+        return (
+            f"Aucune catégorie n'a augmenté de façon significative entre {previous_year} et {year} : "
+            "les hausses observées restent dans les variations habituelles."
+        )
+    names = [label[:1].lower() + label[1:] for label in labels]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " et " + names[-1]
+    s = "s" if len(names) > 1 else ""
+    return f"Hausse{s} significative{s} en {year} par rapport à {previous_year} : {listed}."
+
+
+def rate_text(rate: float | None) -> str:
+    if rate is None or (isinstance(rate, float) and math.isnan(rate)):
+        return "–"
+    return f"{fmt_number(rate, 1)} pour 1{NBSP}000 habitants"
+
+
+HOW_TO_READ = (
+    "Les chiffres comptent les faits enregistrés par les partenaires de l'observatoire (police nationale, police "
+    "municipale, TCL, bailleurs, piscines, médiateurs) : ils mesurent l'activité enregistrée, pas la délinquance "
+    "réelle, qui n'est pas toujours signalée. Une évolution est dite « significative » lorsqu'un test statistique "
+    "(loi de Poisson, seuil de 5 %) indique qu'elle a peu de chances d'être due au hasard des variations d'une "
+    "année sur l'autre ; dans le cas contraire, elle n'autorise pas de conclusion. Les petits nombres (de 1 à "
+    "{threshold}) sont remplacés par « < {min_count} » pour protéger les personnes, et d'autres cases peuvent être "
+    "masquées (« s ») pour qu'on ne puisse pas les retrouver par différence. Les taux rapportent les faits à la "
+    "population légale INSEE de l'arrondissement."
+)
+
+
+def how_to_read(min_count: int) -> str:
+    return HOW_TO_READ.format(threshold=min_count - 1, min_count=min_count)
