@@ -1,0 +1,273 @@
+"""The query engine: one DuckDB connection over a snapshot's Parquet files, and a result cache.
+
+DuckDB reads the Parquet files in place (a view), so opening an ``Analytics`` costs milliseconds whatever the
+size of the snapshot. Every query runs on its own cursor, which makes one ``Analytics`` safe to share between
+the dashboard's concurrent requests. Results are cached by (snapshot id, function, arguments); a new snapshot
+gets a new ``Analytics`` (see :func:`get_analytics`) so nothing stale is ever served.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from datetime import date
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import duckdb
+import pandas as pd
+
+from observatory import schema
+from observatory.analytics.filters import Filters
+from observatory.config import Settings
+
+# Group keys accepted by ``by=`` arguments -> SQL expression. A closed list: user input never reaches SQL text.
+GROUP_EXPRESSIONS: dict[str, str] = {
+    "arrondissement": "arrondissement",
+    "category": "category",
+    "family": "family",
+    "source": "source",
+    "location_quality": "location_quality",
+    "time_precision": "time_precision",
+    "place_type": "place_type",
+    "place_name": "place_name",
+    "raw_label": "raw_label",
+    "grid_cell": "grid_cell",
+    "iris": "iris",
+    "zone": "zone",  # one row per (incident, zone) after unnest
+    "year": "CAST(year AS INTEGER)",
+    "month": "CAST(date_trunc('month', local_ts) AS DATE)",
+    "month_of_year": "CAST(month(local_ts) AS INTEGER)",
+    "quarter": "CAST(date_trunc('quarter', local_ts) AS DATE)",
+    "day": "CAST(local_ts AS DATE)",
+    "hour": "CAST(hour(local_ts) AS INTEGER)",
+    "weekday": "CAST(isodow(local_ts) - 1 AS INTEGER)",
+}
+# Keys that need a precise enough time: rows known only to the month (or day) are excluded from them.
+_NEEDS_HOUR = {"hour"}
+_NEEDS_DAY = {"weekday", "day"}
+
+# Europe/Paris wall time without the ICU extension: EU rule (since 1996), summer time from the last Sunday of
+# March 01:00 UTC to the last Sunday of October 01:00 UTC. Used only when ICU cannot be loaded.
+_LOCAL_TS_FALLBACK = """
+    (occurred_at::TIMESTAMP + CASE WHEN occurred_at::TIMESTAMP >= (make_date(year(occurred_at::TIMESTAMP), 3, 31)
+        - CAST(isodow(make_date(year(occurred_at::TIMESTAMP), 3, 31)) % 7 AS INTEGER))::TIMESTAMP + INTERVAL 1 HOUR
+      AND occurred_at::TIMESTAMP < (make_date(year(occurred_at::TIMESTAMP), 10, 31)
+        - CAST(isodow(make_date(year(occurred_at::TIMESTAMP), 10, 31)) % 7 AS INTEGER))::TIMESTAMP + INTERVAL 1 HOUR
+      THEN INTERVAL 2 HOUR ELSE INTERVAL 1 HOUR END)"""
+
+
+class AnalyticsError(RuntimeError):
+    """The snapshot cannot be read; the message names the file."""
+
+
+def group_sql(by: Iterable[str]) -> list[tuple[str, str]]:
+    """(name, SQL expression) of each group key, refusing unknown keys with a clear message."""
+    out = []
+    for key in by:
+        if key not in GROUP_EXPRESSIONS:
+            raise ValueError(f"regroupement inconnu {key!r} ; possibles : {', '.join(GROUP_EXPRESSIONS)}")
+        out.append((key, GROUP_EXPRESSIONS[key]))
+    return out
+
+
+def precision_clause(by: Iterable[str]) -> str:
+    keys = set(by)
+    if keys & _NEEDS_HOUR:
+        return "time_precision = 'hour'"
+    if keys & _NEEDS_DAY:
+        return "time_precision <> 'month'"
+    return "TRUE"
+
+
+def _files_id(paths: list[Path]) -> str:
+    h = hashlib.sha256()
+    for p in sorted(paths):
+        st = p.stat()
+        h.update(f"{p}|{st.st_size}|{st.st_mtime_ns}".encode())
+    return "files-" + h.hexdigest()[:16]
+
+
+class Analytics:
+    """Read-only access to one snapshot. Indicators are methods; see ``observatory.analytics`` for the list."""
+
+    def __init__(self, settings: Settings, snapshot: Any = None, *, cache_size: int = 256) -> None:
+        self.settings = settings
+        if snapshot is None:
+            snapshot = _current_snapshot(settings)
+        self.snapshot = snapshot
+        if snapshot is None:
+            self.snapshot_id = "empty"
+            files: list[Path] = []
+        else:
+            self.snapshot_id = str(snapshot.id)
+            files = [Path(p) for p in snapshot.incident_files]
+        self.files = files
+        self._cache: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+        self._territory = None
+        self.con = duckdb.connect(":memory:")
+        self._open(files)
+
+    @classmethod
+    def from_files(cls, paths: Iterable[Path | str], settings: Settings, snapshot_id: str | None = None) -> "Analytics":
+        """An Analytics over Parquet files outside the store (tests, notebooks, benchmarks)."""
+        paths = [Path(p) for p in paths]
+        missing = [str(p) for p in paths if not p.exists()]
+        if missing:
+            raise AnalyticsError(f"fichier Parquet introuvable : {missing[0]}")
+
+        class _Files:
+            pass
+
+        snap = _Files()
+        snap.id = snapshot_id or (_files_id(paths) if paths else "empty")
+        snap.incident_files = paths
+        return cls(settings, snap)
+
+    # Setup ----------------------------------------------------------------------------------------------------
+    def _open(self, files: list[Path]) -> None:
+        try:
+            self.con.execute("LOAD icu")
+            local_ts = f"timezone('{schema.TIMEZONE}', occurred_at)"
+        except duckdb.Error:
+            local_ts = _LOCAL_TS_FALLBACK
+        if not files:
+            # An empty table with the canonical schema, so every indicator answers (with zero rows).
+            empty = schema.empty_incidents()  # noqa: F841  (read by DuckDB's replacement scan)
+            self.con.execute("CREATE TABLE raw_incidents AS SELECT * FROM empty")
+            source = "raw_incidents"
+        else:
+            hive = all("year=" in p.parent.name for p in files)
+            listing = ", ".join("'" + str(p).replace("'", "''") + "'" for p in files)
+            source = f"read_parquet([{listing}], hive_partitioning={'true' if hive else 'false'}, union_by_name=true)"
+        try:
+            cols = {r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+        except duckdb.Error as exc:
+            raise AnalyticsError(f"instantané illisible ({files[0] if files else 'vide'}) : {exc}") from None
+        missing = {schema.OCCURRED_AT, schema.CATEGORY, schema.SOURCE, schema.ZONES} - cols
+        if missing:
+            raise AnalyticsError(f"{files[0]} : colonnes manquantes {sorted(missing)} ; ce n'est pas un fichier d'incidents canonique")
+        year = "" if "year" in cols else ", CAST(year(occurred_at::TIMESTAMP) AS SMALLINT) AS year"
+        self.con.execute(f"CREATE VIEW incidents AS SELECT *, {local_ts} AS local_ts{year} FROM {source}")
+
+    def close(self) -> None:
+        self.con.close()
+
+    # Query helpers --------------------------------------------------------------------------------------------
+    def query(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+        """Run SQL on a fresh cursor (thread-safe) and return a DataFrame."""
+        cur = self.con.cursor()
+        try:
+            return cur.execute(sql, params or []).df()
+        finally:
+            cur.close()
+
+    def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
+        cur = self.con.cursor()
+        try:
+            row = cur.execute(sql, params or []).fetchone()
+            return row[0] if row else None
+        finally:
+            cur.close()
+
+    def cached(self, name: str, fn: Callable[..., pd.DataFrame], *args: Any, **kwargs: Any) -> pd.DataFrame:
+        """``fn(self, *args, **kwargs)`` memoised by (snapshot id, name, arguments); returns a CoW-safe copy."""
+        key = (self.snapshot_id, name, args, tuple(sorted(kwargs.items())))
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+        if hit is None:
+            hit = fn(self, *args, **kwargs)
+            with self._lock:
+                self._cache[key] = hit
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        # A shallow copy under copy-on-write: a caller that modifies its result never touches the cached one.
+        out = hit.copy(deep=False)
+        out.attrs = dict(hit.attrs)
+        return out
+
+    def cache_info(self) -> dict[str, int]:
+        return {"entries": len(self._cache), "max": self._cache_size}
+
+    @property
+    def territory(self):
+        if self._territory is None:
+            from observatory.territory import load_territory
+
+            self._territory = load_territory(self.settings)
+        return self._territory
+
+    def date_range(self, filters: Filters | None = None) -> tuple[date | None, date | None]:
+        """First and last local day present under ``filters`` (None, None when nothing matches)."""
+        where, params = (filters or Filters()).to_sql()
+        row = self.query(f"SELECT CAST(min(local_ts) AS DATE) AS a, CAST(max(local_ts) AS DATE) AS b FROM incidents WHERE {where}", params)
+        a, b = row["a"].iloc[0], row["b"].iloc[0]
+        conv = lambda v: None if pd.isna(v) else pd.Timestamp(v).date()  # noqa: E731
+        return conv(a), conv(b)
+
+    # Indicators (thin wrappers, cached) -----------------------------------------------------------------------
+    def counts(self, filters: Filters | None = None, by: Iterable[str] = ("arrondissement",)) -> pd.DataFrame:
+        from observatory.analytics import indicators
+
+        return self.cached("counts", indicators.counts, filters or Filters(), tuple(by))
+
+    def rates_by_arrondissement(self, filters: Filters | None = None, include_city: bool = True) -> pd.DataFrame:
+        from observatory.analytics import indicators
+
+        return self.cached("rates_by_arrondissement", indicators.rates_by_arrondissement, filters or Filters(), include_city)
+
+    def rates_by_zone(self, filters: Filters | None = None, kinds: Iterable[str] = ()) -> pd.DataFrame:
+        from observatory.analytics import indicators
+
+        return self.cached("rates_by_zone", indicators.rates_by_zone, filters or Filters(), tuple(kinds))
+
+    def monthly_series(self, filters: Filters | None = None, by: str | None = None) -> pd.DataFrame:
+        from observatory.analytics import indicators
+
+        return self.cached("monthly_series", indicators.monthly_series, filters or Filters(), by)
+
+    def compare_periods(self, filters: Filters | None = None, kind: str = "year", reference: date | None = None,
+                        by: str | Iterable[str] | None = None, exposure_ratio: float = 1.0) -> pd.DataFrame:
+        from observatory.analytics import compare
+
+        by_t = (by,) if isinstance(by, str) else tuple(by or ())
+        return self.cached("compare_periods", compare.compare_periods, filters or Filters(), kind, reference, by_t, exposure_ratio)
+
+    def contributions(self, filters: Filters | None = None, kind: str = "year", reference: date | None = None,
+                      by: str = "category") -> pd.DataFrame:
+        from observatory.analytics import compare
+
+        return self.cached("contributions", compare.contributions, filters or Filters(), kind, reference, by)
+
+
+def _current_snapshot(settings: Settings):
+    try:
+        from observatory.store import current_snapshot
+    except ImportError:  # the store module is built in parallel; without it there is simply no snapshot yet
+        return None
+    return current_snapshot(settings)
+
+
+_INSTANCES: dict[tuple, Analytics] = {}
+_INSTANCES_LOCK = threading.Lock()
+
+
+def get_analytics(settings: Settings) -> Analytics:
+    """The Analytics of the current snapshot; a new one is built as soon as the current snapshot id changes."""
+    snap = _current_snapshot(settings)
+    snap_id = "empty" if snap is None else str(snap.id)
+    key = (settings, snap_id)
+    with _INSTANCES_LOCK:
+        inst = _INSTANCES.get(key)
+        if inst is None:
+            # Drop instances of older snapshots of the same settings: their results must never be served again.
+            for old in [k for k in _INSTANCES if k[0] == settings]:
+                del _INSTANCES[old]
+            inst = Analytics(settings, snap)
+            _INSTANCES[key] = inst
+        return inst

@@ -1,0 +1,133 @@
+"""Counts and rates: by arrondissement, zone, category, family, source, month and year.
+
+Every function takes the ``Analytics`` object first and a ``Filters``; the count is the number of incident rows
+(``count``); ``facts`` is the sum of ``n_facts`` (a record may describe several facts).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from observatory import schema
+from observatory.analytics.engine import group_sql, precision_clause
+from observatory.analytics.filters import Filters
+
+if TYPE_CHECKING:
+    from observatory.analytics.engine import Analytics
+
+HYPERCENTRE_NOTE = (
+    "Dans l'hypercentre (Presqu'île, Vieux Lyon), les visiteurs, salariés et noctambules sont bien plus nombreux "
+    "que les résidents : un taux rapporté aux seuls habitants y surestime le risque individuel."
+)
+ZONE_RATE_NOTE = "Les zones n'ont pas de population résidente connue : leurs taux sont rapportés à la surface (faits par km²)."
+
+
+def _from_clause(by: tuple[str, ...]) -> str:
+    # Zones are a list per incident: unnest it only when grouping by zone (an incident then counts in each zone).
+    if "zone" in by:
+        return "(SELECT *, unnest(zones) AS zone FROM incidents)"
+    return "incidents"
+
+
+def counts(an: "Analytics", filters: Filters, by: tuple[str, ...] = ("arrondissement",)) -> pd.DataFrame:
+    """Columns: the ``by`` keys, ``count``, ``facts``; sorted by the keys.
+
+    Grouping by ``hour`` keeps only incidents known to the hour, by ``weekday``/``day`` drops those known only to
+    the month (``attrs['excluded_imprecise']`` gives how many were left out).
+    """
+    groups = group_sql(by)
+    where, params = filters.to_sql()
+    prec = precision_clause(by)
+    select = ", ".join(f"{expr} AS {name}" for name, expr in groups)
+    group_by = ", ".join(str(i + 1) for i in range(len(groups)))
+    sql = f"SELECT {select + ', ' if select else ''}count(*) AS count, coalesce(sum(n_facts), 0) AS facts " \
+          f"FROM {_from_clause(by)} WHERE {where} AND {prec}"
+    if groups:
+        sql += f" GROUP BY {group_by} ORDER BY {group_by}"
+    df = an.query(sql, params)
+    df["count"] = df["count"].astype("int64")
+    df["facts"] = df["facts"].astype("int64")
+    if prec != "TRUE":
+        excluded = an.scalar(f"SELECT count(*) FROM incidents WHERE {where} AND NOT ({prec})", params)
+        df.attrs["excluded_imprecise"] = int(excluded)
+    return df
+
+
+def rates_by_arrondissement(an: "Analytics", filters: Filters, include_city: bool = True) -> pd.DataFrame:
+    """One row per arrondissement (all nine, zeros included) and, with ``include_city``, the city (69123).
+
+    Columns: ``arrondissement``, ``count``, ``population``, ``vintage``, ``rate_per_1000``, ``note``.
+    The city row counts every selected incident, including those whose arrondissement is unknown.
+    """
+    arr = an.territory.arrondissements[["code", "population", "vintage"]].rename(columns={"code": "arrondissement"})
+    c = counts(an, filters, ("arrondissement",))
+    out = arr.merge(c[["arrondissement", "count"]], on="arrondissement", how="left")
+    if filters.arrondissements:
+        out = out[out["arrondissement"].isin(filters.arrondissements)]
+    out["count"] = out["count"].fillna(0).astype("int64")
+    if include_city:
+        city = pd.DataFrame(
+            {
+                "arrondissement": [schema.CITY_CODE],
+                "population": [int(out["population"].sum()) if filters.arrondissements else int(arr["population"].sum())],
+                "vintage": [int(arr["vintage"].iloc[0])],
+                "count": [int(c["count"].sum())],
+            }
+        )
+        out = pd.concat([out, city], ignore_index=True)
+    out["population"] = out["population"].astype("int64")
+    out["rate_per_1000"] = out["count"] / out["population"] * 1000
+    # The 2e holds most of the hypercentre: say where resident-based rates mislead.
+    out["note"] = out["arrondissement"].map({"69382": HYPERCENTRE_NOTE, "69381": HYPERCENTRE_NOTE, "69385": HYPERCENTRE_NOTE}).fillna("")
+    out = out[["arrondissement", "count", "population", "vintage", "rate_per_1000", "note"]].reset_index(drop=True)
+    out.attrs["note"] = f"Taux pour 1 000 habitants, population légale INSEE {int(arr['vintage'].iloc[0])}. {HYPERCENTRE_NOTE}"
+    return out
+
+
+def rates_by_zone(an: "Analytics", filters: Filters, kinds: tuple[str, ...] = ()) -> pd.DataFrame:
+    """One row per zone of the territory (zeros included), optionally only some kinds.
+
+    Columns: ``zone_id``, ``kind``, ``name``, ``count``, ``area_km2``, ``rate_per_km2``, ``note``.
+    """
+    zones = an.territory.zones[["zone_id", "kind", "name", "area_km2"]]
+    if kinds:
+        zones = zones[zones["kind"].isin(kinds)]
+    c = counts(an, filters, ("zone",)).rename(columns={"zone": "zone_id"})
+    out = zones.merge(c[["zone_id", "count"]], on="zone_id", how="left")
+    out["count"] = out["count"].fillna(0).astype("int64")
+    out["rate_per_km2"] = out["count"] / out["area_km2"]
+    out["note"] = out["kind"].map({"hypercentre": HYPERCENTRE_NOTE}).fillna(ZONE_RATE_NOTE)
+    out = pd.DataFrame(out[["zone_id", "kind", "name", "count", "area_km2", "rate_per_km2", "note"]]).reset_index(drop=True)
+    out.attrs["note"] = ZONE_RATE_NOTE
+    return out
+
+
+def month_range(first: pd.Timestamp, last: pd.Timestamp) -> pd.DatetimeIndex:
+    return pd.date_range(pd.Timestamp(first).to_period("M").to_timestamp(), pd.Timestamp(last).to_period("M").to_timestamp(), freq="MS")
+
+
+def monthly_series(an: "Analytics", filters: Filters, by: str | None = None) -> pd.DataFrame:
+    """Columns: ``month`` (first day, datetime64), [``by``], ``count``; every month of the span, zeros filled.
+
+    The span is the filter's period when given, otherwise the data's first to last month.
+    """
+    keys = ("month",) + ((by,) if by else ())
+    c = counts(an, filters, keys)
+    c["month"] = pd.to_datetime(c["month"])
+    lo, hi = an.date_range(filters)
+    start = filters.start or lo
+    end = filters.end or hi
+    if start is None or end is None:
+        cols = ["month"] + ([by] if by else []) + ["count"]
+        return pd.DataFrame({k: pd.Series(dtype="datetime64[ns]" if k == "month" else ("int64" if k == "count" else "str")) for k in cols})
+    months = month_range(pd.Timestamp(start), pd.Timestamp(end))
+    if by:
+        levels = sorted(c[by].dropna().unique().tolist())
+        idx = pd.MultiIndex.from_product([months, levels], names=["month", by])
+        out = c.set_index(["month", by])["count"].reindex(idx, fill_value=0).reset_index()
+    else:
+        out = c.set_index("month")["count"].reindex(months, fill_value=0).rename_axis("month").reset_index()
+    out["count"] = out["count"].astype("int64")
+    return out

@@ -1,0 +1,153 @@
+"""Filters, the engine and the simplest indicators on tiny hand-checkable data."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from observatory.analytics import Analytics, Filters, FiltersError, get_analytics
+from observatory.config import get_settings
+
+try:
+    from tests.incident_factory import incidents, write_snapshot
+except ImportError:  # pytest run without the project root on sys.path
+    from incident_factory import incidents, write_snapshot
+
+
+@pytest.fixture()
+def settings(tmp_path):
+    return get_settings(data_dir=tmp_path / "data")
+
+
+def make(tmp_path, settings, **cols):
+    files = write_snapshot(incidents(**cols), tmp_path / "snap")
+    return Analytics.from_files(files, settings)
+
+
+# Filters --------------------------------------------------------------------------------------------------------
+def test_filters_normalise_and_round_trip_through_query():
+    f = Filters(start="2025-01-01", end=date(2025, 3, 31), categories=["b", "a", "a"], hours="22,3", weekdays=[6])
+    assert f.categories == ("a", "b")
+    assert f.hours == (3, 22)
+    q = f.to_query()
+    assert q == {"start": "2025-01-01", "end": "2025-03-31", "categories": "a,b", "hours": "3,22", "weekdays": "6"}
+    assert Filters.from_query(q) == f
+    assert Filters.from_query({"start": ["2025-01-01"], "page": "x"}) == Filters(start=date(2025, 1, 1))
+    assert hash(f) == hash(Filters.from_query(q))
+
+
+@pytest.mark.parametrize(
+    "query, word",
+    [({"start": "01/02/2025"}, "start"), ({"hours": "25"}, "hours"), ({"weekdays": "lundi"}, "weekdays"),
+     ({"start": "2025-02-01", "end": "2025-01-01"}, "période")],
+)
+def test_filters_bad_values_raise_one_clear_error(query, word):
+    with pytest.raises(FiltersError, match=word):
+        Filters.from_query(query)
+
+
+def test_filters_apply_in_sql(tmp_path, settings):
+    an = make(
+        tmp_path, settings,
+        occurred_at=["2024-12-31 23:30", "2025-01-01 00:10", "2025-01-06 22:00", "2025-02-01 09:00"],
+        category=["escroqueries", "escroqueries", "vols_avec_armes", "incivilites"],
+        arrondissement=["69381", "69382", "69382", None],
+        zones=[["hypercentre"], [], ["hypercentre", "qpv_moncey"], []],
+        time_precision=["hour", "hour", "hour", "month"],
+    )
+    total = lambda f: int(an.counts(f, by=())["count"].sum())  # noqa: E731
+    assert total(Filters()) == 4
+    # Days are Paris days: 23:30 on 31/12 belongs to 2024 even though it is 22:30 UTC.
+    assert total(Filters(start="2025-01-01")) == 3
+    assert total(Filters(end="2024-12-31")) == 1
+    assert total(Filters(categories=["escroqueries"])) == 2
+    assert total(Filters(families=["atteintes_biens"])) == 1
+    assert total(Filters(arrondissements=["69382"])) == 2
+    assert total(Filters(zones=["qpv_moncey", "qpv_mermoz"])) == 1
+    assert total(Filters(zones=["hypercentre"])) == 2
+    assert total(Filters(hours=[22, 23])) == 2  # the month-precision row is never in an hour view
+    assert total(Filters(weekdays=[0])) == 1  # 06/01/2025 is a Monday; 01/01/2025 a Wednesday
+    assert total(Filters(weekdays=[1, 2, 3, 4, 5, 6])) == 2  # month-precision row excluded
+
+
+def test_user_values_are_parameters_not_sql(tmp_path, settings):
+    an = make(tmp_path, settings, category=["escroqueries"])
+    evil = Filters(categories=["x') OR TRUE --"])
+    assert an.counts(evil, by=()).loc[0, "count"] == 0
+    with pytest.raises(ValueError, match="regroupement inconnu"):
+        an.counts(Filters(), by=("category; DROP TABLE x",))
+
+
+# Counts and rates -----------------------------------------------------------------------------------------------
+def test_counts_by_keys_and_hour_exclusion(tmp_path, settings):
+    an = make(
+        tmp_path, settings,
+        occurred_at=["2025-03-03 08:15", "2025-03-03 08:45", "2025-03-04 21:00", "2025-03-05 12:00"],
+        time_precision=["hour", "hour", "hour", "day"],
+        n_facts=[1, 3, 1, 1],
+        zones=[["a", "b"], ["a"], [], []],
+    )
+    by_hour = an.counts(Filters(), by=("hour",))
+    assert by_hour[["hour", "count"]].to_dict("list") == {"hour": [8, 21], "count": [2, 1]}
+    assert by_hour.attrs["excluded_imprecise"] == 1
+    assert an.counts(Filters(), by=()).loc[0, "facts"] == 6
+    wd = an.counts(Filters(), by=("weekday",))
+    assert wd[["weekday", "count"]].to_dict("list") == {"weekday": [0, 1, 2], "count": [2, 1, 1]}
+    z = an.counts(Filters(), by=("zone",))
+    assert z[["zone", "count"]].to_dict("list") == {"zone": ["a", "b"], "count": [2, 1]}
+
+
+def test_rates_by_arrondissement_per_1000(tmp_path, settings):
+    an = make(tmp_path, settings, arrondissement=["69381"] * 3 + ["69382"] + [None])
+    pops = an.territory.arrondissements.set_index("code")["population"]
+    r = an.rates_by_arrondissement(Filters()).set_index("arrondissement")
+    assert len(r) == 10  # nine arrondissements with zeros, and the city
+    assert r.loc["69381", "count"] == 3
+    assert r.loc["69381", "rate_per_1000"] == pytest.approx(3 / pops["69381"] * 1000)
+    assert r.loc["69383", "count"] == 0
+    assert r.loc["69123", "count"] == 5  # the unknown arrondissement still counts in the city
+    assert r.loc["69123", "population"] == pops.sum()
+    assert "visiteurs" in r.loc["69382", "note"]
+
+
+def test_rates_by_zone_per_km2(tmp_path, settings):
+    an = make(tmp_path, settings, zones=[["hypercentre"], ["hypercentre"], ["qpv_mermoz"]])
+    z = an.rates_by_zone(Filters(), kinds=("hypercentre", "qpv")).set_index("zone_id")
+    area = an.territory.zones.set_index("zone_id")["area_km2"]
+    assert z.loc["hypercentre", "rate_per_km2"] == pytest.approx(2 / area["hypercentre"])
+    assert z.loc["qpv_duchere", "count"] == 0
+    assert set(z["kind"]) == {"hypercentre", "qpv"}
+
+
+def test_monthly_series_fills_missing_months(tmp_path, settings):
+    an = make(tmp_path, settings, occurred_at=["2025-01-10", "2025-01-20", "2025-04-02"], category=["escroqueries", "incivilites", "escroqueries"])
+    s = an.monthly_series(Filters())
+    assert s["month"].dt.strftime("%Y-%m").tolist() == ["2025-01", "2025-02", "2025-03", "2025-04"]
+    assert s["count"].tolist() == [2, 0, 0, 1]
+    by = an.monthly_series(Filters(start="2025-01-01", end="2025-02-28"), by="category")
+    assert len(by) == 4 and by["count"].sum() == 2
+
+
+def test_cache_returns_equal_results_that_callers_cannot_corrupt(tmp_path, settings):
+    an = make(tmp_path, settings, arrondissement=["69381", "69382"])
+    a = an.counts(Filters())
+    a.loc[0, "count"] = 999
+    a["extra"] = 1
+    b = an.counts(Filters())
+    assert b["count"].tolist() == [1, 1] and "extra" not in b
+    assert an.cache_info()["entries"] == 1
+
+
+def test_empty_and_missing_snapshot(tmp_path, settings):
+    an = Analytics(settings)  # no store, no snapshot: every indicator answers with zeros
+    assert an.snapshot_id == "empty"
+    assert an.rates_by_arrondissement(Filters()).loc[:, "count"].sum() == 0
+    assert an.compare_periods(Filters(), reference=date(2025, 6, 1)).loc[0, "current"] == 0
+    assert get_analytics(settings) is get_analytics(settings)
+
+
+def test_from_files_names_a_missing_file(tmp_path, settings):
+    with pytest.raises(Exception, match="introuvable"):
+        Analytics.from_files([tmp_path / "nope.parquet"], settings)
