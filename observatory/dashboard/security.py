@@ -1,22 +1,665 @@
-"""Access control of the dashboard (stub: a single local analyst until the access-control issue lands).
+"""Access control of the dashboard, enforced on the Flask server (hiding a button is not protection).
 
-`create_app` calls `install_security(app, settings)`; pages and callbacks ask `current_role()` before
-offering points or unprotected exports, and the server enforces it.
+`create_app` calls :func:`install_security`; it adds a ``before_request`` gate in front of every route:
+
+* no session → only the sign-in page (``/connexion``), its POST, static assets and Dash's structural routes
+  (``/_dash-layout``, ``/_dash-dependencies``, component suites) answer; a page is redirected to the sign-in,
+  anything else gets 401;
+* every Dash page path is checked against :data:`PAGE_ACCESS` (élus: ``/``, ``/bilan``, ``/zones``,
+  ``/officielles``, ``/actions``; analysts and admins: every page);
+* every ``/_dash-update-component`` call is read before Dash runs it: the page router is refused a path the
+  role may not open, and an élu is refused (HTTP 403) any callback whose outputs, inputs or states touch a
+  component registered with :func:`require_analyst` or found only on analyst pages;
+* every other Flask route (downloads) needs a session and is analyst-only unless :func:`allow_elu_route`.
+
+Modes (see :func:`security_mode`): ``users`` (a user store exists: sign-in required), ``local`` (no users and
+bound to the loopback: everyone on this machine is a single local analyst, said in a banner), ``proxy``
+(``settings.auth_header``: a trusted reverse proxy names the user). :func:`check_startup` refuses the unsafe
+combinations before serving.
 """
 
 from __future__ import annotations
 
-ROLES = ("analyste", "elu", "admin")
+import contextvars
+import hashlib
+import html as html_lib
+import ipaddress
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+from observatory import auth
+from observatory.auth import User
+
+log = logging.getLogger(__name__)
+
+ROLES = auth.ROLES
+ANALYST_ROLES = ("analyste", "admin")
+LOGIN_PATH = "/connexion"
+LOGOUT_PATH = "/deconnexion"
+LOCAL_USER = User(name="analyste-local", role="analyste")
+
+# Which roles may open which page. A path not listed here is analyst-only (secure default for pages added later).
+# Matching is by path prefix on whole segments: "/bilan" also covers "/bilan/69381".
+PAGE_ACCESS: dict[str, tuple[str, ...]] = {
+    LOGIN_PATH: ("", *ROLES),  # "" = anonymous
+    "/": ROLES,
+    "/bilan": ROLES,
+    "/zones": ROLES,
+    "/officielles": ROLES,
+    "/actions": ROLES,  # read-only for élus: edit callbacks check is_analyst() and their ids are registered
+}
+ADMIN_PAGES = ("/utilisateurs",)  # reserved for a future user-management page; users are managed by the CLI
+
+# Registry of analyst-only component ids. An entry ending in "*" is a prefix. Other pages extend it with
+# require_analyst(); pattern-matching (dict) ids match on their "type" key.
+_analyst_only_exact: set[str] = set()
+_analyst_only_prefixes: set[str] = set()
+# Non-Dash Flask routes (downloads) an élu may call; every other such route is analyst-only.
+_elu_routes: set[str] = set()
+_registry_lock = threading.Lock()
+
+# Overrides the role while page layouts are walked to learn which ids live on analyst-only pages.
+_role_override: contextvars.ContextVar[str | None] = contextvars.ContextVar("observatory_role_override", default=None)
+
+
+def require_analyst(*component_ids: str) -> None:
+    """Declare components whose callbacks serve analyst-only data (points, unprotected exports, uploads, edits).
+
+    ``"map-points"`` matches that id exactly; ``"upload*"`` every id starting with ``upload``. A callback with any
+    such output, input or state is refused (HTTP 403) to an élu. Call at import time of the page module.
+    """
+    with _registry_lock:
+        for cid in component_ids:
+            if not isinstance(cid, str) or not cid.strip("*"):
+                raise ValueError(f"require_analyst: invalid component id {cid!r}")
+            if cid.endswith("*"):
+                _analyst_only_prefixes.add(cid[:-1])
+            else:
+                _analyst_only_exact.add(cid)
+
+
+def analyst_only_outputs() -> frozenset[str]:
+    """The registry as declared (prefixes keep their trailing ``*``)."""
+    return frozenset(_analyst_only_exact | {p + "*" for p in _analyst_only_prefixes})
+
+
+def allow_elu_page(*paths: str) -> None:
+    """Open more page paths to élus (every role). Call at import time of the page module."""
+    for path in paths:
+        PAGE_ACCESS[_norm_path(path)] = ROLES
+
+
+def allow_elu_route(*prefixes: str) -> None:
+    """Let élus call these non-Dash Flask routes (protected downloads). Paths are relative to the app prefix."""
+    with _registry_lock:
+        _elu_routes.update(_norm_path(p) for p in prefixes)
+
+
+def is_analyst_only_id(component_id: object) -> bool:
+    if isinstance(component_id, dict):
+        component_id = component_id.get("type", "")
+    if not isinstance(component_id, str):
+        return False
+    return component_id in _analyst_only_exact or any(component_id.startswith(p) for p in _analyst_only_prefixes)
+
+
+def _norm_path(path: str) -> str:
+    path = "/" + (path or "").strip("/")
+    return path
+
+
+def page_roles(path: str) -> tuple[str, ...]:
+    """Roles allowed on a page path ("" = anonymous); unlisted paths are for analysts and admins."""
+    path = _norm_path(path.split("?")[0])
+    if any(path == p or path.startswith(p + "/") for p in ADMIN_PAGES):
+        return ("admin",)
+    best = None
+    for prefix in PAGE_ACCESS:
+        if path == prefix or (prefix != "/" and path.startswith(prefix + "/")):
+            if best is None or len(prefix) > len(best):
+                best = prefix
+    return PAGE_ACCESS[best] if best is not None else ANALYST_ROLES
+
+
+def can_open(role: str, path: str) -> bool:
+    return role in page_roles(path)
+
+
+# Who is asking ------------------------------------------------------------------------------------------------
+
+def current_user() -> User | None:
+    """The user of the current request; the local analyst outside a request or when security is not installed."""
+    override = _role_override.get()
+    if override is not None:
+        return User(name="(layout)", role=override)
+    try:
+        from flask import current_app, g, has_request_context
+    except ImportError:  # pragma: no cover - flask ships with dash
+        return LOCAL_USER
+    if not has_request_context() or not current_app.config.get("OBSERVATORY_SECURITY"):
+        # Command line, notebooks, unit tests of a callback: no web surface, the server gate is not involved.
+        return LOCAL_USER
+    return g.get("observatory_user")
+
+
+def current_role() -> str:
+    """Role of the user of the current request ("" when nobody is signed in)."""
+    user = current_user()
+    return user.role if user else ""
+
+
+def is_analyst() -> bool:
+    return current_role() in ANALYST_ROLES
+
+
+def is_admin() -> bool:
+    return current_role() == "admin"
+
+
+def escape_hover(text: object) -> str:
+    """A partner-supplied string made literal for Plotly hover/labels (Plotly interprets a subset of HTML tags)."""
+    return html_lib.escape("" if text is None else str(text), quote=False)
+
+
+# Startup ------------------------------------------------------------------------------------------------------
+
+def _is_loopback(host: str) -> bool:
+    host = (host or "").strip().strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def security_mode(settings) -> str:  # noqa: ANN001 - Settings
+    """``proxy`` when ``auth_header`` is set, ``users`` when the user store has users, else ``local``."""
+    if settings.auth_header:
+        return "proxy"
+    return "users" if auth.has_users(settings) else "local"
+
+
+def check_startup(settings, host: str | None = None) -> str | None:  # noqa: ANN001 - Settings
+    """None when it is safe to serve on ``host`` (default ``settings.host``); else the French reason to refuse."""
+    host = settings.host if host is None else host
+    try:
+        mode = security_mode(settings)
+    except auth.AuthError as exc:
+        return str(exc)
+    add = "observatory users add NOM --role analyste   (rôles : analyste, elu, admin)"
+    if mode == "proxy" and not auth.has_users(settings):
+        return (f"mode en-tête de proxy ({settings.auth_header}) sans aucun utilisateur : les rôles viennent du fichier "
+                f"des utilisateurs ; ajoutez-en un avec « {add} --sso ».")
+    if mode == "local" and not _is_loopback(host):
+        return (f"aucun utilisateur n'est configuré et le tableau de bord devrait écouter sur {host} : refus de démarrer "
+                f"sans contrôle d'accès. Ajoutez un utilisateur avec « {add} », ou écoutez sur 127.0.0.1.")
+    return None
+
+
+def startup_notice(settings) -> str:  # noqa: ANN001 - Settings
+    """One line for the console saying how access is controlled."""
+    mode = security_mode(settings)
+    if mode == "local":
+        return ("Aucun utilisateur configuré : accès sans connexion, en analyste local, depuis cette machine seulement "
+                "(ajoutez des comptes avec « observatory users add »).")
+    if mode == "proxy":
+        return f"Connexion déléguée au proxy de confiance (en-tête {settings.auth_header}, depuis {settings.trusted_proxies})."
+    return f"Connexion obligatoire ({len(auth.list_users(settings))} utilisateur(s) dans {auth.users_path(settings)})."
+
+
+# Installation -------------------------------------------------------------------------------------------------
+
+class _LoginUser:
+    """Flask-Login's view of a stored user; the id changes with the password or role, ending older sessions."""
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def __init__(self, user: User, fingerprint: str) -> None:
+        self.user = user
+        self._id = f"{user.name}|{fingerprint}"
+
+    def get_id(self) -> str:
+        return self._id
+
+
+class _Throttle:
+    """Failed sign-ins per (address, name): after 5 within 15 minutes, that pair waits 15 minutes."""
+
+    def __init__(self, limit: int = 5, window_s: float = 900.0) -> None:
+        self.limit, self.window_s = limit, window_s
+        self._fails: dict[tuple[str, str], list[float]] = {}
+        self._lock = threading.Lock()
+
+    def blocked(self, key: tuple[str, str]) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            recent = [t for t in self._fails.get(key, []) if now - t < self.window_s]
+            self._fails[key] = recent
+            return len(recent) >= self.limit
+
+    def fail(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._fails.setdefault(key, []).append(time.monotonic())
+
+    def clear(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._fails.pop(key, None)
+
+
+class _Store:
+    """The user store, re-read when its file changes (a `users remove` takes effect on the next request)."""
+
+    def __init__(self, settings) -> None:  # noqa: ANN001
+        self.settings = settings
+        self._stamp: tuple | None = None
+        self._users: dict[str, tuple[User, str]] = {}
+        self._lock = threading.Lock()
+
+    def _refresh(self) -> None:
+        path = auth.users_path(self.settings)
+        try:
+            st = path.stat()
+            stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except FileNotFoundError:
+            stamp = None
+        with self._lock:
+            if stamp == self._stamp and (stamp is not None or not self._users):
+                return
+            users = {}
+            if stamp is not None:
+                raw = json.loads(path.read_text(encoding="utf-8"))["users"]
+                for user in auth.list_users(self.settings):
+                    rec = raw.get(user.name, {})
+                    fp = hashlib.sha256(f"{rec.get('password', '')}|{rec.get('role', '')}".encode()).hexdigest()[:16]
+                    users[user.name] = (user, fp)
+            self._users, self._stamp = users, stamp
+
+    def has_users(self) -> bool:
+        self._refresh()
+        return bool(self._users)
+
+    def get(self, name: str) -> tuple[User, str] | None:
+        self._refresh()
+        return self._users.get(name)
+
+
+def _app_prefix(app) -> str:  # noqa: ANN001
+    return app.config.routes_pathname_prefix or "/"
+
+
+def _strip_prefix(path: str, prefix: str) -> str:
+    if prefix != "/" and path.startswith(prefix):
+        return "/" + path[len(prefix):]
+    return path
+
+
+def _walk_ids(component) -> Iterator[object]:  # noqa: ANN001 - a Dash component tree
+    if component is None or isinstance(component, (str, int, float)):
+        return
+    if isinstance(component, (list, tuple)):
+        for child in component:
+            yield from _walk_ids(child)
+        return
+    cid = getattr(component, "id", None)
+    if cid is not None:
+        yield cid
+    for prop in getattr(component, "_prop_names", ()):
+        value = getattr(component, prop, None)
+        if prop == "id" or value is None or isinstance(value, (str, int, float, bool)):
+            continue
+        if hasattr(value, "_prop_names") or isinstance(value, (list, tuple)):
+            yield from _walk_ids(value)
+
+
+def _id_key(cid: object) -> str:
+    return cid.get("type", "") if isinstance(cid, dict) else str(cid)
+
+
+def _analyst_page_ids(app) -> set[str]:  # noqa: ANN001
+    """Ids that appear on analyst-only pages and nowhere an élu can go: their callbacks are analyst-only too.
+
+    Learned once from the page registry (layouts rendered as an analyst would see them), so a page that forgot
+    to register its ids is still protected.
+    """
+    cached = getattr(app, "_observatory_analyst_ids", None)
+    if cached is not None:
+        return cached
+    import dash
+
+    def layout_of(value):  # noqa: ANN001, ANN202
+        if callable(value):
+            try:
+                return value()
+            except Exception as exc:  # noqa: BLE001 - a layout failing here only weakens the derived set
+                log.warning("layout could not be inspected for access control: %s", exc)
+                return None
+        return value
+
+    token = _role_override.set("analyste")
+    try:
+        elu_ids: set[str] = {_id_key(i) for i in _walk_ids(layout_of(app.layout))}
+        analyst_ids: set[str] = set()
+        for page in dash.page_registry.values():
+            ids = {_id_key(i) for i in _walk_ids(layout_of(page.get("layout")))}
+            if "elu" in page_roles(page.get("path", "")):
+                elu_ids |= ids
+            else:
+                analyst_ids |= ids
+    finally:
+        _role_override.reset(token)
+    derived = analyst_ids - elu_ids
+    app._observatory_analyst_ids = derived
+    return derived
+
+
+def _request_ids(body: dict) -> tuple[list[object], list[dict]]:
+    """(every component id in a callback request, the inputs list) from Dash's JSON body."""
+    ids: list[object] = []
+
+    def collect(node) -> None:  # noqa: ANN001
+        if isinstance(node, dict):
+            if "id" in node and "property" in node:
+                ids.append(node["id"])
+            else:
+                for v in node.values():
+                    collect(v)
+        elif isinstance(node, list):
+            for v in node:
+                collect(v)
+
+    for key in ("outputs", "inputs", "state"):
+        collect(body.get(key))
+    output = body.get("output")
+    if isinstance(output, str):
+        # "id.prop" or "..id1.prop1...id2.prop2.." (pattern ids are JSON with dots inside: parse the structured form)
+        for part in output.strip(".").split("..."):
+            if part and not part.startswith("{"):
+                ids.append(part.rsplit(".", 1)[0])
+    inputs = []
+    collect_inputs = body.get("inputs") or []
+    stack = list(collect_inputs) if isinstance(collect_inputs, list) else list(collect_inputs.values())
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            inputs.append(item)
+    return ids, inputs
 
 
 def install_security(app, settings) -> None:  # noqa: ANN001 - Dash app, Settings
     """Install sign-in, role checks and security headers on the app's Flask server."""
+    import flask
+    from flask import g, jsonify, redirect, request, session
+    from flask_login import LoginManager, login_user, logout_user
+    from flask_login import current_user as login_current_user
+
+    server = app.server
+    server.config["OBSERVATORY_SECURITY"] = True
+    server.config["OBSERVATORY_SETTINGS"] = server.config.get("OBSERVATORY_SETTINGS", settings)
+    server.secret_key = auth.secret_key(settings)
+    server.config.update(
+        SESSION_COOKIE_NAME="observatoire_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=bool(settings.https),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_hours),
+        # An upload arrives base64-encoded inside a callback body (4/3 of the file) plus the JSON around it.
+        MAX_CONTENT_LENGTH=int(settings.max_upload_mb * 1024 * 1024 * 4 / 3) + 1024 * 1024,
+    )
+    store = _Store(settings)
+    throttle = _Throttle()
+    trusted = {a.strip() for a in settings.trusted_proxies.split(",") if a.strip()}
+    prefix = _app_prefix(app)
+    login_url = prefix.rstrip("/") + LOGIN_PATH
+
+    manager = LoginManager()
+    manager.session_protection = "basic"
+    manager.init_app(server)
+
+    @manager.user_loader
+    def _load(user_id: str):  # noqa: ANN202
+        name, _, fingerprint = user_id.partition("|")
+        found = store.get(name)
+        if found is None or found[1] != fingerprint:
+            return None  # removed, or password/role changed since sign-in
+        return _LoginUser(found[0], found[1])
+
+    # Sign-in and sign-out: plain form posts (work without JavaScript, and a password never crosses a callback).
+    def sign_in():  # noqa: ANN202
+        name = (request.form.get("utilisateur") or "").strip()
+        password = request.form.get("mot_de_passe") or ""
+        target = _safe_next(request.form.get("next", ""), prefix)
+        key = (request.remote_addr or "", name)
+        if throttle.blocked(key):
+            log.warning("sign-in throttled for %r from %s", name, request.remote_addr)
+            return redirect(login_url + "?" + urlencode({"erreur": "bloque", "next": target}), 303)
+        user = auth.authenticate(settings, name, password)
+        if user is None:
+            throttle.fail(key)
+            log.info("failed sign-in for %r from %s", name, request.remote_addr)
+            return redirect(login_url + "?" + urlencode({"erreur": "identifiants", "next": target}), 303)
+        throttle.clear(key)
+        session.clear()  # no state carried over from before the sign-in
+        session.permanent = True
+        found = store.get(user.name)
+        login_user(_LoginUser(user, found[1] if found else ""))
+        log.info("sign-in %s (%s) from %s", user.name, user.role, request.remote_addr)
+        return redirect(target, 303)
+
+    def sign_out():  # noqa: ANN202
+        logout_user()
+        session.clear()
+        return redirect(login_url, 303)
+
+    server.add_url_rule(login_url, "observatory_sign_in", sign_in, methods=["POST"])
+    server.add_url_rule(prefix.rstrip("/") + LOGOUT_PATH, "observatory_sign_out", sign_out, methods=["GET", "POST"])
+
+    dash_rules = None
+
+    def classify() -> str:
+        """'static' | 'structure' | 'callback' | 'page' | 'auth' | 'route' for the current request."""
+        nonlocal dash_rules
+        if dash_rules is None:
+            dash_rules = set(app.routes)
+        rule = request.url_rule
+        endpoint = request.endpoint or ""
+        if endpoint in ("observatory_sign_in", "observatory_sign_out"):
+            return "auth"
+        if endpoint == "static" or endpoint.endswith(".static"):
+            return "static"
+        if rule is None:
+            return "route"  # 404/405: let Flask answer
+        r = rule.rule
+        if r.startswith(prefix + "_dash-component-suites/") or r in (prefix + "_favicon.ico",):
+            return "static"
+        if r in (prefix + "_dash-layout", prefix + "_dash-dependencies", prefix + "_reload-hash"):
+            return "structure"
+        if r == prefix + "_dash-update-component":
+            return "callback"
+        if r in (prefix, prefix + "<path:path>"):
+            return "page"
+        return "route"
+
+    def identify() -> User | None:
+        if settings.auth_header and (request.remote_addr or "") in trusted:
+            name = (request.headers.get(settings.auth_header) or "").strip()
+            if name:
+                found = store.get(name)
+                return found[0] if found else User(name=name, role="")  # known to the proxy, not to us
+        if login_current_user.is_authenticated:
+            return login_current_user.user
+        if not settings.auth_header and not store.has_users():
+            # Local mode serves only this machine, whatever address a WSGI server was bound to.
+            if _is_loopback(request.remote_addr or "") and "X-Forwarded-For" not in request.headers:
+                return LOCAL_USER
+            g.observatory_local_refused = True
+        return None
+
+    def deny(status: int, message: str):  # noqa: ANN202
+        if classify() == "page":
+            body = (f"<!doctype html><html lang='fr'><meta charset='utf-8'><title>Accès refusé</title>"
+                    f"<main style='font-family:sans-serif;max-width:40em;margin:3em auto'><h1>Accès refusé</h1>"
+                    f"<p>{html_lib.escape(message)}</p><p><a href='{html_lib.escape(prefix)}'>Retour à l'accueil</a> · "
+                    f"<a href='{html_lib.escape(login_url)}'>Changer d'utilisateur</a></p></main></html>")
+            return flask.Response(body, status=status, mimetype="text/html")
+        return jsonify({"erreur": message}), status
+
+    @server.before_request
+    def gate():  # noqa: ANN202
+        kind = classify()
+        if request.method not in ("GET", "HEAD", "OPTIONS") and not _same_origin(request):
+            return deny(403, "requête refusée : origine différente de celle du tableau de bord")
+        g.observatory_user = user = identify()
+        if kind in ("static", "auth"):
+            return None
+        if user is not None and user.role not in ROLES:
+            return deny(403, f"l'utilisateur « {user.name} » n'a pas de compte dans l'observatoire")
+        role = user.role if user else ""
+        if user is None and g.get("observatory_local_refused"):
+            return deny(403, "aucun utilisateur configuré : l'accès sans connexion est réservé à cette machine")
+        if kind == "structure":
+            return None
+        if kind == "page":
+            path = _strip_prefix(request.path, prefix)
+            if can_open(role, path):
+                return None
+            if user is None:
+                return redirect(login_url + "?" + urlencode({"next": request.full_path.rstrip("?")}), 302)
+            return deny(403, "cette page est réservée aux analystes de l'observatoire")
+        if kind == "callback":
+            return check_callback(role)
+        # Any other Flask route: downloads and the like.
+        if user is None:
+            return deny(401, "connexion requise")
+        path = _strip_prefix(request.path, prefix)
+        if role in ANALYST_ROLES or any(path == r or path.startswith(r.rstrip("/") + "/") for r in _elu_routes):
+            return None
+        return deny(403, "téléchargement réservé aux analystes")
+
+    def check_callback(role: str):  # noqa: ANN202
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            return deny(400, "requête de mise à jour illisible")
+        ids, inputs = _request_ids(body)
+        keys = {_id_key(i) for i in ids}
+        # The page router renders a page's layout: it must obey the page table.
+        if "_pages_content" in keys:
+            for item in inputs:
+                if item.get("id") == "_pages_location" and item.get("property") == "pathname":
+                    path = _strip_prefix(str(item.get("value") or "/"), app.config.requests_pathname_prefix or "/")
+                    if not can_open(role, path):
+                        return deny(401 if not role else 403, "page non autorisée pour ce profil")
+            return None
+        if not role:
+            if keys and all(k.startswith("connexion") for k in keys):
+                return None
+            return deny(401, "connexion requise")
+        if role in ANALYST_ROLES:
+            return None
+        if any(is_analyst_only_id(i) for i in ids):
+            return deny(403, "données réservées aux analystes")
+        if keys & _analyst_page_ids(app):
+            return deny(403, "données réservées aux analystes")
+        return None
+
+    @server.after_request
+    def headers(response):  # noqa: ANN001, ANN202
+        kind = classify()
+        response.headers.setdefault("Content-Security-Policy", _csp(app, settings))
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        if kind != "static":
+            response.headers["Cache-Control"] = "no-store"
+        if kind == "page" and response.mimetype == "text/html" and response.status_code == 200:
+            _inject_banner(response, g.get("observatory_user"), prefix, login_url)
+        return response
+
+    # Local mode is worth a warning on the console: nobody signs in.
+    level = logging.WARNING if security_mode(settings) == "local" else logging.INFO
+    log.log(level, startup_notice(settings))
 
 
-def current_role() -> str:
-    """Role of the user of the current request."""
-    return "analyste"
+def _same_origin(request) -> bool:  # noqa: ANN001 - flask request
+    """A state-changing request must come from our own origin (when the browser says where it comes from)."""
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    if not source or source == "null":
+        # Browsers always send Origin on cross-site POSTs; a client sending none is not a browser form.
+        return source != "null"
+    return urlsplit(source).netloc == request.host
 
 
-def is_analyst() -> bool:
-    return current_role() in ("analyste", "admin")
+def _safe_next(target: str, prefix: str) -> str:
+    """Only redirect to a path of this app after sign-in (never to another site)."""
+    target = (target or "").strip()
+    parts = urlsplit(target)
+    if not target.startswith("/") or target.startswith("//") or parts.scheme or parts.netloc or "\\" in target:
+        return prefix
+    if _norm_path(parts.path) in (LOGIN_PATH, LOGOUT_PATH):
+        return prefix
+    return target
+
+
+def _csp(app, settings) -> str:  # noqa: ANN001
+    # Dash's renderer bootstraps with one inline script (and clientside callbacks add more): allow exactly those
+    # by hash. Plotly/MapLibre build their map worker from a blob: URL. Styles: React and Plotly set inline styles.
+    scripts = " ".join(["'self'", *app.csp_hashes()])
+    connect = "'self'"
+    img = "'self' data: blob:"
+    tiles = _tile_origins(settings.tile_source)
+    if tiles:
+        connect += " " + tiles
+        img += " " + tiles
+    return (
+        f"default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; img-src {img}; "
+        f"font-src 'self' data:; connect-src {connect}; worker-src 'self' blob:; child-src 'self' blob:; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+def _tile_origins(style: str) -> str:
+    """Hosts a MapLibre basemap style needs (none for 'white-bg', the default that sends nothing off the machine)."""
+    known = {
+        "carto-positron": "https://*.basemaps.cartocdn.com https://basemaps.cartocdn.com",
+        "carto-darkmatter": "https://*.basemaps.cartocdn.com https://basemaps.cartocdn.com",
+        "carto-voyager": "https://*.basemaps.cartocdn.com https://basemaps.cartocdn.com",
+        "open-street-map": "https://*.tile.openstreetmap.org",
+    }
+    if style in known:
+        return known[style]
+    if style.startswith("https://"):
+        return "https://" + urlsplit(style).netloc
+    return ""
+
+
+_BANNER_STYLE = ("font:13px sans-serif;padding:4px 12px;background:#f1f3f5;border-bottom:1px solid #dee2e6;"
+                 "display:flex;gap:12px;justify-content:flex-end;align-items:center")
+
+
+def _inject_banner(response, user: User | None, prefix: str, login_url: str) -> None:  # noqa: ANN001
+    """Say who is signed in (or that this is the local single-analyst mode) at the top of every page."""
+    if user is None:
+        return
+    if user is LOCAL_USER:
+        text = "Mode local : aucun compte configuré, vous êtes l'analyste de cette machine"
+        action = ""
+    else:
+        label = auth.store.ROLE_LABELS.get(user.role, user.role)
+        text = f"Connecté·e : {html_lib.escape(user.name)} ({label})"
+        action = (f"<form method='post' action='{html_lib.escape(prefix.rstrip('/') + LOGOUT_PATH)}' style='margin:0'>"
+                  "<button type='submit' id='securite-deconnexion' class='btn btn-link btn-sm p-0'>Se déconnecter</button></form>")
+    banner = f"<div id='securite-bandeau' role='status' style='{_BANNER_STYLE}'><span>{text}</span>{action}</div>"
+    body = response.get_data(as_text=True)
+    if "<body>" in body:
+        response.set_data(body.replace("<body>", "<body>" + banner, 1))
