@@ -606,3 +606,114 @@ def _change_badge(row: pd.Series) -> str:
     ratio = row["ratio"]
     pct = labels.fmt_pct(ratio) if not (isinstance(ratio, float) and math.isnan(ratio)) else "nouveau"
     return f"{pct} ({labels.fmt_signed(int(row['diff']))})"
+
+
+# Loading --------------------------------------------------------------------------------------------------------
+def actions_display(evaluations: pd.DataFrame) -> pd.DataFrame:
+    """The plan's evaluations as the report prints them: what, where, when, verdict (no counts: they can be small)."""
+    def col(name: str) -> pd.Series:
+        return evaluations[name] if name in evaluations else pd.Series([""] * len(evaluations), index=evaluations.index)
+
+    period = [
+        f"{labels.fmt_date(s) if pd.notna(s) else '–'} → {labels.fmt_date(e) if e is not None and pd.notna(e) else 'en cours'}"
+        for s, e in zip(col("start"), col("end"))
+    ]
+    out = pd.DataFrame(
+        {
+            "Action": col("title").astype(str),
+            "Arrondissement": [labels.arrondissement_label(a) if a else "" for a in col("arrondissement")],
+            "Période": period,
+            "Catégories": [", ".join(labels.category_label(c) for c in str(v).split("|") if c) for v in col("categories")],
+            "Résultat": col("verdict").fillna("").astype(str),
+        }
+    )
+    if "objective_text" in evaluations:
+        out["Objectif"] = evaluations["objective_text"].fillna("").astype(str).to_numpy()
+    return out.reset_index(drop=True)
+
+
+def official_display(rows: list[dict]) -> tuple[pd.DataFrame, str]:
+    """Official SSMSI figures (already public, quoted as published: "n.d." where the SSMSI did not diffuse)."""
+    if not rows:
+        return pd.DataFrame(), ""
+    frame = pd.DataFrame(
+        {
+            "Indicateur": [r.get("label", "") for r in rows],
+            str(rows[0].get("year", "")): [labels.fmt_int(r["count"]) if r.get("count") is not None else "n.d." for r in rows],
+            "Année précédente": [labels.fmt_int(r["previous_count"]) if r.get("previous_count") is not None else "n.d." for r in rows],
+            "Taux": [f"{labels.fmt_number(r['rate'], 1)} {r.get('rate_unit', '')}" if r.get("rate") is not None else "n.d." for r in rows],
+        }
+    )
+    return frame, str(rows[0].get("source", ""))
+
+
+def load_inputs(settings, analytics=None, year: int | None = None) -> DiagnosticInputs:  # noqa: ANN001 - Settings, Analytics
+    """Aggregates of the current snapshot (or of ``analytics``' snapshot) and the optional official and plan data."""
+    from observatory.analytics import Filters
+    from observatory.analytics.engine import get_analytics
+
+    an = analytics or get_analytics(settings)
+    f = Filters()
+    counts = an.counts(f, by=("year", "arrondissement", "category", "family")).rename(columns={"count": "n"})
+    zone_counts = an.counts(f, by=("year", "zone", "arrondissement", "family")).rename(columns={"count": "n", "zone": "zone_id"})
+    location = an.counts(f, by=("year", "location_quality")).rename(columns={"count": "n"})
+    sources = an.query(
+        "SELECT source, count(*) AS n, CAST(min(local_ts) AS DATE) AS first, CAST(max(local_ts) AS DATE) AS last "
+        "FROM incidents GROUP BY source ORDER BY source"
+    )
+    for frame in (counts, zone_counts, location):
+        frame["year"] = frame["year"].astype("int64")
+        frame["n"] = frame["n"].astype("int64")
+    counts["arrondissement"] = counts["arrondissement"].astype(object).where(counts["arrondissement"].notna(), None)
+    terr = an.territory
+    snapshot = getattr(an, "snapshot", None)
+    snap_date = getattr(snapshot, "created_at", None)
+    revisions = quarantined = None
+    try:
+        from observatory.store import ingest_history
+
+        hist = ingest_history(settings)
+        if len(hist):
+            revisions = int(hist["revisions"].sum())
+            quarantined = int(hist["quarantined"].sum())
+    except Exception:  # noqa: BLE001 - the ledger is an optional appendix line; a missing store must not stop the report
+        pass
+    official = None
+    official_note = ""
+    actions = None
+    if year is not None:
+        try:
+            from observatory.official import report_summary
+
+            official, official_note = official_display(report_summary(settings, year))
+        except Exception:  # noqa: BLE001 - official statistics are optional: without them the section is left out
+            official = None
+        try:
+            from observatory.actions import evaluations_for_year
+
+            ev = evaluations_for_year(settings, year)
+            actions = actions_display(ev) if len(ev) else None
+        except Exception:  # noqa: BLE001 - no action plan (or an invalid one, reported by `observatory actions`) → no section
+            actions = None
+    return DiagnosticInputs(
+        counts=counts[COUNT_COLUMNS],
+        zone_counts=zone_counts[ZONE_COUNT_COLUMNS],
+        zones=pd.DataFrame(terr.zones.drop(columns="geometry")),
+        arrondissements=terr.arrondissements,
+        snapshot_id=str(an.snapshot_id),
+        snapshot_date=snap_date,
+        boundary_source=terr.boundary_source,
+        sources=sources,
+        location=location,
+        revisions=revisions,
+        quarantined=quarantined,
+        official=official,
+        official_note=official_note,
+        actions=actions,
+        privacy_engine="",
+    )
+
+
+def diagnostic_for(settings, year: int, arrondissement: str | None = None, analytics=None, generated_on: date | None = None) -> Diagnostic:  # noqa: ANN001
+    """Load the current snapshot's aggregates and build the diagnostic (what the CLI and the page call)."""
+    return build_diagnostic(load_inputs(settings, analytics, year), year, arrondissement, settings.min_count, generated_on)

@@ -118,6 +118,8 @@ def priorities_sentence(labels: list[str], year: int, previous_year: int) -> str
             "les hausses observées restent dans les variations habituelles."
         )
     names = [label[:1].lower() + label[1:] for label in labels]
+    if len(names) > 3:
+        return f"{len(names)} catégories ont augmenté de façon significative en {year} par rapport à {previous_year} (voir « Priorités de l'année »)."
     listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " et " + names[-1]
     s = "s" if len(names) > 1 else ""
     return f"Hausse{s} significative{s} en {year} par rapport à {previous_year} : {listed}."

@@ -180,7 +180,9 @@ def choropleth(
         body.append(f'<path d="{d}" fill="{colour(values.get(code))}" fill-rule="evenodd" stroke="{stroke}" stroke-width="{sw}"/>')
         point = geom.representative_point()
         px, py = transform(point.x, point.y)
-        labels.append(_text(px, py, display.get(code, ""), size=10, anchor="middle", weight="bold"))
+        # A white halo keeps the label readable on the darkest class.
+        labels.append(_text(px, py, display.get(code, ""), size=10, anchor="middle", weight="bold").replace(
+            "<text ", '<text paint-order="stroke" stroke="#fff" stroke-width="3" ', 1))
     body.extend(labels)  # labels after every polygon so no fill covers them
     lx = map_w + 10
     body.append(_text(lx, 24, legend_title, size=10, weight="bold"))
