@@ -104,7 +104,7 @@ def read_ssmsi_file(path: Path, communes: Iterable[str] | None = m.LYON_CODES, d
         gz = _is_gzip(path)
         sample = _sample(path, gz)
     except (OSError, EOFError, zlib.error) as exc:
-        raise OfficialError(f"{name} : illisible ({exc})") from None
+        raise OfficialError(f"{name} : lecture interrompue, fichier tronqué ou corrompu ({exc})") from None
     encoding = _detect_encoding(sample)
     columns = _header(sample, encoding, name)
     geo, edition = _geo_column(columns, name)
