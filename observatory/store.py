@@ -203,6 +203,25 @@ def ingest_history(settings: Settings) -> pd.DataFrame:
     return df.sort_values("ingested_at", kind="stable").reset_index(drop=True)
 
 
+# Crash testing hook ------------------------------------------------------------------------------------------
+_KILL_ENV = "OBSERVATORY_TEST_KILL_AT"
+_checkpoints_seen = 0
+
+
+def checkpoint(name: str) -> None:
+    """A named point of the write path. No-op unless the crash-safety test sets OBSERVATORY_TEST_KILL_AT=N,
+    in which case the process SIGKILLs itself at the N-th checkpoint (a deterministic, seeded crash)."""
+    global _checkpoints_seen
+    target = os.environ.get(_KILL_ENV)
+    if not target:
+        return
+    _checkpoints_seen += 1
+    if _checkpoints_seen == int(target):
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 # Writing ------------------------------------------------------------------------------------------------------
 def new_snapshot_id(now: datetime | None = None) -> str:
     now = now or datetime.now(timezone.utc)
@@ -292,8 +311,10 @@ class SnapshotWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         table = table.cast(INCIDENT_SCHEMA).sort_by([(OCCURRED_AT, "ascending"), ("incident_key", "ascending")])
         pq.write_table(table, path, compression="zstd", row_group_size=ROW_GROUP_SIZE, write_statistics=True)
+        checkpoint("year_written")
         _fsync_file(path)
         self.files.append({"path": rel.as_posix(), "year": int(year), "rows": table.num_rows, "sha256": sha256_file(path)})
+        checkpoint("year_synced")
 
     def link_year(self, parent_file: dict) -> None:
         """Reuse an unchanged partition of the parent by hard link (falls back to a copy across filesystems)."""
@@ -337,10 +358,13 @@ class SnapshotWriter:
         }
         manifest_path = self.tmp / MANIFEST_FILE
         manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+        checkpoint("manifest_written")
         _fsync_file(manifest_path)
         for d in [self.tmp, self.tmp / "incidents", self.tmp / "quarantine", *(self.tmp / "incidents").iterdir()]:
             _fsync_dir(d)
+        checkpoint("synced")
         os.rename(self.tmp, self.final)
+        checkpoint("renamed")
         _fsync_dir(self.base)
         write_pointer(self.settings, self.id)
         snap = _load_snapshot(self.final)
@@ -357,9 +381,12 @@ def write_pointer(settings: Settings, snapshot_id: str) -> None:
     tmp = settings.processed_dir / (CURRENT_FILE + ".tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(snapshot_id + "\n")
+        checkpoint("pointer_tmp_written")
         fh.flush()
         os.fsync(fh.fileno())
+    checkpoint("pointer_tmp_synced")
     os.replace(tmp, pointer)
+    checkpoint("pointer_replaced")
     _fsync_dir(settings.processed_dir)
 
 

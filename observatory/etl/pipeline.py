@@ -1,0 +1,547 @@
+"""read → map → validate → locate → deduplicate → publish, for the files of one partner.
+
+``ingest`` never raises for bad input: a refused file is reported in the result with a one-line French
+message, and nothing already published is touched. At most one snapshot is published per call.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time as _time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from observatory import schema as S
+from observatory import store
+from observatory.config import Settings
+from observatory.etl.profile import Profile, ProfileError, load_profile
+from observatory.etl.read import InputError, RawTable, read_file, scan_file
+from observatory.etl.transform import Problems, TerritoryIndex, locate, map_rows, territory_index
+from observatory.territory import TerritoryError, load_territory
+
+Progress = Callable[[str, int, int], None]  # (stage label, done, total)
+PARIS = ZoneInfo(S.TIMEZONE)
+# Columns compared to tell an identical repeat from a revision (lineage columns differ between extracts).
+CONTENT_COLUMNS = [c for c in S.INCIDENT_COLUMNS if c not in (S.INCIDENT_KEY, S.BATCH_ID, S.SOURCE_FILE, S.SOURCE_ROW, S.EXTRACTED_AT)]
+
+
+@dataclass
+class FileReport:
+    """Accounting of one input file: ``rows_read == accepted + quarantined + duplicates`` unless refused."""
+
+    path: Path
+    sha256: str = ""
+    extracted_at: datetime | None = None
+    rows_read: int = 0
+    accepted: int = 0
+    quarantined: int = 0
+    duplicates: int = 0
+    revisions: int = 0
+    unmapped_labels: dict[str, int] = field(default_factory=dict)
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    refused: bool = False
+    skipped: bool = False  # already ingested: nothing to do
+    message: str = ""
+    encoding: str | None = None
+
+    @property
+    def source_file(self) -> str:
+        return self.path.name
+
+    @property
+    def balanced(self) -> bool:
+        return self.refused or self.skipped or self.rows_read == self.accepted + self.quarantined + self.duplicates
+
+    def as_dict(self) -> dict:
+        return {
+            "source_file": self.source_file, "sha256": self.sha256, "extracted_at": self.extracted_at.isoformat() if self.extracted_at else None,
+            "rows_read": self.rows_read, "accepted": self.accepted, "quarantined": self.quarantined, "duplicates": self.duplicates,
+            "revisions": self.revisions, "unmapped_labels": self.unmapped_labels, "quarantine_reasons": self.quarantine_reasons,
+            "notes": self.notes, "refused": self.refused, "skipped": self.skipped, "message": self.message, "encoding": self.encoding,
+        }
+
+
+@dataclass
+class IngestResult:
+    source: str
+    files: list[FileReport]
+    snapshot_id: str | None = None
+    parent_id: str | None = None
+    message: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+    failed: bool = False  # the ingest itself could not run (unknown source, store locked, ...)
+
+    @property
+    def refused(self) -> bool:
+        """True when something was refused: a file, or the whole ingest."""
+        return self.failed or any(f.refused for f in self.files)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if (self.failed or any(f.refused for f in self.files)) else 0
+
+
+@dataclass
+class Prepared:
+    report: FileReport
+    incidents: pa.Table | None = None  # candidates (canonical schema)
+    quarantine: pa.Table | None = None
+    raw_preview: pd.DataFrame | None = None
+
+
+def _checkpoint(name: str) -> None:
+    store.checkpoint(name)
+
+
+def extraction_date(path: Path, profile: Profile, now: datetime) -> tuple[datetime, str | None]:
+    """Extraction date from the file name (``[extraction] filename_pattern``), else the ingest time."""
+    if profile.filename_pattern:
+        m = re.search(profile.filename_pattern, path.name)
+        if m and len(m.groups()) >= 2:
+            try:
+                y, mo = int(m.group(1)), int(m.group(2))
+                d = int(m.group(3)) if len(m.groups()) >= 3 and m.group(3) else 1
+                return datetime(y, mo, d, tzinfo=PARIS), None
+            except ValueError:
+                pass
+        return now, f"date d'extraction absente du nom du fichier (motif {profile.filename_pattern}) : heure d'intégration utilisée"
+    return now, None
+
+
+def _id_prefix(path: Path, profile: Profile) -> str:
+    if not profile.prefix_from_filename:
+        return ""
+    m = re.search(profile.prefix_from_filename, path.name)
+    if not m:
+        raise InputError(f"le nom du fichier ne contient pas la saison attendue par prefix_from_filename ({profile.prefix_from_filename}) ; renommez le fichier (ex. « {profile.name}_2025.xlsx »)")
+    return m.group(1) if m.groups() else m.group(0)
+
+
+def _quarantine_table(raw: RawTable, per_row: dict[int, tuple[str, str]], report: FileReport, batch_id: str, source: str, now: datetime) -> pa.Table:
+    positions = sorted(per_row)
+    originals: list[str] = []
+    if positions:
+        sub = raw.table.take(pa.array(positions, type=pa.int64())).to_pylist()
+        originals = [json.dumps(r, ensure_ascii=False) for r in sub]
+    rows = [int(raw.lines[p]) for p in positions]
+    cols = [per_row[p][0] for p in positions]
+    reasons = [per_row[p][1] for p in positions]
+    for m in raw.malformed:
+        rows.append(int(m["row"]))
+        cols.append("")
+        reasons.append(m["reason"])
+        originals.append(json.dumps({"ligne": m["original"]}, ensure_ascii=False))
+    n = len(rows)
+    return pa.table({
+        "batch_id": pa.array([batch_id] * n, pa.string()),
+        "source": pa.array([source] * n, pa.string()),
+        "source_file": pa.array([report.source_file] * n, pa.string()),
+        "source_row": pa.array(rows, pa.int64()),
+        "column": pa.array(cols, pa.string()),
+        "reason": pa.array(reasons, pa.string()),
+        "original": pa.array(originals, pa.string()),
+        "quarantined_at": pa.array([now] * n, pa.timestamp("us", tz="UTC")),
+    }, schema=store.QUARANTINE_SCHEMA)
+
+
+def _reason_key(reason: str) -> str:
+    # Group reasons by their generic part (values between « » and numbers vary row to row).
+    return re.sub(r"«[^»]*»|\d[\d\u202f ,.]*", "…", reason.split(" ; ")[0]).strip()
+
+
+def prepare_file(path: Path, profile: Profile, settings: Settings, index: TerritoryIndex, now: datetime, progress: Progress | None = None) -> Prepared:
+    """read → map → validate → locate for one file; raises InputError when the file must be refused."""
+    report = FileReport(path=path)
+    if not path.exists():
+        raise InputError("fichier introuvable")
+    if path.is_dir():
+        raise InputError("c'est un dossier, pas un fichier")
+
+    def prog(done: int, total: int) -> None:
+        if progress:
+            progress(f"lecture {path.name}", done, total)
+
+    scan = scan_file(path, profile.encoding if profile.format == "csv" else None, prog)
+    report.sha256 = scan.sha256
+    ext, note = extraction_date(path, profile, now)
+    report.extracted_at = ext
+    if note:
+        report.notes.append(note)
+    prefix = _id_prefix(path, profile)
+    raw = read_file(path, profile, scan)
+    report.encoding = raw.encoding
+    report.notes.extend(raw.notes)
+    report.rows_read = raw.rows_read
+    batch_id = scan.sha256[:12]
+    mapped = map_rows(raw.table, profile, id_prefix=prefix, extracted_at=ext.astimezone(timezone.utc).replace(tzinfo=None), now=now.astimezone(timezone.utc).replace(tzinfo=None))
+    report.unmapped_labels = mapped.unmapped
+    report.notes.extend(mapped.notes)
+    loc = locate(mapped.table, raw.table, profile, index, tolerance_m=settings.territory_tolerance_m, grid_size_m=settings.grid_size_m, problems=mapped.problems)
+    report.notes.extend(loc.notes)
+    problems: Problems = mapped.problems
+    per_row = problems.per_row()
+    bad = problems.bad_mask(raw.table.num_rows)
+    report.quarantined = len(per_row) + len(raw.malformed)
+    reasons: dict[str, int] = {}
+    for _, r in per_row.values():
+        k = _reason_key(r)
+        reasons[k] = reasons.get(k, 0) + 1
+    for m in raw.malformed:
+        k = _reason_key(m["reason"])
+        reasons[k] = reasons.get(k, 0) + 1
+    report.quarantine_reasons = dict(sorted(reasons.items(), key=lambda kv: -kv[1]))
+    quarantine = _quarantine_table(raw, per_row, report, batch_id, profile.name, now.astimezone(timezone.utc))
+
+    t = mapped.table
+    n = t.num_rows
+    occurred = t[S.OCCURRED_AT]
+    year = pc.fill_null(pc.year(occurred), 1970).cast(pa.int16())
+    declared = np.asarray(t[S.DECLARED_ARRONDISSEMENT].to_numpy(zero_copy_only=False), dtype=object)
+    mismatch = np.array([d is not None and a is not None and d != a for d, a in zip(declared, loc.arrondissement)], dtype=bool) if n else np.zeros(0, bool)
+    mismatch &= np.isin(loc.quality, ["point", "address"])
+    if mismatch.any():
+        report.notes.append(f"{int(mismatch.sum())} ligne(s) dont l'arrondissement déclaré diffère de celui du point (signalées)")
+    ext_utc = ext.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def f64(a: np.ndarray) -> pa.Array:
+        return pa.array(a, type=pa.float64(), from_pandas=True)
+
+    full = pa.table({
+        S.INCIDENT_KEY: t[S.INCIDENT_KEY],
+        S.SOURCE: t[S.SOURCE],
+        S.SOURCE_ID: t[S.SOURCE_ID],
+        S.OCCURRED_AT: occurred,
+        S.TIME_PRECISION: t[S.TIME_PRECISION],
+        S.CATEGORY: t[S.CATEGORY],
+        S.FAMILY: t[S.FAMILY],
+        S.RAW_LABEL: t[S.RAW_LABEL],
+        S.PLACE_TYPE: t[S.PLACE_TYPE],
+        S.PLACE_NAME: t[S.PLACE_NAME],
+        S.LON: f64(loc.lon),
+        S.LAT: f64(loc.lat),
+        S.X: f64(loc.x),
+        S.Y: f64(loc.y),
+        S.LOCATION_QUALITY: pa.array(loc.quality, type=pa.string()),
+        S.ARRONDISSEMENT: pa.array(loc.arrondissement, type=pa.string()),
+        S.DECLARED_ARRONDISSEMENT: t[S.DECLARED_ARRONDISSEMENT],
+        S.ARRONDISSEMENT_MISMATCH: pa.array(mismatch, type=pa.bool_()),
+        S.IRIS: pa.nulls(n, pa.string()),
+        S.ZONES: loc.zones,
+        S.GRID_CELL: pa.array(loc.grid, type=pa.string()),
+        S.N_FACTS: t[S.N_FACTS],
+        S.YEAR: year,
+        S.EXTRACTED_AT: pa.array(np.full(n, np.datetime64(ext_utc, "us")), type=pa.timestamp("us")).cast(pa.timestamp("us", tz=S.TIMEZONE)),
+        S.BATCH_ID: pa.array(np.full(n, batch_id, dtype=object), type=pa.string()),
+        S.SOURCE_FILE: pa.array(np.full(n, path.name, dtype=object), type=pa.string()),
+        S.SOURCE_ROW: pa.array(raw.lines, type=pa.int64()),
+    })
+    if bad.any():
+        full = full.filter(pa.array(~bad))
+    return Prepared(report, full.cast(S.INCIDENT_SCHEMA), quarantine)
+
+
+def _refusal_for_share(report: FileReport, settings: Settings, quarantine: pa.Table) -> str | None:
+    if report.rows_read == 0 or report.quarantined / report.rows_read <= settings.quarantine_max_share:
+        return None
+    share = report.quarantined / report.rows_read
+    top = next(iter(report.quarantine_reasons.items()))
+    first = quarantine.slice(0, 1).to_pylist()[0] if quarantine.num_rows else {}
+    example = f" ; 1re ligne : ligne {first.get('source_row')}, colonne « {first.get('column')} » : {first.get('reason')}" if first else ""
+    hint = _fix_hint(report, quarantine)
+    return (f"{report.quarantined} ligne(s) sur {report.rows_read} en quarantaine ({share:.1%} > seuil {settings.quarantine_max_share:.0%}) ; "
+            f"motif principal : {top[0]} ({top[1]}){example}{hint}").replace(".", ",", 0)
+
+
+def _fix_hint(report: FileReport, quarantine: pa.Table) -> str:
+    """What to change when most rows fail the same way (date format, CRS)."""
+    reasons = quarantine["reason"].to_pylist()[:2000]
+    dates = [re.search(r"«\s*([^»]*?)\s*»", r) for r in reasons if r.startswith("date illisible")]
+    values = [m.group(1) for m in dates if m]
+    if values:
+        for fmt, label in (("%m/%d/%Y", "mois/jour/année (%m/%d/%Y)"), ("%Y-%m-%d", "ISO (%Y-%m-%d)"), ("%d-%m-%Y", "%d-%m-%Y"), ("%d/%m/%y", "%d/%m/%y")):
+            ok = 0
+            for v in values[:200]:
+                try:
+                    datetime.strptime(v.split(" ")[0].split("T")[0], fmt)
+                    ok += 1
+                except ValueError:
+                    pass
+            if ok >= 0.8 * min(len(values), 200):
+                return f" ; les dates semblent au format {label} : corrigez [time] format dans le profil"
+    if any("Lambert-93" in r or "WGS84" in r for r in reasons):
+        return " ; vérifiez [location] crs dans le profil"
+    return ""
+
+
+def _content_hash(table: pa.Table) -> np.ndarray:
+    cols = {}
+    for c in CONTENT_COLUMNS:
+        col = table[c]
+        if c == S.ZONES:
+            col = pc.binary_join(col, "|")
+        cols[c] = col
+    df = pa.table(cols).to_pandas()
+    return pd.util.hash_pandas_object(df, index=False).to_numpy()
+
+
+def _parent_source_keys(parent: store.Snapshot | None, source: str) -> pa.Table:
+    if parent is None:
+        return pa.table({S.INCIDENT_KEY: pa.array([], pa.string()), S.YEAR: pa.array([], pa.int16())})
+    parts = []
+    for f in parent.incident_files:
+        t = store.read_incident_files([f], columns=[S.INCIDENT_KEY, S.SOURCE, S.YEAR])
+        t = t.filter(pc.equal(t[S.SOURCE], source))
+        parts.append(t.select([S.INCIDENT_KEY, S.YEAR]))
+    return pa.concat_tables(parts) if parts else pa.table({S.INCIDENT_KEY: pa.array([], pa.string()), S.YEAR: pa.array([], pa.int16())})
+
+
+def deduplicate(batches: list[pa.Table], parent_rows: pa.Table) -> tuple[list[np.ndarray], list[dict], set[str]]:
+    """Decide, for each candidate row of each batch (in extraction order), new / revision / duplicate.
+
+    ``parent_rows`` holds the already-published rows whose keys collide with the batches. Returns the mask of
+    rows to publish per batch, per-batch counts, and the keys whose published row is replaced.
+    Rule: per key, rows are ordered by extraction date then batch order; the last one wins; a row identical
+    to the previous version is a duplicate, a different one a revision; a row older than the published
+    version is a duplicate (a stale extract cannot overwrite a newer one).
+    """
+    counts = [{"accepted": 0, "duplicates": 0, "revisions": 0} for _ in batches]
+    keep: list[np.ndarray] = []
+    # Within one file the same key twice: the last row wins, earlier ones are duplicates.
+    for i, b in enumerate(batches):
+        keys = b[S.INCIDENT_KEY].to_pandas()
+        dup = keys.duplicated(keep="last").to_numpy()
+        counts[i]["duplicates"] += int(dup.sum())
+        keep.append(~dup)
+    all_keys = pd.concat([b[S.INCIDENT_KEY].to_pandas()[k] for b, k in zip(batches, keep)] + [parent_rows[S.INCIDENT_KEY].to_pandas()], ignore_index=True)
+    involved = set(all_keys[all_keys.duplicated(keep=False)].tolist())
+    if not involved:
+        for i, k in enumerate(keep):
+            counts[i]["accepted"] += int(k.sum())
+        return keep, counts, set()
+    frames = []
+    inv_arr = pa.array(sorted(involved), type=pa.string())
+    for i, (b, k) in enumerate(zip(batches, keep)):
+        sel = np.asarray(pc.is_in(b[S.INCIDENT_KEY], value_set=inv_arr).to_numpy(zero_copy_only=False), dtype=bool) & k
+        pos = np.flatnonzero(sel)
+        if len(pos) == 0:
+            continue
+        sub = b.take(pa.array(pos))
+        frames.append(pd.DataFrame({"key": sub[S.INCIDENT_KEY].to_pandas(), "ext": sub[S.EXTRACTED_AT].cast(pa.int64()).to_numpy(), "order": i, "pos": pos, "hash": _content_hash(sub)}))
+    if parent_rows.num_rows:
+        frames.append(pd.DataFrame({"key": parent_rows[S.INCIDENT_KEY].to_pandas(), "ext": parent_rows[S.EXTRACTED_AT].cast(pa.int64()).to_numpy(), "order": -1, "pos": -1, "hash": _content_hash(parent_rows)}))
+    chain = pd.concat(frames, ignore_index=True).sort_values(["key", "ext", "order"], kind="stable").reset_index(drop=True)
+    g = chain.groupby("key", sort=False)
+    rank = g.cumcount().to_numpy()
+    size = g["key"].transform("size").to_numpy()
+    is_parent = (chain["order"] == -1).to_numpy()
+    parent_rank = pd.Series(np.where(is_parent, rank, -1)).groupby(chain["key"]).transform("max").to_numpy()
+    prev_hash = g["hash"].shift(1)
+    first = rank == 0
+    same = (chain["hash"] == prev_hash).to_numpy()
+    winner = rank == size - 1
+    stale = rank < parent_rank
+    status = np.where(stale, "duplicate", np.where(first, "new", np.where(same, "duplicate", "revision")))
+    replaced = set(chain.loc[winner & ~is_parent & (parent_rank >= 0), "key"].tolist())
+    for i in range(len(batches)):
+        m = (chain["order"] == i).to_numpy()
+        if not m.any():
+            counts[i]["accepted"] += int(keep[i].sum())
+            continue
+        st = status[m]
+        counts[i]["duplicates"] += int((st == "duplicate").sum())
+        counts[i]["revisions"] += int((st == "revision").sum())
+        counts[i]["accepted"] += int(keep[i].sum()) - int((st == "duplicate").sum())
+        # Involved rows that lose to a later version (or are duplicates) are not published.
+        losers = chain.loc[m & ~winner, "pos"].to_numpy()
+        dup_pos = chain.loc[m & (status == "duplicate"), "pos"].to_numpy()
+        keep[i][losers] = False
+        keep[i][dup_pos] = False
+    return keep, counts, replaced
+
+
+def _parent_rows_for(parent: store.Snapshot | None, keys: pa.Array, years: set[int]) -> pa.Table:
+    if parent is None or len(keys) == 0:
+        return S.INCIDENT_SCHEMA.empty_table()
+    parts = []
+    for f in parent.manifest.get("files", []):
+        if f["year"] not in years:
+            continue
+        t = store.read_incident_files([parent.path / f["path"]])
+        parts.append(t.filter(pc.is_in(t[S.INCIDENT_KEY], value_set=keys)))
+    return pa.concat_tables(parts) if parts else S.INCIDENT_SCHEMA.empty_table()
+
+
+def _history_entry(report: FileReport, source: str, snapshot_id: str | None, now: datetime) -> dict:
+    return {
+        "snapshot_id": snapshot_id, "ingested_at": now.astimezone(timezone.utc).isoformat(), "source": source,
+        "source_file": report.source_file, "sha256": report.sha256, "rows_read": report.rows_read, "accepted": report.accepted,
+        "quarantined": report.quarantined, "duplicates": report.duplicates, "revisions": report.revisions,
+        "unmapped_labels": int(sum(report.unmapped_labels.values())), "refused": report.refused, "message": report.message,
+        "extracted_at": report.extracted_at.isoformat() if report.extracted_at else None,
+    }
+
+
+def ingest(settings: Settings, files: list[Path], source: str, progress: Progress | None = None, *, now: datetime | None = None) -> IngestResult:
+    """Ingest the files of one partner and publish at most one snapshot. Never raises for bad input."""
+    t0 = _time.perf_counter()
+    now = now or datetime.now(timezone.utc)
+    files = [Path(f) for f in files]
+    result = IngestResult(source=source, files=[])
+    try:
+        profile = load_profile(settings, source)
+        territory = load_territory(settings)
+    except (ProfileError, TerritoryError) as exc:
+        result.failed = True
+        result.message = str(exc)
+        return result
+    source = profile.name
+    result.source = source
+    try:
+        with store.write_lock(settings):
+            store.clean_leftovers(settings)
+            return _ingest_locked(settings, files, profile, territory, progress, now, result, t0)
+    except store.StoreError as exc:
+        result.failed = True
+        result.message = str(exc)
+        return result
+
+
+def _ingest_locked(settings, files, profile, territory, progress, now, result, t0) -> IngestResult:
+    timings = result.timings
+    index = territory_index(territory)
+    parent = store.current_snapshot(settings)
+    result.parent_id = parent.id if parent else None
+    ledger = {e["sha256"]: e for e in (parent.ledger if parent else [])}
+    prepared: list[Prepared] = []
+    seen: set[str] = set()
+    t = _time.perf_counter()
+    for path in files:
+        report = FileReport(path=path)
+        try:
+            prep = prepare_file(path, profile, settings, index, now, progress)
+            report = prep.report
+            if report.sha256 in ledger:
+                e = ledger[report.sha256]
+                report.skipped = True
+                report.message = f"déjà intégré le {str(e.get('ingested_at', ''))[:10]} (instantané {e.get('snapshot_id')}) : rien à faire"
+            elif report.sha256 in seen:
+                report.skipped = True
+                report.message = "même contenu qu'un autre fichier de cette intégration : ignoré"
+            elif report.rows_read == 0:
+                report.skipped = True
+                report.message = "en-tête seul, aucune ligne : rien à intégrer"
+            else:
+                why = _refusal_for_share(report, settings, prep.quarantine)
+                if why:
+                    raise InputError(why)
+                prepared.append(prep)
+            seen.add(report.sha256)
+        except InputError as exc:
+            report.refused = True
+            report.message = f"{path.name} : {exc} ; rien n'a été publié pour ce fichier"
+        except (OSError, MemoryError) as exc:
+            report.refused = True
+            report.message = f"{path.name} : lecture impossible ({exc.__class__.__name__}: {exc}) ; rien n'a été publié pour ce fichier"
+        if report.refused:
+            store.record_refusal(settings, _history_entry(report, profile.name, None, now))
+        result.files.append(report)
+    timings["read_map_locate_s"] = _time.perf_counter() - t
+    _checkpoint("prepared")
+    if not prepared:
+        result.message = "rien à publier : " + "; ".join(f.message for f in result.files if f.message) if result.files else "aucun fichier"
+        timings["total_s"] = _time.perf_counter() - t0
+        return result
+
+    # Deduplicate, oldest extraction first, so that the latest extraction wins whatever the argument order.
+    t = _time.perf_counter()
+    prepared.sort(key=lambda p: (p.report.extracted_at, p.report.source_file))
+    batches = [p.incidents for p in prepared]
+    parent_keys = _parent_source_keys(parent, profile.name)
+    new_keys = pa.chunked_array([b[S.INCIDENT_KEY] for b in batches], type=pa.string()).combine_chunks()
+    colliding = pc.filter(parent_keys, pc.is_in(parent_keys[S.INCIDENT_KEY], value_set=new_keys))
+    coll_years = set(colliding[S.YEAR].to_pylist())
+    parent_rows = _parent_rows_for(parent, colliding[S.INCIDENT_KEY].combine_chunks() if colliding.num_rows else pa.array([], pa.string()), coll_years)
+    keep, counts, replaced = deduplicate(batches, parent_rows)
+    for p, c in zip(prepared, counts):
+        p.report.accepted, p.report.duplicates, p.report.revisions = c["accepted"], c["duplicates"], c["revisions"]
+        assert p.report.balanced, p.report.as_dict()
+    new_rows = pa.concat_tables([b.filter(pa.array(k)) for b, k in zip(batches, keep)])
+    timings["deduplicate_s"] = _time.perf_counter() - t
+    # Even when every row was a duplicate a snapshot is published: its ledger records the files, so that a
+    # re-run says "nothing to do" instead of counting them again.
+
+    # Publish
+    t = _time.perf_counter()
+    snap_id = store.new_snapshot_id()
+    while parent is not None and snap_id <= parent.id:  # ids must sort after the parent even if the clock stepped back
+        _time.sleep(0.001)
+        snap_id = store.new_snapshot_id()
+    writer = store.SnapshotWriter(settings, snap_id, parent)
+    _checkpoint("writer_created")
+    replaced_arr = pa.array(sorted(replaced), type=pa.string())
+    replaced_years = set(pc.filter(colliding[S.YEAR], pc.is_in(colliding[S.INCIDENT_KEY], value_set=replaced_arr)).to_pylist()) if replaced else set()
+    new_years = set(pc.unique(new_rows[S.YEAR]).to_pylist()) if new_rows.num_rows else set()
+    affected = new_years | replaced_years
+    parent_files = {f["year"]: f for f in (parent.manifest.get("files", []) if parent else [])}
+    for year in sorted(set(parent_files) | affected):
+        if year not in affected:
+            writer.link_year(parent_files[year])
+            _checkpoint(f"link_{year}")
+            continue
+        parts = []
+        if year in parent_files:
+            old = store.read_incident_files([parent.path / parent_files[year]["path"]])
+            if replaced:
+                old = old.filter(pc.invert(pc.is_in(old[S.INCIDENT_KEY], value_set=replaced_arr)))
+            parts.append(old)
+        parts.append(new_rows.filter(pc.equal(new_rows[S.YEAR], year)))
+        table = pa.concat_tables(parts)
+        if table.num_rows:
+            writer.write_year(year, table)
+        _checkpoint(f"write_{year}")
+    writer.carry_quarantine()
+    for p in prepared:
+        writer.write_quarantine(p.report.sha256[:12], p.quarantine)
+    _checkpoint("quarantine_written")
+    entries = [_history_entry(p.report, profile.name, snap_id, now) for p in prepared]
+    timings["publish_s"] = _time.perf_counter() - t
+    timings["total_s"] = _time.perf_counter() - t0
+    manifest = {
+        "created_at": now.astimezone(timezone.utc).isoformat(),
+        "source": profile.name,
+        "ingest": [p.report.as_dict() for p in prepared],
+        "ledger": (parent.ledger if parent else []) + entries,
+        "timings": {k: round(v, 4) for k, v in timings.items()},
+    }
+    snap = writer.publish(manifest)
+    result.snapshot_id = snap.id
+    _checkpoint("published")
+    store.prune_snapshots(settings)
+    total_acc = sum(p.report.accepted for p in prepared)
+    result.message = f"instantané {snap.id} publié : {total_acc} incident(s) accepté(s) sur {len(prepared)} fichier(s)"
+    return result
+
+
+def check_file(settings: Settings, profile_name: str | Path, path: Path, preview_rows: int = 10) -> tuple[Prepared | None, str | None, pd.DataFrame]:
+    """What ``ingest`` would do with one file, without publishing: (prepared, refusal message, preview)."""
+    profile = load_profile(settings, profile_name)
+    index = territory_index(load_territory(settings))
+    now = datetime.now(timezone.utc)
+    try:
+        prep = prepare_file(Path(path), profile, settings, index, now)
+    except InputError as exc:
+        return None, f"{Path(path).name} : {exc}", pd.DataFrame()
+    preview = prep.incidents.slice(0, preview_rows).to_pandas() if prep.incidents is not None else pd.DataFrame()
+    why = _refusal_for_share(prep.report, settings, prep.quarantine)
+    return prep, (f"{Path(path).name} : {why}" if why else None), preview

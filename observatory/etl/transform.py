@@ -1,0 +1,521 @@
+"""Pure steps of the pipeline: map → validate → locate. Arrow tables in, Arrow tables out, no I/O.
+
+Each step returns the rows it could use and a list of problems ``(row position, column, reason)``; the caller
+turns problems into quarantine rows. Vectorised with pyarrow.compute / numpy / shapely: no Python loop per row
+on the hot path (the only per-row Python is the id hash of partners that give no id, which are small files).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import shapely
+from pyproj import Transformer
+
+from observatory import schema as S
+from observatory.etl.profile import Profile
+from observatory.territory import LAMBERT93, WGS84, Territory, grid_cell_ids
+
+EXCEL_EPOCH_S = int((datetime(1899, 12, 30) - datetime(1970, 1, 1)).total_seconds())
+EARLIEST = datetime(1990, 1, 1)
+
+# Generous WGS84 and Lambert-93 boxes around Lyon, to recognise a wrong CRS declaration.
+WGS84_BOX = (3.5, 45.0, 6.0, 46.5)
+L93_BOX = (780_000.0, 6_450_000.0, 900_000.0, 6_600_000.0)
+
+
+@dataclass
+class Problems:
+    """Problems found in a batch: parallel lists, one entry per (row position, column, reason)."""
+
+    pos: list[np.ndarray] = field(default_factory=list)
+    column: list[str] = field(default_factory=list)
+    reason: list[np.ndarray | str] = field(default_factory=list)
+
+    def add(self, mask: np.ndarray, column: str, reason: str | np.ndarray) -> None:
+        idx = np.flatnonzero(mask)
+        if len(idx) == 0:
+            return
+        self.pos.append(idx)
+        self.column.append(column)
+        self.reason.append(reason if isinstance(reason, str) else np.asarray(reason, dtype=object)[idx])
+
+    def bad_mask(self, n: int) -> np.ndarray:
+        m = np.zeros(n, dtype=bool)
+        for idx in self.pos:
+            m[idx] = True
+        return m
+
+    def per_row(self) -> dict[int, tuple[str, str]]:
+        """First column and all reasons of each bad row, in the order the checks ran."""
+        out: dict[int, tuple[str, str]] = {}
+        for idx, col, reason in zip(self.pos, self.column, self.reason):
+            for k, p in enumerate(idx.tolist()):
+                r = reason if isinstance(reason, str) else str(reason[k])
+                if p in out:
+                    c0, r0 = out[p]
+                    out[p] = (c0, r0 + " ; " + r)
+                else:
+                    out[p] = (col, r)
+        return out
+
+
+def _np_bool(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _text(table: pa.Table, name: str | None) -> pa.ChunkedArray | None:
+    if not name or name not in table.column_names:
+        return None
+    return pc.utf8_trim_whitespace(table[name])
+
+
+def _empty(arr: pa.ChunkedArray) -> np.ndarray:
+    return _np_bool(pc.or_(pc.is_null(arr), pc.equal(pc.utf8_length(arr), 0)))
+
+
+def _null_if_empty(arr: pa.ChunkedArray) -> pa.ChunkedArray:
+    return pc.if_else(pc.equal(pc.utf8_length(arr), 0), pa.scalar(None, pa.string()), arr)
+
+
+def normalise_name(text: str) -> str:
+    """Case-, accent- and punctuation-insensitive key for matching site and quarter names."""
+    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", " ", text).strip()
+
+
+def parse_numbers(arr: pa.ChunkedArray, decimal: str) -> tuple[np.ndarray, np.ndarray]:
+    """Float values (NaN where empty or unreadable) and the mask of unreadable non-empty cells."""
+    empty = _empty(arr)
+    s = pc.utf8_trim_whitespace(arr)
+    if decimal == ",":
+        s = pc.replace_substring(s, ",", ".")
+    s = pc.replace_substring(s, " ", "")  # thousands separators some exports keep
+    ok = _np_bool(pc.match_substring_regex(s, r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"))
+    cleaned = pc.if_else(pa.array(ok), s, pa.scalar("nan"))
+    values = pc.cast(cleaned, pa.float64()).to_numpy(zero_copy_only=False)
+    values = np.where(ok, values, np.nan)
+    return values, ~ok & ~empty
+
+
+def parse_times(table: pa.Table, profile: Profile) -> tuple[pa.ChunkedArray, np.ndarray, np.ndarray]:
+    """Local timestamps (Europe/Paris), precision per row, and the mask of unreadable dates."""
+    date_col = pc.utf8_trim_whitespace(table[profile.time_column])
+    n = table.num_rows
+    precision = np.full(n, profile.precision, dtype=object)
+    if profile.time_format == "excel":
+        days, bad_num = parse_numbers(date_col, ".")
+        secs = np.where(np.isfinite(days), np.round(days * 86400.0), np.nan)
+        if profile.clock_column and profile.clock_column in table.column_names:
+            frac, _ = parse_numbers(pc.utf8_trim_whitespace(table[profile.clock_column]), ".")
+            secs = np.where(np.isfinite(frac) & (frac < 1), secs + np.round(frac * 86400.0), secs)
+        ok = np.isfinite(secs)
+        ts = pa.array(np.where(ok, secs, 0).astype("int64") + EXCEL_EPOCH_S, type=pa.int64()).cast(pa.timestamp("s"))
+        ts = pc.if_else(pa.array(ok), ts, pa.scalar(None, pa.timestamp("s")))
+        if profile.precision == "hour":
+            # An integral serial has no time of day: the row is known to the day only.
+            whole = np.isfinite(days) & (np.mod(days, 1.0) == 0) & (not profile.clock_column)
+            precision[whole] = "day"
+    else:
+        ts = pc.strptime(date_col, format=profile.time_format, unit="s", error_is_null=True)
+        if profile.clock_column and profile.clock_column in table.column_names:
+            clock = pc.utf8_trim_whitespace(table[profile.clock_column])
+            joined = pc.binary_join_element_wise(date_col, clock, " ")
+            with_time = pc.strptime(joined, format=f"{profile.time_format} {profile.clock_format or '%H:%M'}", unit="s", error_is_null=True)
+            has_clock = ~_empty(clock)
+            ts = pc.if_else(pa.array(has_clock), with_time, ts)
+            precision[~has_clock & (precision == "hour")] = "day"
+        ok = _np_bool(pc.is_valid(ts))
+    if profile.precision == "month":
+        ts = pc.floor_temporal(ts, unit="month")
+    local = pc.assume_timezone(ts, timezone=S.TIMEZONE, ambiguous="earliest", nonexistent="earliest")
+    local = local.cast(pa.timestamp("us", tz=S.TIMEZONE))
+    return local, precision, ~ok
+
+
+def stable_ids(table: pa.Table, columns: tuple[str, ...]) -> np.ndarray:
+    """A stable id from field values (partners without ids): same values → same id, in any run."""
+    parts = [pc.utf8_trim_whitespace(table[c]).to_pylist() for c in columns]
+    return np.array(
+        [hashlib.sha1("\x1f".join(v or "" for v in vals).encode("utf-8")).hexdigest()[:16] for vals in zip(*parts)],
+        dtype=object,
+    )
+
+
+_POSTAL = {f"6900{i}": f"6938{i}" for i in range(1, 10)}
+
+
+def normalise_arrondissement(arr: pa.ChunkedArray) -> np.ndarray:
+    """Declared arrondissement → INSEE code: accepts 69383, 69003 (postal code), 3, 3e, « Lyon 3 », « Lyon 3e »."""
+    values = arr.to_pylist()
+    cache: dict[str | None, str | None] = {}
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        if v not in cache:
+            cache[v] = _arr_code(v)
+        out[i] = cache[v]
+    return out
+
+
+def _arr_code(v: str | None) -> str | None:
+    if v is None:
+        return None
+    s = v.strip()
+    if s in S.ARRONDISSEMENT_CODES:
+        return s
+    if s in _POSTAL:
+        return _POSTAL[s]
+    m = re.fullmatch(r"(?i)(?:lyon\s*)?0?([1-9])\s*(?:e|er|ème|eme)?(?:\s*arrondissement)?", s)
+    return f"6938{m.group(1)}" if m else None
+
+
+@dataclass
+class Mapped:
+    table: pa.Table  # canonical columns known after mapping (no location yet), plus helper columns
+    problems: Problems
+    unmapped: dict[str, int]
+    notes: list[str]
+
+
+def map_rows(raw: pa.Table, profile: Profile, *, id_prefix: str = "", extracted_at: datetime, now: datetime) -> Mapped:
+    """Profile columns → canonical fields; problems collected for every row at once."""
+    n = raw.num_rows
+    probs = Problems()
+    notes: list[str] = []
+    # id
+    if profile.id_column:
+        ids = pc.utf8_trim_whitespace(raw[profile.id_column])
+        probs.add(_empty(ids), profile.id_column, "identifiant manquant")
+        ids_np = np.asarray(ids.to_numpy(zero_copy_only=False), dtype=object)
+        # Excel and some exports write integer ids as 12.0: the same incident must get the same key.
+        ids = pa.array(ids_np, type=pa.string())
+        ids = pc.replace_substring_regex(ids, r"^(\d+)\.0+$", r"\1")
+    else:
+        cols = [c for c in profile.build_from if c in raw.column_names]
+        all_empty = np.ones(n, dtype=bool)
+        for c in cols:
+            all_empty &= _empty(pc.utf8_trim_whitespace(raw[c]))
+        probs.add(all_empty, profile.build_from[0], "aucune valeur pour construire l'identifiant")
+        ids = pa.array(stable_ids(raw, tuple(cols)), type=pa.string())
+    if id_prefix:
+        ids = pc.binary_join_element_wise(pa.scalar(id_prefix), ids, "-")
+    keys = pc.binary_join_element_wise(pa.scalar(profile.name), ids, ":")
+
+    # time
+    occurred, precision, bad_time = parse_times(raw, profile)
+    if bad_time.any():
+        shown = pc.utf8_trim_whitespace(raw[profile.time_column]).to_numpy(zero_copy_only=False)
+        fmt = profile.time_format
+        reasons = np.array([f"date illisible « {v} » (format attendu {fmt})" if v else "date manquante" for v in shown], dtype=object)
+        probs.add(bad_time, profile.time_column, reasons)
+    occ_np = occurred.cast(pa.timestamp("us", tz="UTC")).to_numpy(zero_copy_only=False) if n else np.array([], dtype="datetime64[us]")
+    occ_ok = ~bad_time
+    limit = np.datetime64(max(extracted_at, now).replace(tzinfo=None), "us") + np.timedelta64(2, "D")
+    future = occ_ok & (occ_np > limit)
+    probs.add(future, profile.time_column, "date postérieure à l'extraction (jour et mois inversés ?)")
+    old = occ_ok & (occ_np < np.datetime64(EARLIEST, "us"))
+    probs.add(old, profile.time_column, "date antérieure à 1990")
+
+    # label
+    label = pc.utf8_trim_whitespace(raw[profile.label_column])
+    probs.add(_empty(label), profile.label_column, "libellé manquant")
+    known = list(profile.labels)
+    idx = pc.index_in(label, value_set=pa.array(known, type=pa.string()))
+    if known and pc.sum(pc.is_null(idx)).as_py():
+        # Second chance, tolerant of case and accents (partners retype labels); still never a fuzzy guess.
+        folded = {normalise_name(k): v for k, v in profile.labels.items()}
+        uniq = pc.unique(pc.filter(label, pc.is_null(idx))).to_pylist()
+        extra = {u: folded[normalise_name(u)] for u in uniq if u and normalise_name(u) in folded}
+        if extra:
+            known = known + list(extra)
+            cats_list = list(profile.labels.values()) + list(extra.values())
+            idx = pc.index_in(label, value_set=pa.array(known, type=pa.string()))
+        else:
+            cats_list = list(profile.labels.values())
+    else:
+        cats_list = list(profile.labels.values())
+    category = pc.fill_null(pc.take(pa.array(cats_list, type=pa.string()), idx) if known else pa.nulls(n, pa.string()), S.NON_CLASSE)
+    unmapped_mask = _np_bool(pc.is_null(idx)) & ~_empty(label) if known else ~_empty(label)
+    unmapped: dict[str, int] = {}
+    if unmapped_mask.any():
+        vc = pc.value_counts(pc.filter(label, pa.array(unmapped_mask))).to_pylist()
+        unmapped = {d["values"]: int(d["counts"]) for d in sorted(vc, key=lambda d: -d["counts"])}
+    cat_codes = list(S.categories())
+    fam_codes = [S.categories()[c].family for c in cat_codes]
+    family = pc.take(pa.array(fam_codes, type=pa.string()), pc.index_in(category, value_set=pa.array(cat_codes, type=pa.string())))
+
+    # n_facts
+    facts = np.ones(n, dtype=np.int32)
+    if profile.n_facts and profile.n_facts in raw.column_names:
+        vals, bad = parse_numbers(raw[profile.n_facts], ".")
+        nonint = np.isfinite(vals) & ((vals < 1) | (np.mod(vals, 1) != 0) | (vals > 1e6))
+        probs.add(bad | nonint, profile.n_facts, "nombre de faits invalide (entier ≥ 1 attendu)")
+        facts = np.where(np.isfinite(vals) & ~nonint, vals, 1).astype(np.int32)
+
+    def opt(name: str | None) -> pa.Array:
+        col = _text(raw, name)
+        return _null_if_empty(col) if col is not None else pa.nulls(n, pa.string())
+
+    place_name = opt(profile.place_name) if profile.place_name else (opt(profile.site) if profile.site else opt(profile.quarter))
+    declared = normalise_arrondissement(opt(profile.arrondissement)) if profile.arrondissement and profile.arrondissement in raw.column_names else np.full(n, None, dtype=object)
+    if profile.arrondissement and profile.arrondissement in raw.column_names:
+        given = ~_empty(pc.utf8_trim_whitespace(raw[profile.arrondissement]))
+        unknown_arr = given & np.array([d is None for d in declared], dtype=bool)
+        if unknown_arr.any():
+            notes.append(f"{int(unknown_arr.sum())} arrondissement(s) déclaré(s) non reconnu(s) (ni 6938x, ni 6900x, ni « Lyon 3 ») : laissé(s) vide(s)")
+
+    table = pa.table({
+        S.INCIDENT_KEY: keys,
+        S.SOURCE: pa.array(np.full(n, profile.name, dtype=object), type=pa.string()),
+        S.SOURCE_ID: ids,
+        S.OCCURRED_AT: occurred,
+        S.TIME_PRECISION: pa.array(precision, type=pa.string()),
+        S.CATEGORY: category,
+        S.FAMILY: family,
+        S.RAW_LABEL: label,
+        S.PLACE_TYPE: opt(profile.place_type),
+        S.PLACE_NAME: place_name,
+        S.DECLARED_ARRONDISSEMENT: pa.array(declared, type=pa.string()),
+        S.N_FACTS: pa.array(facts, type=pa.int32()),
+    })
+    return Mapped(table, probs, unmapped, notes)
+
+
+# Locate ---------------------------------------------------------------------------------------------------------
+@lru_cache(maxsize=4)
+def _transformer(src: str, dst: str) -> Transformer:
+    return Transformer.from_crs(src, dst, always_xy=True)
+
+
+@dataclass
+class Located:
+    x: np.ndarray
+    y: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    quality: np.ndarray
+    arrondissement: np.ndarray
+    zones: pa.Array
+    grid: np.ndarray
+    notes: list[str]
+
+
+def _in_box(a: np.ndarray, b: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    return (a >= box[0]) & (a <= box[2]) & (b >= box[1]) & (b <= box[3])
+
+
+def _points_in(geoms: list, xs: np.ndarray, ys: np.ndarray) -> list[np.ndarray]:
+    """For each polygon, the mask of points inside (bbox pre-filter, then exact test on prepared geometry)."""
+    out = []
+    finite = np.isfinite(xs) & np.isfinite(ys)
+    for g in geoms:
+        shapely.prepare(g)
+        xmin, ymin, xmax, ymax = g.bounds
+        cand = np.flatnonzero(finite & (xs >= xmin) & (xs <= xmax) & (ys >= ymin) & (ys <= ymax))
+        mask = np.zeros(len(xs), dtype=bool)
+        if len(cand):
+            mask[cand] = shapely.contains_xy(g, xs[cand], ys[cand])
+        out.append(mask)
+    return out
+
+
+@dataclass(frozen=True)
+class TerritoryIndex:
+    """Territory geometries in Lambert-93, ready for vectorised point-in-polygon."""
+
+    codes: tuple[str, ...]
+    arr_geoms: tuple
+    city: object
+    zone_ids: tuple[str, ...]
+    zone_geoms: tuple
+    zone_from: tuple
+    zone_to: tuple
+    sites: dict  # normalised name or id → (zone_id, lon, lat)
+    quarters: dict  # normalised quarter → (arrondissement, zone_id or None)
+
+
+def territory_index(territory: Territory) -> TerritoryIndex:
+    arr = territory.arrondissements_l93()
+    zones = territory.zones_l93()
+    city = shapely.union_all(arr.geometry.values)
+    shapely.prepare(city)
+    sites = {}
+    raw_zones = territory.zones
+    for z in raw_zones.itertuples():
+        if z.kind == "piscine":
+            c = z.geometry.centroid
+            for key in (z.zone_id, z.name):
+                sites[normalise_name(key)] = (z.zone_id, float(c.x), float(c.y))
+    quarters = {normalise_name(q.quarter): (q.arrondissement or None, q.zone_id or None) for q in territory.quarters.itertuples()}
+
+    def day(v):
+        if v is None or (isinstance(v, float) and np.isnan(v)) or str(v) in ("", "None", "NaT"):
+            return None
+        return np.datetime64(str(v)[:10], "D")
+
+    return TerritoryIndex(
+        codes=tuple(arr["code"]),
+        arr_geoms=tuple(arr.geometry.values),
+        city=city,
+        zone_ids=tuple(zones["zone_id"]),
+        zone_geoms=tuple(zones.geometry.values),
+        zone_from=tuple(day(v) for v in zones["valid_from"]),
+        zone_to=tuple(day(v) for v in zones["valid_to"]),
+        sites=sites,
+        quarters=quarters,
+    )
+
+
+def locate(mapped: pa.Table, raw: pa.Table, profile: Profile, index: TerritoryIndex, *, tolerance_m: float, grid_size_m: int, problems: Problems) -> Located:
+    """Coordinates → WGS84 + Lambert-93, arrondissement, zones, grid cell; problems added to ``problems``."""
+    n = mapped.num_rows
+    notes: list[str] = []
+    x = np.full(n, np.nan)
+    y = np.full(n, np.nan)
+    lon = np.full(n, np.nan)
+    lat = np.full(n, np.nan)
+    quality = np.full(n, "none", dtype=object)
+    arrondissement = np.full(n, None, dtype=object)
+    extra_zone = np.full(n, None, dtype=object)
+
+    if profile.crs != "none" and profile.x in raw.column_names and profile.y in raw.column_names:
+        a, bad_a = parse_numbers(raw[profile.x], profile.decimal)
+        b, bad_b = parse_numbers(raw[profile.y], profile.decimal)
+        problems.add(bad_a, profile.x, "coordonnée illisible")
+        problems.add(bad_b & ~bad_a, profile.y, "coordonnée illisible")
+        have = np.isfinite(a) & np.isfinite(b) & ~((a == 0) & (b == 0))  # 0,0 is an export's "no location"
+        if profile.crs == WGS84:
+            swapped = have & _in_box(b, a, WGS84_BOX) & ~_in_box(a, b, WGS84_BOX)
+            if swapped.any():
+                a, b = np.where(swapped, b, a), np.where(swapped, a, b)
+                notes.append(f"{int(swapped.sum())} point(s) avec latitude et longitude inversées : remises dans l'ordre")
+            looks_l93 = have & _in_box(a, b, L93_BOX)
+            problems.add(looks_l93, profile.x, "coordonnées en Lambert-93 (EPSG:2154) alors que le profil déclare WGS84 : corrigez crs dans le profil")
+            bad_range = have & ~looks_l93 & ~((np.abs(a) <= 180) & (np.abs(b) <= 90))
+            problems.add(bad_range, profile.x, "coordonnées hors des bornes WGS84")
+            ok = have & ~looks_l93 & ~bad_range
+            lon[ok], lat[ok] = a[ok], b[ok]
+            if ok.any():
+                x[ok], y[ok] = _transformer(WGS84, LAMBERT93).transform(a[ok], b[ok])
+        else:
+            looks_wgs = have & _in_box(a, b, WGS84_BOX)
+            problems.add(looks_wgs, profile.x, "coordonnées en degrés WGS84 alors que le profil déclare Lambert-93 (EPSG:2154) : corrigez crs dans le profil")
+            ok = have & ~looks_wgs
+            x[ok], y[ok] = a[ok], b[ok]
+            if ok.any():
+                lon[ok], lat[ok] = _transformer(LAMBERT93, WGS84).transform(a[ok], b[ok])
+        quality[ok] = "point"
+
+    if profile.site and profile.site in raw.column_names:
+        names = pc.utf8_trim_whitespace(raw[profile.site]).to_pylist()
+        cache: dict[str, tuple | None] = {}
+        unknown: dict[str, int] = {}
+        for i, v in enumerate(names):
+            if not v or quality[i] == "point":
+                continue
+            if v not in cache:
+                cache[v] = index.sites.get(normalise_name(v))
+            hit = cache[v]
+            if hit is None:
+                unknown[v] = unknown.get(v, 0) + 1
+                continue
+            extra_zone[i] = hit[0]
+            lon[i], lat[i] = hit[1], hit[2]
+            quality[i] = "address"
+        sel = quality == "address"
+        if sel.any():
+            x[sel], y[sel] = _transformer(WGS84, LAMBERT93).transform(lon[sel], lat[sel])
+        if unknown:
+            notes.append("site(s) inconnu(s), sans localisation : " + ", ".join(f"{k} ({v})" for k, v in unknown.items()))
+
+    # Point in polygon: arrondissement, then distance to the city for points outside every polygon.
+    has_xy = np.isfinite(x) & np.isfinite(y)
+    masks = _points_in(list(index.arr_geoms), x, y)
+    for code, m in zip(index.codes, masks):
+        arrondissement[m & (arrondissement == None)] = code  # noqa: E711 - elementwise comparison on an object array
+    outside = has_xy & np.array([v is None for v in arrondissement], dtype=bool)
+    if outside.any():
+        idx = np.flatnonzero(outside)
+        pts = shapely.points(x[idx], y[idx])
+        dist = shapely.distance(index.city, pts)
+        far = dist > tolerance_m
+        if far.any():
+            reasons = np.full(n, "", dtype=object)
+            reasons[idx[far]] = [f"point hors du territoire (à {d:,.0f} m de Lyon, tolérance {tolerance_m:,.0f} m)".replace(",", "\u202f") for d in dist[far]]
+            m = np.zeros(n, dtype=bool)
+            m[idx[far]] = True
+            problems.add(m, profile.x or profile.site or "", reasons)
+        near = idx[~far]
+        if len(near):
+            # Within the tolerance (river banks, boundary imprecision): kept, given the nearest arrondissement.
+            near_pts = shapely.points(x[near], y[near])
+            dists = np.vstack([shapely.distance(g, near_pts) for g in index.arr_geoms])
+            arrondissement[near] = np.array(index.codes, dtype=object)[dists.argmin(axis=0)]
+            notes.append(f"{len(near)} point(s) juste hors des limites (≤ {tolerance_m:.0f} m) : rattaché(s) à l'arrondissement le plus proche")
+
+    # Quarter names locate to a sector.
+    if profile.quarter and profile.quarter in raw.column_names:
+        names = pc.utf8_trim_whitespace(raw[profile.quarter]).to_pylist()
+        unknown = {}
+        for i, v in enumerate(names):
+            if not v or quality[i] != "none":
+                continue
+            hit = index.quarters.get(normalise_name(v))
+            if hit is None:
+                unknown[v] = unknown.get(v, 0) + 1
+                continue
+            arrondissement[i] = hit[0]
+            extra_zone[i] = hit[1]
+            quality[i] = "sector" if hit[0] else "none"
+        if unknown:
+            notes.append("quartier(s) inconnu(s), sans localisation : " + ", ".join(f"{k} ({v})" for k, v in list(unknown.items())[:10]))
+
+    # No usable location: the declared arrondissement still counts (sector only), never a default point.
+    declared = np.asarray(mapped[S.DECLARED_ARRONDISSEMENT].to_numpy(zero_copy_only=False), dtype=object)
+    fill = (quality == "none") & np.array([d is not None for d in declared], dtype=bool)
+    arrondissement[fill] = declared[fill]
+    quality[fill] = "sector"
+
+    zones = _zone_lists(index, x, y, mapped[S.OCCURRED_AT], extra_zone)
+    grid = grid_cell_ids(x, y, grid_size_m)
+    return Located(x, y, lon, lat, quality, arrondissement, zones, grid, notes)
+
+
+def _zone_lists(index: TerritoryIndex, x: np.ndarray, y: np.ndarray, occurred: pa.ChunkedArray, extra: np.ndarray) -> pa.Array:
+    """List of zone ids per row, respecting each zone's validity dates, as an Arrow list array built from offsets."""
+    n = len(x)
+    if n == 0:
+        return pa.array([], type=pa.list_(pa.string()))
+    day = occurred.cast(pa.timestamp("us", tz=S.TIMEZONE))
+    local_day = pc.floor_temporal(pc.local_timestamp(day), unit="day").cast(pa.timestamp("s")).to_numpy(zero_copy_only=False).astype("datetime64[D]")
+    masks = _points_in(list(index.zone_geoms), x, y)
+    ids = list(index.zone_ids)
+    member = np.zeros((n, len(ids) + 1), dtype=bool)
+    for j, (m, vf, vt) in enumerate(zip(masks, index.zone_from, index.zone_to)):
+        valid = np.ones(n, dtype=bool)
+        if vf is not None:
+            valid &= local_day >= vf
+        if vt is not None:
+            valid &= local_day <= vt
+        member[:, j] = m & valid
+    # Zones known from a site or quarter name (no point): added if not already found spatially.
+    extra_ok = np.array([e is not None for e in extra], dtype=bool)
+    if extra_ok.any():
+        pos = {z: j for j, z in enumerate(ids)}
+        for i in np.flatnonzero(extra_ok):
+            j = pos.get(extra[i])
+            if j is not None:
+                member[i, j] = True
+    rows, cols = np.nonzero(member)
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows, minlength=n), out=offsets[1:])
+    values = pa.array(np.array(ids + [""], dtype=object)[cols], type=pa.string())
+    return pa.ListArray.from_arrays(pa.array(offsets, type=pa.int32()), values)
