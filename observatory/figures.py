@@ -149,18 +149,23 @@ def choropleth_map(
     colorscale: str = SEQUENTIAL,
     outlines: Iterable[tuple[dict, str, str]] = (),
     extra_hover: dict[str, str] | None = None,
+    click_kind: str = "arrondissement",
 ) -> go.Figure:
     """Filled polygons (arrondissements, zones or grid cells) coloured by ``value_col``.
 
     ``customdata[0]`` is the feature id, so a click tells the dashboard which polygon was chosen.
     ``outlines`` adds unfilled layers (geojson, name, colour) on top, e.g. zone boundaries.
+    The last customdata column is ``click_kind`` ("arrondissement", "zone", "cell") so a click handler knows
+    what was clicked without guessing from the id.
     """
     if df.empty:
         fig = go.Figure(_outline_trace(geojson, "contours"))
         return _map_layout(fig, style, height)
     names = df[name_col] if name_col else df[id_col]
     extra_hover = extra_hover or {}
-    custom = np.column_stack([df[id_col].astype(str).to_numpy(), names.astype(str).to_numpy()] + [df[c].to_numpy() for c in extra_hover])
+    custom = np.column_stack(
+        [df[id_col].astype(str).to_numpy(), names.astype(str).to_numpy()] + [df[c].to_numpy() for c in extra_hover] + [np.full(len(df), click_kind)]
+    )
     hover = f"<b>%{{customdata[1]}}</b><br>{value_label} : %{{z:{value_format}}}"
     for i, (col, lab) in enumerate(extra_hover.items()):
         hover += f"<br>{lab} : %{{customdata[{i + 2}]}}"
@@ -196,7 +201,7 @@ def hotspot_map(df: pd.DataFrame, geojson: dict, id_col: str, class_col: str, va
                 locations=part[id_col].astype(str),
                 z=[1] * len(part),
                 featureidkey="id",
-                customdata=np.column_stack([part[id_col].astype(str).to_numpy(), part[value_col].to_numpy()]),
+                customdata=np.column_stack([part[id_col].astype(str).to_numpy(), part[value_col].to_numpy(), np.full(len(part), "cell")]),
                 colorscale=[[0, color], [1, color]],
                 showscale=False,
                 marker={"opacity": 0.8, "line": {"color": "#ffffff", "width": 0.5}},
@@ -227,7 +232,7 @@ def points_map(df: pd.DataFrame, lon_col: str, lat_col: str, count_col: str, id_
                 lat=df[lat_col].round(5),
                 mode="markers",
                 marker={"size": size.round(1), "color": CURRENT_COLOR, "opacity": 0.6},
-                customdata=np.column_stack([ids, n.to_numpy()]),
+                customdata=np.column_stack([ids, n.to_numpy(), np.full(len(df), "cell")]),
                 hovertemplate="Maille %{customdata[0]}<br>Faits : %{customdata[1]:,.0f}<extra></extra>",
                 name="Faits (position généralisée)",
                 showlegend=True,
@@ -272,7 +277,7 @@ def zones_map(zones_geojson: dict, zones: pd.DataFrame, id_col: str, kind_col: s
                 locations=part[id_col].astype(str),
                 z=[1] * len(part),
                 featureidkey="id",
-                customdata=np.column_stack([part[id_col].astype(str).to_numpy(), part[name_col].astype(str).to_numpy(), value]),
+                customdata=np.column_stack([part[id_col].astype(str).to_numpy(), part[name_col].astype(str).to_numpy(), value, np.full(len(part), "zone")]),
                 colorscale=[[0, color], [1, color]],
                 showscale=False,
                 marker={"opacity": 0.45, "line": {"color": color, "width": 2}},

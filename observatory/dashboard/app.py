@@ -1,16 +1,262 @@
-"""Dash app factory (placeholder until the dashboard issue lands)."""
+"""Dash app factory: Dash Pages + Bootstrap (served locally), the shared filter bar, navigation, side panel.
+
+The filter bar lives in the shell, outside the pages. Its state is the URL query string: on load (and on
+back/forward) the URL fills the controls; a change of a control rebuilds ``Filters``, stores
+``Filters.to_query()`` in ``ids.FILTERS`` and rewrites the address with ``history.replaceState`` (so the page
+is not re-rendered, but the address can be bookmarked or sent). Navigation links carry the same query.
+
+One app per process: Dash Pages registers page modules and their callbacks globally.
+"""
 
 from __future__ import annotations
 
-import dash
-from dash import html
+from datetime import date
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode
 
+import dash
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, dcc, html, no_update
+
+from observatory import labels, schema
 from observatory.config import Settings, get_settings
+from observatory.dashboard import components, exporting, ids, panel
+
+PAGES_DIR = Path(__file__).parent / "pages"
+ASSETS_DIR = Path(__file__).parent / "assets"
+BOOTSTRAP_URL = "/vendor/bootstrap.min.css"
+TITLE = "Observatoire de la délinquance — Lyon"
+
+
+def _bootstrap_css() -> Path:
+    import flask_bootstrap
+
+    return Path(flask_bootstrap.__file__).parent / "static" / "bootstrap5" / "css" / "bootstrap.min.css"
 
 
 def create_app(settings: Settings | None = None) -> dash.Dash:
     settings = settings or get_settings()
-    app = dash.Dash(__name__, title="Observatoire de la délinquance — Lyon")
-    app.layout = html.Main([html.H1("Observatoire de la délinquance et de la sécurité — Lyon")])
+    app = dash.Dash(
+        __name__,
+        use_pages=True,
+        pages_folder=str(PAGES_DIR),
+        assets_folder=str(ASSETS_DIR),
+        external_stylesheets=[BOOTSTRAP_URL],
+        suppress_callback_exceptions=True,  # pages add components after the first render
+        title=TITLE,
+        update_title=None,
+        serve_locally=True,
+    )
     app.server.config["OBSERVATORY_SETTINGS"] = settings
+    css_path = _bootstrap_css()
+
+    @app.server.route(BOOTSTRAP_URL)
+    def _bootstrap():  # noqa: ANN202
+        import flask
+
+        return flask.send_file(css_path, mimetype="text/css", max_age=86400)
+
+    try:
+        from observatory.dashboard.security import install_security
+
+        install_security(app, settings)
+    except ImportError:  # pragma: no cover - the security module always ships (stub at worst)
+        pass
+    app.layout = shell_layout
+    _install_filter_callbacks(app)
+    exporting.install(app)
+    panel.install(app)
     return app
+
+
+# Layout -------------------------------------------------------------------------------------------------------------
+def _month_options(first: date | None, last: date | None, end_of_month: bool) -> list[dict]:
+    if first is None or last is None:
+        return []
+    out = []
+    y, m = first.year, first.month
+    while (y, m) <= (last.year, last.month):
+        if end_of_month:
+            nxt = date(y + (m == 12), m % 12 + 1, 1)
+            value = date.fromordinal(nxt.toordinal() - 1).isoformat()
+        else:
+            value = date(y, m, 1).isoformat()
+        out.append({"label": labels.month_year(y, m), "value": value})
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def filter_bar(an, settings: Settings) -> dbc.Card:  # noqa: ANN001
+    """The shared filter bar; options come from the current snapshot and the territory."""
+    first, last = an.date_range() if components.has_data(an) else (None, None)
+    sources = an.counts(by=("source",))["source"].dropna().tolist() if components.has_data(an) else list(labels.SOURCE_LABELS)
+    fams = schema.families()
+    cats = sorted(schema.categories().values(), key=lambda c: (fams[c.family].order if c.family in fams else 99, c.label))
+    zones = an.territory.zones.sort_values(["kind", "name"])
+    dd = {"multi": True, "clearable": True, "className": "filter-dd"}
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                dbc.Row(
+                    [
+                        dbc.Col([dbc.Label("Du", html_for=ids.F_START, className="small mb-0"), dcc.Dropdown(id=ids.F_START, options=_month_options(first, last, False), placeholder="début", clearable=True)], md=2),
+                        dbc.Col([dbc.Label("Au", html_for=ids.F_END, className="small mb-0"), dcc.Dropdown(id=ids.F_END, options=_month_options(first, last, True), placeholder="fin", clearable=True)], md=2),
+                        dbc.Col([dbc.Label("Familles", html_for=ids.F_FAMILIES, className="small mb-0"), dcc.Dropdown(id=ids.F_FAMILIES, options=[{"label": f.label, "value": f.code} for f in fams.values()], placeholder="toutes", **dd)], md=2),
+                        dbc.Col([dbc.Label("Catégories", html_for=ids.F_CATEGORIES, className="small mb-0"), dcc.Dropdown(id=ids.F_CATEGORIES, options=[{"label": c.label, "value": c.code} for c in cats], placeholder="toutes", **dd)], md=3),
+                        dbc.Col([dbc.Label("Partenaires", html_for=ids.F_SOURCES, className="small mb-0"), dcc.Dropdown(id=ids.F_SOURCES, options=[{"label": labels.source_label(s), "value": s} for s in sources], placeholder="tous", **dd)], md=3),
+                    ],
+                    className="g-2",
+                ),
+                dbc.Row(
+                    [
+                        dbc.Col([dbc.Label("Arrondissements", html_for=ids.F_ARRONDISSEMENTS, className="small mb-0"), dcc.Dropdown(id=ids.F_ARRONDISSEMENTS, options=[{"label": labels.arrondissement_label(c), "value": c} for c in schema.ARRONDISSEMENT_CODES], placeholder="tous", **dd)], md=2),
+                        dbc.Col([dbc.Label("Zones", html_for=ids.F_ZONES, className="small mb-0"), dcc.Dropdown(id=ids.F_ZONES, options=[{"label": f"{r.name} ({labels.ZONE_KIND_LABELS.get(r.kind, r.kind)})", "value": r.zone_id} for r in zones.itertuples()], placeholder="toutes", **dd)], md=3),
+                        dbc.Col([dbc.Label("Heures", html_for=ids.F_HOURS, className="small mb-0"), dcc.RangeSlider(id=ids.F_HOURS, min=0, max=23, step=1, value=[0, 23], marks={h: f"{h} h" for h in (0, 6, 12, 18, 23)}, allowCross=False, tooltip={"placement": "bottom"})], md=3),
+                        dbc.Col([dbc.Label("Jours", html_for=ids.F_WEEKDAYS, className="small mb-0"), dbc.Checklist(id=ids.F_WEEKDAYS, options=[{"label": d[:3], "value": i} for i, d in enumerate(labels.WEEKDAYS)], value=list(range(7)), inline=True, className="small")], md=3),
+                        dbc.Col(
+                            [
+                                dbc.Button("Réinitialiser", id=ids.RESET_FILTERS, size="sm", color="secondary", outline=True, className="me-1 mt-3"),
+                                dcc.Clipboard(id=ids.SHARE_LINK, title="Copier le lien de cette vue", className="d-inline-block mt-3 btn btn-sm btn-outline-primary", content=""),
+                            ],
+                            md=1,
+                            className="text-nowrap",
+                        ),
+                    ],
+                    className="g-2 mt-1",
+                ),
+                html.Div(id=ids.FILTER_ERROR, className="text-danger small"),
+            ],
+            className="py-2",
+        ),
+        className="mb-3 filter-bar shadow-sm",
+    )
+
+
+def navigation() -> dbc.Nav:
+    links = []
+    for page in dash.page_registry.values():
+        if page.get("nav", True) is False:
+            continue
+        links.append(dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"], active="exact", id={"type": "nav-link", "path": page["relative_path"]})))
+    return dbc.Nav(links, pills=True, className="flex-wrap", id=ids.NAV)
+
+
+def shell_layout() -> html.Div:
+    """Evaluated on each page load, so a new snapshot shows up (options, banner) without a restart."""
+    settings = components.settings()
+    an = components.analytics()
+    return html.Div(
+        [
+            dcc.Location(id=ids.URL, refresh=False),
+            dcc.Store(id=ids.FILTERS, storage_type="memory"),
+            dbc.Navbar(
+                dbc.Container(
+                    [
+                        html.A(html.Span("Observatoire de la délinquance et de la sécurité — Lyon", className="navbar-brand fw-semibold"), href="/", className="text-decoration-none"),
+                        navigation(),
+                    ],
+                    fluid=True,
+                ),
+                color="light",
+                className="mb-2 border-bottom",
+            ),
+            dbc.Container(
+                [
+                    components.demo_banner() if components.is_demo(settings) else html.Div(id=ids.DEMO_BANNER),
+                    filter_bar(an, settings),
+                    dash.page_container,
+                    panel.panel(),
+                ],
+                fluid=True,
+            ),
+        ]
+    )
+
+
+# Filter state <-> URL -------------------------------------------------------------------------------------------------
+def values_from_query(query: dict) -> tuple:
+    """Control values for a URL query (``parse_qs`` form); raises FiltersError on a bad value."""
+    from observatory.analytics.filters import Filters
+
+    f = Filters.from_query(query)
+    hours = [min(f.hours), max(f.hours)] if f.hours else [0, 23]
+    weekdays = list(f.weekdays) if f.weekdays else list(range(7))
+    return (
+        f.start.isoformat() if f.start else None,
+        f.end.isoformat() if f.end else None,
+        list(f.families),
+        list(f.categories),
+        list(f.sources),
+        list(f.arrondissements),
+        list(f.zones),
+        hours,
+        weekdays,
+    )
+
+
+def query_from_values(start, end, families, categories, sources, arrondissements, zones, hours, weekdays) -> dict:  # noqa: ANN001
+    """Filters.to_query() of the controls' values (a full hour range or all weekdays mean no restriction)."""
+    from observatory.analytics.filters import Filters
+
+    hrs = () if not hours or (hours[0] == 0 and hours[1] == 23) else tuple(range(int(hours[0]), int(hours[1]) + 1))
+    days = () if not weekdays or len(set(weekdays)) == 7 else tuple(weekdays)
+    f = Filters(start=start, end=end, families=families or (), categories=categories or (), sources=sources or (), arrondissements=arrondissements or (), zones=zones or (), hours=hrs, weekdays=days)
+    return f.to_query()
+
+
+def _install_filter_callbacks(app: dash.Dash) -> None:
+    outs = [Output(i, "value") for i in ids.FILTER_INPUTS]
+    states = [State(i, "value") for i in ids.FILTER_INPUTS]
+
+    @app.callback(*outs, Output(ids.FILTER_ERROR, "children", allow_duplicate=True), Input(ids.URL, "search"), Input(ids.RESET_FILTERS, "n_clicks"), *states, prevent_initial_call="initial_duplicate")
+    def _url_to_controls(search, _reset, *current):  # noqa: ANN001, ANN202
+        from observatory.analytics.filters import FiltersError
+
+        if dash.ctx.triggered_id == ids.RESET_FILTERS:
+            query = {}
+        else:
+            query = {k: v[0] for k, v in parse_qs((search or "").lstrip("?")).items()}
+        try:
+            values = values_from_query(query)
+            message = ""
+        except FiltersError as exc:
+            values = values_from_query({})
+            message = f"Lien invalide, filtres réinitialisés : {exc}"
+        if list(values) == [list(v) if isinstance(v, (list, tuple)) else v for v in current]:
+            return (*([no_update] * len(values)), message)
+        return (*values, message)
+
+    @app.callback(Output(ids.FILTERS, "data"), Output(ids.FILTER_ERROR, "children"), *[Input(i, "value") for i in ids.FILTER_INPUTS], State(ids.FILTERS, "data"))
+    def _controls_to_store(*args):  # noqa: ANN002, ANN202
+        from observatory.analytics.filters import FiltersError
+
+        *values, previous = args
+        try:
+            query = query_from_values(*values)
+        except FiltersError as exc:
+            return no_update, str(exc)
+        if previous is not None and query == previous:
+            return no_update, ""
+        return query, ""
+
+    # Rewrite the address without re-rendering the page (Dash Pages re-renders on pushState).
+    app.clientside_callback(
+        """
+        function(query) {
+            if (query === undefined || query === null) { return window.dash_clientside.no_update; }
+            const qs = new URLSearchParams(query).toString();
+            const url = window.location.pathname + (qs ? "?" + qs : "");
+            if (url !== window.location.pathname + window.location.search) {
+                window.history.replaceState(window.history.state, "", url);
+            }
+            return window.location.origin + url;
+        }
+        """,
+        Output(ids.SHARE_LINK, "content"),
+        Input(ids.FILTERS, "data"),
+    )
+
+    @app.callback(Output({"type": "nav-link", "path": ALL}, "href"), Input(ids.FILTERS, "data"), State({"type": "nav-link", "path": ALL}, "id"))
+    def _nav_hrefs(query, link_ids):  # noqa: ANN001, ANN202
+        qs = urlencode(query or {})
+        return [lid["path"] + (f"?{qs}" if qs else "") for lid in link_ids]

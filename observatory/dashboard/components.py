@@ -1,0 +1,236 @@
+"""Reusable pieces of the dashboard: figure and table cards (method note + exports), KPI cards, empty states,
+the demo banner, and French tables.
+
+Pages of every engineer use these; they hold no data and no state. Per-request context (settings, analytics
+of the current snapshot, role) comes from :func:`settings` and :func:`analytics`, which read the Flask app,
+never a module global.
+"""
+
+from __future__ import annotations
+
+import importlib
+from datetime import date
+from typing import Any, Callable, Iterable, Mapping, NamedTuple
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import dcc, html
+
+from observatory import labels
+from observatory.config import Settings
+from observatory.dashboard import ids
+from observatory.figures import image_export_config
+
+INGEST_HELP = (
+    "Pour charger des données : « observatory ingest <partenaire> <fichiers…> » pour les extraits des partenaires, "
+    "ou « make run » pour générer et intégrer les données de démonstration."
+)
+
+
+# Per-request context -----------------------------------------------------------------------------------------------
+def settings() -> Settings:
+    """The Settings of the app serving the current request (set by ``create_app``)."""
+    import flask
+
+    return flask.current_app.config["OBSERVATORY_SETTINGS"]
+
+
+def analytics():  # noqa: ANN201 - observatory.analytics.Analytics
+    """The analytics of the current snapshot (cached per snapshot id by the analytics layer)."""
+    from observatory.analytics.engine import get_analytics
+
+    return get_analytics(settings())
+
+
+def has_data(an) -> bool:  # noqa: ANN001
+    return an.snapshot_id != "empty"
+
+
+def is_analyst() -> bool:
+    from observatory.dashboard import security
+
+    return security.is_analyst()
+
+
+def is_demo(s: Settings) -> bool:
+    try:
+        demo = importlib.import_module("observatory.demo")
+    except ModuleNotFoundError:
+        return False
+    fn = getattr(demo, "is_demo", None)
+    return bool(fn(s)) if fn else False
+
+
+# Method notes ---------------------------------------------------------------------------------------------------------
+def period_text(start: date | None, end: date | None) -> str:
+    if start and end:
+        return f"du {labels.fmt_date(start)} au {labels.fmt_date(end)}"
+    if start:
+        return f"depuis le {labels.fmt_date(start)}"
+    if end:
+        return f"jusqu'au {labels.fmt_date(end)}"
+    return "toute la période disponible"
+
+
+def method_note(an, filters, *, rate: bool = False, period: tuple[date | None, date | None] | None = None, extra: str = "") -> str:  # noqa: ANN001
+    """The short note under every figure: source, period, rate base, boundaries, snapshot."""
+    sources = ", ".join(labels.source_label(s) for s in filters.sources) if filters.sources else "tous les partenaires"
+    start, end = period if period is not None else (filters.start, filters.end)
+    if period is None and (start is None or end is None) and has_data(an):
+        lo, hi = an.date_range(filters)
+        start, end = start or lo, end or hi
+    parts = [f"Source : {sources} (observatoire, instantané {an.snapshot_id})", f"période {period_text(start, end)}"]
+    territory = an.territory
+    if rate:
+        parts.append(labels.population_note(territory.population_vintage))
+    if territory.approximate:
+        parts.append("contours approximatifs")
+    if extra:
+        parts.append(extra)
+    return " ; ".join(parts) + "."
+
+
+# Cards ----------------------------------------------------------------------------------------------------------------
+def export_buttons(target: str, formats: Iterable[str] = ("csv", "xlsx")) -> html.Div:
+    names = {"csv": "CSV", "xlsx": "XLSX", "geojson": "GeoJSON"}
+    buttons = [
+        dbc.Button(names[f], id=ids.export_button(target, f), size="sm", color="secondary", outline=True, className="ms-1", title=f"Exporter en {names[f]} (filtres en cours)")
+        for f in formats
+    ]
+    return html.Div(buttons + [dcc.Download(id=ids.export_download(target))], className="d-flex align-items-center")
+
+
+def figure_card(target: str, title: str, height: int | None = None, formats: Iterable[str] = ("csv", "xlsx"), graph_id: Any = None, controls: Any = None, filename: str | None = None) -> dbc.Card:
+    """A titled card: controls (optional), the graph (PNG export from the modebar), export buttons and method note."""
+    graph = dcc.Graph(
+        id=graph_id or target,
+        config=image_export_config(filename or target),
+        style={"height": f"{height}px"} if height else None,
+        figure={"data": [], "layout": {"height": height or 300, "xaxis": {"visible": False}, "yaxis": {"visible": False}}},
+    )
+    body = [controls] if controls is not None else []
+    body.append(dcc.Loading(graph, type="circle", delay_show=300))
+    return dbc.Card(
+        [
+            dbc.CardHeader(html.Div([html.H2(title, className="h6 mb-0 flex-grow-1"), export_buttons(target, formats)], className="d-flex align-items-center")),
+            dbc.CardBody(body, className="p-2"),
+            dbc.CardFooter(html.Small(id=ids.note(target), className="text-muted method-note"), className="py-1"),
+        ],
+        className="mb-3 shadow-sm",
+    )
+
+
+def table_card(target: str, title: str, formats: Iterable[str] = ("csv", "xlsx"), controls: Any = None) -> dbc.Card:
+    """A titled card whose body ``target`` a callback fills with :func:`french_table` output."""
+    body = [controls] if controls is not None else []
+    body.append(dcc.Loading(html.Div(id=target, className="table-responsive"), type="circle", delay_show=300))
+    return dbc.Card(
+        [
+            dbc.CardHeader(html.Div([html.H2(title, className="h6 mb-0 flex-grow-1"), export_buttons(target, formats)], className="d-flex align-items-center")),
+            dbc.CardBody(body, className="p-2"),
+            dbc.CardFooter(html.Small(id=ids.note(target), className="text-muted method-note"), className="py-1"),
+        ],
+        className="mb-3 shadow-sm",
+    )
+
+
+def kpi_card(title: str, value: str, detail: str = "", tone: str = "neutral", hint: str = "") -> dbc.Card:
+    """A key figure: label, big value, one line of context; ``tone`` colours the detail (up/down/neutral)."""
+    tone_class = {"up": "text-danger", "down": "text-success", "neutral": "text-muted"}.get(tone, "text-muted")
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.Div(title, className="small text-muted text-uppercase kpi-title"),
+                html.Div(value, className="fs-3 fw-semibold kpi-value"),
+                html.Div(detail, className=f"small {tone_class} kpi-detail"),
+                html.Div(hint, className="small text-muted") if hint else None,
+            ],
+            className="p-2",
+        ),
+        className="h-100 shadow-sm kpi-card",
+    )
+
+
+def change_text(row: Mapping[str, Any]) -> tuple[str, str]:
+    """('+12 % (+85 faits), significatif', tone) from a compare_periods row."""
+    pct = row.get("pct_change")
+    diff = row.get("diff", 0)
+    sig = bool(row.get("significant"))
+    unreliable = bool(row.get("unreliable"))
+    text = f"{labels.fmt_pct(pct)} ({labels.fmt_signed(diff)} faits)"
+    text += ", significatif" if sig else ", non significatif"
+    if unreliable:
+        text += " — effectifs faibles"
+    tone = ("up" if diff > 0 else "down") if sig else "neutral"
+    return text, tone
+
+
+def empty_state(title: str = "Aucune donnée intégrée pour l'instant", message: str = INGEST_HELP) -> dbc.Alert:
+    return dbc.Alert([html.H2(title, className="h5"), html.P(message, className="mb-0")], color="info", className="empty-state my-3")
+
+
+def demo_banner() -> dbc.Alert:
+    return dbc.Alert(
+        [html.Strong(labels.DEMO_NOTICE), " : les chiffres de ce tableau de bord sont générés et ne décrivent pas la réalité."],
+        color="warning",
+        className="py-1 mb-2 demo-banner",
+        id=ids.DEMO_BANNER,
+    )
+
+
+# Tables ---------------------------------------------------------------------------------------------------------------
+class Col(NamedTuple):
+    """A displayed column: source column, French header, formatter of one value."""
+
+    name: str
+    label: str
+    fmt: Callable[[Any], str] = str
+
+
+def fmt_any(value: Any) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA or value is pd.NaT:
+        return "–"
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, int):
+        return labels.fmt_int(value)
+    if isinstance(value, float):
+        return labels.fmt_number(value, 1)
+    if isinstance(value, pd.Timestamp):
+        return labels.fmt_datetime(value) if (value.hour or value.minute) else labels.fmt_date(value)
+    if isinstance(value, date):
+        return labels.fmt_date(value)
+    return str(value)
+
+
+def french_table(df: pd.DataFrame, columns: Iterable[Col], max_rows: int = 200, numeric: Iterable[str] = ()) -> html.Div:
+    """An HTML table with French headers and formatted cells (numbers right-aligned); truncated with a note."""
+    cols = list(columns)
+    numeric = set(numeric)
+    head = html.Thead(html.Tr([html.Th(c.label, className="text-end" if c.name in numeric else None) for c in cols]))
+    rows = []
+    for rec in df.head(max_rows).to_dict("records"):
+        rows.append(html.Tr([html.Td(c.fmt(rec.get(c.name)), className="text-end" if c.name in numeric else None) for c in cols]))
+    table = dbc.Table([head, html.Tbody(rows)], size="sm", striped=True, hover=True, className="mb-1 french-table")
+    extra = []
+    if len(df) > max_rows:
+        extra.append(html.Small(f"{labels.fmt_int(max_rows)} premières lignes sur {labels.fmt_int(len(df))} ; l'export contient tout.", className="text-muted"))
+    if df.empty:
+        return html.Div(html.P("Aucune ligne pour ces filtres.", className="text-muted mb-0"))
+    return html.Div([table] + extra)
+
+
+def yes_no(value: Any) -> str:
+    return "oui" if bool(value) and value is not pd.NA else "non"
+
+
+def pct_cell(value: Any) -> str:
+    return labels.fmt_pct(None if value is None or pd.isna(value) else float(value))
+
+
+def int_cell(value: Any) -> str:
+    return "–" if value is None or pd.isna(value) else labels.fmt_int(int(value))
+
+
+def num_cell(decimals: int = 1) -> Callable[[Any], str]:
+    return lambda v: "–" if v is None or pd.isna(v) else labels.fmt_number(float(v), decimals)

@@ -1,0 +1,78 @@
+"""Map geometry prepared once per territory (simplified, coordinates rounded) and reused by every callback.
+
+Caches are keyed by the settings and the territory's file stamp, so a newly downloaded boundary file or a new
+perimeter file is picked up without a restart, and nothing is recomputed per request.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+from pyproj import Transformer
+
+from observatory.config import Settings
+from observatory.figures import to_geojson
+from observatory.territory import LAMBERT93, WGS84, city_grid, load_territory
+from observatory.territory.geography import _cache_stamp
+
+# ~10 m at Lyon's latitude: invisible at city zoom, divides the official outlines' vertex count by ~5.
+SIMPLIFY_DEG = 0.0001
+
+
+def _stamp(settings: Settings) -> tuple:
+    return _cache_stamp(settings)
+
+
+@lru_cache(maxsize=8)
+def _arrondissements(settings: Settings, _stamp_value: tuple) -> dict:
+    t = load_territory(settings)
+    return to_geojson(t.arrondissements, "code", SIMPLIFY_DEG, 5, properties=("name",))
+
+
+def arrondissements_geojson(settings: Settings) -> dict:
+    return _arrondissements(settings, _stamp(settings))
+
+
+@lru_cache(maxsize=8)
+def _zones(settings: Settings, _stamp_value: tuple) -> dict:
+    t = load_territory(settings)
+    return to_geojson(t.zones, "zone_id", SIMPLIFY_DEG / 2, 5, properties=("name", "kind"))
+
+
+def zones_geojson(settings: Settings) -> dict:
+    return _zones(settings, _stamp(settings))
+
+
+@lru_cache(maxsize=4)
+def _grid(settings: Settings, _stamp_value: tuple) -> dict:
+    grid = city_grid(load_territory(settings), settings.grid_size_m)
+    return to_geojson(grid.to_crs(WGS84), "cell_id", 0.0, 5)
+
+
+def grid_geojson(settings: Settings, cell_ids: pd.Series | None = None) -> dict:
+    """Squares of the city grid; only ``cell_ids`` when given (keeps the payload to the cells that matter)."""
+    full = _grid(settings, _stamp(settings))
+    if cell_ids is None:
+        return full
+    keep = set(cell_ids.astype(str))
+    return {"type": "FeatureCollection", "features": [f for f in full["features"] if f["id"] in keep]}
+
+
+_TO_WGS84 = Transformer.from_crs(LAMBERT93, WGS84, always_xy=True)
+
+
+def cell_centres(cell_ids: pd.Series, size_m: int) -> pd.DataFrame:
+    """Longitude/latitude (rounded to 5 decimals) of the centre of each grid cell id ('E4215_N32597').
+
+    This is how analysts' points are generalised: an incident is only ever drawn at its cell's centre.
+    """
+    parts = cell_ids.astype(str).str.extract(r"E(-?\d+)_N(-?\d+)")
+    ok = parts[0].notna()
+    x = (parts[0].where(ok, "0").astype("int64").to_numpy() + 0.5) * size_m
+    y = (parts[1].where(ok, "0").astype("int64").to_numpy() + 0.5) * size_m
+    lon, lat = _TO_WGS84.transform(x, y)
+    lon = np.where(ok, np.round(lon, 5), np.nan)
+    lat = np.where(ok, np.round(lat, 5), np.nan)
+    return pd.DataFrame({"lon": lon, "lat": lat}, index=cell_ids.index)

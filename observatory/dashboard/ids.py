@@ -1,0 +1,90 @@
+"""Every component id of the dashboard, in one place (pages owned by other engineers add theirs here too
+or prefix them with their page name).
+
+Pattern-matching ids (dicts) are built by the small helpers at the bottom so that their keys never drift.
+"""
+
+from __future__ import annotations
+
+# Shell -----------------------------------------------------------------------------------------------------------
+URL = "url"  # the shell's dcc.Location (filters live in its query string)
+FILTERS = "filters-store"  # dcc.Store: the current Filters.to_query() dict
+NAV = "nav"
+DEMO_BANNER = "demo-banner"
+FILTER_ERROR = "filter-error"
+SHARE_LINK = "share-link"
+RESET_FILTERS = "filter-reset"
+
+# Filter bar
+F_START = "filter-start"
+F_END = "filter-end"
+F_FAMILIES = "filter-families"
+F_CATEGORIES = "filter-categories"
+F_SOURCES = "filter-sources"
+F_ARRONDISSEMENTS = "filter-arrondissements"
+F_ZONES = "filter-zones"
+F_HOURS = "filter-hours"
+F_WEEKDAYS = "filter-weekdays"
+FILTER_INPUTS = (F_START, F_END, F_FAMILIES, F_CATEGORIES, F_SOURCES, F_ARRONDISSEMENTS, F_ZONES, F_HOURS, F_WEEKDAYS)
+
+# Side panel (Carte, Vue d'ensemble): opened by a click on an arrondissement, a zone or a grid cell
+PANEL = "detail-panel"
+PANEL_BODY = "detail-panel-body"
+PANEL_TITLE = "detail-panel-title"
+
+# Vue d'ensemble
+OV_KPIS = "overview-kpis"
+OV_MAP = "overview-map"
+OV_METRIC = "overview-metric"
+OV_MOVERS = "overview-movers"
+OV_ZONES = "overview-zones"
+OV_FRESHNESS = "overview-freshness"
+OV_NOTE = "overview-note"
+
+# Carte
+MAP_GRAPH = "map-graph"
+MAP_LAYER = "map-layer"
+MAP_METRIC = "map-metric"
+MAP_ZONE_KINDS = "map-zone-kinds"
+MAP_NOTE = "map-note"
+
+# Tendances
+TR_MONTHLY = "trends-monthly"
+TR_COMPARE = "trends-compare"
+TR_COMPARE_KIND = "trends-compare-kind"
+TR_SEASONAL = "trends-seasonal"
+TR_HEATMAP = "trends-heatmap"
+TR_MULTIPLES = "trends-multiples"
+TR_CONTRIB = "trends-contributions"
+
+# Zones
+ZN_KIND = "zones-kind"
+ZN_TABLE = "zones-table"
+ZN_POOLS = "zones-pools"
+ZN_INOUT = "zones-inout"
+ZN_PERSIST = "zones-persistence"
+ZN_SERIES = "zones-series"
+
+# Données
+DQ_COVERAGE = "data-coverage"
+DQ_HISTORY = "data-history"
+DQ_QUARANTINE = "data-quarantine"
+DQ_UNMAPPED = "data-unmapped"
+DQ_LOCATION = "data-location"
+DQ_SNAPSHOTS = "data-snapshots"
+DQ_UPLOAD = "data-upload"
+
+
+# Pattern-matching ids ----------------------------------------------------------------------------------------------
+def export_button(target: str, fmt: str) -> dict:
+    """A CSV / XLSX / GeoJSON / SVG button of the card showing ``target``."""
+    return {"type": "export-btn", "target": target, "fmt": fmt}
+
+
+def export_download(target: str) -> dict:
+    return {"type": "export-dl", "target": target}
+
+
+def note(target: str) -> dict:
+    """The method note under the figure or table ``target``."""
+    return {"type": "method-note", "target": target}

@@ -1,0 +1,181 @@
+"""Vue d'ensemble: the current year at a glance."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, callback, html
+
+from observatory import figures, labels
+from observatory.analytics.filters import Filters
+from observatory.dashboard import components, geo, ids, shaping
+from observatory.dashboard.exporting import ExportTable, exportable
+from observatory.dashboard.panel import clickable
+
+dash.register_page(__name__, path="/", name="Vue d'ensemble", title="Vue d'ensemble — Observatoire", order=0)
+
+METRICS = [{"label": "Taux pour 1 000 habitants", "value": "rate"}, {"label": "Nombre de faits", "value": "count"}]
+
+
+def layout(**_query):  # noqa: ANN003, ANN201 - Dash Pages passes the URL query
+    an = components.analytics()
+    if not components.has_data(an):
+        return html.Div([html.H1("Vue d'ensemble", className="h4"), components.empty_state()])
+    return html.Div(
+        [
+            html.H1("Vue d'ensemble", className="h4"),
+            html.Div(id=ids.OV_KPIS, className="mb-3"),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        components.figure_card(
+                            ids.OV_MAP,
+                            "Arrondissements — année en cours",
+                            height=430,
+                            graph_id=clickable("overview"),
+                            formats=("csv", "xlsx", "geojson"),
+                            controls=dbc.RadioItems(id=ids.OV_METRIC, options=METRICS, value="rate", inline=True, className="small mb-1"),
+                            filename="arrondissements",
+                        ),
+                        lg=6,
+                    ),
+                    dbc.Col(components.figure_card(ids.OV_MOVERS, "Catégories qui ont le plus évolué (★ = significatif)", height=430), lg=6),
+                ],
+                className="g-3",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(dbc.Card([dbc.CardHeader(html.H2("Zones suivies", className="h6 mb-0")), dbc.CardBody(html.Div(id=ids.OV_ZONES))], className="mb-3 shadow-sm"), lg=6),
+                    dbc.Col(dbc.Card([dbc.CardHeader(html.H2("Fraîcheur des données", className="h6 mb-0")), dbc.CardBody(html.Div(id=ids.OV_FRESHNESS))], className="mb-3 shadow-sm"), lg=6),
+                ],
+                className="g-3",
+            ),
+        ]
+    )
+
+
+def _current(an, filters):  # noqa: ANN001, ANN202
+    ref = shaping.reference_date(an, filters)
+    return ref, shaping.comparison_kind(ref), shaping.year_to_date(filters, ref)
+
+
+@callback(Output(ids.OV_KPIS, "children"), Input(ids.FILTERS, "data"))
+def kpis(query):  # noqa: ANN001, ANN201
+    an = components.analytics()
+    filters = Filters.from_query(query or {})
+    ref, kind, current = _current(an, filters)
+    if ref is None:
+        return components.empty_state("Aucun fait pour ces filtres", "Élargissez la période ou retirez des filtres.")
+    total = an.compare_periods(filters, kind=kind, reference=ref).iloc[0]
+    text, tone = components.change_text(total)
+    rates = an.rates_by_arrondissement(current)
+    city = rates[rates["arrondissement"] == "69123"].iloc[0]
+    by_cat = an.compare_periods(filters, kind=kind, reference=ref, by="category")
+    n_sig_up = int((by_cat["significant"] & (by_cat["diff"] > 0)).sum())
+    n_sig_down = int((by_cat["significant"] & (by_cat["diff"] < 0)).sum())
+    period = f"{labels.fmt_date(total['current_start'])} – {labels.fmt_date(total['current_end'])}"
+    return dbc.Row(
+        [
+            dbc.Col(components.kpi_card(f"Faits {ref.year}" + (" (depuis le 1er janvier)" if kind == "ytd" else ""), labels.fmt_int(total["current"]), text, tone, hint=f"{period} vs même période {ref.year - 1}"), md=3),
+            dbc.Col(components.kpi_card("Taux pour 1 000 habitants", labels.fmt_number(city["rate_per_1000"], 1), f"Lyon, population INSEE {int(city['vintage'])}"), md=3),
+            dbc.Col(components.kpi_card("Catégories en hausse significative", labels.fmt_int(n_sig_up), "test exact de Poisson, p < 0,05", "up" if n_sig_up else "neutral"), md=3),
+            dbc.Col(components.kpi_card("Catégories en baisse significative", labels.fmt_int(n_sig_down), "test exact de Poisson, p < 0,05", "down" if n_sig_down else "neutral"), md=3),
+        ],
+        className="g-2",
+    )
+
+
+@callback(Output(clickable("overview"), "figure"), Output(ids.note(ids.OV_MAP), "children"), Input(ids.FILTERS, "data"), Input(ids.OV_METRIC, "value"))
+def arrondissement_map(query, metric):  # noqa: ANN001, ANN201
+    an = components.analytics()
+    s = components.settings()
+    filters = Filters.from_query(query or {})
+    ref, _kind, current = _current(an, filters)
+    if ref is None:
+        return figures.empty_figure(), ""
+    rates = an.rates_by_arrondissement(current, include_city=False)
+    rates = shaping.with_labels(rates, "arrondissement", "arrondissement")
+    value, label, fmt = ("rate_per_1000", "Faits pour 1 000 hab.", figures.RATE_FMT) if metric == "rate" else ("count", "Faits", figures.INT_FMT)
+    fig = figures.choropleth_map(rates, geo.arrondissements_geojson(s), "arrondissement", value, label, name_col="label", style=s.tile_source, height=430, value_format=fmt)
+    return fig, components.method_note(an, current, rate=metric == "rate", extra="cliquer un arrondissement pour le détail")
+
+
+@exportable(ids.OV_MAP, "Faits par arrondissement")
+def _map_table(an, filters):  # noqa: ANN001, ANN202
+    ref = shaping.reference_date(an, filters)
+    if ref is None:
+        return ExportTable(an.rates_by_arrondissement(filters))
+    df = an.rates_by_arrondissement(shaping.year_to_date(filters, ref))
+    gj = geo.arrondissements_geojson(components.settings())
+    by_code = df.set_index("arrondissement")
+    features = [
+        {**f, "properties": {**f["properties"], "faits": int(by_code.loc[f["id"], "count"]), "taux_pour_1000": round(float(by_code.loc[f["id"], "rate_per_1000"]), 2)}}
+        for f in gj["features"]
+        if f["id"] in by_code.index
+    ]
+    return ExportTable(shaping.with_labels(df, "arrondissement", "arrondissement", "nom"), value_cols=("count",), geojson={"type": "FeatureCollection", "features": features})
+
+
+@callback(Output(ids.OV_MOVERS, "figure"), Output(ids.note(ids.OV_MOVERS), "children"), Input(ids.FILTERS, "data"))
+def movers(query):  # noqa: ANN001, ANN201
+    an = components.analytics()
+    filters = Filters.from_query(query or {})
+    ref, kind, current = _current(an, filters)
+    if ref is None:
+        return figures.empty_figure(), ""
+    cmp = an.compare_periods(filters, kind=kind, reference=ref, by="category")
+    top = shaping.with_labels(shaping.top_changes(cmp, 10), "category", "category")
+    fig = figures.change_bars(top, "label", "diff", "significant", pct_col="pct_change", height=430, value_label=f"Évolution {ref.year} vs {ref.year - 1} (faits)")
+    return fig, components.method_note(an, current, extra=cmp.attrs.get("note", ""))
+
+
+@exportable(ids.OV_MOVERS, "Évolution par catégorie")
+def _movers_table(an, filters):  # noqa: ANN001, ANN202
+    ref = shaping.reference_date(an, filters)
+    cmp = an.compare_periods(filters, kind=shaping.comparison_kind(ref), reference=ref, by="category") if ref else an.compare_periods(filters, by="category")
+    return ExportTable(shaping.with_labels(cmp, "category", "category", "libelle"), value_cols=("current", "previous"))
+
+
+@callback(Output(ids.OV_ZONES, "children"), Input(ids.FILTERS, "data"))
+def zones_summary(query):  # noqa: ANN001, ANN201
+    an = components.analytics()
+    filters = Filters.from_query(query or {})
+    ref, kind, _current_f = _current(an, filters)
+    if ref is None:
+        return ""
+    z = an.territory.zones
+    groups = [("Hypercentre", tuple(z.loc[z["kind"] == "hypercentre", "zone_id"])), ("Piscines (périmètres de 150 m)", tuple(z.loc[z["kind"] == "piscine", "zone_id"])), ("Quartiers prioritaires", tuple(z.loc[z["kind"] == "qpv", "zone_id"]))]
+    items = []
+    for name, zone_ids in groups:
+        if not zone_ids:
+            continue
+        row = an.compare_periods(filters.replace(zones=zone_ids), kind=kind, reference=ref).iloc[0]
+        text, tone = components.change_text(row)
+        cls = {"up": "text-danger", "down": "text-success"}.get(tone, "text-muted")
+        items.append(html.Li([html.Strong(f"{name} : "), f"{labels.fmt_int(row['current'])} faits ", html.Span(text, className=cls)]))
+    return [html.Ul(items, className="mb-1"), html.Small(f"Période {labels.fmt_date(row['current_start'])} – {labels.fmt_date(row['current_end'])}, comparée à la même période de {ref.year - 1}. Détail dans l'onglet Zones.", className="text-muted")]
+
+
+@callback(Output(ids.OV_FRESHNESS, "children"), Input(ids.FILTERS, "data"))
+def freshness(_query):  # noqa: ANN001, ANN201
+    from observatory import store
+
+    an = components.analytics()
+    s = components.settings()
+    snap = an.snapshot
+    first, last = an.date_range()
+    history = store.ingest_history(s)
+    last_ingest = history["ingested_at"].max() if len(history) else None
+    cov = an.counts(by=("source", "month"))
+    gaps = shaping.missing_months(shaping.coverage_matrix(cov, sorted(cov["source"].dropna().unique()), last.replace(day=1, month=max(1, last.month - 5)) if last else first, last)) if last else cov.iloc[0:0]
+    rows = [
+        html.Li(f"Instantané en service : {an.snapshot_id}" + (f", publié le {labels.fmt_datetime(getattr(snap, 'created_at', None))}" if getattr(snap, "created_at", None) else "")),
+        html.Li(f"Dernière intégration : {labels.fmt_datetime(last_ingest.to_pydatetime()) if last_ingest is not None and not isinstance(last_ingest, str) else (last_ingest or 'aucune enregistrée')}"),
+        html.Li(f"Faits datés du {labels.fmt_date(first)} au {labels.fmt_date(last)}"),
+    ]
+    if len(gaps):
+        lines = gaps.groupby("partenaire", sort=True)["mois"].agg(", ".join)
+        rows.append(html.Li(["Mois sans données (6 derniers mois) : ", html.Ul([html.Li(f"{p} : {m}") for p, m in lines.items()])], className="text-danger"))
+    else:
+        rows.append(html.Li("Tous les partenaires ont transmis chacun des 6 derniers mois."))
+    return [html.Ul(rows, className="mb-1"), html.Small("Couverture détaillée dans l'onglet Données.", className="text-muted")]

@@ -1,0 +1,129 @@
+"""The side panel opened by a click on an arrondissement, a zone or a grid cell of any map.
+
+Maps that open it give their ``dcc.Graph`` the id :func:`clickable` and put the kind of the clicked feature
+("arrondissement", "zone", "cell") in the last ``customdata`` column (the figure builders do). The panel shows
+the selection's counts, its change against last year with significance, its monthly trend, top categories and
+its hour × weekday profile, all under the current filters.
+"""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
+
+from observatory import figures, labels
+from observatory.dashboard import components, ids
+
+
+def clickable(page: str) -> dict:
+    """Id of a map graph whose clicks open the panel."""
+    return {"type": "clickable-map", "page": page}
+
+
+def panel() -> dbc.Offcanvas:
+    return dbc.Offcanvas(
+        html.Div(id=ids.PANEL_BODY),
+        id=ids.PANEL,
+        title=html.Span(id=ids.PANEL_TITLE),
+        placement="end",
+        is_open=False,
+        scrollable=True,
+        backdrop=False,
+        style={"width": "min(480px, 95vw)"},
+    )
+
+
+def selection_filters(filters, kind: str, key: str):  # noqa: ANN001, ANN201
+    """The current filters narrowed to the clicked arrondissement or zone (cells are selected by group)."""
+    if kind == "arrondissement":
+        return filters.replace(arrondissements=(key,))
+    if kind == "zone":
+        return filters.replace(zones=(key,))
+    return filters
+
+
+def selection_title(an, kind: str, key: str) -> str:  # noqa: ANN001
+    if kind == "arrondissement":
+        return labels.arrondissement_label(key)
+    if kind == "zone":
+        z = an.territory.zones
+        match = z[z["zone_id"] == key]
+        return f"{match['name'].iloc[0]} ({labels.ZONE_KIND_LABELS.get(match['kind'].iloc[0], '')})" if len(match) else key
+    return f"Maille {key} ({an.settings.grid_size_m} m)"
+
+
+def _pick(df: pd.DataFrame, col: str, key: str) -> pd.DataFrame:
+    return df[df[col].astype(str) == key].drop(columns=[col])
+
+
+def panel_content(an, filters, kind: str, key: str) -> list:  # noqa: ANN001
+    """Body of the panel: analytics calls, then figures; cells are picked out of per-cell results."""
+    f = selection_filters(filters, kind, key)
+    cell = kind == "cell"
+    by_cell = ("grid_cell",) if cell else ()
+    cmp = an.compare_periods(f, kind="year", by=by_cell)
+    if cell:
+        cmp = _pick(cmp, "grid_cell", key)
+    total = an.counts(f, by=by_cell + ("category",))
+    monthly = an.counts(f, by=by_cell + ("month",))
+    profile = an.counts(f, by=by_cell + ("weekday", "hour"))
+    if cell:
+        total, monthly, profile = _pick(total, "grid_cell", key), _pick(monthly, "grid_cell", key), _pick(profile, "grid_cell", key)
+    n = int(total["count"].sum()) if len(total) else 0
+    children = [html.P(components.method_note(an, f), className="small text-muted")]
+    if len(cmp):
+        row = cmp.iloc[0]
+        text, tone = components.change_text(row)
+        year = row["current_start"].year
+        children.append(
+            dbc.Row(
+                [
+                    dbc.Col(components.kpi_card("Faits (filtres en cours)", labels.fmt_int(n))),
+                    dbc.Col(components.kpi_card(f"{year} vs {year - 1}", f"{labels.fmt_int(row['current'])} / {labels.fmt_int(row['previous'])}", text, tone)),
+                ],
+                className="g-2 mb-2",
+            )
+        )
+    top = total.sort_values("count", ascending=False).head(5)
+    children.append(html.H3("Principales catégories", className="h6 mt-2"))
+    children.append(html.Ol([html.Li(f"{labels.category_label(r.category)} : {labels.fmt_int(r.count)}") for r in top.itertuples()]) if len(top) else html.P("Aucun fait.", className="text-muted"))
+    children.append(html.H3("Tendance mensuelle", className="h6 mt-2"))
+    monthly = monthly.assign(month=pd.to_datetime(monthly["month"])) if len(monthly) else monthly
+    children.append(dcc.Graph(figure=figures.time_series(monthly, "month", "count", height=200), config={"displayModeBar": False}))
+    children.append(html.H3("Heure × jour de la semaine", className="h6 mt-2"))
+    children.append(dcc.Graph(figure=figures.weekday_hour_heatmap(profile, height=240), config={"displayModeBar": False}))
+    excluded = profile.attrs.get("excluded_imprecise")
+    if excluded:
+        children.append(html.Small(f"{labels.fmt_int(excluded)} faits sans heure précise ne figurent pas dans ce profil.", className="text-muted"))
+    return children
+
+
+def install(app) -> None:  # noqa: ANN001 - dash.Dash
+    @app.callback(
+        Output(ids.PANEL, "is_open"),
+        Output(ids.PANEL_TITLE, "children"),
+        Output(ids.PANEL_BODY, "children"),
+        Input(clickable(ALL), "clickData"),
+        State(ids.FILTERS, "data"),
+        prevent_initial_call=True,
+    )
+    def _open_panel(clicks, query):  # noqa: ANN001, ANN202
+        from observatory.analytics.filters import Filters
+
+        trig = ctx.triggered_id
+        if trig is None:
+            return no_update, no_update, no_update
+        data = next((c for c, spec in zip(clicks, ctx.inputs_list[0]) if spec["id"] == trig), None)
+        if not data or not data.get("points"):
+            return no_update, no_update, no_update
+        point = data["points"][0]
+        custom = point.get("customdata") or []
+        if not custom:
+            return no_update, no_update, no_update
+        kind, key = str(custom[-1]), str(custom[0])
+        if kind not in ("arrondissement", "zone", "cell"):
+            return no_update, no_update, no_update
+        an = components.analytics()
+        filters = Filters.from_query(query or {})
+        return True, selection_title(an, kind, key), panel_content(an, filters, kind, key)

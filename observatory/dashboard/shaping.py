@@ -1,0 +1,85 @@
+"""Small pure functions that shape analytics results for display (DataFrame in, DataFrame out, no I/O).
+
+They exist so that callbacks stay thin (inputs → analytics → shaping → figures) and so that the shaping is
+unit-tested on hand-checkable data. Anything that needs the incidents themselves belongs in analytics.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from observatory import labels
+
+
+def reference_date(an, filters) -> date | None:  # noqa: ANN001
+    """The day the dashboard treats as "today": the filter's end, else the last day present in the data."""
+    if filters.end is not None:
+        return filters.end
+    return an.date_range(filters.replace(start=None, end=None))[1]
+
+
+def comparison_kind(reference: date) -> str:
+    """Whole years compare as years; an unfinished year compares year-to-date with the same days last year."""
+    return "year" if (reference.month, reference.day) == (12, 31) else "ytd"
+
+
+def year_to_date(filters, reference: date):  # noqa: ANN001, ANN201
+    """The current-year view: 1 January (or the filter's start if later) to the reference day."""
+    start = date(reference.year, 1, 1)
+    if filters.start is not None and filters.start > start:
+        start = filters.start
+    return filters.replace(start=start, end=reference)
+
+
+def top_changes(cmp: pd.DataFrame, n: int = 10, significant_only: bool = False) -> pd.DataFrame:
+    """The ``n`` groups with the largest absolute change (significant ones only if asked)."""
+    d = cmp[cmp["significant"]] if significant_only else cmp
+    return d.reindex(d["diff"].abs().sort_values(ascending=False, kind="stable").index).head(n).reset_index(drop=True)
+
+
+def with_labels(df: pd.DataFrame, col: str, kind: str, out: str = "label") -> pd.DataFrame:
+    """Add a French label column for codes in ``col`` (kind: category, family, source, arrondissement)."""
+    fn = {"category": labels.category_label, "family": labels.family_label, "source": labels.source_label, "arrondissement": labels.arrondissement_label}[kind]
+    return df.assign(**{out: df[col].map(lambda v: fn(v) if isinstance(v, str) else "inconnu")})
+
+
+def month_columns(df: pd.DataFrame, col: str = "month") -> pd.DataFrame:
+    """Split a month (first day) into ``year`` and ``month_of_year`` for overlays of years."""
+    m = pd.to_datetime(df[col])
+    return df.assign(year=m.dt.year.astype("int64"), month_of_year=m.dt.month.astype("int64"))
+
+
+def coverage_matrix(counts: pd.DataFrame, sources: list[str], start: date, end: date) -> pd.DataFrame:
+    """Every (source, month) from ``start`` to ``end`` with its count, zeros where a partner sent nothing.
+
+    ``counts`` has columns source, month, count (analytics ``counts(by=("source", "month"))``).
+    """
+    months = pd.date_range(pd.Timestamp(start).to_period("M").to_timestamp(), pd.Timestamp(end).to_period("M").to_timestamp(), freq="MS")
+    idx = pd.MultiIndex.from_product([sources, months], names=["source", "month"])
+    c = counts.assign(month=pd.to_datetime(counts["month"]))
+    out = c.groupby(["source", "month"])["count"].sum().reindex(idx, fill_value=0).reset_index()
+    out["count"] = out["count"].astype("int64")
+    return out
+
+
+def missing_months(matrix: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the coverage matrix with no data, with a French month label; a partner's months before its first
+    data and after its last are included (a late extract is missing too)."""
+    gaps = matrix[matrix["count"] == 0].copy()
+    gaps["mois"] = [labels.month_year(m.year, m.month) for m in gaps["month"]]
+    gaps["partenaire"] = gaps["source"].map(labels.source_label)
+    return gaps[["source", "partenaire", "month", "mois"]].reset_index(drop=True)
+
+
+def season_comparison(monthly: pd.DataFrame, season_months: tuple[int, ...]) -> pd.DataFrame:
+    """Per year: mean monthly count in the season vs the rest of the year (``monthly``: month, count)."""
+    m = month_columns(monthly)
+    m = m.assign(period=m["month_of_year"].isin(season_months).map({True: "saison", False: "hors saison"}))
+    out = m.groupby(["year", "period"], as_index=False)["count"].mean().rename(columns={"count": "mean_per_month"})
+    return out
+
+
+def cells_with_centres(df: pd.DataFrame, centres: pd.DataFrame) -> pd.DataFrame:
+    return pd.concat([df.reset_index(drop=True), centres.reset_index(drop=True)], axis=1).dropna(subset=["lon", "lat"])
