@@ -1,0 +1,135 @@
+"""The CLS action plan: the register of dated actions, their perimeters, and their evaluation.
+
+Public API (documented in docs/contracts.md, "Action plan", and docs/actions.md):
+
+- ``load_register(settings) -> DataFrame`` (raises ``RegisterError`` listing every problem),
+  ``check_register(settings, path=None) -> (DataFrame, problems)``, ``upsert_action``, ``close_action``,
+  ``save_register`` — validated, atomic write-back of ``data/raw/actions/actions.csv``.
+- ``actions_for_markers(settings) -> DataFrame`` (action_id, title, type, status, start, end, arrondissement,
+  zone_id, categories) for the trend charts.
+- ``actions_layer(settings) -> GeoDataFrame`` (the same columns + geometry in EPSG:4326) for the maps.
+- ``evaluate_actions(settings, action_ids=None, as_of=None, control_zone=None, incidents=None) -> DataFrame``.
+- ``evaluations_for_year(settings, year) -> DataFrame`` for the yearly report.
+- ``objectives(settings, as_of=None, incidents=None) -> DataFrame`` target vs actual.
+- pure functions in ``observatory.actions.evaluation`` (WDD, DiD, windows, control choice, verdicts).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import geopandas as gpd
+import pandas as pd
+
+from observatory.actions.register import (
+    ACTION_COLUMNS,
+    ACTION_STATUSES,
+    ACTION_TYPES,
+    STATUS_LABELS,
+    TYPE_LABELS,
+    Problem,
+    RegisterError,
+    check_register,
+    close_action,
+    load_register,
+    register_path,
+    save_register,
+    upsert_action,
+    validate_register,
+)
+from observatory.config import Settings
+
+MARKER_COLUMNS = ["action_id", "title", "type", "status", "start", "end", "arrondissement", "zone_id", "categories"]
+
+
+def _source(settings: Settings, incidents: pd.DataFrame | None):  # noqa: ANN202 - IncidentSource
+    from observatory.actions.service import FrameSource, SnapshotSource
+
+    return FrameSource(incidents) if incidents is not None else SnapshotSource(settings)
+
+
+def actions_for_markers(settings: Settings) -> pd.DataFrame:
+    """Valid actions for chart markers, sorted by start (invalid lines are listed by ``check_register``)."""
+    from observatory.actions.service import load_plan
+
+    reg = load_plan(settings).register
+    if reg.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in MARKER_COLUMNS})
+    out = reg[MARKER_COLUMNS].sort_values(["start", "action_id"]).reset_index(drop=True)
+    out["start"] = pd.to_datetime(out["start"])
+    out["end"] = pd.to_datetime(out["end"])
+    return out
+
+
+def actions_layer(settings: Settings) -> gpd.GeoDataFrame:
+    """Perimeters of the valid actions, EPSG:4326, with the marker columns (a map layer for any page)."""
+    from observatory.actions.service import load_plan
+
+    plan = load_plan(settings)
+    markers = actions_for_markers(settings)
+    geo = plan.perimeters[["action_id", "perimeter_kind", "geometry"]]
+    merged = markers.merge(geo, on="action_id", how="inner")
+    return gpd.GeoDataFrame(merged, geometry="geometry", crs="EPSG:4326")
+
+
+def evaluate_actions(
+    settings: Settings,
+    action_ids: list[str] | None = None,
+    as_of: date | None = None,
+    control_zone: str | None = None,
+    incidents: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Evaluate actions (all valid ones by default) on the current snapshot, or on ``incidents`` if given."""
+    from observatory.actions.service import evaluate_plan, load_plan
+
+    return evaluate_plan(settings, load_plan(settings), _source(settings, incidents), action_ids, as_of, control_zone)
+
+
+def objectives(settings: Settings, as_of: date | None = None, incidents: pd.DataFrame | None = None) -> pd.DataFrame:
+    from observatory.actions.service import load_plan, objectives_table
+
+    return objectives_table(settings, load_plan(settings), _source(settings, incidents), as_of)
+
+
+def evaluations_for_year(settings: Settings, year: int, incidents: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Actions active during ``year``, evaluated with the data up to 31 December of that year (reproducible),
+    with their objective tracking when they have one (columns of ``evaluate_actions`` + ``objective_text``).
+    """
+    from observatory.actions.service import evaluate_plan, load_plan, objectives_table
+
+    plan = load_plan(settings)
+    reg = plan.register
+    if reg.empty:
+        return evaluate_plan(settings, plan, _source(settings, incidents)).assign(objective_text=pd.Series(dtype=object))
+    year_start, year_end = date(year, 1, 1), date(year, 12, 31)
+    active = reg[(reg["start"] <= year_end) & reg["end"].map(lambda e: e is None or e >= year_start)]
+    source = _source(settings, incidents)
+    if active.empty:
+        return evaluate_plan(settings, plan, source, []).assign(objective_text=pd.Series(dtype=object))
+    evaluated = evaluate_plan(settings, plan, source, list(active["action_id"]), as_of=year_end)
+    obj = objectives_table(settings, plan, source, as_of=year_end)
+    obj = obj[obj["objective_year"] == year][["action_id", "objective_text"]]
+    return evaluated.merge(obj, on="action_id", how="left")
+
+
+__all__ = [
+    "ACTION_COLUMNS",
+    "ACTION_STATUSES",
+    "ACTION_TYPES",
+    "STATUS_LABELS",
+    "TYPE_LABELS",
+    "Problem",
+    "RegisterError",
+    "actions_for_markers",
+    "actions_layer",
+    "check_register",
+    "close_action",
+    "evaluate_actions",
+    "evaluations_for_year",
+    "load_register",
+    "objectives",
+    "register_path",
+    "save_register",
+    "upsert_action",
+    "validate_register",
+]
