@@ -114,3 +114,82 @@ def _xlsx_value(value):  # noqa: ANN001, ANN202
     if hasattr(value, "item") and not isinstance(value, str):
         return value.item()
     return value
+
+
+def to_geojson_bytes(layer, meta: ExportMeta, values: pd.DataFrame | None = None, key: str = "code") -> bytes:  # noqa: ANN001
+    """An aggregated map layer as GeoJSON (RFC 7946, WGS84), with the export's metadata in a top-level member.
+
+    ``layer`` is a GeoDataFrame (any CRS; reprojected to EPSG:4326) or an already-built FeatureCollection dict.
+    ``values`` (optional) is joined on ``key`` into each feature's properties: the protected counts, so the
+    file carries only what the map shows. Text values are neutralised like the spreadsheet exports because
+    GeoJSON properties often end up opened in a spreadsheet through a GIS tool's attribute export.
+    """
+    import json
+
+    if isinstance(layer, dict):
+        collection = {"type": "FeatureCollection", "features": [dict(f) for f in layer.get("features", [])]}
+    else:
+        gdf = layer.to_crs("EPSG:4326") if layer.crs is not None and layer.crs.to_epsg() != 4326 else layer
+        collection = json.loads(gdf.to_json(drop_id=True))
+        collection = {"type": "FeatureCollection", "features": collection["features"]}
+    by_key: dict = {}
+    if values is not None:
+        clean = neutralise_frame(values)
+        for record in clean.to_dict("records"):
+            by_key[str(record.get(key))] = {k: _json_value(v) for k, v in record.items()}
+    features = []
+    for feature in collection["features"]:
+        props = {k: _json_value(neutralise(v)) for k, v in (feature.get("properties") or {}).items()}
+        props.update(by_key.get(str(props.get(key)), {}))
+        features.append({"type": "Feature", "properties": props, "geometry": feature.get("geometry")})
+    out = {
+        "type": "FeatureCollection",
+        "metadata": {k: str(v) for k, v in meta.rows()},
+        "features": features,
+    }
+    return json.dumps(out, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _json_value(value):  # noqa: ANN001, ANN202
+    value = _xlsx_value(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def describe_filters(filters) -> str:  # noqa: ANN001 - observatory.analytics.Filters
+    """The filters in French, for the metadata sheet and the file name ("période 01/01/2025–31/12/2025 ; …")."""
+    from observatory import labels
+
+    parts = []
+    if filters.start or filters.end:
+        parts.append(f"période {labels.fmt_date(filters.start) if filters.start else '…'}–{labels.fmt_date(filters.end) if filters.end else '…'}")
+    if filters.arrondissements:
+        parts.append("arrondissements " + ", ".join(labels.arrondissement_label(a) for a in filters.arrondissements))
+    if filters.families:
+        parts.append("familles " + ", ".join(labels.family_label(f) for f in filters.families))
+    if filters.categories:
+        parts.append("catégories " + ", ".join(labels.category_label(c) for c in filters.categories))
+    if filters.sources:
+        parts.append("sources " + ", ".join(labels.source_label(s) for s in filters.sources))
+    if filters.zones:
+        parts.append("zones " + ", ".join(filters.zones))
+    if filters.hours:
+        parts.append("heures " + ", ".join(str(h) for h in filters.hours))
+    if filters.weekdays:
+        parts.append("jours " + ", ".join(labels.WEEKDAYS[d] for d in filters.weekdays))
+    if filters.location_qualities:
+        parts.append("localisation " + ", ".join(filters.location_qualities))
+    return " ; ".join(parts) or "aucun filtre"
+
+
+def export_filename(title: str, filters, ext: str, protected: bool = True) -> str:  # noqa: ANN001
+    """``<title>_<filters>[_interne].<ext>``: the file name says what it holds and how it was filtered."""
+    bits = [slug(title)]
+    query = filters.to_query() if filters is not None else {}
+    for k in sorted(query):
+        bits.append(slug(f"{k}-{query[k]}"))
+    if not protected:
+        bits.append("interne-non-protege")
+    stem = "_".join(b for b in bits if b)[:150]
+    return f"{stem}.{ext}"

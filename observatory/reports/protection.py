@@ -76,7 +76,9 @@ def published_value(value: int | float, status: str) -> int | None:
     return None if status in (PRIMARY, SECONDARY) else int(value)
 
 
-def protect_for_export(df: pd.DataFrame, value_cols: list[str], min_count: int, with_total: bool = True) -> pd.DataFrame:
+def protect_for_export(
+    df: pd.DataFrame, value_cols: list[str], min_count: int, with_total: bool = True, derived: tuple[str, ...] = ()
+) -> pd.DataFrame:
     """A publication copy of a count table: hidden cells become "< 5" or "s" (text), others stay integers.
 
     Mixed columns would break the typed XLSX columns, so a protected value column becomes text only when it has
@@ -84,6 +86,13 @@ def protect_for_export(df: pd.DataFrame, value_cols: list[str], min_count: int, 
     """
     prot = protect_table(df, value_cols, min_count, with_total=with_total)
     out = df.copy().reset_index(drop=True)
+    # A rate or a change computed from a hidden count would give it back: blank it on that row.
+    any_hidden = pd.Series(False, index=out.index)
+    for col in value_cols:
+        any_hidden |= prot[f"{col}_status"] != ""
+    for col in derived:
+        if col in out:
+            out[col] = out[col].astype(object).where(~any_hidden, None)
     for col in value_cols:
         st = prot[f"{col}_status"]
         if (st != "").any():

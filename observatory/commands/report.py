@@ -1,0 +1,172 @@
+"""``observatory report`` (the yearly diagnostic) and ``observatory export`` (tables and map layers to files)."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from pathlib import Path
+
+import typer
+
+from observatory import schema
+from observatory.commands.common import console, fail, settings_or_fail
+
+EXPORT_TABLES = {
+    "arrondissements": "Faits et taux par arrondissement",
+    "familles": "Faits par famille",
+    "categories": "Faits par catégorie",
+    "mensuel": "Faits par mois",
+    "zones": "Faits par zone",
+    "sources": "Faits par source",
+}
+
+
+def report(
+    year: int = typer.Option(..., "--year", "-y", help="Année du diagnostic."),
+    arrondissement: str = typer.Option(None, "--arrondissement", "-a", help="Code INSEE (69381…69389) ; absent = toute la ville."),
+    fmt: str = typer.Option("pdf", "--format", "-f", help="pdf ou html."),
+    out: Path = typer.Option(None, "--out", "-o", help="Fichier produit (défaut : diagnostic-<année>-<lieu>.<format>)."),
+) -> None:
+    """Produce the yearly diagnostic (cover, summary, themes, arrondissements, zones, actions, methods)."""
+    from observatory.analytics.engine import AnalyticsError
+    from observatory.reports.diagnostic import diagnostic_for
+    from observatory.reports.render import RenderError, render_html, html_to_pdf
+
+    settings = settings_or_fail()
+    if fmt not in ("pdf", "html"):
+        fail(f"--format {fmt!r} : valeurs possibles pdf, html")
+    if arrondissement and arrondissement not in schema.ARRONDISSEMENT_CODES:
+        fail(f"--arrondissement {arrondissement!r} : code inconnu ; codes possibles {', '.join(schema.ARRONDISSEMENT_CODES)}")
+    started = time.perf_counter()
+    try:
+        diag = diagnostic_for(settings, year, arrondissement)
+    except AnalyticsError as exc:
+        fail(str(exc))
+    if diag.empty:
+        fail(f"aucun fait enregistré en {year} dans l'instantané {diag.snapshot_id} : rien à publier (vérifiez l'année ou lancez l'intégration).")
+    html = render_html(diag)
+    target = out or Path(f"diagnostic-{year}-{arrondissement or schema.CITY_CODE}.{fmt}")
+    try:
+        payload = html.encode("utf-8") if fmt == "html" else html_to_pdf(html)
+    except RenderError as exc:
+        fail(str(exc))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(payload)
+    except OSError as exc:
+        fail(f"{target} : écriture impossible ({exc.strerror})")
+    console.print(
+        f"{diag.title} : {target} ({len(diag.figures)} figures, {len(diag.tables)} tableaux, instantané {diag.snapshot_id}, "
+        f"{time.perf_counter() - started:.1f} s)",
+        highlight=False,
+    )
+
+
+def _filters(year, start, end, category, family, arrondissement, source, zone):  # noqa: ANN001, ANN202
+    from observatory.analytics import Filters
+    from observatory.analytics.filters import FiltersError
+
+    if year is not None:
+        start = start or date(year, 1, 1).isoformat()
+        end = end or date(year, 12, 31).isoformat()
+    try:
+        return Filters(start=start, end=end, categories=tuple(category or ()), families=tuple(family or ()),
+                       arrondissements=tuple(arrondissement or ()), sources=tuple(source or ()), zones=tuple(zone or ()))
+    except FiltersError as exc:
+        fail(str(exc))
+
+
+def export_table(an, table: str, filters, min_count: int, protected: bool):  # noqa: ANN001, ANN201
+    """The table as exported: French column names, codes kept beside labels, protected when ``protected``."""
+    import pandas as pd
+
+    from observatory import labels
+    from observatory.reports.protection import protect_for_export
+
+    if table == "arrondissements":
+        df = an.rates_by_arrondissement(filters, include_city=False)
+        out = pd.DataFrame({
+            "code": df["arrondissement"], "arrondissement": [labels.arrondissement_label(a) for a in df["arrondissement"]],
+            "faits": df["count"], "population": df["population"], "taux_pour_1000": df["rate_per_1000"].round(2),
+        })
+        derived = ("taux_pour_1000",)
+    elif table == "zones":
+        df = an.rates_by_zone(filters)
+        out = pd.DataFrame({"zone_id": df["zone_id"], "type": df["kind"], "zone": df["name"], "faits": df["count"],
+                            "surface_km2": df["area_km2"].round(3), "faits_par_km2": df["rate_per_km2"].round(2)})
+        derived = ("faits_par_km2",)
+    else:
+        key = {"familles": "family", "categories": "category", "mensuel": "month", "sources": "source"}[table]
+        df = an.counts(filters, by=(key,))
+        namer = {"family": labels.family_label, "category": labels.category_label, "source": labels.source_label,
+                 "month": lambda m: labels.month_year(m.year, m.month)}[key]
+        out = pd.DataFrame({"code": df[key].astype(str), "libellé": [namer(v) for v in df[key]], "faits": df["count"]})
+        derived = ()
+    out = out.reset_index(drop=True)
+    if protected:
+        # Zones overlap (no published total); every other table sums to the total of the selection.
+        out = protect_for_export(out, ["faits"], min_count, with_total=table != "zones", derived=derived)
+    return out
+
+
+def export(
+    table: str = typer.Argument(..., help="Table : " + ", ".join(EXPORT_TABLES)),
+    year: int = typer.Option(None, "--year", "-y", help="Année (raccourci pour --start/--end)."),
+    start: str = typer.Option(None, "--start", help="Début (AAAA-MM-JJ)."),
+    end: str = typer.Option(None, "--end", help="Fin (AAAA-MM-JJ)."),
+    category: list[str] = typer.Option(None, "--category", "-c", help="Catégorie (répétable)."),
+    family: list[str] = typer.Option(None, "--family", help="Famille (répétable)."),
+    arrondissement: list[str] = typer.Option(None, "--arrondissement", "-a", help="Arrondissement (répétable)."),
+    source: list[str] = typer.Option(None, "--source", help="Source (répétable)."),
+    zone: list[str] = typer.Option(None, "--zone", help="Zone (répétable)."),
+    fmt: str = typer.Option("csv", "--format", "-f", help="csv, xlsx ou geojson (arrondissements, zones)."),
+    public: bool = typer.Option(True, "--public/--internal", help="--internal : table non protégée, marquée comme telle (analystes)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Fichier produit (défaut : nom construit avec les filtres)."),
+) -> None:
+    """Export a table (or an aggregated map layer) with its filters in the content and in the file name."""
+    from observatory.analytics.engine import AnalyticsError, get_analytics
+    from observatory.reports.exports import ExportMeta, describe_filters, export_filename, to_csv_bytes, to_geojson_bytes, to_xlsx_bytes
+
+    settings = settings_or_fail()
+    if table not in EXPORT_TABLES:
+        fail(f"table {table!r} inconnue ; tables possibles : {', '.join(EXPORT_TABLES)}")
+    if fmt not in ("csv", "xlsx", "geojson"):
+        fail(f"--format {fmt!r} : valeurs possibles csv, xlsx, geojson")
+    if fmt == "geojson" and table not in ("arrondissements", "zones"):
+        fail("--format geojson : seulement pour les tables arrondissements et zones (couches cartographiques agrégées)")
+    filters = _filters(year, start, end, category, family, arrondissement, source, zone)
+    try:
+        an = get_analytics(settings)
+        frame = export_table(an, table, filters, settings.min_count, public)
+    except AnalyticsError as exc:
+        fail(str(exc))
+    title = EXPORT_TABLES[table]
+    rule = f"nombres de 1 à {settings.min_count - 1} remplacés par « < {settings.min_count} », masquage complémentaire « s »"
+    meta = ExportMeta(
+        title=title,
+        source="Observatoire de la délinquance et de la sécurité de Lyon — " + ", ".join(sorted(filters.sources)) if filters.sources else "Observatoire de la délinquance et de la sécurité de Lyon",
+        filters=describe_filters(filters),
+        snapshot_id=str(an.snapshot_id),
+        privacy=rule if public else "NON PROTÉGÉ — usage interne analystes, ne pas publier",
+        protected=public,
+    )
+    if fmt == "csv":
+        payload = to_csv_bytes(frame, meta)
+    elif fmt == "xlsx":
+        payload = to_xlsx_bytes(frame, meta)
+    else:
+        terr = an.territory
+        layer = terr.arrondissements[["code", "geometry"]] if table == "arrondissements" else terr.zones[["zone_id", "geometry"]]
+        payload = to_geojson_bytes(layer, meta, frame, key="code" if table == "arrondissements" else "zone_id")
+    target = out or Path(export_filename(title, filters, fmt, public))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(payload)
+    except OSError as exc:
+        fail(f"{target} : écriture impossible ({exc.strerror})")
+    console.print(f"{title} : {target} ({len(frame)} lignes, {'protégé' if public else 'NON PROTÉGÉ'})", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)
+    app.command("export")(export)
