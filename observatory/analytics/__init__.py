@@ -30,6 +30,7 @@ Methods of ``Analytics`` (all cached by snapshot id, function and arguments; ``f
 from observatory.analytics.compare import ALPHA, periods, poisson_test, sqrt_z
 from observatory.analytics.engine import GROUP_EXPRESSIONS, Analytics, AnalyticsError, get_analytics
 from observatory.analytics.filters import Filters, FiltersError
+from observatory.analytics.privacy import protect, protection_status
 
 __all__ = [
     "ALPHA",
@@ -40,6 +41,8 @@ __all__ = [
     "FiltersError",
     "get_analytics",
     "periods",
+    "protect",
+    "protection_status",
     "poisson_test",
     "sqrt_z",
 ]

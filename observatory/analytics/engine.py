@@ -259,12 +259,21 @@ _INSTANCES_LOCK = threading.Lock()
 
 def get_analytics(settings: Settings) -> Analytics:
     """The Analytics of the current snapshot; a new one is built as soon as the current snapshot id changes."""
-    snap = _current_snapshot(settings)
-    snap_id = "empty" if snap is None else str(snap.id)
+    # Reading the pointer file alone is cheap; the manifest is parsed only when the id is new.
+    try:
+        from observatory.store import current_snapshot_id
+
+        snap_id = current_snapshot_id(settings) or "empty"
+        snap = None
+    except ImportError:
+        snap = _current_snapshot(settings)
+        snap_id = "empty" if snap is None else str(snap.id)
     key = (settings, snap_id)
     with _INSTANCES_LOCK:
         inst = _INSTANCES.get(key)
         if inst is None:
+            if snap is None and snap_id != "empty":
+                snap = _current_snapshot(settings)
             # Drop instances of older snapshots of the same settings: their results must never be served again.
             for old in [k for k in _INSTANCES if k[0] == settings]:
                 del _INSTANCES[old]
