@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from observatory import schema as S
 from observatory import store
 from observatory.config import Settings
+from observatory.labels import fmt_date, fmt_int, fmt_pct
 from observatory.etl.profile import Profile, ProfileError, load_profile
 from observatory.etl.read import InputError, RawTable, read_file, scan_file
 from observatory.etl.transform import Problems, TerritoryIndex, locate, map_rows, territory_index
@@ -100,6 +101,13 @@ class Prepared:
     raw_preview: pd.DataFrame | None = None
 
 
+def _fr_date(iso: str | None) -> str:
+    try:
+        return fmt_date(datetime.fromisoformat(str(iso)))
+    except ValueError:
+        return "?"
+
+
 def _checkpoint(name: str) -> None:
     store.checkpoint(name)
 
@@ -160,7 +168,8 @@ def _reason_key(reason: str) -> str:
     return re.sub(r"«[^»]*»|\d[\d\u202f ,.]*", "…", reason.split(" ; ")[0]).strip()
 
 
-def prepare_file(path: Path, profile: Profile, settings: Settings, index: TerritoryIndex, now: datetime, progress: Progress | None = None) -> Prepared:
+def prepare_file(path: Path, profile: Profile, settings: Settings, index: TerritoryIndex, now: datetime, progress: Progress | None = None,
+                 skip: Callable[[str], str | None] | None = None) -> Prepared:
     """read → map → validate → locate for one file; raises InputError when the file must be refused."""
     report = FileReport(path=path)
     if not path.exists():
@@ -174,6 +183,12 @@ def prepare_file(path: Path, profile: Profile, settings: Settings, index: Territ
 
     scan = scan_file(path, profile.encoding if profile.format == "csv" else None, prog)
     report.sha256 = scan.sha256
+    if skip is not None:
+        why = skip(scan.sha256)
+        if why:
+            report.skipped = True
+            report.message = why
+            return Prepared(report)
     ext, note = extraction_date(path, profile, now)
     report.extracted_at = ext
     if note:
@@ -259,8 +274,8 @@ def _refusal_for_share(report: FileReport, settings: Settings, quarantine: pa.Ta
     first = quarantine.slice(0, 1).to_pylist()[0] if quarantine.num_rows else {}
     example = f" ; 1re ligne : ligne {first.get('source_row')}, colonne « {first.get('column')} » : {first.get('reason')}" if first else ""
     hint = _fix_hint(report, quarantine)
-    return (f"{report.quarantined} ligne(s) sur {report.rows_read} en quarantaine ({share:.1%} > seuil {settings.quarantine_max_share:.0%}) ; "
-            f"motif principal : {top[0]} ({top[1]}){example}{hint}").replace(".", ",", 0)
+    return (f"{fmt_int(report.quarantined)} ligne(s) sur {fmt_int(report.rows_read)} en quarantaine ({fmt_pct(share, 1, signed=False)} > seuil "
+            f"{fmt_pct(settings.quarantine_max_share, 0, signed=False)}) ; motif principal : {top[0]} ({fmt_int(top[1])}){example}{hint}")
 
 
 def _fix_hint(report: FileReport, quarantine: pa.Table) -> str:
@@ -426,18 +441,22 @@ def _ingest_locked(settings, files, profile, territory, progress, now, result, t
     prepared: list[Prepared] = []
     seen: set[str] = set()
     t = _time.perf_counter()
+
+    def skip(sha: str) -> str | None:
+        if sha in ledger:
+            e = ledger[sha]
+            return f"déjà intégré le {_fr_date(e.get('ingested_at'))} (instantané {e.get('snapshot_id')}) : rien à faire"
+        if sha in seen:
+            return "même contenu qu'un autre fichier de cette intégration : ignoré"
+        return None
+
     for path in files:
         report = FileReport(path=path)
         try:
-            prep = prepare_file(path, profile, settings, index, now, progress)
+            prep = prepare_file(path, profile, settings, index, now, progress, skip)
             report = prep.report
-            if report.sha256 in ledger:
-                e = ledger[report.sha256]
-                report.skipped = True
-                report.message = f"déjà intégré le {str(e.get('ingested_at', ''))[:10]} (instantané {e.get('snapshot_id')}) : rien à faire"
-            elif report.sha256 in seen:
-                report.skipped = True
-                report.message = "même contenu qu'un autre fichier de cette intégration : ignoré"
+            if report.skipped:
+                pass
             elif report.rows_read == 0:
                 report.skipped = True
                 report.message = "en-tête seul, aucune ligne : rien à intégrer"
