@@ -586,6 +586,12 @@ def install_security(app, settings) -> None:  # noqa: ANN001 - Dash app, Setting
             _inject_banner(response, g.get("observatory_user"), prefix, login_url)
         return response
 
+    # The upload panel's callbacks hang off the app here: create_app always calls this function, and global
+    # dash.callback registrations would be taken by whichever app instance starts first.
+    from observatory.dashboard import upload
+
+    upload.register_callbacks(app)
+
     # Local mode is worth a warning on the console: nobody signs in.
     level = logging.WARNING if security_mode(settings) == "local" else logging.INFO
     log.log(level, startup_notice(settings))
