@@ -144,7 +144,7 @@ def _synthetic(settings, effect: float, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     arr = load_territory(settings).arrondissements_l93().set_index("code").geometry["69383"]
     x0, y0, x1, y1 = arr.bounds
-    n = rng.poisson(150 * (x1 - x0) * (y1 - y0) / 1e6 * 24)
+    n = rng.poisson(300 * (x1 - x0) * (y1 - y0) / 1e6 * 24)
     x, y = rng.uniform(x0, x1, n), rng.uniform(y0, y1, n)
     # Whole days at noon: no ambiguous local time at the October DST change.
     when = pd.Timestamp("2023-01-01 12:00") + pd.to_timedelta(rng.integers(0, 731, n), unit="D")
