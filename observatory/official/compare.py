@@ -92,3 +92,32 @@ def official_vs_observatory(official: pd.DataFrame, observatory: pd.DataFrame, c
     order = out[m.INDICATOR].map(ind.ORDER).fillna(len(ind.ORDER))
     out = out.assign(_o=order.to_numpy(np.int64)).sort_values([m.CODE, "_o", m.YEAR]).drop(columns="_o")
     return out.loc[:, list(COMPARISON_COLUMNS)].reset_index(drop=True)
+
+
+def sensitive_indicators(category_map: dict[str, str] | None = None) -> frozenset[str]:
+    """Indicators matched by a sensitive category (intra-family and sexual violence)."""
+    category_map = category_indicators_or(category_map)
+    sensitive = schema.sensitive_categories()
+    return frozenset(code for cat, code in category_map.items() if cat in sensitive)
+
+
+def observatory_count_text(comparison: pd.DataFrame, min_count: int, viewer_is_analyst: bool) -> pd.Series:
+    """The observatory counts as published text: "< 5" for 1..min_count-1, and for viewers who are not analysts,
+    "n.d." for sensitive indicators below the city level (they are shown only as city aggregates).
+
+    Official counts are already public and are never masked; only the observatory's own figures are.
+    """
+    sensitive = sensitive_indicators()
+    out = []
+    for code, indicator, value in zip(comparison[m.CODE], comparison[m.INDICATOR], comparison[OBSERVATORY_COUNT]):
+        if pd.isna(value):
+            out.append("–")
+        elif not viewer_is_analyst and indicator in sensitive and code != schema.CITY_CODE:
+            out.append("n.d.")
+        elif 0 < int(value) < min_count:
+            out.append(f"<\u00a0{min_count}")
+        else:
+            from observatory.labels import fmt_int
+
+            out.append(fmt_int(int(value)))
+    return pd.Series(out, index=comparison.index, dtype="str")
