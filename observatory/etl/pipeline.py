@@ -364,10 +364,15 @@ def deduplicate(batches: list[pa.Table], parent_rows: pa.Table) -> tuple[list[np
     prev_hash = g["hash"].shift(1)
     first = rank == 0
     same = (chain["hash"] == prev_hash).to_numpy()
-    winner = rank == size - 1
     stale = rank < parent_rank
-    status = np.where(stale, "duplicate", np.where(first, "new", np.where(same, "duplicate", "revision")))
+    status = np.where(is_parent, "published", np.where(stale, "duplicate", np.where(first, "new", np.where(same, "duplicate", "revision"))))
+    # The version that stays is the last one that is not a duplicate: an identical repeat keeps the row (and
+    # lineage) already there, a stale extract never displaces a newer one.
+    eligible = status != "duplicate"
+    last_eligible = pd.Series(np.where(eligible, rank, -1)).groupby(chain["key"]).transform("max").to_numpy()
+    winner = eligible & (rank == last_eligible)
     replaced = set(chain.loc[winner & ~is_parent & (parent_rank >= 0), "key"].tolist())
+    _ = size
     for i in range(len(batches)):
         m = (chain["order"] == i).to_numpy()
         if not m.any():
