@@ -108,6 +108,8 @@ class Analytics:
         self._cache_size = cache_size
         self._lock = threading.Lock()
         self._territory = None
+        self._grid: pd.DataFrame | None = None
+        self._weights: dict[float, object] = {}
         self.con = duckdb.connect(":memory:")
         self._open(files)
 
@@ -202,6 +204,31 @@ class Analytics:
             self._territory = load_territory(self.settings)
         return self._territory
 
+    def grid(self) -> pd.DataFrame:
+        """The city grid (cached): ``cell_id``, ``arrondissement``, ``share_in_city``, ``x``, ``y`` (centres, Lambert-93)."""
+        with self._lock:
+            if self._grid is None:
+                from observatory.territory import city_grid
+
+                g = city_grid(self.territory, self.settings.grid_size_m)
+                c = g.geometry.centroid
+                self._grid = pd.DataFrame({"cell_id": g["cell_id"].astype(str).to_numpy(), "arrondissement": g["arrondissement"].to_numpy(),
+                                           "share_in_city": g["share_in_city"].to_numpy(), "x": c.x.to_numpy(), "y": c.y.to_numpy()})
+            return self._grid
+
+    def weights(self, band_m: float):
+        """Binary distance-band weights over the city grid's centres (cached per band)."""
+        grid = self.grid()
+        with self._lock:
+            w = self._weights.get(band_m)
+        if w is None:
+            from observatory.analytics.hotspots import distance_band_weights
+
+            w = distance_band_weights(grid["x"].to_numpy(), grid["y"].to_numpy(), band_m)
+            with self._lock:
+                self._weights[band_m] = w
+        return w
+
     def date_range(self, filters: Filters | None = None) -> tuple[date | None, date | None]:
         """First and last local day present under ``filters`` (None, None when nothing matches)."""
         where, params = (filters or Filters()).to_sql()
@@ -243,6 +270,86 @@ class Analytics:
         from observatory.analytics import compare
 
         return self.cached("contributions", compare.contributions, filters or Filters(), kind, reference, by)
+
+
+    # Seasonality
+    def monthly_profile(self, filters: Filters | None = None) -> pd.DataFrame:
+        from observatory.analytics import seasonality
+
+        return self.cached("monthly_profile", seasonality.monthly_profile, filters or Filters())
+
+    def same_month(self, filters: Filters | None = None, month: int | None = None, reference: date | None = None) -> pd.DataFrame:
+        from observatory.analytics import seasonality
+
+        return self.cached("same_month", seasonality.same_month, filters or Filters(), month, reference)
+
+    def hour_weekday(self, filters: Filters | None = None) -> pd.DataFrame:
+        from observatory.analytics import seasonality
+
+        return self.cached("hour_weekday", seasonality.hour_weekday, filters or Filters())
+
+    # Concentration
+    def concentration(self, filters: Filters | None = None, unit: str = "grid", tops: tuple[float, ...] = (0.01, 0.05, 0.10, 0.20)) -> pd.DataFrame:
+        from observatory.analytics import concentration
+
+        return self.cached("concentration", concentration.concentration, filters or Filters(), unit, tuple(tops))
+
+    def concentration_curve(self, filters: Filters | None = None, unit: str = "grid") -> pd.DataFrame:
+        from observatory.analytics import concentration
+
+        return self.cached("concentration_curve", concentration.concentration_curve, filters or Filters(), unit)
+
+    # Hot spots
+    def hotspots(self, filters: Filters | None = None, band_m: float = 400.0, fdr: bool = True) -> pd.DataFrame:
+        from observatory.analytics import hotspots
+
+        return self.cached("hotspots", hotspots.hotspots, filters or Filters(), float(band_m), fdr)
+
+    def persistence(self, filters: Filters | None = None, n_quarters: int = 4, reference: date | None = None,
+                    confidence: int = 95, band_m: float = 400.0) -> pd.DataFrame:
+        from observatory.analytics import hotspots
+
+        return self.cached("persistence", hotspots.persistence, filters or Filters(), n_quarters, reference, confidence, float(band_m))
+
+    def predictive_accuracy(self, filters: Filters | None = None, kind: str = "year", reference: date | None = None,
+                            confidence: int = 95, band_m: float = 400.0) -> pd.DataFrame:
+        from observatory.analytics import hotspots
+
+        return self.cached("predictive_accuracy", hotspots.predictive_accuracy, filters or Filters(), kind, reference, confidence, float(band_m))
+
+    # Zones
+    def inside_outside(self, filters: Filters | None = None, zone_id: str = "hypercentre", kind: str = "year",
+                       reference: date | None = None) -> pd.DataFrame:
+        from observatory.analytics import zones
+
+        return self.cached("inside_outside", zones.inside_outside, filters or Filters(), zone_id, kind, reference)
+
+    def pool_seasons(self, filters: Filters | None = None, year: int | None = None, previous_years: int = 3) -> pd.DataFrame:
+        from observatory.analytics import zones
+
+        return self.cached("pool_seasons", zones.pool_seasons, filters or Filters(), year, previous_years)
+
+    # Data quality
+    def coverage(self, filters: Filters | None = None) -> pd.DataFrame:
+        from observatory.analytics import quality
+
+        return self.cached("coverage", quality.coverage, filters or Filters())
+
+    def location_quality(self, filters: Filters | None = None) -> pd.DataFrame:
+        from observatory.analytics import quality
+
+        return self.cached("location_quality", quality.location_quality, filters or Filters())
+
+    def unmapped_labels(self, filters: Filters | None = None) -> pd.DataFrame:
+        from observatory.analytics import quality
+
+        return self.cached("unmapped_labels", quality.unmapped_labels, filters or Filters())
+
+    def quarantine_counts(self) -> pd.DataFrame:
+        """Not cached: the quarantine lives beside the snapshot and is small."""
+        from observatory.analytics import quality
+
+        return quality.quarantine_counts(self.settings)
 
 
 def _current_snapshot(settings: Settings):

@@ -1,0 +1,172 @@
+"""Hot spots: Getis-Ord Gi* on grid counts, Benjamini–Hochberg FDR, persistence, Predictive Accuracy Index.
+
+Neighbourhood: a fixed distance band on the Lambert-93 centres of the grid cells (metres, never degrees),
+binary weights, the cell itself included (Gi*, "star"). With the default 400 m band and 200 m cells, a cell's
+neighbourhood is 13 cells: itself, its 8 queen neighbours and the 4 cells two steps away in a straight line.
+The study area is every cell of the city grid, zero cells included.
+
+Gi* (Getis & Ord 1992, Ord & Getis 1995), for counts x over n cells, binary weights w_ij with w_ii = 1::
+
+    z_i = (Σ_j w_ij x_j − x̄ W_i) / (s √((n W_i − W_i²) / (n − 1))),  W_i = Σ_j w_ij,  s² = Σ x²/n − x̄²
+
+which equals ``esda.G_Local(x, w, star=True, transform="B").Zs`` (checked to 1e-9 by the tests).
+p-values are two-sided normal, corrected by Benjamini–Hochberg across cells; a cell is hot (cold) at 99/95/90 %
+when z > 0 (< 0) and the corrected p-value is below 0.01/0.05/0.10.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from scipy import sparse, stats
+from scipy.spatial import cKDTree
+
+from observatory.analytics.compare import periods
+from observatory.analytics.filters import Filters
+from observatory.analytics.indicators import counts
+
+if TYPE_CHECKING:
+    from observatory.analytics.engine import Analytics
+
+DEFAULT_BAND_M = 400.0
+LEVELS = (99, 95, 90)
+
+
+def distance_band_weights(x: np.ndarray, y: np.ndarray, band_m: float) -> sparse.csr_matrix:
+    """Binary weights (csr, n × n): 1 when centres are at most ``band_m`` apart, the diagonal included."""
+    pts = np.column_stack([np.asarray(x, float), np.asarray(y, float)])
+    n = len(pts)
+    # A hair of tolerance: centres of a regular grid are exactly band_m apart and must be neighbours.
+    pairs = cKDTree(pts).query_pairs(r=band_m * (1 + 1e-9), output_type="ndarray")
+    i = np.concatenate([pairs[:, 0], pairs[:, 1], np.arange(n)])
+    j = np.concatenate([pairs[:, 1], pairs[:, 0], np.arange(n)])
+    return sparse.csr_matrix((np.ones(len(i)), (i, j)), shape=(n, n))
+
+
+def gi_star(values: np.ndarray, weights: sparse.spmatrix) -> np.ndarray:
+    """Gi* z-scores (see module docstring); all zeros when the values do not vary."""
+    x = np.asarray(values, dtype="float64")
+    n = len(x)
+    w_sum = np.asarray(weights.sum(axis=1)).ravel()
+    w_sq = np.asarray(weights.multiply(weights).sum(axis=1)).ravel()
+    mean = x.mean() if n else 0.0
+    s = np.sqrt(max((x**2).mean() - mean**2, 0.0)) if n else 0.0
+    if n < 2 or s == 0:
+        return np.zeros(n)
+    num = weights @ x - mean * w_sum
+    den = s * np.sqrt((n * w_sq - w_sum**2) / (n - 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(den > 0, num / den, 0.0)
+    return z
+
+
+def classify(z: np.ndarray, fdr: bool = True) -> pd.DataFrame:
+    """``p_value`` (two-sided normal), ``p_adjusted`` (BH when ``fdr``), ``confidence`` (99/95/90/0),
+    ``hotspot`` ("hot"/"cold"/""), ``class`` ("hot_99"…"cold_90" or "ns")."""
+    p = 2 * stats.norm.sf(np.abs(z))
+    p_adj = stats.false_discovery_control(p, method="bh") if fdr and len(p) else p
+    conf = np.select([p_adj < 0.01, p_adj < 0.05, p_adj < 0.10], [99, 95, 90], default=0)
+    side = np.where(z > 0, "hot", "cold")
+    hot = np.where(conf > 0, side, "")
+    cls = np.where(conf > 0, np.char.add(np.char.add(side.astype(str), "_"), conf.astype(str)), "ns")
+    return pd.DataFrame({"p_value": p, "p_adjusted": p_adj, "confidence": conf, "hotspot": hot, "class": cls})
+
+
+def grid_counts(an: "Analytics", filters: Filters) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The city grid with ``count`` per cell (zeros included) and what was left out."""
+    grid = an.grid()
+    c = counts(an, filters, ("grid_cell",))
+    unlocated = int(c.loc[c["grid_cell"].isna(), "count"].sum())
+    c = c[c["grid_cell"].notna()].set_index("grid_cell")["count"]
+    outside = int(c[~c.index.isin(grid["cell_id"])].sum())
+    out = grid[["cell_id", "arrondissement", "x", "y", "share_in_city"]].copy()
+    out["count"] = c.reindex(out["cell_id"]).fillna(0).astype("int64").to_numpy()
+    return out, {"unlocated": unlocated, "outside_grid": outside}
+
+
+def hotspots(an: "Analytics", filters: Filters, band_m: float = DEFAULT_BAND_M, fdr: bool = True) -> pd.DataFrame:
+    """One row per cell of the city grid: ``cell_id``, ``arrondissement``, ``x``, ``y`` (centre, Lambert-93),
+    ``count``, ``z``, ``p_value``, ``p_adjusted``, ``confidence``, ``hotspot``, ``class``."""
+    cells, info = grid_counts(an, filters)
+    w = an.weights(band_m)
+    z = gi_star(cells["count"].to_numpy(), w)
+    out = pd.concat([cells.drop(columns=["share_in_city"]).reset_index(drop=True), pd.Series(z, name="z"), classify(z, fdr)], axis=1)
+    out.attrs.update(info)
+    out.attrs["band_m"] = band_m
+    out.attrs["note"] = (
+        f"Gi* de Getis-Ord sur la grille de {an.settings.grid_size_m} m, voisinage à {band_m:.0f} m entre centres "
+        "(la maille comprise), correction de Benjamini-Hochberg" + ("" if fdr else " désactivée") + "."
+    )
+    return out
+
+
+def _quarter_start(d: date) -> date:
+    return date(d.year, 3 * ((d.month - 1) // 3) + 1, 1)
+
+
+def _shift_quarter(d: date, k: int) -> date:
+    m = d.year * 12 + d.month - 1 + 3 * k
+    return date(m // 12, m % 12 + 1, 1)
+
+
+def persistence(an: "Analytics", filters: Filters, n_quarters: int = 4, reference: date | None = None,
+                confidence: int = 95, band_m: float = DEFAULT_BAND_M) -> pd.DataFrame:
+    """In how many of the last ``n_quarters`` (the quarter of ``reference`` and those before it) each cell was
+    hot at ``confidence`` % or more. Columns: ``cell_id``, ``arrondissement``, ``x``, ``y``, ``quarters_hot``,
+    ``n_quarters``, ``persistence`` (share), ``hot_last`` (hot in the latest quarter)."""
+    reference = reference or an.date_range(filters)[1] or date.today()
+    last = _quarter_start(reference)
+    grid = an.grid()[["cell_id", "arrondissement", "x", "y"]].copy()
+    hot_count = np.zeros(len(grid), dtype="int64")
+    hot_last = np.zeros(len(grid), dtype=bool)
+    for k in range(n_quarters):
+        qs = _shift_quarter(last, -k)
+        qe = _shift_quarter(qs, 1) - pd.Timedelta(days=1)
+        hs = hotspots(an, filters.replace(start=qs, end=qe), band_m)
+        is_hot = ((hs["hotspot"] == "hot") & (hs["confidence"] >= confidence)).to_numpy()
+        hot_count += is_hot
+        if k == 0:
+            hot_last = is_hot
+    grid["quarters_hot"] = hot_count
+    grid["n_quarters"] = n_quarters
+    grid["persistence"] = hot_count / n_quarters
+    grid["hot_last"] = hot_last
+    grid.attrs["first_quarter"] = _shift_quarter(last, -(n_quarters - 1))
+    grid.attrs["last_quarter"] = last
+    return grid
+
+
+def pai_value(hot_mask: np.ndarray, counts_now: np.ndarray, area: np.ndarray | None = None) -> tuple[float, float, float]:
+    """(incident share, area share, PAI) of the cells in ``hot_mask`` for this period's counts."""
+    hot_mask = np.asarray(hot_mask, bool)
+    counts_now = np.asarray(counts_now, float)
+    area = np.ones(len(counts_now)) if area is None else np.asarray(area, float)
+    total = counts_now.sum()
+    inc_share = counts_now[hot_mask].sum() / total if total else float("nan")
+    area_share = area[hot_mask].sum() / area.sum() if area.sum() else float("nan")
+    pai = inc_share / area_share if area_share and not np.isnan(area_share) else float("nan")
+    return float(inc_share), float(area_share), float(pai)
+
+
+def predictive_accuracy(an: "Analytics", filters: Filters, kind: str = "year", reference: date | None = None,
+                        confidence: int = 95, band_m: float = DEFAULT_BAND_M) -> pd.DataFrame:
+    """PAI of the previous period's hot cells (hot at ``confidence`` % or more) on the current period.
+
+    Periods as in ``compare_periods`` (``year``/``ytd``/``28d``). One row: ``previous_start``, ``previous_end``,
+    ``current_start``, ``current_end``, ``hot_cells``, ``cells``, ``area_share`` (share of the city's area, cells
+    weighted by their part inside the city), ``incidents``, ``incident_share``, ``pai``.
+    """
+    reference = reference or an.date_range(filters.replace(start=None, end=None))[1] or date.today()
+    (cs, ce), (ps, pe) = periods(kind, reference)
+    prev = hotspots(an, filters.replace(start=ps, end=pe), band_m)
+    hot = ((prev["hotspot"] == "hot") & (prev["confidence"] >= confidence)).to_numpy()
+    now, _ = grid_counts(an, filters.replace(start=cs, end=ce))
+    inc_share, area_share, pai = pai_value(hot, now["count"].to_numpy(), now["share_in_city"].to_numpy())
+    return pd.DataFrame([{
+        "previous_start": ps, "previous_end": pe, "current_start": cs, "current_end": ce,
+        "hot_cells": int(hot.sum()), "cells": len(hot), "area_share": area_share,
+        "incidents": int(now["count"].sum()), "incident_share": inc_share, "pai": pai,
+    }])
