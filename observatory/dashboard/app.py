@@ -10,6 +10,7 @@ One app per process: Dash Pages registers page modules and their callbacks globa
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode
@@ -240,18 +241,28 @@ def _install_filter_callbacks(app: dash.Dash) -> None:
         return query, ""
 
     # Rewrite the address without re-rendering the page (Dash Pages re-renders on pushState).
+    from dataclasses import fields
+
+    from observatory.analytics.filters import Filters
+
+    filter_keys = json.dumps([f.name for f in fields(Filters)])
     app.clientside_callback(
         """
         function(query) {
+            const FILTER_KEYS = %s;
             if (query === undefined || query === null) { return window.dash_clientside.no_update; }
-            const qs = new URLSearchParams(query).toString();
+            // Page options (e.g. the map layer) share the address: keep every key that is not a filter.
+            const params = new URLSearchParams(window.location.search);
+            FILTER_KEYS.forEach(function(k) { params.delete(k); });
+            Object.keys(query).forEach(function(k) { params.set(k, query[k]); });
+            const qs = params.toString();
             const url = window.location.pathname + (qs ? "?" + qs : "");
             if (url !== window.location.pathname + window.location.search) {
                 window.history.replaceState(window.history.state, "", url);
             }
             return window.location.origin + url;
         }
-        """,
+        """ % filter_keys,
         Output(ids.SHARE_LINK, "content"),
         Input(ids.FILTERS, "data"),
     )

@@ -52,6 +52,7 @@ MAP_NOTE = "map-note"
 TR_MONTHLY = "trends-monthly"
 TR_COMPARE = "trends-compare"
 TR_COMPARE_KIND = "trends-compare-kind"
+TR_COMPARE_BY = "trends-compare-by"
 TR_SEASONAL = "trends-seasonal"
 TR_HEATMAP = "trends-heatmap"
 TR_MULTIPLES = "trends-multiples"
@@ -73,6 +74,7 @@ DQ_UNMAPPED = "data-unmapped"
 DQ_LOCATION = "data-location"
 DQ_SNAPSHOTS = "data-snapshots"
 DQ_UPLOAD = "data-upload"
+DQ_GAPS = "data-gaps"
 
 
 # Pattern-matching ids ----------------------------------------------------------------------------------------------

@@ -83,3 +83,61 @@ def season_comparison(monthly: pd.DataFrame, season_months: tuple[int, ...]) -> 
 
 def cells_with_centres(df: pd.DataFrame, centres: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([df.reset_index(drop=True), centres.reset_index(drop=True)], axis=1).dropna(subset=["lon", "lat"])
+
+
+def zone_summary(rates: pd.DataFrame, cmp: pd.DataFrame, city_total: int, city_km2: float) -> pd.DataFrame:
+    """Zones table: rates_by_zone joined with the per-zone comparison, plus the PAI.
+
+    PAI (Chainey's Predictive Accuracy Index) = (facts in zone / facts in city) / (zone area / city area):
+    above 1 the zone concentrates more than its share of the city's facts.
+    """
+    c = cmp.rename(columns={"zone": "zone_id"})[["zone_id", "current", "previous", "diff", "pct_change", "p_value", "significant", "unreliable"]]
+    out = rates.merge(c, on="zone_id", how="left")
+    for col in ("current", "previous", "diff"):
+        out[col] = out[col].fillna(0).astype("int64")
+    out["significant"] = out["significant"].fillna(False).astype(bool)
+    share_facts = out["count"] / city_total if city_total else float("nan")
+    out["pai"] = share_facts / (out["area_km2"] / city_km2)
+    return out.sort_values("count", ascending=False).reset_index(drop=True)
+
+
+def inside_outside(inside: pd.DataFrame, city: pd.DataFrame) -> pd.DataFrame:
+    """Long table month, where ('dedans'/'dehors'), count from the zones' series and the city's series."""
+    m = city[["month", "count"]].merge(inside[["month", "count"]], on="month", how="left", suffixes=("_city", "_in"))
+    m["count_in"] = m["count_in"].fillna(0).astype("int64")
+    dedans = pd.DataFrame({"month": m["month"], "where": "dedans", "count": m["count_in"]})
+    dehors = pd.DataFrame({"month": m["month"], "where": "dehors", "count": (m["count_city"] - m["count_in"]).astype("int64")})
+    return pd.concat([dedans, dehors], ignore_index=True)
+
+
+def location_quality_table(counts: pd.DataFrame) -> pd.DataFrame:
+    """Per partner: total and share of each location quality, plus the share without a point.
+
+    ``counts``: source, location_quality, count (analytics ``counts(by=("source", "location_quality"))``).
+    A last row "Tous partenaires" sums them.
+    """
+    from observatory import schema
+
+    wide = counts.pivot_table(index="source", columns="location_quality", values="count", aggfunc="sum", fill_value=0)
+    wide = wide.reindex(columns=list(schema.LOCATION_QUALITIES), fill_value=0)
+    wide.loc["__all__"] = wide.sum()
+    total = wide.sum(axis=1)
+    shares = wide.div(total.where(total > 0), axis=0)
+    out = shares.assign(total=total.astype("int64"), sans_point=shares["sector"] + shares["none"]).reset_index()
+    out["partenaire"] = out["source"].map(lambda s: "Tous partenaires" if s == "__all__" else labels.source_label(s))
+    return out
+
+
+def quarantine_summary(quarantine: pd.DataFrame, max_example: int = 160) -> pd.DataFrame:
+    """Rows per (source, reason, column) with one example (file, row and original values), most frequent first."""
+    cols = ["source", "partenaire", "reason", "column", "rows", "example"]
+    if quarantine.empty:
+        return pd.DataFrame(columns=cols)
+    q = quarantine.assign(column=quarantine["column"].fillna("–"))
+    g = q.groupby(["source", "reason", "column"], as_index=False, dropna=False)
+    out = g.size().rename(columns={"size": "rows"})
+    first = g.first()[["source", "reason", "column", "source_file", "source_row", "original"]]
+    out = out.merge(first, on=["source", "reason", "column"], how="left")
+    out["example"] = [f"{f}, ligne {r} : {str(o)[:max_example]}" for f, r, o in zip(out["source_file"], out["source_row"], out["original"])]
+    out["partenaire"] = out["source"].map(labels.source_label)
+    return out.sort_values("rows", ascending=False)[cols].reset_index(drop=True)

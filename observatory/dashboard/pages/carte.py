@@ -1,0 +1,149 @@
+"""Carte: a large MapLibre map with switchable layers; a click opens the side panel."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, callback, html
+
+from observatory import figures, schema
+from observatory.analytics.filters import Filters
+from observatory.dashboard import components, geo, ids, shaping
+from observatory.dashboard.exporting import ExportTable, exportable
+from observatory.dashboard.panel import clickable
+
+dash.register_page(__name__, path="/carte", name="Carte", title="Carte — Observatoire", order=1)
+
+LAYERS = [
+    {"label": "Arrondissements (taux)", "value": "arr_rate"},
+    {"label": "Arrondissements (nombre)", "value": "arr_count"},
+    {"label": "Maillage 200 m", "value": "grid"},
+    {"label": "Points chauds (Gi*)", "value": "hotspots"},
+    {"label": "Zones", "value": "zones"},
+    {"label": "Faits localisés (analystes)", "value": "points"},
+]
+ZONE_OUTLINES = [{"label": "Hypercentre", "value": "hypercentre"}, {"label": "Piscines", "value": "piscine"}, {"label": "QPV", "value": "qpv"}, {"label": "Périmètres", "value": "perimetre"}]
+# Above this many cells the points layer becomes a density surface rather than one marker per cell.
+MAX_POINT_MARKERS = 1500
+
+
+def layout(couche: str | None = None, **_query):  # noqa: ANN003, ANN201
+    an = components.analytics()
+    if not components.has_data(an):
+        return html.Div([html.H1("Carte", className="h4"), components.empty_state()])
+    options = LAYERS if components.is_analyst() else [o for o in LAYERS if o["value"] != "points"]
+    valid = {o["value"] for o in options}
+    controls = dbc.Row(
+        [
+            dbc.Col(dbc.RadioItems(id=ids.MAP_LAYER, options=options, value=couche if couche in valid else "arr_rate", inline=True, className="small"), lg=8),
+            dbc.Col(dbc.Checklist(id=ids.MAP_ZONE_KINDS, options=ZONE_OUTLINES, value=["hypercentre"], inline=True, className="small"), lg=4),
+        ],
+        className="mb-1",
+    )
+    return html.Div(
+        [
+            html.H1("Carte", className="h4"),
+            components.figure_card(ids.MAP_GRAPH, "Carte des faits", height=640, graph_id=clickable("carte"), formats=("csv", "xlsx", "geojson"), controls=controls, filename="carte"),
+        ]
+    )
+
+
+def _outlines(settings, kinds):  # noqa: ANN001, ANN202
+    if not kinds:
+        return []
+    gj = geo.zones_geojson(settings)
+    out = []
+    for kind in kinds:
+        feats = [f for f in gj["features"] if f["properties"].get("kind") == kind]
+        if feats:
+            out.append(({"type": "FeatureCollection", "features": feats}, next(o["label"] for o in ZONE_OUTLINES if o["value"] == kind), figures.ZONE_COLORS.get(kind, "#555")))
+    return out
+
+
+def layer_table(an, filters, layer: str) -> ExportTable:  # noqa: ANN001
+    """The aggregated data of a layer (shared by the map callback and the exports)."""
+    s = an.settings
+    if layer in ("arr_rate", "arr_count"):
+        df = shaping.with_labels(an.rates_by_arrondissement(filters, include_city=False), "arrondissement", "arrondissement")
+        return ExportTable(df, ("count",), title="Faits par arrondissement")
+    if layer == "zones":
+        return ExportTable(an.rates_by_zone(filters), ("count",), title="Faits par zone")
+    if layer == "hotspots":
+        hs = getattr(an, "hotspots", None)
+        if hs is None:
+            return ExportTable(an.counts(filters, by=("grid_cell",)).iloc[0:0], ("count",), title="Points chauds")
+        return ExportTable(hs(filters), ("count",), title="Points chauds (Gi*)")
+    if layer == "points":
+        # Sensitive categories are never drawn as points; the others only at their cell's centre, aggregated.
+        allowed = tuple(c for c in (filters.categories or schema.categories()) if c not in schema.sensitive_categories())
+        cells = an.counts(filters.replace(categories=allowed), by=("grid_cell",)).dropna(subset=["grid_cell"])
+        df = shaping.cells_with_centres(cells, geo.cell_centres(cells["grid_cell"], s.grid_size_m))
+        return ExportTable(df, ("count",), title="Faits par maille (positions généralisées)", extra_note="catégories sensibles exclues ; position = centre de la maille")
+    cells = an.counts(filters, by=("grid_cell",)).dropna(subset=["grid_cell"])
+    return ExportTable(cells, ("count",), title=f"Faits par maille de {s.grid_size_m} m")
+
+
+@callback(
+    Output(clickable("carte"), "figure"),
+    Output(ids.note(ids.MAP_GRAPH), "children"),
+    Input(ids.FILTERS, "data"),
+    Input(ids.MAP_LAYER, "value"),
+    Input(ids.MAP_ZONE_KINDS, "value"),
+)
+def map_figure(query, layer, outline_kinds):  # noqa: ANN001, ANN201
+    an = components.analytics()
+    s = components.settings()
+    filters = Filters.from_query(query or {})
+    if layer == "points" and not components.is_analyst():
+        layer = "grid"
+    outlines = _outlines(s, outline_kinds or [])
+    table = layer_table(an, filters, layer).df
+    style = s.tile_source
+    extra = ""
+    if layer in ("arr_rate", "arr_count"):
+        rate = layer == "arr_rate"
+        fig = figures.choropleth_map(table, geo.arrondissements_geojson(s), "arrondissement", "rate_per_1000" if rate else "count", "Faits pour 1 000 hab." if rate else "Faits", name_col="label", style=style, height=640, value_format=figures.RATE_FMT if rate else figures.INT_FMT, outlines=outlines)
+        return fig, components.method_note(an, filters, rate=rate, extra="cliquer un arrondissement pour le détail")
+    if layer == "zones":
+        fig = figures.zones_map(geo.zones_geojson(s), table, "zone_id", "kind", "name", "count", style=style, height=640, base=geo.arrondissements_geojson(s))
+        return fig, components.method_note(an, filters, extra="taux des zones rapportés à la surface ; piscines : périmètre de " + f"{int(s.pool_buffer_m)} m")
+    if layer == "hotspots":
+        if table.empty:
+            return figures.empty_figure("Points chauds : calcul non disponible pour ces filtres", height=640), components.method_note(an, filters)
+        fig = figures.hotspot_map(table, geo.grid_geojson(s, table["grid_cell"]), "grid_cell", "hotspot_class", "count", style=style, height=640, outlines=outlines)
+        return fig, components.method_note(an, filters, extra=table.attrs.get("note", "statistique Gi* de Getis-Ord sur la grille") + " ; cliquer une maille pour le détail")
+    if layer == "points":
+        if len(table) > MAX_POINT_MARKERS:
+            fig = figures.density_map(table, "lon", "lat", "count", style=style, height=640, outlines=outlines)
+        else:
+            fig = figures.points_map(table, "lon", "lat", "count", "grid_cell", style=style, height=640, outlines=outlines)
+        extra = f"positions généralisées au centre des mailles de {s.grid_size_m} m, catégories sensibles exclues"
+        return fig, components.method_note(an, filters, extra=extra)
+    fig = figures.choropleth_map(table, geo.grid_geojson(s, table["grid_cell"]), "grid_cell", "count", "Faits", style=style, height=640, outlines=outlines, click_kind="cell")
+    fig.update_traces(marker_line_width=0, selector={"type": "choroplethmap", "name": "Faits"})
+    return fig, components.method_note(an, filters, extra=f"mailles de {s.grid_size_m} m ; faits sans localisation précise exclus ; cliquer une maille pour le détail")
+
+
+@exportable(ids.MAP_GRAPH, "Couche de la carte")
+def _map_export(an, filters):  # noqa: ANN001, ANN202
+    # Exports follow the layer shown by default (arrondissements); the GeoJSON carries the aggregated polygons.
+    table = layer_table(an, filters, "arr_count")
+    gj = geo.arrondissements_geojson(an.settings)
+    by_code = table.df.set_index("arrondissement")
+    feats = [{**f, "properties": {**f["properties"], "faits": int(by_code.loc[f["id"], "count"]), "taux_pour_1000": round(float(by_code.loc[f["id"], "rate_per_1000"]), 2)}} for f in gj["features"] if f["id"] in by_code.index]
+    return ExportTable(table.df, ("count",), geojson={"type": "FeatureCollection", "features": feats}, title="Faits par arrondissement")
+
+
+# The chosen layer is part of the view: keep it in the address beside the filters.
+dash.clientside_callback(
+    """
+    function(layer) {
+        const params = new URLSearchParams(window.location.search);
+        params.set("couche", layer);
+        window.history.replaceState(window.history.state, "", window.location.pathname + "?" + params.toString());
+        return window.dash_clientside.no_update;
+    }
+    """,
+    Output(ids.MAP_LAYER, "className"),
+    Input(ids.MAP_LAYER, "value"),
+)

@@ -1,0 +1,199 @@
+"""Tendances: monthly series against previous years, period comparisons with significance, seasonality,
+hour × weekday, arrondissements side by side, and each category's contribution to the change."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, callback, html
+
+from observatory import figures, labels
+from observatory.analytics.filters import Filters
+from observatory.dashboard import components, ids, shaping
+from observatory.dashboard.exporting import ExportTable, exportable
+
+dash.register_page(__name__, path="/tendances", name="Tendances", title="Tendances — Observatoire", order=2)
+
+KINDS = [{"label": "Année civile", "value": "year"}, {"label": "Depuis le 1er janvier", "value": "ytd"}, {"label": "28 derniers jours", "value": "28d"}]
+BY = [{"label": "par famille", "value": "family"}, {"label": "par catégorie", "value": "category"}, {"label": "par arrondissement", "value": "arrondissement"}, {"label": "par partenaire", "value": "source"}]
+COMPARE_BY = ids.TR_COMPARE_BY
+YEARS_OVERLAID = 4
+
+
+def layout(comparaison: str | None = None, par: str | None = None, **_query):  # noqa: ANN003, ANN201
+    an = components.analytics()
+    if not components.has_data(an):
+        return html.Div([html.H1("Tendances", className="h4"), components.empty_state()])
+    kind_value = comparaison if comparaison in {k["value"] for k in KINDS} else "ytd"
+    by_value = par if par in {b["value"] for b in BY} else "family"
+    compare_controls = dbc.Row(
+        [
+            dbc.Col(dbc.RadioItems(id=ids.TR_COMPARE_KIND, options=KINDS, value=kind_value, inline=True, className="small"), md=6),
+            dbc.Col(dbc.RadioItems(id=COMPARE_BY, options=BY, value=by_value, inline=True, className="small"), md=6),
+        ]
+    )
+    return html.Div(
+        [
+            html.H1("Tendances", className="h4"),
+            dbc.Row(
+                [
+                    dbc.Col(components.figure_card(ids.TR_MONTHLY, "Faits par mois, années précédentes superposées", height=340), lg=7),
+                    dbc.Col(components.figure_card(ids.TR_COMPARE, "Comparaison de périodes (★ = évolution significative)", height=340, controls=compare_controls), lg=5),
+                ],
+                className="g-3",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(components.figure_card(ids.TR_CONTRIB, "Contributions des catégories à l'évolution", height=380), lg=7),
+                    dbc.Col(components.figure_card(ids.TR_SEASONAL, "Profil saisonnier (part moyenne de chaque mois)", height=380), lg=5),
+                ],
+                className="g-3",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(components.figure_card(ids.TR_HEATMAP, "Heure × jour de la semaine", height=320), lg=5),
+                    dbc.Col(components.figure_card(ids.TR_MULTIPLES, "Arrondissements comparés (faits par mois)", height=520), lg=7),
+                ],
+                className="g-3",
+            ),
+        ]
+    )
+
+
+def _overlay_filters(an, filters):  # noqa: ANN001, ANN202
+    ref = shaping.reference_date(an, filters)
+    if ref is None:
+        return None, filters
+    start = filters.start or date(ref.year - YEARS_OVERLAID + 1, 1, 1)
+    return ref, filters.replace(start=start, end=ref)
+
+
+@callback(Output(ids.TR_MONTHLY, "figure"), Output(ids.note(ids.TR_MONTHLY), "children"), Input(ids.FILTERS, "data"))
+def monthly(query):  # noqa: ANN001, ANN201
+    an = components.analytics()
+    filters = Filters.from_query(query or {})
+    ref, f = _overlay_filters(an, filters)
+    if ref is None:
+        return figures.empty_figure(), ""
+    series = shaping.month_columns(an.monthly_series(f))
+    fig = figures.monthly_overlay(series, "year", "month_of_year", "count", height=340)
+    return fig, components.method_note(an, f, extra="un mois incomplet (le dernier) paraît plus bas")
+
+
+@exportable(ids.TR_MONTHLY, "Faits par mois")
+def _monthly_table(an, filters):  # noqa: ANN001, ANN202
+    _ref, f = _overlay_filters(an, filters)
+    return ExportTable(an.monthly_series(f), ("count",))
+
+
+def _comparison(an, filters, kind, by):  # noqa: ANN001, ANN202
+    ref = shaping.reference_date(an, filters)
+    if ref is None:
+        return None, None
+    cmp = an.compare_periods(filters, kind=kind or "ytd", reference=ref, by=by or "family")
+    return ref, shaping.with_labels(cmp, by or "family", by or "family")
+
+
+@callback(Output(ids.TR_COMPARE, "figure"), Output(ids.note(ids.TR_COMPARE), "children"), Input(ids.FILTERS, "data"), Input(ids.TR_COMPARE_KIND, "value"), Input(COMPARE_BY, "value"))
+def compare(query, kind, by):  # noqa: ANN001, ANN201
+    an = components.analytics()
+    filters = Filters.from_query(query or {})
+    ref, cmp = _comparison(an, filters, kind, by)
+    if cmp is None or cmp.empty:
+        return figures.empty_figure(), ""
+    top = shaping.top_changes(cmp, 15)
+    r = cmp.iloc[0]
+    title = f"{labels.fmt_date(r['current_start'])}–{labels.fmt_date(r['current_end'])} vs {labels.fmt_date(r['previous_start'])}–{labels.fmt_date(r['previous_end'])}"
+    fig = figures.change_bars(top, "label", "diff", "significant", pct_col="pct_change", height=340, value_label="Évolution (faits)")
+    return fig, components.method_note(an, filters, period=(r["current_start"], r["current_end"]), extra=f"{title} ; " + cmp.attrs.get("note", ""))
+
+
+@exportable(ids.TR_COMPARE, "Comparaison de périodes")
+def _compare_table(an, filters):  # noqa: ANN001, ANN202
+    _ref, cmp = _comparison(an, filters, "ytd", "family")
+    return ExportTable(cmp if cmp is not None else an.counts(filters).iloc[0:0], ("current", "previous"))
+
+
+@callback(Output(ids.TR_CONTRIB, "figure"), Output(ids.note(ids.TR_CONTRIB), "children"), Input(ids.FILTERS, "data"), Input(ids.TR_COMPARE_KIND, "value"))
+def contributions(query, kind):  # noqa: ANN001, ANN201
+    an = components.analytics()
+    filters = Filters.from_query(query or {})
+    ref = shaping.reference_date(an, filters)
+    if ref is None:
+        return figures.empty_figure(), ""
+    c = shaping.with_labels(an.contributions(filters, kind=kind or "ytd", reference=ref, by="category"), "category", "category").head(12)
+    cmp = an.compare_periods(filters, kind=kind or "ytd", reference=ref).iloc[0]
+    fig = figures.contributions_waterfall(c, "label", "diff", float(cmp["previous"]), float(cmp["current"]), f"Période précédente", f"Période en cours", height=380)
+    return fig, components.method_note(an, filters, period=(cmp["current_start"], cmp["current_end"]), extra="les 12 catégories qui ont le plus bougé")
+
+
+@exportable(ids.TR_CONTRIB, "Contributions à l'évolution")
+def _contrib_table(an, filters):  # noqa: ANN001, ANN202
+    ref = shaping.reference_date(an, filters)
+    return ExportTable(an.contributions(filters, kind="ytd", reference=ref, by="category"), ("current", "previous"))
+
+
+@callback(Output(ids.TR_SEASONAL, "figure"), Output(ids.note(ids.TR_SEASONAL), "children"), Input(ids.FILTERS, "data"))
+def seasonal(query):  # noqa: ANN001, ANN201
+    an = components.analytics()
+    filters = Filters.from_query(query or {})
+    c = an.counts(filters, by=("month_of_year",))
+    if c.empty:
+        return figures.empty_figure(), ""
+    fig = figures.seasonal_profile(c.assign(share=c["count"] / c["count"].sum()), "month_of_year", "share", height=380)
+    return fig, components.method_note(an, filters, extra="toutes années confondues")
+
+
+@exportable(ids.TR_SEASONAL, "Profil saisonnier")
+def _seasonal_table(an, filters):  # noqa: ANN001, ANN202
+    return ExportTable(an.counts(filters, by=("month_of_year",)), ("count", "facts"))
+
+
+@callback(Output(ids.TR_HEATMAP, "figure"), Output(ids.note(ids.TR_HEATMAP), "children"), Input(ids.FILTERS, "data"))
+def heatmap(query):  # noqa: ANN001, ANN201
+    an = components.analytics()
+    filters = Filters.from_query(query or {})
+    c = an.counts(filters, by=("weekday", "hour"))
+    excluded = c.attrs.get("excluded_imprecise", 0)
+    extra = f"{labels.fmt_int(excluded)} faits sans heure précise exclus" if excluded else ""
+    return figures.weekday_hour_heatmap(c, height=320), components.method_note(an, filters, extra=extra)
+
+
+@exportable(ids.TR_HEATMAP, "Faits par heure et jour")
+def _heatmap_table(an, filters):  # noqa: ANN001, ANN202
+    return ExportTable(an.counts(filters, by=("weekday", "hour")), ("count", "facts"))
+
+
+@callback(Output(ids.TR_MULTIPLES, "figure"), Output(ids.note(ids.TR_MULTIPLES), "children"), Input(ids.FILTERS, "data"))
+def multiples(query):  # noqa: ANN001, ANN201
+    an = components.analytics()
+    filters = Filters.from_query(query or {})
+    _ref, f = _overlay_filters(an, filters)
+    s = an.monthly_series(f, by="arrondissement")
+    fig = figures.small_multiples(s, "arrondissement", "month", "count", facet_labeler=labels.arrondissement_label, height=520)
+    return fig, components.method_note(an, f, extra="faits dont l'arrondissement est connu ; échelle commune")
+
+
+@exportable(ids.TR_MULTIPLES, "Faits par mois et arrondissement")
+def _multiples_table(an, filters):  # noqa: ANN001, ANN202
+    _ref, f = _overlay_filters(an, filters)
+    return ExportTable(an.monthly_series(f, by="arrondissement"), ("count",))
+
+
+# The comparison settings are part of the view.
+dash.clientside_callback(
+    """
+    function(kind, by) {
+        const params = new URLSearchParams(window.location.search);
+        params.set("comparaison", kind);
+        params.set("par", by);
+        window.history.replaceState(window.history.state, "", window.location.pathname + "?" + params.toString());
+        return window.dash_clientside.no_update;
+    }
+    """,
+    Output(ids.TR_COMPARE_KIND, "className"),
+    Input(ids.TR_COMPARE_KIND, "value"),
+    Input(COMPARE_BY, "value"),
+)
