@@ -1,0 +1,131 @@
+"""Bilan annuel: the yearly page for elected officials, city or one arrondissement, printable on A4.
+
+Everything on it comes from :func:`observatory.reports.diagnostic.diagnostic_for`, the same object the PDF is
+printed from, so the page and the document always agree; every count is protected, no point is shown.
+URL: ``/bilan?annee=2025&arrondissement=69383``.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import date
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, dcc, html
+
+from observatory import labels, schema
+from observatory.dashboard import components
+
+dash.register_page(__name__, path="/bilan", name="Bilan annuel", title="Bilan annuel — Observatoire", order=50)
+
+PDF_BUTTON = "bilan-pdf-button"
+PDF_DOWNLOAD = "bilan-pdf-download"
+PDF_STATE = "bilan-pdf-state"
+
+
+def _year(an, annee) -> int:  # noqa: ANN001
+    try:
+        return int(annee)
+    except (TypeError, ValueError):
+        last = an.date_range()[1]
+        return last.year if last else date.today().year
+
+
+def _svg(svg: str, alt: str) -> html.Img:
+    return html.Img(src="data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode(), alt=alt, className="bilan-figure")
+
+
+def _figure(fig) -> html.Figure:  # noqa: ANN001 - reports.diagnostic.Figure
+    return html.Figure([_svg(fig.svg, fig.title), html.Figcaption([html.Strong(f"Figure {fig.number}. "), fig.title, " ", html.Small(fig.note, className="text-muted")])], className="bilan-fig")
+
+
+def _table(tab) -> html.Div:  # noqa: ANN001 - reports.diagnostic.Table
+    head = html.Thead(html.Tr([html.Th(c) for c in tab.frame.columns]))
+    body = html.Tbody([html.Tr([html.Td(v, className="text-end" if i else "") for i, v in enumerate(row)]) for row in tab.frame.itertuples(index=False)])
+    return html.Div([html.Div([html.Strong(f"Tableau {tab.number}. "), tab.title], className="small mb-1"), dbc.Table([head, body], size="sm", bordered=False, striped=True, className="bilan-table")], className="bilan-tbl")
+
+
+def _section(sec, level: str = "h3") -> html.Section:  # noqa: ANN001
+    heading = getattr(html, level.upper())
+    return html.Section([heading(sec.title, className="h5 mt-3")] + [html.P(s) for s in sec.sentences] + [_figure(f) for f in sec.figures] + [_table(t) for t in sec.tables], className="bilan-section")
+
+
+def _selector(year: int, years: list[int], arrondissement: str | None) -> html.Form:
+    # A plain GET form: the choice lands in the URL (shareable, bookmarkable) without a callback.
+    return html.Form(
+        [
+            html.Label("Année", htmlFor="bilan-annee", className="me-2"),
+            html.Select([html.Option(str(y), value=str(y), selected=(y == year)) for y in years], id="bilan-annee", name="annee", className="form-select d-inline-block w-auto me-3"),
+            html.Label("Territoire", htmlFor="bilan-arr", className="me-2"),
+            html.Select(
+                [html.Option("Toute la ville", value="", selected=not arrondissement)]
+                + [html.Option(labels.arrondissement_label(c), value=c, selected=(c == arrondissement)) for c in schema.ARRONDISSEMENT_CODES],
+                id="bilan-arr", name="arrondissement", className="form-select d-inline-block w-auto me-3",
+            ),
+            html.Button("Afficher", type="submit", className="btn btn-primary btn-sm"),
+        ],
+        method="get",
+        action="/bilan",
+        className="no-print mb-3",
+    )
+
+
+def layout(annee: str | None = None, arrondissement: str | None = None, **_query):  # noqa: ANN003, ANN201
+    from observatory.reports.diagnostic import diagnostic_for
+
+    an = components.analytics()
+    if not components.has_data(an):
+        return html.Div([html.H1("Bilan annuel", className="h4"), components.empty_state()])
+    year = _year(an, annee)
+    arr = arrondissement if arrondissement in schema.ARRONDISSEMENT_CODES else None
+    first, last = an.date_range()
+    years = list(range(first.year, last.year + 1)) if first and last else [year]
+    d = diagnostic_for(components.settings(), year, arr, analytics=an)
+    keys = dbc.Row(
+        [
+            dbc.Col(
+                components.kpi_card(k.label, k.value, (k.change + f" par rapport à {d.previous_year}") if k.change else "",
+                                    tone=("up" if k.direction > 0 else "down") if k.significant else "neutral", hint=k.sentence),
+                xs=12, sm=6, lg=4, className="mb-2",
+            )
+            for k in d.key_figures
+        ]
+    )
+    body = [
+        _selector(year, years, arr),
+        html.H1(d.title, className="h3"),
+        html.P(f"Instantané {d.snapshot_id} · données protégées : nombres de 1 à {d.min_count - 1} remplacés par « < {d.min_count} »", className="text-muted small"),
+        html.Div(
+            [dbc.Button("Télécharger le diagnostic (PDF)", id=PDF_BUTTON, color="secondary", size="sm", className="me-2"),
+             dbc.Button("Imprimer cette page", color="light", size="sm", href="javascript:window.print()", external_link=True),
+             dcc.Download(id=PDF_DOWNLOAD), dcc.Store(id=PDF_STATE, data={"annee": year, "arrondissement": arr})],
+            className="no-print mb-3",
+        ),
+        html.Section([html.P(s, className="lead" if i == 0 else "") for i, s in enumerate(d.summary)]),
+        keys,
+        html.Section([html.H2("Priorités de l'année", className="h4 mt-3")] + ([html.Ul([html.Li(p) for p in d.priorities])] if d.priorities else [html.P(d.priorities_sentence)])),
+        html.Section([html.H2(d.trend.title, className="h4 mt-3")] + [_figure(f) for f in d.trend.figures]),
+        html.Section([html.H2(d.arrondissements.title, className="h4 mt-3")] + [html.P(s) for s in d.arrondissements.sentences] + [_figure(f) for f in d.arrondissements.figures] + [_table(t) for t in d.arrondissements.tables]),
+        html.Section([html.H2("Hypercentre, piscines et quartiers prioritaires", className="h4 mt-3")] + [_section(s) for s in d.zones]) if d.zones else None,
+        html.Section([html.H2("Comment lire ces chiffres", className="h4 mt-3"), html.P(d.how_to_read, className="small")], className="bilan-howto"),
+    ]
+    return html.Div([b for b in body if b is not None], className="bilan-page")
+
+
+@callback(Output(PDF_DOWNLOAD, "data"), Input(PDF_BUTTON, "n_clicks"), State(PDF_STATE, "data"), prevent_initial_call=True)
+def download_pdf(n_clicks, state):  # noqa: ANN001, ANN201
+    from observatory.reports.diagnostic import diagnostic_for
+    from observatory.reports.render import RenderError, render_pdf
+
+    if not n_clicks:
+        raise dash.exceptions.PreventUpdate
+    d = diagnostic_for(components.settings(), int(state["annee"]), state.get("arrondissement") or None, analytics=components.analytics())
+    try:
+        pdf = render_pdf(d)
+    except RenderError:
+        # Without Chromium on the server, the HTML version (printable from the browser) is the fallback.
+        from observatory.reports.render import render_html
+
+        return dcc.send_string(render_html(d), f"diagnostic-{d.year}-{d.arrondissement or schema.CITY_CODE}.html")
+    return dcc.send_bytes(pdf, f"diagnostic-{d.year}-{d.arrondissement or schema.CITY_CODE}.pdf")
