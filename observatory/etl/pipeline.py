@@ -165,7 +165,7 @@ def _quarantine_table(raw: RawTable, per_row: dict[int, tuple[str, str]], report
 
 def _reason_key(reason: str) -> str:
     # Group reasons by their generic part (values between « » and numbers vary row to row).
-    return re.sub(r"«[^»]*»|\d[\d\u202f ,.]*", "…", reason.split(" ; ")[0]).strip()
+    return re.sub(r"«[^»]*»|\d(?:[\d\u202f.,]*\d)?", "…", reason.split(" ; ")[0]).strip()
 
 
 def prepare_file(path: Path, profile: Profile, settings: Settings, index: TerritoryIndex, now: datetime, progress: Progress | None = None,

@@ -63,6 +63,10 @@ class FileScan:
     long_line: tuple[int, int] | None  # (line, length in bytes) of the first line longer than CHUNK
 
 
+def is_utf8(encoding: str) -> bool:
+    return codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
+
+
 def _line_of_offset(path: Path, offset: int) -> int:
     n = 1
     done = 0
@@ -81,7 +85,7 @@ def scan_file(path: Path, encoding: str | None, progress: ProgressFn | None = No
     h = hashlib.sha256()
     size = path.stat().st_size
     dec = codecs.getincrementaldecoder(encoding)("strict") if encoding else None
-    utf8 = codecs.getincrementaldecoder("utf-8")("strict") if encoding and codecs.lookup(encoding).name != "utf-8" else None
+    utf8 = codecs.getincrementaldecoder("utf-8")("strict") if encoding and not is_utf8(encoding) else None
     decode_error = None
     valid_utf8 = True
     non_ascii = False
@@ -150,7 +154,7 @@ def choose_encoding(path: Path, profile: Profile, scan: FileScan) -> tuple[str, 
     """The declared encoding, or the declared fallback when the first fails — never a silent guess."""
     notes: list[str] = []
     enc = profile.encoding
-    declared_utf8 = codecs.lookup(enc).name == "utf-8"
+    declared_utf8 = is_utf8(enc)
     problem = None
     if scan.decode_error:
         problem = f"le fichier n'est pas en {enc} ({scan.decode_error})"
@@ -162,7 +166,7 @@ def choose_encoding(path: Path, profile: Profile, scan: FileScan) -> tuple[str, 
     fb = profile.fallback_encoding
     if fb:
         fscan = scan_file(path, fb)
-        fb_utf8 = codecs.lookup(fb).name == "utf-8"
+        fb_utf8 = is_utf8(fb)
         if fscan.decode_error is None and (fb_utf8 or not (fscan.non_ascii and fscan.valid_utf8)):
             notes.append(f"{problem} : encodage de repli {fb} utilisé (déclaré dans le profil)")
             return fb, notes
