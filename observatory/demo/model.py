@@ -20,6 +20,7 @@ from pyproj import Transformer
 from observatory.territory import LAMBERT93, WGS84, Territory
 
 REFERENCE_YEAR = 2022  # trends are expressed relative to this year (factor 1)
+HOTSPOT_SPREAD = 1.35  # widens every hot spot: half the incidents fall in a few hundred 200 m cells, as in Lyon
 
 
 # Time profiles ----------------------------------------------------------------------------------------------------
@@ -240,7 +241,7 @@ class Geography:
             if hot.any():
                 idx = todo[hot]
                 centres = self.hotspot_xy[c[hot]]
-                sigma = np.array([h.sigma_m for h in self.hotspots])[c[hot]]
+                sigma = np.array([h.sigma_m for h in self.hotspots])[c[hot]] * HOTSPOT_SPREAD
                 x[idx] = centres[:, 0] + rng.normal(0, 1, len(idx)) * sigma
                 y[idx] = centres[:, 1] + rng.normal(0, 1, len(idx)) * sigma
             for a in np.unique(c[~hot]):

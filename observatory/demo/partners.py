@@ -151,8 +151,13 @@ class Partner:
         """The month's own incidents, with ids and defect codes (deterministic for (seed, partner, month))."""
         rng = np.random.default_rng([seed, index, year, month])
         ev = self.events(rng, year, month)
-        ev = ev.assign(id=self.ids(year, month, len(ev)), defect=inject_defects(rng, len(ev), self.defect_rates))
+        ev = self.attributes(rng, ev.assign(id=self.ids(year, month, len(ev))))
+        ev = ev.assign(defect=inject_defects(rng, len(ev), self.defect_rates))
         return self.apply_defects(rng, ev)
+
+    def attributes(self, rng: np.random.Generator, ev: pd.DataFrame) -> pd.DataFrame:
+        """Per-incident details drawn once (place type, address…), so a repeated row is identical."""
+        return ev
 
     def apply_defects(self, rng: np.random.Generator, ev: pd.DataFrame) -> pd.DataFrame:
         ev = ev.copy()
@@ -247,6 +252,17 @@ class PoliceNationale(Partner):
     def ids(self, year, month, n):
         return np.strings.add(f"{year}{month:02d}", zpad_seq(n, 7)).astype(object)
 
+    def attributes(self, rng, ev):
+        n = len(ev)
+        places_ = np.full(n, "", dtype=object)
+        cats = ev["category"].to_numpy()
+        for cat in np.unique(cats):
+            m = cats == cat
+            places_[m] = _pick(rng, self.PLACE_TYPES.get(cat, self.DEFAULT_PLACES), int(m.sum()))
+        nb = np.where(rng.random(n) < 0.03, rng.integers(2, 4, n), 1)
+        arr = ev["arr"].to_numpy().astype(object)
+        return ev.assign(place_type=places_, address=_addresses(rng, arr), nb=nb.astype(str))
+
     def file_name(self, year, month):
         return f"pn_faits_constates_{self.extraction_date(year, month):%Y%m%d}.csv"
 
@@ -256,23 +272,17 @@ class PoliceNationale(Partner):
         date_txt = fmt_datetime_parts(frame["occurred_at"], "%d/%m/%Y %H:%M")
         bad = (frame["defect"] == "bad_date").to_numpy()
         date_txt[bad] = _bad_dates(rng, int(bad.sum()), ("31/02/2021 10:00", "00/00/0000 00:00", "2021-13-45", "##/##/#### ##:##", "inconnue"))
-        places_ = np.full(n, "", dtype=object)
-        cats = frame["category"].to_numpy()
-        for cat in np.unique(cats):
-            m = cats == cat
-            places_[m] = _pick(rng, self.PLACE_TYPES.get(cat, self.DEFAULT_PLACES), int(m.sum()))
-        nb = np.where(rng.random(n) < 0.03, rng.integers(2, 4, n), 1)
         arr = frame["arr"].to_numpy().astype(object)
         out = pd.DataFrame({
             "NUM_FAIT": frame["id"].to_numpy(),
             "DATE_HEURE_FAITS": date_txt,
             "LIBELLE_INFRACTION": frame["label"].to_numpy(),
-            "TYPE_LIEU": places_,
-            "LIEU": _addresses(rng, arr),
+            "TYPE_LIEU": frame["place_type"].to_numpy(),
+            "LIEU": frame["address"].to_numpy(),
             "CODE_INSEE": arr,
             "X_L93": fmt_decimal(frame["x"].to_numpy(), 2, ","),
             "Y_L93": fmt_decimal(frame["y"].to_numpy(), 2, ","),
-            "NB_FAITS": nb.astype(str),
+            "NB_FAITS": frame["nb"].to_numpy(),
             "SERVICE": np.where(np.isin(arr, ("69381", "69382", "69384", "69385")), "DIPN69 - CSP Lyon Centre", "DIPN69 - CSP Lyon"),
         })
         # Windows export: cp1252 and CRLF.
@@ -307,6 +317,11 @@ class PoliceMunicipale(Partner):
     def ids(self, year, month, n):
         return np.strings.add(f"PM-{year}-{month:02d}", zpad_seq(n, 6)).astype(object)
 
+    def attributes(self, rng, ev):
+        n = len(ev)
+        arr = ev["arr"].to_numpy().astype(object)
+        return ev.assign(place_type=_pick(rng, self.PLACE_TYPES, n), address=_addresses(rng, arr), outcome=_pick(rng, self.OUTCOMES, n))
+
     def file_name(self, year, month):
         return f"pm_interventions_{self.extraction_date(year, month):%Y-%m-%d}.xlsx"
 
@@ -320,9 +335,9 @@ class PoliceMunicipale(Partner):
         bad_txt = _bad_dates(rng, int(bad.sum()), ("00/00/0000", "à préciser", "31/06/2022 18:00"))
         stamps = frame["occurred_at"].dt.to_pydatetime() if len(frame) else []
         arr = frame["arr"].to_numpy().astype(object)
-        addr = _addresses(rng, arr)
-        ptype = _pick(rng, self.PLACE_TYPES, len(frame))
-        outcome = _pick(rng, self.OUTCOMES, len(frame))
+        addr = frame["address"].to_numpy()
+        ptype = frame["place_type"].to_numpy()
+        outcome = frame["outcome"].to_numpy()
         labels = frame["label"].to_numpy()
         ids = frame["id"].to_numpy()
         bad_iter = iter(bad_txt)
