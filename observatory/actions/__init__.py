@@ -17,6 +17,7 @@ Public API (documented in docs/contracts.md, "Action plan", and docs/actions.md)
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 
 import geopandas as gpd
 import pandas as pd
@@ -91,6 +92,39 @@ def objectives(settings: Settings, as_of: date | None = None, incidents: pd.Data
     return objectives_table(settings, load_plan(settings), _source(settings, incidents), as_of)
 
 
+def _stamp(path) -> int:  # noqa: ANN001 - Path
+    return path.stat().st_mtime_ns if path.exists() else 0
+
+
+def dashboard_views(settings: Settings) -> dict:
+    """Everything the "Plan d'actions" page shows, cached per (snapshot, register version).
+
+    Returns {"plan": Plan, "evaluations": DataFrame, "objectives": DataFrame, "data_range": (date, date) | None}.
+    The cache key changes when a new snapshot is published or the register / perimeter file is rewritten.
+    """
+    from observatory import store
+    from observatory.actions.register import perimeters_path
+
+    snap = store.current_snapshot(settings)
+    key = (snap.id if snap else None, _stamp(register_path(settings)), _stamp(perimeters_path(settings)))
+    return _dashboard_views(settings, key)
+
+
+@lru_cache(maxsize=4)
+def _dashboard_views(settings: Settings, _key: tuple) -> dict:
+    from observatory.actions.service import SnapshotSource, evaluate_plan, load_plan, objectives_table
+
+    plan = load_plan(settings)
+    source = SnapshotSource(settings)
+    return {
+        "plan": plan,
+        "source": source,
+        "evaluations": evaluate_plan(settings, plan, source),
+        "objectives": objectives_table(settings, plan, source),
+        "data_range": source.data_range(),
+    }
+
+
 def evaluations_for_year(settings: Settings, year: int, incidents: pd.DataFrame | None = None) -> pd.DataFrame:
     """Actions active during ``year``, evaluated with the data up to 31 December of that year (reproducible),
     with their objective tracking when they have one (columns of ``evaluate_actions`` + ``objective_text``).
@@ -124,6 +158,7 @@ __all__ = [
     "actions_layer",
     "check_register",
     "close_action",
+    "dashboard_views",
     "evaluate_actions",
     "evaluations_for_year",
     "load_register",

@@ -197,6 +197,8 @@ def _weights(incidents: pd.DataFrame) -> np.ndarray:
 
 
 def _period_masks(incidents: pd.DataFrame, windows: Windows) -> tuple[np.ndarray, np.ndarray]:
+    if incidents.empty:
+        return np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
     when = incidents[schema.OCCURRED_AT]
     tz = getattr(when.dt, "tz", None)
     b0, s, a1 = windows.before_start, windows.start, windows.after_end
