@@ -1,0 +1,48 @@
+"""Time of the yearly city report (aggregates → diagnostic → HTML → PDF) at 1e5 and 1e6 incidents.
+
+Run: .venv/bin/python benchmarks/bench_report.py [n ...]   (default 100000 1000000). Prints a table; the target
+is < 30 s for the city report of one year. The floor is one DuckDB GROUP BY over the same Parquet.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from observatory.analytics.engine import Analytics  # noqa: E402
+from observatory.config import get_settings  # noqa: E402
+from observatory.reports.diagnostic import build_diagnostic, load_inputs  # noqa: E402
+from observatory.reports.render import html_to_pdf, render_html  # noqa: E402
+from tests.incident_factory import random_incidents, write_snapshot  # noqa: E402
+
+
+def main(sizes: list[int]) -> None:
+    print(f"{'incidents':>10} | {'floor (s)':>9} | {'aggregates':>10} | {'diagnostic':>10} | {'html':>6} | {'pdf':>6} | {'total (s)':>9} | pages-figs-tables")
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = get_settings(data_dir=Path(tmp) / "data")
+        for n in sizes:
+            files = write_snapshot(random_incidents(n, seed=1, start_year=2021, end_year=2025), Path(tmp) / f"s{n}")
+            an = Analytics.from_files(files, settings, snapshot_id=f"bench-{n}")
+            t0 = time.perf_counter()
+            an.query("SELECT year, arrondissement, category, count(*) FROM incidents GROUP BY ALL")
+            floor = time.perf_counter() - t0
+            an = Analytics.from_files(files, settings, snapshot_id=f"bench-{n}-b")  # cold cache for the real run
+            t0 = time.perf_counter()
+            inputs = load_inputs(settings, an, 2025)
+            t1 = time.perf_counter()
+            d = build_diagnostic(inputs, 2025, None, settings.min_count)
+            t2 = time.perf_counter()
+            html = render_html(d)
+            t3 = time.perf_counter()
+            pdf = html_to_pdf(html)
+            t4 = time.perf_counter()
+            pages = pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages")
+            print(f"{n:>10} | {floor:>9.2f} | {t1 - t0:>10.2f} | {t2 - t1:>10.2f} | {t3 - t2:>6.2f} | {t4 - t3:>6.2f} | {t4 - t0:>9.2f} | {pages}-{len(d.figures)}-{len(d.tables)}")
+
+
+if __name__ == "__main__":
+    main([int(a) for a in sys.argv[1:]] or [100_000, 1_000_000])
