@@ -100,7 +100,9 @@ def layout(**_query):  # noqa: ANN003, ANN201 - Dash Pages passes the URL query
     return html.Div(
         [
             title,
-            html.P(_edition_line(info) + "." + no_arr, className="small text-muted", id="officielles-source"),
+            html.P(_edition_line(info) + "." + no_arr, className="small text-muted mb-1", id="officielles-source"),
+            html.P("Chiffres annuels publiés : la barre de filtres du haut ne s'applique pas à cette page, qui a ses propres choix.",
+                   className="small text-muted"),
             controls,
             dbc.Row(
                 [

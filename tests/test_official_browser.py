@@ -1,0 +1,64 @@
+"""The "Statistiques officielles" page in real Chromium: it renders its figures and the comparison, no console error."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from observatory import official
+from observatory.config import get_settings
+
+pytestmark = pytest.mark.browser
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+HEADER = (
+    '"CODGEO_2026";"annee";"indicateur";"unite_de_compte";"nombre";"taux_pour_mille";"est_diffuse";"insee_pop";'
+    '"insee_pop_millesime";"insee_log";"insee_log_millesime";"complement_info_nombre";"complement_info_taux"'
+)
+
+
+def test_page_in_chromium(tmp_path):
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed")
+    playwright = pytest.importorskip("playwright.sync_api")
+    from werkzeug.serving import make_server
+
+    from observatory.dashboard.app import create_app
+    from tests.dashboard_data import publish_random_store
+
+    settings = get_settings(root=REPO, env={}, data_dir=tmp_path / "data")
+    publish_random_store(settings, n=2000, start_year=2024, end_year=2025)
+    lines = []
+    for year in (2024, 2025):
+        for code, pop in (("69123", 500000), ("69381", 20000)):
+            rate = f"{10000 / pop:.7f}".replace(".", ",")
+            lines.append(f'"{code}";"{year}";"Vols avec armes";"Infraction";"10";"{rate}";"diff";"{pop}";"2023";"{pop}";"2022";NA;NA')
+    path = tmp_path / "ssmsi.csv"
+    path.write_text("\n".join([HEADER, *lines]) + "\n", encoding="utf-8")
+    official.import_official(settings, path)
+
+    server = make_server("127.0.0.1", 0, create_app(settings).server, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    errors: list[str] = []
+    try:
+        with playwright.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            page = browser.new_page()
+            page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(f"http://127.0.0.1:{server.server_port}/officielles")
+            page.wait_for_selector("#officielles-comparison-table table", timeout=30000)
+            table = page.inner_text("#officielles-comparison-table")
+            assert "Vols avec armes" in table and "SSMSI 2025" in table
+            assert page.locator("#officielles-series .main-svg").count() > 0
+            assert "Pourquoi les chiffres diffèrent" in page.inner_text("body")
+            browser.close()
+    finally:
+        server.shutdown()
+        thread.join(5)
+    assert errors == []
