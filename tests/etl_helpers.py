@@ -51,3 +51,38 @@ def write_pn(path: Path, rows: list[list[str]], header: list[str] = PN_HEADER, e
 
 def conservation_holds(result) -> bool:
     return all(f.refused or f.skipped or f.rows_read == f.accepted + f.quarantined + f.duplicates for f in result.files)
+
+
+PM_HEADER = ["N° intervention", "Date", "Longitude", "Latitude", "Arrondissement", "Adresse", "Motif", "Type de lieu"]
+
+
+def write_pm_xlsx(path: Path, rows: list[list], title_rows: int = 3, sheet: str = "Interventions", merged: bool = True) -> Path:
+    """A police-municipale-style workbook: a merged title block above the header, Excel serial dates."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = sheet
+    if title_rows:
+        ws.cell(row=1, column=1, value="Police municipale de Lyon — interventions")
+        if title_rows > 1:
+            ws.cell(row=2, column=1, value="Extraction mensuelle")
+        if merged:
+            ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(PM_HEADER))
+            if title_rows > 1:
+                ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=len(PM_HEADER))
+    start = title_rows + 1
+    for j, name in enumerate(PM_HEADER, start=1):
+        ws.cell(row=start, column=j, value=name)
+    for i, r in enumerate(rows, start=start + 1):
+        for j, v in enumerate(r, start=1):
+            ws.cell(row=i, column=j, value=v)
+    wb.save(path)
+    return path
+
+
+def excel_serial(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> float:
+    from datetime import datetime
+
+    delta = datetime(y, m, d, hh, mm) - datetime(1899, 12, 30)
+    return delta.days + delta.seconds / 86400
