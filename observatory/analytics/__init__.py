@@ -25,6 +25,33 @@ Methods of ``Analytics`` (all cached by snapshot id, function and arguments; ``f
   [by keys], group, current, previous, diff, pct_change, p_value, z, significant, unreliable, current_start,
   current_end, previous_start, previous_end.
 - ``contributions(filters, kind, reference, by="category")`` → by, current, previous, diff, share_of_change.
+- ``monthly_profile(filters)`` → year, month_of_year, count, seasonal_index.
+- ``same_month(filters, month=None, reference=None)`` → year, month_of_year, current, previous, diff,
+  pct_change, p_value, z, significant, unreliable.
+- ``hour_weekday(filters)`` → weekday, hour, count (168 rows; only hour-precise incidents).
+- ``concentration(filters, unit="grid"|"place", tops=(.01, .05, .1, .2))`` → year, incidents, places,
+  places_with_incidents, gini, top_1pct, top_5pct, top_10pct, top_20pct.
+- ``concentration_curve(filters, unit="grid")`` → year, place_share, incident_share.
+- ``hotspots(filters, band_m=400, fdr=True)`` → cell_id, arrondissement, x, y (Lambert-93 centre), count, z,
+  p_value, p_adjusted, confidence (99/95/90/0), hotspot ("hot"/"cold"/""), class ("hot_99"… or "ns").
+- ``persistence(filters, n_quarters=4, reference=None, confidence=95, band_m=400)`` → cell_id,
+  arrondissement, x, y, quarters_hot, n_quarters, persistence, hot_last.
+- ``predictive_accuracy(filters, kind="year", reference=None, confidence=95)`` → one row: previous_start,
+  previous_end, current_start, current_end, hot_cells, cells, area_share, incidents, incident_share, pai.
+- ``inside_outside(filters, zone_id="hypercentre", kind="year", reference=None)`` → zone_id, area
+  (inside/outside), the compare columns, share_current, p_value_vs_outside, significant_vs_outside.
+- ``pool_seasons(filters, year=None, previous_years=3)`` → zone_id, name, season, year, in_season,
+  out_season, in_months, out_months, rate_in, rate_out, ratio, p_value, significant, previous_in_season,
+  previous_years, previous_mean, p_value_vs_previous, significant_vs_previous, unreliable.
+- ``coverage(filters)`` → source, month, count (<NA> on a gap), expected, status (ok/low/gap/zero).
+- ``location_quality(filters)`` → source (+ "total"), incidents, without_point, share_without_point, point,
+  address, sector, none.
+- ``unmapped_labels(filters)`` → source, raw_label, count, first_seen, last_seen.
+- ``quarantine_counts()`` → source, source_file, column, reason, count.
+
+Privacy: ``protect(df, value_cols, min_count, *, keys=None, row_totals=True, viewer_is_analyst=False,
+category_col="category", geo_cols=None, add_totals=False, as_text=True)`` and ``protection_status(...)``
+(see ``observatory.analytics.privacy``). Method notes in French travel in ``df.attrs["note"]``.
 """
 
 from observatory.analytics.compare import ALPHA, periods, poisson_test, sqrt_z
