@@ -308,7 +308,11 @@ def _run(settings, job: Job, target: Path, ingest: Callable) -> None:  # noqa: A
         job.rows = report_rows(result)
         job.snapshot_id = getattr(result, "snapshot_id", None)
         refused = [r for r in job.rows if r["refused"]]
-        if refused and len(refused) == len(job.rows):
+        if getattr(result, "failed", False):
+            job.state = "refuse"
+            job.message = "Intégration impossible : rien n'a été publié. " + str(getattr(result, "message", "") or "")
+            shutil.rmtree(target.parent, ignore_errors=True)
+        elif refused and len(refused) == len(job.rows):
             job.state = "refuse"
             job.message = "Fichier refusé : rien n'a été publié. " + " ".join(r["message"] for r in refused if r["message"])
             shutil.rmtree(target.parent, ignore_errors=True)
@@ -316,6 +320,8 @@ def _run(settings, job: Job, target: Path, ingest: Callable) -> None:  # noqa: A
             job.state = "termine"
             job.message = (f"Intégration terminée : nouvel instantané {job.snapshot_id}." if job.snapshot_id
                            else "Intégration terminée : aucune donnée nouvelle, rien n'a changé.")
+            if not job.snapshot_id:
+                shutil.rmtree(target.parent, ignore_errors=True)  # nothing published: keep data/ as it was
     except Exception as exc:  # noqa: BLE001 - the ingest promises not to raise; if it does, say so and clean up
         job.state = "erreur"
         job.message = f"Erreur pendant l'intégration ({exc.__class__.__name__}) : rien n'a été publié par ce fichier."
