@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from observatory import schema
@@ -113,22 +114,39 @@ def incidents_df(n: int | None = None, **columns: Any) -> pd.DataFrame:
     return incidents(n, **columns).to_pandas()
 
 
-def write_snapshot(table: pa.Table | pd.DataFrame, folder: Path, row_group_size: int = 100_000) -> list[Path]:
-    """Write ``folder/incidents/year=YYYY/part-0.parquet`` (zstd, sorted by occurred_at, year only in the path,
-    as pyarrow's hive partitioning does) and return the file paths, sorted."""
+def write_snapshot(table: pa.Table | pd.DataFrame, folder: Path, row_group_size: int = 100_000, year_in_file: bool = True) -> list[Path]:
+    """Write ``folder/incidents/year=YYYY/part-0.parquet`` (zstd, sorted by occurred_at) and return the paths.
+
+    Like ``observatory.store.SnapshotWriter`` the files keep the ``year`` column; ``year_in_file=False`` writes
+    it only in the path, as pyarrow's hive partitioning does (the analytics layer reads both)."""
     if isinstance(table, pd.DataFrame):
         table = pa.Table.from_pandas(table, schema=schema.INCIDENT_SCHEMA, preserve_index=False)
     folder = Path(folder)
     years = sorted(set(table.column(schema.YEAR).to_pylist()))
     files = []
     for y in years:
-        part = table.filter(pa.compute.equal(table.column(schema.YEAR), pa.scalar(y, pa.int16())))
-        part = part.sort_by(schema.OCCURRED_AT).drop_columns([schema.YEAR])
+        part = table.filter(pc.equal(table.column(schema.YEAR), pa.scalar(y, pa.int16())))
+        part = part.sort_by(schema.OCCURRED_AT)
+        if not year_in_file:
+            part = part.drop_columns([schema.YEAR])
         out = folder / "incidents" / f"year={y}" / "part-0.parquet"
         out.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(part, out, compression="zstd", row_group_size=row_group_size)
         files.append(out)
     return files
+
+
+def publish_snapshot(table: pa.Table | pd.DataFrame, settings, snapshot_id: str | None = None):
+    """Publish ``table`` as the current snapshot of ``settings`` through the store's own writer; returns it."""
+    from observatory import store
+
+    if isinstance(table, pd.DataFrame):
+        table = pa.Table.from_pandas(table, schema=schema.INCIDENT_SCHEMA, preserve_index=False)
+    sid = snapshot_id or store.new_snapshot_id()
+    writer = store.SnapshotWriter(settings, sid, store.current_snapshot(settings))
+    for y in sorted(set(table.column(schema.YEAR).to_pylist())):
+        writer.write_year(y, table.filter(pc.equal(table.column(schema.YEAR), pa.scalar(y, pa.int16()))))
+    return writer.publish({"created_at": pd.Timestamp.now(tz="UTC").isoformat(), "note": "tests.incident_factory"})
 
 
 # Large plausible data ------------------------------------------------------------------------------------------

@@ -151,3 +151,33 @@ def test_empty_and_missing_snapshot(tmp_path, settings):
 def test_from_files_names_a_missing_file(tmp_path, settings):
     with pytest.raises(Exception, match="introuvable"):
         Analytics.from_files([tmp_path / "nope.parquet"], settings)
+
+
+def test_get_analytics_follows_the_current_snapshot(tmp_path, settings):
+    from tests.incident_factory import publish_snapshot
+
+    publish_snapshot(incidents(arrondissement=["69381", "69382"]), settings, snapshot_id="20250101T000000000000Z")
+    first = get_analytics(settings)
+    assert first.snapshot_id == "20250101T000000000000Z"
+    assert first.counts(Filters(), by=())["count"].iloc[0] == 2
+    assert get_analytics(settings) is first
+    publish_snapshot(incidents(arrondissement=["69381"] * 5, source_id=[str(i) for i in range(5)]), settings, snapshot_id="20250102T000000000000Z")
+    second = get_analytics(settings)
+    assert second is not first and second.snapshot_id == "20250102T000000000000Z"
+    assert second.counts(Filters(), by=())["count"].iloc[0] == 5  # nothing stale served
+
+
+def test_year_only_in_path_is_read_too(tmp_path, settings):
+    files = write_snapshot(incidents(occurred_at=["2024-06-01", "2025-06-01"]), tmp_path / "s", year_in_file=False)
+    an = Analytics.from_files(files, settings)
+    assert an.counts(Filters(start="2025-01-01"), by=("year",))[["year", "count"]].values.tolist() == [[2025, 1]]
+
+
+def test_concurrent_queries_share_one_instance(tmp_path, settings):
+    from concurrent.futures import ThreadPoolExecutor
+
+    an = make(tmp_path, settings, arrondissement=["69381", "69382", "69383"] * 10, source_id=[str(i) for i in range(30)])
+    filters = [Filters(arrondissements=[a]) for a in ("69381", "69382", "69383")] * 8
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        totals = list(pool.map(lambda f: int(an.counts(f, by=())["count"].iloc[0]), filters))
+    assert totals == [10] * 24
