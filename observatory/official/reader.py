@@ -188,6 +188,8 @@ def _numbers(text: pd.Series) -> pd.Series:
 
 
 def _problems(raw: pd.DataFrame, bad: pd.Series, column: str, why: str) -> list[tuple[int, str]]:
+    if not bad.any():  # the common case: skip pandas' indexing overhead
+        return []
     rows = raw.loc[bad, m.SOURCE_ROW].tolist()
     values = raw.loc[bad, column].tolist()
     return [(int(r), f"ligne {r}, colonne « {column} » : « {v} » {why}") for r, v in zip(rows, values)]
