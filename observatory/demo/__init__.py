@@ -204,9 +204,10 @@ def prepare_default(settings: Settings, progress: ProgressFn | None = None, inge
 
 
 def is_demo(settings: Settings) -> bool:
-    """True when the data shown comes from the demo generator (its marker is there and its files were ingested,
-    or nothing else was)."""
-    if read_marker(settings) is None:
+    """True when the data shown comes (at least partly) from the demo generator: its marker is there and one
+    of its files is in the ingest ledger (matched by checksum), or nothing has been ingested yet."""
+    marker = read_marker(settings)
+    if marker is None:
         return False
     try:
         from observatory.store import ingest_history
@@ -214,11 +215,10 @@ def is_demo(settings: Settings) -> bool:
         history = ingest_history(settings)
     except Exception:  # no store yet, or an unreadable ledger: the marker alone decides
         return True
-    if history is None or len(history) == 0 or "source_file" not in history.columns:
+    if history is None or len(history) == 0 or "sha256" not in history.columns:
         return True
-    demo = str(demo_dir(settings).resolve())
-    files = history["source_file"].astype(str)
-    return bool(files.map(lambda f: str(Path(f).resolve()).startswith(demo) or "/demo/" in f.replace("\\", "/") or f.startswith("demo/")).any())
+    demo_sums = {f.get("sha256") for f in marker.get("files", [])}
+    return bool(history["sha256"].astype(str).isin(demo_sums).any())
 
 
 __all__ = [

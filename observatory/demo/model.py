@@ -265,7 +265,7 @@ def day_table(year: int, month: int) -> pd.DataFrame:
     lock = np.zeros(len(days), dtype=int)
     lock[(d >= LOCKDOWN_1[0]) & (d <= LOCKDOWN_1[1])] = 1
     lock[(d >= LOCKDOWN_2[0]) & (d <= LOCKDOWN_2[1])] = 2
-    return pd.DataFrame({"day": days, "weekday": days.weekday, "lockdown": lock})
+    return pd.DataFrame({"day": days, "weekday": days.day_of_week, "lockdown": lock})
 
 
 def daily_expected(model: CategoryModel, annual: float, year: int, month: int, days: pd.DataFrame) -> np.ndarray:

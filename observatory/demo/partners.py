@@ -298,7 +298,7 @@ class PoliceMunicipale(Partner):
     name = "police_municipale"
     overlap_days = 5
     requalify_share = 0.04
-    requalify = {"Regroupement sur la voie publique": "Rixe", "Incivilités": "Dégradation de mobilier urbain", "Nuisances sonores": "Rixe"}
+    requalify = {"Regroupement sur la voie publique": "Usage de stupéfiants", "Incivilités": "Dégradation de mobilier urbain", "Nuisances sonores": "Rixe"}
     unknown_labels = ("Divagation d'animaux", "Dépôt sauvage", "Affichage sauvage", "Feux d'artifice")
     defect_rates = {"bad_date": 0.003, "outside_city": 0.002, "swapped_coords": 0.003, "missing_coords": 0.008, "unknown_label": 0.004}
     ANNUAL = {

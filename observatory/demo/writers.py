@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +30,9 @@ def normalise_zip(path: Path) -> None:
     """Rewrite a zip (XLSX) with fixed entry timestamps and a fixed entry order, so its bytes are stable."""
     with zipfile.ZipFile(path) as src:
         entries = [(info.filename, src.read(info.filename)) for info in src.infolist()]
+    # openpyxl's save stamps dcterms:modified with the current time whatever the workbook says.
+    stamp = FIXED_TIMESTAMP.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    entries = [(n, re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rb"\g<1>" + stamp + rb"\g<2>", d) if n == "docProps/core.xml" else d) for n, d in entries]
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as dst:
         for name, data in entries:
