@@ -73,6 +73,10 @@ def build_app(settings, pages=PAGES):
     for out, inp, _ in CALLBACKS:
         app.callback(Output(out, "children"), Input(inp, "value"))(lambda v, _o=out: f"{_o}:{v}")
 
+    @app.server.route("/vendor/test-bootstrap.css")
+    def vendor_css():
+        return "body{}", 200, {"Content-Type": "text/css"}
+
     @app.server.route("/telechargement/brut.csv")
     def raw_export():
         return "incident_key;lon;lat\n"
@@ -156,6 +160,7 @@ def test_sign_in_page_and_assets_are_public(app):
     assert client.get("/_dash-layout").status_code == 200
     deps = client.get("/_dash-dependencies")
     assert deps.status_code == 200
+    assert client.get("/vendor/test-bootstrap.css").status_code == 200  # the sign-in page needs its CSS
     suites = [p for p in (r.rule for r in app.server.url_map.iter_rules()) if "_dash-component-suites" in p]
     assert suites, "Dash serves its scripts from component suites"
 

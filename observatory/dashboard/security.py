@@ -62,6 +62,8 @@ _analyst_only_exact: set[str] = set()
 _analyst_only_prefixes: set[str] = set()
 # Non-Dash Flask routes (downloads) an élu may call; every other such route is analyst-only.
 _elu_routes: set[str] = set()
+# Non-Dash Flask routes that serve third-party static files (no data) to everyone, the sign-in page included.
+_public_routes: set[str] = {"/vendor/"}
 _registry_lock = threading.Lock()
 
 # Overrides the role while page layouts are walked to learn which ids live on analyst-only pages.
@@ -99,6 +101,12 @@ def allow_elu_route(*prefixes: str) -> None:
     """Let élus call these non-Dash Flask routes (protected downloads). Paths are relative to the app prefix."""
     with _registry_lock:
         _elu_routes.update(_norm_path(p) for p in prefixes)
+
+
+def allow_public_route(*prefixes: str) -> None:
+    """Serve these Flask routes without a session: only for static files that hold no data (CSS, fonts)."""
+    with _registry_lock:
+        _public_routes.update(prefixes)
 
 
 def is_analyst_only_id(component_id: object) -> bool:
@@ -481,6 +489,8 @@ def install_security(app, settings) -> None:  # noqa: ANN001 - Dash app, Setting
             return "route"  # 404/405: let Flask answer
         r = rule.rule
         if r.startswith(prefix + "_dash-component-suites/") or r in (prefix + "_favicon.ico",):
+            return "static"
+        if request.method in ("GET", "HEAD") and any(_strip_prefix(request.path, prefix).startswith(p) for p in _public_routes):
             return "static"
         if r in (prefix + "_dash-layout", prefix + "_dash-dependencies", prefix + "_reload-hash"):
             return "structure"
