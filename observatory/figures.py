@@ -353,7 +353,10 @@ def change_bars(df: pd.DataFrame, label_col: str, change_col: str, significant_c
             hovertemplate=f"%{{y}}<br>{value_label} : %{{x:+,.0f}} (%{{text}})<br>Évolution %{{customdata[0]}}<extra></extra>",
         )
     )
-    fig.update_xaxes(title=value_label, zeroline=True, zerolinecolor="#52606d")
+    # Room on both sides for the outside labels, which Plotly would otherwise clip at the plot's edge.
+    lo, hi = float(min(change.min(), 0)), float(max(change.max(), 0))
+    pad = 0.3 * max(hi - lo, 1.0)
+    fig.update_xaxes(title=value_label, zeroline=True, zerolinecolor="#52606d", range=[lo - (pad if lo < 0 else 0.05 * pad), hi + (pad if hi > 0 else 0.05 * pad)])
     fig.update_yaxes(title=None, automargin=True)
     return theme(fig, height=height or max(220, 28 * len(d) + 60))
 
@@ -366,13 +369,14 @@ def weekday_hour_heatmap(df: pd.DataFrame, weekday_col: str = "weekday", hour_co
     fig = go.Figure(
         go.Heatmap(
             z=grid.to_numpy(),
-            x=[f"{h} h" for h in range(24)],
+            x=list(range(24)),
             y=list(labels.WEEKDAYS),
             colorscale=SEQUENTIAL,
             colorbar={"title": {"text": "Faits"}, "thickness": 10},
-            hovertemplate="%{y} %{x}<br>Faits : %{z:,.0f}<extra></extra>",
+            hovertemplate="%{y} %{x} h<br>Faits : %{z:,.0f}<extra></extra>",
         )
     )
+    fig.update_xaxes(title="Heure", dtick=2)
     fig.update_yaxes(autorange="reversed")
     return theme(fig, height=height)
 
@@ -401,6 +405,7 @@ def small_multiples(df: pd.DataFrame, facet_col: str, x_col: str, value_col: str
         part = df[df[facet_col] == facet].sort_values(x_col)
         fig.add_trace(go.Scatter(x=part[x_col], y=part[value_col], mode="lines", line={"color": CURRENT_COLOR, "width": 1.6}, showlegend=False, name=titles[i], hovertemplate=f"{titles[i]}<br>%{{x|%m/%Y}} : %{{y:{INT_FMT}}}<extra></extra>"), row=i // cols + 1, col=i % cols + 1)
     fig.update_xaxes(tickformat="%Y")
+    fig.update_yaxes(matches="y", rangemode="tozero")  # one scale for every panel, so levels compare
     fig.update_annotations(font={"size": 12})
     return theme(fig, height=height)
 
@@ -422,8 +427,12 @@ def contributions_waterfall(df: pd.DataFrame, label_col: str, change_col: str, t
             hovertemplate="%{x}<br>%{y:+,.0f}<extra></extra>",
         )
     )
+    # Zoom on the steps: from zero the changes would be invisible slivers on top of the totals.
+    running = np.concatenate([[total_before], total_before + np.cumsum(d[change_col].astype("float64").to_numpy()), [total_after]])
+    lo, hi = float(running.min()), float(running.max())
+    pad = max(0.15 * (hi - lo), 1.0)
     fig.update_xaxes(tickangle=-35, automargin=True)
-    fig.update_yaxes(title="Faits")
+    fig.update_yaxes(title="Faits", range=[max(0.0, lo - pad), hi + pad])
     return theme(fig, height=height)
 
 

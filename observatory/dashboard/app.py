@@ -112,15 +112,15 @@ def filter_bar(an, settings: Settings) -> dbc.Card:  # noqa: ANN001
                     [
                         dbc.Col([dbc.Label("Arrondissements", html_for=ids.F_ARRONDISSEMENTS, className="small mb-0"), dcc.Dropdown(id=ids.F_ARRONDISSEMENTS, options=[{"label": labels.arrondissement_label(c), "value": c} for c in schema.ARRONDISSEMENT_CODES], placeholder="tous", **dd)], md=2),
                         dbc.Col([dbc.Label("Zones", html_for=ids.F_ZONES, className="small mb-0"), dcc.Dropdown(id=ids.F_ZONES, options=[{"label": f"{r.name} ({labels.ZONE_KIND_LABELS.get(r.kind, r.kind)})", "value": r.zone_id} for r in zones.itertuples()], placeholder="toutes", **dd)], md=3),
-                        dbc.Col([dbc.Label("Heures", html_for=ids.F_HOURS, className="small mb-0"), dcc.RangeSlider(id=ids.F_HOURS, min=0, max=23, step=1, value=[0, 23], marks={h: f"{h} h" for h in (0, 6, 12, 18, 23)}, allowCross=False, tooltip={"placement": "bottom"})], md=3),
-                        dbc.Col([dbc.Label("Jours", html_for=ids.F_WEEKDAYS, className="small mb-0"), dbc.Checklist(id=ids.F_WEEKDAYS, options=[{"label": d[:3], "value": i} for i, d in enumerate(labels.WEEKDAYS)], value=list(range(7)), inline=True, className="small")], md=3),
+                        dbc.Col([dbc.Label("Heures", html_for=ids.F_HOURS, className="small mb-0"), dcc.RangeSlider(id=ids.F_HOURS, min=0, max=23, step=1, value=[0, 23], marks={h: f"{h} h" for h in (0, 6, 12, 18, 23)}, allowCross=False)], md=3),
+                        dbc.Col([dbc.Label("Jours", html_for=ids.F_WEEKDAYS, className="small mb-0"), dbc.Checklist(id=ids.F_WEEKDAYS, options=[{"label": d[:3], "value": i} for i, d in enumerate(labels.WEEKDAYS)], value=list(range(7)), inline=True, className="small")], md=2),
                         dbc.Col(
                             [
                                 dbc.Button("Réinitialiser", id=ids.RESET_FILTERS, size="sm", color="secondary", outline=True, className="me-1 mt-3"),
                                 dcc.Clipboard(id=ids.SHARE_LINK, title="Copier le lien de cette vue", className="d-inline-block mt-3 btn btn-sm btn-outline-primary", content=""),
                             ],
-                            md=1,
-                            className="text-nowrap",
+                            md=2,
+                            className="text-nowrap text-end",
                         ),
                     ],
                     className="g-2 mt-1",
@@ -153,13 +153,14 @@ def shell_layout() -> html.Div:
             dbc.Navbar(
                 dbc.Container(
                     [
-                        html.A(html.Span("Observatoire de la délinquance et de la sécurité — Lyon", className="navbar-brand fw-semibold"), href="/", className="text-decoration-none"),
+                        html.A(html.Span("Observatoire de la délinquance et de la sécurité — Lyon", className="navbar-brand fw-semibold text-white"), href="/", className="text-decoration-none"),
                         navigation(),
                     ],
                     fluid=True,
                 ),
-                color="light",
-                className="mb-2 border-bottom",
+                color="dark",
+                dark=True,
+                className="mb-2",
             ),
             dbc.Container(
                 [

@@ -86,7 +86,7 @@ def method_note(an, filters, *, rate: bool = False, period: tuple[date | None, d
     if territory.approximate:
         parts.append("contours approximatifs")
     if extra:
-        parts.append(extra)
+        parts.append(extra.strip().rstrip("."))
     return " ; ".join(parts) + "."
 
 
@@ -226,6 +226,11 @@ def yes_no(value: Any) -> str:
 
 def pct_cell(value: Any) -> str:
     return labels.fmt_pct(None if value is None or pd.isna(value) else float(value))
+
+
+def share_cell(value: Any) -> str:
+    """A share in percent without sign (``0.61`` → ``61 %``)."""
+    return labels.fmt_pct(None if value is None or pd.isna(value) else float(value), signed=False)
 
 
 def int_cell(value: Any) -> str:

@@ -13,7 +13,7 @@ from dash import Input, Output, callback, html
 from observatory import figures, labels, schema
 from observatory.analytics.filters import Filters
 from observatory.dashboard import components, ids, shaping
-from observatory.dashboard.components import Col, fmt_any, int_cell, pct_cell
+from observatory.dashboard.components import Col, fmt_any, int_cell, share_cell
 from observatory.dashboard.exporting import ExportTable, exportable
 
 dash.register_page(__name__, path="/donnees", name="Données", title="Données — Observatoire", order=4)
@@ -115,7 +115,7 @@ def location(query):  # noqa: ANN001, ANN201
     filters = Filters.from_query(query or {})
     c = an.counts(filters, by=("source", "location_quality"))
     table = shaping.location_quality_table(c)
-    cols = [Col("partenaire", "Partenaire"), Col("total", "Faits", int_cell)] + [Col(q, labels.LOCATION_QUALITY_LABELS[q], pct_cell) for q in schema.LOCATION_QUALITIES] + [Col("sans_point", "Sans point", pct_cell)]
+    cols = [Col("partenaire", "Partenaire"), Col("total", "Faits", int_cell)] + [Col(q, labels.LOCATION_QUALITY_LABELS[q], share_cell) for q in schema.LOCATION_QUALITIES] + [Col("sans_point", "Sans point", share_cell)]
     return components.french_table(table, cols, numeric=["total", *schema.LOCATION_QUALITIES, "sans_point"]), components.method_note(an, filters, extra="« sans point » : secteur seulement ou aucune localisation (comptés dans leur arrondissement si connu, jamais placés sur un point par défaut)")
 
 
@@ -180,7 +180,7 @@ def unmapped(query):  # noqa: ANN001, ANN201
     filters = Filters.from_query(query or {}).replace(categories=(schema.NON_CLASSE,), families=())
     c = an.counts(filters, by=("source", "raw_label")).sort_values("count", ascending=False)
     c = c.assign(partenaire=c["source"].map(labels.source_label))
-    return components.french_table(c, [Col("partenaire", "Partenaire"), Col("raw_label", "Libellé d'origine"), Col("count", "Faits", int_cell)], numeric=("count",)), "À ajouter à la table de correspondance du partenaire (data/raw/sources/) ; ces faits comptent dans « non classé »."
+    return components.french_table(c, [Col("partenaire", "Partenaire"), Col("raw_label", "Libellé d'origine"), Col("count", "Faits", int_cell)], numeric=("count",), max_rows=15), "À ajouter à la table de correspondance du partenaire (data/raw/sources/) ; ces faits comptent dans « non classé »."
 
 
 @exportable(ids.DQ_UNMAPPED, "Libellés non classés")
