@@ -196,6 +196,15 @@ def random_incidents(n: int, seed: int = 0, start_year: int = 2019, end_year: in
     # Points outside the city are pulled to their hot spot's centre, which is inside.
     x = np.where(inside, x, np.array([h[0] for h in _HOTSPOTS])[k])
     y = np.where(inside, y, np.array([h[1] for h in _HOTSPOTS])[k])
+    source = np.asarray(_SOURCES, dtype=object)[rng.choice(len(_SOURCES), size=n, p=_SOURCE_P)]
+    # Pool staff report around their pools: those incidents sit in a pool buffer (50 m spread).
+    pools = terr.zones[terr.zones["kind"] == "piscine"].to_crs(LAMBERT93)
+    at_pool = source == "piscines"
+    if len(pools) and at_pool.any():
+        centres = pools.geometry.centroid
+        pick = rng.integers(0, len(pools), at_pool.sum())
+        x[at_pool] = centres.x.to_numpy()[pick] + rng.normal(0, 50, at_pool.sum())
+        y[at_pool] = centres.y.to_numpy()[pick] + rng.normal(0, 50, at_pool.sum())
     arrond = np.full(n, None, dtype=object)
     for code, geom in zip(arr["code"], arr.geometry):
         shapely.prepare(geom)
@@ -207,6 +216,10 @@ def random_incidents(n: int, seed: int = 0, start_year: int = 2019, end_year: in
     days = pd.date_range(f"{start_year}-01-01", f"{end_year}-12-31", freq="D")
     day_w = 1 + 0.35 * np.isin(days.month, (6, 7, 8))
     d = rng.choice(len(days), size=n, p=day_w / day_w.sum())
+    # Pools are busiest when open: 80 % of their incidents fall in June–August.
+    summer = np.flatnonzero(np.isin(days.month, (6, 7, 8)))
+    in_summer = at_pool & (rng.random(n) < 0.8)
+    d[in_summer] = rng.choice(summer, size=in_summer.sum())
     hour_w = np.array([4, 3, 2, 1, 1, 1, 1, 2, 3, 4, 4, 5, 5, 5, 5, 5, 6, 7, 8, 8, 8, 7, 6, 5], dtype=float)
     hours = rng.choice(24, size=n, p=hour_w / hour_w.sum())
     minutes = rng.integers(0, 60, n)
@@ -227,7 +240,6 @@ def random_incidents(n: int, seed: int = 0, start_year: int = 2019, end_year: in
     category = np.asarray(cats, dtype=object)[rng.choice(len(cats), size=n, p=cat_p)]
     unmapped = rng.random(n) < 0.01
     category = np.where(unmapped, schema.NON_CLASSE, category)
-    source = np.asarray(_SOURCES, dtype=object)[rng.choice(len(_SOURCES), size=n, p=_SOURCE_P)]
     family_of = {c: schema.category_family(c) for c in schema.categories()}
     return incidents(
         source=source,
