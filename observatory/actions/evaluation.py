@@ -414,7 +414,7 @@ def evaluate_counts(counts: AreaCounts, windows: Windows, has_control: bool = Tr
         "displacement_note": displacement_note(result) if code != "no_conclusion" else "",
         "significant": code in ("decrease", "increase"),
         "unreliable": code == "no_conclusion",
-        "window_note": windows.reason or "",
+        "window_note": (windows.reason or "") if windows.usable else "",  # an unusable window's reason is in the verdict
     }
 
 
@@ -455,6 +455,10 @@ def evaluate_incidents(
         has_control = bool(control_cells)
         if buffer_control_cells:
             buffer_control = cells_total(buffer_control_cells)
+            # Too few comparable cells left for the buffer: a tiny control scaled up by a huge weight would
+            # swamp the test, so the perimeter's control is shared instead (with the covariance accounted for).
+            if buffer_control[0] < 0.5 * buffer[0]:
+                buffer_control, buffer_control_cells = None, []
     wc = treated[0] / control[0] if control[0] > 0 else 1.0
     reference = buffer_control if buffer_control is not None else control
     wb = buffer[0] / reference[0] if reference[0] > 0 else 1.0
