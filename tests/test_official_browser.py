@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
-import threading
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -25,9 +29,6 @@ def test_page_in_chromium(tmp_path):
     if CHROMIUM is None:
         pytest.skip("chromium is not installed")
     playwright = pytest.importorskip("playwright.sync_api")
-    from werkzeug.serving import make_server
-
-    from observatory.dashboard.app import create_app
     from tests.dashboard_data import publish_random_store
 
     settings = get_settings(root=REPO, env={}, data_dir=tmp_path / "data")
@@ -41,17 +42,34 @@ def test_page_in_chromium(tmp_path):
     path.write_text("\n".join([HEADER, *lines]) + "\n", encoding="utf-8")
     official.import_official(settings, path)
 
-    server = make_server("127.0.0.1", 0, create_app(settings).server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    # The app runs in its own process: Dash Pages registers pages per process, and other tests of the suite
+    # import page modules under a second name, which would duplicate navigation links in a shared process.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    script = (
+        "import sys; from werkzeug.serving import run_simple; from observatory.dashboard.app import create_app; "
+        f"run_simple('127.0.0.1', {port}, create_app().server, threaded=True)"
+    )
+    env = {**os.environ, "OBSERVATORY_DATA_DIR": str(settings.data_path), "OBSERVATORY_ROOT": str(REPO)}
+    server = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     errors: list[str] = []
     try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"dashboard did not start: {server.stderr.read().decode()[-500:]}")
+                time.sleep(0.2)
         with playwright.sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
             page = browser.new_page()
             page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
             page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(f"http://127.0.0.1:{server.server_port}/officielles")
+            page.goto(f"http://127.0.0.1:{port}/officielles")
             page.wait_for_selector("#officielles-comparison-table table", timeout=30000)
             table = page.inner_text("#officielles-comparison-table")
             assert "Vols avec armes" in table and "SSMSI 2025" in table
@@ -59,6 +77,6 @@ def test_page_in_chromium(tmp_path):
             assert "Pourquoi les chiffres diffèrent" in page.inner_text("body")
             browser.close()
     finally:
-        server.shutdown()
-        thread.join(5)
+        server.terminate()
+        server.wait(10)
     assert errors == []

@@ -19,7 +19,12 @@ from observatory.official import compare
 from observatory.official import figures as off_figures
 from observatory.official import model as m
 
-dash.register_page(__name__, path="/officielles", name="Statistiques officielles", title="Statistiques officielles — Observatoire", order=60)
+PATH = "/officielles"
+# Dash Pages loads this file as "pages.officielles"; a test or tool importing it again under its package name
+# must not register the page and its callbacks a second time (duplicate nav links and callback outputs).
+_FIRST_LOAD = not any(p.get("path") == PATH and p.get("module") != __name__ for p in dash.page_registry.values())
+if _FIRST_LOAD:
+    dash.register_page(__name__, path=PATH, name="Statistiques officielles", title="Statistiques officielles — Observatoire", order=60)
 
 # Component ids of this page (page-local, prefixed, so they cannot clash with the shared ids module).
 INDICATOR = "officielles-indicator"
@@ -131,11 +136,6 @@ def _unit(indicator: str, measure: str, rows: pd.DataFrame) -> str:
     return f"Taux {off.rate_unit(indicator)}"
 
 
-@callback(
-    Output(SERIES, "figure"), Output({"type": "method-note", "target": SERIES}, "children"),
-    Output(ARRONDISSEMENTS, "figure"), Output({"type": "method-note", "target": ARRONDISSEMENTS}, "children"),
-    Input(INDICATOR, "value"), Input(TERRITORY, "value"), Input(MEASURE, "value"), Input(YEAR, "value"),
-)
 def official_figures(indicator, code, measure, year):  # noqa: ANN001, ANN201
     settings = _settings()
     rows = off.read_official(settings, codes=m.LYON_CODES, indicators=[indicator])
@@ -153,8 +153,6 @@ def official_figures(indicator, code, measure, year):  # noqa: ANN001, ANN201
     return series, series_note, arr, arr_note
 
 
-@callback(Output(TABLE, "children"), Output({"type": "method-note", "target": TABLE}, "children"),
-          Input(INDICATOR, "value"), Input(TERRITORY, "value"))
 def official_table(indicator, code):  # noqa: ANN001, ANN201
     settings = _settings()
     rows = off.read_official(settings, codes=sorted({code, schema.CITY_CODE}), indicators=[indicator])
@@ -181,11 +179,6 @@ def official_table(indicator, code):  # noqa: ANN001, ANN201
     return components.french_table(table, cols, numeric=("count", "rate", "city_rate", "base")), note
 
 
-@callback(
-    Output(COMPARISON, "figure"), Output({"type": "method-note", "target": COMPARISON}, "children"),
-    Output(COMPARISON_TABLE, "children"), Output({"type": "method-note", "target": COMPARISON_TABLE}, "children"),
-    Input(INDICATOR, "value"), Input(TERRITORY, "value"), Input(YEAR, "value"),
-)
 def official_comparison(indicator, code, year):  # noqa: ANN001, ANN201
     settings = _settings()
     empty = off_figures.comparison_figure(pd.DataFrame())
@@ -233,3 +226,20 @@ def _is_analyst() -> bool:
         return components.is_analyst()
     except Exception:  # noqa: BLE001 - outside a signed-in request (tests, exports) the safe answer is "not an analyst"
         return False
+
+
+
+def _note(target: str) -> Output:
+    return Output({"type": "method-note", "target": target}, "children")
+
+
+if _FIRST_LOAD:
+    callback(
+        Output(SERIES, "figure"), _note(SERIES), Output(ARRONDISSEMENTS, "figure"), _note(ARRONDISSEMENTS),
+        Input(INDICATOR, "value"), Input(TERRITORY, "value"), Input(MEASURE, "value"), Input(YEAR, "value"),
+    )(official_figures)
+    callback(Output(TABLE, "children"), _note(TABLE), Input(INDICATOR, "value"), Input(TERRITORY, "value"))(official_table)
+    callback(
+        Output(COMPARISON, "figure"), _note(COMPARISON), Output(COMPARISON_TABLE, "children"), _note(COMPARISON_TABLE),
+        Input(INDICATOR, "value"), Input(TERRITORY, "value"), Input(YEAR, "value"),
+    )(official_comparison)
