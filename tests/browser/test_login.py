@@ -118,9 +118,13 @@ def test_elu_is_offered_no_points_and_no_raw_export(context, secured_url):  # no
 
 def test_analyst_signs_in_and_out(context, secured_url):  # noqa: ANN001
     page = context.new_page()
+    csp_errors: list[str] = []
+    page.on("console", lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None)
     sign_in(page, secured_url, "marie")
     assert page.goto(secured_url + "/carte").status == 200
     wait_for_dash(page)
+    page.wait_for_timeout(1500)  # let MapLibre start its worker: a CSP refusal would show in the console
+    assert not csp_errors, csp_errors
     page.click("#securite-deconnexion")
     page.wait_for_url("**/connexion**")
     assert page.goto(secured_url + "/carte").url.split("?")[0].endswith("/connexion")
