@@ -28,23 +28,23 @@ UP_COLOR = "#C0392B"  # a rise in delinquency is bad news: red
 DOWN_COLOR = "#1E8449"
 NEUTRAL_COLOR = "#9aa5b1"
 SEQUENTIAL = "YlOrRd"
-HOTSPOT_COLORS = {  # Gi* confidence classes, cold to hot
-    "froid_99": "#2166ac",
-    "froid_95": "#67a9cf",
-    "froid_90": "#d1e5f0",
-    "non_significatif": "#f7f7f7",
-    "chaud_90": "#fddbc7",
-    "chaud_95": "#ef8a62",
-    "chaud_99": "#b2182b",
+HOTSPOT_COLORS = {  # Gi* confidence classes as named by observatory.analytics.hotspots.classify, cold to hot
+    "cold_99": "#2166ac",
+    "cold_95": "#67a9cf",
+    "cold_90": "#d1e5f0",
+    "ns": "#f7f7f7",
+    "hot_90": "#fddbc7",
+    "hot_95": "#ef8a62",
+    "hot_99": "#b2182b",
 }
 HOTSPOT_LABELS = {
-    "froid_99": "Point froid (99 %)",
-    "froid_95": "Point froid (95 %)",
-    "froid_90": "Point froid (90 %)",
-    "non_significatif": "Non significatif",
-    "chaud_90": "Point chaud (90 %)",
-    "chaud_95": "Point chaud (95 %)",
-    "chaud_99": "Point chaud (99 %)",
+    "cold_99": "Point froid (99 %)",
+    "cold_95": "Point froid (95 %)",
+    "cold_90": "Point froid (90 %)",
+    "ns": "Non significatif",
+    "hot_90": "Point chaud (90 %)",
+    "hot_95": "Point chaud (95 %)",
+    "hot_99": "Point chaud (99 %)",
 }
 ZONE_COLORS = {"hypercentre": "#7b3294", "piscine": "#0072B2", "qpv": "#D55E00", "gltd": "#009E73", "cellule_veille": "#009E73", "camera": "#666666", "perimetre": "#CC79A7"}
 LYON_CENTER = {"lon": 4.8467, "lat": 45.7578}
@@ -193,7 +193,7 @@ def hotspot_map(df: pd.DataFrame, geojson: dict, id_col: str, class_col: str, va
     fig = go.Figure()
     for cls, color in HOTSPOT_COLORS.items():
         part = df[df[class_col] == cls]
-        if part.empty or cls == "non_significatif":
+        if part.empty or cls == "ns":
             continue
         fig.add_trace(
             go.Choroplethmap(

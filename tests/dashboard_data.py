@@ -37,3 +37,76 @@ def publish_random_store(settings: Settings, n: int = 20_000, seed: int = 1, sta
     now = datetime.now(timezone.utc).isoformat()
     writer.publish({"created_at": now, "ingests": [], "source": "tests.dashboard_data (random, not the demo)"})
     return settings
+
+
+# Callback requests ---------------------------------------------------------------------------------------------
+# Values given to the inputs of the pages' callbacks; the filters store is filled per scenario.
+PAGE_INPUT_VALUES = {
+    "overview-metric.value": "rate",
+    "trends-compare-kind.value": "ytd",
+    "trends-compare-by.value": "family",
+    "zones-kind.value": "piscine",
+    "map-zone-kinds.value": ["hypercentre"],
+    "map-layer.value": "arr_rate",
+}
+MAP_LAYERS = ("arr_rate", "arr_count", "grid", "hotspots", "persistence", "zones", "points")
+
+
+def _split_outputs(output: str) -> list[dict]:
+    import json
+
+    parts = output[2:-2].split("...") if output.startswith("..") else [output]
+    out = []
+    for p in parts:
+        ident, prop = p.rsplit(".", 1)
+        out.append({"id": json.loads(ident) if ident.startswith("{") else ident, "property": prop.split("@")[0]})
+    return out
+
+
+def callback_requests(dependencies: list[dict], query: dict) -> list[tuple[str, dict]]:
+    """Bodies for ``POST /_dash-update-component``: every server callback of the pages that reads the filters
+    store (the map once per layer), plus the side panel for an arrondissement and a cell. Shell callbacks (URL,
+    navigation) and clientside ones are left out."""
+    import json
+
+    out = []
+    for dep in dependencies:
+        if dep.get("clientside_function"):
+            continue
+        ins = dep["inputs"]
+        keys = [f"{i['id']}.{i['property']}" for i in ins]
+        if "filters-store.data" not in keys or "nav-link" in dep["output"]:
+            continue
+        outputs = _split_outputs(dep["output"])
+        layers = MAP_LAYERS if "map-layer.value" in keys else (None,)
+        for layer in layers:
+            values = {**PAGE_INPUT_VALUES, "filters-store.data": query}
+            if layer:
+                values["map-layer.value"] = layer
+            if any(k not in values for k in keys):
+                break
+            body = {
+                "output": dep["output"],
+                "outputs": outputs if len(outputs) > 1 or dep["output"].startswith("..") else outputs[0],
+                "inputs": [{"id": i["id"], "property": i["property"], "value": values[k]} for i, k in zip(ins, keys)],
+                "state": [{"id": s["id"], "property": s["property"], "value": None} for s in dep.get("state", [])],
+                "changedPropIds": ["filters-store.data"],
+            }
+            name = "+".join(o["id"] if isinstance(o["id"], str) else json.dumps(o["id"]) for o in outputs[:1]) + (f"[{layer}]" if layer else "")
+            out.append((name, body))
+    panel = next((d for d in dependencies if "detail-panel.is_open" in d["output"]), None)
+    if panel is not None:
+        for kind, key in (("arrondissement", "69382"), ("cell", "E8421_N65193")):
+            click = {"points": [{"customdata": [key, key, kind], "location": key}]}
+            ident = {"type": "clickable-map", "page": "carte"}
+            out.append((
+                f"panel[{kind}]",
+                {
+                    "output": panel["output"],
+                    "outputs": _split_outputs(panel["output"]),
+                    "inputs": [[{"id": ident, "property": "clickData", "value": click}]],
+                    "state": [{"id": "filters-store", "property": "data", "value": query}],
+                    "changedPropIds": [json.dumps(ident, separators=(",", ":"), sort_keys=True) + ".clickData"],
+                },
+            ))
+    return out

@@ -271,4 +271,4 @@ def _install_filter_callbacks(app: dash.Dash) -> None:
     @app.callback(Output({"type": "nav-link", "path": ALL}, "href"), Input(ids.FILTERS, "data"), State({"type": "nav-link", "path": ALL}, "id"))
     def _nav_hrefs(query, link_ids):  # noqa: ANN001, ANN202
         qs = urlencode(query or {})
-        return [lid["path"] + (f"?{qs}" if qs else "") for lid in link_ids]
+        return [lid["path"] + (f"?{qs}" if qs else "") for lid in link_ids or []]

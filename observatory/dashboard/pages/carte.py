@@ -19,6 +19,7 @@ LAYERS = [
     {"label": "Arrondissements (nombre)", "value": "arr_count"},
     {"label": "Maillage 200 m", "value": "grid"},
     {"label": "Points chauds (Gi*)", "value": "hotspots"},
+    {"label": "Points chauds persistants", "value": "persistence"},
     {"label": "Zones", "value": "zones"},
     {"label": "Faits localisés (analystes)", "value": "points"},
 ]
@@ -69,10 +70,11 @@ def layer_table(an, filters, layer: str) -> ExportTable:  # noqa: ANN001
     if layer == "zones":
         return ExportTable(an.rates_by_zone(filters), ("count",), title="Faits par zone")
     if layer == "hotspots":
-        hs = getattr(an, "hotspots", None)
-        if hs is None:
-            return ExportTable(an.counts(filters, by=("grid_cell",)).iloc[0:0], ("count",), title="Points chauds")
-        return ExportTable(hs(filters), ("count",), title="Points chauds (Gi*)")
+        hs = an.hotspots(filters)
+        return ExportTable(hs[hs["class"] != "ns"].reset_index(drop=True), ("count",), title="Points chauds (Gi*)", extra_note=hs.attrs.get("note", ""))
+    if layer == "persistence":
+        p = an.persistence(filters)
+        return ExportTable(p[p["quarters_hot"] > 0].reset_index(drop=True), (), title="Persistance des points chauds")
     if layer == "points":
         # Sensitive categories are never drawn as points; the others only at their cell's centre, aggregated.
         allowed = tuple(c for c in (filters.categories or schema.categories()) if c not in schema.sensitive_categories())
@@ -109,9 +111,15 @@ def map_figure(query, layer, outline_kinds):  # noqa: ANN001, ANN201
         return fig, components.method_note(an, filters, extra="taux des zones rapportés à la surface ; piscines : périmètre de " + f"{int(s.pool_buffer_m)} m")
     if layer == "hotspots":
         if table.empty:
-            return figures.empty_figure("Points chauds : calcul non disponible pour ces filtres", height=640), components.method_note(an, filters)
-        fig = figures.hotspot_map(table, geo.grid_geojson(s, table["grid_cell"]), "grid_cell", "hotspot_class", "count", style=style, height=640, outlines=outlines)
-        return fig, components.method_note(an, filters, extra=table.attrs.get("note", "statistique Gi* de Getis-Ord sur la grille") + " ; cliquer une maille pour le détail")
+            return figures.empty_figure("Aucun point chaud ni froid significatif pour ces filtres", height=640), components.method_note(an, filters)
+        fig = figures.hotspot_map(table, geo.grid_geojson(s, table["cell_id"]), "cell_id", "class", "count", style=style, height=640, outlines=outlines)
+        return fig, components.method_note(an, filters, extra=an.hotspots(filters).attrs.get("note", "") + " ; cliquer une maille pour le détail")
+    if layer == "persistence":
+        if table.empty:
+            return figures.empty_figure("Aucune maille chaude (95 %) sur les 4 derniers trimestres", height=640), components.method_note(an, filters)
+        p = table.assign(label=table["cell_id"])
+        fig = figures.choropleth_map(p, geo.grid_geojson(s, p["cell_id"]), "cell_id", "quarters_hot", "Trimestres chauds (sur 4)", name_col="label", style=style, height=640, colorscale="Reds", outlines=outlines, click_kind="cell")
+        return fig, components.method_note(an, filters, extra="nombre des 4 derniers trimestres où la maille est un point chaud Gi* à 95 % ou plus ; cliquer une maille pour le détail")
     if layer == "points":
         if len(table) > MAX_POINT_MARKERS:
             fig = figures.density_map(table, "lon", "lat", "count", style=style, height=640, outlines=outlines)

@@ -1,0 +1,96 @@
+"""The app in-process (Flask test client): every page callback answers through the real callback endpoint,
+pages without data show how to load some, exports carry French CSV."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from observatory.config import get_settings
+
+
+@pytest.fixture(scope="module")
+def app_and_settings(tmp_path_factory):  # noqa: ANN001, ANN201
+    from observatory.dashboard.app import create_app
+    from tests.dashboard_data import publish_random_store
+
+    settings = publish_random_store(get_settings(data_dir=tmp_path_factory.mktemp("dash") / "data"), n=4_000, seed=3)
+    # One Dash app per process (Dash Pages registers page callbacks globally); settings are swapped per test.
+    app = create_app(settings)
+    return app, settings
+
+
+def test_every_page_callback_answers(app_and_settings):  # noqa: ANN001
+    from tests.dashboard_data import callback_requests
+
+    app, _settings = app_and_settings
+    client = app.server.test_client()
+    assert client.get("/").status_code == 200
+    deps = json.loads(client.get("/_dash-dependencies").data)
+    requests = callback_requests(deps, {"families": "atteintes_biens"})
+    names = {n for n, _ in requests}
+    for expected in ("overview-kpis", "trends-monthly", "zones-table", "data-coverage", "panel[arrondissement]", "panel[cell]"):
+        assert any(n.startswith(expected) for n in names), expected
+    assert sum(n.startswith('{"page": "carte"') for n in names) == 7  # one per map layer
+    for name, body in requests:
+        r = client.post("/_dash-update-component", json=body)
+        assert r.status_code in (200, 204), f"{name}: {r.status_code} {r.data[:300]!r}"
+
+
+def test_panel_of_an_arrondissement_names_it_and_its_categories(app_and_settings):  # noqa: ANN001
+    from tests.dashboard_data import callback_requests
+
+    app, _settings = app_and_settings
+    client = app.server.test_client()
+    deps = json.loads(client.get("/_dash-dependencies").data)
+    body = dict(callback_requests(deps, {}))["panel[arrondissement]"]
+    out = json.loads(client.post("/_dash-update-component", json=body).data)["response"]
+    assert out["detail-panel"]["is_open"] is True
+    assert out["detail-panel-title"]["children"] == "Lyon 2e"
+    assert "Principales catégories" in json.dumps(out["detail-panel-body"], ensure_ascii=False)
+
+
+def test_pages_without_a_snapshot_explain_how_to_load_data(app_and_settings, tmp_path):  # noqa: ANN001
+    import dash
+
+    app, settings = app_and_settings
+    empty = get_settings(data_dir=tmp_path / "empty")
+    app.server.config["OBSERVATORY_SETTINGS"] = empty
+    try:
+        with app.server.test_request_context("/"):
+            for page in dash.page_registry.values():
+                if page["path"] not in ("/", "/carte", "/tendances", "/zones", "/donnees"):
+                    continue
+                text = json.dumps(page["layout"]().to_plotly_json(), default=str, ensure_ascii=False)
+                assert "Aucune donnée intégrée" in text and "observatory ingest" in text and "make run" in text, page["path"]
+    finally:
+        app.server.config["OBSERVATORY_SETTINGS"] = settings
+
+
+def test_csv_export_through_the_callback(app_and_settings):  # noqa: ANN001
+    import base64
+
+    from observatory.dashboard import ids
+
+    app, _settings = app_and_settings
+    client = app.server.test_client()
+    target = ids.TR_MONTHLY
+    deps = json.loads(client.get("/_dash-dependencies").data)
+    pattern = next(d["output"] for d in deps if "export-dl" in d["output"])
+    body = {
+        "output": pattern,
+        "outputs": {"id": ids.export_download(target), "property": "data"},
+        "inputs": [[{"id": ids.export_button(target, "csv"), "property": "n_clicks", "value": 1}, {"id": ids.export_button(target, "xlsx"), "property": "n_clicks", "value": None}]],
+        "state": [{"id": ids.FILTERS, "property": "data", "value": {"arrondissements": "69381"}}],
+        "changedPropIds": [json.dumps(ids.export_button(target, "csv"), separators=(",", ":"), sort_keys=True) + ".n_clicks"],
+    }
+    r = client.post("/_dash-update-component", json=body)
+    assert r.status_code == 200, r.data[:300]
+    data = json.loads(r.data)["response"][json.dumps(ids.export_download(target), separators=(",", ":"), sort_keys=True)]["data"]
+    assert data["filename"].endswith(".csv") and "69381" in data["filename"]
+    raw = base64.b64decode(data["content"]) if data.get("base64") else data["content"].encode()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    text = raw.decode("utf-8-sig")
+    assert text.splitlines()[0].startswith("month;count")
+    assert "Lyon 1er" in text

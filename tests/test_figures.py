@@ -1,0 +1,115 @@
+"""Figure builders on tiny data: French separators, MapLibre traces only, hand-checkable content."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import pandas as pd
+import plotly.graph_objects as go
+from shapely.geometry import Polygon
+
+from observatory import figures, labels
+
+
+def _squares() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"code": ["A", "B"]},
+        geometry=[Polygon([(4.8, 45.7), (4.81, 45.7), (4.81, 45.71), (4.8, 45.71)]), Polygon([(4.81, 45.7), (4.82, 45.7), (4.82, 45.71), (4.81, 45.71)])],
+        crs=4326,
+    )
+
+
+def test_to_geojson_rounds_coordinates_and_sets_ids():
+    gdf = _squares()
+    gdf.loc[0, "geometry"] = Polygon([(4.8000004, 45.7), (4.81, 45.7), (4.81, 45.7100006), (4.8000004, 45.7100006)])
+    gj = figures.to_geojson(gdf, "code", decimals=5)
+    assert [f["id"] for f in gj["features"]] == ["A", "B"]
+    ring = gj["features"][0]["geometry"]["coordinates"][0]
+    assert ring[0] == [4.8, 45.7]
+    assert all(len(str(c).split(".")[-1]) <= 5 for pt in ring for c in pt)
+
+
+def test_choropleth_uses_maplibre_french_separators_and_click_kind():
+    gj = figures.to_geojson(_squares(), "code")
+    df = pd.DataFrame({"code": ["A", "B"], "count": [1234, 5], "name": ["Alpha", "Bêta"]})
+    fig = figures.choropleth_map(df, gj, "code", "count", "Faits", name_col="name", click_kind="zone")
+    assert isinstance(fig.data[0], go.Choroplethmap)
+    assert fig.layout.separators == labels.PLOTLY_SEPARATORS
+    assert fig.layout.map.style == "white-bg"
+    custom = fig.data[0].customdata
+    assert list(custom[0]) == ["A", "Alpha", "zone"]
+    assert list(fig.data[0].z) == [1234.0, 5.0]
+    text = json.dumps(fig.to_plotly_json(), default=str)
+    assert "mapbox" not in text.lower()
+
+
+def test_map_style_is_a_parameter():
+    gj = figures.to_geojson(_squares(), "code")
+    fig = figures.choropleth_map(pd.DataFrame({"code": ["A"], "count": [3]}), gj, "code", "count", "Faits", style="carto-positron")
+    assert fig.layout.map.style == "carto-positron"
+
+
+def test_points_and_density_maps_are_maplibre_and_rounded():
+    df = pd.DataFrame({"lon": [4.8312345678], "lat": [45.7612345678], "count": [12], "cell": ["E1_N2"]})
+    pts = figures.points_map(df, "lon", "lat", "count", "cell")
+    assert isinstance(pts.data[-1], go.Scattermap)
+    assert pts.data[-1].lon[0] == 4.83123
+    assert pts.data[-1].customdata[0][-1] == "cell"
+    dens = figures.density_map(df, "lon", "lat", "count")
+    assert isinstance(dens.data[0], go.Densitymap)
+
+
+def test_monthly_overlay_one_line_per_year_latest_first_french_months():
+    df = pd.DataFrame({"year": [2024, 2024, 2025, 2025], "month": [1, 2, 1, 2], "count": [10, 20, 30, 40]})
+    fig = figures.monthly_overlay(df)
+    assert [t.name for t in fig.data] == ["2025", "2024"]
+    assert list(fig.data[0].x) == ["janv.", "févr."]
+    assert list(fig.data[0].y) == [30, 40]
+    assert fig.data[0].line.width > fig.data[1].line.width
+
+
+def test_change_bars_colour_only_significant_changes():
+    df = pd.DataFrame({"label": ["Vols", "Tags", "Rixes"], "diff": [50, -30, 5], "significant": [True, True, False], "pct_change": [0.5, -0.3, 0.05]})
+    fig = figures.change_bars(df, "label", "diff", "significant", pct_col="pct_change")
+    bar = fig.data[0]
+    by_label = dict(zip(bar.y, bar.marker.color))
+    assert by_label["Vols ★"] == figures.UP_COLOR
+    assert by_label["Tags ★"] == figures.DOWN_COLOR
+    assert by_label["Rixes"] == figures.NEUTRAL_COLOR
+    assert "+50\u00a0%" in bar.text
+
+
+def test_weekday_hour_heatmap_fills_missing_cells_with_zero():
+    df = pd.DataFrame({"weekday": [0, 6], "hour": [8, 23], "count": [3, 4]})
+    fig = figures.weekday_hour_heatmap(df)
+    z = fig.data[0].z
+    assert len(z) == 7 and len(z[0]) == 24
+    assert z[0][8] == 3 and z[6][23] == 4 and z[3][12] == 0
+    assert list(fig.data[0].y)[0] == "lundi"
+
+
+def test_coverage_heatmap_marks_gaps():
+    df = pd.DataFrame({"source": ["tcl", "tcl"], "month": pd.to_datetime(["2025-01-01", "2025-02-01"]), "count": [5, 0]})
+    fig = figures.coverage_heatmap(df, "source", "month", "count")
+    assert list(fig.data[0].text[0]) == ["", "∅"]
+    assert list(fig.data[0].x) == ["janv. 2025", "févr. 2025"]
+    assert list(fig.data[0].y) == ["TCL (transports en commun)"]
+
+
+def test_waterfall_zooms_on_the_steps():
+    df = pd.DataFrame({"label": ["a", "b"], "diff": [10, -4]})
+    fig = figures.contributions_waterfall(df, "label", "diff", 1000, 1006, "avant", "après")
+    lo, hi = fig.layout.yaxis.range
+    assert 900 < lo < 1000 and hi > 1010
+
+
+def test_empty_inputs_give_a_french_message_not_an_error():
+    for fig in (figures.monthly_overlay(pd.DataFrame(columns=["year", "month", "count"])), figures.change_bars(pd.DataFrame(columns=["l", "d"]), "l", "d")):
+        assert fig.layout.annotations[0].text == "Aucune donnée pour ces filtres"
+
+
+def test_image_export_config_names_the_file():
+    cfg = figures.image_export_config("carte-2025")
+    assert cfg["toImageButtonOptions"]["filename"] == "carte-2025"
+    assert cfg["displaylogo"] is False
