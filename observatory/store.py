@@ -304,12 +304,14 @@ class SnapshotWriter:
         (self.tmp / "quarantine").mkdir()
 
     # incidents
-    def write_year(self, year: int, table: pa.Table) -> None:
+    def write_year(self, year: int, table: pa.Table, presorted: bool = False) -> None:
         """Write one year partition, sorted by occurred_at, zstd, modest row groups."""
         rel = Path("incidents") / f"year={year}" / "part-0.parquet"
         path = self.tmp / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        table = table.cast(INCIDENT_SCHEMA).sort_by([(OCCURRED_AT, "ascending"), ("incident_key", "ascending")])
+        table = table.cast(INCIDENT_SCHEMA)
+        if not presorted:
+            table = table.sort_by([(OCCURRED_AT, "ascending")])
         pq.write_table(table, path, compression="zstd", row_group_size=ROW_GROUP_SIZE, write_statistics=True)
         checkpoint("year_written")
         _fsync_file(path)

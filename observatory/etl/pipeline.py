@@ -26,7 +26,7 @@ from observatory.config import Settings
 from observatory.labels import fmt_date, fmt_int, fmt_pct
 from observatory.etl.profile import Profile, ProfileError, load_profile
 from observatory.etl.read import InputError, RawTable, read_file, scan_file
-from observatory.etl.transform import Problems, TerritoryIndex, locate, map_rows, territory_index
+from observatory.etl.transform import Q_ADDRESS, Q_POINT, Problems, TerritoryIndex, codes_array, locate, map_rows, repeat, territory_index
 from observatory.territory import TerritoryError, load_territory
 
 Progress = Callable[[str, int, int], None]  # (stage label, done, total)
@@ -202,7 +202,7 @@ def prepare_file(path: Path, profile: Profile, settings: Settings, index: Territ
     mapped = map_rows(raw.table, profile, id_prefix=prefix, extracted_at=ext.astimezone(timezone.utc).replace(tzinfo=None), now=now.astimezone(timezone.utc).replace(tzinfo=None))
     report.unmapped_labels = mapped.unmapped
     report.notes.extend(mapped.notes)
-    loc = locate(mapped.table, raw.table, profile, index, tolerance_m=settings.territory_tolerance_m, grid_size_m=settings.grid_size_m, problems=mapped.problems)
+    loc = locate(mapped, raw.table, profile, index, tolerance_m=settings.territory_tolerance_m, grid_size_m=settings.grid_size_m, problems=mapped.problems)
     report.notes.extend(loc.notes)
     problems: Problems = mapped.problems
     per_row = problems.per_row()
@@ -222,15 +222,13 @@ def prepare_file(path: Path, profile: Profile, settings: Settings, index: Territ
     n = t.num_rows
     occurred = t[S.OCCURRED_AT]
     year = pc.fill_null(pc.year(occurred), 1970).cast(pa.int16())
-    declared = np.asarray(t[S.DECLARED_ARRONDISSEMENT].to_numpy(zero_copy_only=False), dtype=object)
-    mismatch = np.array([d is not None and a is not None and d != a for d, a in zip(declared, loc.arrondissement)], dtype=bool) if n else np.zeros(0, bool)
-    mismatch &= np.isin(loc.quality, ["point", "address"])
+    point_like = (loc.quality == Q_POINT) | (loc.quality == Q_ADDRESS)
+    mismatch = point_like & (mapped.declared >= 0) & (loc.arrondissement >= 0) & (mapped.declared != loc.arrondissement)
     if mismatch.any():
         report.notes.append(f"{int(mismatch.sum())} ligne(s) dont l'arrondissement déclaré diffère de celui du point (signalées)")
-    ext_utc = ext.astimezone(timezone.utc).replace(tzinfo=None)
 
     def f64(a: np.ndarray) -> pa.Array:
-        return pa.array(a, type=pa.float64(), from_pandas=True)
+        return pa.array(a, type=pa.float64(), mask=np.isnan(a))
 
     full = pa.table({
         S.INCIDENT_KEY: t[S.INCIDENT_KEY],
@@ -247,18 +245,18 @@ def prepare_file(path: Path, profile: Profile, settings: Settings, index: Territ
         S.LAT: f64(loc.lat),
         S.X: f64(loc.x),
         S.Y: f64(loc.y),
-        S.LOCATION_QUALITY: pa.array(loc.quality, type=pa.string()),
-        S.ARRONDISSEMENT: pa.array(loc.arrondissement, type=pa.string()),
+        S.LOCATION_QUALITY: codes_array(loc.quality, S.LOCATION_QUALITIES),
+        S.ARRONDISSEMENT: codes_array(loc.arrondissement, S.ARRONDISSEMENT_CODES),
         S.DECLARED_ARRONDISSEMENT: t[S.DECLARED_ARRONDISSEMENT],
         S.ARRONDISSEMENT_MISMATCH: pa.array(mismatch, type=pa.bool_()),
         S.IRIS: pa.nulls(n, pa.string()),
         S.ZONES: loc.zones,
-        S.GRID_CELL: pa.array(loc.grid, type=pa.string()),
+        S.GRID_CELL: loc.grid,
         S.N_FACTS: t[S.N_FACTS],
         S.YEAR: year,
-        S.EXTRACTED_AT: pa.array(np.full(n, np.datetime64(ext_utc, "us")), type=pa.timestamp("us")).cast(pa.timestamp("us", tz=S.TIMEZONE)),
-        S.BATCH_ID: pa.array(np.full(n, batch_id, dtype=object), type=pa.string()),
-        S.SOURCE_FILE: pa.array(np.full(n, path.name, dtype=object), type=pa.string()),
+        S.EXTRACTED_AT: repeat(ext.astimezone(timezone.utc), n, pa.timestamp("us", tz=S.TIMEZONE)),
+        S.BATCH_ID: repeat(batch_id, n),
+        S.SOURCE_FILE: repeat(path.name, n),
         S.SOURCE_ROW: pa.array(raw.lines, type=pa.int64()),
     })
     if bad.any():
@@ -331,6 +329,13 @@ def deduplicate(batches: list[pa.Table], parent_rows: pa.Table) -> tuple[list[np
     version is a duplicate (a stale extract cannot overwrite a newer one).
     """
     counts = [{"accepted": 0, "duplicates": 0, "revisions": 0} for _ in batches]
+    if parent_rows.num_rows == 0:
+        keys_all = pa.chunked_array([b[S.INCIDENT_KEY] for b in batches], type=pa.string())
+        if pc.count_distinct(keys_all).as_py() == len(keys_all):
+            # The common case (a first ingest, or a month with no overlap): no key repeats, nothing to compare.
+            for i, b in enumerate(batches):
+                counts[i]["accepted"] = b.num_rows
+            return [np.ones(b.num_rows, dtype=bool) for b in batches], counts, set()
     keep: list[np.ndarray] = []
     # Within one file the same key twice: the last row wins, earlier ones are duplicates.
     for i, b in enumerate(batches):
@@ -518,21 +523,25 @@ def _ingest_locked(settings, files, profile, territory, progress, now, result, t
     new_years = set(pc.unique(new_rows[S.YEAR]).to_pylist()) if new_rows.num_rows else set()
     affected = new_years | replaced_years
     parent_files = {f["year"]: f for f in (parent.manifest.get("files", []) if parent else [])}
+    # One sort of the new rows by time; year is a function of occurred_at, so each year is a contiguous slice.
+    new_rows = new_rows.sort_by([(S.OCCURRED_AT, "ascending")]) if new_rows.num_rows else new_rows
+    years_np = new_rows[S.YEAR].to_numpy() if new_rows.num_rows else np.array([], dtype=np.int16)
     for year in sorted(set(parent_files) | affected):
         if year not in affected:
             writer.link_year(parent_files[year])
             _checkpoint(f"link_{year}")
             continue
-        parts = []
+        lo, hi = np.searchsorted(years_np, year, side="left"), np.searchsorted(years_np, year, side="right")
+        part = new_rows.slice(int(lo), int(hi - lo))
         if year in parent_files:
             old = store.read_incident_files([parent.path / parent_files[year]["path"]])
             if replaced:
                 old = old.filter(pc.invert(pc.is_in(old[S.INCIDENT_KEY], value_set=replaced_arr)))
-            parts.append(old)
-        parts.append(new_rows.filter(pc.equal(new_rows[S.YEAR], year)))
-        table = pa.concat_tables(parts)
+            table = pa.concat_tables([old, part]).sort_by([(S.OCCURRED_AT, "ascending")])
+        else:
+            table = part
         if table.num_rows:
-            writer.write_year(year, table)
+            writer.write_year(year, table, presorted=True)
         _checkpoint(f"write_{year}")
     writer.carry_quarantine()
     for p in prepared:

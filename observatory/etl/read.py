@@ -273,6 +273,18 @@ def _unique_names(header: list[str]) -> list[str]:
     return out
 
 
+def utf8_buffer(path: Path, encoding: str) -> pa.Buffer:
+    """The file transcoded to UTF-8 in 8 MB steps (C codecs; pyarrow's own transcoding goes through Python
+    per block and is several times slower). The encoding was already checked strictly by ``scan_file``."""
+    dec = codecs.getincrementaldecoder(encoding)("strict")
+    sink = pa.BufferOutputStream()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            sink.write(dec.decode(chunk).encode("utf-8"))
+        sink.write(dec.decode(b"", final=True).encode("utf-8"))
+    return sink.getvalue()
+
+
 def _pyarrow_read(path: Path, profile: Profile, encoding: str, header_line: int, names: list[str], use_threads: bool):
     malformed: list[dict] = []
     numbered = True
@@ -291,13 +303,15 @@ def _pyarrow_read(path: Path, profile: Profile, encoding: str, header_line: int,
         })
         return "skip"
 
-    read_opts = pacsv.ReadOptions(
-        skip_rows=header_line, column_names=names, encoding=encoding, block_size=BLOCK, use_threads=use_threads,
-    )
+    if is_utf8(encoding):
+        source = path
+    else:
+        source = pa.BufferReader(utf8_buffer(path, encoding))
+    read_opts = pacsv.ReadOptions(skip_rows=header_line, column_names=names, block_size=BLOCK, use_threads=use_threads)
     parse_opts = pacsv.ParseOptions(delimiter=profile.delimiter, invalid_row_handler=on_invalid, ignore_empty_lines=False)
     conv_opts = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False)
     try:
-        table = pacsv.read_csv(path, read_options=read_opts, parse_options=parse_opts, convert_options=conv_opts)
+        table = pacsv.read_csv(source, read_options=read_opts, parse_options=parse_opts, convert_options=conv_opts)
     except (pa.ArrowInvalid, UnicodeDecodeError, OSError) as exc:
         msg = str(exc).splitlines()[0][:300]
         raise InputError(f"lecture CSV impossible : {msg}") from None
@@ -307,6 +321,9 @@ def _pyarrow_read(path: Path, profile: Profile, encoding: str, header_line: int,
 def _drop_blank_rows(table: pa.Table, lines: np.ndarray) -> tuple[pa.Table, np.ndarray, int]:
     """Blank lines are not rows (they carry nothing to account for); drop them and say how many."""
     if table.num_rows == 0 or table.num_columns == 0:
+        return table, lines, 0
+    # Cheap first test on the first column; the others are only checked when it has empty cells.
+    if not pc.any(pc.equal(pc.utf8_length(table.column(0)), 0)).as_py() and not pc.any(pc.match_substring_regex(table.column(0), r"^\s+$")).as_py():
         return table, lines, 0
     blank = None
     for col in table.columns:

@@ -22,7 +22,7 @@ from pyproj import Transformer
 
 from observatory import schema as S
 from observatory.etl.profile import Profile
-from observatory.territory import LAMBERT93, WGS84, Territory, grid_cell_ids
+from observatory.territory import LAMBERT93, WGS84, Territory
 
 EXCEL_EPOCH_S = int((datetime(1899, 12, 30) - datetime(1970, 1, 1)).total_seconds())
 EARLIEST = datetime(1990, 1, 1)
@@ -153,16 +153,29 @@ def stable_ids(table: pa.Table, columns: tuple[str, ...]) -> np.ndarray:
 _POSTAL = {f"6900{i}": f"6938{i}" for i in range(1, 10)}
 
 
-def normalise_arrondissement(arr: pa.ChunkedArray) -> np.ndarray:
-    """Declared arrondissement → INSEE code: accepts 69383, 69003 (postal code), 3, 3e, « Lyon 3 », « Lyon 3e »."""
-    values = arr.to_pylist()
-    cache: dict[str | None, str | None] = {}
-    out = np.empty(len(values), dtype=object)
-    for i, v in enumerate(values):
-        if v not in cache:
-            cache[v] = _arr_code(v)
-        out[i] = cache[v]
-    return out
+def normalise_arrondissement(arr: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Declared arrondissement → index into ``ARRONDISSEMENT_CODES`` (-1 = unknown or empty).
+
+    Accepts 69383, 69003 (postal code), 3, 3e, « Lyon 3 », « Lyon 3e »: each distinct value is parsed once.
+    """
+    uniq = pc.unique(arr)
+    values = uniq.to_pylist()
+    lookup = np.array([S.ARRONDISSEMENT_CODES.index(c) if (c := _arr_code(v)) else -1 for v in values], dtype=np.int16)
+    pos = pc.index_in(arr, value_set=uniq)
+    pos_np = np.asarray(pc.fill_null(pos, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return np.where(pos_np >= 0, lookup[np.maximum(pos_np, 0)] if len(lookup) else -1, -1).astype(np.int16)
+
+
+def codes_array(idx: np.ndarray, codes: tuple[str, ...] | list[str]) -> pa.Array:
+    """Integer codes (-1 = null) → Arrow strings, without a Python loop."""
+    idx = np.asarray(idx)
+    if len(idx) == 0:
+        return pa.array([], type=pa.string())
+    return pc.take(pa.array(list(codes), type=pa.string()), pa.array(idx.astype(np.int32), mask=idx < 0))
+
+
+def repeat(value, n: int, type_=pa.string()) -> pa.Array:
+    return pa.repeat(pa.scalar(value, type=type_), n)
 
 
 def _arr_code(v: str | None) -> str | None:
@@ -180,6 +193,7 @@ def _arr_code(v: str | None) -> str | None:
 @dataclass
 class Mapped:
     table: pa.Table  # canonical columns known after mapping (no location yet), plus helper columns
+    declared: np.ndarray  # declared arrondissement as an index into ARRONDISSEMENT_CODES (-1 = none)
     problems: Problems
     unmapped: dict[str, int]
     notes: list[str]
@@ -265,16 +279,17 @@ def map_rows(raw: pa.Table, profile: Profile, *, id_prefix: str = "", extracted_
         return _null_if_empty(col) if col is not None else pa.nulls(n, pa.string())
 
     place_name = opt(profile.place_name) if profile.place_name else (opt(profile.site) if profile.site else opt(profile.quarter))
-    declared = normalise_arrondissement(opt(profile.arrondissement)) if profile.arrondissement and profile.arrondissement in raw.column_names else np.full(n, None, dtype=object)
-    if profile.arrondissement and profile.arrondissement in raw.column_names:
+    has_declared = bool(profile.arrondissement and profile.arrondissement in raw.column_names)
+    declared = normalise_arrondissement(pc.utf8_trim_whitespace(raw[profile.arrondissement])) if has_declared else np.full(n, -1, dtype=np.int16)
+    if has_declared:
         given = ~_empty(pc.utf8_trim_whitespace(raw[profile.arrondissement]))
-        unknown_arr = given & np.array([d is None for d in declared], dtype=bool)
+        unknown_arr = given & (declared < 0)
         if unknown_arr.any():
             notes.append(f"{int(unknown_arr.sum())} arrondissement(s) déclaré(s) non reconnu(s) (ni 6938x, ni 6900x, ni « Lyon 3 ») : laissé(s) vide(s)")
 
     table = pa.table({
         S.INCIDENT_KEY: keys,
-        S.SOURCE: pa.array(np.full(n, profile.name, dtype=object), type=pa.string()),
+        S.SOURCE: repeat(profile.name, n),
         S.SOURCE_ID: ids,
         S.OCCURRED_AT: occurred,
         S.TIME_PRECISION: pa.array(precision, type=pa.string()),
@@ -283,10 +298,10 @@ def map_rows(raw: pa.Table, profile: Profile, *, id_prefix: str = "", extracted_
         S.RAW_LABEL: label,
         S.PLACE_TYPE: opt(profile.place_type),
         S.PLACE_NAME: place_name,
-        S.DECLARED_ARRONDISSEMENT: pa.array(declared, type=pa.string()),
+        S.DECLARED_ARRONDISSEMENT: codes_array(declared, S.ARRONDISSEMENT_CODES),
         S.N_FACTS: pa.array(facts, type=pa.int32()),
     })
-    return Mapped(table, probs, unmapped, notes)
+    return Mapped(table, declared, probs, unmapped, notes)
 
 
 # Locate ---------------------------------------------------------------------------------------------------------
@@ -301,10 +316,10 @@ class Located:
     y: np.ndarray
     lon: np.ndarray
     lat: np.ndarray
-    quality: np.ndarray
-    arrondissement: np.ndarray
+    quality: np.ndarray  # index into LOCATION_QUALITIES
+    arrondissement: np.ndarray  # index into ARRONDISSEMENT_CODES, -1 = none
     zones: pa.Array
-    grid: np.ndarray
+    grid: pa.Array
     notes: list[str]
 
 
@@ -374,17 +389,32 @@ def territory_index(territory: Territory) -> TerritoryIndex:
     )
 
 
-def locate(mapped: pa.Table, raw: pa.Table, profile: Profile, index: TerritoryIndex, *, tolerance_m: float, grid_size_m: int, problems: Problems) -> Located:
+Q_POINT, Q_ADDRESS, Q_SECTOR, Q_NONE = (S.LOCATION_QUALITIES.index(q) for q in ("point", "address", "sector", "none"))
+
+
+def grid_ids(x: np.ndarray, y: np.ndarray, size_m: int) -> pa.Array:
+    """Same ids as ``territory.grid_cell_ids`` ('E4215_N32597'), built with Arrow string kernels (≈ 20× faster)."""
+    ok = np.isfinite(x) & np.isfinite(y)
+    ix = np.floor(np.where(ok, x, 0) / size_m).astype("int64")
+    iy = np.floor(np.where(ok, y, 0) / size_m).astype("int64")
+    sx = pc.cast(pa.array(ix), pa.string())
+    sy = pc.cast(pa.array(iy), pa.string())
+    ids = pc.binary_join_element_wise(pa.scalar("E"), sx, pa.scalar("_N"), sy, "")
+    return pc.if_else(pa.array(ok), ids, pa.scalar(None, pa.string()))
+
+
+def locate(mapped: Mapped, raw: pa.Table, profile: Profile, index: TerritoryIndex, *, tolerance_m: float, grid_size_m: int, problems: Problems) -> Located:
     """Coordinates → WGS84 + Lambert-93, arrondissement, zones, grid cell; problems added to ``problems``."""
-    n = mapped.num_rows
+    n = mapped.table.num_rows
     notes: list[str] = []
     x = np.full(n, np.nan)
     y = np.full(n, np.nan)
     lon = np.full(n, np.nan)
     lat = np.full(n, np.nan)
-    quality = np.full(n, "none", dtype=object)
-    arrondissement = np.full(n, None, dtype=object)
-    extra_zone = np.full(n, None, dtype=object)
+    quality = np.full(n, Q_NONE, dtype=np.int8)
+    arr_idx = np.full(n, -1, dtype=np.int16)
+    extra_zone: np.ndarray | None = None  # zone ids known from a site or quarter name (small partner files)
+    arr_pos = {c: i for i, c in enumerate(S.ARRONDISSEMENT_CODES)}
 
     if profile.crs != "none" and profile.x in raw.column_names and profile.y in raw.column_names:
         a, bad_a = parse_numbers(raw[profile.x], profile.decimal)
@@ -412,14 +442,15 @@ def locate(mapped: pa.Table, raw: pa.Table, profile: Profile, index: TerritoryIn
             x[ok], y[ok] = a[ok], b[ok]
             if ok.any():
                 lon[ok], lat[ok] = _transformer(LAMBERT93, WGS84).transform(a[ok], b[ok])
-        quality[ok] = "point"
+        quality[ok] = Q_POINT
 
     if profile.site and profile.site in raw.column_names:
+        extra_zone = np.full(n, None, dtype=object)
         names = pc.utf8_trim_whitespace(raw[profile.site]).to_pylist()
         cache: dict[str, tuple | None] = {}
         unknown: dict[str, int] = {}
         for i, v in enumerate(names):
-            if not v or quality[i] == "point":
+            if not v or quality[i] == Q_POINT:
                 continue
             if v not in cache:
                 cache[v] = index.sites.get(normalise_name(v))
@@ -429,8 +460,8 @@ def locate(mapped: pa.Table, raw: pa.Table, profile: Profile, index: TerritoryIn
                 continue
             extra_zone[i] = hit[0]
             lon[i], lat[i] = hit[1], hit[2]
-            quality[i] = "address"
-        sel = quality == "address"
+            quality[i] = Q_ADDRESS
+        sel = quality == Q_ADDRESS
         if sel.any():
             x[sel], y[sel] = _transformer(WGS84, LAMBERT93).transform(lon[sel], lat[sel])
         if unknown:
@@ -440,8 +471,8 @@ def locate(mapped: pa.Table, raw: pa.Table, profile: Profile, index: TerritoryIn
     has_xy = np.isfinite(x) & np.isfinite(y)
     masks = _points_in(list(index.arr_geoms), x, y)
     for code, m in zip(index.codes, masks):
-        arrondissement[m & (arrondissement == None)] = code  # noqa: E711 - elementwise comparison on an object array
-    outside = has_xy & np.array([v is None for v in arrondissement], dtype=bool)
+        arr_idx[m & (arr_idx < 0)] = arr_pos[code]
+    outside = has_xy & (arr_idx < 0)
     if outside.any():
         idx = np.flatnonzero(outside)
         pts = shapely.points(x[idx], y[idx])
@@ -458,38 +489,40 @@ def locate(mapped: pa.Table, raw: pa.Table, profile: Profile, index: TerritoryIn
             # Within the tolerance (river banks, boundary imprecision): kept, given the nearest arrondissement.
             near_pts = shapely.points(x[near], y[near])
             dists = np.vstack([shapely.distance(g, near_pts) for g in index.arr_geoms])
-            arrondissement[near] = np.array(index.codes, dtype=object)[dists.argmin(axis=0)]
+            arr_idx[near] = [arr_pos[index.codes[k]] for k in dists.argmin(axis=0)]
             notes.append(f"{len(near)} point(s) juste hors des limites (≤ {tolerance_m:.0f} m) : rattaché(s) à l'arrondissement le plus proche")
 
     # Quarter names locate to a sector.
     if profile.quarter and profile.quarter in raw.column_names:
+        if extra_zone is None:
+            extra_zone = np.full(n, None, dtype=object)
         names = pc.utf8_trim_whitespace(raw[profile.quarter]).to_pylist()
         unknown = {}
         for i, v in enumerate(names):
-            if not v or quality[i] != "none":
+            if not v or quality[i] != Q_NONE:
                 continue
             hit = index.quarters.get(normalise_name(v))
             if hit is None:
                 unknown[v] = unknown.get(v, 0) + 1
                 continue
-            arrondissement[i] = hit[0]
+            if hit[0] in arr_pos:
+                arr_idx[i] = arr_pos[hit[0]]
+                quality[i] = Q_SECTOR
             extra_zone[i] = hit[1]
-            quality[i] = "sector" if hit[0] else "none"
         if unknown:
             notes.append("quartier(s) inconnu(s), sans localisation : " + ", ".join(f"{k} ({v})" for k, v in list(unknown.items())[:10]))
 
     # No usable location: the declared arrondissement still counts (sector only), never a default point.
-    declared = np.asarray(mapped[S.DECLARED_ARRONDISSEMENT].to_numpy(zero_copy_only=False), dtype=object)
-    fill = (quality == "none") & np.array([d is not None for d in declared], dtype=bool)
-    arrondissement[fill] = declared[fill]
-    quality[fill] = "sector"
+    fill = (quality == Q_NONE) & (mapped.declared >= 0)
+    arr_idx[fill] = mapped.declared[fill]
+    quality[fill] = Q_SECTOR
 
-    zones = _zone_lists(index, x, y, mapped[S.OCCURRED_AT], extra_zone)
-    grid = grid_cell_ids(x, y, grid_size_m)
-    return Located(x, y, lon, lat, quality, arrondissement, zones, grid, notes)
+    zones = _zone_lists(index, x, y, mapped.table[S.OCCURRED_AT], extra_zone)
+    grid = grid_ids(x, y, grid_size_m)
+    return Located(x, y, lon, lat, quality, arr_idx, zones, grid, notes)
 
 
-def _zone_lists(index: TerritoryIndex, x: np.ndarray, y: np.ndarray, occurred: pa.ChunkedArray, extra: np.ndarray) -> pa.Array:
+def _zone_lists(index: TerritoryIndex, x: np.ndarray, y: np.ndarray, occurred: pa.ChunkedArray, extra: np.ndarray | None) -> pa.Array:
     """List of zone ids per row, respecting each zone's validity dates, as an Arrow list array built from offsets."""
     n = len(x)
     if n == 0:
@@ -507,7 +540,7 @@ def _zone_lists(index: TerritoryIndex, x: np.ndarray, y: np.ndarray, occurred: p
             valid &= local_day <= vt
         member[:, j] = m & valid
     # Zones known from a site or quarter name (no point): added if not already found spatially.
-    extra_ok = np.array([e is not None for e in extra], dtype=bool)
+    extra_ok = np.array([e is not None for e in extra], dtype=bool) if extra is not None else np.zeros(n, dtype=bool)
     if extra_ok.any():
         pos = {z: j for j, z in enumerate(ids)}
         for i in np.flatnonzero(extra_ok):
