@@ -255,3 +255,21 @@ def test_prepare_default_generates_ingests_and_marks_demo(settings, monkeypatch)
 
     assert current_snapshot(settings) is not None
     assert demo.is_demo(settings)
+
+
+def test_outside_points_are_beyond_the_tolerance_of_every_outline(settings):
+    import shapely
+
+    from observatory.demo.model import to_l93
+    from observatory.demo.places import OUTSIDE_POINTS
+
+    outlines = [load_territory(settings).city_l93()]
+    official = REPO.parent / "shared" / "reference" / "lyon" / "arrondissements_grandlyon_wfs_2024-12-23.geojson"
+    if official.exists():  # the real boundaries too, when ../shared is there
+        import geopandas as gpd
+
+        outlines.append(gpd.read_file(official).to_crs(2154).union_all())
+    x, y = to_l93([p[0] for p in OUTSIDE_POINTS], [p[1] for p in OUTSIDE_POINTS])
+    for outline in outlines:
+        # 500 m tolerance + the generator's 100 m jitter (3 sigma) + margin
+        assert (shapely.distance(outline, shapely.points(x, y)) > settings.territory_tolerance_m + 300).all()

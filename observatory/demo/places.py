@@ -76,10 +76,10 @@ MEDIATION_QUARTERS: dict[str, float] = {
 
 # Places in neighbouring communes, well beyond the city's 500 m tolerance: a defect "point outside the city".
 OUTSIDE_POINTS: tuple[tuple[float, float], ...] = (
-    (4.8800, 45.7680),  # Villeurbanne, Gratte-Ciel
+    (4.9000, 45.7700),  # Villeurbanne, east of Gratte-Ciel
     (4.8870, 45.6970),  # Vénissieux centre
-    (4.8480, 45.7990),  # Caluire-et-Cuire
+    (4.8500, 45.8080),  # Caluire-et-Cuire
     (4.7700, 45.7740),  # Écully
-    (4.7700, 45.7420),  # Tassin / Francheville
-    (4.8150, 45.7000),  # Oullins-Pierre-Bénite
+    (4.7550, 45.7600),  # Tassin-la-Demi-Lune
+    (4.8000, 45.7000),  # Oullins-Pierre-Bénite
 )
