@@ -41,6 +41,7 @@ def layout(type: str | None = None, **_query):  # noqa: A002, ANN003, ANN201 - '
                 className="g-3",
             ),
             dbc.Card([dbc.CardHeader(html.H2("Été des piscines : cette saison et la précédente", className="h6 mb-0")), dbc.CardBody(html.Div(id=ids.ZN_INOUT))], className="mb-3 shadow-sm"),
+            components.table_card(ids.ZN_PERSIST, "Points chauds persistants (mailles de la grille) et indice de précision (PAI)"),
         ]
     )
 
@@ -167,3 +168,34 @@ dash.clientside_callback(
     Output(ids.ZN_KIND, "className"),
     Input(ids.ZN_KIND, "value"),
 )
+
+
+def persistent_cells(an, filters):  # noqa: ANN001, ANN201
+    """Cells hot (Gi*, 95 %) in at least one of the last 4 quarters, most persistent first."""
+    p = an.persistence(filters)
+    return p[p["quarters_hot"] > 0].sort_values(["quarters_hot", "hot_last"], ascending=False).reset_index(drop=True)
+
+
+@callback(Output(ids.ZN_PERSIST, "children"), Output(ids.note(ids.ZN_PERSIST), "children"), Input(ids.FILTERS, "data"))
+def persistence(query):  # noqa: ANN001, ANN201
+    an = components.analytics()
+    filters = Filters.from_query(query or {})
+    cells = persistent_cells(an, filters)
+    pai = an.predictive_accuracy(filters, kind="year").iloc[0]
+    cells = shaping.with_labels(cells, "arrondissement", "arrondissement")
+    cols = [Col("cell_id", "Maille"), Col("label", "Arrondissement"), Col("quarters_hot", "Trimestres chauds (sur 4)", int_cell), Col("hot_last", "Chaude au dernier trimestre", yes_no)]
+    first, last = cells.attrs.get("first_quarter"), cells.attrs.get("last_quarter")
+    summary = html.P(
+        f"Mailles chaudes en {pai['previous_start'].year} : {labels.fmt_int(pai['hot_cells'])} sur {labels.fmt_int(pai['cells'])} "
+        f"({labels.fmt_pct(pai['area_share'], 1, signed=False)} de la surface) ; elles concentrent {labels.fmt_pct(pai['incident_share'], 1, signed=False)} "
+        f"des faits de la période suivante : PAI = {labels.fmt_number(pai['pai'], 1)}.",
+        className="mb-2",
+    )
+    table = components.french_table(cells, cols, numeric=("quarters_hot",), max_rows=25) if len(cells) else html.P("Aucune maille chaude sur les 4 derniers trimestres.", className="text-muted")
+    period = f"trimestres du {labels.fmt_date(first)} au {labels.fmt_date(last)} (début du dernier)" if first and last else ""
+    return [summary, table], components.method_note(an, filters, extra=f"Gi* à 95 % ou plus, {period} ; carte : onglet Carte, couche « Points chauds persistants »")
+
+
+@exportable(ids.ZN_PERSIST, "Points chauds persistants")
+def _persistence_export(an, filters):  # noqa: ANN001, ANN202
+    return ExportTable(persistent_cells(an, filters), ())
