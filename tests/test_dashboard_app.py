@@ -94,3 +94,41 @@ def test_csv_export_through_the_callback(app_and_settings):  # noqa: ANN001
     text = raw.decode("utf-8-sig")
     assert text.splitlines()[0].startswith("month;count")
     assert "Lyon 1er" in text
+
+
+def test_demo_banner_shows_when_the_data_are_the_demo(app_and_settings, monkeypatch):  # noqa: ANN001
+    import observatory.demo as demo
+    from observatory import labels
+    from observatory.dashboard.app import shell_layout
+
+    app, _settings = app_and_settings
+    with app.server.test_request_context("/"):
+        monkeypatch.setattr(demo, "is_demo", lambda s: True)
+        assert labels.DEMO_NOTICE in json.dumps(shell_layout().to_plotly_json(), default=str, ensure_ascii=False)
+        monkeypatch.setattr(demo, "is_demo", lambda s: False)
+        assert labels.DEMO_NOTICE not in json.dumps(shell_layout().to_plotly_json(), default=str, ensure_ascii=False)
+
+
+def test_points_layer_never_shows_sensitive_categories_and_only_cell_centres(app_and_settings):  # noqa: ANN001
+    import sys
+
+    from observatory import schema
+    from observatory.analytics.filters import Filters
+    from observatory.dashboard import components
+
+    app, settings = app_and_settings
+    carte = sys.modules["pages.carte"]
+    with app.server.test_request_context("/"):
+        an = components.analytics()
+        sensitive = tuple(sorted(schema.sensitive_categories()))
+        only_sensitive = carte.layer_table(an, Filters(categories=sensitive), "points").df
+        assert only_sensitive.empty
+        allowed = carte.layer_table(an, Filters(), "points").df
+        everything = an.counts(Filters(), by=("grid_cell",)).dropna(subset=["grid_cell"])
+        not_sensitive = an.counts(Filters(categories=tuple(c for c in schema.categories() if c not in sensitive)), by=("grid_cell",)).dropna(subset=["grid_cell"])
+        assert allowed["count"].sum() == not_sensitive["count"].sum() < everything["count"].sum()
+        # Coordinates are cell centres: (x - 100) is a multiple of the 200 m cell size in Lambert-93.
+        from pyproj import Transformer
+
+        x, y = Transformer.from_crs(4326, 2154, always_xy=True).transform(allowed["lon"].to_numpy(), allowed["lat"].to_numpy())
+        assert (abs(((x - 100) / settings.grid_size_m) - ((x - 100) / settings.grid_size_m).round()) < 0.01).all()

@@ -79,6 +79,8 @@ def layer_table(an, filters, layer: str) -> ExportTable:  # noqa: ANN001
         # Sensitive categories are never drawn as points; the others only at their cell's centre, aggregated.
         allowed = tuple(c for c in (filters.categories or schema.categories()) if c not in schema.sensitive_categories())
         cells = an.counts(filters.replace(categories=allowed), by=("grid_cell",)).dropna(subset=["grid_cell"])
+        if not allowed:  # only sensitive categories asked for: an empty tuple would mean "all categories"
+            cells = cells.iloc[0:0]
         df = shaping.cells_with_centres(cells, geo.cell_centres(cells["grid_cell"], s.grid_size_m))
         return ExportTable(df, ("count",), title="Faits par maille (positions généralisées)", extra_note="catégories sensibles exclues ; position = centre de la maille")
     cells = an.counts(filters, by=("grid_cell",)).dropna(subset=["grid_cell"])
