@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from observatory.analytics import Analytics, Filters, periods, poisson_test, sqrt_z
-from observatory.analytics.engine import _LOCAL_TS_FALLBACK
+from observatory.analytics.engine import local_time_sql
 from observatory.config import get_settings
 from tests.incident_factory import incidents, write_snapshot
 
@@ -85,12 +85,19 @@ def test_paris_hours_across_daylight_saving(tmp_path, settings):
     assert h.set_index("hour")["count"].to_dict() == {1: 1, 2: 2, 3: 1}
 
 
-def test_fallback_local_time_matches_icu():
+@pytest.mark.parametrize("icu", [True, False])
+def test_arithmetic_local_time_matches_icu(icu):
     con = duckdb.connect()
-    instants = pd.date_range("2019-01-01", "2026-12-31", freq="7h", tz="UTC")
-    df = pd.DataFrame({"occurred_at": instants})  # noqa: F841  (read by DuckDB)
-    got = con.execute(f"SELECT count(*) FROM df WHERE {_LOCAL_TS_FALLBACK} <> timezone('Europe/Paris', occurred_at)").fetchone()[0]
-    assert got == 0
+    con.execute("LOAD icu")
+    # Every 37 minutes over 1975–2030 (before, across and after the table's range), plus each change ± 1 µs.
+    instants = pd.date_range("1975-01-01", "2030-12-31", freq="37min", tz="UTC")
+    edges = pd.to_datetime(["2025-03-30 01:00", "2025-10-26 01:00", "1996-10-27 01:00"], utc=True)
+    edges = edges.append([edges - pd.Timedelta("1us"), edges + pd.Timedelta("1us")])
+    df = pd.DataFrame({"occurred_at": instants.append(edges).astype("datetime64[us, UTC]")})  # noqa: F841
+    inside = "occurred_at >= TIMESTAMPTZ '1981-01-01 00:00:00+00'"
+    where = "TRUE" if icu else inside  # without ICU, times before 1981 are approximated (CET)
+    bad = con.execute(f"SELECT count(*) FROM df WHERE {where} AND {local_time_sql(icu)} <> timezone('Europe/Paris', occurred_at)").fetchone()[0]
+    assert bad == 0
 
 
 # Seasonality ------------------------------------------------------------------------------------------------------
@@ -172,3 +179,18 @@ def test_location_quality_unmapped_and_quarantine(tmp_path, settings):
     assert um[["source", "raw_label", "count"]].values.tolist() == [["tcl", "Tag", 2], ["bailleurs", "Squat", 1]]
     q = an.quarantine_counts()
     assert list(q.columns) == ["source", "source_file", "column", "reason", "count"] and q.empty
+
+
+def test_vectorised_poisson_tests_equal_scipy():
+    from scipy import stats
+
+    from observatory.analytics.compare import poisson_tests
+
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 400, 300)
+    b = rng.integers(0, 400, 300)
+    a[:5], b[:5] = [0, 7, 10, 0, 50], [0, 7, 20, 3, 50]
+    for ratio in (1.0, 0.5, 3.0):
+        ours = poisson_tests(a, b, ratio)
+        ref = [1.0 if x + y == 0 else stats.binomtest(int(x), int(x + y), ratio / (1 + ratio)).pvalue for x, y in zip(a, b)]
+        assert np.allclose(ours, ref, rtol=1e-9, atol=1e-15)

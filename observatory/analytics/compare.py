@@ -11,12 +11,13 @@ or current < 10 (below that, one or two incidents move the percentage by tens of
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+from scipy.special import gammaln
 
 from observatory.analytics.filters import Filters
 
@@ -36,6 +37,53 @@ def poisson_test(current: int, previous: int, exposure_ratio: float = 1.0) -> fl
     if n == 0:
         return 1.0
     return float(stats.binomtest(a, n, exposure_ratio / (1.0 + exposure_ratio)).pvalue)
+
+
+def poisson_tests(current: np.ndarray, previous: np.ndarray, exposure_ratio: float = 1.0) -> np.ndarray:
+    """:func:`poisson_test` for many pairs at once, vectorised.
+
+    The algorithm of ``scipy.stats.binomtest`` (two-sided: the probabilities of every outcome no more likely
+    than the observed one, relative tolerance 1e-7): the observed tail is a CDF, the far tail starts where a
+    bisection on the log-pmf crosses the observed probability. One scipy call costs ≈ 0.5 ms; a 9 × 26 table
+    of pairs done here costs about as much as a single call.
+    """
+    a = np.asarray(current, dtype="int64")
+    b = np.asarray(previous, dtype="int64")
+    p = exposure_ratio / (1.0 + exposure_ratio)
+    n = a + b
+    out = np.ones(len(a))
+    np_ = n * p
+    lp, lq = np.log(p), np.log1p(-p)
+
+    def logpmf(k: np.ndarray, nn: np.ndarray) -> np.ndarray:
+        return gammaln(nn + 1) - gammaln(k + 1) - gammaln(nn - k + 1) + k * lp + (nn - k) * lq
+
+    logt = logpmf(a, n) + np.log1p(1e-7)
+    # Observed count below expectation: the far tail is on the right, where the pmf decreases.
+    lo_side = (n > 0) & (a < np_)
+    if lo_side.any():
+        nn, kk, tt = n[lo_side], a[lo_side], logt[lo_side]
+        lo, hi = np.ceil(np_[lo_side]).astype("int64"), nn + 1  # smallest ix in [lo, n] with pmf <= t (n+1: none)
+        while (lo < hi).any():
+            mid = (lo + hi) // 2
+            ok = logpmf(np.minimum(mid, nn), nn) <= tt
+            active = lo < hi
+            hi = np.where(active & ok, mid, hi)
+            lo = np.where(active & ~ok, mid + 1, lo)
+        out[lo_side] = stats.binom.cdf(kk, nn, p) + stats.binom.sf(lo - 1, nn, p)
+    # Above expectation: the far tail is on the left, where the pmf increases.
+    hi_side = (n > 0) & (a > np_)
+    if hi_side.any():
+        nn, kk, tt = n[hi_side], a[hi_side], logt[hi_side]
+        lo, hi = np.full(len(nn), -1, dtype="int64"), np.floor(np_[hi_side]).astype("int64")  # largest ix with pmf <= t
+        while (lo < hi).any():
+            mid = (lo + hi + 1) // 2
+            ok = logpmf(np.maximum(mid, 0), nn) <= tt
+            active = lo < hi
+            lo = np.where(active & ok, mid, lo)
+            hi = np.where(active & ~ok, mid - 1, hi)
+        out[hi_side] = stats.binom.cdf(lo, nn, p) + stats.binom.sf(kk - 1, nn, p)
+    return np.minimum(out, 1.0)
 
 
 def sqrt_z(current: float, previous: float) -> float:
@@ -74,7 +122,7 @@ def compare_counts(current: pd.Series, previous: pd.Series, exposure_ratio: floa
     prev = previous.astype("int64")
     diff = cur - prev
     pct = (diff / prev.where(prev > 0)).astype("float64")
-    p = [poisson_test(a, b, exposure_ratio) for a, b in zip(cur, prev)]
+    p = poisson_tests(cur.to_numpy(), prev.to_numpy(), exposure_ratio)
     return pd.DataFrame(
         {
             "current": cur,
@@ -90,11 +138,30 @@ def compare_counts(current: pd.Series, previous: pd.Series, exposure_ratio: floa
     )
 
 
-def _period_counts(an: "Analytics", filters: Filters, start: date, end: date, by: tuple[str, ...]) -> pd.DataFrame:
-    from observatory.analytics.indicators import counts
+def _two_period_counts(an: "Analytics", filters: Filters, current: tuple[date, date], previous: tuple[date, date],
+                       by: tuple[str, ...]) -> pd.DataFrame:
+    """``count_cur`` and ``count_prev`` per group in one scan; groups absent from both periods do not appear.
 
-    # The comparison periods replace the filter's own period; every other restriction is kept.
-    return counts(an, filters.replace(start=start, end=end), by)
+    The comparison periods replace the filter's own period; every other restriction is kept.
+    """
+    from observatory.analytics.engine import group_sql, precision_clause
+    from observatory.analytics.filters import PARIS
+
+    def bounds(d0: date, d1: date) -> list:
+        return [datetime.combine(d0, time(0), tzinfo=PARIS), datetime.combine(d1 + timedelta(days=1), time(0), tzinfo=PARIS)]
+
+    where, params = filters.replace(start=min(current[0], previous[0]), end=max(current[1], previous[1])).to_sql()
+    groups = group_sql(by)
+    select = "".join(f"{expr} AS {name}, " for name, expr in groups)
+    source = "(SELECT *, unnest(zones) AS zone FROM incidents)" if "zone" in by else "incidents"
+    sql = (f"SELECT {select}count(*) FILTER (WHERE occurred_at >= ? AND occurred_at < ?) AS count_cur, "
+           f"count(*) FILTER (WHERE occurred_at >= ? AND occurred_at < ?) AS count_prev "
+           f"FROM {source} WHERE {where} AND {precision_clause(by)}")
+    if groups:
+        order = ", ".join(str(i + 1) for i in range(len(groups)))
+        sql += f" GROUP BY {order} HAVING count_cur + count_prev > 0 ORDER BY {order}"
+    df = an.query(sql, bounds(*current) + bounds(*previous) + params)
+    return df
 
 
 def compare_periods(an: "Analytics", filters: Filters, kind: str = "year", reference: date | None = None,
@@ -110,17 +177,14 @@ def compare_periods(an: "Analytics", filters: Filters, kind: str = "year", refer
     if reference is None:
         reference = an.date_range(filters.replace(start=None, end=None))[1] or filters.end or date.today()
     (cs, ce), (ps, pe) = periods(kind, reference)
-    cur = _period_counts(an, filters, cs, ce, by)
-    prev = _period_counts(an, filters, ps, pe, by)
-    if by:
-        keys = list(by)
-        merged = cur[keys + ["count"]].merge(prev[keys + ["count"]], on=keys, how="outer", suffixes=("_cur", "_prev"))
-        merged = merged.sort_values(keys, na_position="last").reset_index(drop=True)
-        group = merged[keys].astype("string").fillna("inconnu").agg(" × ".join, axis=1)
+    merged = _two_period_counts(an, filters, (cs, ce), (ps, pe), by)
+    keys = list(by)
+    if keys:
+        group = merged[keys[0]].astype("string").fillna("inconnu")
+        for k in keys[1:]:
+            group = group + " × " + merged[k].astype("string").fillna("inconnu")
     else:
-        keys = []
-        merged = pd.DataFrame({"count_cur": [cur["count"].sum()], "count_prev": [prev["count"].sum()]})
-        group = pd.Series(["total"])
+        group = pd.Series(["total"] * len(merged))
     stats_df = compare_counts(merged["count_cur"].fillna(0), merged["count_prev"].fillna(0), exposure_ratio)
     out = pd.concat([merged[keys].reset_index(drop=True), pd.DataFrame({"group": group.to_numpy()}), stats_df.reset_index(drop=True)], axis=1)
     out["current_start"], out["current_end"] = cs, ce

@@ -116,7 +116,7 @@ def monthly_series(an: "Analytics", filters: Filters, by: str | None = None) -> 
     keys = ("month",) + ((by,) if by else ())
     c = counts(an, filters, keys)
     c["month"] = pd.to_datetime(c["month"])
-    lo, hi = an.date_range(filters)
+    lo, hi = (None, None) if (filters.start and filters.end) else an.date_range(filters)
     start = filters.start or lo
     end = filters.end or hi
     if start is None or end is None:
