@@ -40,6 +40,7 @@ MANIFEST_FILE = "manifest.json"
 REFUSED_FILE = "refused.jsonl"
 LOCK_FILE = ".lock"
 TMP_PREFIX = ".tmp-"
+ZSTD_LEVEL = 1  # measured: level 1 writes faster than the default 3 for a few % more bytes
 ROW_GROUP_SIZE = 100_000  # small enough for DuckDB to skip row groups on date filters, large enough to compress well
 
 QUARANTINE_SCHEMA = pa.schema(
@@ -312,7 +313,7 @@ class SnapshotWriter:
         table = table.cast(INCIDENT_SCHEMA)
         if not presorted:
             table = table.sort_by([(OCCURRED_AT, "ascending")])
-        pq.write_table(table, path, compression="zstd", row_group_size=ROW_GROUP_SIZE, write_statistics=True)
+        pq.write_table(table, path, compression="zstd", compression_level=ZSTD_LEVEL, row_group_size=ROW_GROUP_SIZE, write_statistics=True)
         checkpoint("year_written")
         _fsync_file(path)
         self.files.append({"path": rel.as_posix(), "year": int(year), "rows": table.num_rows, "sha256": sha256_file(path)})

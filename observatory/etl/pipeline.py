@@ -395,6 +395,16 @@ def deduplicate(batches: list[pa.Table], parent_rows: pa.Table) -> tuple[list[np
     return keep, counts, replaced
 
 
+def _sorted_by_time(table: pa.Table) -> pa.Table:
+    """Rows by occurred_at; skips the (costly, all-column) permutation when the extract is already in order."""
+    if table.num_rows < 2:
+        return table
+    ts = table[S.OCCURRED_AT].cast(pa.int64()).to_numpy()
+    if (np.diff(ts) >= 0).all():
+        return table
+    return table.take(pa.array(np.argsort(ts, kind="stable")))
+
+
 def _parent_rows_for(parent: store.Snapshot | None, keys: pa.Array, years: set[int]) -> pa.Table:
     if parent is None or len(keys) == 0:
         return S.INCIDENT_SCHEMA.empty_table()
@@ -497,15 +507,18 @@ def _ingest_locked(settings, files, profile, territory, progress, now, result, t
     prepared.sort(key=lambda p: (p.report.extracted_at, p.report.source_file))
     batches = [p.incidents for p in prepared]
     parent_keys = _parent_source_keys(parent, profile.name)
-    new_keys = pa.chunked_array([b[S.INCIDENT_KEY] for b in batches], type=pa.string()).combine_chunks()
-    colliding = pc.filter(parent_keys, pc.is_in(parent_keys[S.INCIDENT_KEY], value_set=new_keys))
+    if parent_keys.num_rows:
+        new_keys = pa.chunked_array([b[S.INCIDENT_KEY] for b in batches], type=pa.string()).combine_chunks()
+        colliding = pc.filter(parent_keys, pc.is_in(parent_keys[S.INCIDENT_KEY], value_set=new_keys))
+    else:
+        colliding = parent_keys
     coll_years = set(colliding[S.YEAR].to_pylist())
     parent_rows = _parent_rows_for(parent, colliding[S.INCIDENT_KEY].combine_chunks() if colliding.num_rows else pa.array([], pa.string()), coll_years)
     keep, counts, replaced = deduplicate(batches, parent_rows)
     for p, c in zip(prepared, counts):
         p.report.accepted, p.report.duplicates, p.report.revisions = c["accepted"], c["duplicates"], c["revisions"]
         assert p.report.balanced, p.report.as_dict()
-    new_rows = pa.concat_tables([b.filter(pa.array(k)) for b, k in zip(batches, keep)])
+    new_rows = pa.concat_tables([b if k.all() else b.filter(pa.array(k)) for b, k in zip(batches, keep)])
     timings["deduplicate_s"] = _time.perf_counter() - t
     # Even when every row was a duplicate a snapshot is published: its ledger records the files, so that a
     # re-run says "nothing to do" instead of counting them again.
@@ -524,7 +537,7 @@ def _ingest_locked(settings, files, profile, territory, progress, now, result, t
     affected = new_years | replaced_years
     parent_files = {f["year"]: f for f in (parent.manifest.get("files", []) if parent else [])}
     # One sort of the new rows by time; year is a function of occurred_at, so each year is a contiguous slice.
-    new_rows = new_rows.sort_by([(S.OCCURRED_AT, "ascending")]) if new_rows.num_rows else new_rows
+    new_rows = _sorted_by_time(new_rows)
     years_np = new_rows[S.YEAR].to_numpy() if new_rows.num_rows else np.array([], dtype=np.int16)
     for year in sorted(set(parent_files) | affected):
         if year not in affected:
@@ -537,7 +550,7 @@ def _ingest_locked(settings, files, profile, territory, progress, now, result, t
             old = store.read_incident_files([parent.path / parent_files[year]["path"]])
             if replaced:
                 old = old.filter(pc.invert(pc.is_in(old[S.INCIDENT_KEY], value_set=replaced_arr)))
-            table = pa.concat_tables([old, part]).sort_by([(S.OCCURRED_AT, "ascending")])
+            table = _sorted_by_time(pa.concat_tables([old, part]))
         else:
             table = part
         if table.num_rows:

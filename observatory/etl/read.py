@@ -61,6 +61,7 @@ class FileScan:
     non_ascii: bool
     has_nul: bool
     long_line: tuple[int, int] | None  # (line, length in bytes) of the first line longer than CHUNK
+    utf8: pa.Buffer | None = None  # the file transcoded to UTF-8 during the scan (non-UTF-8 declared encodings)
 
 
 def is_utf8(encoding: str) -> bool:
@@ -94,6 +95,8 @@ def scan_file(path: Path, encoding: str | None, progress: ProgressFn | None = No
     line_no = 1
     run = 0  # bytes since the last newline
     done = 0
+    # Transcode while decoding anyway: pyarrow's own transcoding runs Python per block and is much slower.
+    pieces: list[bytes] | None = [] if dec is not None and not is_utf8(encoding) else None
     with open(path, "rb") as fh:
         while True:
             chunk = fh.read(CHUNK)
@@ -102,8 +105,12 @@ def scan_file(path: Path, encoding: str | None, progress: ProgressFn | None = No
             h.update(chunk)
             if dec is not None and decode_error is None:
                 try:
-                    dec.decode(chunk)
+                    text = dec.decode(chunk)
+                    if pieces is not None:
+                        pieces.append(text.encode("utf-8"))
+                    del text
                 except UnicodeDecodeError as exc:
+                    pieces = None
                     pos = done + exc.start
                     line = _line_of_offset(path, pos)
                     bad = chunk[exc.start:exc.start + 4].hex(" ")
@@ -143,7 +150,11 @@ def scan_file(path: Path, encoding: str | None, progress: ProgressFn | None = No
             valid_utf8 = False
     if long_line is not None and long_line[1] <= CHUNK:
         long_line = None
-    return FileScan(h.hexdigest(), size, decode_error, valid_utf8, non_ascii, has_nul, long_line)
+    buffer = None
+    if pieces is not None and decode_error is None:
+        buffer = pa.py_buffer(b"".join(pieces))
+        pieces.clear()
+    return FileScan(h.hexdigest(), size, decode_error, valid_utf8, non_ascii, has_nul, long_line, buffer)
 
 
 def _clean_name(name: object) -> str:
@@ -239,10 +250,11 @@ def read_csv(path: Path, profile: Profile, scan: FileScan) -> RawTable:
         raise InputError(missing_columns_message(header, profile, header_line, hint))
     names = _unique_names(header)
 
-    table, malformed, numbered = _pyarrow_read(path, profile, encoding, header_line, names, use_threads=True)
+    pre = scan.utf8 if encoding == profile.encoding else None
+    table, malformed, numbered = _pyarrow_read(path, profile, encoding, header_line, names, use_threads=True, pre=pre)
     if malformed and not numbered:
         # Parallel reading does not know line numbers of malformed rows; read again in one thread to name them.
-        table, malformed, numbered = _pyarrow_read(path, profile, encoding, header_line, names, use_threads=False)
+        table, malformed, numbered = _pyarrow_read(path, profile, encoding, header_line, names, use_threads=False, pre=pre)
     first = header_line + 1
     total = table.num_rows + len(malformed)
     all_lines = np.arange(first, first + total, dtype=np.int64)
@@ -277,15 +289,15 @@ def utf8_buffer(path: Path, encoding: str) -> pa.Buffer:
     """The file transcoded to UTF-8 in 8 MB steps (C codecs; pyarrow's own transcoding goes through Python
     per block and is several times slower). The encoding was already checked strictly by ``scan_file``."""
     dec = codecs.getincrementaldecoder(encoding)("strict")
-    sink = pa.BufferOutputStream()
+    pieces = []
     with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK):
-            sink.write(dec.decode(chunk).encode("utf-8"))
-        sink.write(dec.decode(b"", final=True).encode("utf-8"))
-    return sink.getvalue()
+            pieces.append(dec.decode(chunk).encode("utf-8"))
+        pieces.append(dec.decode(b"", final=True).encode("utf-8"))
+    return pa.py_buffer(b"".join(pieces))
 
 
-def _pyarrow_read(path: Path, profile: Profile, encoding: str, header_line: int, names: list[str], use_threads: bool):
+def _pyarrow_read(path: Path, profile: Profile, encoding: str, header_line: int, names: list[str], use_threads: bool, pre: pa.Buffer | None = None):
     malformed: list[dict] = []
     numbered = True
 
@@ -306,7 +318,7 @@ def _pyarrow_read(path: Path, profile: Profile, encoding: str, header_line: int,
     if is_utf8(encoding):
         source = path
     else:
-        source = pa.BufferReader(utf8_buffer(path, encoding))
+        source = pa.BufferReader(pre if pre is not None else utf8_buffer(path, encoding))
     read_opts = pacsv.ReadOptions(skip_rows=header_line, column_names=names, block_size=BLOCK, use_threads=use_threads)
     parse_opts = pacsv.ParseOptions(delimiter=profile.delimiter, invalid_row_handler=on_invalid, ignore_empty_lines=False)
     conv_opts = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False)

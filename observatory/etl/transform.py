@@ -113,10 +113,13 @@ def parse_times(table: pa.Table, profile: Profile) -> tuple[pa.ChunkedArray, np.
     precision = np.full(n, profile.precision, dtype=object)
     if profile.time_format == "excel":
         days, bad_num = parse_numbers(date_col, ".")
-        secs = np.where(np.isfinite(days), np.round(days * 86400.0), np.nan)
+        # Excel's calendar runs from serial 1 (1900-01-01) to 2958465 (9999-12-31); anything else is not a date.
+        days = np.where((days >= 1) & (days < 2958466), days, np.nan)
+        secs = np.where(np.isfinite(days), np.round(np.nan_to_num(days) * 86400.0), np.nan)
         if profile.clock_column and profile.clock_column in table.column_names:
             frac, _ = parse_numbers(pc.utf8_trim_whitespace(table[profile.clock_column]), ".")
-            secs = np.where(np.isfinite(frac) & (frac < 1), secs + np.round(frac * 86400.0), secs)
+            frac = np.where((frac >= 0) & (frac < 1), frac, np.nan)
+            secs = np.where(np.isfinite(frac), secs + np.round(np.nan_to_num(frac) * 86400.0), secs)
         ok = np.isfinite(secs)
         ts = pa.array(np.where(ok, secs, 0).astype("int64") + EXCEL_EPOCH_S, type=pa.int64()).cast(pa.timestamp("s"))
         ts = pc.if_else(pa.array(ok), ts, pa.scalar(None, pa.timestamp("s")))
