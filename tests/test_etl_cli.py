@@ -1,0 +1,51 @@
+"""CLI: exit code 0 when published or nothing to do, 1 when refused, one-line message, never a traceback."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from observatory.cli import app
+from tests.etl_helpers import pn_row, write_pn
+
+runner = CliRunner()
+
+
+def _run(tmp_path, *args):
+    return runner.invoke(app, list(args), env={"OBSERVATORY_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"})
+
+
+def test_ingest_status_quarantine_and_check(tmp_path):
+    rows = [pn_row(f"C{i}", arr="69381") for i in range(30)] + [pn_row("BAD", "99/99/2024 10:00")]
+    f = write_pn(tmp_path / "pn_20240201.csv", rows)
+    r = _run(tmp_path, "sources", "check", "police_nationale", str(f))
+    assert r.exit_code == 0 and "serait accepté" in r.output and "99/99/2024" in r.output
+    assert not (tmp_path / "data" / "processed" / "CURRENT").exists()  # check publishes nothing
+    r = _run(tmp_path, "ingest", str(f), "--source", "police_nationale")
+    assert r.exit_code == 0, r.output
+    assert "Instantané publié" in r.output and "31" in r.output and "date illisible" in r.output
+    again = _run(tmp_path, "ingest", str(f), "--source", "police_nationale")
+    assert again.exit_code == 0 and "déjà intégré" in again.output
+    st = _run(tmp_path, "status")
+    assert st.exit_code == 0 and "Police nationale" in st.output and "30" in st.output
+    q = _run(tmp_path, "quarantine", "--source", "police_nationale", "--reason", "date")
+    assert q.exit_code == 0 and "99/99/2024" in q.output and "pn_20240201.csv" in q.output
+    none = _run(tmp_path, "quarantine", "--reason", "introuvable")
+    assert none.exit_code == 0 and "Aucune ligne" in none.output
+
+
+def test_refused_file_exits_non_zero_with_one_line(tmp_path):
+    f = tmp_path / "pn_20240201.csv"
+    f.write_bytes(b"")
+    r = _run(tmp_path, "ingest", str(f), "--source", "police_nationale")
+    assert r.exit_code == 1 and "Traceback" not in r.output and (r.exception is None or isinstance(r.exception, SystemExit))
+    err_lines = [ln for ln in r.output.splitlines() if ln.startswith("Erreur")]
+    assert len(err_lines) == 1 and "vide" in r.output
+    r = _run(tmp_path, "ingest", str(f), "--source", "nope")
+    assert r.exit_code == 1 and "source inconnue" in r.output
+    r = _run(tmp_path, "sources", "check", "police_nationale", str(f))
+    assert r.exit_code == 1 and "vide" in r.output
+
+
+def test_status_before_any_ingest(tmp_path):
+    r = _run(tmp_path, "status")
+    assert r.exit_code == 0 and "Aucun instantané" in r.output
