@@ -119,3 +119,29 @@ def test_csv_export_is_french_and_named_after_the_filters(page, dashboard_url): 
     assert ";" in text.splitlines()[0]
     assert "Lyon 2e" in text  # the filters travel in the file's metadata rows
     _clean(page)
+
+
+def test_the_four_questions_are_answered_in_the_browser(page, dashboard_url):  # noqa: ANN001
+    # 1. Where did thefts rise most this year, and is it significant? Property crime compared by arrondissement.
+    open_page(page, dashboard_url + "/tendances?families=atteintes_biens&comparaison=year&par=arrondissement")
+    labels_shown = _trace_values(page, "trends-compare", "y")[0]
+    assert len(labels_shown) == 9 and all(lab.startswith("Lyon ") for lab in labels_shown)
+    assert any("Test exact conditionnel" in n for n in page.locator(".method-note").all_inner_texts())
+    page.screenshot(path=str(ARTIFACTS / "question-vols-par-arrondissement.png"), full_page=True)
+    # 2. Which grid cells are persistent hot spots? The persistence layer of the map.
+    open_page(page, dashboard_url + "/carte?couche=persistence")
+    page.wait_for_timeout(1500)
+    types = page.evaluate("() => document.querySelector('.js-plotly-plot')._fullData.map(t => t.type)")
+    assert "choroplethmap" in types
+    assert page.locator("#map-layer input[value='persistence']").is_checked()
+    page.screenshot(path=str(ARTIFACTS / "question-points-chauds-persistants.png"), full_page=True)
+    # 3. How did the pools' summer compare to last year?
+    open_page(page, dashboard_url + "/zones?type=piscine")
+    summer = page.locator("#zones-inout").inner_text()
+    assert "Toutes les piscines" in summer and "Été 2025" in summer and "Été 2024" in summer
+    page.screenshot(path=str(ARTIFACTS / "question-piscines-ete.png"), full_page=True)
+    # 4. Which partner's data is missing for which month? (the fixture removed TCL in March 2025)
+    open_page(page, dashboard_url + "/donnees")
+    assert "mars 2025" in page.locator("#data-gaps").inner_text()
+    assert "TCL" in page.locator("#data-gaps").inner_text()
+    _clean(page)
