@@ -14,7 +14,7 @@ from observatory.labels import DEMO_NOTICE, fmt_int, fmt_number, source_label
 
 def demo(
     years: str = typer.Option("2019-2025", "--years", help="Years to generate, e.g. 2019-2025 or 2024."),
-    scale: float = typer.Option(1.0, "--scale", help="Volume multiplier (1 ≈ 52,000 records a year; 30 ≈ 10 million over 2019-2025)."),
+    scale: float = typer.Option(1.0, "--scale", help="Volume multiplier (1 ≈ 63,000 rows a year, ≈ 53,000 distinct incidents; 22.5 ≈ 10 million rows over 2019-2025)."),
     seed: int = typer.Option(42, "--seed", help="Random seed: the same seed gives the same files, byte for byte."),
     out: Path = typer.Option(None, "--out", help="Output folder (default: data/raw/demo)."),
     no_ingest: bool = typer.Option(False, "--no-ingest", help="Only write the files; do not ingest them."),
