@@ -101,6 +101,9 @@ def map_figure(query, layer, outline_kinds):  # noqa: ANN001, ANN201
     if layer == "points" and not components.is_analyst():
         layer = "grid"
     outlines = _outlines(s, outline_kinds or [])
+    if layer not in ("arr_rate", "arr_count", "zones"):
+        # Cells and points need the districts drawn under them to be read.
+        outlines = [(geo.arrondissements_geojson(s), "Arrondissements", "#9aa5b1")] + outlines
     table = layer_table(an, filters, layer).df
     style = s.tile_source
     extra = ""
@@ -121,6 +124,7 @@ def map_figure(query, layer, outline_kinds):  # noqa: ANN001, ANN201
             return figures.empty_figure("Aucune maille chaude (95 %) sur les 4 derniers trimestres", height=640), components.method_note(an, filters)
         p = table.assign(label=table["cell_id"])
         fig = figures.choropleth_map(p, geo.grid_geojson(s, p["cell_id"]), "cell_id", "quarters_hot", "Trimestres chauds (sur 4)", name_col="label", style=style, height=640, colorscale="Reds", outlines=outlines, click_kind="cell")
+        fig.update_traces(colorbar={"dtick": 1}, selector={"name": "Trimestres chauds (sur 4)"})
         return fig, components.method_note(an, filters, extra="nombre des 4 derniers trimestres où la maille est un point chaud Gi* à 95 % ou plus ; cliquer une maille pour le détail")
     if layer == "points":
         if len(table) > MAX_POINT_MARKERS:
