@@ -319,6 +319,18 @@ class SnapshotWriter:
         self.files.append({"path": rel.as_posix(), "year": int(year), "rows": table.num_rows, "sha256": sha256_file(path)})
         checkpoint("year_synced")
 
+    def write_years(self, parts: list[tuple[int, pa.Table]], presorted: bool = False, workers: int = 2) -> None:
+        """Write several year partitions, ``workers`` at a time (pyarrow releases the GIL while encoding)."""
+        if len(parts) <= 1 or workers <= 1:
+            for year, table in parts:
+                self.write_year(year, table, presorted)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for fut in [pool.submit(self.write_year, year, table, presorted) for year, table in parts]:
+                fut.result()
+
     def link_year(self, parent_file: dict) -> None:
         """Reuse an unchanged partition of the parent by hard link (falls back to a copy across filesystems)."""
         assert self.parent is not None
