@@ -218,3 +218,12 @@ def test_not_an_excel_file(tmp_path):
 def test_unknown_source_is_a_clear_failure(tmp_path):
     r = ingest(settings_for(tmp_path), [tmp_path / "x.csv"], "inconnu")
     assert r.failed and r.exit_code == 1 and "source inconnue" in r.message
+
+
+def test_a_fact_dated_after_its_extraction_is_quarantined(tmp_path):
+    s = settings_for(tmp_path)
+    rows = _good_rows(30) + [pn_row("LATE", "05/06/2024 10:00")]  # extract of 1 February: June is impossible
+    r = ingest(s, [write_pn(tmp_path / "pn_20240201.csv", rows)], "police_nationale")
+    assert r.files[0].quarantined == 1
+    q = store.read_quarantine(s).iloc[0]
+    assert "postérieure à l'extraction" in q["reason"] and q["source_row"] == 32

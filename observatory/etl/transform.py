@@ -229,13 +229,19 @@ def map_rows(raw: pa.Table, profile: Profile, *, id_prefix: str = "", extracted_
     # time
     occurred, precision, bad_time = parse_times(raw, profile)
     if bad_time.any():
-        shown = pc.utf8_trim_whitespace(raw[profile.time_column]).to_numpy(zero_copy_only=False)
-        fmt = profile.time_format
-        reasons = np.array([f"date illisible « {v} » (format attendu {fmt})" if v else "date manquante" for v in shown], dtype=object)
+        bad_idx = np.flatnonzero(bad_time)
+        shown = pc.utf8_trim_whitespace(raw[profile.time_column]).take(pa.array(bad_idx)).to_pylist()
+        if profile.clock_column and profile.clock_column in raw.column_names:
+            clocks = pc.utf8_trim_whitespace(raw[profile.clock_column]).take(pa.array(bad_idx)).to_pylist()
+            shown = [f"{d} {c}".strip() if d else d for d, c in zip(shown, clocks)]
+        fmt = profile.time_format + (f" {profile.clock_format or '%H:%M'}" if profile.clock_column else "")
+        reasons = np.empty(n, dtype=object)
+        reasons[bad_idx] = [f"date illisible « {v} » (format attendu {fmt})" if v else "date manquante" for v in shown]
         probs.add(bad_time, profile.time_column, reasons)
     occ_np = occurred.cast(pa.timestamp("us", tz="UTC")).to_numpy(zero_copy_only=False) if n else np.array([], dtype="datetime64[us]")
     occ_ok = ~bad_time
-    limit = np.datetime64(max(extracted_at, now).replace(tzinfo=None), "us") + np.timedelta64(2, "D")
+    # A fact dated after its extraction is impossible: usually day and month swapped (or a typo in the year).
+    limit = np.datetime64(extracted_at.replace(tzinfo=None), "us") + np.timedelta64(2, "D")
     future = occ_ok & (occ_np > limit)
     probs.add(future, profile.time_column, "date postérieure à l'extraction (jour et mois inversés ?)")
     old = occ_ok & (occ_np < np.datetime64(EARLIEST, "us"))
