@@ -402,7 +402,30 @@ def _sorted_by_time(table: pa.Table) -> pa.Table:
     ts = table[S.OCCURRED_AT].cast(pa.int64()).to_numpy()
     if (np.diff(ts) >= 0).all():
         return table
-    return table.take(pa.array(np.argsort(ts, kind="stable")))
+    order = pa.array(np.argsort(ts, kind="stable"))
+    # A constant column is its own permutation: per-file lineage columns are, and skipping them saves
+    # a good share of the (string-heavy) take.
+    cols = []
+    for name in table.column_names:
+        col = table[name]
+        if name in _OFTEN_CONSTANT and _is_constant(col):
+            cols.append(col)
+        else:
+            cols.append(col.take(order))
+    return pa.Table.from_arrays(cols, schema=table.schema)
+
+
+_OFTEN_CONSTANT = {S.SOURCE, S.BATCH_ID, S.SOURCE_FILE, S.EXTRACTED_AT, S.IRIS, S.TIME_PRECISION, S.N_FACTS, S.PLACE_NAME}
+
+
+def _is_constant(col: pa.ChunkedArray) -> bool:
+    nulls = col.null_count
+    if nulls == len(col):
+        return True
+    if nulls:
+        return False
+    mm = pc.min_max(col)
+    return mm["min"].as_py() == mm["max"].as_py()
 
 
 def _parent_rows_for(parent: store.Snapshot | None, keys: pa.Array, years: set[int]) -> pa.Table:
