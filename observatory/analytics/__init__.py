@@ -54,7 +54,7 @@ category_col="category", geo_cols=None, add_totals=False, as_text=True)`` and ``
 (see ``observatory.analytics.privacy``). Method notes in French travel in ``df.attrs["note"]``.
 """
 
-from observatory.analytics.compare import ALPHA, periods, poisson_test, sqrt_z
+from observatory.analytics.compare import ALPHA, compare_counts, periods, poisson_test, poisson_tests, sqrt_z
 from observatory.analytics.engine import GROUP_EXPRESSIONS, Analytics, AnalyticsError, get_analytics
 from observatory.analytics.filters import Filters, FiltersError
 from observatory.analytics.privacy import protect, protection_status
@@ -67,7 +67,9 @@ __all__ = [
     "Filters",
     "FiltersError",
     "get_analytics",
+    "compare_counts",
     "periods",
+    "poisson_tests",
     "protect",
     "protection_status",
     "poisson_test",

@@ -83,16 +83,17 @@ def _dst_changes() -> tuple[list[int], list[int]]:
     return starts, ends
 
 
-def local_time_sql(icu: bool) -> str:
-    """SQL for the Europe/Paris wall time (TIMESTAMP) of ``occurred_at`` (see the comment above)."""
+def local_time_sql(icu: bool, epoch_us: str = "epoch_us(occurred_at)") -> str:
+    """SQL for the Europe/Paris wall time (TIMESTAMP) of an instant given in microseconds since 1970 UTC
+    (default: ``occurred_at``), see the comment above."""
     starts, ends = _dst_changes()
     lo = int(datetime(_FIRST_YEAR, 1, 1, tzinfo=timezone.utc).timestamp()) * 1_000_000
     hi = int(datetime(_LAST_YEAR, 12, 1, tzinfo=timezone.utc).timestamp()) * 1_000_000
-    e = "epoch_us(occurred_at)"
+    e = f"({epoch_us})"
     idx = f"(CAST(floor({e} / {_US_PER_YEAR}) AS BIGINT) - {_FIRST_YEAR - 1970 - 1})"
     s_list = "[" + ",".join(map(str, starts)) + "]"
     e_list = "[" + ",".join(map(str, ends)) + "]"
-    outside = f"timezone('{schema.TIMEZONE}', occurred_at)" if icu else f"make_timestamp({e} + 3600000000)"
+    outside = f"timezone('{schema.TIMEZONE}', make_timestamptz({e}))" if icu else f"make_timestamp({e} + 3600000000)"
     return (
         f"(CASE WHEN {e} < {lo} OR {e} >= {hi} THEN {outside} "
         f"ELSE make_timestamp({e} + CASE WHEN {e} >= {s_list}[{idx}] AND {e} < {e_list}[{idx}] "
