@@ -181,3 +181,14 @@ def test_concurrent_queries_share_one_instance(tmp_path, settings):
     with ThreadPoolExecutor(max_workers=8) as pool:
         totals = list(pool.map(lambda f: int(an.counts(f, by=())["count"].iloc[0]), filters))
     assert totals == [10] * 24
+
+
+def test_zone_grouping_respects_the_zone_filter_and_unknown_groups_stay(tmp_path, settings):
+    an = make(tmp_path, settings, zones=[["hypercentre", "qpv_moncey"], ["qpv_moncey"], []],
+              arrondissement=["69381", None, "69382"], occurred_at=["2025-01-05", "2025-01-06", "2025-02-07"])
+    z = an.counts(Filters(zones=["qpv_moncey"]), by=("zone",))
+    assert z[["zone", "count"]].values.tolist() == [["qpv_moncey", 2]]
+    s = an.monthly_series(Filters(), by="arrondissement")
+    assert s["count"].sum() == 3  # the incident without arrondissement is not lost
+    unknown = s[s["arrondissement"].isna()]
+    assert unknown["count"].tolist() == [1, 0]

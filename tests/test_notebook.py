@@ -43,3 +43,4 @@ def test_exploration_notebook_executes(tmp_path, monkeypatch):
     # The Gi* map cell produced a figure with at least one class trace.
     figs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if "application/vnd.plotly.v1+json" in o.get("data", {})]
     assert len(figs) >= 2
+    assert "Classes sur la carte : Point chaud (" in outputs  # the generated hot spots reach the map

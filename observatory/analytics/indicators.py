@@ -44,6 +44,11 @@ def counts(an: "Analytics", filters: Filters, by: tuple[str, ...] = ("arrondisse
     group_by = ", ".join(str(i + 1) for i in range(len(groups)))
     sql = f"SELECT {select + ', ' if select else ''}count(*) AS count, coalesce(sum(n_facts), 0) AS facts " \
           f"FROM {_from_clause(by)} WHERE {where} AND {prec}"
+    if "zone" in by and filters.zones:
+        # With a zone filter, grouping by zone shows the selected zones only (not the other zones those
+        # incidents also fall in).
+        sql += f" AND zone IN ({', '.join('?' * len(filters.zones))})"
+        params = params + list(filters.zones)
     if groups:
         sql += f" GROUP BY {group_by} ORDER BY {group_by}"
     df = an.query(sql, params)
@@ -109,7 +114,8 @@ def month_range(first: pd.Timestamp, last: pd.Timestamp) -> pd.DatetimeIndex:
 
 
 def monthly_series(an: "Analytics", filters: Filters, by: str | None = None) -> pd.DataFrame:
-    """Columns: ``month`` (first day, datetime64), [``by``], ``count``; every month of the span, zeros filled.
+    """Columns: ``month`` (first day, datetime64), [``by``], ``count``; every month of the span, zeros filled
+    (an unknown ``by`` value is a group of its own, ``None``, listed last).
 
     The span is the filter's period when given, otherwise the data's first to last month.
     """
@@ -124,9 +130,14 @@ def monthly_series(an: "Analytics", filters: Filters, by: str | None = None) -> 
         return pd.DataFrame({k: pd.Series(dtype="datetime64[ns]" if k == "month" else ("int64" if k == "count" else "str")) for k in cols})
     months = month_range(pd.Timestamp(start), pd.Timestamp(end))
     if by:
-        levels = sorted(c[by].dropna().unique().tolist())
+        # Unknown values (no arrondissement…) stay a group of their own, never dropped: a sentinel stands in for
+        # the missing value while reindexing, since a MultiIndex cannot hold it reliably.
+        sentinel = "\u2205"
+        c[by] = c[by].astype(object).where(c[by].notna(), sentinel)
+        levels = sorted(c[by].unique().tolist(), key=lambda v: (v == sentinel, str(v)))
         idx = pd.MultiIndex.from_product([months, levels], names=["month", by])
         out = c.set_index(["month", by])["count"].reindex(idx, fill_value=0).reset_index()
+        out[by] = out[by].where(out[by] != sentinel, None)
     else:
         out = c.set_index("month")["count"].reindex(months, fill_value=0).rename_axis("month").reset_index()
     out["count"] = out["count"].astype("int64")
