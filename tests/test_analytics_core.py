@@ -192,3 +192,15 @@ def test_zone_grouping_respects_the_zone_filter_and_unknown_groups_stay(tmp_path
     assert s["count"].sum() == 3  # the incident without arrondissement is not lost
     unknown = s[s["arrondissement"].isna()]
     assert unknown["count"].tolist() == [1, 0]
+
+
+def test_corrupt_parquet_gives_one_line_naming_the_file(tmp_path, settings):
+    from observatory.analytics import AnalyticsError
+
+    files = write_snapshot(incidents(occurred_at=["2024-01-01", "2025-01-01"]), tmp_path / "snap")
+    raw = files[1].read_bytes()
+    files[1].write_bytes(raw[: len(raw) // 2] + raw[-8:])
+    with pytest.raises(AnalyticsError) as err:
+        Analytics.from_files(files, settings).counts(Filters())
+    msg = str(err.value)
+    assert "\n" not in msg and "year=2025" in msg and "part-0.parquet" in msg

@@ -105,6 +105,10 @@ class AnalyticsError(RuntimeError):
     """The snapshot cannot be read; the message names the file."""
 
 
+def _one_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+
+
 def group_sql(by: Iterable[str]) -> list[tuple[str, str]]:
     """(name, SQL expression) of each group key, refusing unknown keys with a clear message."""
     out = []
@@ -193,7 +197,7 @@ class Analytics:
         try:
             cols = {r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
         except duckdb.Error as exc:
-            raise AnalyticsError(f"instantané illisible ({files[0] if files else 'vide'}) : {exc}") from None
+            raise AnalyticsError(f"instantané {self.snapshot_id} illisible : {_one_line(exc)}") from None
         missing = {schema.OCCURRED_AT, schema.CATEGORY, schema.SOURCE, schema.ZONES} - cols
         if missing:
             raise AnalyticsError(f"{files[0]} : colonnes manquantes {sorted(missing)} ; ce n'est pas un fichier d'incidents canonique")
@@ -209,6 +213,9 @@ class Analytics:
         cur = self.con.cursor()
         try:
             return cur.execute(sql, params or []).df()
+        except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+            # A file of the snapshot went bad after opening: one line naming it, never a traceback in a page.
+            raise AnalyticsError(f"instantané {self.snapshot_id} illisible : {_one_line(exc)}") from None
         finally:
             cur.close()
 
