@@ -181,7 +181,7 @@ def prepare_file(path: Path, profile: Profile, settings: Settings, index: Territ
         if progress:
             progress(f"lecture {path.name}", done, total)
 
-    scan = scan_file(path, profile.encoding if profile.format == "csv" else None, prog)
+    scan = scan_file(path, profile.encoding if profile.format == "csv" else None, prog, strict=False)
     report.sha256 = scan.sha256
     if skip is not None:
         why = skip(scan.sha256)

@@ -61,7 +61,7 @@ class FileScan:
     non_ascii: bool
     has_nul: bool
     long_line: tuple[int, int] | None  # (line, length in bytes) of the first line longer than CHUNK
-    utf8: pa.Buffer | None = None  # the file transcoded to UTF-8 during the scan (non-UTF-8 declared encodings)
+    decoded: bool = True  # False: the strict decoding was left to the reader (decode_error is then unknown)
 
 
 def is_utf8(encoding: str) -> bool:
@@ -81,11 +81,15 @@ def _line_of_offset(path: Path, offset: int) -> int:
     return n
 
 
-def scan_file(path: Path, encoding: str | None, progress: ProgressFn | None = None) -> FileScan:
-    """One streamed pass: checksum, strict decoding, UTF-8 validity, NUL bytes and over-long lines."""
+def scan_file(path: Path, encoding: str | None, progress: ProgressFn | None = None, strict: bool = True) -> FileScan:
+    """One streamed pass: checksum, NUL bytes, over-long lines, UTF-8 validity and (``strict``) strict decoding.
+
+    With ``strict=False`` the decoding is left to pyarrow's reader (which overlaps it with parsing, and is as
+    strict); the strict pass runs only when that read fails, to name the line and byte.
+    """
     h = hashlib.sha256()
     size = path.stat().st_size
-    dec = codecs.getincrementaldecoder(encoding)("strict") if encoding else None
+    dec = codecs.getincrementaldecoder(encoding)("strict") if encoding and strict else None
     utf8 = codecs.getincrementaldecoder("utf-8")("strict") if encoding and not is_utf8(encoding) else None
     decode_error = None
     valid_utf8 = True
@@ -95,8 +99,6 @@ def scan_file(path: Path, encoding: str | None, progress: ProgressFn | None = No
     line_no = 1
     run = 0  # bytes since the last newline
     done = 0
-    # Transcode while decoding anyway: pyarrow's own transcoding runs Python per block and is much slower.
-    pieces: list[bytes] | None = [] if dec is not None and not is_utf8(encoding) else None
     with open(path, "rb") as fh:
         while True:
             chunk = fh.read(CHUNK)
@@ -105,12 +107,8 @@ def scan_file(path: Path, encoding: str | None, progress: ProgressFn | None = No
             h.update(chunk)
             if dec is not None and decode_error is None:
                 try:
-                    text = dec.decode(chunk)
-                    if pieces is not None:
-                        pieces.append(text.encode("utf-8"))
-                    del text
+                    dec.decode(chunk)
                 except UnicodeDecodeError as exc:
-                    pieces = None
                     pos = done + exc.start
                     line = _line_of_offset(path, pos)
                     bad = chunk[exc.start:exc.start + 4].hex(" ")
@@ -150,11 +148,7 @@ def scan_file(path: Path, encoding: str | None, progress: ProgressFn | None = No
             valid_utf8 = False
     if long_line is not None and long_line[1] <= CHUNK:
         long_line = None
-    buffer = None
-    if pieces is not None and decode_error is None:
-        buffer = pa.py_buffer(b"".join(pieces))
-        pieces.clear()
-    return FileScan(h.hexdigest(), size, decode_error, valid_utf8, non_ascii, has_nul, long_line, buffer)
+    return FileScan(h.hexdigest(), size, decode_error, valid_utf8, non_ascii, has_nul, long_line, decoded=dec is not None or not encoding)
 
 
 def _clean_name(name: object) -> str:
@@ -232,7 +226,16 @@ def read_csv(path: Path, profile: Profile, scan: FileScan) -> RawTable:
     # The first lines, decoded, to find and check the header before the fast reader runs.
     with open(path, "rb") as fh:
         head_bytes = fh.read(min(scan.size, 4 << 20))
-    head_text = head_bytes.decode(encoding, errors="replace")
+    try:
+        head_text = head_bytes.decode(encoding)
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head_bytes) - 4 and len(head_bytes) < scan.size:
+            head_text = head_bytes[: exc.start].decode(encoding)  # a character cut by the 4 MB window
+        else:
+            # Undecodable bytes near the top: the strict pass names them (or switches to the fallback).
+            encoding, more = choose_encoding(path, profile, scan_file(path, profile.encoding, strict=True))
+            notes += more
+            head_text = head_bytes.decode(encoding, errors="replace")
     head_lines = head_text.splitlines()[:HEADER_SCAN_ROWS]
     head_rows = [next(csv.reader([ln], delimiter=profile.delimiter), []) for ln in head_lines]
     if profile.header_row == "auto":
@@ -250,11 +253,18 @@ def read_csv(path: Path, profile: Profile, scan: FileScan) -> RawTable:
         raise InputError(missing_columns_message(header, profile, header_line, hint))
     names = _unique_names(header)
 
-    pre = scan.utf8 if encoding == profile.encoding else None
-    table, malformed, numbered = _pyarrow_read(path, profile, encoding, header_line, names, use_threads=True, pre=pre)
+    try:
+        table, malformed, numbered = _pyarrow_read(path, profile, encoding, header_line, names, use_threads=True)
+    except _DecodeFailure as exc:
+        # Now find the exact line and byte (or switch to the declared fallback); InputError if neither.
+        strict = scan_file(path, profile.encoding, strict=True)
+        encoding, notes = choose_encoding(path, profile, strict)
+        if encoding == profile.encoding:
+            raise InputError(f"lecture CSV impossible : {exc}") from None
+        table, malformed, numbered = _pyarrow_read(path, profile, encoding, header_line, names, use_threads=True)
     if malformed and not numbered:
         # Parallel reading does not know line numbers of malformed rows; read again in one thread to name them.
-        table, malformed, numbered = _pyarrow_read(path, profile, encoding, header_line, names, use_threads=False, pre=pre)
+        table, malformed, numbered = _pyarrow_read(path, profile, encoding, header_line, names, use_threads=False)
     first = header_line + 1
     total = table.num_rows + len(malformed)
     all_lines = np.arange(first, first + total, dtype=np.int64)
@@ -285,19 +295,11 @@ def _unique_names(header: list[str]) -> list[str]:
     return out
 
 
-def utf8_buffer(path: Path, encoding: str) -> pa.Buffer:
-    """The file transcoded to UTF-8 in 8 MB steps (C codecs; pyarrow's own transcoding goes through Python
-    per block and is several times slower). The encoding was already checked strictly by ``scan_file``."""
-    dec = codecs.getincrementaldecoder(encoding)("strict")
-    pieces = []
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            pieces.append(dec.decode(chunk).encode("utf-8"))
-        pieces.append(dec.decode(b"", final=True).encode("utf-8"))
-    return pa.py_buffer(b"".join(pieces))
+class _DecodeFailure(Exception):
+    """The reader met bytes that do not decode in the chosen encoding."""
 
 
-def _pyarrow_read(path: Path, profile: Profile, encoding: str, header_line: int, names: list[str], use_threads: bool, pre: pa.Buffer | None = None):
+def _pyarrow_read(path: Path, profile: Profile, encoding: str, header_line: int, names: list[str], use_threads: bool, block: int = 1 << 20):
     malformed: list[dict] = []
     numbered = True
 
@@ -315,17 +317,21 @@ def _pyarrow_read(path: Path, profile: Profile, encoding: str, header_line: int,
         })
         return "skip"
 
-    if is_utf8(encoding):
-        source = path
-    else:
-        source = pa.BufferReader(pre if pre is not None else utf8_buffer(path, encoding))
-    read_opts = pacsv.ReadOptions(skip_rows=header_line, column_names=names, block_size=BLOCK, use_threads=use_threads)
+    # 1 MB blocks let pyarrow overlap transcoding and parsing; a longer line (up to CHUNK) gets a second try.
+    read_opts = pacsv.ReadOptions(skip_rows=header_line, column_names=names, block_size=block, use_threads=use_threads,
+                                  encoding="utf8" if is_utf8(encoding) else encoding)
     parse_opts = pacsv.ParseOptions(delimiter=profile.delimiter, invalid_row_handler=on_invalid, ignore_empty_lines=False)
     conv_opts = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False)
     try:
-        table = pacsv.read_csv(source, read_options=read_opts, parse_options=parse_opts, convert_options=conv_opts)
-    except (pa.ArrowInvalid, UnicodeDecodeError, OSError) as exc:
+        table = pacsv.read_csv(path, read_options=read_opts, parse_options=parse_opts, convert_options=conv_opts)
+    except UnicodeDecodeError as exc:
+        raise _DecodeFailure(str(exc)) from None
+    except (pa.ArrowInvalid, OSError) as exc:
         msg = str(exc).splitlines()[0][:300]
+        if "straddl" in msg and block < BLOCK:
+            return _pyarrow_read(path, profile, encoding, header_line, names, use_threads, BLOCK)
+        if "UTF8" in msg or "utf8" in msg or "decode" in msg.lower():
+            raise _DecodeFailure(msg) from None
         raise InputError(f"lecture CSV impossible : {msg}") from None
     return table, malformed, numbered
 
