@@ -185,3 +185,13 @@ def test_keep_snapshots_prunes_old_ones(tmp_path):
     assert [x.id for x in store.list_snapshots(s)] == ids[-2:]
     assert store.current_snapshot(s).row_count == 4
     assert pc.sum(store.current_snapshot(s).read_incidents()[S.N_FACTS]).as_py() == 4
+
+
+def test_progress_reports_reading_and_publishing(tmp_path):
+    s = settings_for(tmp_path)
+    seen = []
+    f = write_pn(tmp_path / "pn_20240201.csv", [pn_row("P1")])
+    ingest(s, [f], "police_nationale", progress=lambda stage, done, total: seen.append((stage, done, total)))
+    size = f.stat().st_size
+    assert ("lecture pn_20240201.csv", size, size) in seen
+    assert seen[-1][0] == "publication de l'instantané"

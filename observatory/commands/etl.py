@@ -60,7 +60,8 @@ def ingest_cmd(
             task = bar.add_task("lecture", total=None)
 
             def progress(stage: str, done: int, size: int) -> None:
-                bar.update(task, description=stage, completed=done, total=size)
+                # total 0 means a stage whose length is unknown: an indeterminate bar.
+                bar.update(task, description=stage, completed=done, total=size or None)
 
             result = ingest(settings, files, source, progress=progress)
     else:

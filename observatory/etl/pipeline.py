@@ -194,6 +194,8 @@ def prepare_file(path: Path, profile: Profile, settings: Settings, index: Territ
     if note:
         report.notes.append(note)
     prefix = _id_prefix(path, profile)
+    if progress:
+        progress(f"lecture et contrôle de {path.name}", 0, 0)
     raw = read_file(path, profile, scan)
     report.encoding = raw.encoding
     report.notes.extend(raw.notes)
@@ -547,6 +549,8 @@ def _ingest_locked(settings, files, profile, territory, progress, now, result, t
     # re-run says "nothing to do" instead of counting them again.
 
     # Publish
+    if progress:
+        progress("publication de l'instantané", 0, 0)
     t = _time.perf_counter()
     snap_id = store.new_snapshot_id()
     while parent is not None and snap_id <= parent.id:  # ids must sort after the parent even if the clock stepped back
