@@ -102,6 +102,68 @@ def _determined(hidden: np.ndarray, constraints: list[Constraint]) -> np.ndarray
     return idx[np.all(np.abs(null) < 1e-9, axis=0)]
 
 
+def _bridges(n_vertices: int, eu: np.ndarray, ev: np.ndarray) -> np.ndarray:
+    """Bridges of an undirected multigraph (iterative Tarjan; parallel edges are never bridges)."""
+    adj: list[list[tuple[int, int]]] = [[] for _ in range(n_vertices)]
+    for k, (u, v) in enumerate(zip(eu.tolist(), ev.tolist())):
+        adj[u].append((v, k))
+        adj[v].append((u, k))
+    disc = [-1] * n_vertices
+    low = [0] * n_vertices
+    is_bridge = np.zeros(len(eu), dtype=bool)
+    timer = 0
+    for s in range(n_vertices):
+        if disc[s] != -1:
+            continue
+        disc[s] = low[s] = timer
+        timer += 1
+        stack = [(s, -1, iter(adj[s]))]
+        while stack:
+            v, parent_edge, it = stack[-1]
+            advanced = False
+            for w, k in it:
+                if k == parent_edge:
+                    continue
+                if disc[w] == -1:
+                    disc[w] = low[w] = timer
+                    timer += 1
+                    stack.append((w, k, iter(adj[w])))
+                    advanced = True
+                    break
+                low[v] = min(low[v], disc[w])
+            if not advanced:
+                stack.pop()
+                if stack:
+                    u = stack[-1][0]
+                    low[u] = min(low[u], low[v])
+                    if low[v] > disc[u]:
+                        is_bridge[parent_edge] = True
+    return is_bridge
+
+
+def _determined_2d(hidden: np.ndarray, n_rows: int, n_cols: int, row_lines: bool) -> np.ndarray:
+    """Same answer as :func:`_determined` for a plain table (column lines, optionally row lines), in linear time.
+
+    Lines are vertices and hidden cells are edges (row line → column line; a cell outside any published row or
+    column line hangs on one unconstrained vertex G). Flipping the sign of the column equations turns the
+    system into a directed incidence matrix whose null space is the cycle space, so a hidden cell is fixed by
+    the published totals exactly when its edge is a bridge.
+    """
+    idx = np.flatnonzero(hidden)
+    if len(idx) == 0:
+        return idx
+    i, j = idx // n_cols, idx % n_cols
+    g = n_rows + n_cols
+    has_row = row_lines and n_cols > 1
+    has_col = n_rows > 1
+    eu = i if has_row else np.full(len(idx), g)
+    ev = n_rows + j if has_col else np.full(len(idx), g)
+    loop = eu == ev  # a cell in no published line: free, never determined
+    br = np.zeros(len(idx), dtype=bool)
+    br[~loop] = _bridges(g + 1, eu[~loop], ev[~loop])
+    return idx[br]
+
+
 def suppression_status(values: np.ndarray, min_count: int, key_groups: Sequence[np.ndarray] = (),
                        row_totals: bool = True, totals_included: bool = False) -> np.ndarray:
     """Status of each cell of a 2-D count array: "" (published), "primary" or "secondary".
@@ -122,6 +184,11 @@ def suppression_status(values: np.ndarray, min_count: int, key_groups: Sequence[
         constraints = _total_constraints(n_rows, n_cols)
     else:
         constraints = _lines(n_rows, n_cols, list(key_groups), row_totals)
+    plain = not totals_included and not list(key_groups)
+
+    def determined() -> np.ndarray:
+        # The graph form is exact for plain tables and linear-time; the SVD form serves the other layouts.
+        return _determined_2d(hidden, n_rows, n_cols, row_totals) if plain else _determined(hidden, constraints)
 
     def companion(cells: np.ndarray) -> int | None:
         free = cells[~hidden[cells]]
@@ -142,7 +209,7 @@ def suppression_status(values: np.ndarray, min_count: int, key_groups: Sequence[
                         hidden[c] = True
                         status[c] = SECONDARY
                         changed = True
-        det = _determined(hidden, constraints)
+        det = determined()
         if len(det) == 0:
             break
         fixed = False
