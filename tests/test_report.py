@@ -108,28 +108,124 @@ def test_arrondissement_report_counts_only_its_arrondissement(settings):
     assert d.arrondissement_sections == []
 
 
+HIDDEN_TEXT = ("< 5", "s", "n.d.")
+YEAR_COLUMNS = tuple(str(y) for y in range(2019, 2026))
+
+
+def _cell(v):
+    """A display cell as (hidden, value): value is the published integer, None when hidden or empty."""
+    if v in HIDDEN_TEXT:
+        return True, None
+    if v == "":
+        return False, None
+    return False, int(v.replace("\u00a0", "").replace(" ", ""))
+
+
+def _check_public_tables(d, min_count=5, year_totals=None):
+    """No published count in 1..min_count−1, and no hidden cell recoverable from a published total.
+
+    ``year_totals``: the true total of each year (str) of the table restricted to the report's territory; the
+    five-year table has no Total row, but each year's total is assumed published when it is itself publishable.
+    """
+    year_totals = year_totals or {}
+    for table in d.tables:
+        if table.key in ("localisation", "sources", "actions", "officiel"):
+            continue
+        frame = table.frame
+        if frame.empty:
+            continue
+        is_total = frame.iloc[:, 0] == "Total"
+        for col in [c for c in frame.columns if c in YEAR_COLUMNS]:
+            cells = [_cell(v) for v in frame.loc[~is_total, col]]
+            for hid, value in cells:
+                assert hid or value is None or value == 0 or value >= min_count, (table.title, col, value)
+            total_published = bool(is_total.any()) and not _cell(frame.loc[is_total, col].iloc[0])[0]
+            if table.key == "tendance-familles-tableau":
+                total_published = not 0 < year_totals.get(col, 0) < min_count
+            if total_published:
+                n_hidden = sum(h for h, _ in cells)
+                assert n_hidden != 1, (table.title, col, "a single hidden cell is given back by the total")
+        for col in [c for c in table.data.columns if c.startswith("faits_")]:
+            for v in table.data[col]:
+                assert v is None or isinstance(v, str) and v in HIDDEN_TEXT or v == 0 or v >= min_count, (table.title, col, v)
+    for k in d.key_figures:
+        hid, value = _cell(k.value) if k.label == "Faits enregistrés" or "," not in k.value else (False, None)
+        assert hid or value is None or value == 0 or value >= min_count, (k.label, k.value)
+    for fig in d.figures:
+        if fig.data is not None:
+            for col in [c for c in fig.data.columns if c.startswith("faits_")]:
+                assert all(v is None or isinstance(v, str) and v in HIDDEN_TEXT or v == 0 or v >= min_count for v in fig.data[col]), (fig.title, col)
+
+
 @hsettings(max_examples=25, deadline=None)
 @given(
-    st.lists(st.tuples(st.sampled_from(["69381", "69382", "69383"]), st.sampled_from(["cambriolages_logement", "vols_avec_armes", "escroqueries", "incivilites"]),
-                       st.sampled_from([2024, 2025]), st.integers(0, 12)), min_size=1, max_size=20),
+    st.lists(st.tuples(st.sampled_from(["69381", "69382", "69383", None]),
+                       st.sampled_from(["cambriolages_logement", "vols_avec_armes", "escroqueries", "incivilites", "violences_sexuelles", "violences_intrafamiliales"]),
+                       st.sampled_from([2022, 2023, 2024, 2025]), st.integers(0, 12)), min_size=1, max_size=24),
     st.sampled_from([None, "69381", "69383"]),
+    st.sampled_from([2024, 2025]),
 )
-def test_no_cell_below_threshold_in_any_public_table(rows, arrondissement):
+def test_no_cell_below_threshold_and_none_recoverable_in_any_public_table(rows, arrondissement, year):
     from observatory.config import get_settings
 
     settings = get_settings(env={})
     counts = [(y, a, c, schema.category_family(c), n) for a, c, y, n in rows]
-    d = build_diagnostic(_inputs(settings, counts), 2025, arrondissement, min_count=5)
-    for table in d.tables:
-        for col in table.frame.columns:
-            if col in ("2024", "2025", "2021", "2022", "2023"):
-                for v in table.frame[col]:
-                    if v not in ("< 5", "s", ""):
-                        n = int(v.replace("\u00a0", ""))
-                        assert n == 0 or n >= 5, (table.title, col, v)
-        for col in table.data.columns:
-            if col.startswith("faits_"):
-                assert all(v is None or pd.isna(v) or v == 0 or v >= 5 for v in table.data[col]), (table.title, col)
+    d = build_diagnostic(_inputs(settings, counts), year, arrondissement, min_count=5)
+    totals = {}
+    for y, a, c, _f, n in counts:
+        # An arrondissement's bilan does not count the sensitive categories (privacy rule: city level only).
+        if arrondissement is None or (a == arrondissement and c not in schema.sensitive_categories()):
+            totals[str(y)] = totals.get(str(y), 0) + n
+    _check_public_tables(d, year_totals=totals)
+    # The family table and the five-year table hide the same cells of the two years compared.
+    fam = [t for t in d.tables if t.key == "familles"][0].frame
+    trend = [t for t in d.tables if t.key == "tendance-familles-tableau"][0].frame
+    if fam.empty or trend.empty:
+        return
+    fam, trend = fam.set_index("Famille"), trend.set_index("Famille")
+    for y in (str(year - 1), str(year)):
+        for name in trend.index:
+            if name in fam.index:
+                assert _cell(fam.at[name, y])[0] == _cell(trend.at[name, y])[0], (name, y)
+    if arrondissement:
+        # Sensitive categories are not published below the city.
+        for t in d.tables:
+            if "Catégorie" in t.frame.columns:
+                for _, r in t.frame[t.frame["Catégorie"].isin(["Violences sexuelles", "Violences physiques intrafamiliales"])].iterrows():
+                    assert r[str(year)] in ("n.d.", "0") and r[str(year - 1)] in ("n.d.", "0"), r.to_dict()
+
+
+def test_sensitive_categories_are_published_only_for_the_city(settings):
+    fam = schema.category_family
+    rows = [
+        (2024, "69383", "violences_sexuelles", fam("violences_sexuelles"), 30),
+        (2025, "69383", "violences_sexuelles", fam("violences_sexuelles"), 40),
+        (2024, "69383", "violences_physiques_hors_famille", fam("violences_physiques_hors_famille"), 200),
+        (2025, "69383", "violences_physiques_hors_famille", fam("violences_physiques_hors_famille"), 210),
+        (2024, "69383", "menaces_injures", fam("menaces_injures"), 50),
+        (2025, "69383", "menaces_injures", fam("menaces_injures"), 60),
+    ]
+    d = build_diagnostic(_inputs(settings, rows), 2025, "69383", min_count=5)
+    table = [t for t in d.tables if t.key == "theme-atteintes_personnes-tableau"][0].frame.set_index("Catégorie")
+    # Not in the arrondissement's tables nor in its totals: 210 + 60, and the note says why.
+    assert "Violences sexuelles" not in table.index and table.at["Total", "2025"] == "270"
+    assert d.key_figures[0].value == "270" and "ville" in d.how_to_read
+    city = build_diagnostic(_inputs(settings, rows), 2025, None, min_count=5)
+    table = [t for t in city.tables if t.key == "theme-atteintes_personnes-tableau"][0].frame.set_index("Catégorie")
+    assert table.at["Violences sexuelles", "2025"] == "40"  # the city level publishes it
+    arr = [t for t in city.tables if t.key == "arrondissements"][0].frame.set_index("Arrondissement")
+    # Per arrondissement without them (else 3e city report − 3e bilan would give them back), on a city row instead.
+    assert arr.at["Lyon 3e", "2025"] == "270" and arr.at["Violences sexuelles et intrafamiliales (ville seulement)", "2025"] == "40"
+    assert arr.at["Total", "2025"] == "310" == city.key_figures[0].value
+    assert any("privacy.protect" in v for k, v in city.methods if k == "Règle de confidentialité")
+
+
+def test_adapter_hides_sensitive_rows_below_the_city_with_their_complement():
+    df = pd.DataFrame({"category": ["violences_sexuelles", "escroqueries", "vols_avec_armes"], "current": [30, 40, 13], "previous": [0, 50, 12]})
+    prot = protect_table(df, ["current", "previous"], 5, geography="69383")
+    assert list(prot["current_status"]) == ["sensitive", "", "secondary"]  # the 13 protects the 30 from the total
+    assert list(prot["previous_status"]) == ["", "", ""]  # a zero stays published
+    assert list(protect_table(df, ["current", "previous"], 5)["current_status"]) == ["", "", ""]
 
 
 # Whole report from a snapshot, as PDF read back ------------------------------------------------------------------

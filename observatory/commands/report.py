@@ -76,12 +76,33 @@ def _filters(year, start, end, category, family, arrondissement, source, zone): 
         fail(str(exc))
 
 
+def below_city(table: str, filters) -> bool:  # noqa: ANN001
+    """Whether the table's counts are below the city (per arrondissement or zone, or filtered on them)."""
+    return table in ("arrondissements", "zones") or bool(filters.arrondissements) or bool(filters.zones)
+
+
+def public_filters(table: str, filters):  # noqa: ANN001, ANN201
+    """The filters of a public export: below the city, the sensitive categories are left out (privacy rule:
+    they are published at the city level only, ``analytics.privacy``), the same way the yearly report does."""
+    if not below_city(table, filters):
+        return filters
+    chosen = filters.categories or tuple(schema.categories())
+    return filters.replace(categories=tuple(c for c in chosen if c not in schema.sensitive_categories()))
+
+
 def export_table(an, table: str, filters, min_count: int, protected: bool):  # noqa: ANN001, ANN201
-    """The table as exported: French column names, codes kept beside labels, protected when ``protected``."""
+    """The table as exported: French column names, codes kept beside labels, protected when ``protected``.
+
+    A protected table goes through ``analytics.privacy.protect`` (adapter ``reports.protection``) after the
+    sensitive categories were left out of every count below the city (:func:`public_filters`).
+    """
     import pandas as pd
 
     from observatory import labels
     from observatory.reports.protection import protect_for_export
+
+    if protected:
+        filters = public_filters(table, filters)
 
     if table == "arrondissements":
         df = an.rates_by_arrondissement(filters, include_city=False)
@@ -141,7 +162,9 @@ def export(
     except AnalyticsError as exc:
         fail(str(exc))
     title = EXPORT_TABLES[table]
-    rule = f"nombres de 1 à {settings.min_count - 1} remplacés par « < {settings.min_count} », masquage complémentaire « s »"
+    rule = (f"nombres de 1 à {settings.min_count - 1} remplacés par « < {settings.min_count} », masquage complémentaire « s » "
+            "(observatory.analytics.privacy.protect)"
+            + (" ; violences sexuelles et intrafamiliales non comptées sous l'échelle de la ville" if below_city(table, filters) else ""))
     meta = ExportMeta(
         title=title,
         source="Observatoire de la délinquance et de la sécurité de Lyon — " + ", ".join(sorted(filters.sources)) if filters.sources else "Observatoire de la délinquance et de la sécurité de Lyon",

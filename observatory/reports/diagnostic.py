@@ -2,8 +2,9 @@
 
 Two halves:
 - :func:`build_diagnostic` is pure: aggregated counts in (:class:`DiagnosticInputs`), a :class:`Diagnostic` out.
-  Every count it publishes went through :func:`observatory.reports.protection.protect_table` first, so the
-  page, the PDF and the publication exports cannot show a value below the threshold.
+  Every count it publishes went through :func:`observatory.analytics.privacy.protect` first (through the thin
+  adapter :func:`observatory.reports.protection.protect_table`), so the page, the PDF and the publication
+  exports cannot show a value below the threshold nor one a published total would give back.
 - :func:`load_inputs` gathers the aggregates of the current snapshot (and the optional official statistics and
   action evaluations). It is the only place here that reads data.
 
@@ -21,7 +22,8 @@ import pandas as pd
 
 from observatory import labels, schema
 from observatory.reports import narrative, svgcharts
-from observatory.reports.protection import PRIMARY, SECONDARY, cell_text, protect_table
+from observatory.reports import protection
+from observatory.reports.protection import cell_text, hidden as _hidden, protect_table, published_value
 
 TREND_YEARS = 5
 
@@ -53,7 +55,7 @@ class DiagnosticInputs:
     official: pd.DataFrame | None = None  # already-published official figures (no privacy issue), display-ready
     official_note: str = ""
     actions: pd.DataFrame | None = None  # action evaluations of the year, display-ready columns
-    privacy_engine: str = ""
+    privacy_engine: str = protection.ENGINE
 
 
 # Output ---------------------------------------------------------------------------------------------------------
@@ -64,6 +66,7 @@ class Figure:
     svg: str
     note: str = ""
     key: str = ""  # stable id for file names and downloads
+    data: pd.DataFrame | None = None  # the protected values drawn (typed; hidden cells as "< 5"/"s"/"n.d."), for exports
 
 
 @dataclass
@@ -132,8 +135,8 @@ class _Numbering:
         self.figures: list[Figure] = []
         self.tables: list[Table] = []
 
-    def figure(self, title: str, svg: str, note: str = "", key: str = "") -> Figure:
-        fig = Figure(len(self.figures) + 1, title, svg, note, key or f"figure-{len(self.figures) + 1}")
+    def figure(self, title: str, svg: str, note: str = "", key: str = "", data: pd.DataFrame | None = None) -> Figure:
+        fig = Figure(len(self.figures) + 1, title, svg, note, key or f"figure-{len(self.figures) + 1}", data)
         self.figures.append(fig)
         return fig
 
@@ -167,10 +170,6 @@ def compare(frame: pd.DataFrame, keys: list[str], year: int, previous_year: int)
 
 
 # Building -------------------------------------------------------------------------------------------------------
-def _hidden(status: str) -> bool:
-    return status in (PRIMARY, SECONDARY)
-
-
 def _change_of(label: str, row: pd.Series, prev_label: str, who: str = "") -> narrative.Change:
     return narrative.Change(
         subject=who,
@@ -201,13 +200,17 @@ def _evolution_cells(row: pd.Series) -> tuple[str, str, str]:
 
 
 def comparison_table(
-    cmp: pd.DataFrame, key: str, key_label: str, name_of, year: int, previous_year: int, min_count: int, with_total: bool = True
+    cmp: pd.DataFrame, key: str, key_label: str, name_of, year: int, previous_year: int, min_count: int, with_total: bool = True,
+    geography: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Protect a comparison and shape it for display and for export.
 
-    Returns (protected comparison with *_status columns, display frame, typed export frame).
+    Returns (protected comparison with *_status columns, display frame, export frame). The export frame keeps
+    the published counts as integers and the hidden ones as their text ("< 5", "s", "n.d."), like
+    ``privacy.protect(as_text=True)``; derived values of a row with a hidden count are empty.
+    ``geography``: the arrondissement the table is restricted to (None for the city).
     """
-    prot = protect_table(cmp, ["current", "previous"], min_count, with_total=with_total)
+    prot = protect_table(cmp, ["current", "previous"], min_count, with_total=with_total, geography=geography)
     display_rows = []
     data_rows = []
     for _, row in prot.iterrows():
@@ -227,8 +230,8 @@ def comparison_table(
             {
                 key_label: name_of(row[key]),
                 "code": row[key],
-                f"faits_{previous_year}": None if _hidden(row["previous_status"]) else int(row["previous"]),
-                f"faits_{year}": None if _hidden(row["current_status"]) else int(row["current"]),
+                f"faits_{previous_year}": published_value(row["previous"], row["previous_status"], min_count),
+                f"faits_{year}": published_value(row["current"], row["current_status"], min_count),
                 "evolution": None if leak else int(row["diff"]),
                 "evolution_pct": None if leak or math.isnan(row["ratio"]) else round(float(row["ratio"]) * 100, 1),
                 "p_value": None if leak or row["p_value"] is None else round(float(row["p_value"]), 4),
@@ -249,7 +252,30 @@ def comparison_table(
                 "Test": "",
             }
         )
+        data_rows.append(
+            {
+                key_label: "Total",
+                "code": "total",
+                f"faits_{previous_year}": published_value(prev_total, tprot["previous_status"], min_count),
+                f"faits_{year}": published_value(cur_total, tprot["current_status"], min_count),
+                "evolution": None, "evolution_pct": None, "p_value": None, "significative": None,
+            }
+        )
     return prot, pd.DataFrame(display_rows), pd.DataFrame(data_rows)
+
+
+UNKNOWN_ARRONDISSEMENT = "inconnu"
+SENSITIVE_ROW = "sensibles"
+SENSITIVE_NOTE = (
+    "Les violences sexuelles et les violences intrafamiliales ne sont publiées qu'à l'échelle de la ville : elles ne "
+    "sont pas comptées dans les chiffres d'un arrondissement (ni dans son total, ni dans ses familles)."
+)
+
+
+def _arrondissement_name(code: str) -> str:
+    if code == SENSITIVE_ROW:
+        return "Violences sexuelles et intrafamiliales (ville seulement)"
+    return "Sans arrondissement connu" if code == UNKNOWN_ARRONDISSEMENT else labels.arrondissement_label(code)
 
 
 def _place(arrondissement: str | None) -> str:
@@ -273,6 +299,11 @@ def build_diagnostic(
         counts = counts[counts["arrondissement"] == arrondissement]
         zone_counts = zone_counts[zone_counts["arrondissement"] == arrondissement]
     counts = counts[counts["year"].isin(years)]
+    if arrondissement:
+        # The privacy layer's rule for sensitive categories: below the city their counts lose their geography
+        # (privacy.protect moves them to 69123). An arrondissement's bilan therefore counts them nowhere; hiding
+        # them as "n.d." inside its tables would not do, since a family total of one category gives them back.
+        counts = counts[~counts["category"].isin(schema.sensitive_categories())]
     num = _Numbering()
     pop = inputs.arrondissements.set_index("code")["population"]
     population = int(pop.get(arrondissement, 0)) if arrondissement else int(pop.sum())
@@ -280,9 +311,14 @@ def build_diagnostic(
 
     # Key figures: the total and each family, year against previous year ------------------------------------
     fam_codes = list(schema.families())
+    trend_families = [f for f in fam_codes if f in set(counts["family"])] + sorted(set(counts["family"]) - set(fam_codes))
     fam_cmp = compare(counts, ["family"], year, prev)
-    fam_cmp = fam_cmp.assign(_order=[fam_codes.index(f) if f in fam_codes else 99 for f in fam_cmp["family"]])
-    fam_cmp = fam_cmp.sort_values("_order").drop(columns="_order").reset_index(drop=True)
+    if len(fam_cmp):
+        # The same rows in the same order as the five-year table: protect decides column by column, so both
+        # tables (and the key figures) then hide exactly the same cells of the two years.
+        fam_cmp = pd.DataFrame({"family": trend_families}).merge(fam_cmp, how="left")
+        fam_cmp = fam_cmp.fillna({"current": 0, "previous": 0, "diff": 0, "significant": False, "unreliable": True})
+        fam_cmp = fam_cmp.astype({"current": "int64", "previous": "int64", "diff": "int64", "significant": bool, "unreliable": bool})
     fam_prot, fam_display, fam_data = comparison_table(fam_cmp, "family", "Famille", labels.family_label, year, prev, min_count)
     total_cmp = compare(counts.assign(all="all"), ["all"], year, prev)
     if total_cmp.empty:
@@ -325,35 +361,38 @@ def build_diagnostic(
     # Categories: priorities = significant, publishable increases ---------------------------------------------
     cat_cmp = compare(counts, ["category"], year, prev)
     cat_cmp["family"] = [schema.category_family(c) for c in cat_cmp["category"]]
-    cat_prot = protect_table(cat_cmp, ["current", "previous"], min_count, with_total=True, group_by="family")
+    cat_prot = protect_table(cat_cmp, ["current", "previous"], min_count, with_total=True, group_by="family", geography=arrondissement)
     rising = cat_prot[
         cat_prot["significant"]
         & (cat_prot["diff"] > 0)
-        & ~cat_prot["current_status"].isin([PRIMARY, SECONDARY])
-        & ~cat_prot["previous_status"].isin([PRIMARY, SECONDARY])
+        & ~cat_prot["current_status"].map(_hidden)
+        & ~cat_prot["previous_status"].map(_hidden)
     ].sort_values(["diff", "category"], ascending=[False, True])
     priorities = [narrative.change_sentence(_change_of(labels.category_label(r["category"]), r, str(prev))) for _, r in rising.iterrows()]
     priorities_sentence = narrative.priorities_sentence([labels.category_label(c) for c in rising["category"]], year, prev)
 
     # Trend: five years per family ------------------------------------------------------------------------------
     trend_counts = counts.groupby(["family", "year"])["n"].sum().unstack("year").reindex(columns=years).fillna(0).astype("int64")
-    trend_counts = trend_counts.reindex([f for f in fam_codes if f in trend_counts.index])
-    trend_long = trend_counts.stack().rename("n").reset_index()
-    # Grouped by year: the yearly total is published (key figures), so one hidden family must not stand alone.
-    trend_prot = protect_table(trend_long, ["n"], min_count, with_total=True, group_by="year")
+    trend_counts = trend_counts.reindex(trend_families)
+    # Families × years, each year's total assumed published (it is, for the current year, as a key figure):
+    # one hidden family must not stand alone in its year.
+    wide = trend_counts.copy()
+    wide.columns = [str(y) for y in years]
+    trend_prot = protect_table(wide.reset_index(), [str(y) for y in years], min_count, with_total=True)
     series = []
     trend_display = {"Famille": []}
     for y in years:
         trend_display[str(y)] = []
     trend_data = []
-    for fam in trend_counts.index:
-        part = trend_prot[trend_prot["family"] == fam].set_index("year")
-        values = [None if _hidden(part.at[y, "n_status"]) else int(part.at[y, "n"]) for y in years]
+    for _, row in trend_prot.iterrows():
+        fam = row["family"]
+        values = [None if _hidden(row[f"{y}_status"]) else int(row[str(y)]) for y in years]
         series.append((labels.family_label(fam), values))
         trend_display["Famille"].append(labels.family_label(fam))
         for y in years:
-            trend_display[str(y)].append(cell_text(part.at[y, "n"], part.at[y, "n_status"], min_count))
-        trend_data.append({"Famille": labels.family_label(fam), "code": fam, **{f"faits_{y}": v for y, v in zip(years, values)}})
+            trend_display[str(y)].append(cell_text(row[str(y)], row[f"{y}_status"], min_count))
+        trend_data.append({"Famille": labels.family_label(fam), "code": fam,
+                           **{f"faits_{y}": published_value(row[str(y)], row[f"{y}_status"], min_count) for y in years}})
     trend = Section(title=f"Évolution sur cinq ans ({years[0]}–{year})", key="tendance")
     trend.figures.append(
         num.figure(
@@ -361,10 +400,11 @@ def build_diagnostic(
             svgcharts.line_chart([str(y) for y in years], series, f"Évolution par famille — {place}"),
             note="Un point absent signale un nombre masqué par la règle de confidentialité.",
             key="tendance-familles",
+            data=pd.DataFrame(trend_data),
         )
     )
     trend.tables.append(
-        num.table(f"Faits enregistrés par famille et par année, {place}", pd.DataFrame(trend_display), pd.DataFrame(trend_data), key="tendance-familles")
+        num.table(f"Faits enregistrés par famille et par année, {place}", pd.DataFrame(trend_display), pd.DataFrame(trend_data), key="tendance-familles-tableau")
     )
 
     # Themes: one section per family ---------------------------------------------------------------------------
@@ -374,7 +414,7 @@ def build_diagnostic(
         sub = cat_cmp[cat_cmp["family"] == fam].drop(columns="family")
         if sub.empty or (sub["current"].sum() == 0 and sub["previous"].sum() == 0):
             continue
-        prot, display, data = comparison_table(sub, "category", "Catégorie", labels.category_label, year, prev, min_count)
+        prot, display, data = comparison_table(sub, "category", "Catégorie", labels.category_label, year, prev, min_count, geography=arrondissement)
         sec = Section(title=labels.family_label(fam), key=f"theme-{fam}")
         frow = fam_prot[fam_prot["family"] == fam]
         if len(frow):
@@ -394,18 +434,38 @@ def build_diagnostic(
                     display=[cell_text(v, s, min_count) for v, s in zip(bars["current"], bars["current_status"])],
                 ),
                 key=f"theme-{fam}",
+                data=pd.DataFrame({
+                    "Catégorie": [labels.category_label(c) for c in bars["category"]],
+                    "code": list(bars["category"]),
+                    f"faits_{year}": [published_value(v, s, min_count) for v, s in zip(bars["current"], bars["current_status"])],
+                }),
             )
         )
-        sec.tables.append(num.table(f"{labels.family_label(fam)} : catégories, {prev} et {year}, {place}", display, data, key=f"theme-{fam}"))
+        sec.tables.append(num.table(f"{labels.family_label(fam)} : catégories, {prev} et {year}, {place}", display, data, key=f"theme-{fam}-tableau"))
         themes.append(sec)
 
     # Arrondissements: table and map ------------------------------------------------------------------------------
     all_counts = inputs.counts[inputs.counts["year"].isin([year, prev])]
-    arr_cmp = compare(all_counts[all_counts["arrondissement"].isin(schema.ARRONDISSEMENT_CODES)], ["arrondissement"], year, prev)
-    arr_cmp = pd.DataFrame({"arrondissement": list(schema.ARRONDISSEMENT_CODES)}).merge(arr_cmp, how="left")
+    # Facts without a known arrondissement get their own row: the table's total is then the city total printed
+    # as a key figure, and their count goes through the same protection instead of being the difference of two
+    # published totals.
+    # Sensitive categories lose their geography (privacy rule): one row of their own, at the city level.
+    located = all_counts["arrondissement"].isin(schema.ARRONDISSEMENT_CODES)
+    sensitive = all_counts["category"].isin(schema.sensitive_categories())
+    arr_keys = list(schema.ARRONDISSEMENT_CODES)
+    if not arrondissement:
+        arr_keys += [k for k, m in ((UNKNOWN_ARRONDISSEMENT, ~located & ~sensitive), (SENSITIVE_ROW, sensitive)) if m.any()]
+    else:
+        all_counts = all_counts[~sensitive]
+        located, sensitive = located[~sensitive], sensitive[~sensitive]
+    arr_key = all_counts["arrondissement"].where(located, UNKNOWN_ARRONDISSEMENT).where(~sensitive, SENSITIVE_ROW)
+    arr_cmp = compare(all_counts.assign(arrondissement=arr_key), ["arrondissement"], year, prev)
+    arr_cmp = pd.DataFrame({"arrondissement": arr_keys}).merge(arr_cmp, how="left")
     arr_cmp = arr_cmp.fillna({"current": 0, "previous": 0, "diff": 0, "significant": False, "unreliable": True})
     arr_cmp = arr_cmp.astype({"current": "int64", "previous": "int64", "diff": "int64", "significant": bool, "unreliable": bool})
-    arr_prot, arr_display, arr_data = comparison_table(arr_cmp, "arrondissement", "Arrondissement", labels.arrondissement_label, year, prev, min_count)
+    arr_prot, arr_display, arr_data = comparison_table(arr_cmp, "arrondissement", "Arrondissement", _arrondissement_name, year, prev, min_count)
+    unknown_row = arr_prot[arr_prot["arrondissement"] == UNKNOWN_ARRONDISSEMENT]
+    arr_prot = arr_prot[arr_prot["arrondissement"].isin(schema.ARRONDISSEMENT_CODES)]
     rates: dict[str, float | None] = {}
     map_text: dict[str, str] = {}
     for _, r in arr_prot.iterrows():
@@ -414,7 +474,7 @@ def build_diagnostic(
         ok = not _hidden(r["current_status"]) and p > 0
         rates[code] = 1000 * int(r["current"]) / p if ok else None
         map_text[code] = labels.arrondissement_label(code).replace("Lyon ", "")
-    arr_display.insert(3, "Taux ‰ hab.", [labels.fmt_number(rates.get(c), 1) if rates.get(c) is not None else "" for c in arr_prot["arrondissement"]] + ([""] if len(arr_display) > len(arr_prot) else []))
+    arr_display.insert(3, "Taux ‰ hab.", [labels.fmt_number(rates.get(c), 1) if rates.get(c) is not None else "" for c in arr_data["code"]])
     arr_data["taux_pour_1000"] = [round(rates[c], 2) if rates.get(c) is not None else None for c in arr_data["code"]]
     arr_section = Section(title="Les arrondissements", key="arrondissements")
     if "geometry" in inputs.arrondissements:
@@ -428,6 +488,13 @@ def build_diagnostic(
                 svgcharts.choropleth(shapes, rates, map_text, f"Taux par arrondissement — {year}", "Faits pour 1 000 hab.", highlight=arrondissement),
                 note=("Arrondissement du bilan entouré en rouge. " if arrondissement else "") + (inputs.boundary_source and f"Contours : {inputs.boundary_source}."),
                 key="carte-arrondissements",
+                data=pd.DataFrame({
+                    "Arrondissement": [labels.arrondissement_label(c) for c in arr_prot["arrondissement"]],
+                    "code": list(arr_prot["arrondissement"]),
+                    f"faits_{year}": [published_value(v, s, min_count) for v, s in zip(arr_prot["current"], arr_prot["current_status"])],
+                    "population": [int(pop.get(c, 0)) or None for c in arr_prot["arrondissement"]],
+                    "taux_pour_1000": [round(rates[c], 2) if rates.get(c) is not None else None for c in arr_prot["arrondissement"]],
+                }),
             )
         )
     arr_section.tables.append(num.table(f"Faits enregistrés par arrondissement, {prev} et {year}", arr_display, arr_data, key="arrondissements"))
@@ -435,11 +502,12 @@ def build_diagnostic(
         "Les taux rapportent les faits localisés dans l'arrondissement à sa population ; l'hypercentre et les grands "
         "pôles de transport attirent des visiteurs qui ne sont pas des habitants, ce qui élève le taux des arrondissements centraux."
     )
-    unknown = int(inputs.counts[(inputs.counts["year"] == year) & ~inputs.counts["arrondissement"].isin(schema.ARRONDISSEMENT_CODES)]["n"].sum())
-    if unknown and not arrondissement:
+    arr_section.sentences.append(SENSITIVE_NOTE)
+    if len(unknown_row) and int(unknown_row["current"].iloc[0]):
+        u = unknown_row.iloc[0]
         arr_section.sentences.append(
-            f"{labels.fmt_int(unknown) if unknown >= min_count else f'Moins de {min_count}'} fait(s) sans arrondissement connu en {year} "
-            "comptent dans le total de la ville mais dans aucun arrondissement."
+            f"Faits sans arrondissement connu en {year} (comptés dans le total de la ville, dans aucun arrondissement) : "
+            f"{cell_text(u['current'], u['current_status'], min_count)}."
         )
 
     arr_sections = []
@@ -454,8 +522,11 @@ def build_diagnostic(
             sec.sentences.append(narrative.change_sentence(_change_of("Faits enregistrés", r, str(prev), f"Les faits enregistrés à {name}")))
             sub = all_counts[all_counts["arrondissement"] == code]
             sub_cmp = compare(sub, ["category"], year, prev)
-            sub_prot = protect_table(sub_cmp, ["current", "previous"], min_count, with_total=True)
-            sig = sub_prot[sub_prot["significant"] & ~sub_prot["current_status"].isin([PRIMARY, SECONDARY]) & ~sub_prot["previous_status"].isin([PRIMARY, SECONDARY])]
+            sub_cmp["family"] = [schema.category_family(c) for c in sub_cmp["category"]]
+            # Grouped by family like the theme tables (their totals are the published lines); the sentences cite
+            # only categories publishable for this arrondissement.
+            sub_prot = protect_table(sub_cmp, ["current", "previous"], min_count, with_total=True, group_by="family", geography=code)
+            sig = sub_prot[sub_prot["significant"] & ~sub_prot["current_status"].map(_hidden) & ~sub_prot["previous_status"].map(_hidden)]
             # The five largest significant changes: an arrondissement page is read, not searched.
             sig = sig.assign(_abs=sig["diff"].abs()).sort_values(["_abs", "category"], ascending=[False, True]).head(5)
             for _, s in sig.iterrows():
@@ -521,20 +592,22 @@ def build_diagnostic(
         quality.tables.append(num.table(f"Précision de la localisation des faits de {year} (toute la ville)", frame, frame, key="localisation"))
     if inputs.sources is not None and len(inputs.sources):
         src = inputs.sources
+        src_prot = protect_table(src[["n"]].astype("int64"), ["n"], min_count)
         frame = pd.DataFrame(
             {
                 "Source": [labels.source_label(s) for s in src["source"]],
                 "Premier fait": [labels.fmt_date(d) for d in src["first"]],
                 "Dernier fait": [labels.fmt_date(d) for d in src["last"]],
-                "Faits (tout l'historique)": [labels.fmt_int(n) for n in src["n"]],
+                "Faits (tout l'historique)": [cell_text(v, st, min_count) for v, st in zip(src_prot["n"], src_prot["n_status"])],
             }
         )
         quality.tables.append(num.table("Couverture des sources dans l'instantané", frame, frame, key="sources"))
     non_classe = int(counts.loc[(counts["year"] == year) & (counts["category"] == schema.NON_CLASSE), "n"].sum())
+    nc = protect_table(pd.DataFrame({"n": [non_classe]}), ["n"], min_count, with_total=False).iloc[0]
     quality.sentences.append(
         f"Faits au libellé non reconnu (« non classé ») en {year} : "
-        + (cell_text(non_classe, PRIMARY if 0 < non_classe < min_count else "", min_count))
-        + (f" sur {labels.fmt_int(year_total)}." if year_total >= min_count else ".")
+        + cell_text(non_classe, nc["n_status"], min_count)
+        + (f" sur {key_figures[0].value}." if not _hidden(total_prot["current_status"]) else ".")
     )
     if inputs.revisions is not None:
         quality.sentences.append(f"Révisions enregistrées (faits remplacés par un extrait plus récent) : {labels.fmt_int(inputs.revisions)}.")
@@ -545,12 +618,13 @@ def build_diagnostic(
         ("Sources", "Extraits des partenaires de l'observatoire intégrés dans l'instantané " + (inputs.snapshot_id or "–")
          + (f" du {labels.fmt_datetime(inputs.snapshot_date)}" if inputs.snapshot_date else "") + "."),
         ("Comptage", "Un fait enregistré compte pour le nombre de faits qu'il porte ; un fait situé dans plusieurs zones compte dans chacune, "
-         "c'est pourquoi les tableaux de zones n'ont pas de total. Un fait sans localisation compte dans son arrondissement s'il est connu et dans le total de la ville."),
+         "c'est pourquoi les tableaux de zones n'ont pas de total ; les catégories sensibles n'y sont pas comptées. Un fait sans localisation compte dans son arrondissement s'il est connu et dans le total de la ville."),
         ("Territoire", inputs.boundary_source or "–"),
         ("Population", labels.population_note(vintage) if vintage else "–"),
         ("Règle de confidentialité", f"Les nombres de 1 à {min_count - 1} sont remplacés par « < {min_count} » ; lorsqu'un total publié permettrait "
          "de retrouver une case masquée par différence, la plus petite autre case du même tableau est masquée aussi (« s »). "
-         "Les évolutions d'une ligne masquée ne sont pas publiées." + (f" Mise en œuvre : {inputs.privacy_engine}." if inputs.privacy_engine else "")),
+         "Les catégories sensibles (violences sexuelles, violences intrafamiliales) ne sont publiées qu'à l'échelle de la ville (« n.d. » ailleurs). "
+         "Les évolutions d'une ligne masquée ne sont pas publiées." + f" Mise en œuvre : {inputs.privacy_engine or protection.ENGINE}."),
         ("Test statistique", "Comparaison de deux années : test exact de l'égalité de deux taux de Poisson (test binomial conditionnel au total, "
          "bilatéral) ; une évolution est dite significative si p < 0,05. Une évolution en pourcentage est jugée peu fiable "
          f"si l'année précédente compte moins de {UNRELIABLE_PREVIOUS} faits ou l'année courante moins de {UNRELIABLE_ANY} : "
@@ -576,7 +650,7 @@ def build_diagnostic(
         key_figures=key_figures,
         priorities=priorities,
         priorities_sentence=priorities_sentence,
-        how_to_read=narrative.how_to_read(min_count),
+        how_to_read=narrative.how_to_read(min_count) + (" " + SENSITIVE_NOTE if arrondissement else ""),
         trend=trend,
         themes=[Section(title="Vue d'ensemble par famille", tables=[fam_table], key="familles")] + themes,
         arrondissements=arr_section,
@@ -655,7 +729,10 @@ def load_inputs(settings, analytics=None, year: int | None = None) -> Diagnostic
     an = analytics or get_analytics(settings)
     f = Filters()
     counts = an.counts(f, by=("year", "arrondissement", "category", "family")).rename(columns={"count": "n"})
-    zone_counts = an.counts(f, by=("year", "zone", "arrondissement", "family")).rename(columns={"count": "n", "zone": "zone_id"})
+    zone_counts = an.counts(f, by=("year", "zone", "arrondissement", "category", "family")).rename(columns={"count": "n", "zone": "zone_id"})
+    # Zones are below the city: sensitive categories are not counted there (privacy rule, see build_diagnostic).
+    zone_counts = zone_counts[~zone_counts["category"].isin(schema.sensitive_categories())]
+    zone_counts = zone_counts.groupby(["year", "zone_id", "arrondissement", "family"], dropna=False, as_index=False)["n"].sum()
     location = an.counts(f, by=("year", "location_quality")).rename(columns={"count": "n"})
     sources = an.query(
         "SELECT source, count(*) AS n, CAST(min(local_ts) AS DATE) AS first, CAST(max(local_ts) AS DATE) AS last "
@@ -710,7 +787,6 @@ def load_inputs(settings, analytics=None, year: int | None = None) -> Diagnostic
         official=official,
         official_note=official_note,
         actions=actions,
-        privacy_engine="",
     )
 
 

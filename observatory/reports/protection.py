@@ -1,41 +1,66 @@
-"""The privacy rule as the reports apply it: status columns beside the counts, and how a protected cell reads.
+"""Adapters between the reports and the one privacy rule, :func:`observatory.analytics.privacy.protect`.
 
-``protect_table`` marks every count cell with a status: ``""`` (published), ``"primary"`` (1..min_count−1,
-shown "< 5") or ``"secondary"`` (complementary suppression, shown "s": a cell hidden so that a published
-total cannot give a primary cell back by difference). The counts themselves stay in the frame so the
-diagnostic can compute tests; nothing downstream prints a count without going through :func:`cell_text`,
-and the typed export frames put ``None`` where the status is not empty.
+No suppression logic lives here: every decision (which cell is hidden, why) is taken by ``privacy.protect``.
+This module only
+- tells ``protect`` which lines of a report table are published (``with_total``/``group_by``), by cutting the
+  table into the pieces whose column totals the report prints;
+- reads back ``attrs["status"]`` as a ``<col>_status`` column beside the counts, because the diagnostic still
+  needs the true counts to run its tests (it never prints one without :func:`cell_text`);
+- says how a protected cell reads (:func:`cell_text`) and builds the publication copy of an export table
+  (:func:`protect_for_export`).
 
-When the analytics layer's ``privacy.protect`` is available it decides which cells are hidden (one rule for
-the whole product); this module then only translates its output into statuses. Otherwise the same rule is
-applied here (see :func:`_statuses`).
+Statuses: ``""`` published, ``"primary"`` (1..min_count−1, "< 5"), ``"secondary"`` (complementary, "s"),
+``"sensitive"`` (a sensitive category below the city, "n.d."). A table restricted to one arrondissement passes
+``geography=<code>``: ``protect`` then moves the sensitive categories' rows to the city (its documented rule), and
+those rows read "n.d." here since their count cannot be published for that arrondissement.
 """
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import pandas as pd
 
+from observatory import schema
+from observatory.analytics.privacy import PRIMARY, SECONDARY, SECRET_TEXT, SENSITIVE, SENSITIVE_TEXT, protect
 from observatory.labels import fmt_int
 
-PRIMARY = "primary"
-SECONDARY = "secondary"
+ENGINE = "observatory.analytics.privacy.protect (suppression primaire et complémentaire, catégories sensibles à l'échelle de la ville)"
+HIDDEN = (PRIMARY, SECONDARY, SENSITIVE)
+_ROW = "__row__"
+
+__all__ = ["ENGINE", "HIDDEN", "PRIMARY", "SECONDARY", "SENSITIVE", "cell_text", "hidden", "protect_for_export", "protect_table", "published_value"]
 
 
-def _statuses(values: list[int], min_count: int, with_total: bool) -> list[str]:
-    """Primary suppression of 1..min_count−1; with a published total, no hidden cell may stand alone.
+def hidden(status: str) -> bool:
+    return status in HIDDEN
 
-    While exactly one cell of the group is hidden and another non-zero cell exists, the smallest such cell
-    (first in order on ties) is hidden too. Zeros are published: an empty cell reveals no one.
-    """
-    status = [PRIMARY if 0 < v < min_count else "" for v in values]
-    if with_total:
-        hidden = [i for i, s in enumerate(status) if s]
-        if len(hidden) == 1:
-            candidates = [i for i, v in enumerate(values) if not status[i] and v > 0]
-            if candidates:
-                pick = min(candidates, key=lambda i: (values[i], i))
-                status[pick] = SECONDARY
-    return status
+
+def _statuses(part: pd.DataFrame, value_cols: list[str], min_count: int, geography: str | None) -> pd.DataFrame:
+    """Statuses of one piece whose column totals are published, through ``privacy.protect``."""
+    frame = part[[c for c in part.columns if c in value_cols or c == "category"]].copy()
+    frame[_ROW] = part.index.to_numpy()
+    below_city = geography is not None and geography != schema.CITY_CODE
+    if below_city:
+        frame["arrondissement"] = geography
+        if "category" in frame.columns:
+            # A sensitive count is hidden ("n.d.") here; handing it to protect as a small count makes protect find
+            # its complementary cells too, so the published total cannot give it back by difference.
+            sens = frame["category"].isin(schema.sensitive_categories())
+            for col in value_cols:
+                frame[col] = frame[col].mask(sens & (frame[col] > 0), 1)
+    # Two years side by side are not summed anywhere in the reports: no row totals.
+    prot = protect(frame, value_cols, min_count, row_totals=False, viewer_is_analyst=not below_city, as_text=False)
+    status = prot.attrs["status"].copy()
+    status.index = prot[_ROW].to_numpy()
+    if below_city and "category" in frame.columns:
+        # protect moved these rows to the city (sensitive categories): not publishable for this arrondissement.
+        # Zeros stay published, like everywhere else: an empty cell reveals no one.
+        moved = status.index[(prot["arrondissement"] == schema.CITY_CODE).to_numpy()]
+        for col in value_cols:
+            nonzero = moved[part.loc[moved, col].fillna(0).to_numpy() > 0]
+            status.loc[nonzero, col] = SENSITIVE
+    return status.loc[part.index]
 
 
 def protect_table(
@@ -44,21 +69,29 @@ def protect_table(
     min_count: int,
     with_total: bool = True,
     group_by: str | list[str] | None = None,
+    geography: str | None = None,
 ) -> pd.DataFrame:
-    """A copy of ``df`` with a ``<col>_status`` column per value column.
+    """A copy of ``df`` (index reset) with a ``<col>_status`` column per value column.
 
-    ``with_total``: the table (or each ``group_by`` group) is published with its total, so complementary
-    suppression applies within it; each value column is a separate dimension with its own total.
+    ``with_total``: each value column's total over the table (or over each ``group_by`` group) is published, so
+    complementary suppression applies within it. Without a published total (zones overlap: no sum), each row
+    is protected on its own (primary suppression only, since no line would give a hidden cell back).
     """
+    value_cols = list(value_cols)
     out = df.copy().reset_index(drop=True)
-    groups = [out.index] if group_by is None else [idx for _, idx in out.groupby(group_by, sort=False).groups.items()]
+    if out.empty:
+        for col in value_cols:
+            out[f"{col}_status"] = pd.Series([], dtype=object)
+        return out
+    if not with_total:
+        pieces = [out.index[i : i + 1] for i in range(len(out))]
+    elif group_by is None:
+        pieces = [out.index]
+    else:
+        pieces = [pd.Index(idx) for idx in out.groupby(group_by, sort=False).indices.values()]
+    status = pd.concat([_statuses(out.loc[idx], value_cols, min_count, geography) for idx in pieces]).loc[out.index]
     for col in value_cols:
-        status = pd.Series([""] * len(out), index=out.index, dtype=object)
-        for idx in groups:
-            idx = list(idx)
-            values = [int(v) for v in out.loc[idx, col]]
-            status.loc[idx] = _statuses(values, min_count, with_total)
-        out[f"{col}_status"] = status.astype(object)
+        out[f"{col}_status"] = status[col].astype(object)
     return out
 
 
@@ -67,35 +100,45 @@ def cell_text(value: int | float, status: str, min_count: int) -> str:
     if status == PRIMARY:
         return f"< {min_count}"
     if status == SECONDARY:
-        return "s"
+        return SECRET_TEXT
+    if status == SENSITIVE:
+        return SENSITIVE_TEXT
     return fmt_int(int(value))
 
 
-def published_value(value: int | float, status: str) -> int | None:
-    """The count as an export may carry it: ``None`` for a hidden cell."""
-    return None if status in (PRIMARY, SECONDARY) else int(value)
+def published_value(value: int | float, status: str, min_count: int) -> int | str:
+    """The count as an export carries it: the integer, or the text of the hidden cell ("< 5", "s", "n.d.")."""
+    if hidden(status):
+        return cell_text(value, status, min_count)
+    return int(value)
 
 
 def protect_for_export(
-    df: pd.DataFrame, value_cols: list[str], min_count: int, with_total: bool = True, derived: tuple[str, ...] = ()
+    df: pd.DataFrame,
+    value_cols: list[str],
+    min_count: int,
+    with_total: bool = True,
+    derived: Sequence[str] = (),
+    geography: str | None = None,
 ) -> pd.DataFrame:
-    """A publication copy of a count table: hidden cells become "< 5" or "s" (text), others stay integers.
+    """A publication copy of a count table: hidden cells become "< 5" / "s" / "n.d." (text), others stay integers.
 
     Mixed columns would break the typed XLSX columns, so a protected value column becomes text only when it has
-    a hidden cell; its numbers stay numbers otherwise.
+    a hidden cell. ``derived`` columns (rates, densities) computed from a count are blanked where that count is
+    hidden: a rate times a published population would give the count back.
     """
-    prot = protect_table(df, value_cols, min_count, with_total=with_total)
+    prot = protect_table(df, list(value_cols), min_count, with_total=with_total, geography=geography)
     out = df.copy().reset_index(drop=True)
-    # A rate or a change computed from a hidden count would give it back: blank it on that row.
     any_hidden = pd.Series(False, index=out.index)
     for col in value_cols:
-        any_hidden |= prot[f"{col}_status"] != ""
+        any_hidden |= prot[f"{col}_status"].map(hidden)
     for col in derived:
         if col in out:
             out[col] = out[col].astype(object).where(~any_hidden, None)
     for col in value_cols:
         st = prot[f"{col}_status"]
-        if (st != "").any():
-            out[col] = [cell_text(v, s, min_count) if s else int(v) for v, s in zip(prot[col], st)]
-            out[col] = out[col].astype(object)
+        if st.map(hidden).any():
+            out[col] = pd.Series([published_value(v, s, min_count) for v, s in zip(prot[col], st)], index=out.index, dtype=object)
+        else:
+            out[col] = prot[col].astype("int64")
     return out
