@@ -204,3 +204,16 @@ def test_corrupt_parquet_gives_one_line_naming_the_file(tmp_path, settings):
         Analytics.from_files(files, settings).counts(Filters())
     msg = str(err.value)
     assert "\n" not in msg and "year=2025" in msg and "part-0.parquet" in msg
+
+
+def test_rates_by_arrondissement_and_category(tmp_path, settings):
+    an = make(tmp_path, settings, arrondissement=["69381", "69381", "69382", None],
+              category=["escroqueries", "incivilites", "escroqueries", "escroqueries"], source_id=list("abcd"))
+    r = an.rates_by_arrondissement(Filters(), by="category").set_index(["arrondissement", "category"])
+    assert len(r) == 10 * 2  # nine arrondissements and the city, × the two categories present
+    assert r.loc[("69381", "escroqueries"), "count"] == 1 and r.loc[("69383", "incivilites"), "count"] == 0
+    assert r.loc[("69123", "escroqueries"), "count"] == 3
+    pops = an.territory.arrondissements.set_index("code")["population"]
+    assert r.loc[("69382", "escroqueries"), "rate_per_1000"] == pytest.approx(1000 / pops["69382"])
+    only = an.rates_by_arrondissement(Filters(arrondissements=["69381"]))
+    assert only["arrondissement"].tolist() == ["69381", "69123"] and only["population"].tolist() == [pops["69381"]] * 2

@@ -17,7 +17,7 @@ Methods of ``Analytics`` (all cached by snapshot id, function and arguments; ``f
 - ``counts(filters, by=("arrondissement",))`` → by keys, ``count``, ``facts``. Keys: arrondissement,
   category, family, source, location_quality, time_precision, place_type, place_name, raw_label, grid_cell,
   iris, zone, year, month, month_of_year, quarter, day, hour, weekday.
-- ``rates_by_arrondissement(filters, include_city=True)`` → arrondissement, count, population, vintage,
+- ``rates_by_arrondissement(filters, include_city=True, by=None)`` → arrondissement, [by], count, population, vintage,
   rate_per_1000, note (+ row 69123 for the city).
 - ``rates_by_zone(filters, kinds=())`` → zone_id, kind, name, count, area_km2, rate_per_km2, note.
 - ``monthly_series(filters, by=None)`` → month, [by], count (all months of the span, zeros filled).

@@ -300,10 +300,10 @@ class Analytics:
 
         return self.cached("counts", indicators.counts, filters or Filters(), tuple(by))
 
-    def rates_by_arrondissement(self, filters: Filters | None = None, include_city: bool = True) -> pd.DataFrame:
+    def rates_by_arrondissement(self, filters: Filters | None = None, include_city: bool = True, by: str | None = None) -> pd.DataFrame:
         from observatory.analytics import indicators
 
-        return self.cached("rates_by_arrondissement", indicators.rates_by_arrondissement, filters or Filters(), include_city)
+        return self.cached("rates_by_arrondissement", indicators.rates_by_arrondissement, filters or Filters(), include_city, by)
 
     def rates_by_zone(self, filters: Filters | None = None, kinds: Iterable[str] = ()) -> pd.DataFrame:
         from observatory.analytics import indicators
@@ -419,6 +419,7 @@ def _current_snapshot(settings: Settings):
 
 _INSTANCES: dict[tuple, Analytics] = {}
 _INSTANCES_LOCK = threading.Lock()
+_MAX_INSTANCES = 8
 
 
 def get_analytics(settings: Settings) -> Analytics:
@@ -443,4 +444,6 @@ def get_analytics(settings: Settings) -> Analytics:
                 del _INSTANCES[old]
             inst = Analytics(settings, snap)
             _INSTANCES[key] = inst
+            while len(_INSTANCES) > _MAX_INSTANCES:  # many settings (tests): keep the most recent few
+                del _INSTANCES[next(iter(_INSTANCES))]
         return inst

@@ -60,34 +60,37 @@ def counts(an: "Analytics", filters: Filters, by: tuple[str, ...] = ("arrondisse
     return df
 
 
-def rates_by_arrondissement(an: "Analytics", filters: Filters, include_city: bool = True) -> pd.DataFrame:
-    """One row per arrondissement (all nine, zeros included) and, with ``include_city``, the city (69123).
+def rates_by_arrondissement(an: "Analytics", filters: Filters, include_city: bool = True, by: str | None = None) -> pd.DataFrame:
+    """One row per arrondissement (all nine, zeros included) and, with ``include_city``, the city (69123);
+    with ``by`` (e.g. "category"), one row per arrondissement × value of ``by`` present in the selection.
 
-    Columns: ``arrondissement``, ``count``, ``population``, ``vintage``, ``rate_per_1000``, ``note``.
+    Columns: ``arrondissement``, [``by``], ``count``, ``population``, ``vintage``, ``rate_per_1000``, ``note``.
     The city row counts every selected incident, including those whose arrondissement is unknown.
     """
     arr = an.territory.arrondissements[["code", "population", "vintage"]].rename(columns={"code": "arrondissement"})
-    c = counts(an, filters, ("arrondissement",))
-    out = arr.merge(c[["arrondissement", "count"]], on="arrondissement", how="left")
     if filters.arrondissements:
-        out = out[out["arrondissement"].isin(filters.arrondissements)]
+        arr = arr[arr["arrondissement"].isin(filters.arrondissements)]
+    keys = ["arrondissement"] + ([by] if by else [])
+    c = counts(an, filters, tuple(keys))
+    if by:
+        levels = pd.DataFrame({by: sorted(c[by].dropna().unique().tolist())})
+        frame = arr.merge(levels, how="cross")
+    else:
+        frame = arr
+    out = frame.merge(c[keys + ["count"]], on=keys, how="left")
     out["count"] = out["count"].fillna(0).astype("int64")
     if include_city:
-        city = pd.DataFrame(
-            {
-                "arrondissement": [schema.CITY_CODE],
-                "population": [int(out["population"].sum()) if filters.arrondissements else int(arr["population"].sum())],
-                "vintage": [int(arr["vintage"].iloc[0])],
-                "count": [int(c["count"].sum())],
-            }
-        )
-        out = pd.concat([out, city], ignore_index=True)
+        city_counts = c.groupby(by, dropna=False)["count"].sum().reset_index() if by else pd.DataFrame({"count": [int(c["count"].sum())]})
+        city = city_counts.assign(arrondissement=schema.CITY_CODE, population=int(arr["population"].sum()),
+                                  vintage=int(an.territory.arrondissements["vintage"].iloc[0]))
+        out = pd.concat([out, city[out.columns]], ignore_index=True)
     out["population"] = out["population"].astype("int64")
     out["rate_per_1000"] = out["count"] / out["population"] * 1000
-    # The 2e holds most of the hypercentre: say where resident-based rates mislead.
+    # The hypercentre spreads over the 1er, 2e and 5e: say where resident-based rates mislead.
     out["note"] = out["arrondissement"].map({"69382": HYPERCENTRE_NOTE, "69381": HYPERCENTRE_NOTE, "69385": HYPERCENTRE_NOTE}).fillna("")
-    out = out[["arrondissement", "count", "population", "vintage", "rate_per_1000", "note"]].reset_index(drop=True)
-    out.attrs["note"] = f"Taux pour 1 000 habitants, population légale INSEE {int(arr['vintage'].iloc[0])}. {HYPERCENTRE_NOTE}"
+    out = out[keys + ["count", "population", "vintage", "rate_per_1000", "note"]].reset_index(drop=True)
+    vintage = int(an.territory.arrondissements["vintage"].iloc[0])
+    out.attrs["note"] = f"Taux pour 1 000 habitants, population légale INSEE {vintage}. {HYPERCENTRE_NOTE}"
     return out
 
 
