@@ -50,6 +50,7 @@ ZONE_COLORS = {"hypercentre": "#7b3294", "piscine": "#0072B2", "qpv": "#D55E00",
 LYON_CENTER = {"lon": 4.8467, "lat": 45.7578}
 # Formats of hover values: French separators come from layout.separators, so d3 formats stay plain.
 INT_FMT = ",.0f"
+HIDDEN_COLOR = "#d5d9de"  # cells whose count is withheld for privacy
 RATE_FMT = ",.1f"
 
 
@@ -77,6 +78,17 @@ def empty_figure(message: str = "Aucune donnée pour ces filtres", height: int =
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return theme(fig, height=height)
+
+
+def hover_texts(values) -> np.ndarray:  # noqa: ANN001 - Series or sequence
+    """Strings made inert for Plotly hover and labels (partner-supplied labels, place names).
+
+    Plotly renders a subset of HTML in hover text, tick labels and annotations (<b>, <a href>, <br>…): a label
+    sent by a partner must show as typed, never as markup.
+    """
+    from html import escape
+
+    return np.array(["" if v is None or (isinstance(v, float) and math.isnan(v)) else escape(str(v), quote=False) for v in values], dtype=object)
 
 
 # Geometry -------------------------------------------------------------------------------------------------------
@@ -150,6 +162,7 @@ def choropleth_map(
     outlines: Iterable[tuple[dict, str, str]] = (),
     extra_hover: dict[str, str] | None = None,
     click_kind: str = "arrondissement",
+    text_col: str | None = None,
 ) -> go.Figure:
     """Filled polygons (arrondissements, zones or grid cells) coloured by ``value_col``.
 
@@ -157,14 +170,16 @@ def choropleth_map(
     ``outlines`` adds unfilled layers (geojson, name, colour) on top, e.g. zone boundaries.
     The last customdata column is ``click_kind`` ("arrondissement", "zone", "cell") so a click handler knows
     what was clicked without guessing from the id.
+    Rows whose value is NaN (withheld for privacy) are drawn grey, their hover showing ``text_col`` ("< 5").
     """
     if df.empty:
         fig = go.Figure(_outline_trace(geojson, "contours"))
         return _map_layout(fig, style, height)
     names = df[name_col] if name_col else df[id_col]
     extra_hover = extra_hover or {}
+    shown = df[value_col].astype("float64").notna().to_numpy()
     custom = np.column_stack(
-        [df[id_col].astype(str).to_numpy(), names.astype(str).to_numpy()] + [df[c].to_numpy() for c in extra_hover] + [np.full(len(df), click_kind)]
+        [df[id_col].astype(str).to_numpy(), hover_texts(names)] + [hover_texts(df[c]) for c in extra_hover] + [np.full(len(df), click_kind)]
     )
     hover = f"<b>%{{customdata[1]}}</b><br>{value_label} : %{{z:{value_format}}}"
     for i, (col, lab) in enumerate(extra_hover.items()):
@@ -172,10 +187,10 @@ def choropleth_map(
     fig = go.Figure(
         go.Choroplethmap(
             geojson=geojson,
-            locations=df[id_col].astype(str),
-            z=df[value_col].astype("float64"),
+            locations=df.loc[shown, id_col].astype(str),
+            z=df.loc[shown, value_col].astype("float64"),
             featureidkey="id",
-            customdata=custom,
+            customdata=custom[shown],
             colorscale=colorscale,
             marker={"opacity": 0.75, "line": {"color": "#ffffff", "width": 1}},
             colorbar={"title": {"text": value_label, "side": "right"}, "thickness": 12, "len": 0.6, "tickformat": value_format},
@@ -183,6 +198,25 @@ def choropleth_map(
             name=value_label,
         )
     )
+    if not shown.all():
+        # Values withheld for privacy (small counts): drawn in grey, the hover says why, no number is sent.
+        hidden_text = hover_texts(df.loc[~shown, text_col]) if text_col else np.full(int((~shown).sum()), "non publié")
+        n_hidden = int((~shown).sum())
+        fig.add_trace(
+            go.Choroplethmap(
+                geojson=geojson,
+                locations=df.loc[~shown, id_col].astype(str),
+                z=[0] * n_hidden,
+                featureidkey="id",
+                customdata=np.column_stack([custom[~shown][:, 0], custom[~shown][:, 1], hidden_text, np.full(n_hidden, click_kind)]),
+                colorscale=[[0, HIDDEN_COLOR], [1, HIDDEN_COLOR]],
+                showscale=False,
+                marker={"opacity": 0.6, "line": {"color": "#ffffff", "width": 1}},
+                hovertemplate=f"<b>%{{customdata[1]}}</b><br>{value_label} : %{{customdata[2]}}<extra></extra>",
+                name="Effectif trop faible (non publié)",
+                showlegend=True,
+            )
+        )
     for gj, name, color in outlines:
         fig.add_trace(_outline_trace(gj, name, color, width=2, showlegend=True))
     return _map_layout(fig, style, height)
@@ -365,7 +399,11 @@ def weekday_hour_heatmap(df: pd.DataFrame, weekday_col: str = "weekday", hour_co
     """Hour × weekday matrix (lundi at the top), every cell present even when empty."""
     if df.empty:
         return empty_figure()
-    grid = df.pivot_table(index=weekday_col, columns=hour_col, values=value_col, aggfunc="sum").reindex(index=range(7), columns=range(24)).fillna(0)
+    # Absent (weekday, hour) pairs are zeros; a NaN value (withheld for privacy) stays an empty cell.
+    d = df.groupby([weekday_col, hour_col])[value_col].sum(min_count=1)
+    grid = d.reindex(pd.MultiIndex.from_product([range(7), range(24)], names=[weekday_col, hour_col])).unstack(hour_col)
+    present = df.groupby([weekday_col, hour_col]).size().reindex(grid.stack(future_stack=True).index).unstack(hour_col)
+    grid = grid.where(present.notna(), 0.0)
     fig = go.Figure(
         go.Heatmap(
             z=grid.to_numpy(),

@@ -110,3 +110,21 @@ def callback_requests(dependencies: list[dict], query: dict) -> list[tuple[str, 
                 },
             ))
     return out
+
+
+_APP = None
+
+
+def shared_app(settings: Settings):  # noqa: ANN201 - dash.Dash
+    """The one Dash app of the test process (Dash Pages registers page callbacks globally), serving ``settings``.
+
+    Test modules that need the app call this instead of ``create_app``, so that several modules can run in
+    one pytest process; each swaps in its own settings.
+    """
+    global _APP
+    if _APP is None:
+        from observatory.dashboard.app import create_app
+
+        _APP = create_app(settings)
+    _APP.server.config["OBSERVATORY_SETTINGS"] = settings
+    return _APP

@@ -12,12 +12,12 @@ from observatory.config import get_settings
 
 @pytest.fixture(scope="module")
 def app_and_settings(tmp_path_factory):  # noqa: ANN001, ANN201
-    from observatory.dashboard.app import create_app
-    from tests.dashboard_data import publish_random_store
+    from tests.dashboard_data import publish_random_store, shared_app
 
     settings = publish_random_store(get_settings(data_dir=tmp_path_factory.mktemp("dash") / "data"), n=4_000, seed=3)
-    # One Dash app per process (Dash Pages registers page callbacks globally); settings are swapped per test.
-    app = create_app(settings)
+    # One Dash app per process (Dash Pages registers page callbacks globally); settings are swapped per module.
+    app = shared_app(settings)
+    app.server.config["OBSERVATORY_SETTINGS"] = settings
     return app, settings
 
 

@@ -52,6 +52,25 @@ def is_analyst() -> bool:
     return security.is_analyst()
 
 
+def min_count() -> int:
+    """Smallest count shown to élus (DESIGN §6); smaller non-zero counts read "< 5"."""
+    return settings().min_count
+
+
+def view(df: pd.DataFrame, value_cols, *, keys=None, derived=(), row_totals: bool = True) -> pd.DataFrame:  # noqa: ANN001
+    """``shaping.protected_view`` for the viewer of the current request (raw for analysts, protected otherwise)."""
+    from observatory.dashboard import shaping
+
+    return shaping.protected_view(df, value_cols, min_count(), analyst=is_analyst(), keys=keys, derived=derived, row_totals=row_totals)
+
+
+def privacy_note(v: pd.DataFrame) -> str:
+    """Method-note fragment saying that some counts are withheld (empty for analysts or when nothing is hidden)."""
+    if not v.attrs.get("protected"):
+        return ""
+    return f"effectifs de 1 à {min_count() - 1} affichés « < {min_count()} » et cases complémentaires « s » (secret statistique)"
+
+
 def is_demo(s: Settings) -> bool:
     try:
         demo = importlib.import_module("observatory.demo")
@@ -152,7 +171,9 @@ def kpi_card(title: str, value: str, detail: str = "", tone: str = "neutral", hi
 
 
 def change_text(row: Mapping[str, Any]) -> tuple[str, str]:
-    """('+12 % (+85 faits), significatif', tone) from a compare_periods row."""
+    """('+12 % (+85 faits), significatif', tone) from a compare_periods row (or its protected view)."""
+    if any(row.get(c) is None or (isinstance(row.get(c), float) and pd.isna(row.get(c))) for c in ("current", "previous")):
+        return "évolution non publiée (effectifs trop faibles)", "neutral"
     pct = row.get("pct_change")
     diff = row.get("diff", 0)
     sig = bool(row.get("significant"))
@@ -221,7 +242,10 @@ def french_table(df: pd.DataFrame, columns: Iterable[Col], max_rows: int = 200, 
 
 
 def yes_no(value: Any) -> str:
-    return "oui" if bool(value) and value is not pd.NA else "non"
+    """'oui' / 'non'; '–' when withheld (NaN/None, e.g. a test on a count hidden for privacy)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return "–"
+    return "oui" if bool(value) else "non"
 
 
 def pct_cell(value: Any) -> str:

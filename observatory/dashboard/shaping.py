@@ -73,11 +73,41 @@ def missing_months(matrix: pd.DataFrame) -> pd.DataFrame:
     return gaps[["source", "partenaire", "month", "mois"]].reset_index(drop=True)
 
 
-def season_comparison(monthly: pd.DataFrame, season_months: tuple[int, ...]) -> pd.DataFrame:
-    """Per year: mean monthly count in the season vs the rest of the year (``monthly``: month, count)."""
+def season_totals(monthly: pd.DataFrame, season_months: tuple[int, ...]) -> pd.DataFrame:
+    """Per year: facts in the season and in the rest of the year (``count``) and the number of months present
+    (``months``); ``monthly``: month, count (analytics ``monthly_series``)."""
     m = month_columns(monthly)
     m = m.assign(period=m["month_of_year"].isin(season_months).map({True: "saison", False: "hors saison"}))
-    out = m.groupby(["year", "period"], as_index=False)["count"].mean().rename(columns={"count": "mean_per_month"})
+    out = m.groupby(["year", "period"], as_index=False).agg(count=("count", "sum"), months=("count", "size"))
+    out["count"] = out["count"].astype("int64")
+    return out
+
+
+def season_comparison(monthly: pd.DataFrame, season_months: tuple[int, ...]) -> pd.DataFrame:
+    """Per year: mean monthly count in the season vs the rest of the year (``monthly``: month, count)."""
+    t = season_totals(monthly, season_months)
+    return t.assign(mean_per_month=t["count"] / t["months"])[["year", "period", "mean_per_month"]]
+
+
+def pool_summer_table(seasons: pd.DataFrame) -> pd.DataFrame:
+    """``pool_seasons(previous_years=1)`` with a first row "Toutes les piscines" (sums, tests recomputed) and
+    ``pct_change`` of this season against the previous one."""
+    from observatory.analytics.compare import poisson_test
+
+    cols = ["name", "in_season", "previous_in_season", "out_season", "in_months", "out_months"]
+    d = seasons[cols + ["ratio", "p_value", "significant", "p_value_vs_previous", "significant_vs_previous"]].copy()
+    tot = {c: int(d[c].sum()) for c in ("in_season", "previous_in_season", "out_season")}
+    in_m, out_m = int(d["in_months"].iloc[0]), int(d["out_months"].iloc[0])
+    p_io = poisson_test(tot["in_season"], tot["out_season"], in_m / out_m)
+    p_prev = poisson_test(tot["in_season"], tot["previous_in_season"])
+    total = {
+        "name": "Toutes les piscines", **tot, "in_months": in_m, "out_months": out_m,
+        "ratio": (tot["in_season"] / in_m) / (tot["out_season"] / out_m) if tot["out_season"] else float("nan"),
+        "p_value": p_io, "significant": bool(p_io < 0.05), "p_value_vs_previous": p_prev, "significant_vs_previous": bool(p_prev < 0.05),
+    }
+    out = pd.concat([pd.DataFrame([total]), d], ignore_index=True)
+    prev = out["previous_in_season"].astype("float64")
+    out["pct_change"] = (out["in_season"] - prev) / prev.where(prev > 0)
     return out
 
 
@@ -141,3 +171,76 @@ def quarantine_summary(quarantine: pd.DataFrame, max_example: int = 160) -> pd.D
     out["example"] = [f"{f}, ligne {r} : {str(o)[:max_example]}" for f, r, o in zip(out["source_file"], out["source_row"], out["original"])]
     out["partenaire"] = out["source"].map(labels.source_label)
     return out.sort_values("rows", ascending=False)[cols].reset_index(drop=True)
+
+
+# Privacy for élus (DESIGN §6) ------------------------------------------------------------------------------------
+def protected_view(df: pd.DataFrame, value_cols, min_count: int, *, analyst: bool, keys=None, derived=(), row_totals: bool = True) -> pd.DataFrame:  # noqa: ANN001
+    """A display copy of a count table for the viewer.
+
+    Analysts get the counts as they are. Anyone else gets them through ``analytics.privacy.protect`` (counts
+    1..min_count−1 hidden, complementary suppression, sensitive categories aggregated to the city when the
+    table has a category and a geographic column). In both cases every value column becomes float64 (NaN where
+    hidden, so a figure draws no colour, bar or point for it) and gains ``<col>_text`` (French number, or
+    "< 5" / "s" / "n.d."). ``derived`` columns (rates, changes, p-values, shares… computed from the counts)
+    are blanked on rows where any value column is hidden, because they would give the count back.
+    ``attrs["hidden"]`` counts the hidden cells.
+    """
+    from observatory.analytics.privacy import PRIMARY, SECONDARY, SECRET_TEXT, SENSITIVE, SENSITIVE_TEXT, protect
+
+    value_cols = [c for c in value_cols if c in df.columns]
+    if analyst:
+        out = df.copy().reset_index(drop=True)
+        status = pd.DataFrame("", index=out.index, columns=value_cols)
+    else:
+        out = protect(df, value_cols, min_count, keys=list(keys) if keys else None, row_totals=row_totals, as_text=False)
+        status = out.attrs["status"]
+    texts = {PRIMARY: f"< {min_count}", SECONDARY: SECRET_TEXT, SENSITIVE: SENSITIVE_TEXT}
+    any_hidden = pd.Series(False, index=out.index)
+    for c in value_cols:
+        st = status[c].reindex(out.index).fillna("")
+        hidden = st != ""
+        any_hidden |= hidden
+        values = pd.to_numeric(out[c], errors="coerce").astype("float64").where(~hidden)
+        out[c] = values
+        out[f"{c}_text"] = [texts.get(s, s) if s else ("–" if pd.isna(v) else labels.fmt_int(v)) for v, s in zip(values, st)]
+    for c in derived:
+        if c in out.columns:
+            out[c] = out[c].where(~any_hidden) if out[c].dtype != bool else out[c].astype(object).where(~any_hidden)
+    out.attrs["hidden"] = int(sum((status[c] != "").sum() for c in value_cols)) if len(value_cols) else 0
+    out.attrs["protected"] = not analyst
+    return out
+
+
+def published_rows(view: pd.DataFrame, value_cols) -> pd.DataFrame:  # noqa: ANN001
+    """Rows of a :func:`protected_view` whose value columns are all published (for bars of changes)."""
+    keep = pd.Series(True, index=view.index)
+    for c in value_cols:
+        keep &= view[c].notna()
+    return view[keep].reset_index(drop=True)
+
+
+def rate_view(rates: pd.DataFrame, min_count: int, *, analyst: bool) -> pd.DataFrame:
+    """``rates_by_arrondissement`` for display: a hidden count also hides its rate (rate × population gives it back)."""
+    return protected_view(rates, ["count"], min_count, analyst=analyst, derived=("rate_per_1000",))
+
+
+def share_view(counts: pd.DataFrame, value_col: str, min_count: int, *, analyst: bool, keys=None) -> pd.DataFrame:  # noqa: ANN001
+    """Counts with their share of the total (``share``), the share blanked where the count is hidden."""
+    total = float(counts[value_col].sum())
+    c = counts.assign(share=counts[value_col] / total if total else float("nan"))
+    return protected_view(c, [value_col], min_count, analyst=analyst, keys=keys, derived=("share",))
+
+
+def sensitive_free(filters):  # noqa: ANN001, ANN201
+    """Filters without the sensitive categories, for geographic breakdowns shown to élus.
+
+    Sensitive categories are aggregated to the city for élus (DESIGN §6): they stay in city totals but never
+    in an arrondissement, zone or cell. A filter of sensitive categories only gives an empty selection (an
+    empty tuple would mean "every category"), as the Carte's points layer does.
+    """
+    from observatory import schema
+
+    sensitive = schema.sensitive_categories()
+    wanted = filters.categories or tuple(schema.categories())
+    allowed = tuple(c for c in wanted if c not in sensitive)
+    return filters.replace(categories=allowed or ("__aucune__",))

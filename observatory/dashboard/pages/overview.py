@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
+import pandas as pd
 from dash import Input, Output, callback, html
 
 from observatory import figures, labels
@@ -59,6 +60,10 @@ def _current(an, filters):  # noqa: ANN001, ANN202
     return ref, shaping.comparison_kind(ref), shaping.year_to_date(filters, ref)
 
 
+# Columns of compare_periods that give a hidden count back (previous = current − diff…): blanked with it.
+CMP_DERIVED = ("diff", "pct_change", "p_value", "z", "significant", "unreliable")
+
+
 @callback(Output(ids.OV_KPIS, "children"), Input(ids.FILTERS, "data"))
 def kpis(query):  # noqa: ANN001, ANN201
     an = components.analytics()
@@ -66,18 +71,21 @@ def kpis(query):  # noqa: ANN001, ANN201
     ref, kind, current = _current(an, filters)
     if ref is None:
         return components.empty_state("Aucun fait pour ces filtres", "Élargissez la période ou retirez des filtres.")
-    total = an.compare_periods(filters, kind=kind, reference=ref).iloc[0]
+    raw_total = an.compare_periods(filters, kind=kind, reference=ref)
+    total = components.view(raw_total, ["current", "previous"], derived=CMP_DERIVED).iloc[0]
     text, tone = components.change_text(total)
     rates = an.rates_by_arrondissement(current)
-    city = rates[rates["arrondissement"] == "69123"].iloc[0]
-    by_cat = an.compare_periods(filters, kind=kind, reference=ref, by="category")
-    n_sig_up = int((by_cat["significant"] & (by_cat["diff"] > 0)).sum())
-    n_sig_down = int((by_cat["significant"] & (by_cat["diff"] < 0)).sum())
-    period = f"{labels.fmt_date(total['current_start'])} – {labels.fmt_date(total['current_end'])}"
+    city = components.view(rates[rates["arrondissement"] == "69123"], ["count"], derived=("rate_per_1000",)).iloc[0]
+    by_cat = components.view(an.compare_periods(filters, kind=kind, reference=ref, by="category"), ["current", "previous"], derived=CMP_DERIVED)
+    sig = by_cat["significant"].fillna(False).astype(bool)
+    n_sig_up = int((sig & (by_cat["diff"] > 0)).sum())
+    n_sig_down = int((sig & (by_cat["diff"] < 0)).sum())
+    period = f"{labels.fmt_date(raw_total.iloc[0]['current_start'])} – {labels.fmt_date(raw_total.iloc[0]['current_end'])}"
+    rate_text = labels.fmt_number(city["rate_per_1000"], 1) if pd.notna(city["rate_per_1000"]) else "non publié"
     return dbc.Row(
         [
-            dbc.Col(components.kpi_card(f"Faits {ref.year}" + (" (depuis le 1er janvier)" if kind == "ytd" else ""), labels.fmt_int(total["current"]), text, tone, hint=f"{period} vs même période {ref.year - 1}"), md=3),
-            dbc.Col(components.kpi_card("Taux pour 1 000 habitants", labels.fmt_number(city["rate_per_1000"], 1), f"Lyon, population INSEE {int(city['vintage'])}"), md=3),
+            dbc.Col(components.kpi_card(f"Faits {ref.year}" + (" (depuis le 1er janvier)" if kind == "ytd" else ""), total["current_text"], text, tone, hint=f"{period} vs même période {ref.year - 1}"), md=3),
+            dbc.Col(components.kpi_card("Taux pour 1 000 habitants", rate_text, f"Lyon, population INSEE {int(city['vintage'])}"), md=3),
             dbc.Col(components.kpi_card("Catégories en hausse significative", labels.fmt_int(n_sig_up), "test exact de Poisson, p < 0,05", "up" if n_sig_up else "neutral"), md=3),
             dbc.Col(components.kpi_card("Catégories en baisse significative", labels.fmt_int(n_sig_down), "test exact de Poisson, p < 0,05", "down" if n_sig_down else "neutral"), md=3),
         ],
@@ -93,11 +101,17 @@ def arrondissement_map(query, metric):  # noqa: ANN001, ANN201
     ref, _kind, current = _current(an, filters)
     if ref is None:
         return figures.empty_figure(), ""
-    rates = an.rates_by_arrondissement(current, include_city=False)
+    analyst = components.is_analyst()
+    # Élus: sensitive categories count in the city only, never in an arrondissement (DESIGN §6).
+    geo_filters = current if analyst else shaping.sensitive_free(current)
+    rates = shaping.rate_view(an.rates_by_arrondissement(geo_filters, include_city=False), s.min_count, analyst=analyst)
     rates = shaping.with_labels(rates, "arrondissement", "arrondissement")
     value, label, fmt = ("rate_per_1000", "Faits pour 1 000 hab.", figures.RATE_FMT) if metric == "rate" else ("count", "Faits", figures.INT_FMT)
-    fig = figures.choropleth_map(rates, geo.arrondissements_geojson(s), "arrondissement", value, label, name_col="label", style=s.tile_source, height=430, value_format=fmt)
-    return fig, components.method_note(an, current, rate=metric == "rate", extra="cliquer un arrondissement pour le détail")
+    fig = figures.choropleth_map(rates, geo.arrondissements_geojson(s), "arrondissement", value, label, name_col="label", style=s.tile_source, height=430, value_format=fmt, text_col="count_text")
+    extra = "cliquer un arrondissement pour le détail"
+    if not analyst:
+        extra = "violences sexuelles et intrafamiliales comptées pour la ville seulement ; " + (components.privacy_note(rates) or extra)
+    return fig, components.method_note(an, current, rate=metric == "rate", extra=extra)
 
 
 @exportable(ids.OV_MAP, "Faits par arrondissement")
@@ -124,9 +138,14 @@ def movers(query):  # noqa: ANN001, ANN201
     if ref is None:
         return figures.empty_figure(), ""
     cmp = an.compare_periods(filters, kind=kind, reference=ref, by="category")
-    top = shaping.with_labels(shaping.top_changes(cmp, 10), "category", "category")
+    v = components.view(cmp, ["current", "previous"], derived=CMP_DERIVED)
+    shown = shaping.published_rows(v, ["current", "previous"])
+    top = shaping.with_labels(shaping.top_changes(shown, 10), "category", "category")
     fig = figures.change_bars(top, "label", "diff", "significant", pct_col="pct_change", height=430, value_label=f"Évolution {ref.year} vs {ref.year - 1} (faits)")
-    return fig, components.method_note(an, current, extra=cmp.attrs.get("note", ""))
+    extra = cmp.attrs.get("note", "")
+    if len(shown) < len(v):
+        extra += f" ; {labels.fmt_int(len(v) - len(shown))} catégorie(s) aux effectifs trop faibles non affichée(s)"
+    return fig, components.method_note(an, current, extra=extra)
 
 
 @exportable(ids.OV_MOVERS, "Évolution par catégorie")
@@ -145,14 +164,19 @@ def zones_summary(query):  # noqa: ANN001, ANN201
         return ""
     z = an.territory.zones
     groups = [("Hypercentre", tuple(z.loc[z["kind"] == "hypercentre", "zone_id"])), ("Piscines (périmètres de 150 m)", tuple(z.loc[z["kind"] == "piscine", "zone_id"])), ("Quartiers prioritaires", tuple(z.loc[z["kind"] == "qpv", "zone_id"]))]
+    groups = [(name, zone_ids) for name, zone_ids in groups if zone_ids]
+    if not groups:
+        return ""
+    analyst = components.is_analyst()
+    zf = filters if analyst else shaping.sensitive_free(filters)
+    rows = pd.concat([an.compare_periods(zf.replace(zones=zone_ids), kind=kind, reference=ref).assign(name=name) for name, zone_ids in groups], ignore_index=True)
+    v = components.view(rows, ["current", "previous"], derived=CMP_DERIVED)
     items = []
-    for name, zone_ids in groups:
-        if not zone_ids:
-            continue
-        row = an.compare_periods(filters.replace(zones=zone_ids), kind=kind, reference=ref).iloc[0]
+    for row in v.to_dict("records"):
         text, tone = components.change_text(row)
         cls = {"up": "text-danger", "down": "text-success"}.get(tone, "text-muted")
-        items.append(html.Li([html.Strong(f"{name} : "), f"{labels.fmt_int(row['current'])} faits ", html.Span(text, className=cls)]))
+        items.append(html.Li([html.Strong(f"{row['name']} : "), f"{row['current_text']} faits ", html.Span(text, className=cls)]))
+    row = rows.iloc[0]
     return [html.Ul(items, className="mb-1"), html.Small(f"Période {labels.fmt_date(row['current_start'])} – {labels.fmt_date(row['current_end'])}, comparée à la même période de {ref.year - 1}. Détail dans l'onglet Zones.", className="text-muted")]
 
 

@@ -7,6 +7,7 @@ from datetime import date
 
 import dash
 import dash_bootstrap_components as dbc
+import pandas as pd
 from dash import Input, Output, callback, html
 
 from observatory import figures, labels
@@ -20,6 +21,8 @@ KINDS = [{"label": "Année civile", "value": "year"}, {"label": "Depuis le 1er j
 BY = [{"label": "par famille", "value": "family"}, {"label": "par catégorie", "value": "category"}, {"label": "par arrondissement", "value": "arrondissement"}, {"label": "par partenaire", "value": "source"}]
 COMPARE_BY = ids.TR_COMPARE_BY
 YEARS_OVERLAID = 4
+# Columns of compare_periods that give a hidden count back: blanked with it for élus.
+CMP_DERIVED = ("diff", "pct_change", "p_value", "z", "significant", "unreliable")
 
 
 def layout(comparaison: str | None = None, par: str | None = None, **_query):  # noqa: ANN003, ANN201
@@ -77,9 +80,10 @@ def monthly(query):  # noqa: ANN001, ANN201
     ref, f = _overlay_filters(an, filters)
     if ref is None:
         return figures.empty_figure(), ""
-    series = shaping.month_columns(an.monthly_series(f))
+    series = components.view(shaping.month_columns(an.monthly_series(f)), ["count"])
     fig = figures.monthly_overlay(series, "year", "month_of_year", "count", height=340)
-    return fig, components.method_note(an, f, extra="un mois incomplet (le dernier) paraît plus bas")
+    private = components.privacy_note(series) if series.attrs.get("hidden") else ""
+    return fig, components.method_note(an, f, extra="un mois incomplet (le dernier) paraît plus bas" + (f" ; {private}" if private else ""))
 
 
 @exportable(ids.TR_MONTHLY, "Faits par mois")
@@ -92,6 +96,8 @@ def _comparison(an, filters, kind, by):  # noqa: ANN001, ANN202
     ref = shaping.reference_date(an, filters)
     if ref is None:
         return None, None
+    if by == "arrondissement" and not components.is_analyst():
+        filters = shaping.sensitive_free(filters)
     cmp = an.compare_periods(filters, kind=kind or "ytd", reference=ref, by=by or "family")
     return ref, shaping.with_labels(cmp, by or "family", by or "family")
 
@@ -103,7 +109,8 @@ def compare(query, kind, by):  # noqa: ANN001, ANN201
     ref, cmp = _comparison(an, filters, kind, by)
     if cmp is None or cmp.empty:
         return figures.empty_figure(), ""
-    top = shaping.top_changes(cmp, 15)
+    v = components.view(cmp, ["current", "previous"], derived=CMP_DERIVED)
+    top = shaping.top_changes(shaping.published_rows(v, ["current", "previous"]), 15)
     r = cmp.iloc[0]
     title = f"{labels.fmt_date(r['current_start'])}–{labels.fmt_date(r['current_end'])} vs {labels.fmt_date(r['previous_start'])}–{labels.fmt_date(r['previous_end'])}"
     fig = figures.change_bars(top, "label", "diff", "significant", pct_col="pct_change", height=340, value_label="Évolution (faits)")
@@ -123,10 +130,17 @@ def contributions(query, kind):  # noqa: ANN001, ANN201
     ref = shaping.reference_date(an, filters)
     if ref is None:
         return figures.empty_figure(), ""
-    c = shaping.with_labels(an.contributions(filters, kind=kind or "ytd", reference=ref, by="category"), "category", "category").head(12)
-    cmp = an.compare_periods(filters, kind=kind or "ytd", reference=ref).iloc[0]
-    fig = figures.contributions_waterfall(c, "label", "diff", float(cmp["previous"]), float(cmp["current"]), f"Période précédente", f"Période en cours", height=380)
-    return fig, components.method_note(an, filters, period=(cmp["current_start"], cmp["current_end"]), extra="les 12 catégories qui ont le plus bougé")
+    contrib = components.view(an.contributions(filters, kind=kind or "ytd", reference=ref, by="category"), ["current", "previous"], derived=("diff", "share_of_change"))
+    c = shaping.with_labels(shaping.published_rows(contrib, ["current", "previous"]), "category", "category").head(12)
+    raw = an.compare_periods(filters, kind=kind or "ytd", reference=ref)
+    cmp = components.view(raw, ["current", "previous"], derived=CMP_DERIVED).iloc[0]
+    if pd.isna(cmp["current"]) or pd.isna(cmp["previous"]):
+        return figures.empty_figure("Effectifs trop faibles pour être publiés"), components.method_note(an, filters)
+    fig = figures.contributions_waterfall(c, "label", "diff", float(cmp["previous"]), float(cmp["current"]), "Période précédente", "Période en cours", height=380)
+    extra = "les 12 catégories qui ont le plus bougé"
+    if len(c) < len(contrib) and contrib.attrs.get("hidden"):
+        extra += " ; " + components.privacy_note(contrib) + " (catégories concernées non affichées)"
+    return fig, components.method_note(an, filters, period=(raw.iloc[0]["current_start"], raw.iloc[0]["current_end"]), extra=extra)
 
 
 @exportable(ids.TR_CONTRIB, "Contributions à l'évolution")
@@ -142,8 +156,10 @@ def seasonal(query):  # noqa: ANN001, ANN201
     c = an.counts(filters, by=("month_of_year",))
     if c.empty:
         return figures.empty_figure(), ""
-    fig = figures.seasonal_profile(c.assign(share=c["count"] / c["count"].sum()), "month_of_year", "share", height=380)
-    return fig, components.method_note(an, filters, extra="toutes années confondues")
+    v = shaping.share_view(c[["month_of_year", "count"]], "count", components.min_count(), analyst=components.is_analyst())
+    fig = figures.seasonal_profile(v, "month_of_year", "share", height=380)
+    private = components.privacy_note(v) if v.attrs.get("hidden") else ""
+    return fig, components.method_note(an, filters, extra="toutes années confondues" + (f" ; {private}" if private else ""))
 
 
 @exportable(ids.TR_SEASONAL, "Profil saisonnier")
@@ -157,8 +173,11 @@ def heatmap(query):  # noqa: ANN001, ANN201
     filters = Filters.from_query(query or {})
     c = an.counts(filters, by=("weekday", "hour"))
     excluded = c.attrs.get("excluded_imprecise", 0)
+    v = components.view(c[["weekday", "hour", "count"]], ["count"], keys=("weekday", "hour"))
     extra = f"{labels.fmt_int(excluded)} faits sans heure précise exclus" if excluded else ""
-    return figures.weekday_hour_heatmap(c, height=320), components.method_note(an, filters, extra=extra)
+    if v.attrs.get("hidden"):
+        extra += ("; " if extra else "") + components.privacy_note(v) + " (cases vides)"
+    return figures.weekday_hour_heatmap(v, height=320), components.method_note(an, filters, extra=extra)
 
 
 @exportable(ids.TR_HEATMAP, "Faits par heure et jour")
@@ -171,7 +190,9 @@ def multiples(query):  # noqa: ANN001, ANN201
     an = components.analytics()
     filters = Filters.from_query(query or {})
     _ref, f = _overlay_filters(an, filters)
-    s = an.monthly_series(f, by="arrondissement")
+    if not components.is_analyst():
+        f = shaping.sensitive_free(f)
+    s = components.view(an.monthly_series(f, by="arrondissement"), ["count"], keys=("month", "arrondissement"))
     fig = figures.small_multiples(s, "arrondissement", "month", "count", facet_labeler=labels.arrondissement_label, height=520)
     return fig, components.method_note(an, f, extra="faits dont l'arrondissement est connu ; échelle commune")
 

@@ -10,7 +10,6 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, html
 
 from observatory import figures, labels
-from observatory.analytics.compare import poisson_test
 from observatory.analytics.filters import Filters
 from observatory.dashboard import components, ids, shaping
 from observatory.dashboard.components import Col, int_cell, num_cell, pct_cell, yes_no
@@ -46,6 +45,10 @@ def layout(type: str | None = None, **_query):  # noqa: A002, ANN003, ANN201 - '
     )
 
 
+# Columns computed from a zone's counts: blanked when one of its counts is withheld (they would give it back).
+ZONE_DERIVED = ("rate_per_km2", "diff", "pct_change", "p_value", "significant", "unreliable", "pai")
+
+
 def _zone_ids(an, kind: str) -> tuple[str, ...]:  # noqa: ANN001
     z = an.territory.zones
     kinds = OTHER_KINDS if kind == "autres" else (kind,)
@@ -56,6 +59,9 @@ def zone_table(an, filters, kind: str):  # noqa: ANN001, ANN201
     """Per zone: count, rate per km², change vs last year (with test), PAI = share of facts / share of area."""
     zone_ids = _zone_ids(an, kind)
     kinds = OTHER_KINDS if kind == "autres" else (kind,)
+    if not components.is_analyst():
+        # Élus: sensitive categories count in the city only, never in a zone (DESIGN §6).
+        filters = shaping.sensitive_free(filters)
     rates = an.rates_by_zone(filters, kinds=kinds)
     ref = shaping.reference_date(an, filters)
     if ref is None or rates.empty:
@@ -73,24 +79,22 @@ def table(query, kind):  # noqa: ANN001, ANN201
     df, cmp = zone_table(an, filters, kind)
     if cmp is None:
         return components.french_table(df, []), ""
-    if not components.is_analyst():
-        from observatory.analytics.privacy import protect
-
-        df = protect(df, ["count", "current", "previous"], components.settings().min_count, viewer_is_analyst=False)
+    df = components.view(df, ["count", "current", "previous"], derived=ZONE_DERIVED)
     cols = [
         Col("name", "Zone"),
-        Col("count", "Faits (filtres)", components.fmt_any),
+        Col("count_text", "Faits (filtres)"),
         Col("rate_per_km2", "Faits / km²", num_cell(0)),
-        Col("current", "Période en cours", components.fmt_any),
-        Col("previous", "Même période N−1", components.fmt_any),
+        Col("current_text", "Période en cours"),
+        Col("previous_text", "Même période N−1"),
         Col("pct_change", "Évolution", pct_cell),
         Col("significant", "Significative", yes_no),
         Col("pai", "PAI", num_cell(1)),
     ]
     r = cmp.iloc[0] if len(cmp) else None
     period = f"période en cours {labels.fmt_date(r['current_start'])} – {labels.fmt_date(r['current_end'])} vs {labels.fmt_date(r['previous_start'])} – {labels.fmt_date(r['previous_end'])}" if r is not None else ""
-    note = components.method_note(an, filters, extra=f"{period} ; PAI = part des faits / part de la surface de la ville (> 1 : concentration) ; taux des zones rapportés à la surface")
-    return components.french_table(df, cols, numeric=("count", "rate_per_km2", "current", "previous", "pct_change", "pai")), note
+    private = components.privacy_note(df)
+    note = components.method_note(an, filters, extra=f"{period} ; PAI = part des faits / part de la surface de la ville (> 1 : concentration) ; taux des zones rapportés à la surface" + (f" ; {private}" if private else ""))
+    return components.french_table(df, cols, numeric=("count_text", "rate_per_km2", "current_text", "previous_text", "pct_change", "pai")), note
 
 
 @exportable(ids.ZN_TABLE, "Faits par zone")
@@ -106,11 +110,14 @@ def inside_outside(query, kind):  # noqa: ANN001, ANN201
     zone_ids = _zone_ids(an, kind)
     if not zone_ids:
         return figures.empty_figure("Aucune zone de ce type"), ""
+    if not components.is_analyst():
+        filters = shaping.sensitive_free(filters)
     inside = an.monthly_series(filters.replace(zones=zone_ids))
     city = an.monthly_series(filters)
-    series = shaping.inside_outside(inside, city)
+    series = components.view(shaping.inside_outside(inside, city), ["count"], keys=("month", "where"))
     fig = figures.time_series(series, "month", "count", group_col="where", height=320, group_labeler=lambda w: {"dedans": "Dans les zones", "dehors": "Reste de la ville"}[w])
-    return fig, components.method_note(an, filters, extra="un fait situé dans plusieurs zones compte une fois")
+    private = components.privacy_note(series) if series.attrs.get("hidden") else ""
+    return fig, components.method_note(an, filters, extra="un fait situé dans plusieurs zones compte une fois" + (f" ; {private} (mois non tracés)" if private else ""))
 
 
 @exportable(ids.ZN_SERIES, "Dans les zones et hors zones")
@@ -126,33 +133,51 @@ def seasons(query, kind):  # noqa: ANN001, ANN201
     zone_ids = _zone_ids(an, kind)
     if not zone_ids:
         return figures.empty_figure("Aucune zone de ce type"), ""
+    if not components.is_analyst():
+        filters = shaping.sensitive_free(filters)
     monthly = an.monthly_series(filters.replace(zones=zone_ids))
-    table = shaping.season_comparison(monthly, SEASON_MONTHS["summer"])
+    # The sums are what is protected: a mean of three months times three gives the count back.
+    totals = components.view(shaping.season_totals(monthly, SEASON_MONTHS["summer"]), ["count"], keys=("year", "period"))
+    table = totals.assign(mean_per_month=totals["count"] / totals["months"])
     fig = figures.grouped_bars(table, "year", "mean_per_month", "period", height=320, value_label="Faits par mois (moyenne)", group_labeler=lambda p: {"saison": "Été (juin–août)", "hors saison": "Reste de l'année"}[p])
-    return fig, components.method_note(an, filters, extra="saison estivale : juin, juillet, août")
+    private = components.privacy_note(totals) if totals.attrs.get("hidden") else ""
+    return fig, components.method_note(an, filters, extra="saison estivale : juin, juillet, août" + (f" ; {private} (barres absentes)" if private else ""))
 
 
 @callback(Output(ids.ZN_INOUT, "children"), Input(ids.FILTERS, "data"))
 def pool_summer(query):  # noqa: ANN001, ANN201
-    """The pools' last complete summer against the one before, with the exact Poisson test."""
+    """Each pool's last complete summer against the summer before and against the rest of its year."""
     an = components.analytics()
     filters = Filters.from_query(query or {})
     ref = shaping.reference_date(an, filters)
-    pools = _zone_ids(an, "piscine")
-    if ref is None or not pools:
+    if ref is None or not _zone_ids(an, "piscine"):
         return "Pas de piscine ou pas de données."
     year = ref.year if ref >= date(ref.year, 8, 31) else ref.year - 1
-    rows = []
-    for label, zone_filter in [("Toutes les piscines", pools)] + [(n, (z,)) for z, n in an.territory.zones.loc[an.territory.zones["zone_id"].isin(pools), ["zone_id", "name"]].itertuples(index=False)]:
-        cur = an.counts(filters.replace(zones=zone_filter, start=date(year, 6, 1), end=date(year, 8, 31)), by=()).iloc[0]["count"]
-        prev = an.counts(filters.replace(zones=zone_filter, start=date(year - 1, 6, 1), end=date(year - 1, 8, 31)), by=()).iloc[0]["count"]
-        p = poisson_test(int(cur), int(prev))
-        rows.append({"zone": label, "current": int(cur), "previous": int(prev), "diff": int(cur) - int(prev), "pct_change": (cur - prev) / prev if prev else float("nan"), "p_value": p, "significant": p < 0.05})
-    import pandas as pd
-
-    df = pd.DataFrame(rows)
-    cols = [Col("zone", "Piscine"), Col("current", f"Été {year}", int_cell), Col("previous", f"Été {year - 1}", int_cell), Col("pct_change", "Évolution", pct_cell), Col("p_value", "p", num_cell(3)), Col("significant", "Significative", yes_no)]
-    return [components.french_table(df, cols, numeric=("current", "previous", "pct_change", "p_value")), html.Small(f"Périmètre de {int(an.settings.pool_buffer_m)} m autour de chaque piscine ; 1er juin – 31 août ; test exact de deux comptages de Poisson (p < 0,05).", className="text-muted")]
+    if not components.is_analyst():
+        filters = shaping.sensitive_free(filters)
+    seasons = an.pool_seasons(filters, year=year, previous_years=1)
+    if seasons.empty:
+        return "Aucune piscine saisonnière dans le référentiel des zones."
+    df = components.view(shaping.pool_summer_table(seasons), ["in_season", "previous_in_season", "out_season"], derived=("pct_change", "p_value_vs_previous", "significant_vs_previous", "ratio", "p_value", "significant"))
+    cols = [
+        Col("name", "Piscine"),
+        Col("in_season_text", f"Été {year}"),
+        Col("previous_in_season_text", f"Été {year - 1}"),
+        Col("pct_change", "Évolution", pct_cell),
+        Col("p_value_vs_previous", "p", num_cell(3)),
+        Col("significant_vs_previous", "Significative", yes_no),
+        Col("ratio", "Été / reste de l'année (par mois)", num_cell(1)),
+        Col("significant", "Saisonnalité significative", yes_no),
+    ]
+    private = components.privacy_note(df)
+    return [
+        components.french_table(df, cols, numeric=("in_season_text", "previous_in_season_text", "pct_change", "p_value_vs_previous", "ratio")),
+        html.Small(
+            f"Périmètre de {int(an.settings.pool_buffer_m)} m autour de chaque piscine ; été = 1er juin – 31 août ; test exact de deux comptages de Poisson (p < 0,05) ; "
+            "« été / reste de l'année » compare les faits par mois de la saison à ceux des autres mois de la même année" + (f" ; {private}" if private else "") + ".",
+            className="text-muted",
+        ),
+    ]
 
 
 # The zone kind is part of the view.
