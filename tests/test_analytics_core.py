@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import pandas as pd
 import pytest
 
 from observatory.analytics import Analytics, Filters, FiltersError, get_analytics
