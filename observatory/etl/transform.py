@@ -99,6 +99,14 @@ def parse_numbers(arr: pa.ChunkedArray, decimal: str) -> tuple[np.ndarray, np.nd
     if decimal == ",":
         s = pc.replace_substring(s, ",", ".")
     s = pc.replace_substring(s, " ", "")  # thousands separators some exports keep
+    if not empty.any():
+        try:
+            # Fast path: a clean column casts in one go; only a column with bad cells pays for the regex.
+            values = pc.cast(s, pa.float64()).to_numpy(zero_copy_only=False)
+            finite = np.isfinite(values)  # "nan" / "inf" cast fine but are not numbers a partner meant
+            return np.where(finite, values, np.nan), ~finite
+        except pa.ArrowInvalid:
+            pass
     ok = _np_bool(pc.match_substring_regex(s, r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"))
     cleaned = pc.if_else(pa.array(ok), s, pa.scalar("nan"))
     values = pc.cast(cleaned, pa.float64()).to_numpy(zero_copy_only=False)
@@ -211,9 +219,7 @@ def map_rows(raw: pa.Table, profile: Profile, *, id_prefix: str = "", extracted_
     if profile.id_column:
         ids = pc.utf8_trim_whitespace(raw[profile.id_column])
         probs.add(_empty(ids), profile.id_column, "identifiant manquant")
-        ids_np = np.asarray(ids.to_numpy(zero_copy_only=False), dtype=object)
         # Excel and some exports write integer ids as 12.0: the same incident must get the same key.
-        ids = pa.array(ids_np, type=pa.string())
         ids = pc.replace_substring_regex(ids, r"^(\d+)\.0+$", r"\1")
     else:
         cols = [c for c in profile.build_from if c in raw.column_names]
