@@ -9,10 +9,7 @@ import pytest
 from observatory.analytics import Analytics, Filters, FiltersError, get_analytics
 from observatory.config import get_settings
 
-try:
-    from tests.incident_factory import incidents, write_snapshot
-except ImportError:  # pytest run without the project root on sys.path
-    from incident_factory import incidents, write_snapshot
+from tests.incident_factory import incidents, write_snapshot
 
 
 @pytest.fixture()
