@@ -4,13 +4,17 @@
     table = incidents(occurred_at=["2025-01-03 10:00", "2025-02-04 22:30"], category="escroqueries",
                       arrondissement=["69381", "69382"])
     files = write_snapshot(table, tmp_path / "snap")        # snap/incidents/year=2025/part-0.parquet
+    an = Analytics.from_files(files, settings)                # or, through the real store:
+    snap = publish_snapshot(table, get_settings(data_dir=tmp_path / "data"))   # becomes the current snapshot
 
 Each keyword is a column of ``observatory.schema.INCIDENT_SCHEMA``: a scalar is repeated, a list gives one
 value per row (all lists must have the same length, which is the number of rows; ``n=`` when every value is a
 scalar). Unspecified columns get plausible defaults derived from the others: ``family`` from ``category``,
 ``year`` from ``occurred_at``, ``grid_cell`` from ``x``/``y`` (200 m), ``lon``/``lat`` from ``x``/``y``,
 ``location_quality`` ``point`` when coordinates are given (else ``none``), ``incident_key`` = source:source_id.
-Naive timestamps are Europe/Paris wall time.
+Naive timestamps are Europe/Paris wall time. Default ``source_id`` values are T0000000, T0000001… in every
+call: give distinct ones when two tables end in one snapshot. Defaults: source police_nationale, occurred_at
+15/01/2025 10:00, time_precision hour, category vols_sans_violence_personnes, arrondissement 69381, zones [].
 
 :func:`random_incidents` generates a large plausible table (Lyon hot spots, seasons, pools) for notebooks and
 benchmarks; it is fast (vectorised) and deterministic for a seed.
