@@ -41,7 +41,16 @@ REFUSED_FILE = "refused.jsonl"
 LOCK_FILE = ".lock"
 TMP_PREFIX = ".tmp-"
 ZSTD_LEVEL = 1  # measured: level 1 writes faster than the default 3 for a few % more bytes
-ROW_GROUP_SIZE = 100_000  # small enough for DuckDB to skip row groups on date filters, large enough to compress well
+ROW_GROUP_SIZE = 100_000
+# Dictionary pages only for low-cardinality columns (on ids and coordinates they are built then dropped: measured
+# 1.09 s → 0.75 s and 49 → 38 MB for 1e6 incidents with the statistics below); min/max statistics on the
+# columns queries filter on, so DuckDB can skip row groups.
+DICTIONARY_COLUMNS = [
+    "source", "time_precision", "category", "family", "raw_label", "place_type", "place_name", "location_quality",
+    "arrondissement", "declared_arrondissement", "iris", "zones", "grid_cell", "n_facts", "year", "extracted_at",
+    "batch_id", "source_file", "arrondissement_mismatch",
+]
+STATISTICS_COLUMNS = ["occurred_at", "year", "source", "category", "family", "arrondissement", "location_quality", "time_precision", "extracted_at"]  # small enough for DuckDB to skip row groups on date filters, large enough to compress well
 
 QUARANTINE_SCHEMA = pa.schema(
     [
@@ -313,7 +322,8 @@ class SnapshotWriter:
         table = table.cast(INCIDENT_SCHEMA)
         if not presorted:
             table = table.sort_by([(OCCURRED_AT, "ascending")])
-        pq.write_table(table, path, compression="zstd", compression_level=ZSTD_LEVEL, row_group_size=ROW_GROUP_SIZE, write_statistics=True)
+        pq.write_table(table, path, compression="zstd", compression_level=ZSTD_LEVEL, row_group_size=ROW_GROUP_SIZE,
+                       use_dictionary=DICTIONARY_COLUMNS, write_statistics=STATISTICS_COLUMNS)
         checkpoint("year_written")
         _fsync_file(path)
         self.files.append({"path": rel.as_posix(), "year": int(year), "rows": table.num_rows, "sha256": sha256_file(path)})
