@@ -12,7 +12,7 @@ import pytest
 from observatory.auth import User
 from observatory.config import get_settings
 
-ELU_PAGES_OUTPUTS = ("overview-", '{"page": "overview"', "zones-")
+ELU_PAGES_OUTPUTS = ("overview-", '{"page": "overview"', "zones-", "panel[")
 SMALL = {1, 2, 3, 4}
 
 
@@ -48,7 +48,7 @@ def _small_counts(node, path: str = "") -> list[str]:  # noqa: ANN001
         for i, v in enumerate(node):
             found += _small_counts(v, f"{path}[{i}]")
     elif isinstance(node, str):
-        if re.fullmatch(r"\s*[1-4]\s*", node) or re.search(r"(?<![\d,])[1-4] faits?\b", node):
+        if re.fullmatch(r"\s*[1-4]\s*", node) or re.search(r"(?<![\d,+−-])[1-4] faits?\b", node):
             found.append(f"{path}={node!r}")
     return found
 

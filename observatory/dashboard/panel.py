@@ -13,7 +13,7 @@ import pandas as pd
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
 from observatory import figures, labels
-from observatory.dashboard import components, ids
+from observatory.dashboard import components, ids, shaping
 
 
 def clickable(page: str) -> dict:
@@ -57,8 +57,17 @@ def _pick(df: pd.DataFrame, col: str, key: str) -> pd.DataFrame:
     return df[df[col].astype(str) == key].drop(columns=[col])
 
 
+CMP_DERIVED = ("diff", "pct_change", "p_value", "z", "significant", "unreliable")
+
+
 def panel_content(an, filters, kind: str, key: str) -> list:  # noqa: ANN001
-    """Body of the panel: analytics calls, then figures; cells are picked out of per-cell results."""
+    """Body of the panel: analytics calls, then figures; cells are picked out of per-cell results.
+
+    Élus see every count through ``analytics.privacy.protect`` (``components.view``) and never the sensitive
+    categories inside one arrondissement, zone or cell.
+    """
+    if not components.is_analyst():
+        filters = shaping.sensitive_free(filters)
     f = selection_filters(filters, kind, key)
     cell = kind == "cell"
     by_cell = ("grid_cell",) if cell else ()
@@ -71,31 +80,39 @@ def panel_content(an, filters, kind: str, key: str) -> list:  # noqa: ANN001
     if cell:
         total, monthly, profile = _pick(total, "grid_cell", key), _pick(monthly, "grid_cell", key), _pick(profile, "grid_cell", key)
     n = int(total["count"].sum()) if len(total) else 0
+    n_text = components.view(pd.DataFrame({"count": [n]}), ["count"]).iloc[0]["count_text"]
     children = [html.P(components.method_note(an, f), className="small text-muted")]
     if len(cmp):
-        row = cmp.iloc[0]
+        raw = cmp.iloc[0]
+        row = components.view(cmp.iloc[:1], ["current", "previous"], derived=CMP_DERIVED).iloc[0]
         text, tone = components.change_text(row)
-        year = row["current_start"].year
+        year = raw["current_start"].year
         children.append(
             dbc.Row(
                 [
-                    dbc.Col(components.kpi_card("Faits (filtres en cours)", labels.fmt_int(n))),
-                    dbc.Col(components.kpi_card(f"{year} vs {year - 1}", f"{labels.fmt_int(row['current'])} / {labels.fmt_int(row['previous'])}", text, tone)),
+                    dbc.Col(components.kpi_card("Faits (filtres en cours)", n_text)),
+                    dbc.Col(components.kpi_card(f"{year} vs {year - 1}", f"{row['current_text']} / {row['previous_text']}", text, tone)),
                 ],
                 className="g-2 mb-2",
             )
         )
-    top = total.sort_values("count", ascending=False).head(5)
+    cats = components.view(total[["category", "count"]], ["count"]) if len(total) else total.assign(count_text=[])
+    top = shaping.published_rows(cats, ["count"]).sort_values("count", ascending=False).head(5)
     children.append(html.H3("Principales catégories", className="h6 mt-2"))
-    children.append(html.Ol([html.Li(f"{labels.category_label(r.category)} : {labels.fmt_int(r.count)}") for r in top.itertuples()]) if len(top) else html.P("Aucun fait.", className="text-muted"))
+    children.append(html.Ol([html.Li(f"{labels.category_label(r.category)} : {r.count_text}") for r in top.itertuples()]) if len(top) else html.P("Aucun fait publiable.", className="text-muted"))
     children.append(html.H3("Tendance mensuelle", className="h6 mt-2"))
     monthly = monthly.assign(month=pd.to_datetime(monthly["month"])) if len(monthly) else monthly
+    monthly = components.view(monthly[["month", "count"]], ["count"]) if len(monthly) else monthly
     children.append(dcc.Graph(figure=figures.time_series(monthly, "month", "count", height=200), config={"displayModeBar": False}))
     children.append(html.H3("Heure × jour de la semaine", className="h6 mt-2"))
-    children.append(dcc.Graph(figure=figures.weekday_hour_heatmap(profile, height=240), config={"displayModeBar": False}))
     excluded = profile.attrs.get("excluded_imprecise")
+    profile = components.view(profile[["weekday", "hour", "count"]], ["count"], keys=("weekday", "hour")) if len(profile) else profile
+    children.append(dcc.Graph(figure=figures.weekday_hour_heatmap(profile, height=240), config={"displayModeBar": False}))
     if excluded:
         children.append(html.Small(f"{labels.fmt_int(excluded)} faits sans heure précise ne figurent pas dans ce profil.", className="text-muted"))
+    private = [v for v in (cats, monthly, profile) if v.attrs.get("hidden")]
+    if private:
+        children.append(html.P(html.Small(components.privacy_note(private[0]) + ".", className="text-muted")))
     return children
 
 
