@@ -329,16 +329,24 @@ class SnapshotWriter:
         self.files.append({"path": rel.as_posix(), "year": int(year), "rows": table.num_rows, "sha256": sha256_file(path)})
         checkpoint("year_synced")
 
-    def write_years(self, parts: list[tuple[int, pa.Table]], presorted: bool = False, workers: int = 2) -> None:
-        """Write several year partitions, ``workers`` at a time (pyarrow releases the GIL while encoding)."""
+    def write_years(self, parts: list[tuple[int, Any]], presorted: bool = False, workers: int = 2) -> None:
+        """Write several year partitions, ``workers`` at a time (pyarrow releases the GIL while encoding).
+
+        Each part is a table or a callable returning one (so the building work runs in the threads too).
+        """
+        def one(year: int, table: Any) -> None:
+            table = table() if callable(table) else table
+            if table.num_rows:
+                self.write_year(year, table, presorted)
+
         if len(parts) <= 1 or workers <= 1:
             for year, table in parts:
-                self.write_year(year, table, presorted)
+                one(year, table)
             return
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            for fut in [pool.submit(self.write_year, year, table, presorted) for year, table in parts]:
+            for fut in [pool.submit(one, year, table) for year, table in parts]:
                 fut.result()
 
     def link_year(self, parent_file: dict) -> None:

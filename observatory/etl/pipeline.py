@@ -12,6 +12,7 @@ import time as _time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from functools import partial
 from typing import Callable
 from zoneinfo import ZoneInfo
 
@@ -397,6 +398,32 @@ def deduplicate(batches: list[pa.Table], parent_rows: pa.Table) -> tuple[list[np
     return keep, counts, replaced
 
 
+def _year_table(new_rows: pa.Table, idx: np.ndarray, parent_path: Path | None, replaced: pa.Array | None) -> pa.Table:
+    """One year partition: the new rows of that year (in time order) merged with the parent's kept rows."""
+    part = _take(new_rows, idx)
+    if parent_path is None:
+        return part
+    old = store.read_incident_files([parent_path])
+    if replaced is not None:
+        old = old.filter(pc.invert(pc.is_in(old[S.INCIDENT_KEY], value_set=replaced)))
+    return _sorted_by_time(pa.concat_tables([old, part]))
+
+
+def _take(table: pa.Table, idx: np.ndarray) -> pa.Table:
+    """Rows ``idx`` of ``table``; a constant column is its own permutation (per-file lineage columns are)."""
+    if len(idx) == table.num_rows and (len(idx) < 2 or (np.diff(idx) == 1).all()):
+        return table
+    order = pa.array(idx)
+    cols = []
+    for name in table.column_names:
+        col = table[name]
+        if name in _OFTEN_CONSTANT and _is_constant(col):
+            cols.append(pa.repeat(col[0], len(idx)) if len(idx) != len(col) else col)
+        else:
+            cols.append(col.take(order))
+    return pa.Table.from_arrays(cols, schema=table.schema)
+
+
 def _sorted_by_time(table: pa.Table) -> pa.Table:
     """Rows by occurred_at; skips the (costly, all-column) permutation when the extract is already in order."""
     if table.num_rows < 2:
@@ -404,17 +431,7 @@ def _sorted_by_time(table: pa.Table) -> pa.Table:
     ts = table[S.OCCURRED_AT].cast(pa.int64()).to_numpy()
     if (np.diff(ts) >= 0).all():
         return table
-    order = pa.array(np.argsort(ts, kind="stable"))
-    # A constant column is its own permutation: per-file lineage columns are, and skipping them saves
-    # a good share of the (string-heavy) take.
-    cols = []
-    for name in table.column_names:
-        col = table[name]
-        if name in _OFTEN_CONSTANT and _is_constant(col):
-            cols.append(col)
-        else:
-            cols.append(col.take(order))
-    return pa.Table.from_arrays(cols, schema=table.schema)
+    return _take(table, np.argsort(ts, kind="stable"))
 
 
 _OFTEN_CONSTANT = {S.SOURCE, S.BATCH_ID, S.SOURCE_FILE, S.EXTRACTED_AT, S.IRIS, S.TIME_PRECISION, S.N_FACTS, S.PLACE_NAME}
@@ -563,26 +580,21 @@ def _ingest_locked(settings, files, profile, territory, progress, now, result, t
     new_years = set(pc.unique(new_rows[S.YEAR]).to_pylist()) if new_rows.num_rows else set()
     affected = new_years | replaced_years
     parent_files = {f["year"]: f for f in (parent.manifest.get("files", []) if parent else [])}
-    # One sort of the new rows by time; year is a function of occurred_at, so each year is a contiguous slice.
-    new_rows = _sorted_by_time(new_rows)
-    years_np = new_rows[S.YEAR].to_numpy() if new_rows.num_rows else np.array([], dtype=np.int16)
-    to_write: list[tuple[int, pa.Table]] = []
+    # One argsort of the new rows by time; year is a function of occurred_at, so each year is a contiguous run
+    # of the permutation. The (string-heavy) take is done per year inside the writer threads, in parallel.
+    ts = new_rows[S.OCCURRED_AT].cast(pa.int64()).to_numpy() if new_rows.num_rows else np.array([], dtype=np.int64)
+    order = np.argsort(ts, kind="stable")
+    years_np = new_rows[S.YEAR].to_numpy()[order] if new_rows.num_rows else np.array([], dtype=np.int16)
+    to_write: list[tuple[int, Callable[[], pa.Table]]] = []
     for year in sorted(set(parent_files) | affected):
         if year not in affected:
             writer.link_year(parent_files[year])
             _checkpoint(f"link_{year}")
             continue
         lo, hi = np.searchsorted(years_np, year, side="left"), np.searchsorted(years_np, year, side="right")
-        part = new_rows.slice(int(lo), int(hi - lo))
-        if year in parent_files:
-            old = store.read_incident_files([parent.path / parent_files[year]["path"]])
-            if replaced:
-                old = old.filter(pc.invert(pc.is_in(old[S.INCIDENT_KEY], value_set=replaced_arr)))
-            table = _sorted_by_time(pa.concat_tables([old, part]))
-        else:
-            table = part
-        if table.num_rows:
-            to_write.append((year, table))
+        idx = order[lo:hi]
+        parent_path = parent.path / parent_files[year]["path"] if year in parent_files else None
+        to_write.append((year, partial(_year_table, new_rows, idx, parent_path, replaced_arr if replaced else None)))
     # Parquet encoding releases the GIL: two partitions at a time use both cores of a small server.
     writer.write_years(to_write, presorted=True)
     _checkpoint("years_written")
