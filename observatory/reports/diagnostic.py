@@ -235,7 +235,7 @@ def comparison_table(
                 "evolution": None if leak else int(row["diff"]),
                 "evolution_pct": None if leak or math.isnan(row["ratio"]) else round(float(row["ratio"]) * 100, 1),
                 "p_value": None if leak or row["p_value"] is None else round(float(row["p_value"]), 4),
-                "significative": None if leak else bool(row["significant"]),
+                "significative": None if leak else ("oui" if row["significant"] else "non"),
             }
         )
     if with_total and len(prot):
@@ -261,7 +261,11 @@ def comparison_table(
                 "evolution": None, "evolution_pct": None, "p_value": None, "significative": None,
             }
         )
-    return prot, pd.DataFrame(display_rows), pd.DataFrame(data_rows)
+    data = pd.DataFrame(data_rows)
+    if len(data):
+        # A difference stays an integer when some rows are blank (hidden), instead of becoming a float.
+        data["evolution"] = data["evolution"].astype("Int64")
+    return prot, pd.DataFrame(display_rows), data
 
 
 UNKNOWN_ARRONDISSEMENT = "inconnu"
@@ -624,7 +628,8 @@ def build_diagnostic(
         ("Règle de confidentialité", f"Les nombres de 1 à {min_count - 1} sont remplacés par « < {min_count} » ; lorsqu'un total publié permettrait "
          "de retrouver une case masquée par différence, la plus petite autre case du même tableau est masquée aussi (« s »). "
          "Les catégories sensibles (violences sexuelles, violences intrafamiliales) ne sont publiées qu'à l'échelle de la ville (« n.d. » ailleurs). "
-         "Les évolutions d'une ligne masquée ne sont pas publiées." + f" Mise en œuvre : {inputs.privacy_engine or protection.ENGINE}."),
+         "Les évolutions d'une ligne masquée ne sont pas publiées." + f" Mise en œuvre : une seule fonction pour toutes les sorties publiques (page, rapport, exports), {inputs.privacy_engine or protection.ENGINE}, "
+         "qui applique la suppression primaire puis complémentaire (aucune case masquée ne se déduit d'un total publié, ni d'une combinaison de totaux)."),
         ("Test statistique", "Comparaison de deux années : test exact de l'égalité de deux taux de Poisson (test binomial conditionnel au total, "
          "bilatéral) ; une évolution est dite significative si p < 0,05. Une évolution en pourcentage est jugée peu fiable "
          f"si l'année précédente compte moins de {UNRELIABLE_PREVIOUS} faits ou l'année courante moins de {UNRELIABLE_ANY} : "
@@ -793,3 +798,56 @@ def load_inputs(settings, analytics=None, year: int | None = None) -> Diagnostic
 def diagnostic_for(settings, year: int, arrondissement: str | None = None, analytics=None, generated_on: date | None = None) -> Diagnostic:  # noqa: ANN001
     """Load the current snapshot's aggregates and build the diagnostic (what the CLI and the page call)."""
     return build_diagnostic(load_inputs(settings, analytics, year), year, arrondissement, settings.min_count, generated_on)
+
+
+# Exports of what the page and the report show ------------------------------------------------------------------
+EXPORT_FORMATS = {"figure": ("csv", "xlsx", "svg"), "table": ("csv", "xlsx")}
+
+
+def filters_text(d: Diagnostic) -> str:
+    """The Bilan's filters in French, for the content of every file exported from it."""
+    return f"année {d.year} (comparée à {d.previous_year}) ; territoire {d.place}" + (f" ({d.arrondissement})" if d.arrondissement else f" ({schema.CITY_CODE})")
+
+
+def export_name(d: Diagnostic, key: str, ext: str) -> str:
+    """``bilan-2025-lyon-3e_<key>.<ext>``: year and territory in every file name."""
+    from observatory.reports.exports import slug
+
+    return f"bilan-{d.year}-{slug(d.place)}_{slug(key)}.{ext}"
+
+
+def export_item(d: Diagnostic, kind: str, key: str, fmt: str) -> tuple[bytes, str] | None:
+    """One figure or table of the diagnostic as a file: (payload, file name); None if unknown or not offered.
+
+    CSV/XLSX carry the protected values exactly as shown (hidden cells "< 5", "s"), with the year, the territory,
+    the snapshot and the privacy rule in the metadata; SVG is the figure itself with the same metadata in <desc>.
+    """
+    from html import escape
+
+    from observatory.reports.exports import ExportMeta, to_csv_bytes, to_xlsx_bytes
+
+    if fmt not in EXPORT_FORMATS.get(kind, ()):
+        return None
+    items = d.figures if kind == "figure" else d.tables
+    item = next((i for i in items if i.key == key), None)
+    if item is None:
+        return None
+    label = "Figure" if kind == "figure" else "Tableau"
+    meta = ExportMeta(
+        title=f"{d.title} — {label} {item.number}. {item.title}",
+        source="Observatoire de la délinquance et de la sécurité de Lyon (bilan annuel)",
+        filters=filters_text(d),
+        snapshot_id=d.snapshot_id,
+        privacy=(f"protégé par {protection.ENGINE} : nombres de 1 à {d.min_count - 1} remplacés par « < {d.min_count} », "
+                 "masquage complémentaire « s », violences sexuelles et intrafamiliales à l'échelle de la ville seulement"),
+        protected=True,
+    )
+    if fmt == "svg":
+        desc = escape(" ; ".join(f"{k} : {v}" for k, v in meta.rows()))
+        svg = item.svg.replace("</title>", f"</title><desc>{desc}</desc>", 1)
+        return svg.encode("utf-8"), export_name(d, key, "svg")
+    frame = item.data if item.data is not None else item.frame
+    if frame is None:
+        return None
+    payload = to_csv_bytes(frame, meta) if fmt == "csv" else to_xlsx_bytes(frame, meta, sheet=f"{label} {item.number}")
+    return payload, export_name(d, key, fmt)

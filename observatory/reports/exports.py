@@ -6,6 +6,7 @@ Every cell that a spreadsheet would run as a formula is neutralised.
 
 from __future__ import annotations
 
+import csv
 import io
 import math
 import re
@@ -71,8 +72,10 @@ def to_csv_bytes(df: pd.DataFrame, meta: ExportMeta) -> bytes:
     buf = io.StringIO()
     body.to_csv(buf, sep=";", decimal=",", index=False, lineterminator="\r\n")
     buf.write("\r\n")
+    # Quoted like the body (a filter description may hold ';'), so the metadata reads back cell for cell.
+    writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
     for key, value in meta.rows():
-        buf.write(f"{key};{neutralise(str(value)).replace(';', ',')}\r\n")
+        writer.writerow([key, neutralise(str(value))])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 

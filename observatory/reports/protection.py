@@ -25,7 +25,7 @@ from observatory import schema
 from observatory.analytics.privacy import PRIMARY, SECONDARY, SECRET_TEXT, SENSITIVE, SENSITIVE_TEXT, protect
 from observatory.labels import fmt_int
 
-ENGINE = "observatory.analytics.privacy.protect (suppression primaire et complémentaire, catégories sensibles à l'échelle de la ville)"
+ENGINE = "observatory.analytics.privacy.protect"
 HIDDEN = (PRIMARY, SECONDARY, SENSITIVE)
 _ROW = "__row__"
 

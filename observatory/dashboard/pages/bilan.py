@@ -3,6 +3,12 @@
 Everything on it comes from :func:`observatory.reports.diagnostic.diagnostic_for`, the same object the PDF is
 printed from, so the page and the document always agree; every count is protected, no point is shown.
 URL: ``/bilan?annee=2025&arrondissement=69383``.
+
+Every figure (CSV, XLSX, SVG) and table (CSV, XLSX) has its download buttons. The dashboard's shared export
+mechanism (``dashboard.exporting``) rebuilds a table from the shared filter bar's ``Filters`` and protects it
+with the generic call; the Bilan's filters are its own (year, territory) and its tables are already protected
+with the report's published lines, so the downloads are answered here, by one pattern-matching callback that
+hands the same diagnostic to :func:`observatory.reports.diagnostic.export_item`.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from datetime import date
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, dcc, html
+from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html
 
 from observatory import labels, schema
 from observatory.dashboard import components
@@ -22,6 +28,22 @@ dash.register_page(__name__, path="/bilan", name="Bilan annuel", title="Bilan an
 PDF_BUTTON = "bilan-pdf-button"
 PDF_DOWNLOAD = "bilan-pdf-download"
 PDF_STATE = "bilan-pdf-state"
+EXPORT_BUTTON = "bilan-export"  # {"type": EXPORT_BUTTON, "item": "figure|table:<key>", "fmt": "csv|xlsx|svg"}
+EXPORT_DOWNLOAD = "bilan-export-download"  # {"type": EXPORT_DOWNLOAD, "item": ...}
+FORMAT_NAMES = {"csv": "CSV", "xlsx": "XLSX", "svg": "SVG"}
+
+
+def _exports(kind: str, key: str) -> html.Div:
+    from observatory.reports.diagnostic import EXPORT_FORMATS
+
+    item = f"{kind}:{key}"
+    buttons = [
+        dbc.Button(FORMAT_NAMES[f], id={"type": EXPORT_BUTTON, "item": item, "fmt": f}, size="sm", color="secondary", outline=True,
+                   className="ms-1 py-0", title=f"Télécharger en {FORMAT_NAMES[f]} (année et territoire affichés, données protégées)")
+        for f in EXPORT_FORMATS[kind]
+    ]
+    return html.Div([html.Small("Télécharger :", className="text-muted")] + buttons + [dcc.Download(id={"type": EXPORT_DOWNLOAD, "item": item})],
+                    className="no-print bilan-exports d-flex align-items-center justify-content-end mb-1")
 
 
 def _year(an, annee) -> int:  # noqa: ANN001
@@ -37,13 +59,13 @@ def _svg(svg: str, alt: str) -> html.Img:
 
 
 def _figure(fig) -> html.Figure:  # noqa: ANN001 - reports.diagnostic.Figure
-    return html.Figure([_svg(fig.svg, fig.title), html.Figcaption([html.Strong(f"Figure {fig.number}. "), fig.title, " ", html.Small(fig.note, className="text-muted")])], className="bilan-fig")
+    return html.Figure([_svg(fig.svg, fig.title), html.Figcaption([html.Strong(f"Figure {fig.number}. "), fig.title, " ", html.Small(fig.note, className="text-muted")]), _exports("figure", fig.key)], className="bilan-fig")
 
 
 def _table(tab) -> html.Div:  # noqa: ANN001 - reports.diagnostic.Table
     head = html.Thead(html.Tr([html.Th(c) for c in tab.frame.columns]))
     body = html.Tbody([html.Tr([html.Td(v, className="text-end" if i else "") for i, v in enumerate(row)]) for row in tab.frame.itertuples(index=False)])
-    return html.Div([html.Div([html.Strong(f"Tableau {tab.number}. "), tab.title], className="small mb-1"), dbc.Table([head, body], size="sm", bordered=False, striped=True, className="bilan-table")], className="bilan-tbl")
+    return html.Div([html.Div([html.Strong(f"Tableau {tab.number}. "), tab.title], className="small mb-1"), dbc.Table([head, body], size="sm", bordered=False, striped=True, className="bilan-table"), _exports("table", tab.key)], className="bilan-tbl")
 
 
 def _section(sec, level: str = "h3") -> html.Section:  # noqa: ANN001
@@ -106,6 +128,7 @@ def layout(annee: str | None = None, arrondissement: str | None = None, **_query
         keys,
         html.Section([html.H2("Priorités de l'année", className="h4 mt-3")] + ([html.Ul([html.Li(p) for p in d.priorities])] if d.priorities else [html.P(d.priorities_sentence)])),
         html.Section([html.H2(d.trend.title, className="h4 mt-3")] + [_figure(f) for f in d.trend.figures]),
+        html.Section([html.H2(d.themes[0].title, className="h4 mt-3")] + [_table(t) for t in d.themes[0].tables]),
         html.Section([html.H2(d.arrondissements.title, className="h4 mt-3")] + [html.P(s) for s in d.arrondissements.sentences] + [_figure(f) for f in d.arrondissements.figures] + [_table(t) for t in d.arrondissements.tables]),
         html.Section([html.H2("Hypercentre, piscines et quartiers prioritaires", className="h4 mt-3")] + [_section(s) for s in d.zones]) if d.zones else None,
         html.Section([html.H2("Comment lire ces chiffres", className="h4 mt-3"), html.P(d.how_to_read, className="small")], className="bilan-howto"),
@@ -129,3 +152,25 @@ def download_pdf(n_clicks, state):  # noqa: ANN001, ANN201
 
         return dcc.send_string(render_html(d), f"diagnostic-{d.year}-{d.arrondissement or schema.CITY_CODE}.html")
     return dcc.send_bytes(pdf, f"diagnostic-{d.year}-{d.arrondissement or schema.CITY_CODE}.pdf")
+
+
+@callback(
+    Output({"type": EXPORT_DOWNLOAD, "item": MATCH}, "data"),
+    Input({"type": EXPORT_BUTTON, "item": MATCH, "fmt": ALL}, "n_clicks"),
+    State(PDF_STATE, "data"),
+    prevent_initial_call=True,
+)
+def download_item(clicks, state):  # noqa: ANN001, ANN201
+    """One figure or table of the page as CSV/XLSX/SVG, with the page's year and territory (thin: parse → build → send)."""
+    from observatory.reports.diagnostic import diagnostic_for, export_item
+
+    trig = ctx.triggered_id
+    if not trig or not any(clicks or []) or not state:
+        raise dash.exceptions.PreventUpdate
+    kind, _, key = trig["item"].partition(":")
+    d = diagnostic_for(components.settings(), int(state["annee"]), state.get("arrondissement") or None, analytics=components.analytics())
+    out = export_item(d, kind, key, trig["fmt"])
+    if out is None:
+        raise dash.exceptions.PreventUpdate
+    payload, name = out
+    return dcc.send_bytes(payload, name)
