@@ -132,3 +132,38 @@ def test_points_layer_never_shows_sensitive_categories_and_only_cell_centres(app
 
         x, y = Transformer.from_crs(4326, 2154, always_xy=True).transform(allowed["lon"].to_numpy(), allowed["lat"].to_numpy())
         assert (abs(((x - 100) / settings.grid_size_m) - ((x - 100) / settings.grid_size_m).round()) < 0.01).all()
+
+
+def test_navigation_offers_only_pages_the_role_may_open(app_and_settings, monkeypatch):  # noqa: ANN001
+    from observatory.dashboard import security
+    from observatory.dashboard.app import navigation
+
+    app, _settings = app_and_settings
+
+    def hrefs() -> list[str]:
+        return [link.children.href for link in navigation().children]
+
+    with app.server.test_request_context("/"):
+        monkeypatch.setattr(security, "current_role", lambda: "analyste")
+        analyst = hrefs()
+        monkeypatch.setattr(security, "current_role", lambda: "elu")
+        elu = hrefs()
+    assert {"/", "/carte", "/tendances", "/zones", "/donnees"} <= set(analyst)
+    assert "/" in elu and "/zones" in elu
+    assert not {"/carte", "/tendances", "/donnees"} & set(elu)
+
+
+def test_app_py_refuses_to_serve_unprotected_on_a_public_address(tmp_path):  # noqa: ANN001
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "OBSERVATORY_DATA_DIR": str(tmp_path / "data"), "OBSERVATORY_HOST": "0.0.0.0"}
+    env.pop("OBSERVATORY_USERS_FILE", None)
+    env.pop("OBSERVATORY_AUTH_HEADER", None)
+    r = subprocess.run([sys.executable, "app.py"], cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1
+    assert "aucun utilisateur" in r.stderr and "0.0.0.0" in r.stderr
+    assert "Traceback" not in r.stderr

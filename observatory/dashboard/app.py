@@ -134,9 +134,14 @@ def filter_bar(an, settings: Settings) -> dbc.Card:  # noqa: ANN001
 
 
 def navigation() -> dbc.Nav:
+    """Links to the pages the current user may open (the server refuses the others; offering them would only
+    lead to a refusal page)."""
+    from observatory.dashboard import security
+
+    role = security.current_role()
     links = []
     for page in dash.page_registry.values():
-        if page.get("nav", True) is False:
+        if page.get("nav", True) is False or not security.can_open(role, page["path"]):
             continue
         links.append(dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"], active="exact", id={"type": "nav-link", "path": page["relative_path"]})))
     return dbc.Nav(links, pills=True, className="flex-wrap", id=ids.NAV)

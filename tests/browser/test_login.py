@@ -130,8 +130,6 @@ def test_analyst_signs_in_and_out(context, secured_url):  # noqa: ANN001
     assert page.goto(secured_url + "/carte").url.split("?")[0].endswith("/connexion")
 
 
-@pytest.mark.xfail(reason="the navigation (observatory/dashboard/app.py) still lists analyst pages to élus; the server "
-                          "answers them 403, so nothing leaks, but the links should be hidden with security.can_open()")
 def test_elu_navigation_hides_analyst_pages(context, secured_url):  # noqa: ANN001
     page = context.new_page()
     sign_in(page, secured_url, "paul")
