@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -121,6 +119,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sizes", nargs="*", default=["1e5", "1e6"])
     parser.add_argument("--keep", type=Path, default=None, help="directory to keep the generated files in")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (the best is kept: the machine is shared and noisy); 1 at 1e7")
     args = parser.parse_args()
     rows_out = []
     with tempfile.TemporaryDirectory(prefix="bench_ingest_") as tmp:
@@ -133,13 +132,19 @@ def main() -> None:
                 t = time.perf_counter()
                 generate(csv_path, n)
                 print(f"generated {n:,} rows ({csv_path.stat().st_size / 1e6:,.0f} MB) in {time.perf_counter() - t:.1f} s", flush=True)
-            floor = _child("floor", str(csv_path), str(base / f"floor_{n}.parquet"))
-            data_dir = base / f"data_{n}"
-            if data_dir.exists():
-                import shutil
+            reps = 1 if n >= 5_000_000 else max(1, args.repeat)
+            floor = ing = None
+            for _ in range(reps):
+                # Alternate floor and ingest so both see the same background load; keep each one's best run.
+                f = _child("floor", str(csv_path), str(base / f"floor_{n}.parquet"))
+                data_dir = base / f"data_{n}"
+                if data_dir.exists():
+                    import shutil
 
-                shutil.rmtree(data_dir)
-            ing = _child("ingest", str(csv_path), str(data_dir))
+                    shutil.rmtree(data_dir)
+                g = _child("ingest", str(csv_path), str(data_dir))
+                floor = f if floor is None or f["total_s"] < floor["total_s"] else floor
+                ing = g if ing is None or g["total_s"] < ing["total_s"] else ing
             rows_out.append((n, floor, ing))
             print(f"{n:>10,}  floor {floor['total_s']:.2f} s  ingest {ing['total_s']:.2f} s  stages {json.dumps({k: round(v, 2) for k, v in ing['stages'].items()})}", flush=True)
     print()
@@ -148,7 +153,6 @@ def main() -> None:
     for n, fl, ing in rows_out:
         print(f"{n:>11,} | {fl['total_s']:>8.2f} | {n / fl['total_s']:>12,.0f} | {fl['peak_mb']:>13,.0f} | {ing['total_s']:>8.2f} | {n / ing['total_s']:>13,.0f} | "
               f"{ing['peak_mb']:>14,.0f} | {ing['total_s'] / fl['total_s']:>5.2f}")
-    _ = (os, resource)
 
 
 if __name__ == "__main__":
