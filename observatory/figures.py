@@ -88,7 +88,12 @@ def hover_texts(values) -> np.ndarray:  # noqa: ANN001 - Series or sequence
     """
     from html import escape
 
-    return np.array(["" if v is None or (isinstance(v, float) and math.isnan(v)) else escape(str(v), quote=False) for v in values], dtype=object)
+    return np.array(["" if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else escape(str(v), quote=False) for v in values], dtype=object)
+
+
+def inert(text: object) -> str:
+    """One partner-supplied string made inert for Plotly (see :func:`hover_texts`)."""
+    return str(hover_texts([text])[0])
 
 
 # Geometry -------------------------------------------------------------------------------------------------------
@@ -235,7 +240,7 @@ def hotspot_map(df: pd.DataFrame, geojson: dict, id_col: str, class_col: str, va
                 locations=part[id_col].astype(str),
                 z=[1] * len(part),
                 featureidkey="id",
-                customdata=np.column_stack([part[id_col].astype(str).to_numpy(), part[value_col].to_numpy(), np.full(len(part), "cell")]),
+                customdata=np.column_stack([hover_texts(part[id_col]), part[value_col].to_numpy(), np.full(len(part), "cell")]),
                 colorscale=[[0, color], [1, color]],
                 showscale=False,
                 marker={"opacity": 0.8, "line": {"color": "#ffffff", "width": 0.5}},
@@ -259,7 +264,7 @@ def points_map(df: pd.DataFrame, lon_col: str, lat_col: str, count_col: str, id_
     if not df.empty:
         n = df[count_col].astype("float64")
         size = 5 + 18 * np.sqrt(n / max(float(n.max()), 1.0))
-        ids = df[id_col].astype(str).to_numpy() if id_col else np.arange(len(df)).astype(str)
+        ids = hover_texts(df[id_col]) if id_col else np.arange(len(df)).astype(str)
         fig.add_trace(
             go.Scattermap(
                 lon=df[lon_col].round(5),
@@ -311,12 +316,12 @@ def zones_map(zones_geojson: dict, zones: pd.DataFrame, id_col: str, kind_col: s
                 locations=part[id_col].astype(str),
                 z=[1] * len(part),
                 featureidkey="id",
-                customdata=np.column_stack([part[id_col].astype(str).to_numpy(), part[name_col].astype(str).to_numpy(), value, np.full(len(part), "zone")]),
+                customdata=np.column_stack([part[id_col].astype(str).to_numpy(), hover_texts(part[name_col]), value, np.full(len(part), "zone")]),
                 colorscale=[[0, color], [1, color]],
                 showscale=False,
                 marker={"opacity": 0.45, "line": {"color": color, "width": 2}},
                 hovertemplate=hover,
-                name=labels.ZONE_KIND_LABELS.get(str(kind), str(kind)),
+                name=inert(labels.ZONE_KIND_LABELS.get(str(kind), str(kind))),
                 showlegend=True,
             )
         )
@@ -357,7 +362,7 @@ def time_series(df: pd.DataFrame, x_col: str, value_col: str, group_col: str | N
     groups = [(None, df)] if group_col is None else list(df.groupby(group_col, sort=True))
     for key, part in groups:
         part = part.sort_values(x_col)
-        name = value_label if key is None else (group_labeler(key) if group_labeler else str(key))
+        name = inert(value_label if key is None else (group_labeler(key) if group_labeler else str(key)))
         fig.add_trace(go.Scatter(x=part[x_col], y=part[value_col], mode="lines", name=name, hovertemplate=f"%{{x|%m/%Y}}<br>{name} : %{{y:{INT_FMT}}}<extra></extra>"))
     fig.update_xaxes(tickformat="%m/%Y", title=None)
     fig.update_yaxes(title=value_label, rangemode="tozero")
@@ -372,7 +377,7 @@ def change_bars(df: pd.DataFrame, label_col: str, change_col: str, significant_c
     sig = d[significant_col].fillna(False).astype(bool).to_numpy() if significant_col else np.ones(len(d), dtype=bool)
     change = d[change_col].astype("float64").to_numpy()
     colors = [(UP_COLOR if c > 0 else DOWN_COLOR) if s else NEUTRAL_COLOR for c, s in zip(change, sig)]
-    names = [f"{lab} ★" if s else str(lab) for lab, s in zip(d[label_col], sig)]
+    names = [f"{lab} ★" if s else str(lab) for lab, s in zip(hover_texts(d[label_col]), sig)]
     pct_text = [labels.fmt_pct(p) for p in d[pct_col]] if pct_col else [labels.fmt_signed(c) for c in change]
     fig = go.Figure(
         go.Bar(
@@ -437,7 +442,7 @@ def small_multiples(df: pd.DataFrame, facet_col: str, x_col: str, value_col: str
         return empty_figure()
     facets = sorted(df[facet_col].dropna().unique())
     rows = math.ceil(len(facets) / cols)
-    titles = [facet_labeler(f) if facet_labeler else str(f) for f in facets]
+    titles = [inert(facet_labeler(f) if facet_labeler else str(f)) for f in facets]
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, shared_yaxes=True, shared_xaxes=True, vertical_spacing=0.08, horizontal_spacing=0.04)
     for i, facet in enumerate(facets):
         part = df[df[facet_col] == facet].sort_values(x_col)
@@ -455,7 +460,7 @@ def contributions_waterfall(df: pd.DataFrame, label_col: str, change_col: str, t
     d = df.reindex(df[change_col].abs().sort_values(ascending=False).index)
     fig = go.Figure(
         go.Waterfall(
-            x=[before_label] + list(d[label_col].astype(str)) + [after_label],
+            x=[inert(before_label)] + list(hover_texts(d[label_col])) + [inert(after_label)],
             y=[total_before] + list(d[change_col].astype("float64")) + [total_after],
             measure=["absolute"] + ["relative"] * len(d) + ["total"],
             increasing={"marker": {"color": UP_COLOR}},
@@ -480,8 +485,8 @@ def grouped_bars(df: pd.DataFrame, x_col: str, value_col: str, group_col: str, h
         return empty_figure()
     fig = go.Figure()
     for key, part in df.groupby(group_col, sort=False):
-        name = group_labeler(key) if group_labeler else str(key)
-        xs = [x_labeler(x) if x_labeler else str(x) for x in part[x_col]]
+        name = inert(group_labeler(key) if group_labeler else str(key))
+        xs = list(hover_texts([x_labeler(x) if x_labeler else str(x) for x in part[x_col]]))
         fig.add_trace(go.Bar(x=xs, y=part[value_col], name=name, hovertemplate=f"%{{x}}<br>{name} : %{{y:,.1f}}<extra></extra>"))
     fig.update_layout(barmode=barmode)
     fig.update_yaxes(title=value_label)
@@ -498,7 +503,7 @@ def coverage_heatmap(df: pd.DataFrame, source_col: str, period_col: str, value_c
     z = grid.to_numpy(dtype="float64")
     text = np.where(np.isnan(z) | (z == 0), "∅", "")
     xs = [labels.MONTHS_SHORT[p.month - 1] + " " + str(p.year) if hasattr(p, "month") else str(p) for p in grid.columns]
-    ys = [labels.source_label(s) for s in grid.index]
+    ys = list(hover_texts([labels.source_label(s) for s in grid.index]))
     fig = go.Figure(
         go.Heatmap(
             z=np.where(z == 0, np.nan, z),
@@ -523,8 +528,8 @@ def stacked_bars(df: pd.DataFrame, x_col: str, value_cols: Sequence[str], value_
     """Stacked bars of several counts per x (e.g. accepted / quarantined / duplicates per file)."""
     if df.empty:
         return empty_figure()
-    xs = [x_labeler(x) if x_labeler else str(x) for x in df[x_col]]
-    fig = go.Figure([go.Bar(x=xs, y=df[c], name=lab, hovertemplate=f"%{{x}}<br>{lab} : %{{y:,.0f}}<extra></extra>") for c, lab in zip(value_cols, value_labels)])
+    xs = list(hover_texts([x_labeler(x) if x_labeler else str(x) for x in df[x_col]]))
+    fig = go.Figure([go.Bar(x=xs, y=df[c], name=inert(lab), hovertemplate=f"%{{x}}<br>{inert(lab)} : %{{y:,.0f}}<extra></extra>") for c, lab in zip(value_cols, value_labels)])
     fig.update_layout(barmode="stack")
     fig.update_xaxes(tickangle=-30, automargin=True)
     return theme(fig, height=height)

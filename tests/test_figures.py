@@ -113,3 +113,46 @@ def test_image_export_config_names_the_file():
     cfg = figures.image_export_config("carte-2025")
     assert cfg["toImageButtonOptions"]["filename"] == "carte-2025"
     assert cfg["displaylogo"] is False
+
+
+# Partner-supplied strings are inert in hover text and labels -------------------------------------------------
+EVIL = "<b>gras</b> <script>alert(1)</script>"
+
+
+def _no_markup(fig) -> str:  # noqa: ANN001
+    text = fig.to_json()  # Plotly's JSON writes "/" as \u002f: look for the opening tags only
+    assert "<script>" not in text and "<b>gras" not in text, text[:400]
+    assert "&lt;script&gt;" in text
+    return text
+
+
+def test_partner_labels_are_inert_in_every_figure():
+    import pandas as pd
+
+    from observatory import figures
+
+    gj = {"type": "FeatureCollection", "features": [{"type": "Feature", "id": "a", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [[[4.8, 45.7], [4.81, 45.7], [4.81, 45.71], [4.8, 45.7]]]}}]}
+    _no_markup(figures.choropleth_map(pd.DataFrame({"id": ["a"], "v": [3.0], "name": [EVIL]}), gj, "id", "v", "Faits", name_col="name"))
+    _no_markup(figures.zones_map(gj, pd.DataFrame({"id": ["a"], "kind": ["gltd"], "name": [EVIL], "n": [3]}), "id", "kind", "name", "n"))
+    _no_markup(figures.change_bars(pd.DataFrame({"label": [EVIL, "b"], "diff": [3, -2], "significant": [True, False]}), "label", "diff"))
+    _no_markup(figures.time_series(pd.DataFrame({"m": pd.to_datetime(["2025-01-01"]), "n": [4], "g": ["x"]}), "m", "n", group_col="g", group_labeler=lambda _g: EVIL))
+    _no_markup(figures.contributions_waterfall(pd.DataFrame({"label": [EVIL], "diff": [3.0]}), "label", "diff", 10, 13, "avant", "après"))
+    _no_markup(figures.grouped_bars(pd.DataFrame({"x": [EVIL], "v": [1.0], "g": ["a"]}), "x", "v", "g"))
+    _no_markup(figures.stacked_bars(pd.DataFrame({"f": [EVIL], "a": [1]}), "f", ["a"], ["Acceptées"]))
+    _no_markup(figures.small_multiples(pd.DataFrame({"f": ["x"], "m": pd.to_datetime(["2025-01-01"]), "n": [1]}), "f", "m", "n", facet_labeler=lambda _f: EVIL))
+    text = _no_markup(figures.points_map(pd.DataFrame({"lon": [4.8], "lat": [45.7], "n": [2], "id": [EVIL]}), "lon", "lat", "n", "id"))
+    assert "&lt;b&gt;gras&lt;" in text  # shown as typed, not dropped
+
+
+def test_hidden_values_are_grey_with_their_text_and_no_number():
+    import pandas as pd
+
+    from observatory import figures
+
+    gj = {"type": "FeatureCollection", "features": [{"type": "Feature", "id": i, "properties": {}, "geometry": {"type": "Point", "coordinates": [4.8, 45.7]}} for i in "ab"]}
+    df = pd.DataFrame({"id": ["a", "b"], "v": [float("nan"), 12.0], "t": ["< 5", "12"]})
+    fig = figures.choropleth_map(df, gj, "id", "v", "Faits", text_col="t")
+    shown, hidden = fig.data[0], fig.data[1]
+    assert list(shown.locations) == ["b"] and list(hidden.locations) == ["a"]
+    # Escaped like every text: Plotly shows "&lt; 5" as "< 5".
+    assert hidden.customdata[0][2] == "&lt; 5" and hidden.name.startswith("Effectif trop faible")
