@@ -10,7 +10,8 @@ an hour). Files go to a temporary folder removed at the end (``--keep`` to keep 
 
 Columns, milliseconds:
 - ``cold``: a new ``Analytics`` (new DuckDB connection, empty cache), first call; median of ``--cold`` runs;
-- ``uncached p50/p95``: the same instance with its result cache disabled (the layer's own work each time);
+- ``uncached p50/p95``: the same instance with its result cache disabled (the layer's own work each time;
+  only the small per-instance memo of the data's date range stays on);
 - ``cached p50``: repeated call served by the result cache;
 - ``bare p50/p95``: the equivalent hand-written DuckDB SQL on the same files and connection settings;
 - ``ratio``: uncached p50 / bare p50 (the layer's overhead; the Gi* row includes the statistics themselves).

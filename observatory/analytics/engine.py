@@ -156,6 +156,7 @@ class Analytics:
         self._lock = threading.Lock()
         self._territory = None
         self._grid: pd.DataFrame | None = None
+        self._ranges: dict[Filters, tuple[date | None, date | None]] = {}
         self._weights: dict[float, object] = {}
         self.con = duckdb.connect(":memory:")
         self._open(files)
@@ -283,7 +284,12 @@ class Analytics:
 
     def date_range(self, filters: Filters | None = None) -> tuple[date | None, date | None]:
         """First and last local day present under ``filters`` (None, None when nothing matches)."""
-        where, params = (filters or Filters()).to_sql()
+        filters = filters or Filters()
+        with self._lock:
+            hit = self._ranges.get(filters)
+        if hit is not None:
+            return hit
+        where, params = filters.to_sql()
         # min/max of the stored instant (no per-row time-zone work), converted to a Paris day afterwards.
         cur = self.con.cursor()
         try:
@@ -292,7 +298,12 @@ class Analytics:
             cur.close()
         paris = ZoneInfo(schema.TIMEZONE)
         conv = lambda v: None if v is None else datetime.fromtimestamp(v / 1e6, tz=paris).date()  # noqa: E731
-        return conv(a), conv(b)
+        result = (conv(a), conv(b))
+        with self._lock:  # many indicators ask for it; the snapshot never changes under one instance
+            if len(self._ranges) > 1024:
+                self._ranges.clear()
+            self._ranges[filters] = result
+        return result
 
     # Indicators (thin wrappers, cached) -----------------------------------------------------------------------
     def counts(self, filters: Filters | None = None, by: Iterable[str] = ("arrondissement",)) -> pd.DataFrame:
