@@ -195,3 +195,19 @@ def test_progress_reports_reading_and_publishing(tmp_path):
     size = f.stat().st_size
     assert ("lecture pn_20240201.csv", size, size) in seen
     assert seen[-1][0] == "publication de l'instantané"
+
+
+def test_one_refused_file_does_not_block_the_others(tmp_path):
+    s = settings_for(tmp_path)
+    good = write_pn(tmp_path / "pn_20240201.csv", [pn_row("G1"), pn_row("G2", arr="69383")])
+    bad = tmp_path / "pn_20240301.csv"
+    bad.write_bytes(b"")
+    r = ingest(s, [good, bad], "police_nationale")
+    assert r.snapshot_id and r.exit_code == 1
+    assert [f.refused for f in r.files] == [False, True]
+    assert store.current_snapshot(s).row_count == 2
+    # The refused file can be fixed and sent again: it was not recorded as ingested.
+    write_pn(bad, [pn_row("G3", "02/02/2024 10:00")])
+    again = ingest(s, [good, bad], "police_nationale")
+    assert again.exit_code == 0 and again.files[0].skipped and again.files[1].accepted == 1
+    assert store.current_snapshot(s).row_count == 3
