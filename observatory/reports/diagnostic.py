@@ -296,6 +296,10 @@ def build_diagnostic(
     """Assemble the diagnostic of ``year`` for the city (``arrondissement=None``) or one arrondissement."""
     prev = year - 1
     years = list(range(year - TREND_YEARS + 1, year + 1))
+    if len(inputs.counts):
+        # Years before the first extract of the snapshot are "no data", not "zero facts": left out of the trend.
+        first = int(inputs.counts["year"].min())
+        years = [y for y in years if y >= min(first, prev)]
     place = _place(arrondissement)
     counts = inputs.counts
     zone_counts = inputs.zone_counts
@@ -397,7 +401,7 @@ def build_diagnostic(
             trend_display[str(y)].append(cell_text(row[str(y)], row[f"{y}_status"], min_count))
         trend_data.append({"Famille": labels.family_label(fam), "code": fam,
                            **{f"faits_{y}": published_value(row[str(y)], row[f"{y}_status"], min_count) for y in years}})
-    trend = Section(title=f"Évolution sur cinq ans ({years[0]}–{year})", key="tendance")
+    trend = Section(title=f"Évolution sur {'cinq' if len(years) == 5 else len(years)} ans ({years[0]}–{year})", key="tendance")
     trend.figures.append(
         num.figure(
             f"Faits enregistrés par famille, {years[0]}–{year}, {place}",
@@ -834,7 +838,7 @@ def export_item(d: Diagnostic, kind: str, key: str, fmt: str) -> tuple[bytes, st
         return None
     label = "Figure" if kind == "figure" else "Tableau"
     meta = ExportMeta(
-        title=f"{d.title} — {label} {item.number}. {item.title}",
+        title=f"{d.title} — {item.title}",
         source="Observatoire de la délinquance et de la sécurité de Lyon (bilan annuel)",
         filters=filters_text(d),
         snapshot_id=d.snapshot_id,

@@ -58,19 +58,30 @@ def _svg(svg: str, alt: str) -> html.Img:
     return html.Img(src="data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode(), alt=alt, className="bilan-figure")
 
 
-def _figure(fig) -> html.Figure:  # noqa: ANN001 - reports.diagnostic.Figure
-    return html.Figure([_svg(fig.svg, fig.title), html.Figcaption([html.Strong(f"Figure {fig.number}. "), fig.title, " ", html.Small(fig.note, className="text-muted")]), _exports("figure", fig.key)], className="bilan-fig")
+class _Counter:
+    """Figures and tables numbered in the page's own order (the page shows a selection of the report's)."""
+
+    def __init__(self) -> None:
+        self.n = {"figure": 0, "table": 0}
+
+    def __call__(self, kind: str) -> int:
+        self.n[kind] += 1
+        return self.n[kind]
 
 
-def _table(tab) -> html.Div:  # noqa: ANN001 - reports.diagnostic.Table
+def _figure(fig, count: _Counter) -> html.Figure:  # noqa: ANN001 - reports.diagnostic.Figure
+    return html.Figure([_svg(fig.svg, fig.title), html.Figcaption([html.Strong(f"Figure {count('figure')}. "), fig.title, " ", html.Small(fig.note, className="text-muted")]), _exports("figure", fig.key)], className=f"bilan-fig bilan-fig-{fig.key}")
+
+
+def _table(tab, count: _Counter) -> html.Div:  # noqa: ANN001 - reports.diagnostic.Table
     head = html.Thead(html.Tr([html.Th(c) for c in tab.frame.columns]))
     body = html.Tbody([html.Tr([html.Td(v, className="text-end" if i else "") for i, v in enumerate(row)]) for row in tab.frame.itertuples(index=False)])
-    return html.Div([html.Div([html.Strong(f"Tableau {tab.number}. "), tab.title], className="small mb-1"), dbc.Table([head, body], size="sm", bordered=False, striped=True, className="bilan-table"), _exports("table", tab.key)], className="bilan-tbl")
+    return html.Div([html.Div([html.Strong(f"Tableau {count('table')}. "), tab.title], className="small mb-1"), dbc.Table([head, body], size="sm", bordered=False, striped=True, className="bilan-table"), _exports("table", tab.key)], className="bilan-tbl")
 
 
-def _section(sec, level: str = "h3") -> html.Section:  # noqa: ANN001
+def _section(sec, count: _Counter, level: str = "h3") -> html.Section:  # noqa: ANN001
     heading = getattr(html, level.upper())
-    return html.Section([heading(sec.title, className="h5 mt-3")] + [html.P(s) for s in sec.sentences] + [_figure(f) for f in sec.figures] + [_table(t) for t in sec.tables], className="bilan-section")
+    return html.Section([heading(sec.title, className="h5 mt-3")] + [html.P(s) for s in sec.sentences] + [_figure(f, count) for f in sec.figures] + [_table(t, count) for t in sec.tables], className="bilan-section")
 
 
 def _selector(year: int, years: list[int], arrondissement: str | None) -> html.Form:
@@ -104,6 +115,7 @@ def layout(annee: str | None = None, arrondissement: str | None = None, **_query
     first, last = an.date_range()
     years = list(range(first.year, last.year + 1)) if first and last else [year]
     d = diagnostic_for(components.settings(), year, arr, analytics=an)
+    count = _Counter()
     keys = dbc.Row(
         [
             dbc.Col(
@@ -127,10 +139,10 @@ def layout(annee: str | None = None, arrondissement: str | None = None, **_query
         html.Section([html.P(s, className="lead" if i == 0 else "") for i, s in enumerate(d.summary)]),
         keys,
         html.Section([html.H2("Priorités de l'année", className="h4 mt-3")] + ([html.Ul([html.Li(p) for p in d.priorities])] if d.priorities else [html.P(d.priorities_sentence)])),
-        html.Section([html.H2(d.trend.title, className="h4 mt-3")] + [_figure(f) for f in d.trend.figures]),
-        html.Section([html.H2(d.themes[0].title, className="h4 mt-3")] + [_table(t) for t in d.themes[0].tables]),
-        html.Section([html.H2(d.arrondissements.title, className="h4 mt-3")] + [html.P(s) for s in d.arrondissements.sentences] + [_figure(f) for f in d.arrondissements.figures] + [_table(t) for t in d.arrondissements.tables]),
-        html.Section([html.H2("Hypercentre, piscines et quartiers prioritaires", className="h4 mt-3")] + [_section(s) for s in d.zones]) if d.zones else None,
+        html.Section([html.H2(d.trend.title, className="h4 mt-3")] + [_figure(f, count) for f in d.trend.figures]),
+        html.Section([html.H2(d.themes[0].title, className="h4 mt-3")] + [_table(t, count) for t in d.themes[0].tables]),
+        html.Section([html.H2(d.arrondissements.title, className="h4 mt-3")] + [html.P(s) for s in d.arrondissements.sentences] + [_figure(f, count) for f in d.arrondissements.figures] + [_table(t, count) for t in d.arrondissements.tables]),
+        html.Section([html.H2("Hypercentre, piscines et quartiers prioritaires", className="h4 mt-3")] + [_section(s, count) for s in d.zones]) if d.zones else None,
         html.Section([html.H2("Comment lire ces chiffres", className="h4 mt-3"), html.P(d.how_to_read, className="small")], className="bilan-howto"),
     ]
     return html.Div([b for b in body if b is not None], className="bilan-page")
