@@ -224,7 +224,7 @@ def prepare_file(path: Path, profile: Profile, settings: Settings, index: Territ
     t = mapped.table
     n = t.num_rows
     occurred = t[S.OCCURRED_AT]
-    year = pc.fill_null(pc.year(occurred), 1970).cast(pa.int16())
+    year = pc.fill_null(pc.year(mapped.wall), 1970).cast(pa.int16())
     point_like = (loc.quality == Q_POINT) | (loc.quality == Q_ADDRESS)
     mismatch = point_like & (mapped.declared >= 0) & (loc.arrondissement >= 0) & (mapped.declared != loc.arrondissement)
     if mismatch.any():

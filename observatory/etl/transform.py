@@ -114,8 +114,9 @@ def parse_numbers(arr: pa.ChunkedArray, decimal: str) -> tuple[np.ndarray, np.nd
     return values, ~ok & ~empty
 
 
-def parse_times(table: pa.Table, profile: Profile) -> tuple[pa.ChunkedArray, np.ndarray, np.ndarray]:
-    """Local timestamps (Europe/Paris), precision per row, and the mask of unreadable dates."""
+def parse_times(table: pa.Table, profile: Profile) -> tuple[pa.ChunkedArray, np.ndarray, np.ndarray, pa.Array]:
+    """Local timestamps (Europe/Paris), precision per row, the mask of unreadable dates, and the same times as
+    naive wall-clock values (year and day come from them without a time-zone lookup per row)."""
     date_col = pc.utf8_trim_whitespace(table[profile.time_column])
     n = table.num_rows
     precision = np.full(n, profile.precision, dtype=object)
@@ -149,7 +150,7 @@ def parse_times(table: pa.Table, profile: Profile) -> tuple[pa.ChunkedArray, np.
         ts = pc.floor_temporal(ts, unit="month")
     local = pc.assume_timezone(ts, timezone=S.TIMEZONE, ambiguous="earliest", nonexistent="earliest")
     local = local.cast(pa.timestamp("us", tz=S.TIMEZONE))
-    return local, precision, ~ok
+    return local, precision, ~ok, ts
 
 
 def stable_ids(table: pa.Table, columns: tuple[str, ...]) -> np.ndarray:
@@ -205,6 +206,7 @@ def _arr_code(v: str | None) -> str | None:
 class Mapped:
     table: pa.Table  # canonical columns known after mapping (no location yet), plus helper columns
     declared: np.ndarray  # declared arrondissement as an index into ARRONDISSEMENT_CODES (-1 = none)
+    wall: pa.Array  # occurred_at as naive Paris wall-clock time (for year and day)
     problems: Problems
     unmapped: dict[str, int]
     notes: list[str]
@@ -233,7 +235,7 @@ def map_rows(raw: pa.Table, profile: Profile, *, id_prefix: str = "", extracted_
     keys = pc.binary_join_element_wise(pa.scalar(profile.name), ids, ":")
 
     # time
-    occurred, precision, bad_time = parse_times(raw, profile)
+    occurred, precision, bad_time, wall = parse_times(raw, profile)
     if bad_time.any():
         bad_idx = np.flatnonzero(bad_time)
         shown = pc.utf8_trim_whitespace(raw[profile.time_column]).take(pa.array(bad_idx)).to_pylist()
@@ -316,7 +318,7 @@ def map_rows(raw: pa.Table, profile: Profile, *, id_prefix: str = "", extracted_
         S.DECLARED_ARRONDISSEMENT: codes_array(declared, S.ARRONDISSEMENT_CODES),
         S.N_FACTS: pa.array(facts, type=pa.int32()),
     })
-    return Mapped(table, declared, probs, unmapped, notes)
+    return Mapped(table, declared, wall, probs, unmapped, notes)
 
 
 # Locate ---------------------------------------------------------------------------------------------------------
@@ -532,18 +534,17 @@ def locate(mapped: Mapped, raw: pa.Table, profile: Profile, index: TerritoryInde
     arr_idx[fill] = mapped.declared[fill]
     quality[fill] = Q_SECTOR
 
-    zones = _zone_lists(index, x, y, mapped.table[S.OCCURRED_AT], extra_zone)
+    zones = _zone_lists(index, x, y, mapped.wall, extra_zone)
     grid = grid_ids(x, y, grid_size_m)
     return Located(x, y, lon, lat, quality, arr_idx, zones, grid, notes)
 
 
-def _zone_lists(index: TerritoryIndex, x: np.ndarray, y: np.ndarray, occurred: pa.ChunkedArray, extra: np.ndarray | None) -> pa.Array:
+def _zone_lists(index: TerritoryIndex, x: np.ndarray, y: np.ndarray, wall: pa.Array, extra: np.ndarray | None) -> pa.Array:
     """List of zone ids per row, respecting each zone's validity dates, as an Arrow list array built from offsets."""
     n = len(x)
     if n == 0:
         return pa.array([], type=pa.list_(pa.string()))
-    day = occurred.cast(pa.timestamp("us", tz=S.TIMEZONE))
-    local_day = pc.floor_temporal(pc.local_timestamp(day), unit="day").cast(pa.timestamp("s")).to_numpy(zero_copy_only=False).astype("datetime64[D]")
+    local_day = pc.cast(wall, pa.timestamp("s")).to_numpy(zero_copy_only=False).astype("datetime64[D]")
     masks = _points_in(list(index.zone_geoms), x, y)
     ids = list(index.zone_ids)
     member = np.zeros((n, len(ids) + 1), dtype=bool)
