@@ -328,6 +328,41 @@ def zones_map(zones_geojson: dict, zones: pd.DataFrame, id_col: str, kind_col: s
     return _map_layout(fig, style, height)
 
 
+ACTION_TYPE_COLORS = ("#6a3d9a", "#b15928", "#1f78b4", "#33a02c", "#e31a1c", "#ff7f00")
+
+
+def actions_map(geojson: dict, actions: pd.DataFrame, id_col: str, group_col: str, hover_cols: dict[str, str], style: str = "white-bg", height: int = 520, outlines: Iterable[tuple[dict, str, str]] = ()) -> go.Figure:
+    """Perimeters of the action plan, one colour per ``group_col`` value (the action type, as a French label).
+
+    ``hover_cols`` maps columns to hover labels (title, dates, status…); every value is made inert.
+    """
+    fig = go.Figure()
+    for gj, name, color in outlines:
+        fig.add_trace(_outline_trace(gj, name, color, width=1.5))
+    for i, (group, part) in enumerate(actions.groupby(group_col, sort=True)):
+        color = ACTION_TYPE_COLORS[i % len(ACTION_TYPE_COLORS)]
+        custom = np.column_stack([part[id_col].astype(str).to_numpy()] + [hover_texts(part[c]) for c in hover_cols] + [np.full(len(part), "action")])
+        hover = "<br>".join(f"{lab} : %{{customdata[{j + 1}]}}" if j else f"<b>%{{customdata[{j + 1}]}}</b>" for j, lab in enumerate(hover_cols.values()))
+        fig.add_trace(
+            go.Choroplethmap(
+                geojson=geojson,
+                locations=part[id_col].astype(str),
+                z=[1] * len(part),
+                featureidkey="id",
+                customdata=custom,
+                colorscale=[[0, color], [1, color]],
+                showscale=False,
+                marker={"opacity": 0.35, "line": {"color": color, "width": 2.5}},
+                hovertemplate=hover + "<extra></extra>",
+                name=inert(group),
+                showlegend=True,
+            )
+        )
+    if not fig.data:
+        fig.add_trace(_outline_trace({"type": "FeatureCollection", "features": []}, "vide"))
+    return _map_layout(fig, style, height)
+
+
 # Time -----------------------------------------------------------------------------------------------------------
 def monthly_overlay(df: pd.DataFrame, year_col: str = "year", month_col: str = "month", value_col: str = "count", height: int = 340, value_label: str = "Faits") -> go.Figure:
     """One line per year over janvier…décembre, the most recent year bold, older years fading."""
@@ -352,6 +387,35 @@ def monthly_overlay(df: pd.DataFrame, year_col: str = "year", month_col: str = "
     fig.update_xaxes(categoryorder="array", categoryarray=list(labels.MONTHS_SHORT), title=None)
     fig.update_yaxes(title=value_label, rangemode="tozero")
     return theme(fig, height=height)
+
+
+ACTION_COLOR = "#6a3d9a"
+
+
+def mark_actions_on_overlay(fig: go.Figure, actions: pd.DataFrame, years: Iterable[int], max_labels: int = 6) -> go.Figure:
+    """Start (▶) and end (■) of each action as dotted vertical lines on a janvier…décembre overlay chart.
+
+    ``actions``: title, start, end (NaT while in progress). Only starts and ends falling in ``years`` (the
+    years drawn) are marked; labels carry the month and year, since the x axis has no year. Returns ``fig``.
+    """
+    years = set(int(y) for y in years)
+    n = 0
+    for row in actions.itertuples():
+        for when, sign in ((row.start, "▶"), (row.end, "■")):
+            if when is None or pd.isna(when) or int(pd.Timestamp(when).year) not in years:
+                continue
+            ts = pd.Timestamp(when)
+            # Category axis: month m sits at m - 1; the day moves the line within the month's slot.
+            x = ts.month - 1 + (ts.day - 1) / ts.days_in_month - 0.5
+            fig.add_vline(x=x, line={"color": ACTION_COLOR, "width": 1, "dash": "dot"})
+            if n < max_labels:
+                fig.add_annotation(
+                    x=x, y=1 - 0.08 * (n % 6), xref="x", yref="paper", xanchor="left", showarrow=False,
+                    text=f"{sign} {inert(row.title)} ({ts.month:02d}/{ts.year})", font={"size": 10, "color": ACTION_COLOR},
+                    bgcolor="rgba(255,255,255,0.75)",
+                )
+            n += 1
+    return fig
 
 
 def time_series(df: pd.DataFrame, x_col: str, value_col: str, group_col: str | None = None, height: int = 320, value_label: str = "Faits", group_labeler=None) -> go.Figure:  # noqa: ANN001
@@ -434,22 +498,53 @@ def seasonal_profile(df: pd.DataFrame, month_col: str = "month", value_col: str 
     return theme(fig, height=height)
 
 
-def small_multiples(df: pd.DataFrame, facet_col: str, x_col: str, value_col: str, facet_labeler=None, cols: int = 3, height: int = 560) -> go.Figure:  # noqa: ANN001
-    """One small line chart per arrondissement (or any facet), shared y axis so levels compare."""
-    from plotly.subplots import make_subplots
+def small_multiples(df: pd.DataFrame, facet_col: str, x_col: str, value_col: str, facet_labeler=None, cols: int = 3, height: int = 560, periods: pd.DataFrame | None = None) -> go.Figure:  # noqa: ANN001
+    """One small line chart per arrondissement (or any facet), shared y axis so levels compare.
 
+    Axes are laid out by hand (domains) rather than with ``make_subplots``, whose validation costs more than
+    the data at this size. ``periods`` (facet, start, end, title; end NaT = still running) shades the period
+    of each action on its facet's panel.
+    """
     if df.empty:
         return empty_figure()
     facets = sorted(df[facet_col].dropna().unique())
-    rows = math.ceil(len(facets) / cols)
-    titles = [inert(facet_labeler(f) if facet_labeler else str(f)) for f in facets]
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, shared_yaxes=True, shared_xaxes=True, vertical_spacing=0.08, horizontal_spacing=0.04)
+    n = len(facets)
+    rows = math.ceil(n / cols)
+    hgap, vgap = 0.04, 0.09
+    w = (1 - hgap * (cols - 1)) / cols
+    h = (1 - vgap * (rows - 1)) / rows
+    groups = {k: g.sort_values(x_col) for k, g in df.groupby(facet_col, sort=False)}
+    x_max = pd.to_datetime(df[x_col]).max()
+    layout: dict = {}
+    traces, annotations, shapes = [], [], []
+    axis_of = {}
     for i, facet in enumerate(facets):
-        part = df[df[facet_col] == facet].sort_values(x_col)
-        fig.add_trace(go.Scatter(x=part[x_col], y=part[value_col], mode="lines", line={"color": CURRENT_COLOR, "width": 1.6}, showlegend=False, name=titles[i], hovertemplate=f"{titles[i]}<br>%{{x|%m/%Y}} : %{{y:{INT_FMT}}}<extra></extra>"), row=i // cols + 1, col=i % cols + 1)
-    fig.update_xaxes(tickformat="%Y")
-    fig.update_yaxes(matches="y", rangemode="tozero")  # one scale for every panel, so levels compare
-    fig.update_annotations(font={"size": 12})
+        r, c = divmod(i, cols)
+        suffix = "" if i == 0 else str(i + 1)
+        axis_of[facet] = suffix
+        x0, y1 = c * (w + hgap), 1 - r * (h + vgap)
+        last_row = i + cols >= n
+        # Rounded and clipped: float error (−1e-16) would fail Plotly's [0, 1] check.
+        dx = [round(max(0.0, x0), 6), round(min(1.0, x0 + w), 6)]
+        dy = [round(max(0.0, y1 - h), 6), round(min(1.0, y1), 6)]
+        layout[f"xaxis{suffix}"] = {"domain": dx, "anchor": f"y{suffix}", "tickformat": "%Y", "showticklabels": last_row, **({"matches": "x"} if i else {})}
+        layout[f"yaxis{suffix}"] = {"domain": dy, "anchor": f"x{suffix}", "rangemode": "tozero", "showticklabels": c == 0, **({"matches": "y"} if i else {})}
+        title = inert(facet_labeler(facet) if facet_labeler else str(facet))
+        annotations.append({"text": title, "x": x0 + w / 2, "y": y1, "xref": "paper", "yref": "paper", "xanchor": "center", "yanchor": "bottom", "showarrow": False, "font": {"size": 12}})
+        part = groups[facet]
+        traces.append(go.Scatter(x=part[x_col], y=part[value_col], mode="lines", line={"color": CURRENT_COLOR, "width": 1.6}, showlegend=False, name=title, xaxis=f"x{suffix}", yaxis=f"y{suffix}", hovertemplate=f"{title}<br>%{{x|%m/%Y}} : %{{y:{INT_FMT}}}<extra></extra>"))
+    if periods is not None:
+        for row in periods.itertuples():
+            if row.facet not in axis_of:
+                continue
+            suffix = axis_of[row.facet]
+            end = x_max if pd.isna(row.end) else row.end
+            shapes.append({"type": "rect", "xref": f"x{suffix}", "yref": f"y{suffix} domain", "x0": pd.Timestamp(row.start), "x1": pd.Timestamp(end), "y0": 0, "y1": 1, "fillcolor": ACTION_COLOR, "opacity": 0.12, "line": {"width": 0}, "layer": "below"})
+        if len(periods):
+            # One legend entry explains the shading (a legend-only trace: no data point).
+            traces.append(go.Scatter(x=[None], y=[None], mode="markers", marker={"symbol": "square", "size": 12, "color": ACTION_COLOR, "opacity": 0.3}, name="Action du plan (période)", showlegend=True, hoverinfo="skip"))
+    fig = go.Figure(data=traces)
+    fig.update_layout(**layout, annotations=annotations, shapes=shapes)
     return theme(fig, height=height)
 
 

@@ -18,7 +18,26 @@ from observatory import schema
 from observatory.config import Settings
 
 
-def publish_random_store(settings: Settings, n: int = 20_000, seed: int = 1, start_year: int = 2022, end_year: int = 2025) -> Settings:
+# A small action plan (docs/actions.md format) over the random store's years, for markers and the map layer.
+ACTIONS_CSV = """action_id,title,type,partner,zone_id,lon,lat,radius_m,start,end,categories,objective,target_change_pct,objective_year,status,notes
+A2023-01,Vidéoprotection place Gabriel-Péri,videoprotection,Ville de Lyon,,4.8432,45.7577,150,2023-04-01,,vols_sans_violence_personnes|vols_violents_sans_arme,,,,en_cours,Six caméras
+A2022-01,Patrouilles renforcées à Mermoz,patrouilles,Police nationale,qpv_mermoz,,,,2022-10-01,2023-09-30,cambriolages_logement|vols_dans_vehicules,,,,terminee,
+A2021-01,GLTD Moncey,gltd,Parquet de Lyon,qpv_moncey,,,,2021-01-15,,trafic_stupefiants|occupation_halls,,,,en_cours,
+A2025-01,Médiation <b>Presqu'île</b>,mediation,Ville de Lyon,hypercentre,,,,2025-05-01,2025-09-30,vols_sans_violence_personnes|cambriolages_logement,,,,terminee,
+"""
+
+
+def install_actions(settings: Settings) -> Settings:
+    """Write :data:`ACTIONS_CSV` as the register of ``settings`` (data/raw/actions/actions.csv)."""
+    from observatory.actions.register import actions_dir
+
+    folder = actions_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "actions.csv").write_text(ACTIONS_CSV, encoding="utf-8")
+    return settings
+
+
+def publish_random_store(settings: Settings, n: int = 20_000, seed: int = 1, start_year: int = 2022, end_year: int = 2025, actions: bool = True) -> Settings:
     from observatory import store
     from tests.incident_factory import random_incidents
 
@@ -36,6 +55,8 @@ def publish_random_store(settings: Settings, n: int = 20_000, seed: int = 1, sta
         writer.write_year(year, table.filter(pc.equal(table.column(schema.YEAR), pa.scalar(year, pa.int16()))))
     now = datetime.now(timezone.utc).isoformat()
     writer.publish({"created_at": now, "ingests": [], "source": "tests.dashboard_data (random, not the demo)"})
+    if actions:
+        install_actions(settings)
     return settings
 
 
@@ -49,7 +70,7 @@ PAGE_INPUT_VALUES = {
     "map-zone-kinds.value": ["hypercentre"],
     "map-layer.value": "arr_rate",
 }
-MAP_LAYERS = ("arr_rate", "arr_count", "grid", "hotspots", "persistence", "zones", "points")
+MAP_LAYERS = ("arr_rate", "arr_count", "grid", "hotspots", "persistence", "zones", "actions", "points")
 
 
 def _split_outputs(output: str) -> list[dict]:

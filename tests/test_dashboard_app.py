@@ -32,7 +32,7 @@ def test_every_page_callback_answers(app_and_settings):  # noqa: ANN001
     names = {n for n, _ in requests}
     for expected in ("overview-kpis", "trends-monthly", "zones-table", "data-coverage", "panel[arrondissement]", "panel[cell]"):
         assert any(n.startswith(expected) for n in names), expected
-    assert sum(n.startswith('{"page": "carte"') for n in names) == 7  # one per map layer
+    assert sum(n.startswith('{"page": "carte"') for n in names) == 8  # one per map layer
     for name, body in requests:
         r = client.post("/_dash-update-component", json=body)
         assert r.status_code in (200, 204), f"{name}: {r.status_code} {r.data[:300]!r}"
@@ -167,3 +167,41 @@ def test_app_py_refuses_to_serve_unprotected_on_a_public_address(tmp_path):  # n
     assert r.returncode == 1
     assert "aucun utilisateur" in r.stderr and "0.0.0.0" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def _answer(app, name: str, query: dict) -> dict:  # noqa: ANN001
+    from tests.dashboard_data import callback_requests
+
+    client = app.server.test_client()
+    deps = json.loads(client.get("/_dash-dependencies").data)
+    body = dict(callback_requests(deps, query))[name]
+    r = client.post("/_dash-update-component", json=body)
+    assert r.status_code == 200, r.data[:300]
+    return json.loads(r.data)["response"]
+
+
+def test_trend_charts_mark_the_actions_that_match_the_filters(app_and_settings):  # noqa: ANN001
+    app, _settings = app_and_settings
+    out = _answer(app, "trends-monthly", {"categories": "cambriolages_logement"})
+    fig = out["trends-monthly"]["figure"]
+    notes = [a["text"] for a in fig["layout"].get("annotations", [])]
+    # The mediation of 2025 targets burglaries: its start and end are marked, its <b> label inert.
+    assert any(t.startswith("▶ Médiation &lt;b&gt;Presqu'île") and "(05/2025)" in t for t in notes), notes
+    assert any(t.startswith("■ Médiation") and "(09/2025)" in t for t in notes), notes
+    assert not any("Vidéoprotection" in t for t in notes)  # targets thefts, not burglaries
+    assert sum(1 for sh in fig["layout"]["shapes"] if sh["type"] == "line") >= 2
+    other = _answer(app, "trends-monthly", {"categories": "trafic_stupefiants", "arrondissements": "69381"})
+    assert not other["trends-monthly"]["figure"]["layout"].get("annotations")
+    multiples = _answer(app, "trends-multiples", {"categories": "cambriolages_logement"})["trends-multiples"]["figure"]
+    rects = [sh for sh in multiples["layout"]["shapes"] if sh["type"] == "rect"]
+    assert len(rects) == 2  # Mermoz patrols (8e) and the mediation (2e)
+
+
+def test_map_layer_of_the_action_plan(app_and_settings):  # noqa: ANN001
+    app, _settings = app_and_settings
+    out = _answer(app, '{"page": "carte", "type": "clickable-map"}[actions]', {})
+    fig = out['{"page":"carte","type":"clickable-map"}']["figure"]
+    located = {loc for t in fig["data"] if t.get("hovertemplate", "").startswith("<b>") for loc in t["locations"]}
+    assert located == {"A2021-01", "A2022-01", "A2023-01", "A2025-01"}
+    names = {t.get("name") for t in fig["data"]}
+    assert {"GLTD", "Patrouilles"} & {n.split(" ")[0] for n in names if n}

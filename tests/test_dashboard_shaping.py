@@ -107,3 +107,27 @@ def test_cell_centres_are_generalised_to_the_cell_middle():
     assert 4.83 < centres.loc[0, "lon"] < 4.86 and 45.75 < centres.loc[0, "lat"] < 45.78
     assert round(centres.loc[0, "lon"], 5) == centres.loc[0, "lon"]
     assert pd.isna(centres.loc[1, "lon"])
+
+
+def test_actions_matching_follows_categories_families_places_and_period():
+    acts = pd.DataFrame({
+        "action_id": ["a", "b", "c"],
+        "title": ["A", "B", "C"],
+        "start": pd.to_datetime(["2023-04-01", "2022-10-01", "2025-05-01"]),
+        "end": pd.to_datetime([None, "2023-09-30", "2025-09-30"]),
+        "arrondissement": ["69383", "69388", "69382"],
+        "zone_id": ["", "qpv_mermoz", "hypercentre"],
+        "categories": [("vols_sans_violence_personnes",), ("cambriolages_logement",), ("trafic_stupefiants",)],
+    })
+    ids = lambda f, **kw: shaping.actions_matching(acts, f, **kw)["action_id"].tolist()  # noqa: E731
+    assert ids(Filters()) == ["b", "a", "c"]  # sorted by start
+    assert ids(Filters(categories=("cambriolages_logement",))) == ["b"]
+    assert ids(Filters(arrondissements=("69383", "69382"))) == ["a", "c"]
+    assert ids(Filters(zones=("hypercentre",))) == ["c"]
+    # b ended 30/09/2023: not active in 2024; a is still running (no end).
+    assert ids(Filters(start=date(2024, 1, 1), end=date(2024, 12, 31))) == ["a"]
+    from observatory import schema
+
+    fam = schema.categories()["trafic_stupefiants"].family
+    assert "c" in ids(Filters(families=(fam,)))
+    assert ids(Filters(families=(fam,), categories=("cambriolages_logement",))) == [] or fam == schema.categories()["cambriolages_logement"].family

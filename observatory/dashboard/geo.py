@@ -76,3 +76,45 @@ def cell_centres(cell_ids: pd.Series, size_m: int) -> pd.DataFrame:
     lon = np.where(ok, np.round(lon, 5), np.nan)
     lat = np.where(ok, np.round(lat, 5), np.nan)
     return pd.DataFrame({"lon": lon, "lat": lat}, index=cell_ids.index)
+
+
+# Action plan (observatory.actions), cached by the register's file stamp ----------------------------------------------
+def _actions_stamp(settings: Settings) -> tuple:
+    from observatory.actions.register import actions_dir, register_path
+
+    out = []
+    for path in (register_path(settings), actions_dir(settings) / "perimetres_actions.geojson"):
+        try:
+            st = path.stat()
+            out.append((str(path), st.st_mtime_ns, st.st_size))
+        except OSError:
+            out.append((str(path), 0, 0))
+    return tuple(out) + (_stamp(settings),)
+
+
+@lru_cache(maxsize=8)
+def _actions(settings: Settings, _stamp_value: tuple) -> pd.DataFrame:
+    from observatory.actions import actions_for_markers
+
+    return actions_for_markers(settings)
+
+
+def actions(settings: Settings) -> pd.DataFrame:
+    """``actions_for_markers`` (valid actions; invalid lines are listed on the Plan d'actions page). Read-only."""
+    return _actions(settings, _actions_stamp(settings))
+
+
+@lru_cache(maxsize=8)
+def _actions_geojson(settings: Settings, _stamp_value: tuple) -> dict:
+    from observatory.actions import actions_layer
+
+    if _actions(settings, _stamp_value).empty:
+        # actions_layer() cannot merge an empty register (object vs float ids): nothing to draw anyway.
+        return {"type": "FeatureCollection", "features": []}
+    layer = actions_layer(settings)
+    return to_geojson(layer, "action_id", SIMPLIFY_DEG / 2, 5, properties=("title", "type", "status", "perimeter_kind"))
+
+
+def actions_geojson(settings: Settings) -> dict:
+    """Perimeters of the valid actions (simplified, rounded), feature id = action_id."""
+    return _actions_geojson(settings, _actions_stamp(settings))

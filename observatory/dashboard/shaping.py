@@ -244,3 +244,60 @@ def sensitive_free(filters):  # noqa: ANN001, ANN201
     wanted = filters.categories or tuple(schema.categories())
     allowed = tuple(c for c in wanted if c not in sensitive)
     return filters.replace(categories=allowed or ("__aucune__",))
+
+
+# Action plan on other pages (issue 10) -------------------------------------------------------------------------
+def actions_matching(actions: pd.DataFrame, filters, first: date | None = None, last: date | None = None) -> pd.DataFrame:  # noqa: ANN001
+    """Actions (``actions_for_markers`` columns) that concern the filtered view, active between ``first`` and
+    ``last`` (default: the filters' period; open ends accepted).
+
+    An action matches when one of its targeted categories is in the view (categories, or the categories of the
+    chosen families), its arrondissement is among the chosen ones, and — with a zone filter — its zone is one
+    of them. No filter on a dimension means every action matches on it.
+    """
+    from observatory import schema
+
+    if actions.empty:
+        return actions.copy()
+    wanted: set[str] | None = None
+    if filters.categories:
+        wanted = set(filters.categories)
+    if filters.families:
+        fam = {c for c, cat in schema.categories().items() if cat.family in set(filters.families)}
+        wanted = fam if wanted is None else wanted & fam
+    keep = pd.Series(True, index=actions.index)
+    if wanted is not None:
+        keep &= actions["categories"].map(lambda cats: bool(set(cats or ()) & wanted))
+    if filters.arrondissements:
+        keep &= actions["arrondissement"].isin(filters.arrondissements)
+    if filters.zones:
+        keep &= actions["zone_id"].isin(filters.zones)
+    first = first or filters.start
+    last = last or filters.end
+    start = pd.to_datetime(actions["start"])
+    end = pd.to_datetime(actions["end"])
+    if last is not None:
+        keep &= start <= pd.Timestamp(last)
+    if first is not None:
+        keep &= end.isna() | (end >= pd.Timestamp(first))
+    return actions[keep].sort_values("start", kind="stable").reset_index(drop=True)
+
+
+def actions_table(actions: pd.DataFrame) -> pd.DataFrame:
+    """Actions with French display columns: type_label, statut, periode, arrondissement_label, categories_labels."""
+    from observatory.actions.register import STATUS_LABELS, TYPE_LABELS
+
+    if actions.empty:
+        return actions.assign(type_label=[], statut=[], periode=[], arrondissement_label=[], categories_labels=[])
+
+    def period(start, end) -> str:  # noqa: ANN001
+        s = labels.fmt_date(pd.Timestamp(start).date())
+        return f"depuis le {s}" if pd.isna(end) else f"du {s} au {labels.fmt_date(pd.Timestamp(end).date())}"
+
+    return actions.assign(
+        type_label=actions["type"].map(lambda t: TYPE_LABELS.get(t, t)),
+        statut=actions["status"].map(lambda t: STATUS_LABELS.get(t, t)),
+        periode=[period(a, b) for a, b in zip(actions["start"], actions["end"])],
+        arrondissement_label=actions["arrondissement"].map(lambda a: labels.arrondissement_label(a) if isinstance(a, str) and a else "–"),
+        categories_labels=actions["categories"].map(lambda cs: ", ".join(labels.category_label(c) for c in (cs or ()))),
+    )

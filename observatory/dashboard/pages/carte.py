@@ -21,6 +21,7 @@ LAYERS = [
     {"label": "Points chauds (Gi*)", "value": "hotspots"},
     {"label": "Points chauds persistants", "value": "persistence"},
     {"label": "Zones", "value": "zones"},
+    {"label": "Actions du plan", "value": "actions"},
     {"label": "Faits localisés (analystes)", "value": "points"},
 ]
 ZONE_OUTLINES = [{"label": "Hypercentre", "value": "hypercentre"}, {"label": "Piscines", "value": "piscine"}, {"label": "QPV", "value": "qpv"}, {"label": "Périmètres", "value": "perimetre"}]
@@ -69,6 +70,12 @@ def layer_table(an, filters, layer: str) -> ExportTable:  # noqa: ANN001
         return ExportTable(df, ("count",), title="Faits par arrondissement")
     if layer == "zones":
         return ExportTable(an.rates_by_zone(filters), ("count",), title="Faits par zone")
+    if layer == "actions":
+        acts = shaping.actions_table(shaping.actions_matching(geo.actions(s), filters))
+        gj = geo.actions_geojson(s)
+        keep = set(acts["action_id"])
+        feats = [{**f, "properties": {**f["properties"], **{k: v for k, v in acts.loc[acts["action_id"] == f["id"], ["periode", "statut", "type_label"]].iloc[0].items()}}} for f in gj["features"] if f["id"] in keep]
+        return ExportTable(acts, (), geojson={"type": "FeatureCollection", "features": feats}, title="Actions du plan", extra_note="registre du plan d'actions (data/raw/actions)")
     if layer == "hotspots":
         hs = an.hotspots(filters)
         return ExportTable(hs[hs["class"] != "ns"].reset_index(drop=True), ("count",), title="Points chauds (Gi*)", extra_note=hs.attrs.get("note", ""))
@@ -114,6 +121,10 @@ def map_figure(query, layer, outline_kinds):  # noqa: ANN001, ANN201
     if layer == "zones":
         fig = figures.zones_map(geo.zones_geojson(s), table, "zone_id", "kind", "name", "count", style=style, height=640, base=geo.arrondissements_geojson(s))
         return fig, components.method_note(an, filters, extra="taux des zones rapportés à la surface ; piscines : périmètre de " + f"{int(s.pool_buffer_m)} m")
+    if layer == "actions":
+        fig = figures.actions_map(geo.actions_geojson(s), table, "action_id", "type_label", {"title": "Action", "type_label": "Type", "periode": "Période", "statut": "Statut", "arrondissement_label": "Arrondissement"}, style=style, height=640, outlines=outlines)
+        extra = f"{len(table)} action(s) du plan concernée(s) par les filtres (catégories visées, arrondissements, zones, période) ; détail et évaluation : page Plan d'actions"
+        return fig, components.method_note(an, filters, extra=extra)
     if layer == "hotspots":
         if table.empty:
             return figures.empty_figure("Aucun point chaud ni froid significatif pour ces filtres", height=640), components.method_note(an, filters)

@@ -12,7 +12,7 @@ from dash import Input, Output, callback, html
 
 from observatory import figures, labels
 from observatory.analytics.filters import Filters
-from observatory.dashboard import components, ids, shaping
+from observatory.dashboard import components, geo, ids, shaping
 from observatory.dashboard.exporting import ExportTable, exportable
 
 dash.register_page(__name__, path="/tendances", name="Tendances", title="Tendances — Observatoire", order=2)
@@ -82,8 +82,13 @@ def monthly(query):  # noqa: ANN001, ANN201
         return figures.empty_figure(), ""
     series = components.view(shaping.month_columns(an.monthly_series(f)), ["count"])
     fig = figures.monthly_overlay(series, "year", "month_of_year", "count", height=340)
+    acts = shaping.actions_matching(geo.actions(components.settings()), f)
+    figures.mark_actions_on_overlay(fig, acts, series["year"].unique())
     private = components.privacy_note(series) if series.attrs.get("hidden") else ""
-    return fig, components.method_note(an, f, extra="un mois incomplet (le dernier) paraît plus bas" + (f" ; {private}" if private else ""))
+    extra = "un mois incomplet (le dernier) paraît plus bas"
+    if len(acts):
+        extra += f" ; ▶ début et ■ fin des {len(acts)} action(s) du plan visant ces catégories et arrondissements"
+    return fig, components.method_note(an, f, extra=extra + (f" ; {private}" if private else ""))
 
 
 @exportable(ids.TR_MONTHLY, "Faits par mois")
@@ -193,8 +198,13 @@ def multiples(query):  # noqa: ANN001, ANN201
     if not components.is_analyst():
         f = shaping.sensitive_free(f)
     s = components.view(an.monthly_series(f, by="arrondissement"), ["count"], keys=("month", "arrondissement"))
-    fig = figures.small_multiples(s, "arrondissement", "month", "count", facet_labeler=labels.arrondissement_label, height=520)
-    return fig, components.method_note(an, f, extra="faits dont l'arrondissement est connu ; échelle commune")
+    acts = shaping.actions_matching(geo.actions(components.settings()), f)
+    periods = acts.rename(columns={"arrondissement": "facet"})[["facet", "start", "end", "title"]]
+    fig = figures.small_multiples(s, "arrondissement", "month", "count", facet_labeler=labels.arrondissement_label, height=520, periods=periods)
+    extra = "faits dont l'arrondissement est connu ; échelle commune"
+    if len(acts):
+        extra += " ; zones ombrées : périodes des actions du plan de l'arrondissement visant ces catégories"
+    return fig, components.method_note(an, f, extra=extra)
 
 
 @exportable(ids.TR_MULTIPLES, "Faits par mois et arrondissement")
