@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from observatory.config import Settings
-from observatory.schema import INCIDENT_SCHEMA, OCCURRED_AT, SCHEMA_VERSION, YEAR
+from observatory.schema import INCIDENT_SCHEMA, OCCURRED_AT, SCHEMA_VERSION
 
 CURRENT_FILE = "CURRENT"
 SNAPSHOTS_DIR = "snapshots"
@@ -463,5 +463,4 @@ __all__ = [
     "sha256_file",
     "snapshot_as_of",
     "write_lock",
-    "YEAR",
 ]
