@@ -76,6 +76,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out")
+    parser.add_argument("--only", action="append", default=[], help="only callbacks whose name contains this text (repeatable)")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the warm repeats (top 25 by cumulative time)")
     args = parser.parse_args()
 
     import dash
@@ -93,6 +95,8 @@ def main() -> None:
     sizes: dict[str, int] = {}
     for scen, query in SCENARIOS.items():
         for name, body in callback_requests(deps, query):
+            if args.only and not any(o in name for o in args.only):
+                continue
             t = time.perf_counter()
             r = client.post("/_dash-update-component", json=body)
             cold = (time.perf_counter() - t) * 1000
@@ -102,16 +106,30 @@ def main() -> None:
             if scen == "tout":
                 sizes[name] = len(r.data)
             warm = []
+            prof = None
+            if args.profile:
+                import cProfile
+
+                prof = cProfile.Profile()
+                prof.enable()
             for _ in range(args.repeat):
                 t = time.perf_counter()
                 client.post("/_dash-update-component", json=body)
                 warm.append((time.perf_counter() - t) * 1000)
+            if prof is not None:
+                import pstats
+
+                prof.disable()
+                print(f"\n--- profile {name} [{scen}] ---")
+                pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
             rows.append((name, scen, cold, statistics.median(warm), _pct(warm, 0.95), len(r.data)))
 
     print(f"\nCallbacks through /_dash-update-component, {args.n:,} incidents, {args.repeat} warm repeats (ms)")
     print(f"{'callback':58} {'filtres':9} {'cold':>8} {'warm p50':>9} {'warm p95':>9} {'bytes':>9}")
     for name, scen, cold, p50, p95, size in rows:
         print(f"{name[:58]:58} {scen:9} {cold:8.1f} {p50:9.1f} {p95:9.1f} {size:9,}")
+    if args.only:
+        return
     all_warm95 = max(r[4] for r in rows)
     all_cold = sorted(r[2] for r in rows)
     print(f"\nworst warm p95: {all_warm95:.1f} ms; cold p50 {statistics.median(all_cold):.0f} ms, cold p95 {_pct(all_cold, 0.95):.0f} ms, cold max {all_cold[-1]:.0f} ms over {len(rows)} calls")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -137,10 +137,22 @@ def _map_layout(fig: go.Figure, style: str, height: int, center: dict | None = N
     return fig
 
 
-def _outline_trace(geojson: dict, name: str, color: str = "#52606d", width: float = 1.0, showlegend: bool = False) -> go.Choroplethmap:
-    ids = [f["id"] for f in geojson["features"]]
+class GeoRef(NamedTuple):
+    """A GeoJSON the browser fetches from ``url`` (served once, cached) instead of receiving it in every figure;
+    ``ids`` are its features' ids (for outline layers, which draw every feature)."""
+
+    url: str
+    ids: tuple[str, ...]
+
+
+def _geojson_arg(geojson):  # noqa: ANN001, ANN202 - dict | str | GeoRef
+    return geojson.url if isinstance(geojson, GeoRef) else geojson
+
+
+def _outline_trace(geojson, name: str, color: str = "#52606d", width: float = 1.0, showlegend: bool = False) -> go.Choroplethmap:  # noqa: ANN001 - dict | GeoRef
+    ids = list(geojson.ids) if isinstance(geojson, GeoRef) else [f["id"] for f in geojson["features"]]
     return go.Choroplethmap(
-        geojson=geojson,
+        geojson=_geojson_arg(geojson),
         locations=ids,
         z=[0] * len(ids),
         featureidkey="id",
@@ -191,7 +203,7 @@ def choropleth_map(
         hover += f"<br>{lab} : %{{customdata[{i + 2}]}}"
     fig = go.Figure(
         go.Choroplethmap(
-            geojson=geojson,
+            geojson=_geojson_arg(geojson),
             locations=df.loc[shown, id_col].astype(str),
             z=df.loc[shown, value_col].astype("float64"),
             featureidkey="id",
@@ -209,7 +221,7 @@ def choropleth_map(
         n_hidden = int((~shown).sum())
         fig.add_trace(
             go.Choroplethmap(
-                geojson=geojson,
+                geojson=_geojson_arg(geojson),
                 locations=df.loc[~shown, id_col].astype(str),
                 z=[0] * n_hidden,
                 featureidkey="id",
@@ -236,7 +248,7 @@ def hotspot_map(df: pd.DataFrame, geojson: dict, id_col: str, class_col: str, va
             continue
         fig.add_trace(
             go.Choroplethmap(
-                geojson=geojson,
+                geojson=_geojson_arg(geojson),
                 locations=part[id_col].astype(str),
                 z=[1] * len(part),
                 featureidkey="id",
@@ -345,7 +357,7 @@ def actions_map(geojson: dict, actions: pd.DataFrame, id_col: str, group_col: st
         hover = "<br>".join(f"{lab} : %{{customdata[{j + 1}]}}" if j else f"<b>%{{customdata[{j + 1}]}}</b>" for j, lab in enumerate(hover_cols.values()))
         fig.add_trace(
             go.Choroplethmap(
-                geojson=geojson,
+                geojson=_geojson_arg(geojson),
                 locations=part[id_col].astype(str),
                 z=[1] * len(part),
                 featureidkey="id",

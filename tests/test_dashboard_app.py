@@ -205,3 +205,18 @@ def test_map_layer_of_the_action_plan(app_and_settings):  # noqa: ANN001
     assert located == {"A2021-01", "A2022-01", "A2023-01", "A2025-01"}
     names = {t.get("name") for t in fig["data"]}
     assert {"GLTD", "Patrouilles"} & {n.split(" ")[0] for n in names if n}
+
+
+def test_grid_layer_sends_only_non_zero_cells_and_the_browser_fetches_the_grid_once(app_and_settings):  # noqa: ANN001
+    app, _settings = app_and_settings
+    out = _answer(app, '{"page": "carte", "type": "clickable-map"}[grid]', {})
+    fig = out['{"page":"carte","type":"clickable-map"}']["figure"]
+    cells = next(t for t in fig["data"] if t.get("name") == "Faits")
+    assert isinstance(cells["geojson"], str) and cells["geojson"].startswith("/geo/grille-")
+    served = json.loads(app.server.test_client().get(cells["geojson"]).data)
+    known = {f["id"] for f in served["features"]}
+    assert set(cells["locations"]) <= known and len(cells["locations"]) < len(known)
+    z = cells["z"]
+    values = z if isinstance(z, list) else None
+    if values is not None:
+        assert min(values) > 0

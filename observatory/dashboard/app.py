@@ -21,7 +21,7 @@ from dash import ALL, Input, Output, State, dcc, html, no_update
 
 from observatory import labels, schema
 from observatory.config import Settings, get_settings
-from observatory.dashboard import components, exporting, ids, panel
+from observatory.dashboard import components, exporting, geo, ids, panel
 
 PAGES_DIR = Path(__file__).parent / "pages"
 ASSETS_DIR = Path(__file__).parent / "assets"
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     _install_filter_callbacks(app)
     exporting.install(app)
     panel.install(app)
+    geo.install(app)
     return app
 
 

@@ -6,6 +6,8 @@ perimeter file is picked up without a restart, and nothing is recomputed per req
 
 from __future__ import annotations
 
+import hashlib
+import json
 from functools import lru_cache
 
 import numpy as np
@@ -118,3 +120,56 @@ def _actions_geojson(settings: Settings, _stamp_value: tuple) -> dict:
 def actions_geojson(settings: Settings) -> dict:
     """Perimeters of the valid actions (simplified, rounded), feature id = action_id."""
     return _actions_geojson(settings, _actions_stamp(settings))
+
+
+# Geometry served as files ----------------------------------------------------------------------------------------
+# The grid (≈ 1,200 squares) and the district outlines would otherwise travel inside every map figure (and be
+# deep-copied by Plotly's validators on the server each time): the browser fetches them once from these URLs,
+# which carry a hash of the territory stamp so a new boundary file is a new URL. They hold geometry only.
+GEO_ROUTE = "/geo/"
+_LAYERS = {"arrondissements": arrondissements_geojson, "grille": grid_geojson}
+
+
+@lru_cache(maxsize=16)
+def _layer_bytes(settings: Settings, name: str, _stamp_value: tuple) -> bytes:
+    return json.dumps(_LAYERS[name](settings), separators=(",", ":")).encode()
+
+
+def _version(settings: Settings) -> str:
+    return hashlib.sha1(repr(_stamp(settings)).encode()).hexdigest()[:12]
+
+
+def geo_ref(settings: Settings, name: str):  # noqa: ANN201 - figures.GeoRef
+    """A GeoRef (URL + feature ids) of a served layer ("arrondissements" or "grille")."""
+    import dash
+
+    from observatory.figures import GeoRef
+
+    return _geo_ref(settings, name, _stamp(settings), dash.get_relative_path(f"{GEO_ROUTE}{name}-{_version(settings)}.geojson"))
+
+
+@lru_cache(maxsize=16)
+def _geo_ref(settings: Settings, name: str, _stamp_value: tuple, url: str):  # noqa: ANN202
+    from observatory.figures import GeoRef
+
+    return GeoRef(url, tuple(f["id"] for f in _LAYERS[name](settings)["features"]))
+
+
+def install(app) -> None:  # noqa: ANN001 - dash.Dash
+    """Serve the layers at ``/geo/<name>-<version>.geojson`` (public: geometry only, no incident data)."""
+    import flask
+
+    from observatory.dashboard import security
+
+    security.allow_public_route(GEO_ROUTE)
+
+    @app.server.route(app.config.routes_pathname_prefix.rstrip("/") + GEO_ROUTE + "<name>.geojson")
+    def _geo_layer(name: str):  # noqa: ANN202
+        settings = flask.current_app.config["OBSERVATORY_SETTINGS"]
+        layer = name.rsplit("-", 1)[0]
+        if layer not in _LAYERS:
+            flask.abort(404)
+        body = _layer_bytes(settings, layer, _stamp(settings))
+        response = flask.Response(body, mimetype="application/geo+json")
+        response.headers["Cache-Control"] = "public, max-age=86400"
+        return response

@@ -110,16 +110,16 @@ def map_figure(query, layer, outline_kinds):  # noqa: ANN001, ANN201
     outlines = _outlines(s, outline_kinds or [])
     if layer not in ("arr_rate", "arr_count", "zones"):
         # Cells and points need the districts drawn under them to be read.
-        outlines = [(geo.arrondissements_geojson(s), "Arrondissements", "#9aa5b1")] + outlines
+        outlines = [(geo.geo_ref(s, "arrondissements"), "Arrondissements", "#9aa5b1")] + outlines
     table = layer_table(an, filters, layer).df
     style = s.tile_source
     extra = ""
     if layer in ("arr_rate", "arr_count"):
         rate = layer == "arr_rate"
-        fig = figures.choropleth_map(table, geo.arrondissements_geojson(s), "arrondissement", "rate_per_1000" if rate else "count", "Faits pour 1 000 hab." if rate else "Faits", name_col="label", style=style, height=640, value_format=figures.RATE_FMT if rate else figures.INT_FMT, outlines=outlines)
+        fig = figures.choropleth_map(table, geo.geo_ref(s, "arrondissements"), "arrondissement", "rate_per_1000" if rate else "count", "Faits pour 1 000 hab." if rate else "Faits", name_col="label", style=style, height=640, value_format=figures.RATE_FMT if rate else figures.INT_FMT, outlines=outlines)
         return fig, components.method_note(an, filters, rate=rate, extra="cliquer un arrondissement pour le détail")
     if layer == "zones":
-        fig = figures.zones_map(geo.zones_geojson(s), table, "zone_id", "kind", "name", "count", style=style, height=640, base=geo.arrondissements_geojson(s))
+        fig = figures.zones_map(geo.zones_geojson(s), table, "zone_id", "kind", "name", "count", style=style, height=640, base=geo.geo_ref(s, "arrondissements"))
         return fig, components.method_note(an, filters, extra="taux des zones rapportés à la surface ; piscines : périmètre de " + f"{int(s.pool_buffer_m)} m")
     if layer == "actions":
         fig = figures.actions_map(geo.actions_geojson(s), table, "action_id", "type_label", {"title": "Action", "type_label": "Type", "periode": "Période", "statut": "Statut", "arrondissement_label": "Arrondissement"}, style=style, height=640, outlines=outlines)
@@ -128,13 +128,13 @@ def map_figure(query, layer, outline_kinds):  # noqa: ANN001, ANN201
     if layer == "hotspots":
         if table.empty:
             return figures.empty_figure("Aucun point chaud ni froid significatif pour ces filtres", height=640), components.method_note(an, filters)
-        fig = figures.hotspot_map(table, geo.grid_geojson(s, table["cell_id"]), "cell_id", "class", "count", style=style, height=640, outlines=outlines)
+        fig = figures.hotspot_map(table, geo.geo_ref(s, "grille"), "cell_id", "class", "count", style=style, height=640, outlines=outlines)
         return fig, components.method_note(an, filters, extra=an.hotspots(filters).attrs.get("note", "") + " ; cliquer une maille pour le détail")
     if layer == "persistence":
         if table.empty:
             return figures.empty_figure("Aucune maille chaude (95 %) sur les 4 derniers trimestres", height=640), components.method_note(an, filters)
         p = table.assign(label=table["cell_id"])
-        fig = figures.choropleth_map(p, geo.grid_geojson(s, p["cell_id"]), "cell_id", "quarters_hot", "Trimestres chauds (sur 4)", name_col="label", style=style, height=640, colorscale="Reds", outlines=outlines, click_kind="cell")
+        fig = figures.choropleth_map(p, geo.geo_ref(s, "grille"), "cell_id", "quarters_hot", "Trimestres chauds (sur 4)", name_col="label", style=style, height=640, colorscale="Reds", outlines=outlines, click_kind="cell")
         fig.update_traces(colorbar={"dtick": 1}, selector={"name": "Trimestres chauds (sur 4)"})
         return fig, components.method_note(an, filters, extra="nombre des 4 derniers trimestres où la maille est un point chaud Gi* à 95 % ou plus ; cliquer une maille pour le détail")
     if layer == "points":
@@ -144,7 +144,7 @@ def map_figure(query, layer, outline_kinds):  # noqa: ANN001, ANN201
             fig = figures.points_map(table, "lon", "lat", "count", "grid_cell", style=style, height=640, outlines=outlines)
         extra = f"positions généralisées au centre des mailles de {s.grid_size_m} m, catégories sensibles exclues"
         return fig, components.method_note(an, filters, extra=extra)
-    fig = figures.choropleth_map(table, geo.grid_geojson(s, table["grid_cell"]), "grid_cell", "count", "Faits", style=style, height=640, outlines=outlines, click_kind="cell")
+    fig = figures.choropleth_map(table, geo.geo_ref(s, "grille"), "grid_cell", "count", "Faits", style=style, height=640, outlines=outlines, click_kind="cell")
     fig.update_traces(marker_line_width=0, selector={"type": "choroplethmap", "name": "Faits"})
     return fig, components.method_note(an, filters, extra=f"mailles de {s.grid_size_m} m ; faits sans localisation précise exclus ; cliquer une maille pour le détail")
 

@@ -107,7 +107,7 @@ def arrondissement_map(query, metric):  # noqa: ANN001, ANN201
     rates = shaping.rate_view(an.rates_by_arrondissement(geo_filters, include_city=False), s.min_count, analyst=analyst)
     rates = shaping.with_labels(rates, "arrondissement", "arrondissement")
     value, label, fmt = ("rate_per_1000", "Faits pour 1 000 hab.", figures.RATE_FMT) if metric == "rate" else ("count", "Faits", figures.INT_FMT)
-    fig = figures.choropleth_map(rates, geo.arrondissements_geojson(s), "arrondissement", value, label, name_col="label", style=s.tile_source, height=430, value_format=fmt, text_col="count_text")
+    fig = figures.choropleth_map(rates, geo.geo_ref(s, "arrondissements"), "arrondissement", value, label, name_col="label", style=s.tile_source, height=430, value_format=fmt, text_col="count_text")
     extra = "cliquer un arrondissement pour le détail"
     if not analyst:
         extra = "violences sexuelles et intrafamiliales comptées pour la ville seulement ; " + (components.privacy_note(rates) or extra)
