@@ -109,16 +109,13 @@ def generate(
         if progress:
             progress(f"{cls.name} : génération {years[0]}–{years[1]}")
         if cls.monthly:
-            y0, m0 = (years[0] - 1, 12)
-            prev = partner.month_frame(seed, index, y0, m0) if partner.overlap_days else None
+            # The first extract has no previous month to repeat: repeating days of a year that is not generated
+            # would leave a stub year (a few hundred incidents) at the start of every trend.
+            prev = None
             for year, month in months:
                 cur = partner.month_frame(seed, index, year, month)
                 rng = np.random.default_rng([seed, index, year, month, 1])
                 frame, repeated, requalified = partner.with_overlap(rng, prev, cur, year, month)
-                if (year, month) == months[0]:
-                    # The first extract repeats the end of a month whose extract was not generated: to the ETL
-                    # those rows are new incidents, not duplicates or revisions.
-                    repeated = requalified = 0
                 name = partner.file_name(year, month)
                 partner.write(frame, folder / name, year, month)
                 result.files.append(_record(cls.name, out_dir, folder / name, frame, repeated, requalified, sha256_of))
