@@ -44,6 +44,18 @@ def test_sentence_small_counts_give_counts_not_percent_and_hidden_reveal_nothing
     assert "3" not in text.replace("2024", "") and "12" not in text and "%" not in text
 
 
+def test_sentences_of_a_complementary_hidden_count_do_not_say_it_is_small():
+    # Hidden only to protect another cell: its count is not small, "moins de 5" would be false.
+    assert narrative.total_sentence("Lyon 4e", 2025, 412, hidden=True, secondary=True) == (
+        "En 2025, le nombre de faits enregistrés à Lyon 4e n'est pas publié (secret statistique : il permettrait "
+        "de retrouver par différence un nombre inférieur à 5)."
+    )
+    assert "moins de 5" in narrative.total_sentence("Lyon 4e", 2025, 3, hidden=True)
+    ch = narrative.Change("Escroqueries", current=412, previous=380, previous_label="2024", hidden=True, secondary=True)
+    text = narrative.change_sentence(ch)
+    assert "non publiée" in text and "trop peu" not in text and "412" not in text
+
+
 # Protection -------------------------------------------------------------------------------------------------------
 def test_protect_table_primary_and_complementary():
     df = pd.DataFrame({"k": list("abcd"), "n": [3, 0, 7, 20]})
@@ -215,7 +227,7 @@ def test_sensitive_categories_are_published_only_for_the_city(settings):
     assert table.at["Violences sexuelles", "2025"] == "40"  # the city level publishes it
     arr = [t for t in city.tables if t.key == "arrondissements"][0].frame.set_index("Arrondissement")
     # Per arrondissement without them (else 3e city report − 3e bilan would give them back), on a city row instead.
-    assert arr.at["Lyon 3e", "2025"] == "270" and arr.at["Violences sexuelles et intrafamiliales (ville seulement)", "2025"] == "40"
+    assert arr.at["Lyon 3e", "2025"] == "270" and arr.at["Non réparti (violences sexuelles et intrafamiliales, faits sans arrondissement connu)", "2025"] == "40"
     assert arr.at["Total", "2025"] == "310" == city.key_figures[0].value
     assert any("privacy.protect" in v for k, v in city.methods if k == "Règle de confidentialité")
 

@@ -181,6 +181,7 @@ def _change_of(label: str, row: pd.Series, prev_label: str, who: str = "") -> na
         significant=bool(row["significant"]),
         unreliable=bool(row["unreliable"]),
         hidden=_hidden(row["current_status"]) or _hidden(row["previous_status"]),
+        secondary=protection.PRIMARY not in (row["current_status"], row["previous_status"]),
     )
 
 
@@ -269,7 +270,6 @@ def comparison_table(
 
 
 UNKNOWN_ARRONDISSEMENT = "inconnu"
-SENSITIVE_ROW = "sensibles"
 SENSITIVE_NOTE = (
     "Les violences sexuelles et les violences intrafamiliales ne sont publiées qu'à l'échelle de la ville : elles ne "
     "sont pas comptées dans les chiffres d'un arrondissement (ni dans son total, ni dans ses familles)."
@@ -277,9 +277,9 @@ SENSITIVE_NOTE = (
 
 
 def _arrondissement_name(code: str) -> str:
-    if code == SENSITIVE_ROW:
-        return "Violences sexuelles et intrafamiliales (ville seulement)"
-    return "Sans arrondissement connu" if code == UNKNOWN_ARRONDISSEMENT else labels.arrondissement_label(code)
+    if code == UNKNOWN_ARRONDISSEMENT:
+        return "Non réparti (violences sexuelles et intrafamiliales, faits sans arrondissement connu)"
+    return labels.arrondissement_label(code)
 
 
 def _place(arrondissement: str | None) -> str:
@@ -462,11 +462,13 @@ def build_diagnostic(
     sensitive = all_counts["category"].isin(schema.sensitive_categories())
     arr_keys = list(schema.ARRONDISSEMENT_CODES)
     if not arrondissement:
-        arr_keys += [k for k, m in ((UNKNOWN_ARRONDISSEMENT, ~located & ~sensitive), (SENSITIVE_ROW, sensitive)) if m.any()]
+        # One row for what is counted at the city level only (sensitive categories and facts without a known
+        # arrondissement): a handful of the latter alone would be a "< 5" whose complement hides an arrondissement.
+        arr_keys += [UNKNOWN_ARRONDISSEMENT] if (~located | sensitive).any() else []
     else:
         all_counts = all_counts[~sensitive]
         located, sensitive = located[~sensitive], sensitive[~sensitive]
-    arr_key = all_counts["arrondissement"].where(located, UNKNOWN_ARRONDISSEMENT).where(~sensitive, SENSITIVE_ROW)
+    arr_key = all_counts["arrondissement"].where(located & ~sensitive, UNKNOWN_ARRONDISSEMENT)
     arr_cmp = compare(all_counts.assign(arrondissement=arr_key), ["arrondissement"], year, prev)
     arr_cmp = pd.DataFrame({"arrondissement": arr_keys}).merge(arr_cmp, how="left")
     arr_cmp = arr_cmp.fillna({"current": 0, "previous": 0, "diff": 0, "significant": False, "unreliable": True})
@@ -512,10 +514,9 @@ def build_diagnostic(
     )
     arr_section.sentences.append(SENSITIVE_NOTE)
     if len(unknown_row) and int(unknown_row["current"].iloc[0]):
-        u = unknown_row.iloc[0]
         arr_section.sentences.append(
-            f"Faits sans arrondissement connu en {year} (comptés dans le total de la ville, dans aucun arrondissement) : "
-            f"{cell_text(u['current'], u['current_status'], min_count)}."
+            "La ligne « Non réparti » compte, dans le total de la ville et dans aucun arrondissement, les violences sexuelles "
+            "et intrafamiliales et les faits dont l'arrondissement n'est pas connu."
         )
 
     arr_sections = []
@@ -525,7 +526,7 @@ def build_diagnostic(
             name = labels.arrondissement_label(code)
             sec = Section(title=name, key=f"arr-{code}")
             sec.sentences.append(
-                narrative.total_sentence(name, year, int(r["current"]), _hidden(r["current_status"]), min_count)
+                narrative.total_sentence(name, year, int(r["current"]), _hidden(r["current_status"]), min_count, r["current_status"] != protection.PRIMARY)
             )
             sec.sentences.append(narrative.change_sentence(_change_of("Faits enregistrés", r, str(prev), f"Les faits enregistrés à {name}")))
             sub = all_counts[all_counts["arrondissement"] == code]
@@ -631,7 +632,7 @@ def build_diagnostic(
         ("Population", labels.population_note(vintage) if vintage else "–"),
         ("Règle de confidentialité", f"Les nombres de 1 à {min_count - 1} sont remplacés par « < {min_count} » ; lorsqu'un total publié permettrait "
          "de retrouver une case masquée par différence, la plus petite autre case du même tableau est masquée aussi (« s »). "
-         "Les catégories sensibles (violences sexuelles, violences intrafamiliales) ne sont publiées qu'à l'échelle de la ville (« n.d. » ailleurs). "
+         "Les catégories sensibles (violences sexuelles, violences intrafamiliales) ne sont publiées qu'à l'échelle de la ville : elles ne sont comptées ni dans les arrondissements ni dans les zones. "
          "Les évolutions d'une ligne masquée ne sont pas publiées." + f" Mise en œuvre : une seule fonction pour toutes les sorties publiques (page, rapport, exports), {inputs.privacy_engine or protection.ENGINE}, "
          "qui applique la suppression primaire puis complémentaire (aucune case masquée ne se déduit d'un total publié, ni d'une combinaison de totaux)."),
         ("Test statistique", "Comparaison de deux années : test exact de l'égalité de deux taux de Poisson (test binomial conditionnel au total, "
@@ -641,7 +642,8 @@ def build_diagnostic(
         ("Reproductibilité", "Deux éditions produites sur le même instantané donnent les mêmes chiffres et les mêmes figures ; seule la date d'édition change."),
     ]
 
-    summary = [narrative.total_sentence(place, year, total_now, _hidden(total_prot["current_status"]), min_count), narrative.change_sentence(total_change)]
+    summary = [narrative.total_sentence(place, year, total_now, _hidden(total_prot["current_status"]), min_count, total_prot["current_status"] != protection.PRIMARY),
+               narrative.change_sentence(total_change)]
     summary.append(priorities_sentence)
 
     title = f"Bilan annuel {year} — {place}"

@@ -27,7 +27,8 @@ class Change:
     p_value: float | None = None
     significant: bool = False
     unreliable: bool = False  # too few facts for the test to mean anything
-    hidden: bool = False  # one of the two counts is below the privacy threshold
+    hidden: bool = False  # one of the two counts is hidden by the privacy rule
+    secondary: bool = False  # ...only by complementary suppression (the counts themselves are not small)
     subject: str = ""  # overrides the subject built from the label ("Les faits enregistrés à Lyon 3e")
 
     @property
@@ -77,6 +78,8 @@ def change_sentence(change: Change) -> str:
     who = change.subject or subject(change.label)
     ref = change.previous_label
     ref_text = f"par rapport à {ref}"
+    if change.hidden and change.secondary:
+        return f"{who} : évolution {ref_text} non publiée (secret statistique : elle permettrait de retrouver par différence un petit nombre masqué)."
     if change.hidden:
         return f"{who} : trop peu de faits pour publier leur évolution {ref_text} (règle de confidentialité)."
     if change.current == change.previous:
@@ -103,8 +106,12 @@ def change_sentence(change: Change) -> str:
     return f"{head} ; {tail}."
 
 
-def total_sentence(place: str, year: int, total: int, hidden: bool = False, min_count: int = 5) -> str:
-    """ "En 2025, 12 345 faits ont été enregistrés à Lyon 3e." """
+def total_sentence(place: str, year: int, total: int, hidden: bool = False, min_count: int = 5, secondary: bool = False) -> str:
+    """ "En 2025, 12 345 faits ont été enregistrés à Lyon 3e." ``secondary``: hidden by complementary suppression
+    (the count is not small: saying "moins de 5" would be false)."""
+    if hidden and secondary:
+        return (f"En {year}, le nombre de faits enregistrés à {place} n'est pas publié (secret statistique : il permettrait "
+                f"de retrouver par différence un nombre inférieur à {min_count}).")
     if hidden:
         return f"En {year}, moins de {min_count} faits ont été enregistrés à {place} : le chiffre exact n'est pas publié."
     return f"En {year}, {fmt_int(total)} fait{'s' if total > 1 else ''} {'ont' if total > 1 else 'a'} été enregistré{'s' if total > 1 else ''} à {place}."
