@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import time as _time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,7 +28,9 @@ from observatory.config import Settings
 from observatory.labels import fmt_date, fmt_int, fmt_pct
 from observatory.etl.profile import Profile, ProfileError, load_profile
 from observatory.etl.read import InputError, RawTable, read_file, scan_file
-from observatory.etl.transform import Q_ADDRESS, Q_POINT, Problems, TerritoryIndex, codes_array, locate, map_rows, repeat, territory_index
+from observatory.etl.transform import (
+    Q_ADDRESS, Q_POINT, Problems, TerritoryIndex, codes_array, locate, map_rows, project_points, repeat, territory_index,
+)
 from observatory.territory import TerritoryError, load_territory
 
 Progress = Callable[[str, int, int], None]  # (stage label, done, total)
@@ -202,10 +205,16 @@ def prepare_file(path: Path, profile: Profile, settings: Settings, index: Territ
     report.notes.extend(raw.notes)
     report.rows_read = raw.rows_read
     batch_id = scan.sha256[:12]
-    mapped = map_rows(raw.table, profile, id_prefix=prefix, extracted_at=ext.astimezone(timezone.utc).replace(tzinfo=None), now=now.astimezone(timezone.utc).replace(tzinfo=None))
+    # Projecting the coordinates (pyproj) and mapping the fields (Arrow kernels) are independent and both release
+    # the GIL: run them side by side.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        points_future = pool.submit(project_points, raw.table, profile)
+        mapped = map_rows(raw.table, profile, id_prefix=prefix, extracted_at=ext.astimezone(timezone.utc).replace(tzinfo=None), now=now.astimezone(timezone.utc).replace(tzinfo=None))
+        points = points_future.result()
     report.unmapped_labels = mapped.unmapped
     report.notes.extend(mapped.notes)
-    loc = locate(mapped, raw.table, profile, index, tolerance_m=settings.territory_tolerance_m, grid_size_m=settings.grid_size_m, problems=mapped.problems)
+    loc = locate(mapped, raw.table, profile, index, tolerance_m=settings.territory_tolerance_m, grid_size_m=settings.grid_size_m,
+                 problems=mapped.problems, points=points)
     report.notes.extend(loc.notes)
     problems: Problems = mapped.problems
     per_row = problems.per_row()

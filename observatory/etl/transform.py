@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
@@ -47,6 +47,11 @@ class Problems:
         self.pos.append(idx)
         self.column.append(column)
         self.reason.append(reason if isinstance(reason, str) else np.asarray(reason, dtype=object)[idx])
+
+    def extend(self, other: "Problems") -> None:
+        self.pos += other.pos
+        self.column += other.column
+        self.reason += other.reason
 
     def bad_mask(self, n: int) -> np.ndarray:
         m = np.zeros(n, dtype=bool)
@@ -322,9 +327,15 @@ def map_rows(raw: pa.Table, profile: Profile, *, id_prefix: str = "", extracted_
 
 
 # Locate ---------------------------------------------------------------------------------------------------------
-@lru_cache(maxsize=4)
+_local = threading.local()
+
+
 def _transformer(src: str, dst: str) -> Transformer:
-    return Transformer.from_crs(src, dst, always_xy=True)
+    """One Transformer per thread and CRS pair: pyproj transformers must not be shared between threads."""
+    cache = _local.__dict__.setdefault("transformers", {})
+    if (src, dst) not in cache:
+        cache[(src, dst)] = Transformer.from_crs(src, dst, always_xy=True)
+    return cache[(src, dst)]
 
 
 @dataclass
@@ -420,19 +431,29 @@ def grid_ids(x: np.ndarray, y: np.ndarray, size_m: int) -> pa.Array:
     return pc.if_else(pa.array(ok), ids, pa.scalar(None, pa.string()))
 
 
-def locate(mapped: Mapped, raw: pa.Table, profile: Profile, index: TerritoryIndex, *, tolerance_m: float, grid_size_m: int, problems: Problems) -> Located:
-    """Coordinates → WGS84 + Lambert-93, arrondissement, zones, grid cell; problems added to ``problems``."""
-    n = mapped.table.num_rows
+@dataclass
+class Points:
+    """Partner coordinates parsed, checked and projected (both CRS); independent of the mapping step."""
+
+    x: np.ndarray
+    y: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    ok: np.ndarray
+    problems: Problems
+    notes: list[str]
+
+
+def project_points(raw: pa.Table, profile: Profile) -> Points:
+    """Coordinates → WGS84 and Lambert-93 (pyproj, always_xy); swapped lat/lon repaired, wrong CRS caught."""
+    n = raw.num_rows
+    problems = Problems()
     notes: list[str] = []
     x = np.full(n, np.nan)
     y = np.full(n, np.nan)
     lon = np.full(n, np.nan)
     lat = np.full(n, np.nan)
-    quality = np.full(n, Q_NONE, dtype=np.int8)
-    arr_idx = np.full(n, -1, dtype=np.int16)
-    extra_zone: np.ndarray | None = None  # zone ids known from a site or quarter name (small partner files)
-    arr_pos = {c: i for i, c in enumerate(S.ARRONDISSEMENT_CODES)}
-
+    ok = np.zeros(n, dtype=bool)
     if profile.crs != "none" and profile.x in raw.column_names and profile.y in raw.column_names:
         a, bad_a = parse_numbers(raw[profile.x], profile.decimal)
         b, bad_b = parse_numbers(raw[profile.y], profile.decimal)
@@ -459,7 +480,26 @@ def locate(mapped: Mapped, raw: pa.Table, profile: Profile, index: TerritoryInde
             x[ok], y[ok] = a[ok], b[ok]
             if ok.any():
                 lon[ok], lat[ok] = _transformer(LAMBERT93, WGS84).transform(a[ok], b[ok])
-        quality[ok] = Q_POINT
+
+    return Points(x, y, lon, lat, ok, problems, notes)
+
+
+def locate(mapped: Mapped, raw: pa.Table, profile: Profile, index: TerritoryIndex, *, tolerance_m: float, grid_size_m: int, problems: Problems,
+           points: Points | None = None) -> Located:
+    """Coordinates → WGS84 + Lambert-93, arrondissement, zones, grid cell; problems added to ``problems``.
+
+    ``points`` may be computed beforehand by :func:`project_points` (the pipeline overlaps it with mapping).
+    """
+    n = mapped.table.num_rows
+    pts = points if points is not None else project_points(raw, profile)
+    problems.extend(pts.problems)
+    notes: list[str] = list(pts.notes)
+    x, y, lon, lat = pts.x.copy(), pts.y.copy(), pts.lon.copy(), pts.lat.copy()
+    quality = np.full(n, Q_NONE, dtype=np.int8)
+    quality[pts.ok] = Q_POINT
+    arr_idx = np.full(n, -1, dtype=np.int16)
+    extra_zone: np.ndarray | None = None  # zone ids known from a site or quarter name (small partner files)
+    arr_pos = {c: i for i, c in enumerate(S.ARRONDISSEMENT_CODES)}
 
     if profile.site and profile.site in raw.column_names:
         extra_zone = np.full(n, None, dtype=object)
