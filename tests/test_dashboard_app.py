@@ -68,32 +68,69 @@ def test_pages_without_a_snapshot_explain_how_to_load_data(app_and_settings, tmp
         app.server.config["OBSERVATORY_SETTINGS"] = settings
 
 
-def test_csv_export_through_the_callback(app_and_settings):  # noqa: ANN001
-    import base64
-
+def _export(app, target: str, fmt: str, query: dict, options: dict | None = None) -> dict:  # noqa: ANN001
+    """What the export server callback answers for a click recorded by the browser (format + address options)."""
     from observatory.dashboard import ids
 
-    app, _settings = app_and_settings
     client = app.server.test_client()
-    target = ids.TR_MONTHLY
     deps = json.loads(client.get("/_dash-dependencies").data)
-    pattern = next(d["output"] for d in deps if "export-dl" in d["output"])
+    pattern = next(d for d in deps if "export-dl" in d["output"] and not d.get("clientside_function"))
     body = {
-        "output": pattern,
+        "output": pattern["output"],
         "outputs": {"id": ids.export_download(target), "property": "data"},
-        "inputs": [[{"id": ids.export_button(target, "csv"), "property": "n_clicks", "value": 1}, {"id": ids.export_button(target, "xlsx"), "property": "n_clicks", "value": None}]],
-        "state": [{"id": ids.FILTERS, "property": "data", "value": {"arrondissements": "69381"}}],
-        "changedPropIds": [json.dumps(ids.export_button(target, "csv"), separators=(",", ":"), sort_keys=True) + ".n_clicks"],
+        "inputs": [{"id": ids.export_request(target), "property": "data", "value": {"fmt": fmt, "options": options or {}}}],
+        "state": [{"id": ids.FILTERS, "property": "data", "value": query}],
+        "changedPropIds": [json.dumps(ids.export_request(target), separators=(",", ":"), sort_keys=True) + ".data"],
     }
     r = client.post("/_dash-update-component", json=body)
     assert r.status_code == 200, r.data[:300]
-    data = json.loads(r.data)["response"][json.dumps(ids.export_download(target), separators=(",", ":"), sort_keys=True)]["data"]
-    assert data["filename"].endswith(".csv") and "69381" in data["filename"]
+    return json.loads(r.data)["response"][json.dumps(ids.export_download(target), separators=(",", ":"), sort_keys=True)]["data"]
+
+
+def _text(data: dict) -> str:
+    import base64
+
     raw = base64.b64decode(data["content"]) if data.get("base64") else data["content"].encode()
+    return raw.decode("utf-8-sig")
+
+
+def test_csv_export_through_the_callback(app_and_settings):  # noqa: ANN001
+    from observatory.dashboard import ids
+
+    app, _settings = app_and_settings
+    data = _export(app, ids.TR_MONTHLY, "csv", {"arrondissements": "69381"})
+    assert data["filename"].endswith(".csv") and "69381" in data["filename"]
+    raw = base64_bytes(data)
     assert raw.startswith(b"\xef\xbb\xbf")
     text = raw.decode("utf-8-sig")
     assert text.splitlines()[0].startswith("month;count")
     assert "Lyon 1er" in text
+
+
+def base64_bytes(data: dict) -> bytes:
+    import base64
+
+    return base64.b64decode(data["content"]) if data.get("base64") else data["content"].encode()
+
+
+def test_exports_follow_the_page_options(app_and_settings):  # noqa: ANN001
+    from observatory.dashboard import ids
+
+    app, _settings = app_and_settings
+    # Carte: the layer in the address is the layer exported.
+    grid = json.loads(_text(_export(app, ids.MAP_GRAPH, "geojson", {}, {"couche": "grid"})))
+    assert grid["features"] and all(f["id"].startswith("E") and f["properties"]["count"] > 0 for f in grid["features"])
+    arr = json.loads(_text(_export(app, ids.MAP_GRAPH, "geojson", {}, {})))
+    assert {f["id"] for f in arr["features"]} == {f"6938{i}" for i in range(1, 10)}
+    actions = _text(_export(app, ids.MAP_GRAPH, "csv", {}, {"couche": "actions"}))
+    assert "A2025-01" in actions and "Actions du plan" in actions
+    # Zones: the kind of zone shown; Tendances: the comparison shown.
+    pools = _text(_export(app, ids.ZN_TABLE, "csv", {}, {"type": "piscine"}))
+    centre = _text(_export(app, ids.ZN_TABLE, "csv", {}, {"type": "hypercentre"}))
+    assert "piscine" in pools and "piscine" not in centre
+    by_arr = _text(_export(app, ids.TR_COMPARE, "csv", {}, {"comparaison": "year", "par": "arrondissement"}))
+    assert by_arr.splitlines()[0].startswith("arrondissement;")
+    assert _text(_export(app, ids.TR_COMPARE, "csv", {}, {})).splitlines()[0].startswith("family;")
 
 
 def test_demo_banner_shows_when_the_data_are_the_demo(app_and_settings, monkeypatch):  # noqa: ANN001

@@ -110,13 +110,18 @@ def method_note(an, filters, *, rate: bool = False, period: tuple[date | None, d
 
 
 # Cards ----------------------------------------------------------------------------------------------------------------
-def export_buttons(target: str, formats: Iterable[str] = ("csv", "xlsx")) -> html.Div:
+def export_buttons(target: str, formats: Iterable[str] = ("csv", "xlsx"), svg: bool = False) -> html.Div:
+    """Data exports (server side, filters and page options of the address) and, for figures, an SVG of what is drawn."""
     names = {"csv": "CSV", "xlsx": "XLSX", "geojson": "GeoJSON"}
+    formats = list(formats)
     buttons = [
-        dbc.Button(names[f], id=ids.export_button(target, f), size="sm", color="secondary", outline=True, className="ms-1", title=f"Exporter en {names[f]} (filtres en cours)")
+        dbc.Button(names[f], id=ids.export_button(target, f), size="sm", color="secondary", outline=True, className="ms-1", title=f"Exporter en {names[f]} (filtres et options en cours)")
         for f in formats
     ]
-    return html.Div(buttons + [dcc.Download(id=ids.export_download(target))], className="d-flex align-items-center")
+    if svg:
+        buttons.append(dbc.Button("SVG", id=ids.export_svg(target), size="sm", color="secondary", outline=True, className="ms-1", title="Exporter la figure affichée en SVG (vectoriel)"))
+    extra = [dcc.Download(id=ids.export_download(target)), dcc.Store(id=ids.export_request(target))] if formats else []
+    return html.Div(buttons + extra, className="d-flex align-items-center")
 
 
 def figure_card(target: str, title: str, height: int | None = None, formats: Iterable[str] = ("csv", "xlsx"), graph_id: Any = None, controls: Any = None, filename: str | None = None) -> dbc.Card:
@@ -131,11 +136,11 @@ def figure_card(target: str, title: str, height: int | None = None, formats: Ite
     body.append(dcc.Loading(graph, type="circle", delay_show=300))
     return dbc.Card(
         [
-            dbc.CardHeader(html.Div([html.H2(title, className="h6 mb-0 flex-grow-1"), export_buttons(target, formats)], className="d-flex align-items-center")),
+            dbc.CardHeader(html.Div([html.H2(title, className="h6 mb-0 flex-grow-1"), export_buttons(target, formats, svg=True)], className="d-flex align-items-center")),
             dbc.CardBody(body, className="p-2"),
             dbc.CardFooter(html.Small(id=ids.note(target), className="text-muted method-note"), className="py-1"),
         ],
-        className="mb-3 shadow-sm",
+        className="mb-3 shadow-sm figure-card",
     )
 
 

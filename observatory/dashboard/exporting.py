@@ -87,8 +87,21 @@ def file_stem(title: str, filters) -> str:  # noqa: ANN001
     return slug("_".join(bits))[:120]
 
 
-def build_export(target: str, fmt: str, query: dict, analyst: bool):  # noqa: ANN201 - dcc.send_bytes dict or None
-    """The download payload for one button; None when the target is unknown or the format not offered."""
+def _call_builder(fn: Callable, an, filters, options: dict):  # noqa: ANN001, ANN202
+    """Builders that take ``options`` (the page options of the address: layer, comparison…) get them."""
+    import inspect
+
+    if "options" in inspect.signature(fn).parameters:
+        return fn(an, filters, options=options)
+    return fn(an, filters)
+
+
+def build_export(target: str, fmt: str, query: dict, analyst: bool, options: dict | None = None):  # noqa: ANN201 - dcc.send_bytes dict or None
+    """The download payload for one button; None when the target is unknown or the format not offered.
+
+    ``options``: the address's query (the page options beside the filters, e.g. ``couche=grid`` on the Carte),
+    so that a file holds what the page shows.
+    """
     from observatory.analytics.filters import Filters
     from observatory.dashboard.components import analytics, settings
 
@@ -97,7 +110,7 @@ def build_export(target: str, fmt: str, query: dict, analyst: bool):  # noqa: AN
     title, fn = _BUILDERS[target]
     filters = Filters.from_query(query or {})
     an = analytics()
-    table: ExportTable = fn(an, filters)
+    table: ExportTable = _call_builder(fn, an, filters, {k: v for k, v in (options or {}).items() if isinstance(v, str)})
     df = table.df
     protected = not analyst
     if protected:
@@ -127,19 +140,59 @@ def build_export(target: str, fmt: str, query: dict, analyst: bool):  # noqa: AN
 
 
 def install(app) -> None:  # noqa: ANN001 - dash.Dash
-    """The one callback behind every export button of every page."""
+    """The callbacks behind every export button of every page.
+
+    A click is first seen in the browser, which records the format and the address's query (page options such
+    as the map layer live there, written by the pages) in the card's ``export-req`` store; the server callback
+    then builds the file from the filters and those options. The SVG button asks Plotly, in the browser, for
+    the figure as drawn.
+    """
+    app.clientside_callback(
+        """
+        function(clicks) {
+            const ctx = window.dash_clientside.callback_context;
+            if (!ctx.triggered.length || !(clicks || []).some(Boolean)) { return window.dash_clientside.no_update; }
+            const prop = ctx.triggered[0].prop_id;
+            const id = JSON.parse(prop.slice(0, prop.lastIndexOf(".")));
+            const options = Object.fromEntries(new URLSearchParams(window.location.search));
+            return {fmt: id.fmt, options: options, at: Date.now()};
+        }
+        """,
+        Output(ids.export_request(MATCH), "data"),
+        Input(ids.export_button(MATCH, ALL), "n_clicks"),
+        prevent_initial_call=True,
+    )
 
     @app.callback(
         Output(ids.export_download(MATCH), "data"),
-        Input(ids.export_button(MATCH, ALL), "n_clicks"),
+        Input(ids.export_request(MATCH), "data"),
         State(ids.FILTERS, "data"),
         prevent_initial_call=True,
     )
-    def _export(_clicks, query):  # noqa: ANN001, ANN202
+    def _export(request, query):  # noqa: ANN001, ANN202
         trig = ctx.triggered_id
-        if not trig or not any(_clicks or []):
+        if not trig or not request or not request.get("fmt"):
             return no_update
         from observatory.dashboard.components import is_analyst
 
-        payload = build_export(trig["target"], trig["fmt"], query or {}, is_analyst())
+        payload = build_export(trig["target"], str(request["fmt"]), query or {}, is_analyst(), request.get("options") or {})
         return payload if payload is not None else no_update
+
+    app.clientside_callback(
+        """
+        function(n, id) {
+            if (!n || !window.Plotly) { return window.dash_clientside.no_update; }
+            const button = document.getElementById(JSON.stringify({target: id.target, type: id.type}));
+            const card = button && button.closest(".card");
+            const plot = card && card.querySelector(".js-plotly-plot");
+            if (!plot) { return window.dash_clientside.no_update; }
+            const day = new Date().toISOString().slice(0, 10);
+            window.Plotly.downloadImage(plot, {format: "svg", filename: id.target + "_" + day});
+            return window.dash_clientside.no_update;
+        }
+        """,
+        Output(ids.export_svg(MATCH), "className"),
+        Input(ids.export_svg(MATCH), "n_clicks"),
+        State(ids.export_svg(MATCH), "id"),
+        prevent_initial_call=True,
+    )

@@ -83,6 +83,16 @@ def export_button(target: str, fmt: str) -> dict:
     return {"type": "export-btn", "target": target, "fmt": fmt}
 
 
+def export_request(target: str) -> dict:
+    """Store filled in the browser on an export click: format and the page options of the address."""
+    return {"type": "export-req", "target": target}
+
+
+def export_svg(target: str) -> dict:
+    """The SVG button of a figure card (drawn in the browser by Plotly, no server call)."""
+    return {"type": "export-svg", "target": target}
+
+
 def export_download(target: str) -> dict:
     return {"type": "export-dl", "target": target}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
+import pandas as pd
 from dash import Input, Output, callback, html
 
 from observatory import figures, schema
@@ -150,13 +151,41 @@ def map_figure(query, layer, outline_kinds):  # noqa: ANN001, ANN201
 
 
 @exportable(ids.MAP_GRAPH, "Couche de la carte")
-def _map_export(an, filters):  # noqa: ANN001, ANN202
-    # Exports follow the layer shown by default (arrondissements); the GeoJSON carries the aggregated polygons.
-    table = layer_table(an, filters, "arr_count")
-    gj = geo.arrondissements_geojson(an.settings)
-    by_code = table.df.set_index("arrondissement")
-    feats = [{**f, "properties": {**f["properties"], "faits": int(by_code.loc[f["id"], "count"]), "taux_pour_1000": round(float(by_code.loc[f["id"], "rate_per_1000"]), 2)}} for f in gj["features"] if f["id"] in by_code.index]
-    return ExportTable(table.df, ("count",), geojson={"type": "FeatureCollection", "features": feats}, title="Faits par arrondissement")
+def _map_export(an, filters, options=None):  # noqa: ANN001, ANN202
+    """The layer shown (``couche`` in the address), aggregated; the GeoJSON carries its polygons or points."""
+    layer = (options or {}).get("couche", "arr_rate")
+    valid = {o["value"] for o in LAYERS}
+    if layer not in valid or (layer == "points" and not components.is_analyst()):
+        layer = "arr_rate" if layer not in valid else "grid"
+    table = layer_table(an, filters, layer)
+    return ExportTable(table.df, table.value_cols, geojson=table.geojson or layer_geojson(an.settings, table.df, layer), title=table.title, extra_note=table.extra_note)
+
+
+def layer_geojson(settings, df, layer: str) -> dict:  # noqa: ANN001
+    """Features of an exported layer with its figures as properties (French names)."""
+    if layer in ("arr_rate", "arr_count"):
+        gj, key, props = geo.arrondissements_geojson(settings), "arrondissement", {"count": "faits", "rate_per_1000": "taux_pour_1000"}
+    elif layer == "zones":
+        gj, key, props = geo.zones_geojson(settings), "zone_id", {"count": "faits", "rate_per_km2": "faits_par_km2"}
+    elif layer == "points":
+        feats = [{"type": "Feature", "id": r.grid_cell, "properties": {"maille": r.grid_cell, "faits": int(r.count)}, "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]}} for r in df.itertuples()]
+        return {"type": "FeatureCollection", "features": feats}
+    else:
+        key = "cell_id" if "cell_id" in df.columns else "grid_cell"
+        gj = geo.grid_geojson(settings, df[key]) if len(df) else {"features": []}
+        props = {c: c for c in ("count", "class", "confidence", "quarters_hot") if c in df.columns}
+    by_key = df.set_index(key)
+    feats = []
+    for f in gj["features"]:
+        if f["id"] not in by_key.index:
+            continue
+        row = by_key.loc[f["id"]]
+        extra = {}
+        for col, name in props.items():
+            v = row[col]
+            extra[name] = None if pd.isna(v) else (int(v) if col in ("count", "quarters_hot", "confidence") else (round(float(v), 2) if isinstance(v, float) else v))
+        feats.append({**f, "properties": {**f["properties"], **extra}})
+    return {"type": "FeatureCollection", "features": feats}
 
 
 # The chosen layer is part of the view: keep it in the address beside the filters.

@@ -123,8 +123,11 @@ def compare(query, kind, by):  # noqa: ANN001, ANN201
 
 
 @exportable(ids.TR_COMPARE, "Comparaison de périodes")
-def _compare_table(an, filters):  # noqa: ANN001, ANN202
-    _ref, cmp = _comparison(an, filters, "ytd", "family")
+def _compare_table(an, filters, options=None):  # noqa: ANN001, ANN202
+    options = options or {}
+    kind = options.get("comparaison") if options.get("comparaison") in {k["value"] for k in KINDS} else "ytd"
+    by = options.get("par") if options.get("par") in {b["value"] for b in BY} else "family"
+    _ref, cmp = _comparison(an, filters, kind, by)
     return ExportTable(cmp if cmp is not None else an.counts(filters).iloc[0:0], ("current", "previous"))
 
 
@@ -149,9 +152,11 @@ def contributions(query, kind):  # noqa: ANN001, ANN201
 
 
 @exportable(ids.TR_CONTRIB, "Contributions à l'évolution")
-def _contrib_table(an, filters):  # noqa: ANN001, ANN202
+def _contrib_table(an, filters, options=None):  # noqa: ANN001, ANN202
+    kind = (options or {}).get("comparaison")
+    kind = kind if kind in {k["value"] for k in KINDS} else "ytd"
     ref = shaping.reference_date(an, filters)
-    return ExportTable(an.contributions(filters, kind="ytd", reference=ref, by="category"), ("current", "previous"))
+    return ExportTable(an.contributions(filters, kind=kind, reference=ref, by="category"), ("current", "previous"))
 
 
 @callback(Output(ids.TR_SEASONAL, "figure"), Output(ids.note(ids.TR_SEASONAL), "children"), Input(ids.FILTERS, "data"))

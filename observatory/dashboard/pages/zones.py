@@ -97,9 +97,14 @@ def table(query, kind):  # noqa: ANN001, ANN201
     return components.french_table(df, cols, numeric=("count_text", "rate_per_km2", "current_text", "previous_text", "pct_change", "pai")), note
 
 
+def _kind_option(options) -> str:  # noqa: ANN001
+    kind = (options or {}).get("type")
+    return kind if kind in {k["value"] for k in KINDS} else "hypercentre"
+
+
 @exportable(ids.ZN_TABLE, "Faits par zone")
-def _zone_export(an, filters):  # noqa: ANN001, ANN202
-    df, _cmp = zone_table(an, filters, "hypercentre")
+def _zone_export(an, filters, options=None):  # noqa: ANN001, ANN202
+    df, _cmp = zone_table(an, filters, _kind_option(options))
     return ExportTable(df, ("count", "current", "previous"))
 
 
@@ -121,8 +126,8 @@ def inside_outside(query, kind):  # noqa: ANN001, ANN201
 
 
 @exportable(ids.ZN_SERIES, "Dans les zones et hors zones")
-def _inout_export(an, filters):  # noqa: ANN001, ANN202
-    zone_ids = _zone_ids(an, "hypercentre")
+def _inout_export(an, filters, options=None):  # noqa: ANN001, ANN202
+    zone_ids = _zone_ids(an, _kind_option(options))
     return ExportTable(shaping.inside_outside(an.monthly_series(filters.replace(zones=zone_ids)), an.monthly_series(filters)), ("count",))
 
 
