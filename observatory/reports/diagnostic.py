@@ -688,6 +688,9 @@ def _change_badge(row: pd.Series) -> str:
     """The short evolution next to a key figure: "−12 % (−85)"; empty when it would reveal a hidden count."""
     if _hidden(row["current_status"]) or _hidden(row["previous_status"]):
         return ""
+    if row["unreliable"]:
+        # Same rule as the sentences: on small counts a percentage swings wildly, give the difference only.
+        return f"{labels.fmt_signed(int(row['diff']))} fait{'s' if abs(int(row['diff'])) > 1 else ''}"
     ratio = row["ratio"]
     pct = labels.fmt_pct(ratio) if not (isinstance(ratio, float) and math.isnan(ratio)) else "nouveau"
     return f"{pct} ({labels.fmt_signed(int(row['diff']))})"
