@@ -557,7 +557,11 @@ def small_multiples(df: pd.DataFrame, facet_col: str, x_col: str, value_col: str
             traces.append(go.Scatter(x=[None], y=[None], mode="markers", marker={"symbol": "square", "size": 12, "color": ACTION_COLOR, "opacity": 0.3}, name="Action du plan (période)", showlegend=True, hoverinfo="skip"))
     fig = go.Figure(data=traces)
     fig.update_layout(**layout, annotations=annotations, shapes=shapes)
-    return theme(fig, height=height)
+    theme(fig, height=height)
+    if periods is not None and len(periods):
+        # Room above the first row of panel titles for the legend of the shading (seen overlapping on screenshots).
+        fig.update_layout(margin={"t": 40}, legend={"y": 1.05, "yanchor": "bottom"})
+    return fig
 
 
 def contributions_waterfall(df: pd.DataFrame, label_col: str, change_col: str, total_before: float, total_after: float, before_label: str, after_label: str, height: int = 380) -> go.Figure:
