@@ -251,8 +251,10 @@ def objectives_table(settings: Settings, plan: Plan, source: IncidentSource, as_
     rows = []
     for rec in plan.register.to_dict("records"):
         year = rec.get("objective_year")
-        if not year or pd.isna(rec.get("target_change_pct")):
+        # In a register where some actions have no objective, the column is float with NaN for them.
+        if year is None or pd.isna(year) or pd.isna(rec.get("target_change_pct")):
             continue
+        year = int(year)
         last = min(data[1], as_of) if data and as_of else (data[1] if data else None)
         months = 0
         if last is not None and last.year >= year:
