@@ -37,3 +37,13 @@ def test_dashboard_views_on_a_published_snapshot_with_the_demo_register(settings
     publish_snapshot(random_incidents(3_000, seed=4, settings=settings), settings)
     views = dashboard_views(settings)
     assert isinstance(views["objectives"], pd.DataFrame) and not views["objectives"].empty
+
+
+def test_map_layer_of_an_empty_register_is_empty(settings):
+    from observatory.actions import actions_layer
+
+    path = register_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(demo_actions.actions_csv().splitlines()[0] + "\n", encoding="utf-8")
+    layer = actions_layer(settings)
+    assert len(layer) == 0 and layer.crs.to_epsg() == 4326

@@ -69,7 +69,8 @@ def actions_layer(settings: Settings) -> gpd.GeoDataFrame:
     plan = load_plan(settings)
     markers = actions_for_markers(settings)
     geo = plan.perimeters[["action_id", "perimeter_kind", "geometry"]]
-    merged = markers.merge(geo, on="action_id", how="inner")
+    # An empty register gives empty frames whose action_id dtypes differ (object vs float): align them.
+    merged = markers.astype({"action_id": "string"}).merge(geo.astype({"action_id": "string"}), on="action_id", how="inner")
     return gpd.GeoDataFrame(merged, geometry="geometry", crs="EPSG:4326")
 
 
