@@ -65,7 +65,6 @@ def test_malformed_dates_and_outside_points_come_out_in_quarantine(ingested):
         assert expected - lenient <= rep.quarantined <= expected, (rec.path, rep.quarantine_reasons, rec.defects)
 
 
-@pytest.mark.xfail(strict=False, reason="the ETL accepts impossible calendar dates (31/02/2021 → 03/03/2021: pyarrow strptime rolls them over)")
 def test_impossible_calendar_dates_are_quarantined_too(ingested):
     _, result, reports = ingested
     for rec in result.files:

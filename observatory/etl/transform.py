@@ -142,11 +142,11 @@ def parse_times(table: pa.Table, profile: Profile) -> tuple[pa.ChunkedArray, np.
             whole = np.isfinite(days) & (np.mod(days, 1.0) == 0) & (not profile.clock_column)
             precision[whole] = "day"
     else:
-        ts = pc.strptime(date_col, format=profile.time_format, unit="s", error_is_null=True)
+        ts = _strict_strptime(date_col, profile.time_format)
         if profile.clock_column and profile.clock_column in table.column_names:
             clock = pc.utf8_trim_whitespace(table[profile.clock_column])
             joined = pc.binary_join_element_wise(date_col, clock, " ")
-            with_time = pc.strptime(joined, format=f"{profile.time_format} {profile.clock_format or '%H:%M'}", unit="s", error_is_null=True)
+            with_time = _strict_strptime(joined, f"{profile.time_format} {profile.clock_format or '%H:%M'}")
             has_clock = ~_empty(clock)
             ts = pc.if_else(pa.array(has_clock), with_time, ts)
             precision[~has_clock & (precision == "hour")] = "day"
@@ -156,6 +156,24 @@ def parse_times(table: pa.Table, profile: Profile) -> tuple[pa.ChunkedArray, np.
     local = pc.assume_timezone(ts, timezone=S.TIMEZONE, ambiguous="earliest", nonexistent="earliest")
     local = local.cast(pa.timestamp("us", tz=S.TIMEZONE))
     return local, precision, ~ok, ts
+
+
+_LEADING_ZEROS = r"(^|[^0-9])0+([0-9])"
+
+
+def _strict_strptime(text: pa.ChunkedArray | pa.Array, fmt: str) -> pa.ChunkedArray | pa.Array:
+    """``strptime`` that refuses impossible calendar dates.
+
+    pyarrow rolls "31/02/2021" over to 03/03/2021; formatting the parsed value back and comparing it with the
+    text (leading zeros aside, so "1/2/2021" still reads) turns such dates into nulls, i.e. quarantined rows.
+    """
+    parsed = pc.strptime(text, format=fmt, unit="s", error_is_null=True)
+    back = pc.strftime(parsed, format=fmt)
+    same = pc.equal(
+        pc.replace_substring_regex(back, _LEADING_ZEROS, r"\1\2"),
+        pc.replace_substring_regex(pc.utf8_trim_whitespace(text), _LEADING_ZEROS, r"\1\2"),
+    )
+    return pc.if_else(pc.fill_null(same, False), parsed, pa.scalar(None, parsed.type))
 
 
 def stable_ids(table: pa.Table, columns: tuple[str, ...]) -> np.ndarray:
