@@ -50,3 +50,18 @@ def action_perimeters(register: pd.DataFrame, territory: Territory, polygons: di
 
 def perimeters_l93(perimeters: gpd.GeoDataFrame) -> dict[str, shapely.Geometry]:
     return dict(zip(perimeters["action_id"], perimeters.to_crs(LAMBERT93).geometry))
+
+
+def focus_bounds(perimeter: shapely.Geometry, margin_m: float = 700.0, margin_share: float = 0.5) -> tuple[float, float, float, float]:
+    """(west, south, east, north) in degrees of a view around one perimeter (EPSG:4326 geometry).
+
+    The margin is the larger of ``margin_m`` metres and ``margin_share`` of the perimeter's larger side, added
+    on every side in Lambert-93 (metres, so a small circle still shows its street-block surroundings and the
+    nearby arrondissement borders, and a large zone is not cut at the edge of the view).
+    """
+    l93 = gpd.GeoSeries([perimeter], crs=WGS84).to_crs(LAMBERT93).iloc[0]
+    x0, y0, x1, y1 = l93.bounds
+    pad = max(margin_m, margin_share * max(x1 - x0, y1 - y0))
+    box = gpd.GeoSeries([shapely.box(x0 - pad, y0 - pad, x1 + pad, y1 + pad)], crs=LAMBERT93).to_crs(WGS84).iloc[0]
+    w, s, e, n = box.bounds
+    return (float(w), float(s), float(e), float(n))

@@ -8,6 +8,7 @@ security layer's own 403 for the registered ``actions-edit*`` ids.
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 import dash
@@ -19,7 +20,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 from observatory import figures, labels
 from observatory.actions import ACTION_COLUMNS, ACTION_STATUSES, ACTION_TYPES, STATUS_LABELS, TYPE_LABELS, RegisterError
-from observatory.dashboard import components, security
+from observatory.dashboard import components, geo, security
 
 dash.register_page(__name__, path="/actions", name="Plan d'actions", title="Plan d'actions — Observatoire", order=70)
 
@@ -29,6 +30,7 @@ GROUP = "actions-group"
 TIMELINE = "actions-timeline"
 MAP = "actions-map"
 SERIES = "actions-series"
+SERIES_NOTE = "actions-series-note"
 EVAL_TABLE = "actions-eval-table"
 OBJ_TABLE = "actions-objectives-table"
 VERSION = "actions-register-version"
@@ -49,6 +51,30 @@ FIELD_LABELS = {
     "categories": "Catégories ciblées", "objective": "Objectif (texte)", "target_change_pct": "Objectif chiffré (%)",
     "objective_year": "Année de l'objectif", "status": "Statut", "notes": "Notes",
 }
+
+
+def _arrondissement_names(settings) -> dict[str, str]:  # noqa: ANN001
+    from observatory.territory import load_territory
+
+    arr = load_territory(settings).arrondissements
+    return dict(zip(arr["code"].astype(str), arr["name"].astype(str)))
+
+
+def _city_bounds(settings) -> tuple[float, float, float, float]:  # noqa: ANN001
+    from observatory.territory import load_territory
+
+    return tuple(float(v) for v in load_territory(settings).arrondissements.total_bounds)
+
+
+def _map_note(settings) -> str:  # noqa: ANN001
+    from observatory.territory import APPROXIMATE_NOTE, load_territory
+
+    territory = load_territory(settings)
+    source = territory.boundary_source
+    # The shipped outlines' source text already starts with "contours approximatifs": say it once.
+    if territory.approximate and APPROXIMATE_NOTE not in source:
+        source = f"{APPROXIMATE_NOTE}, {source}"
+    return f"Fond : limites des arrondissements, {source}. Vue centrée sur l'action choisie ; survol : nom de chaque périmètre et arrondissement."
 
 
 def _views() -> dict:
@@ -91,16 +117,16 @@ def layout(action: str | None = None, **_query):  # noqa: ANN003, ANN201
         dbc.Row(
             [
                 dbc.Col(_card(TIMELINE, "Calendrier des actions"), lg=7),
-                dbc.Col(_card(MAP, "Périmètres (action choisie en couleur)"), lg=5),
+                dbc.Col(_card(MAP, "Périmètres (action choisie en couleur)", note=_map_note(components.settings())), lg=5),
             ],
-            className="g-3",
+            className="g-3 mb-3",
         ),
-        _card(SERIES, "Faits visés par mois dans le périmètre et sa zone tampon (début et fin de l'action marqués)"),
-        dbc.Card([dbc.CardHeader(html.H2("Suivi des objectifs", className="h6 mb-0")), dbc.CardBody(html.Div(id=OBJ_TABLE, className="table-responsive"), className="p-2")], className="mb-3 shadow-sm"),
+        _card(SERIES, "Faits visés par mois dans le périmètre et sa zone tampon (début et fin de l'action marqués)", note_id=SERIES_NOTE),
+        dbc.Card([dbc.CardHeader(html.H2("Suivi des objectifs", className="h6 mb-0")), dbc.CardBody(html.Div(id=OBJ_TABLE), className="p-2")], className="mb-3 shadow-sm"),
         dbc.Card(
             [
                 dbc.CardHeader(html.H2("Évaluation des actions (WDD, différence de différences)", className="h6 mb-0")),
-                dbc.CardBody(html.Div(id=EVAL_TABLE, className="table-responsive"), className="p-2"),
+                dbc.CardBody(html.Div(id=EVAL_TABLE), className="p-2"),
                 dbc.CardFooter(html.Small(_method_text(), className="text-muted"), className="py-1"),
             ],
             className="mb-3 shadow-sm",
@@ -111,11 +137,11 @@ def layout(action: str | None = None, **_query):  # noqa: ANN003, ANN201
     return html.Div([b for b in body if b is not None])
 
 
-def _card(graph_id: str, title: str) -> dbc.Card:
-    return dbc.Card(
-        [dbc.CardHeader(html.H2(title, className="h6 mb-0")), dbc.CardBody(dcc.Loading(dcc.Graph(id=graph_id, config=figures.image_export_config(graph_id)), type="circle", delay_show=300), className="p-2")],
-        className="mb-3 shadow-sm",
-    )
+def _card(graph_id: str, title: str, note: str | None = None, note_id: str | None = None) -> dbc.Card:
+    parts = [dbc.CardHeader(html.H2(title, className="h6 mb-0")), dbc.CardBody(dcc.Loading(dcc.Graph(id=graph_id, config=figures.image_export_config(graph_id)), type="circle", delay_show=300), className="p-2")]
+    if note is not None or note_id is not None:
+        parts.append(dbc.CardFooter(html.Small(note or "", id=note_id, className="text-muted") if note_id else html.Small(note, className="text-muted"), className="py-1"))
+    return dbc.Card(parts, className="mb-3 shadow-sm h-100" if graph_id in (TIMELINE, MAP) else "mb-3 shadow-sm")
 
 
 def _method_text() -> str:
@@ -198,42 +224,131 @@ def timeline_figure(reg: pd.DataFrame, group: str, data_end: date | None, select
         ],
         type_label=reg["type"].map(TYPE_LABELS),
         statut=reg["status"].map(STATUS_LABELS),
-        libelle=reg["action_id"] + " — " + reg["title"],
+        libelle=figures.hover_texts(reg["action_id"] + " — " + reg["title"]),
         periode=[f"{labels.fmt_date(s)} → {labels.fmt_date(e) if e else 'en cours'}" for s, e in zip(reg["start"], reg["end"])],
     )
-    fig = px.timeline(df, x_start="debut", x_end="fin", y="groupe", color="type_label", hover_name="libelle", hover_data={"periode": True, "statut": True, "debut": False, "fin": False, "groupe": False, "type_label": False}, labels={"type_label": "Type", "groupe": "", "periode": "Période", "statut": "Statut"})
-    fig.update_yaxes(autorange="reversed")
-    return figures.theme(fig, height=max(260, 60 + 28 * df["groupe"].nunique()))
-
-
-def map_figure(layer, selected: str | None, style: str) -> go.Figure:  # noqa: ANN001 - GeoDataFrame
-    """Action perimeters on a MapLibre map; the selected one filled in colour, the others outlined."""
-    if layer.empty:
-        return figures.empty_figure("Aucun périmètre")
-    geojson = figures.to_geojson(layer, "action_id", decimals=5)
-    names = layer["action_id"] + " — " + layer["title"]
-    is_sel = (layer["action_id"] == selected).astype(int)
-    fig = go.Figure(
-        go.Choroplethmap(
-            geojson=geojson,
-            locations=layer["action_id"],
-            z=is_sel,
-            colorscale=[[0, "rgba(82,96,109,0.25)"], [1, "rgba(214,69,65,0.6)"]],
-            zmin=0,
-            zmax=1,
-            showscale=False,
-            marker={"line": {"width": 1.5, "color": "#333"}},
-            text=names,
-            hovertemplate="%{text}<extra></extra>",
-            name="Périmètres",
-        )
+    # One row per action, rows of a group together: two actions of the same arrondissement drawn on one row hid
+    # each other. Groups are ordered by their first action, actions by start.
+    df = df.assign(ligne=[f"{g} · {figures.inert(a)}" for g, a in zip(df["groupe"], df["action_id"])])
+    first = df.groupby("groupe")["debut"].transform("min")
+    order = df.assign(_first=first).sort_values(["_first", "groupe", "debut", "action_id"])["ligne"].tolist()
+    fig = px.timeline(
+        df, x_start="debut", x_end="fin", y="ligne", color="type_label", hover_name="libelle",
+        hover_data={"periode": True, "statut": True, "debut": False, "fin": False, "ligne": False, "type_label": False},
+        labels={"type_label": "Type", "ligne": "", "periode": "Période", "statut": "Statut"}, category_orders={"ligne": order},
     )
-    center = None
-    if selected in set(layer["action_id"]):
-        c = layer.set_index("action_id").loc[selected].geometry.centroid
-        center = {"lon": c.x, "lat": c.y}
-    fig.update_layout(map={"style": style, "center": center or {"lon": 4.845, "lat": 45.76}, "zoom": 13 if center else 11.3}, margin={"l": 0, "r": 0, "t": 0, "b": 0}, height=380)
-    return figures.theme(fig, height=380)
+    # px reverses a horizontal chart's category array itself: the first action of `order` is drawn at the top.
+    if selected:
+        # The selected action's bar gets a dark outline: the calendar, the map and the series then read together.
+        prefix = f"{figures.inert(selected)} — "
+        for trace in fig.data:
+            widths = [2.5 if str(h).startswith(prefix) else 0 for h in (trace.hovertext if trace.hovertext is not None else [])]
+            trace.marker.line = {"width": widths, "color": "#1f2933"}
+    return figures.theme(fig, height=max(MAP_HEIGHT, 60 + 28 * len(df)))
+
+
+# Assumed size of the map figure when fitting a view: the map card is ~540 px wide at 1400 px (5/12 of the row) and
+# full width below the lg breakpoint, so fitting into 460 × 340 px keeps the view inside the real figure.
+MAP_HEIGHT = 380
+FIT_WIDTH_PX, FIT_HEIGHT_PX = 460, 340
+MAX_ZOOM = 16.0
+ARR_LINE = "#7b8794"
+SELECTED_COLOR = "rgba(214,69,65,0.55)"
+OTHER_COLOR = "rgba(82,96,109,0.22)"
+
+
+def fit_view(bounds: tuple[float, float, float, float], width_px: float = FIT_WIDTH_PX, height_px: float = FIT_HEIGHT_PX, max_zoom: float = MAX_ZOOM) -> tuple[dict, float]:
+    """(center, zoom) of a MapLibre view showing ``bounds`` (west, south, east, north, degrees) in a box of pixels.
+
+    Plotly's ``map`` subplot has no fitbounds: at zoom z MapLibre draws the world 512·2^z px wide in Web
+    Mercator, so the zoom is the largest one where both the longitude span and the Mercator-y span fit.
+    """
+    west, south, east, north = bounds
+
+    def merc(lat: float) -> float:
+        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+    x_frac = max(east - west, 1e-9) / 360
+    y_frac = max(merc(north) - merc(south), 1e-9) / (2 * math.pi)
+    zoom = min(math.log2(width_px / (512 * x_frac)), math.log2(height_px / (512 * y_frac)), max_zoom)
+    mid_y = (merc(north) + merc(south)) / 2
+    center = {"lon": round((west + east) / 2, 5), "lat": round(math.degrees(2 * math.atan(math.exp(mid_y)) - math.pi / 2), 5)}
+    return center, round(zoom, 2)
+
+
+def map_figure(layer, selected: str | None, style: str, arrondissements=None, arrondissement_names: dict | None = None, city_bounds: tuple | None = None) -> go.Figure:  # noqa: ANN001 - GeoDataFrame, GeoJSON dict | figures.GeoRef
+    """Action perimeters over the arrondissement outlines on a MapLibre map.
+
+    The selected action is filled in colour and named in the legend (MapLibre text labels would need a glyph
+    server, i.e. a request off the machine with the offline "white-bg" style), the others are grey. The view
+    fits the selected perimeter with a margin, or the city (``city_bounds``) when nothing is selected.
+    """
+    fig = go.Figure()
+    if arrondissements is not None:
+        ids = list(arrondissements.ids) if isinstance(arrondissements, figures.GeoRef) else [f["id"] for f in arrondissements["features"]]
+        names = arrondissement_names or {}
+        fig.add_trace(
+            go.Choroplethmap(
+                geojson=arrondissements.url if isinstance(arrondissements, figures.GeoRef) else arrondissements,
+                locations=ids,
+                z=[0] * len(ids),
+                featureidkey="id",
+                colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]],
+                showscale=False,
+                marker={"line": {"color": ARR_LINE, "width": 1.2}},
+                text=figures.hover_texts([names.get(i, labels.arrondissement_label(i)) for i in ids]),
+                hovertemplate="%{text}<extra></extra>",
+                name="Arrondissements",
+                showlegend=True,
+            )
+        )
+    if layer.empty:
+        if not fig.data:
+            return figures.empty_figure("Aucun périmètre")
+    else:
+        geojson = figures.to_geojson(layer, "action_id", decimals=5)
+        names = pd.Series(figures.hover_texts(layer["action_id"] + " — " + layer["title"]), index=layer.index)
+        where = [f" ({labels.arrondissement_label(a)})" if isinstance(a, str) and a else "" for a in layer["arrondissement"]]
+        legend_names = names + pd.Series(figures.hover_texts(where), index=layer.index)
+        is_sel = layer["action_id"] == selected
+        # Others first so the selected perimeter is drawn on top where perimeters overlap.
+        for part, color, name, legend in (
+            (layer[~is_sel], OTHER_COLOR, "Autres actions", True),
+            (layer[is_sel], SELECTED_COLOR, legend_names[is_sel].iloc[0] if is_sel.any() else "", True),
+        ):
+            if part.empty:
+                continue
+            fig.add_trace(
+                go.Choroplethmap(
+                    geojson=geojson,
+                    locations=part["action_id"],
+                    z=[1] * len(part),
+                    featureidkey="id",
+                    colorscale=[[0, color], [1, color]],
+                    showscale=False,
+                    marker={"line": {"width": 1.5, "color": "#333"}},
+                    text=names[part.index],
+                    hovertemplate="%{text}<extra></extra>",
+                    name=name,
+                    showlegend=legend,
+                )
+            )
+    bounds = city_bounds
+    if selected is not None and not layer.empty and (layer["action_id"] == selected).any():
+        from observatory.actions.perimeters import focus_bounds
+
+        bounds = focus_bounds(layer.loc[layer["action_id"] == selected].geometry.iloc[0])
+    elif bounds is None and not layer.empty:
+        bounds = tuple(layer.total_bounds)
+    center, zoom = fit_view(bounds) if bounds is not None else (dict(figures.LYON_CENTER), 11.3)
+    figures.theme(fig, height=MAP_HEIGHT)
+    fig.update_layout(
+        map={"style": style, "center": center, "zoom": zoom},
+        margin={"l": 0, "r": 0, "t": 0, "b": 0},
+        legend={"orientation": "v", "yanchor": "bottom", "y": 0.01, "x": 0.01, "xanchor": "left", "bgcolor": "rgba(255,255,255,0.85)", "font": {"size": 12}},
+        uirevision=selected or "city",  # a new selection re-fits the view; a filter refresh keeps the user's pan
+    )
+    return fig
 
 
 def series_figure(series: pd.DataFrame, start: date, end: date | None) -> go.Figure:
@@ -244,13 +359,24 @@ def series_figure(series: pd.DataFrame, start: date, end: date | None) -> go.Fig
     fig = go.Figure()
     for area, part in series.groupby("area", sort=False):
         fig.add_trace(go.Scatter(x=part["month"], y=part["count"], mode="lines+markers", name=names.get(area, area), hovertemplate="%{x|%m/%Y} : %{y} faits<extra></extra>"))
+    first, last = pd.Timestamp(series["month"].min()), pd.Timestamp(series["month"].max())
+    span = max((last - first).days, 1)
     for when, text in ((start, "début"), (end, "fin")):
         if when is None:
             continue
         x = pd.Timestamp(when)
-        # add_vline's annotation does not handle datetime axes: draw the line and its label separately.
+        # add_vline's annotation does not handle datetime axes: draw the line and its label separately. The label
+        # sits inside the plot, under the legend (which the theme puts just above the plot): "début" on the left
+        # of its line, "fin" on the right, so that a short action's two labels never cover each other; a label
+        # near an edge of the axis flips side rather than being cut.
+        share = (x - first).days / span
+        left = share > 0.85 if text == "fin" else share > 0.15
         fig.add_shape(type="line", x0=x, x1=x, y0=0, y1=1, yref="paper", line={"dash": "dash", "color": "#d64541"})
-        fig.add_annotation(x=x, y=1, yref="paper", text=f"{text} {labels.fmt_date(when)}", showarrow=False, yanchor="bottom", font={"size": 11})
+        fig.add_annotation(
+            x=x, y=1, yref="paper", text=f"{text} {labels.fmt_date(when)}", showarrow=False, yanchor="top",
+            xanchor="right" if left else "left", xshift=-4 if left else 4, font={"size": 11, "color": "#a4302c"},
+            bgcolor="rgba(255,255,255,0.85)",
+        )
     fig.update_yaxes(title_text="Faits par mois", rangemode="tozero")
     return figures.theme(fig, height=340)
 
@@ -264,41 +390,117 @@ def _count(value: float, analyst: bool, min_count: int) -> str:
     return labels.fmt_int(value)
 
 
+# Left border of the verdict cell, by verdict code: the reader's eye finds the conclusions before the figures.
+VERDICT_COLORS = {
+    "decrease": "#1E8449", "reached_significant": "#1E8449", "reached": "#52a36e",
+    "increase": "#C0392B", "missed_significant": "#C0392B", "missed": "#d9822b",
+    "weak_decrease": "#7fb98f", "weak_increase": "#e0a07a",
+    "no_effect": "#9aa5b1", "no_conclusion": "#c3cad2",
+}
+NOWRAP = {"whiteSpace": "nowrap"}
+WRAP = {"whiteSpace": "normal"}
+
+
+def _table(headers: list[tuple[str, dict]], rows: list[list[html.Td]], table_id: str) -> html.Div:
+    """A compact table whose long text columns wrap (the house ``french-table`` style keeps cells on one line,
+    which pushed the verdicts out of a 1400 px screen). Headers wrap too; the wrapper scrolls horizontally
+    only on narrow screens, where the verdict, second column, stays in view."""
+    head = html.Thead(html.Tr([html.Th(label, style={**WRAP, "verticalAlign": "bottom", **style}) for label, style in headers]))
+    return html.Div(
+        dbc.Table([head, html.Tbody([html.Tr(r) for r in rows])], size="sm", striped=True, hover=True, className="mb-1 french-table align-top", id=table_id),
+        className="table-responsive",
+    )
+
+
+def _text(value: object) -> str:
+    return "" if value is None or value is pd.NA or (isinstance(value, float) and value != value) else str(value)
+
+
+def _action_cell(action_id: str, title: str) -> html.Td:
+    return html.Td([html.Strong(action_id), html.Br(), html.Span(title, className="text-muted")], style={**WRAP, "minWidth": "9rem", "maxWidth": "14rem"})
+
+
+def _verdict_cell(code: str, text: str, notes: list[str], min_width: str = "22rem") -> html.Td:
+    # The conclusion in bold ("Pas de conclusion possible", "Objectif atteint"…), its reasons and figures in plain.
+    cut = min((i for i in (text.find(" : "), text.find(" (")) if i > 0), default=len(text))
+    head = [html.Strong(text[:cut]), text[cut:]] if cut < len(text) else [html.Strong(text)]
+    children = [html.Div(head)] + [html.Div(n, className="text-muted") for n in notes if n]
+    border = VERDICT_COLORS.get(code, "#c3cad2")
+    return html.Td(children, className="verdict", style={**WRAP, "minWidth": min_width, "borderLeft": f"4px solid {border}"})
+
+
+def _mask_counts_in_text(text: str, before: float, after: float, analyst: bool, min_count: int) -> str:
+    """The "effectifs trop faibles (N faits avant, M après …)" verdict names the perimeter's counts: an élu gets
+    them as the tables show them (``< 5``), never a small count in clear (DESIGN §6)."""
+    if analyst or before != before or after != after:
+        return text
+    clear = f"{labels.fmt_int(before)} faits avant, {labels.fmt_int(after)} après"
+    return text.replace(clear, f"{_count(before, analyst, min_count)} faits avant, {_count(after, analyst, min_count)} après")
+
+
 def evaluation_table(ev: pd.DataFrame, analyst: bool, min_count: int) -> html.Div:
+    """Action, verdict (first, wrapping), windows, before → after counts, WDD and difference of differences.
+
+    An action whose windows are unusable (not started in the data, too recent) shows "–" for its figures: its
+    zero-month windows have no counts and a WDD of 0 ± 0 would read as a measured null effect.
+    """
     if ev.empty:
         return html.P("Aucune action à évaluer.", className="small text-muted")
-    C = components.Col
-    df = ev.assign(
-        periode=[f"{labels.fmt_date(b)} → {labels.fmt_date(a)} ({m} mois × 2)" for b, a, m in zip(ev["before_start"], ev["after_end"], ev["window_months"])],
-        perimetre=[f"{_count(b, analyst, min_count)} → {_count(a, analyst, min_count)}" for b, a in zip(ev["treated_before"], ev["treated_after"])],
-        temoin=[f"{_count(b, analyst, min_count)} → {_count(a, analyst, min_count)}" for b, a in zip(ev["control_before"], ev["control_after"])],
-        tampon=[f"{_count(b, analyst, min_count)} → {_count(a, analyst, min_count)}" for b, a in zip(ev["buffer_before"], ev["buffer_after"])],
-        wdd_txt=["–" if w != w else f"{labels.fmt_signed(w, 1)} ± {labels.fmt_number(s, 1)}" for w, s in zip(ev["wdd"], ev["wdd_se"])],
-        did_txt=["–" if r != r else f"{labels.fmt_pct(r - 1)} [{labels.fmt_pct(lo - 1)} ; {labels.fmt_pct(hi - 1)}]" for r, lo, hi in zip(ev["did_ratio"], ev["did_ci_low"], ev["did_ci_high"])],
-        avis=[" ".join(x for x in (v, d, n) if x) for v, d, n in zip(ev["verdict"], ev["displacement_note"], ev["window_note"])],
-    )
-    return components.french_table(
-        df,
-        [
-            C("action_id", "Action"), C("periode", "Fenêtres"), C("perimetre", "Périmètre avant → après"), C("temoin", "Témoin avant → après"),
-            C("tampon", "Zone tampon avant → après"), C("wdd_txt", "WDD ± écart-type"), C("did_txt", "Différence de différences [IC 95 %]"), C("avis", "Verdict"),
-        ],
-    )
+    from observatory.actions.evaluation import MIN_WINDOW_MONTHS
+
+    num = {**NOWRAP, "textAlign": "right"}
+    headers = [
+        ("Action", {}), ("Verdict", {"minWidth": "22rem"}), ("Fenêtres avant / après", {}),
+        ("Périmètre avant → après", {"textAlign": "right"}), ("Témoin avant → après", {"textAlign": "right"}),
+        ("Zone tampon avant → après", {"textAlign": "right"}), ("WDD ± écart-type", {"textAlign": "right"}),
+        ("Différence de différences [IC 95 %]", {"textAlign": "right"}),
+    ]
+    rows = []
+    for r in ev.to_dict("records"):
+        usable = (r["window_months"] or 0) >= MIN_WINDOW_MONTHS
+
+        def pair(b: float, a: float) -> str:
+            return f"{_count(b, analyst, min_count)} → {_count(a, analyst, min_count)}" if usable else "–"
+
+        verdict = _mask_counts_in_text(r["verdict"], r["treated_before"], r["treated_after"], analyst, min_count)
+        windows = [f"{labels.fmt_date(r['before_start'])} → {labels.fmt_date(r['after_end'])}", html.Br(), f"({r['window_months']} mois × 2)"] if usable else [f"début {labels.fmt_date(r['start'])}"]
+        wdd = "–" if not usable or r["wdd"] != r["wdd"] else f"{labels.fmt_signed(r['wdd'], 1)} ± {labels.fmt_number(r['wdd_se'], 1)}"
+        did = ["–"] if not usable or r["did_ratio"] != r["did_ratio"] else [labels.fmt_pct(r["did_ratio"] - 1), html.Br(), f"[{labels.fmt_pct(r['did_ci_low'] - 1)} ; {labels.fmt_pct(r['did_ci_high'] - 1)}]"]
+        rows.append([
+            _action_cell(r["action_id"], _text(r.get("title"))),
+            _verdict_cell(r["verdict_code"], verdict, [r["displacement_note"], r["window_note"]]),
+            html.Td(windows, style={**WRAP, "minWidth": "8rem"}),
+            html.Td(pair(r["treated_before"], r["treated_after"]), style=num),
+            html.Td(pair(r["control_before"], r["control_after"]), style=num),
+            html.Td(pair(r["buffer_before"], r["buffer_after"]), style=num),
+            html.Td(wdd, style=num),
+            html.Td(did, style=num),
+        ])
+    return _table(headers, rows, EVAL_TABLE + "-table")
 
 
 def objectives_table(obj: pd.DataFrame, analyst: bool, min_count: int) -> html.Div:
+    """Action, follow-up sentence (first, wrapping), objective as written, year, counts, target and actual."""
     if obj.empty:
         return html.P("Aucune action n'a d'objectif chiffré.", className="small text-muted")
-    C = components.Col
-    df = obj.assign(
-        annees=[f"{_count(p, analyst, min_count)} → {_count(c, analyst, min_count)}" for p, c in zip(obj["previous"], obj["current"])],
-        cible=obj["target_change"].map(labels.fmt_pct),
-        constate=obj["actual_change"].map(labels.fmt_pct),
-    )
-    return components.french_table(
-        df,
-        [C("action_id", "Action"), C("objective", "Objectif"), C("objective_year", "Année", str), C("annees", "Année précédente → année visée"), C("cible", "Cible"), C("constate", "Constaté"), C("objective_text", "Suivi")],
-    )
+    num = {**NOWRAP, "textAlign": "right"}
+    headers = [
+        ("Action", {}), ("Suivi", {"minWidth": "22rem"}), ("Objectif", {}), ("Année", {}),
+        ("Année précédente → année visée", {"textAlign": "right"}), ("Cible", {"textAlign": "right"}), ("Constaté", {"textAlign": "right"}),
+    ]
+    rows = []
+    for r in obj.to_dict("records"):
+        year = r["objective_year"]
+        rows.append([
+            _action_cell(r["action_id"], _text(r.get("title"))),
+            _verdict_cell(r["objective_code"], r["objective_text"], []),
+            html.Td(_text(r.get("objective")) or "–", style={**WRAP, "minWidth": "12rem"}),
+            html.Td(str(int(year)) if year == year else "–", style=NOWRAP),
+            html.Td(f"{_count(r['previous'], analyst, min_count)} → {_count(r['current'], analyst, min_count)}", style=num),
+            html.Td(labels.fmt_pct(r["target_change"]), style=num),
+            html.Td(labels.fmt_pct(r["actual_change"]), style=num),
+        ])
+    return _table(headers, rows, OBJ_TABLE + "-table")
 
 
 # Callbacks ------------------------------------------------------------------------------------------------------
@@ -306,6 +508,7 @@ def objectives_table(obj: pd.DataFrame, analyst: bool, min_count: int) -> html.D
     Output(TIMELINE, "figure"),
     Output(MAP, "figure"),
     Output(SERIES, "figure"),
+    Output(SERIES_NOTE, "children"),
     Output(EVAL_TABLE, "children"),
     Output(OBJ_TABLE, "children"),
     Output(ACTION, "options"),
@@ -322,15 +525,18 @@ def update_views(action_id, group, _version):  # noqa: ANN001, ANN201
     plan, data_range = views["plan"], views["data_range"]
     analyst = security.is_analyst()
     timeline = timeline_figure(plan.register, group or "arrondissement", data_range[1] if data_range else None, action_id)
-    fmap = map_figure(actions_layer(settings), action_id, settings.tile_source)
+    fmap = map_figure(actions_layer(settings), action_id, settings.tile_source, geo.geo_ref(settings, "arrondissements"), _arrondissement_names(settings), _city_bounds(settings))
     if action_id and not plan.register.empty and action_id in set(plan.register["action_id"]):
         rec = plan.register.set_index("action_id").loc[action_id]
-        series = series_figure(monthly_series(settings, plan, views["source"], action_id), rec["start"], rec["end"])
+        monthly = components.view(monthly_series(settings, plan, views["source"], action_id), ["count"], keys=["month", "area"], row_totals=False)
+        series = series_figure(monthly, rec["start"], rec["end"])
+        private = components.privacy_note(monthly) if monthly.attrs.get("hidden") else ""
+        series_note = "Catégories visées : " + ", ".join(labels.category_label(c) for c in rec["categories"]) + (f" ; {private}" if private else "") + "."
     else:
-        series = figures.empty_figure("Choisir une action")
+        series, series_note = figures.empty_figure("Choisir une action"), ""
     reg = plan.register
     options = [{"label": f"{r['action_id']} — {r['title']}", "value": r["action_id"]} for r in reg.sort_values("start").to_dict("records")] if not reg.empty else []
-    return timeline, fmap, series, evaluation_table(views["evaluations"], analyst, settings.min_count), objectives_table(views["objectives"], analyst, settings.min_count), options
+    return timeline, fmap, series, series_note, evaluation_table(views["evaluations"], analyst, settings.min_count), objectives_table(views["objectives"], analyst, settings.min_count), options
 
 
 def load_form(action_id: str | None) -> list:
