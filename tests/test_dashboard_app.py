@@ -154,7 +154,7 @@ def test_points_layer_never_shows_sensitive_categories_and_only_cell_centres(app
     from observatory.dashboard import components
 
     app, settings = app_and_settings
-    carte = sys.modules["pages.carte"]
+    carte = sys.modules["observatory.dashboard.pages.carte"]
     with app.server.test_request_context("/"):
         an = components.analytics()
         sensitive = tuple(sorted(schema.sensitive_categories()))

@@ -22,6 +22,7 @@ from dash import ALL, Input, Output, State, dcc, html, no_update
 from observatory import labels, schema
 from observatory.config import Settings, get_settings
 from observatory.dashboard import components, exporting, geo, ids, panel
+from observatory.dashboard import pages as _pages  # noqa: F401 - parent package of the pages Dash imports by name
 
 PAGES_DIR = Path(__file__).parent / "pages"
 ASSETS_DIR = Path(__file__).parent / "assets"
@@ -38,7 +39,10 @@ def _bootstrap_css() -> Path:
 def create_app(settings: Settings | None = None) -> dash.Dash:
     settings = settings or get_settings()
     app = dash.Dash(
-        __name__,
+        # The package name (not this module's) makes Dash Pages import pages under their real module names,
+        # "observatory.dashboard.pages.<page>", so a page imported elsewhere (tests, reports) is not registered
+        # a second time as "pages.<page>".
+        "observatory.dashboard",
         use_pages=True,
         pages_folder=str(PAGES_DIR),
         assets_folder=str(ASSETS_DIR),

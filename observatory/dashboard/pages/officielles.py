@@ -20,8 +20,7 @@ from observatory.official import figures as off_figures
 from observatory.official import model as m
 
 PATH = "/officielles"
-# Dash Pages loads this file as "pages.officielles"; a test or tool importing it again under its package name
-# must not register the page and its callbacks a second time (duplicate nav links and callback outputs).
+# Registered once even if this module is loaded under another name (duplicate nav links and callback outputs).
 _FIRST_LOAD = not any(p.get("path") == PATH and p.get("module") != __name__ for p in dash.page_registry.values())
 if _FIRST_LOAD:
     dash.register_page(__name__, path=PATH, name="Statistiques officielles", title="Statistiques officielles — Observatoire", order=60)
