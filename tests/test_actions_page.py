@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import math
+from datetime import date
+
+import pandas as pd
 import pytest
+import shapely
 
 from observatory.actions import load_register, register_path, upsert_action
 
@@ -88,8 +93,158 @@ def test_layout_and_figures_without_data(app_ctx, settings, monkeypatch):
     timeline = page.timeline_figure(plan.register, "arrondissement", None, "A9")
     assert {t.type for t in timeline.data} == {"bar"} and len(timeline.data[0].y) + len(timeline.data[-1].y) >= 2
     fmap = page.map_figure(actions_layer(settings), "B1", settings.tile_source)
-    assert fmap.data[0].type == "choroplethmap" and fmap.layout.map.style == settings.tile_source
-    assert list(fmap.data[0].z) == [0, 1] or list(fmap.data[0].z) == [1, 0]
+    assert {t.type for t in fmap.data} == {"choroplethmap"} and fmap.layout.map.style == settings.tile_source
+    assert [list(t.locations) for t in fmap.data] == [["A9"], ["B1"]]  # others first, the selected one on top
+
+
+def test_map_draws_arrondissements_and_fits_the_selected_action(app_ctx, settings):
+    page = app_ctx
+    from observatory.actions import actions_layer
+    from observatory.figures import to_geojson
+    from observatory.territory import load_territory
+
+    upsert_action(settings, FORM)  # zone hypercentre
+    upsert_action(settings, {**FORM, "action_id": "B1", "title": "Caméras <b>gare</b>", "zone_id": "", "lon": "4.86", "lat": "45.76", "radius_m": "200", "start": "2024-03-01", "end": "2024-12-31", "status": "terminee"})
+    territory = load_territory(settings)
+    arr = territory.arrondissements
+    outlines = to_geojson(arr, "code", 0.0001)
+    names = dict(zip(arr["code"], arr["name"]))
+    city = tuple(arr.total_bounds)
+    layer = actions_layer(settings)
+    fmap = page.map_figure(layer, "B1", "white-bg", outlines, names, city)
+    under, others, chosen = fmap.data
+    assert under.name == "Arrondissements" and len(under.locations) == len(arr) == 9
+    assert list(others.locations) == ["A9"] and others.name == "Autres actions"
+    # The selected action is named in the legend, with its arrondissement, its partner-typed title inert.
+    b1_arr = layer.set_index("action_id").loc["B1", "arrondissement"]
+    assert chosen.name == f"B1 — Caméras &lt;b&gt;gare&lt;/b&gt; ({page.labels.arrondissement_label(b1_arr)})"
+    # The view: centred on the 200 m circle, which with its 700 m margin spans 1.8 km each way. The height
+    # decides: 1.8 km is 1800 / cos(45.76°) / 40 075 017 = 6.44e-5 of the Mercator world, so in 340 px the
+    # zoom is log2(340 / (512 · 6.44e-5)) ≈ 13.33 (the 460 px width would allow 13.77) — hand-computed.
+    center, zoom = fmap.layout.map.center, fmap.layout.map.zoom
+    assert center.lon == pytest.approx(4.86, abs=1e-4) and center.lat == pytest.approx(45.76, abs=1e-4)
+    assert zoom == pytest.approx(13.33, abs=0.05)
+    # Nothing selected: the whole city fits (the arrondissements' bounds), at a smaller zoom.
+    city_map = page.map_figure(layer, None, "white-bg", outlines, names, city)
+    assert city_map.layout.map.zoom < 12.5
+    assert [t.name for t in city_map.data] == ["Arrondissements", "Autres actions"]
+    half_lon = 180 * page.FIT_WIDTH_PX / (512 * 2 ** city_map.layout.map.zoom)
+    assert city_map.layout.map.center.lon - half_lon <= city[0] and city[2] <= city_map.layout.map.center.lon + half_lon
+
+
+def test_fit_view_hand_computed(page_module):
+    page = page_module
+
+    # 1° of longitude in 512 px: 512 · 2^z · 1/360 = 512 → z = log2(360) = 8.49; the equator box is square
+    # enough in Mercator that longitude decides.
+    center, zoom = page.fit_view((0.0, -0.1, 1.0, 0.1), 512, 512)
+    assert zoom == pytest.approx(math.log2(360), abs=0.01) and center == {"lon": 0.5, "lat": 0.0}
+    # A tall box: latitude decides (Mercator y span of 2° at the equator = 2° in radians / 2π of the world).
+    _c, zoom = page.fit_view((0.0, -1.0, 0.01, 1.0), 512, 256)
+    assert zoom == pytest.approx(math.log2(256 / (512 * (2 * math.atanh(math.sin(math.radians(1.0)))) / (2 * math.pi))), abs=0.01)
+    # A single point cannot zoom past the cap.
+    assert page.fit_view((4.85, 45.76, 4.85, 45.76))[1] == page.MAX_ZOOM
+
+
+def test_focus_bounds_margin_in_metres():
+    import geopandas as gpd
+
+    from observatory.actions.perimeters import focus_bounds
+    from observatory.territory import LAMBERT93, WGS84
+
+    centre = gpd.GeoSeries([shapely.Point(4.85, 45.76)], crs=WGS84).to_crs(LAMBERT93)
+    small = centre.buffer(100).to_crs(WGS84).iloc[0]  # 200 m across: the 700 m floor applies → 1.6 km
+    big = centre.buffer(2000).to_crs(WGS84).iloc[0]  # 4 km across: half of it, 2 km, on each side → 8 km
+    for geom, width_m in ((small, 1600), (big, 8000)):
+        w, s, e, n = focus_bounds(geom)
+        # The padded Lambert-93 square lies in the view…
+        x0, y0, x1, y1 = geom_l93 = gpd.GeoSeries([geom], crs=WGS84).to_crs(LAMBERT93).iloc[0].bounds
+        pad = (width_m - (x1 - x0)) / 2
+        square = gpd.GeoSeries([shapely.box(x0 - pad, y0 - pad, x1 + pad, y1 + pad)], crs=LAMBERT93).to_crs(WGS84).iloc[0]
+        assert shapely.box(w, s, e, n).buffer(1e-9).contains(square), geom_l93
+        # …and the view is that size (metres per degree at 45.76° N: 111 320 · cos φ east–west, 111 132 north–south),
+        # give or take the few % of Lambert-93's grid rotation against the meridians at Lyon.
+        assert (e - w) * 111_320 * math.cos(math.radians(45.76)) == pytest.approx(width_m, rel=0.05)
+        assert (n - s) * 111_132 == pytest.approx(width_m, rel=0.05)
+
+
+def _eval_row(**over):
+    row = {
+        "action_id": "A1", "title": "Caméras", "start": date(2024, 1, 1), "window_months": 12,
+        "before_start": date(2023, 1, 1), "after_end": date(2024, 12, 31),
+        "treated_before": 3.0, "treated_after": 2.0, "control_before": 40.0, "control_after": 41.0,
+        "buffer_before": 12.0, "buffer_after": 11.0, "wdd": -1.5, "wdd_se": 4.2,
+        "did_ratio": 0.65, "did_ci_low": 0.1, "did_ci_high": 3.9, "verdict_code": "no_conclusion",
+        "verdict": "Pas de conclusion possible : effectifs trop faibles (3 faits avant, 2 après dans le périmètre) — même une baisse de moitié ne serait pas distinguable du hasard.",
+        "displacement_note": "", "window_note": "",
+    }
+    return {**row, **over}
+
+
+def _cells(table) -> list[list[str]]:
+    """Text of each body row's cells (flattening the Dash components)."""
+
+    def text(node) -> str:
+        if node is None:
+            return ""
+        if isinstance(node, (str, int, float)):
+            return str(node)
+        if isinstance(node, (list, tuple)):
+            return "".join(text(n) for n in node)
+        return text(getattr(node, "children", None))
+
+    tbl = table.children.children
+    body = tbl[1] if isinstance(tbl, list) else tbl.children[1]
+    return [[text(td) for td in tr.children] for tr in body.children]
+
+
+def test_evaluation_table_puts_the_verdict_first_and_hides_small_counts_from_elus(page_module):
+    page = page_module
+    ev = pd.DataFrame([
+        _eval_row(),
+        # Not started in the data: zero-month windows, the figures read "–", never "0,0 ± 0,0".
+        _eval_row(action_id="A2", title="Éclairage", start=date(2026, 3, 1), window_months=0, treated_before=0.0, treated_after=0.0, wdd=0.0, wdd_se=0.0,
+                  did_ratio=float("nan"), verdict="Pas de conclusion possible : fenêtres trop courtes : l'action n'a pas encore commencé dans les données disponibles."),
+    ])
+    table = page.evaluation_table(ev, analyst=False, min_count=5)
+    headers = [th.children for th in table.children.children[0].children.children]
+    assert headers[:2] == ["Action", "Verdict"]
+    first, second = _cells(table)
+    assert first[0] == "A1Caméras"
+    assert "(<\u00a05 faits avant, <\u00a05 après dans le périmètre)" in first[1] and "3 faits" not in first[1]
+    assert first[3] == "<\u00a05 → <\u00a05" and first[4] == "40 → 41"
+    assert first[6] == "−1,5 ± 4,2"
+    assert second[2] == "début 01/03/2026" and second[3:] == ["–"] * 5
+    analyst_cells = _cells(page.evaluation_table(ev, analyst=True, min_count=5))
+    assert "(3 faits avant, 2 après" in analyst_cells[0][1] and analyst_cells[0][3] == "3 → 2"
+    # Long text wraps (the house table style keeps cells on one line): the verdict cell says so inline.
+    verdict_td = table.children.children[1].children[0].children[1]
+    assert verdict_td.style["whiteSpace"] == "normal"
+
+
+def test_objectives_table_puts_the_follow_up_second(page_module):
+    obj = pd.DataFrame([{
+        "action_id": "A1", "title": "Caméras", "objective": "−30 % des vols", "objective_year": 2024.0, "previous": 126, "current": 112,
+        "actual_change": 112 / 126 - 1, "target_change": -0.3, "objective_code": "missed",
+        "objective_text": "Objectif non atteint : −11 % constaté pour −30 % visé (écart non significatif, p = 0,075).",
+    }])
+    row = _cells(page_module.objectives_table(obj, analyst=True, min_count=5))[0]
+    assert row == ["A1Caméras", "Objectif non atteint : −11 % constaté pour −30 % visé (écart non significatif, p = 0,075).", "−30 % des vols", "2024", "126 → 112", "−30\u00a0%", "−11\u00a0%"]
+
+
+def test_series_labels_stay_clear_of_the_legend(page_module):
+    months = pd.date_range("2023-01-01", "2025-12-01", freq="MS")
+    series = pd.concat([pd.DataFrame({"month": months, "area": a, "count": 10.0}) for a in ("perimetre", "zone_tampon")], ignore_index=True)
+    fig = page_module.series_figure(series, date(2024, 1, 1), date(2025, 11, 30))
+    legend = fig.layout.legend
+    assert legend.yanchor == "bottom" and legend.y >= 1  # the legend sits above the plot…
+    start_label, end_label = fig.layout.annotations
+    for a in (start_label, end_label):
+        assert a.yref == "paper" and a.y == 1 and a.yanchor == "top"  # …the labels inside it, below the legend
+    assert start_label.text == "début 01/01/2024" and start_label.xanchor == "right"  # left of its line
+    assert end_label.xanchor == "right"  # the end is in the last 15 % of the axis: flipped inside
+    mid = page_module.series_figure(series, date(2024, 1, 1), date(2024, 6, 30))
+    assert [a.xanchor for a in mid.layout.annotations] == ["right", "left"]  # a short action's labels never meet
 
 
 def test_small_counts_hidden_from_elus(page_module):

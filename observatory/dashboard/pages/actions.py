@@ -310,7 +310,8 @@ def map_figure(layer, selected: str | None, style: str, arrondissements=None, ar
         names = pd.Series(figures.hover_texts(layer["action_id"] + " — " + layer["title"]), index=layer.index)
         where = [f" ({labels.arrondissement_label(a)})" if isinstance(a, str) and a else "" for a in layer["arrondissement"]]
         legend_names = names + pd.Series(figures.hover_texts(where), index=layer.index)
-        is_sel = layer["action_id"] == selected
+        # action_id is a string column: comparing it with None gives <NA>, never False.
+        is_sel = (layer["action_id"] == selected).fillna(False).astype(bool) if selected else pd.Series(False, index=layer.index)
         # Others first so the selected perimeter is drawn on top where perimeters overlap.
         for part, color, name, legend in (
             (layer[~is_sel], OTHER_COLOR, "Autres actions", True),
@@ -334,10 +335,10 @@ def map_figure(layer, selected: str | None, style: str, arrondissements=None, ar
                 )
             )
     bounds = city_bounds
-    if selected is not None and not layer.empty and (layer["action_id"] == selected).any():
+    if selected and not layer.empty and (layer["action_id"] == selected).fillna(False).any():
         from observatory.actions.perimeters import focus_bounds
 
-        bounds = focus_bounds(layer.loc[layer["action_id"] == selected].geometry.iloc[0])
+        bounds = focus_bounds(layer.loc[(layer["action_id"] == selected).fillna(False)].geometry.iloc[0])
     elif bounds is None and not layer.empty:
         bounds = tuple(layer.total_bounds)
     center, zoom = fit_view(bounds) if bounds is not None else (dict(figures.LYON_CENTER), 11.3)
