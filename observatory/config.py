@@ -63,6 +63,13 @@ class Settings:
         ),
         metadata={"doc": "data.gouv.fr dataset API of the SSMSI recorded-crime bases; the commune file is its csv.gz resource titled 'COM - …'"},
     )
+    iris_url: str = field(
+        default=(
+            "https://data.geopf.fr/wfs/ows?SERVICE=WFS&VERSION=2.0.0&REQUEST=GetFeature&TYPENAMES=STATISTICALUNITS.IRIS:contours_iris"
+            "&OUTPUTFORMAT=application/json&SRSNAME=EPSG:4326&CQL_FILTER=code_insee%20LIKE%20%276938%25%27"
+        ),
+        metadata={"doc": "Lyon's IRIS (IGN CONTOURS-IRIS, Géoplateforme WFS, GeoJSON in EPSG:4326)"},
+    )
     eval_window_months: int = field(default=12, metadata={"doc": "length of the before and after windows of an action evaluation"})
     max_upload_mb: float = field(default=20.0, metadata={"doc": "largest file accepted by the browser upload"})
     host: str = field(default="127.0.0.1", metadata={"doc": "address the dashboard listens on"})

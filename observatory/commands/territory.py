@@ -36,6 +36,19 @@ def fetch_qpv_command(url: str = typer.Option(None, "--url", help="Dataset API U
     console.print(f"{kept} quartiers prioritaires officiels en cache.")
 
 
+@territory_app.command("fetch-iris")
+def fetch_iris_command(url: str = typer.Option(None, "--url", help="Download from this URL instead of the IGN Géoplateforme WFS.")) -> None:
+    """Download Lyon's IRIS (INSEE sub-district units, IGN contours) so that ingested incidents get their IRIS."""
+    from observatory.territory.fetch import fetch_iris
+
+    settings = settings_or_fail()
+    try:
+        kept = fetch_iris(settings, url)
+    except TerritoryError as exc:
+        fail(str(exc))
+    console.print(f"{kept} IRIS de Lyon en cache ; les prochaines intégrations les renseignent.")
+
+
 @territory_app.command("ensure")
 def ensure() -> None:
     """Use the cached boundaries, or try the official download once; offline, go on with the shipped outlines."""

@@ -12,6 +12,7 @@ from observatory.territory.geography import (
     cell_geometry,
     city_grid,
     grid_cell_ids,
+    iris_of_points,
     load_territory,
     populations,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "city_grid",
     "fetch_arrondissements",
     "grid_cell_ids",
+    "iris_of_points",
     "load_territory",
     "populations",
 ]

@@ -149,3 +149,32 @@ def fetch_qpv(settings: Settings, dataset_url: str = QPV_DATASET_API) -> int:
     )
     atomic_write(settings.reference_dir / QPV_FILE, out.to_json(drop_id=True).encode("utf-8"))
     return len(out)
+
+
+def fetch_iris(settings: Settings, url: str | None = None) -> int:
+    """Download Lyon's IRIS (IGN CONTOURS-IRIS through the Géoplateforme WFS), validate, cache as iris.geojson.
+
+    Returns the number of IRIS cached. The previous cache is untouched on any failure.
+    """
+    import geopandas as gpd
+
+    from observatory.territory.geography import IRIS_FILE, normalise_iris
+
+    url = url or settings.iris_url
+    origin = url.split("?")[0]
+    data = download(url, settings.download_timeout_s)
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    with tempfile.TemporaryDirectory() as tmp:
+        candidate = Path(tmp) / "iris.geojson"
+        candidate.write_bytes(data)
+        try:
+            gdf = gpd.read_file(candidate)
+        except Exception as exc:  # pyogrio raises several types for unreadable files; all mean the same to a user
+            raise TerritoryError(f"{origin}: unreadable IRIS file ({exc.__class__.__name__})") from None
+    iris = normalise_iris(gdf, origin)
+    atomic_write(settings.reference_dir / IRIS_FILE, iris.to_json(drop_id=True).encode("utf-8"))
+    meta = {"origin": origin, "url": url, "downloaded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "sha256": hashlib.sha256(data).hexdigest(), "features": len(iris)}
+    atomic_write((settings.reference_dir / IRIS_FILE).with_suffix(".json"), json.dumps(meta, indent=2).encode("utf-8"))
+    return len(iris)

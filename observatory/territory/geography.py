@@ -29,6 +29,7 @@ SEASON_MONTHS = {"summer": (6, 7, 8), "winter": (1, 2, 3, 4, 5, 9, 10, 11, 12), 
 OFFICIAL_BOUNDARY_FILE = "arrondissements.geojson"
 CUSTOM_ZONES_FILE = "perimetres.geojson"
 QPV_FILE = "qpv.geojson"
+IRIS_FILE = "iris.geojson"
 APPROXIMATE_NOTE = "contours approximatifs"
 
 
@@ -43,6 +44,7 @@ class Territory:
     quarters: pd.DataFrame  # quarter, arrondissement, zone_id
     boundary_source: str  # where the arrondissements come from, in French, for method notes
     approximate: bool  # True when the shipped outlines are in use
+    iris: gpd.GeoDataFrame | None = None  # code_iris, name, arrondissement, geometry (EPSG:4326); None until fetched
 
     @property
     def population_vintage(self) -> int:
@@ -220,7 +222,7 @@ def load_territory(settings: Settings) -> Territory:
 def _cache_stamp(settings: Settings) -> tuple:
     # A new download or a new perimeter file changes the stamp, so a cached Territory is never stale.
     stamps = []
-    for name in (OFFICIAL_BOUNDARY_FILE, QPV_FILE, CUSTOM_ZONES_FILE, "populations.csv"):
+    for name in (OFFICIAL_BOUNDARY_FILE, QPV_FILE, CUSTOM_ZONES_FILE, IRIS_FILE, "populations.csv"):
         p = settings.reference_dir / name
         stamps.append(p.stat().st_mtime_ns if p.exists() else 0)
     return tuple(stamps)
@@ -246,7 +248,76 @@ def _load_territory_cached(settings: Settings, _stamp: tuple) -> Territory:
         quarters=load_quarters(),
         boundary_source=source,
         approximate=approximate,
+        iris=load_iris(settings),
     )
+
+
+# IRIS -----------------------------------------------------------------------------------------------------------
+def normalise_iris(gdf: gpd.GeoDataFrame, origin: str) -> gpd.GeoDataFrame:
+    """Keep Lyon's IRIS from an IGN CONTOURS-IRIS layer and check them (code, name, arrondissement, geometry)."""
+    code_col = next((c for c in ("code_iris", "CODE_IRIS", "iris_code") if c in gdf.columns), None)
+    if code_col is None:
+        raise TerritoryError(f"{origin}: no 'code_iris' property; is it an IGN CONTOURS-IRIS layer?")
+    name_col = next((c for c in ("nom_iris", "NOM_IRIS", "name") if c in gdf.columns), None)
+    gdf = gdf.set_crs(WGS84, allow_override=True) if gdf.crs is None else gdf.to_crs(WGS84)
+    codes = gdf[code_col].astype(str)
+    gdf = gdf[codes.str.fullmatch(r"6938[1-9]\d{4}")]
+    if not 100 <= len(gdf) <= 400:
+        raise TerritoryError(f"{origin}: {len(gdf)} IRIS of Lyon found, expected about 185; wrong layer or filter?")
+    out = gpd.GeoDataFrame(
+        {
+            "code_iris": gdf[code_col].astype(str).to_numpy(),
+            "name": (gdf[name_col].astype(str) if name_col else gdf[code_col].astype(str)).to_numpy(),
+            "arrondissement": gdf[code_col].astype(str).str[:5].to_numpy(),
+        },
+        geometry=gdf.geometry.make_valid().to_numpy(),
+        crs=WGS84,
+    )
+    if out["code_iris"].duplicated().any():
+        raise TerritoryError(f"{origin}: duplicated IRIS codes")
+    area = out.to_crs(LAMBERT93).area.sum() / 1e6
+    if not 40 <= area <= 60:
+        raise TerritoryError(f"{origin}: IRIS cover {area:.1f} km², not Lyon's ≈ 48 km²; wrong CRS or wrong file?")
+    return out.sort_values("code_iris").reset_index(drop=True)
+
+
+def load_iris(settings: Settings) -> gpd.GeoDataFrame | None:
+    """The cached IRIS (``observatory territory fetch-iris``), or None: IRIS are official data only, never approximated."""
+    path = settings.reference_dir / IRIS_FILE
+    if not path.exists():
+        return None
+    try:
+        gdf = gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises several types for unreadable files; all mean the same to a user
+        raise TerritoryError(f"{path}: unreadable IRIS file ({exc.__class__.__name__}); delete it and run 'observatory territory fetch-iris'") from None
+    return normalise_iris(gdf, str(path))
+
+
+def iris_of_points(x: np.ndarray, y: np.ndarray, arrondissements: np.ndarray, iris_l93: gpd.GeoDataFrame) -> np.ndarray:
+    """IRIS code of each Lambert-93 point (None outside every IRIS or without coordinates).
+
+    Points are tested only against the IRIS of their arrondissement (about 20 each), with a bounding-box
+    pre-filter, so a million points take a fraction of a second.
+    """
+    x = np.asarray(x, dtype="float64")
+    y = np.asarray(y, dtype="float64")
+    arrondissements = np.asarray(arrondissements, dtype=object)
+    out = np.full(len(x), None, dtype=object)
+    finite = np.isfinite(x) & np.isfinite(y)
+    for code, group in iris_l93.groupby("arrondissement"):
+        in_arr = np.flatnonzero(finite & (arrondissements == code))
+        if not len(in_arr):
+            continue
+        for iris_code, geom in zip(group["code_iris"], group.geometry):
+            shapely.prepare(geom)
+            xmin, ymin, xmax, ymax = geom.bounds
+            px, py = x[in_arr], y[in_arr]
+            cand = in_arr[(px >= xmin) & (px <= xmax) & (py >= ymin) & (py <= ymax)]
+            cand = cand[out[cand] == None]  # noqa: E711 - element-wise test on an object array
+            if len(cand):
+                inside = shapely.contains_xy(geom, x[cand], y[cand])
+                out[cand[inside]] = iris_code
+    return out
 
 
 # Grid -----------------------------------------------------------------------------------------------------------
