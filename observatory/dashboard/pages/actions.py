@@ -379,6 +379,8 @@ def series_figure(series: pd.DataFrame, start: date, end: date | None) -> go.Fig
             bgcolor="rgba(255,255,255,0.85)",
         )
     fig.update_yaxes(title_text="Faits par mois", rangemode="tozero")
+    if series["count"].max(skipna=True) <= 6:
+        fig.update_yaxes(tick0=0, dtick=1)  # counts: no "0,5 fait" tick on a quiet perimeter
     return figures.theme(fig, height=340)
 
 
