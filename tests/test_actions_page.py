@@ -251,3 +251,31 @@ def test_small_counts_hidden_from_elus(page_module):
     assert page_module._count(3, analyst=False, min_count=5) == "<\u00a05"
     assert page_module._count(3, analyst=True, min_count=5) == "3"
     assert page_module._count(0, analyst=False, min_count=5) == "0"
+
+
+def test_elu_view_of_the_page_withholds_small_counts(app_ctx, settings, monkeypatch):
+    """The whole callback on a small published store, as an élu: no count of 1..4 in the series or the tables."""
+    import re
+
+    from observatory.dashboard import security
+    from tests.dashboard_data import publish_random_store
+
+    page = app_ctx
+    publish_random_store(settings, n=3_000, seed=3)
+    monkeypatch.setattr(security, "is_analyst", lambda: True)
+    analyst_views = page.update_views("A2025-01", "arrondissement", 0)
+    analyst_series, analyst_rows = analyst_views[2], _cells(analyst_views[4])
+    small = re.compile(r"(?<![\d,])[1-4] (→|faits avant)|→ [1-4](?![\d,])")
+    assert small.search(" ".join(" ".join(r[3:6]) for r in analyst_rows) + " ".join(r[1] for r in analyst_rows))
+    # 3,000 incidents over Lyon: the hypercentre's targeted months hold 0, 1 or 2 facts (seeded, checked).
+    assert [v for t in analyst_series.data for v in t.y if 0 < v < settings.min_count]
+    monkeypatch.setattr(security, "is_analyst", lambda: False)
+    timeline, fmap, series, note, evaluation, objectives_, options = page.update_views("A2025-01", "arrondissement", 0)
+    assert [o["value"] for o in options][:1] == ["A2021-01"]
+    counts = [v for t in series.data for v in t.y if v == v]
+    assert counts and not [v for v in counts if 0 < v < settings.min_count]
+    assert "< 5" in note  # the withheld months are named in the note
+    rows = _cells(evaluation)
+    figures_text = " ".join(" ".join(r[3:6]) for r in rows) + " ".join(r[1] for r in rows)
+    assert not small.search(figures_text), figures_text
+    assert fmap.data[0].name == "Arrondissements" and fmap.data[-1].name.startswith("A2025-01 — ")

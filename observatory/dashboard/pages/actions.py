@@ -531,7 +531,9 @@ def update_views(action_id, group, _version):  # noqa: ANN001, ANN201
     fmap = map_figure(actions_layer(settings), action_id, settings.tile_source, geo.geo_ref(settings, "arrondissements"), _arrondissement_names(settings), _city_bounds(settings))
     if action_id and not plan.register.empty and action_id in set(plan.register["action_id"]):
         rec = plan.register.set_index("action_id").loc[action_id]
-        monthly = components.view(monthly_series(settings, plan, views["source"], action_id), ["count"], keys=["month", "area"], row_totals=False)
+        # Élus: monthly counts 1..min_count−1 withheld (DESIGN §6), as on the Tendances page (primary suppression
+        # only; complementary suppression over month × area would blank the whole series of a quiet perimeter).
+        monthly = components.view(monthly_series(settings, plan, views["source"], action_id), ["count"])
         series = series_figure(monthly, rec["start"], rec["end"])
         private = components.privacy_note(monthly) if monthly.attrs.get("hidden") else ""
         series_note = "Catégories visées : " + ", ".join(labels.category_label(c) for c in rec["categories"]) + (f" ; {private}" if private else "") + "."
