@@ -18,3 +18,36 @@ def test_impossible_dates_become_null_and_real_ones_read():
 def test_month_before_day_is_not_accepted_when_day_exceeds_twelve():
     # 13/01/2021 read as %m/%d/%Y would be month 13: never guessed into another date.
     assert _strict_strptime(pa.array(["13/01/2021"]), "%m/%d/%Y").to_pylist() == [None]
+
+
+def _reference(text: list[str | None], fmt: str) -> list:
+    """The exact check on every row (what ``_strict_strptime`` did before its fast path)."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    from observatory.etl.transform import _same_modulo_zeros
+
+    arr = pa.array(text, pa.string())
+    parsed = pc.strptime(arr, format=fmt, unit="s", error_is_null=True)
+    ok = _same_modulo_zeros(parsed, arr, fmt)
+    return [p if bool(k) else None for p, k in zip(parsed.to_pylist(), np.asarray(ok))]
+
+
+def test_fast_path_agrees_with_the_exact_check_on_a_grid_of_odd_dates():
+    # Days and months out of range, short numbers, 2-digit years, hour 24, minute 60, leap days, odd spacing.
+    days = ["0", "00", "1", "01", "9", "28", "29", "30", "31", "32"]
+    months = ["0", "1", "01", "02", "2", "04", "12", "13"]
+    years = ["2021", "2024", "21", "0999", "999"]
+    clocks = ["00:00", "0:5", "09:05", "23:59", "24:00", "23:60", " 10:00"]
+    text = [f"{d}/{m}/{y} {c}" for d in days for m in months for y in years for c in clocks]
+    text += ["", " 01/02/2021 10:00 ", "01/02/2021  10:00", "01/02/2021T10:00", None, "garbage"]
+    fast = _strict_strptime(pa.array(text, pa.string()), "%d/%m/%Y %H:%M").to_pylist()
+    assert fast == _reference(text, "%d/%m/%Y %H:%M")
+    assert sum(v is not None for v in fast) > 100  # the grid does hold readable dates
+    iso = [f"{y}-{m}-{d}" for d in days for m in months for y in years]
+    assert _strict_strptime(pa.array(iso), "%Y-%m-%d").to_pylist() == _reference(iso, "%Y-%m-%d")
+    secs = ["2021-12-31 23:59:59", "2021-12-31 23:59:60", "2021-01-01 10:00:61", "2021-01-01 10:00:00"]
+    assert _strict_strptime(pa.array(secs), "%Y-%m-%d %H:%M:%S").to_pylist() == _reference(secs, "%Y-%m-%d %H:%M:%S")
+    # A directive the fast renderer does not write (%b) takes the exact path for every row.
+    named = ["01 Feb 2021", "31 Feb 2021"]
+    assert _strict_strptime(pa.array(named), "%d %b %Y").to_pylist() == _reference(named, "%d %b %Y")

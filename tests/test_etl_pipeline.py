@@ -211,3 +211,32 @@ def test_one_refused_file_does_not_block_the_others(tmp_path):
     again = ingest(s, [good, bad], "police_nationale")
     assert again.exit_code == 0 and again.files[0].skipped and again.files[1].accepted == 1
     assert store.current_snapshot(s).row_count == 3
+
+
+def test_rows_out_of_time_order_publish_sorted_with_their_own_lines(tmp_path):
+    # The ingest puts each file's rows in time order before mapping (so publishing needs no permutation): every
+    # published row must keep its own line number and fields, and quarantine stays in file order.
+    s = settings_for(tmp_path, quarantine_max_share=0.5)
+    f = write_pn(tmp_path / "pn_20250301.csv", [
+        pn_row("C1", "15/02/2025 10:00", arr="69381"),      # line 2
+        pn_row("C2", "31/02/2025 10:00", arr="69382"),      # line 3: impossible date (lenient parse says 03/03)
+        pn_row("C3", "02/01/2024 08:00", arr="69383"),      # line 4
+        pn_row("C4", "pas une date", arr="69384"),          # line 5
+        pn_row("C5", "31/12/2024 23:30", arr="69385"),      # line 6: 2024 in Paris, 22:30 UTC
+        pn_row("C6", "01/01/2025 00:30", arr="69386", label="Libellé jamais vu"),  # line 7
+        pn_row("C7", "02/01/2024 07:59", arr="69387"),      # line 8
+    ])
+    r = ingest(s, [f], "police_nationale")
+    assert r.snapshot_id and conservation_holds(r)
+    assert (r.files[0].accepted, r.files[0].quarantined) == (5, 2)
+    snap = store.current_snapshot(s)
+    by_year = {p.parent.name: store.read_incident_files([p]).to_pandas() for p in snap.incident_files}
+    assert list(by_year["year=2024"][S.SOURCE_ID]) == ["C7", "C3", "C5"]
+    assert list(by_year["year=2025"][S.SOURCE_ID]) == ["C6", "C1"]
+    df = _incidents(s)
+    assert dict(zip(df[S.SOURCE_ID], df[S.SOURCE_ROW])) == {"C1": 2, "C3": 4, "C5": 6, "C6": 7, "C7": 8}
+    assert dict(zip(df[S.SOURCE_ID], df[S.ARRONDISSEMENT])) == {"C1": "69381", "C3": "69383", "C5": "69385", "C6": "69386", "C7": "69387"}
+    assert df.loc["police_nationale:C6", S.CATEGORY] == S.NON_CLASSE
+    q = store.read_quarantine(s)
+    assert list(q["source_row"]) == [3, 5]
+    assert [json.loads(o)["NUM_FAIT"] for o in q["original"]] == ["C2", "C4"]
