@@ -240,3 +240,17 @@ def test_rows_out_of_time_order_publish_sorted_with_their_own_lines(tmp_path):
     q = store.read_quarantine(s)
     assert list(q["source_row"]) == [3, 5]
     assert [json.loads(o)["NUM_FAIT"] for o in q["original"]] == ["C2", "C4"]
+
+
+def test_same_key_twice_in_one_file_the_later_line_wins_even_if_dated_earlier(tmp_path):
+    s = settings_for(tmp_path)
+    f = write_pn(tmp_path / "pn_20250301.csv", [
+        pn_row("D1", "20/02/2025 10:00", arr="69381"),  # line 2: superseded by line 4 (a correction in the same file)
+        pn_row("D2", "10/02/2025 10:00", arr="69382"),  # line 3
+        pn_row("D1", "05/02/2025 09:00", arr="69383"),  # line 4: the correction, dated before line 2
+    ])
+    r = ingest(s, [f], "police_nationale")
+    assert r.snapshot_id and conservation_holds(r)
+    assert (r.files[0].rows_read, r.files[0].accepted, r.files[0].duplicates) == (3, 2, 1)
+    d1 = _incidents(s).loc["police_nationale:D1"]
+    assert d1[S.SOURCE_ROW] == 4 and d1[S.ARRONDISSEMENT] == "69383"

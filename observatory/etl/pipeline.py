@@ -29,7 +29,7 @@ from observatory.labels import fmt_date, fmt_int, fmt_pct
 from observatory.etl.profile import Profile, ProfileError, load_profile
 from observatory.etl.read import InputError, RawTable, read_file, scan_file
 from observatory.etl.transform import (
-    Q_ADDRESS, Q_POINT, Problems, TerritoryIndex, codes_array, locate, map_rows, project_points, repeat, territory_index, time_order,
+    Q_ADDRESS, Q_POINT, Problems, TerritoryIndex, codes_array, locate, locate_points, map_rows, repeat, territory_index, time_order,
 )
 from observatory.territory import TerritoryError, load_territory
 
@@ -103,6 +103,11 @@ class Prepared:
     incidents: pa.Table | None = None  # candidates (canonical schema)
     quarantine: pa.Table | None = None
     raw_preview: pd.DataFrame | None = None
+    keys_unique: bool = False  # no key repeats among the file's rows (quarantined ones included): known unique
+
+
+def _keys_unique(keys: pa.ChunkedArray) -> bool:
+    return len(pc.unique(keys)) == len(keys)  # unique() is ~4× faster than count_distinct here
 
 
 def _fr_date(iso: str | None) -> str:
@@ -218,16 +223,20 @@ def prepare_file(path: Path, profile: Profile, settings: Settings, index: Territ
     order = time_order(raw.table, profile)
     if order is not None:
         raw = _permuted(raw, order)
-    # Projecting the coordinates (pyproj) and mapping the fields (Arrow kernels) are independent and both release
-    # the GIL: run them side by side.
+    # Projecting the coordinates (pyproj) and placing them (shapely: arrondissement, zones; Arrow: grid ids) need
+    # only the coordinates, mapping the fields (Arrow kernels) only the other columns, and all release the GIL:
+    # run them side by side. The uniqueness of the keys (for deduplication) is then checked in the same thread
+    # while the main one locates.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        points_future = pool.submit(project_points, raw.table, profile)
+        points_future = pool.submit(locate_points, raw.table, profile, index, settings.grid_size_m)
         mapped = map_rows(raw.table, profile, id_prefix=prefix, extracted_at=ext.astimezone(timezone.utc).replace(tzinfo=None), now=now.astimezone(timezone.utc).replace(tzinfo=None))
-        points = points_future.result()
+        points, spatial = points_future.result()
+        unique_future = pool.submit(_keys_unique, mapped.table[S.INCIDENT_KEY])
+        loc = locate(mapped, raw.table, profile, index, tolerance_m=settings.territory_tolerance_m, grid_size_m=settings.grid_size_m,
+                     problems=mapped.problems, points=points, spatial_=spatial)
+        keys_unique = unique_future.result()
     report.unmapped_labels = mapped.unmapped
     report.notes.extend(mapped.notes)
-    loc = locate(mapped, raw.table, profile, index, tolerance_m=settings.territory_tolerance_m, grid_size_m=settings.grid_size_m,
-                 problems=mapped.problems, points=points)
     report.notes.extend(loc.notes)
     problems: Problems = mapped.problems
     per_row = problems.per_row()
@@ -286,7 +295,7 @@ def prepare_file(path: Path, profile: Profile, settings: Settings, index: Territ
     })
     if bad.any():
         full = full.filter(pa.array(~bad))
-    return Prepared(report, full.cast(S.INCIDENT_SCHEMA), quarantine)
+    return Prepared(report, full.cast(S.INCIDENT_SCHEMA), quarantine, keys_unique=keys_unique)
 
 
 def _refusal_for_share(report: FileReport, settings: Settings, quarantine: pa.Table) -> str | None:
@@ -344,7 +353,7 @@ def _parent_source_keys(parent: store.Snapshot | None, source: str) -> pa.Table:
     return pa.concat_tables(parts) if parts else pa.table({S.INCIDENT_KEY: pa.array([], pa.string()), S.YEAR: pa.array([], pa.int16())})
 
 
-def deduplicate(batches: list[pa.Table], parent_rows: pa.Table) -> tuple[list[np.ndarray], list[dict], set[str]]:
+def deduplicate(batches: list[pa.Table], parent_rows: pa.Table, unique_within: list[bool] | None = None) -> tuple[list[np.ndarray], list[dict], set[str]]:
     """Decide, for each candidate row of each batch (in extraction order), new / revision / duplicate.
 
     ``parent_rows`` holds the already-published rows whose keys collide with the batches. Returns the mask of
@@ -352,20 +361,28 @@ def deduplicate(batches: list[pa.Table], parent_rows: pa.Table) -> tuple[list[np
     Rule: per key, rows are ordered by extraction date then batch order; the last one wins; a row identical
     to the previous version is a duplicate, a different one a revision; a row older than the published
     version is a duplicate (a stale extract cannot overwrite a newer one).
+    ``unique_within[i]`` True says batch i is already known to hold no key twice (checked while locating).
     """
     counts = [{"accepted": 0, "duplicates": 0, "revisions": 0} for _ in batches]
     if parent_rows.num_rows == 0:
         keys_all = pa.chunked_array([c for b in batches for c in b[S.INCIDENT_KEY].chunks], type=pa.string())
-        if len(pc.unique(keys_all)) == len(keys_all):  # unique() is ~4× faster than count_distinct here
+        if (len(batches) == 1 and unique_within and unique_within[0]) or _keys_unique(keys_all):
             # The common case (a first ingest, or a month with no overlap): no key repeats, nothing to compare.
             for i, b in enumerate(batches):
                 counts[i]["accepted"] = b.num_rows
             return [np.ones(b.num_rows, dtype=bool) for b in batches], counts, set()
     keep: list[np.ndarray] = []
-    # Within one file the same key twice: the last row wins, earlier ones are duplicates.
+    # Within one file the same key twice: the last row of the file wins, earlier ones are duplicates. Rows are in
+    # time order, not file order, so "last" is decided on the line numbers.
     for i, b in enumerate(batches):
         keys = b[S.INCIDENT_KEY].to_pandas()
-        dup = keys.duplicated(keep="last").to_numpy()
+        lines = b[S.SOURCE_ROW].to_numpy()
+        if len(lines) > 1 and not (np.diff(lines) > 0).all():
+            by_line = np.argsort(lines, kind="stable")
+            dup = np.empty(len(lines), dtype=bool)
+            dup[by_line] = keys.iloc[by_line].duplicated(keep="last").to_numpy()
+        else:
+            dup = keys.duplicated(keep="last").to_numpy()
         counts[i]["duplicates"] += int(dup.sum())
         keep.append(~dup)
     all_keys = pd.concat([b[S.INCIDENT_KEY].to_pandas()[k] for b, k in zip(batches, keep)] + [parent_rows[S.INCIDENT_KEY].to_pandas()], ignore_index=True)
@@ -592,7 +609,7 @@ def _ingest_locked(settings, files, profile, territory, progress, now, result, t
         colliding = parent_keys
     coll_years = set(colliding[S.YEAR].to_pylist())
     parent_rows = _parent_rows_for(parent, colliding[S.INCIDENT_KEY].combine_chunks() if colliding.num_rows else pa.array([], pa.string()), coll_years)
-    keep, counts, replaced = deduplicate(batches, parent_rows)
+    keep, counts, replaced = deduplicate(batches, parent_rows, [p.keys_unique for p in prepared])
     for p, c in zip(prepared, counts):
         p.report.accepted, p.report.duplicates, p.report.revisions = c["accepted"], c["duplicates"], c["revisions"]
         assert p.report.balanced, p.report.as_dict()

@@ -225,7 +225,10 @@ def read_csv(path: Path, profile: Profile, scan: FileScan) -> RawTable:
     encoding, notes = choose_encoding(path, profile, scan)
     # The first lines, decoded, to find and check the header before the fast reader runs.
     with open(path, "rb") as fh:
-        head_bytes = fh.read(min(scan.size, 4 << 20))
+        # 64 KB hold the first 20 lines of any sane export; read on (up to 4 MB) only for very long lines.
+        head_bytes = fh.read(min(scan.size, 64 << 10))
+        if head_bytes.count(b"\n") <= HEADER_SCAN_ROWS and len(head_bytes) < scan.size:
+            head_bytes += fh.read(min(scan.size, 4 << 20) - len(head_bytes))
     try:
         head_text = head_bytes.decode(encoding)
     except UnicodeDecodeError as exc:

@@ -289,6 +289,12 @@ def codes_array(idx: np.ndarray, codes: tuple[str, ...] | list[str]) -> pa.Array
 
 
 def repeat(value, n: int, type_=pa.string()) -> pa.Array:
+    """``value`` n times. Strings are built from two buffers (offsets, repeated bytes): ~10× faster than pa.repeat."""
+    if type_ == pa.string() and isinstance(value, str) and n > 0:
+        data = value.encode("utf-8")
+        if len(data) * n < 2**31 - 1:
+            offsets = (np.arange(n + 1, dtype=np.int64) * len(data)).astype(np.int32)
+            return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data * n))
     return pa.repeat(pa.scalar(value, type=type_), n)
 
 
@@ -581,11 +587,39 @@ def project_points(raw: pa.Table, profile: Profile) -> Points:
     return Points(x, y, lon, lat, ok, problems, notes)
 
 
+@dataclass
+class Spatial:
+    """What only the Lambert-93 coordinates decide: arrondissement polygon, zone polygons, grid cell."""
+
+    x: np.ndarray  # the coordinates it was computed for (locate recomputes when a site name moved a point)
+    y: np.ndarray
+    arrondissement: np.ndarray  # index into ARRONDISSEMENT_CODES of the polygon holding the point, -1 = none
+    zone_masks: list[np.ndarray]  # per zone of the index, the points inside (validity dates not applied yet)
+    grid: pa.Array
+
+
+def spatial(x: np.ndarray, y: np.ndarray, index: TerritoryIndex, grid_size_m: int) -> Spatial:
+    """Point in polygon (arrondissements, zones) and grid ids; shapely and Arrow release the GIL, so the pipeline
+    runs this beside the mapping step."""
+    arr_pos = {c: i for i, c in enumerate(S.ARRONDISSEMENT_CODES)}
+    arr_idx = np.full(len(x), -1, dtype=np.int16)
+    for code, m in zip(index.codes, _points_in(list(index.arr_geoms), x, y)):
+        arr_idx[m & (arr_idx < 0)] = arr_pos[code]
+    return Spatial(x, y, arr_idx, _points_in(list(index.zone_geoms), x, y), grid_ids(x, y, grid_size_m))
+
+
+def locate_points(raw: pa.Table, profile: Profile, index: TerritoryIndex, grid_size_m: int) -> tuple[Points, Spatial]:
+    """:func:`project_points` then :func:`spatial` on the projected points (one unit of work for a thread)."""
+    pts = project_points(raw, profile)
+    return pts, spatial(pts.x, pts.y, index, grid_size_m)
+
+
 def locate(mapped: Mapped, raw: pa.Table, profile: Profile, index: TerritoryIndex, *, tolerance_m: float, grid_size_m: int, problems: Problems,
-           points: Points | None = None) -> Located:
+           points: Points | None = None, spatial_: Spatial | None = None) -> Located:
     """Coordinates → WGS84 + Lambert-93, arrondissement, zones, grid cell; problems added to ``problems``.
 
-    ``points`` may be computed beforehand by :func:`project_points` (the pipeline overlaps it with mapping).
+    ``points`` and ``spatial_`` may be computed beforehand by :func:`locate_points` (the pipeline overlaps them
+    with mapping); ``spatial_`` is used only if the coordinates did not change since (no site name located a row).
     """
     n = mapped.table.num_rows
     pts = points if points is not None else project_points(raw, profile)
@@ -594,7 +628,6 @@ def locate(mapped: Mapped, raw: pa.Table, profile: Profile, index: TerritoryInde
     x, y, lon, lat = pts.x.copy(), pts.y.copy(), pts.lon.copy(), pts.lat.copy()
     quality = np.full(n, Q_NONE, dtype=np.int8)
     quality[pts.ok] = Q_POINT
-    arr_idx = np.full(n, -1, dtype=np.int16)
     extra_zone: np.ndarray | None = None  # zone ids known from a site or quarter name (small partner files)
     arr_pos = {c: i for i, c in enumerate(S.ARRONDISSEMENT_CODES)}
 
@@ -623,9 +656,9 @@ def locate(mapped: Mapped, raw: pa.Table, profile: Profile, index: TerritoryInde
 
     # Point in polygon: arrondissement, then distance to the city for points outside every polygon.
     has_xy = np.isfinite(x) & np.isfinite(y)
-    masks = _points_in(list(index.arr_geoms), x, y)
-    for code, m in zip(index.codes, masks):
-        arr_idx[m & (arr_idx < 0)] = arr_pos[code]
+    same_points = spatial_ is not None and np.array_equal(spatial_.x, x, equal_nan=True) and np.array_equal(spatial_.y, y, equal_nan=True)
+    sp = spatial_ if same_points else spatial(x, y, index, grid_size_m)
+    arr_idx = sp.arrondissement.copy()
     outside = has_xy & (arr_idx < 0)
     if outside.any():
         idx = np.flatnonzero(outside)
@@ -671,9 +704,8 @@ def locate(mapped: Mapped, raw: pa.Table, profile: Profile, index: TerritoryInde
     arr_idx[fill] = mapped.declared[fill]
     quality[fill] = Q_SECTOR
 
-    zones = _zone_lists(index, x, y, mapped.wall, extra_zone)
-    grid = grid_ids(x, y, grid_size_m)
-    return Located(x, y, lon, lat, quality, arr_idx, zones, grid, notes)
+    zones = _zone_lists(index, sp.zone_masks, mapped.wall, extra_zone)
+    return Located(x, y, lon, lat, quality, arr_idx, zones, sp.grid, notes)
 
 
 def _most_first(counts: dict[str, int]) -> list[tuple[str, int]]:
@@ -681,13 +713,12 @@ def _most_first(counts: dict[str, int]) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
-def _zone_lists(index: TerritoryIndex, x: np.ndarray, y: np.ndarray, wall: pa.Array, extra: np.ndarray | None) -> pa.Array:
+def _zone_lists(index: TerritoryIndex, masks: list[np.ndarray], wall: pa.Array, extra: np.ndarray | None) -> pa.Array:
     """List of zone ids per row, respecting each zone's validity dates, as an Arrow list array built from offsets."""
-    n = len(x)
+    n = len(wall)
     if n == 0:
         return pa.array([], type=pa.list_(pa.string()))
     local_day = pc.cast(wall, pa.timestamp("s")).to_numpy(zero_copy_only=False).astype("datetime64[D]")
-    masks = _points_in(list(index.zone_geoms), x, y)
     ids = list(index.zone_ids)
     member = np.zeros((n, len(ids) + 1), dtype=bool)
     for j, (m, vf, vt) in enumerate(zip(masks, index.zone_from, index.zone_to)):
