@@ -37,6 +37,40 @@ def install_actions(settings: Settings) -> Settings:
     return settings
 
 
+# Ingest accounting like the demo's: one monthly extract per partner (hundreds of files), a few rows of each in
+# quarantine with row-specific reasons, so the Données page has long histories to summarise.
+LEDGER_SOURCES = ("police_nationale", "police_municipale", "tcl", "bailleurs")
+QUARANTINE_REASONS = (
+    ("X_L93", "point hors du territoire (à {d}\u202f{m:03d} m de Lyon ; tolérance 500 m)"),
+    ("DATE_HEURE_FAITS", "date illisible « {d}/13/2024 » (format attendu %d/%m/%Y %H:%M)"),
+)
+
+
+def ingest_records(snapshot_id: str, start_year: int, end_year: int) -> tuple[list[dict], pa.Table]:
+    """Ledger rows (``store.HISTORY_COLUMNS``) of one file per partner and month, and their quarantined rows
+    (two per file, reasons carrying the offending value). Accounting holds: read = accepted + quarantined +
+    duplicates."""
+    from observatory import store
+
+    ledger, rows = [], []
+    base = datetime(start_year, 1, 1, tzinfo=timezone.utc)
+    i = 0
+    for year in range(start_year, end_year + 1):
+        for month in range(1, 13):
+            for source in LEDGER_SOURCES:
+                i += 1
+                name = f"{source}_{year}-{month:02d}.csv"
+                at = base.replace(year=year, month=month, day=5, hour=8 + LEDGER_SOURCES.index(source))
+                read, dups = 500 + (i * 37) % 400, (i * 7) % 20
+                ledger.append({"snapshot_id": snapshot_id, "ingested_at": at.isoformat(), "source": source, "source_file": name,
+                               "sha256": f"{i:064x}", "rows_read": read, "accepted": read - 2 - dups, "quarantined": 2, "duplicates": dups,
+                               "revisions": i % 3, "unmapped_labels": i % 5, "refused": False, "message": None})
+                for k, (column, reason) in enumerate(QUARANTINE_REASONS):
+                    rows.append({"batch_id": f"b{i}", "source": source, "source_file": name, "source_row": 10 + k, "column": column,
+                                 "reason": reason.format(d=1 + i % 3, m=i % 1000), "original": f'{{"{column}": "{i}"}}', "quarantined_at": at})
+    return ledger, pa.Table.from_pylist(rows, schema=store.QUARANTINE_SCHEMA)
+
+
 def publish_random_store(settings: Settings, n: int = 20_000, seed: int = 1, start_year: int = 2022, end_year: int = 2025, actions: bool = True) -> Settings:
     from observatory import store
     from tests.incident_factory import random_incidents
@@ -53,8 +87,10 @@ def publish_random_store(settings: Settings, n: int = 20_000, seed: int = 1, sta
     writer = store.SnapshotWriter(settings, store.new_snapshot_id(), store.current_snapshot(settings))
     for year in sorted(set(table.column(schema.YEAR).to_pylist())):
         writer.write_year(year, table.filter(pc.equal(table.column(schema.YEAR), pa.scalar(year, pa.int16()))))
+    ledger, quarantine = ingest_records(writer.id, start_year, end_year)
+    writer.write_quarantine("random", quarantine)
     now = datetime.now(timezone.utc).isoformat()
-    writer.publish({"created_at": now, "ingests": [], "source": "tests.dashboard_data (random, not the demo)"})
+    writer.publish({"created_at": now, "ingests": [], "ledger": ledger, "source": "tests.dashboard_data (random, not the demo)"})
     if actions:
         install_actions(settings)
     return settings

@@ -257,3 +257,56 @@ def test_grid_layer_sends_only_non_zero_cells_and_the_browser_fetches_the_grid_o
     values = z if isinstance(z, list) else None
     if values is not None:
         assert min(values) > 0
+
+
+def _texts(node) -> list[str]:  # noqa: ANN001
+    """Every string in a callback response (component tree as JSON), in order."""
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, list):
+        return [t for x in node for t in _texts(x)]
+    if isinstance(node, dict):
+        return [t for k, v in node.items() if k in ("children", "props", "response") or k.startswith("data-") or isinstance(v, (dict, list)) for t in _texts(v)]
+    return []
+
+
+def _answer(app, name_prefix: str, query: dict | None = None):  # noqa: ANN001, ANN202
+    from tests.dashboard_data import callback_requests
+
+    client = app.server.test_client()
+    deps = json.loads(client.get("/_dash-dependencies").data)
+    body = next(b for n, b in callback_requests(deps, query or {}) if n.startswith(name_prefix))
+    r = client.post("/_dash-update-component", json=body)
+    assert r.status_code == 200
+    return json.loads(r.data)["response"]
+
+
+def test_donnees_summarises_long_histories_and_quarantines(app_and_settings):  # noqa: ANN001
+    from observatory import store
+    from tests.dashboard_data import LEDGER_SOURCES
+
+    app, settings = app_and_settings
+    n_files = len(store.ingest_history(settings))
+    assert n_files == 4 * 12 * len(LEDGER_SOURCES)  # 2022–2025, one file per partner and month
+    history = _answer(app, "data-history")
+    text = " | ".join(_texts(history))
+    # One summary row per partner (its file count), then only the latest files behind a disclosure.
+    assert "48" in _texts(history) and "Police nationale" in text
+    assert f"20 derniers fichiers sur {n_files}" in text
+    assert text.count("police_nationale_") + text.count("tcl_") + text.count("bailleurs_") + text.count("police_municipale_") == 20
+    quarantine = _texts(_answer(app, "data-quarantine"))
+    # 384 quarantined rows with row-specific reasons → one line per partner and kind of problem.
+    assert quarantine.count("point hors du territoire") == len(LEDGER_SOURCES)
+    assert quarantine.count("date illisible") == len(LEDGER_SOURCES)
+    assert any(t.startswith("384 lignes en quarantaine") for t in quarantine)
+
+
+def test_donnees_gaps_and_overview_freshness_name_the_missing_partner_month(app_and_settings):  # noqa: ANN001
+    app, _settings = app_and_settings
+    gaps = _texts(_answer(app, "data-gaps"))
+    i = gaps.index("mars 2025")
+    assert gaps[i - 1].startswith("TCL") and gaps[i + 1] == "lacune"
+    # The store ends in December 2025: March is outside the last six months of the overview.
+    fresh = " ".join(_texts(_answer(app, "overview-freshness")))
+    assert "Tous les partenaires ont transmis chacun des 6 derniers mois" in fresh
+    assert "Dernière intégration : 05/12/2025" in fresh  # the ledger's last file (December 2025 extracts)

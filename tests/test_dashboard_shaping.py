@@ -64,19 +64,119 @@ def test_inside_outside_splits_the_city_series():
 
 
 def test_location_quality_table_shares_and_total_row():
-    c = pd.DataFrame({"source": ["a", "a", "b"], "location_quality": ["point", "none", "sector"], "count": [3, 1, 4]})
-    t = shaping.location_quality_table(c).set_index("source")
+    # analytics.location_quality output: partner a has 3 points and 1 none, b has 4 sector-only facts.
+    lq = pd.DataFrame({
+        "source": ["a", "b", "total"], "incidents": [4, 4, 8], "without_point": [1, 4, 5], "share_without_point": [0.25, 1.0, 0.625],
+        "point": [3, 0, 3], "address": [0, 0, 0], "sector": [0, 4, 4], "none": [1, 0, 1],
+    })
+    t = shaping.location_quality_table(lq)
+    assert t["source"].tolist() == ["a", "b", "total"]  # the total row last
+    t = t.set_index("source")
     assert t.loc["a", "point"] == pytest.approx(0.75)
     assert t.loc["a", "sans_point"] == pytest.approx(0.25)
-    assert t.loc["__all__", "total"] == 8
-    assert t.loc["__all__", "partenaire"] == "Tous partenaires"
+    assert t.loc["b", "sector"] == pytest.approx(1.0)
+    assert t.loc["total", "total"] == 8
+    assert t.loc["total", "partenaire"] == "Tous partenaires"
 
 
-def test_quarantine_summary_counts_and_example():
-    q = pd.DataFrame({"source": ["tcl"] * 3, "reason": ["date invalide", "date invalide", "hors territoire"], "column": ["date", "date", None], "source_file": ["f.csv"] * 3, "source_row": [4, 9, 12], "original": ['{"date": "32/01"}', "{}", "{}"]})
+def test_location_quality_table_of_an_empty_selection_has_no_division_by_zero():
+    lq = pd.DataFrame({"source": ["total"], "incidents": [0], "without_point": [0], "share_without_point": [float("nan")], "point": [0], "address": [0], "sector": [0], "none": [0]})
+    t = shaping.location_quality_table(lq)
+    assert t.loc[0, "total"] == 0 and pd.isna(t.loc[0, "point"])
+
+
+def test_reason_kind_drops_the_row_specific_details():
+    assert shaping.reason_kind("point hors du territoire (à 1\u202f310 m de Lyon ; tolérance 500 m)") == "point hors du territoire"
+    assert shaping.reason_kind("date illisible « le 14 juillet » (format attendu %d/%m/%Y)") == "date illisible"
+    assert shaping.reason_kind("date manquante") == "date manquante"
+    assert shaping.reason_kind(None) == "–"
+
+
+def test_quarantine_summary_groups_reasons_by_kind_with_one_example():
+    q = pd.DataFrame({
+        "source": ["tcl"] * 4,
+        "reason": ["date illisible « 32/01 »", "date illisible « 45/02 »", "hors territoire", "date illisible « x »"],
+        "column": ["date", "date", None, "date"],
+        "source_file": ["f.csv", "f.csv", "f.csv", "g.csv"],
+        "source_row": [4, 9, 12, 3],
+        "original": ['{"date": "32/01"}', "{}", "{}", "{}"],
+    })
     s = shaping.quarantine_summary(q)
-    assert s.loc[0, "rows"] == 2 and s.loc[0, "reason"] == "date invalide"
-    assert s.loc[0, "example"].startswith("f.csv, ligne 4")
+    assert len(s) == 2
+    assert s.loc[0, "rows"] == 3 and s.loc[0, "reason"] == "date illisible" and s.loc[0, "files"] == 2
+    assert s.loc[0, "example"].startswith("f.csv, ligne 4 : date illisible « 32/01 » — {")
+    assert s.loc[1, "column"] == "–" and s.loc[1, "example"] == "f.csv, ligne 12 : {}"
+    assert shaping.quarantine_summary(q.iloc[0:0]).empty
+
+
+def _history() -> pd.DataFrame:
+    return pd.DataFrame({
+        "ingested_at": pd.to_datetime(["2025-01-05 08:00", "2025-02-05 08:00", "2025-02-06 09:00"], utc=True),
+        "source": ["tcl", "tcl", "police_nationale"],
+        "source_file": ["t1.csv", "t2.csv", "pn.csv"],
+        "rows_read": [10, 20, 5], "accepted": [8, 17, 0], "quarantined": [1, 1, 0], "duplicates": [1, 2, 0],
+        "revisions": [0, 3, 0], "unmapped_labels": [2, 0, 0], "refused": [False, False, True], "message": [None, None, "colonne manquante"],
+    })
+
+
+def test_ingest_by_partner_sums_the_accounting_and_counts_refused_files():
+    t = shaping.ingest_by_partner(_history()).set_index("source")
+    assert t.loc["tcl", "files"] == 2 and t.loc["tcl", "rows_read"] == 30 and t.loc["tcl", "accepted"] == 25
+    assert t.loc["tcl", "rows_read"] == t.loc["tcl", "accepted"] + t.loc["tcl", "quarantined"] + t.loc["tcl", "duplicates"]
+    assert t.loc["police_nationale", "refused_files"] == 1 and t.loc["tcl", "refused_files"] == 0
+    assert t.loc["tcl", "last_ingest"] == pd.Timestamp("2025-02-05 08:00", tz="UTC")
+    assert list(t.index) == ["police_nationale", "tcl"]  # most recent ingest first
+    assert shaping.ingest_by_partner(_history().iloc[0:0]).empty
+
+
+def test_latest_files_and_last_ingest():
+    latest = shaping.latest_files(_history(), 2)
+    assert latest["source_file"].tolist() == ["pn.csv", "t2.csv"]
+    assert latest["partenaire"].iloc[1].startswith("TCL")
+    assert shaping.last_ingest(_history()) == pd.Timestamp("2025-02-06 09:00", tz="UTC").to_pydatetime()
+    assert shaping.last_ingest(_history().iloc[0:0]) is None
+
+
+def _coverage() -> pd.DataFrame:
+    # analytics.coverage output: tcl (about 50 a month) misses March 2025 and stops after April; pools (seasonal,
+    # median 0) have empty months that are not gaps.
+    months = pd.to_datetime(["2025-01-01", "2025-02-01", "2025-03-01", "2025-04-01"])
+    tcl = pd.DataFrame({"source": "tcl", "month": months, "count": pd.array([50, 48, pd.NA, 52], dtype="Int64"), "expected": 49.0, "status": ["ok", "ok", "gap", "ok"]})
+    pools = pd.DataFrame({"source": "piscines", "month": months[:2], "count": pd.array([3, 0], dtype="Int64"), "expected": 0.0, "status": ["ok", "zero"]})
+    return pd.concat([tcl, pools], ignore_index=True)
+
+
+def test_coverage_gaps_lists_gaps_and_late_months_but_not_seasonal_zeros():
+    g = shaping.coverage_gaps(_coverage(), date(2025, 6, 30))
+    assert list(zip(g["source"], g["mois"], g["status"])) == [("tcl", "mars 2025", "lacune"), ("tcl", "mai 2025", "retard"), ("tcl", "juin 2025", "retard")]
+    assert shaping.coverage_gaps(_coverage(), date(2025, 6, 30), start=date(2025, 5, 1))["mois"].tolist() == ["mai 2025", "juin 2025"]
+    assert shaping.coverage_gaps(_coverage().iloc[0:0], date(2025, 6, 30)).empty
+
+
+def test_recent_gaps_one_line_per_partner_over_the_last_months():
+    r = shaping.recent_gaps(_coverage(), date(2025, 5, 31), months=3)  # mars, avril, mai
+    assert r.to_dict("records") == [{"partenaire": "TCL (transports en commun)", "mois": "mars 2025, mai 2025 (en retard)", "n": 2}]
+    # Across new year: the 6 months up to February 2026 start in September 2025 (no gap of tcl's March).
+    assert shaping.recent_gaps(_coverage(), date(2026, 2, 28), months=6)["mois"].iloc[0].startswith("septembre 2025 (en retard)")
+
+
+def test_unmapped_table_names_partners_and_the_period_seen():
+    u = pd.DataFrame({"source": ["tcl", "tcl"], "raw_label": ["Tags", "Bruit"], "count": [3, 1],
+                      "first_seen": pd.to_datetime(["2025-01-02", "2025-03-04"]), "last_seen": pd.to_datetime(["2025-02-10", "2025-03-04"])})
+    t = shaping.unmapped_table(u)
+    assert t["periode"].tolist() == ["02/01/2025 – 10/02/2025", "04/03/2025"]
+    assert t["partenaire"].iloc[0].startswith("TCL")
+
+
+def test_snapshots_table_newest_first_with_the_current_one_marked():
+    from datetime import datetime
+    from types import SimpleNamespace
+
+    snaps = [SimpleNamespace(id="a", created_at=datetime(2025, 1, 1), manifest={"files": [{"rows": 3}, {"rows": 4}]}),
+             SimpleNamespace(id="b", created_at=datetime(2025, 2, 1), manifest={})]
+    t = shaping.snapshots_table(snaps, "a")
+    assert t["id"].tolist() == ["b", "a"] and t["rows"].tolist() == [0, 7] and t["current"].tolist() == ["", "en service"]
+    assert shaping.snapshots_table([], "a").empty
 
 
 def test_filter_controls_round_trip_through_the_url():

@@ -156,3 +156,19 @@ def test_hidden_values_are_grey_with_their_text_and_no_number():
     assert list(shown.locations) == ["b"] and list(hidden.locations) == ["a"]
     # Escaped like every text: Plotly shows "&lt; 5" as "< 5".
     assert hidden.customdata[0][2] == "&lt; 5" and hidden.name.startswith("Effectif trop faible")
+
+
+def test_house_theme_is_compact_and_french():
+    import plotly.graph_objects as go
+
+    fig = figures.theme(go.Figure(go.Bar(x=["a"], y=[1])), height=300)
+    assert fig.layout.separators == labels.PLOTLY_SEPARATORS and fig.layout.height == 300
+    tpl = fig.layout.template
+    assert tpl.layout.font.family == figures.FONT and tuple(tpl.layout.colorway) == figures.COLORWAY
+    assert tpl.layout.plot_bgcolor == "white"  # plotly_white's background kept
+    # Only the 2-D parts we draw: no 3-D scene, polar or ternary defaults, no templates of unused trace types.
+    assert tpl.layout.scene.to_plotly_json() == {} and tpl.layout.polar.to_plotly_json() == {}
+    assert set(tpl.data.to_plotly_json()) <= set(figures._TEMPLATE_TRACE_TYPES)
+    assert len(fig.to_json()) < 4000
+    # Built once: later figures reuse the same template object.
+    assert figures.house_template() is figures.house_template()

@@ -140,37 +140,152 @@ def inside_outside(inside: pd.DataFrame, city: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([dedans, dehors], ignore_index=True)
 
 
-def location_quality_table(counts: pd.DataFrame) -> pd.DataFrame:
-    """Per partner: total and share of each location quality, plus the share without a point.
+def location_quality_table(quality: pd.DataFrame) -> pd.DataFrame:
+    """Per partner: facts, the share of each location quality and the share without a point, for display.
 
-    ``counts``: source, location_quality, count (analytics ``counts(by=("source", "location_quality"))``).
-    A last row "Tous partenaires" sums them.
+    ``quality``: analytics ``location_quality`` (source, with a "total" row, incidents, without_point,
+    share_without_point and one count column per quality). The "total" row comes last as "Tous partenaires".
     """
     from observatory import schema
 
-    wide = counts.pivot_table(index="source", columns="location_quality", values="count", aggfunc="sum", fill_value=0)
-    wide = wide.reindex(columns=list(schema.LOCATION_QUALITIES), fill_value=0)
-    wide.loc["__all__"] = wide.sum()
-    total = wide.sum(axis=1)
-    shares = wide.div(total.where(total > 0), axis=0)
-    out = shares.assign(total=total.astype("int64"), sans_point=shares["sector"] + shares["none"]).reset_index()
-    out["partenaire"] = out["source"].map(lambda s: "Tous partenaires" if s == "__all__" else labels.source_label(s))
+    q = quality.copy()
+    total = q["incidents"].astype("float64")
+    denom = total.where(total > 0)
+    out = pd.DataFrame({"source": q["source"], "total": q["incidents"].astype("int64")})
+    for quality_code in schema.LOCATION_QUALITIES:
+        out[quality_code] = q[quality_code] / denom
+    out["sans_point"] = q["share_without_point"].astype("float64")
+    out["partenaire"] = out["source"].map(lambda v: "Tous partenaires" if v == "total" else labels.source_label(v))
+    is_total = out["source"] == "total"
+    return pd.concat([out[~is_total], out[is_total]], ignore_index=True)
+
+
+def unmapped_table(unmapped: pd.DataFrame) -> pd.DataFrame:
+    """Analytics ``unmapped_labels`` with the partner's French name and the period the label was seen."""
+    out = unmapped.copy()
+    out["partenaire"] = out["source"].map(labels.source_label)
+    out["periode"] = [
+        labels.fmt_date(a) if a == b else f"{labels.fmt_date(a)} – {labels.fmt_date(b)}"
+        for a, b in zip(pd.to_datetime(out["first_seen"]).dt.date, pd.to_datetime(out["last_seen"]).dt.date)
+    ] if len(out) else []
     return out
 
 
+def reason_kind(reason: object) -> str:
+    """The kind of a quarantine reason, without its row-specific details: "point hors du territoire (à 1 310 m…)"
+    → "point hors du territoire"; "date illisible « le 14 juillet » (format…)" → "date illisible".
+
+    Reasons carry the offending value, so grouping on the full text gives one group per row; grouping on the
+    kind gives the handful of problems an analyst has to fix.
+    """
+    if reason is None or (isinstance(reason, float) and pd.isna(reason)):
+        return "–"
+    text = str(reason)
+    cut = min((i for i in (text.find(" ("), text.find(" «"), text.find(" :"), text.find(": ")) if i > 0), default=len(text))
+    return text[:cut].strip() or text.strip()
+
+
 def quarantine_summary(quarantine: pd.DataFrame, max_example: int = 160) -> pd.DataFrame:
-    """Rows per (source, reason, column) with one example (file, row and original values), most frequent first."""
-    cols = ["source", "partenaire", "reason", "column", "rows", "example"]
+    """Rows per (source, kind of reason, column), most frequent first, with the number of files and one example
+    (file, row, full reason and original values, cut at ``max_example`` characters)."""
+    cols = ["source", "partenaire", "reason", "column", "rows", "files", "example"]
     if quarantine.empty:
         return pd.DataFrame(columns=cols)
-    q = quarantine.assign(column=quarantine["column"].fillna("–"))
-    g = q.groupby(["source", "reason", "column"], as_index=False, dropna=False)
-    out = g.size().rename(columns={"size": "rows"})
-    first = g.first()[["source", "reason", "column", "source_file", "source_row", "original"]]
-    out = out.merge(first, on=["source", "reason", "column"], how="left")
-    out["example"] = [f"{f}, ligne {r} : {str(o)[:max_example]}" for f, r, o in zip(out["source_file"], out["source_row"], out["original"])]
+    q = quarantine.assign(column=quarantine["column"].fillna("–"), kind=quarantine["reason"].map(reason_kind))
+    g = q.groupby(["source", "kind", "column"], as_index=False, dropna=False, sort=False)
+    out = g.agg(rows=("reason", "size"), files=("source_file", "nunique"), source_file=("source_file", "first"),
+                source_row=("source_row", "first"), detail=("reason", "first"), original=("original", "first"))
+    out["example"] = [
+        f"{f}, ligne {r} : {d} — {str(o)[:max_example]}" if d != k else f"{f}, ligne {r} : {str(o)[:max_example]}"
+        for f, r, d, k, o in zip(out["source_file"], out["source_row"], out["detail"], out["kind"], out["original"])
+    ]
     out["partenaire"] = out["source"].map(labels.source_label)
-    return out.sort_values("rows", ascending=False)[cols].reset_index(drop=True)
+    out = out.rename(columns={"kind": "reason"})
+    return out.sort_values(["rows", "source"], ascending=[False, True], kind="stable")[cols].reset_index(drop=True)
+
+
+HISTORY_COUNTS = ("rows_read", "accepted", "quarantined", "duplicates", "revisions", "unmapped_labels")
+
+
+def ingest_by_partner(history: pd.DataFrame) -> pd.DataFrame:
+    """``store.ingest_history`` summed per partner: files, refused files, first and last ingest, and the row
+    accounting (read = accepted + quarantined + duplicates holds per partner as it does per file)."""
+    cols = ["source", "partenaire", "files", "refused_files", "first_ingest", "last_ingest", *HISTORY_COUNTS]
+    if history.empty:
+        return pd.DataFrame(columns=cols)
+    g = history.groupby("source", as_index=False, sort=True)
+    out = g.agg(files=("source_file", "size"), refused_files=("refused", "sum"), first_ingest=("ingested_at", "min"),
+                last_ingest=("ingested_at", "max"), **{c: (c, "sum") for c in HISTORY_COUNTS})
+    out["refused_files"] = out["refused_files"].astype("int64")
+    out["partenaire"] = out["source"].map(labels.source_label)
+    return out.sort_values("last_ingest", ascending=False, kind="stable")[cols].reset_index(drop=True)
+
+
+def latest_files(history: pd.DataFrame, n: int = 20) -> pd.DataFrame:
+    """The ``n`` most recently ingested files, newest first, with the partner's French name."""
+    h = history.sort_values("ingested_at", ascending=False, kind="stable").head(n)
+    return h.assign(partenaire=h["source"].map(labels.source_label)).reset_index(drop=True)
+
+
+def last_ingest(history: pd.DataFrame):  # noqa: ANN201 - datetime | None
+    """When the last file was ingested (a Python datetime), None before any ingest."""
+    if history.empty or history["ingested_at"].isna().all():
+        return None
+    return pd.Timestamp(history["ingested_at"].max()).to_pydatetime()
+
+
+def coverage_gaps(coverage: pd.DataFrame, end: date, start: date | None = None) -> pd.DataFrame:
+    """Months a partner should have sent and did not, from analytics ``coverage`` (source, month, count,
+    expected, status), between ``start`` (default: open) and ``end``.
+
+    Two kinds: "lacune", a month inside the partner's span that analytics calls a gap (no row where an empty
+    month is unlikely at its usual level), and "retard", a month after the partner's last data up to ``end``
+    (a late extract), counted only for partners whose usual level makes an empty month unlikely — a seasonal
+    partner (pools) is neither late nor missing in winter. Columns: source, partenaire, month, mois, status.
+    """
+    import numpy as np
+
+    from observatory.analytics.quality import GAP_PROBABILITY
+
+    cols = ["source", "partenaire", "month", "mois", "status"]
+    if coverage.empty:
+        return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "month" else "str") for c in cols})
+    cov = coverage.assign(month=pd.to_datetime(coverage["month"]))
+    end_month = pd.Timestamp(end).to_period("M").to_timestamp()
+    parts = [cov.loc[cov["status"] == "gap", ["source", "month"]].assign(status="lacune")]
+    for src, part in cov.groupby("source", sort=True):
+        expected = float(part["expected"].iloc[0])
+        after = pd.date_range(part["month"].max() + pd.offsets.MonthBegin(1), end_month, freq="MS")
+        if len(after) and np.exp(-expected) < GAP_PROBABILITY:
+            parts.append(pd.DataFrame({"source": src, "month": after, "status": "retard"}))
+    out = pd.concat(parts, ignore_index=True)
+    out = out[out["month"] <= end_month]
+    if start is not None:
+        out = out[out["month"] >= pd.Timestamp(start).to_period("M").to_timestamp()]
+    out = out.sort_values(["source", "month"], kind="stable").reset_index(drop=True)
+    out["mois"] = [labels.month_year(m.year, m.month) for m in out["month"]]
+    out["partenaire"] = out["source"].map(labels.source_label)
+    return out[cols]
+
+
+def recent_gaps(coverage: pd.DataFrame, last: date, months: int = 6) -> pd.DataFrame:
+    """:func:`coverage_gaps` of the last ``months`` months up to ``last``, one row per partner: ``partenaire``,
+    ``mois`` (French months joined by commas, "(en retard)" after a late one), ``n`` (number of months)."""
+    first = (pd.Timestamp(last).to_period("M") - (months - 1)).to_timestamp().date()
+    gaps = coverage_gaps(coverage, last, first)
+    if gaps.empty:
+        return pd.DataFrame({"partenaire": pd.Series(dtype="str"), "mois": pd.Series(dtype="str"), "n": pd.Series(dtype="int64")})
+    gaps = gaps.assign(mois=[m + (" (en retard)" if st == "retard" else "") for m, st in zip(gaps["mois"], gaps["status"])])
+    return gaps.groupby("partenaire", as_index=False, sort=True).agg(mois=("mois", ", ".join), n=("mois", "size"))
+
+
+def snapshots_table(snapshots, current_id: str) -> pd.DataFrame:  # noqa: ANN001 - list of store.Snapshot
+    """Published snapshots, newest first: ``id``, ``created_at``, ``rows`` (facts, from the manifest's files),
+    ``current`` ("en service" for the one the dashboard reads)."""
+    rows = [{"id": s.id, "created_at": s.created_at, "rows": sum(int(f.get("rows", 0)) for f in s.manifest.get("files", [])),
+             "current": "en service" if s.id == current_id else ""} for s in snapshots]
+    df = pd.DataFrame(rows, columns=["id", "created_at", "rows", "current"])
+    return df.sort_values("created_at", ascending=False, kind="stable").reset_index(drop=True)
 
 
 # Privacy for élus (DESIGN §6) ------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from observatory.dashboard.panel import clickable
 
 dash.register_page(__name__, path="/", name="Vue d'ensemble", title="Vue d'ensemble — Observatoire", order=0)
 
+FRESHNESS_MONTHS = 6
 METRICS = [{"label": "Taux pour 1 000 habitants", "value": "rate"}, {"label": "Nombre de faits", "value": "count"}]
 
 
@@ -185,21 +186,18 @@ def freshness(_query):  # noqa: ANN001, ANN201
     from observatory import store
 
     an = components.analytics()
-    s = components.settings()
     snap = an.snapshot
     first, last = an.date_range()
-    history = store.ingest_history(s)
-    last_ingest = history["ingested_at"].max() if len(history) else None
-    cov = an.counts(by=("source", "month"))
-    gaps = shaping.missing_months(shaping.coverage_matrix(cov, sorted(cov["source"].dropna().unique()), last.replace(day=1, month=max(1, last.month - 5)) if last else first, last)) if last else cov.iloc[0:0]
+    ingest = shaping.last_ingest(store.ingest_history(components.settings()))
+    created = getattr(snap, "created_at", None)
     rows = [
-        html.Li(f"Instantané en service : {an.snapshot_id}" + (f", publié le {labels.fmt_datetime(getattr(snap, 'created_at', None))}" if getattr(snap, "created_at", None) else "")),
-        html.Li(f"Dernière intégration : {labels.fmt_datetime(last_ingest.to_pydatetime()) if last_ingest is not None and not isinstance(last_ingest, str) else (last_ingest or 'aucune enregistrée')}"),
+        html.Li(f"Instantané en service : {an.snapshot_id}" + (f", publié le {labels.fmt_datetime(created)}" if created else "")),
+        html.Li(f"Dernière intégration : {labels.fmt_datetime(ingest) if ingest is not None else 'aucune enregistrée'}"),
         html.Li(f"Faits datés du {labels.fmt_date(first)} au {labels.fmt_date(last)}"),
     ]
-    if len(gaps):
-        lines = gaps.groupby("partenaire", sort=True)["mois"].agg(", ".join)
-        rows.append(html.Li(["Mois sans données (6 derniers mois) : ", html.Ul([html.Li(f"{p} : {m}") for p, m in lines.items()])], className="text-danger"))
-    else:
-        rows.append(html.Li("Tous les partenaires ont transmis chacun des 6 derniers mois."))
+    gaps = shaping.recent_gaps(an.coverage(), last, FRESHNESS_MONTHS) if last else None
+    if gaps is not None and len(gaps):
+        rows.append(html.Li([f"Mois sans données ({FRESHNESS_MONTHS} derniers mois) : ", html.Ul([html.Li(f"{r.partenaire} : {r.mois}") for r in gaps.itertuples()])], className="text-danger"))
+    elif gaps is not None:
+        rows.append(html.Li(f"Tous les partenaires ont transmis chacun des {FRESHNESS_MONTHS} derniers mois."))
     return [html.Ul(rows, className="mb-1"), html.Small("Couverture détaillée dans l'onglet Données.", className="text-muted")]
