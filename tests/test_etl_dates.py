@@ -51,3 +51,38 @@ def test_fast_path_agrees_with_the_exact_check_on_a_grid_of_odd_dates():
     # A directive the fast renderer does not write (%b) takes the exact path for every row.
     named = ["01 Feb 2021", "31 Feb 2021"]
     assert _strict_strptime(pa.array(named), "%d %b %Y").to_pylist() == _reference(named, "%d %b %Y")
+
+
+def test_byte_matrix_path_agrees_with_the_exact_check_on_fixed_width_dates():
+    # Every text 16 bytes wide (zero-padded), so the numpy byte-matrix comparison decides; rolled-over dates
+    # (31/04, 29/02 of a common year), out-of-range fields and a wrong separator of the same width included.
+    from observatory.etl.transform import _equals_rendering
+
+    text = [f"{d:02d}/{m:02d}/{y} {h:02d}:{mi:02d}" for d in (0, 1, 28, 29, 30, 31, 32) for m in (0, 1, 2, 4, 12, 13)
+            for y in ("2021", "2024", "0999") for h, mi in ((0, 0), (23, 59), (24, 0))]
+    text += ["01-02-2021 10:00", "01/02/2021T10:00"]
+    assert {len(t) for t in text} == {16}
+    arr = pa.array(text)
+    assert _equals_rendering(pa.compute.strptime(arr, format="%d/%m/%Y %H:%M", unit="s", error_is_null=True), arr, "%d/%m/%Y %H:%M") is not None
+    fast = _strict_strptime(arr, "%d/%m/%Y %H:%M").to_pylist()
+    assert fast == _reference(text, "%d/%m/%Y %H:%M")
+    assert fast[text.index("28/02/2021 23:59")].isoformat() == "2021-02-28T23:59:00"
+    assert fast[text.index("29/02/2021 00:00")] is None and fast[text.index("29/02/2024 00:00")] is not None
+    assert fast[text.index("31/04/2021 00:00")] is None and fast[text.index("01-02-2021 10:00")] is None
+
+
+def test_time_order_is_the_stable_order_with_unreadable_dates_last():
+    import numpy as np
+
+    from observatory.etl.transform import _stable_argsort
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        n = int(rng.integers(1, 40))
+        values = [None if rng.random() < 0.2 else int(v) for v in rng.integers(-5, 5, n)]
+        got = _stable_argsort(pa.array(values, pa.int64()))
+        key = np.array([10**9 if v is None else v for v in values])
+        if got is None:  # None means "already in order"
+            assert (np.diff(key) >= 0).all()
+        else:
+            assert got.tolist() == np.argsort(key, kind="stable").tolist()
