@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -16,8 +15,7 @@ from observatory import official
 from observatory.config import get_settings
 
 pytestmark = pytest.mark.browser
-REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+REPO = Path(__file__).resolve().parents[2]
 
 HEADER = (
     '"CODGEO_2026";"annee";"indicateur";"unite_de_compte";"nombre";"taux_pour_mille";"est_diffuse";"insee_pop";'
@@ -25,10 +23,8 @@ HEADER = (
 )
 
 
-def test_page_in_chromium(tmp_path):
-    if CHROMIUM is None:
-        pytest.skip("chromium is not installed")
-    playwright = pytest.importorskip("playwright.sync_api")
+def test_page_in_chromium(tmp_path, browser):  # noqa: ANN001 - the session browser of tests/browser/conftest.py
+    # One Playwright per test session: a second sync_playwright() inside the running one is refused.
     from tests.dashboard_data import publish_random_store
 
     settings = get_settings(root=REPO, env={}, data_dir=tmp_path / "data")
@@ -64,9 +60,8 @@ def test_page_in_chromium(tmp_path):
                 if server.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"dashboard did not start: {server.stderr.read().decode()[-500:]}")
                 time.sleep(0.2)
-        with playwright.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            page = browser.new_page()
+        page = browser.new_page()
+        try:
             page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.goto(f"http://127.0.0.1:{port}/officielles")
@@ -75,7 +70,8 @@ def test_page_in_chromium(tmp_path):
             assert "Vols avec armes" in table and "SSMSI 2025" in table
             assert page.locator("#officielles-series .main-svg").count() > 0
             assert "Pourquoi les chiffres diffèrent" in page.inner_text("body")
-            browser.close()
+        finally:
+            page.close()
     finally:
         server.terminate()
         server.wait(10)
