@@ -12,7 +12,7 @@ import pytest
 from observatory import schema as S
 from observatory import store
 from observatory.etl import ingest
-from tests.etl_helpers import L93_POINTS, RHONE_WGS84, conservation_holds, pn_row, settings_for, to_l93, write_pn
+from tests.etl_helpers import L93_POINTS, RHONE_WGS84, VILLEURBANNE_WGS84, conservation_holds, pn_row, settings_for, to_l93, write_pn
 
 
 def _incidents(settings):
@@ -225,10 +225,12 @@ def test_rows_out_of_time_order_publish_sorted_with_their_own_lines(tmp_path):
         pn_row("C5", "31/12/2024 23:30", arr="69385"),      # line 6: 2024 in Paris, 22:30 UTC
         pn_row("C6", "01/01/2025 00:30", arr="69386", label="Libellé jamais vu"),  # line 7
         pn_row("C7", "02/01/2024 07:59", arr="69387"),      # line 8
+        pn_row("C8", "01/01/2024 12:00", arr="69388")[:5] + ["abc", "6516775,0", "69388", "Rue"],  # line 9: bad x
+        pn_row("C9", "03/01/2024 12:00", xy=to_l93(*VILLEURBANNE_WGS84)),  # line 10: outside Lyon
     ])
     r = ingest(s, [f], "police_nationale")
     assert r.snapshot_id and conservation_holds(r)
-    assert (r.files[0].accepted, r.files[0].quarantined) == (5, 2)
+    assert (r.files[0].accepted, r.files[0].quarantined) == (5, 4)
     snap = store.current_snapshot(s)
     by_year = {p.parent.name: store.read_incident_files([p]).to_pandas() for p in snap.incident_files}
     assert list(by_year["year=2024"][S.SOURCE_ID]) == ["C7", "C3", "C5"]
@@ -238,8 +240,10 @@ def test_rows_out_of_time_order_publish_sorted_with_their_own_lines(tmp_path):
     assert dict(zip(df[S.SOURCE_ID], df[S.ARRONDISSEMENT])) == {"C1": "69381", "C3": "69383", "C5": "69385", "C6": "69386", "C7": "69387"}
     assert df.loc["police_nationale:C6", S.CATEGORY] == S.NON_CLASSE
     q = store.read_quarantine(s)
-    assert list(q["source_row"]) == [3, 5]
-    assert [json.loads(o)["NUM_FAIT"] for o in q["original"]] == ["C2", "C4"]
+    assert list(q["source_row"]) == [3, 5, 9, 10]
+    assert [json.loads(o)["NUM_FAIT"] for o in q["original"]] == ["C2", "C4", "C8", "C9"]
+    assert list(q["column"]) == ["DATE_HEURE_FAITS", "DATE_HEURE_FAITS", "X_L93", "X_L93"]
+    assert "coordonnée illisible" in q["reason"].iloc[2] and "hors du territoire" in q["reason"].iloc[3]
 
 
 def test_same_key_twice_in_one_file_the_later_line_wins_even_if_dated_earlier(tmp_path):

@@ -220,17 +220,20 @@ def prepare_file(path: Path, profile: Profile, settings: Settings, index: Territ
     report.notes.extend(raw.notes)
     report.rows_read = raw.rows_read
     batch_id = scan.sha256[:12]
-    order = time_order(raw.table, profile)
-    if order is not None:
-        raw = _permuted(raw, order)
     # Projecting the coordinates (pyproj) and placing them (shapely: arrondissement, zones; Arrow: grid ids) need
-    # only the coordinates, mapping the fields (Arrow kernels) only the other columns, and all release the GIL:
-    # run them side by side. The uniqueness of the keys (for deduplication) is then checked in the same thread
-    # while the main one locates.
+    # only the coordinates; putting the rows in time order and mapping the fields (Arrow kernels) need the other
+    # columns; all release the GIL: run them side by side, then put the points in the rows' new order (cheap
+    # numpy takes). The uniqueness of the keys (for deduplication) is then checked in the same thread while the
+    # main one locates.
     with ThreadPoolExecutor(max_workers=1) as pool:
         points_future = pool.submit(locate_points, raw.table, profile, index, settings.grid_size_m)
+        order = time_order(raw.table, profile)
+        if order is not None:
+            raw = _permuted(raw, order)
         mapped = map_rows(raw.table, profile, id_prefix=prefix, extracted_at=ext.astimezone(timezone.utc).replace(tzinfo=None), now=now.astimezone(timezone.utc).replace(tzinfo=None))
         points, spatial = points_future.result()
+        if order is not None:
+            points, spatial = points.permuted(order), spatial.permuted(order)
         unique_future = pool.submit(_keys_unique, mapped.table[S.INCIDENT_KEY])
         loc = locate(mapped, raw.table, profile, index, tolerance_m=settings.territory_tolerance_m, grid_size_m=settings.grid_size_m,
                      problems=mapped.problems, points=points, spatial_=spatial)

@@ -619,6 +619,13 @@ class Points:
     problems: Problems
     notes: list[str]
 
+    def permuted(self, order: np.ndarray) -> "Points":
+        """The same points for the rows put in ``order`` (problem positions follow their rows)."""
+        inv = np.empty_like(order)
+        inv[order] = np.arange(len(order))
+        probs = Problems([inv[p] for p in self.problems.pos], list(self.problems.column), list(self.problems.reason))
+        return Points(self.x[order], self.y[order], self.lon[order], self.lat[order], self.ok[order], probs, list(self.notes))
+
 
 def project_points(raw: pa.Table, profile: Profile) -> Points:
     """Coordinates → WGS84 and Lambert-93 (pyproj, always_xy); swapped lat/lon repaired, wrong CRS caught."""
@@ -674,6 +681,9 @@ class Spatial:
     arrondissement: np.ndarray  # index into ARRONDISSEMENT_CODES of the polygon holding the point, -1 = none
     zone_masks: list[np.ndarray]  # per zone of the index, the points inside (validity dates not applied yet)
     grid: pa.Array
+
+    def permuted(self, order: np.ndarray) -> "Spatial":
+        return Spatial(self.x[order], self.y[order], self.arrondissement[order], [m[order] for m in self.zone_masks], self.grid.take(pa.array(order)))
 
 
 def spatial(x: np.ndarray, y: np.ndarray, index: TerritoryIndex, grid_size_m: int) -> Spatial:
