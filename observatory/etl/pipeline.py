@@ -173,13 +173,26 @@ def _quarantine_table(raw: RawTable, per_row: dict[int, tuple[str, str]], report
     }, schema=store.QUARANTINE_SCHEMA)
 
 
-def _permuted(raw: RawTable, order: np.ndarray) -> RawTable:
-    """The rows of ``raw`` in ``order`` (line numbers follow), columns taken two at a time (take releases the GIL)."""
+def _permuted(raw: RawTable, order: np.ndarray, columns: list[str]) -> RawTable:
+    """``columns`` of ``raw`` with the rows in ``order`` (line numbers follow), taken two at a time (take releases
+    the GIL). Only the columns mapping reads are moved: the coordinates are projected in file order."""
     idx = pa.array(order)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        cols = list(pool.map(lambda c: c.take(idx), raw.table.columns))
-    table = pa.Table.from_arrays(cols, schema=raw.table.schema)
+        cols = list(pool.map(lambda c: raw.table[c].take(idx), columns))
+    table = pa.Table.from_arrays(cols, names=columns)
     return RawTable(table, raw.lines[order], raw.malformed, raw.header, raw.header_line, raw.encoding, raw.notes)
+
+
+def _mapped_columns(profile: Profile, names: list[str]) -> list[str]:
+    """The raw columns ``map_rows`` and ``locate`` read (besides the coordinates), in file order."""
+    wanted = {profile.id_column, *profile.build_from, profile.time_column, profile.clock_column, profile.label_column, profile.n_facts,
+              profile.place_name, profile.site, profile.quarter, profile.place_type, profile.arrondissement}
+    return [c for c in names if c in wanted]
+
+
+def _points_in_order(points_future, order: np.ndarray):
+    points, spatial = points_future.result()
+    return points.permuted(order), spatial.permuted(order)
 
 
 def _reason_key(reason: str) -> str:
@@ -225,15 +238,18 @@ def prepare_file(path: Path, profile: Profile, settings: Settings, index: Territ
     # columns; all release the GIL: run them side by side, then put the points in the rows' new order (cheap
     # numpy takes). The uniqueness of the keys (for deduplication) is then checked in the same thread while the
     # main one locates.
+    # ``raw`` stays in file order (quarantine keeps the original values); ``rows`` holds the mapped columns in time
+    # order. Positions below are positions in ``rows``.
+    original = raw
     with ThreadPoolExecutor(max_workers=1) as pool:
         points_future = pool.submit(locate_points, raw.table, profile, index, settings.grid_size_m)
         order = time_order(raw.table, profile)
         if order is not None:
-            raw = _permuted(raw, order)
+            # Queued behind the projection in the same worker, so it never waits on itself.
+            points_future = pool.submit(_points_in_order, points_future, order)
+            raw = _permuted(raw, order, _mapped_columns(profile, raw.table.column_names))
         mapped = map_rows(raw.table, profile, id_prefix=prefix, extracted_at=ext.astimezone(timezone.utc).replace(tzinfo=None), now=now.astimezone(timezone.utc).replace(tzinfo=None))
         points, spatial = points_future.result()
-        if order is not None:
-            points, spatial = points.permuted(order), spatial.permuted(order)
         unique_future = pool.submit(_keys_unique, mapped.table[S.INCIDENT_KEY])
         loc = locate(mapped, raw.table, profile, index, tolerance_m=settings.territory_tolerance_m, grid_size_m=settings.grid_size_m,
                      problems=mapped.problems, points=points, spatial_=spatial)
@@ -252,8 +268,10 @@ def prepare_file(path: Path, profile: Profile, settings: Settings, index: Territ
     for m in raw.malformed:
         k = _reason_key(m["reason"])
         reasons[k] = reasons.get(k, 0) + 1
-    report.quarantine_reasons = dict(sorted(reasons.items(), key=lambda kv: -kv[1]))
-    quarantine = _quarantine_table(raw, per_row, report, batch_id, profile.name, now.astimezone(timezone.utc))
+    report.quarantine_reasons = dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
+    if order is not None:
+        per_row = {int(order[p]): v for p, v in per_row.items()}  # back to file positions
+    quarantine = _quarantine_table(original, per_row, report, batch_id, profile.name, now.astimezone(timezone.utc))
 
     t = mapped.table
     n = t.num_rows

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -393,29 +394,10 @@ class Mapped:
     notes: list[str]
 
 
-def map_rows(raw: pa.Table, profile: Profile, *, id_prefix: str = "", extracted_at: datetime, now: datetime) -> Mapped:
-    """Profile columns → canonical fields; problems collected for every row at once."""
+def _map_times(raw: pa.Table, profile: Profile, extracted_at: datetime) -> tuple[pa.ChunkedArray, np.ndarray, pa.Array, Problems]:
+    """The time fields of ``map_rows`` and their problems (unreadable, after the extraction, before 1990)."""
     n = raw.num_rows
     probs = Problems()
-    notes: list[str] = []
-    # id
-    if profile.id_column:
-        ids = pc.utf8_trim_whitespace(raw[profile.id_column])
-        probs.add(_empty(ids), profile.id_column, "identifiant manquant")
-        # Excel and some exports write integer ids as 12.0: the same incident must get the same key.
-        ids = pc.replace_substring_regex(ids, r"^(\d+)\.0+$", r"\1")
-    else:
-        cols = [c for c in profile.build_from if c in raw.column_names]
-        all_empty = np.ones(n, dtype=bool)
-        for c in cols:
-            all_empty &= _empty(pc.utf8_trim_whitespace(raw[c]))
-        probs.add(all_empty, profile.build_from[0], "aucune valeur pour construire l'identifiant")
-        ids = pa.array(stable_ids(raw, tuple(cols)), type=pa.string())
-    if id_prefix:
-        ids = pc.binary_join_element_wise(pa.scalar(id_prefix), ids, "-")
-    keys = pc.binary_join_element_wise(pa.scalar(profile.name), ids, ":")
-
-    # time
     occurred, precision, bad_time, wall = parse_times(raw, profile)
     if bad_time.any():
         bad_idx = np.flatnonzero(bad_time)
@@ -436,54 +418,91 @@ def map_rows(raw: pa.Table, profile: Profile, *, id_prefix: str = "", extracted_
     old = occ_ok & (occ_np < np.datetime64(EARLIEST, "us"))
     probs.add(old, profile.time_column, "date antérieure à 1990")
 
-    # label
-    label = pc.utf8_trim_whitespace(raw[profile.label_column])
-    probs.add(_empty(label), profile.label_column, "libellé manquant")
-    known = list(profile.labels)
-    idx = pc.index_in(label, value_set=pa.array(known, type=pa.string()))
-    if known and pc.sum(pc.is_null(idx)).as_py():
-        # Second chance, tolerant of case and accents (partners retype labels); still never a fuzzy guess.
-        folded = {normalise_name(k): v for k, v in profile.labels.items()}
-        uniq = pc.unique(pc.filter(label, pc.is_null(idx))).to_pylist()
-        extra = {u: folded[normalise_name(u)] for u in uniq if u and normalise_name(u) in folded}
-        if extra:
-            known = known + list(extra)
-            cats_list = list(profile.labels.values()) + list(extra.values())
-            idx = pc.index_in(label, value_set=pa.array(known, type=pa.string()))
+    return occurred, precision, wall, probs
+
+
+def map_rows(raw: pa.Table, profile: Profile, *, id_prefix: str = "", extracted_at: datetime, now: datetime) -> Mapped:
+    """Profile columns → canonical fields; problems collected for every row at once."""
+    n = raw.num_rows
+    probs = Problems()
+    notes: list[str] = []
+    # The time fields are parsed in a worker thread while the other fields are mapped here (Arrow kernels release
+    # the GIL); their problems are added after the id's and before the later checks', as when run in sequence.
+    pool = ThreadPoolExecutor(max_workers=1)
+    times_future = pool.submit(_map_times, raw, profile, extracted_at)
+    # id
+    if profile.id_column:
+        ids = pc.utf8_trim_whitespace(raw[profile.id_column])
+        probs.add(_empty(ids), profile.id_column, "identifiant manquant")
+        # Excel and some exports write integer ids as 12.0: the same incident must get the same key.
+        ids = pc.replace_substring_regex(ids, r"^(\d+)\.0+$", r"\1")
+    else:
+        cols = [c for c in profile.build_from if c in raw.column_names]
+        all_empty = np.ones(n, dtype=bool)
+        for c in cols:
+            all_empty &= _empty(pc.utf8_trim_whitespace(raw[c]))
+        probs.add(all_empty, profile.build_from[0], "aucune valeur pour construire l'identifiant")
+        ids = pa.array(stable_ids(raw, tuple(cols)), type=pa.string())
+    if id_prefix:
+        ids = pc.binary_join_element_wise(pa.scalar(id_prefix), ids, "-")
+    keys = pc.binary_join_element_wise(pa.scalar(profile.name), ids, ":")
+
+    try:
+        later = Problems()
+        # label
+        label = pc.utf8_trim_whitespace(raw[profile.label_column])
+        later.add(_empty(label), profile.label_column, "libellé manquant")
+        known = list(profile.labels)
+        idx = pc.index_in(label, value_set=pa.array(known, type=pa.string()))
+        if known and pc.sum(pc.is_null(idx)).as_py():
+            # Second chance, tolerant of case and accents (partners retype labels); still never a fuzzy guess.
+            folded = {normalise_name(k): v for k, v in profile.labels.items()}
+            uniq = pc.unique(pc.filter(label, pc.is_null(idx))).to_pylist()
+            extra = {u: folded[normalise_name(u)] for u in uniq if u and normalise_name(u) in folded}
+            if extra:
+                known = known + list(extra)
+                cats_list = list(profile.labels.values()) + list(extra.values())
+                idx = pc.index_in(label, value_set=pa.array(known, type=pa.string()))
+            else:
+                cats_list = list(profile.labels.values())
         else:
             cats_list = list(profile.labels.values())
-    else:
-        cats_list = list(profile.labels.values())
-    category = pc.fill_null(pc.take(pa.array(cats_list, type=pa.string()), idx) if known else pa.nulls(n, pa.string()), S.NON_CLASSE)
-    unmapped_mask = _np_bool(pc.is_null(idx)) & ~_empty(label) if known else ~_empty(label)
-    unmapped: dict[str, int] = {}
-    if unmapped_mask.any():
-        vc = pc.value_counts(pc.filter(label, pa.array(unmapped_mask))).to_pylist()
-        unmapped = {d["values"]: int(d["counts"]) for d in sorted(vc, key=lambda d: (-d["counts"], d["values"]))}
-    cat_codes = list(S.categories())
-    fam_codes = [S.categories()[c].family for c in cat_codes]
-    family = pc.take(pa.array(fam_codes, type=pa.string()), pc.index_in(category, value_set=pa.array(cat_codes, type=pa.string())))
+        category = pc.fill_null(pc.take(pa.array(cats_list, type=pa.string()), idx) if known else pa.nulls(n, pa.string()), S.NON_CLASSE)
+        unmapped_mask = _np_bool(pc.is_null(idx)) & ~_empty(label) if known else ~_empty(label)
+        unmapped: dict[str, int] = {}
+        if unmapped_mask.any():
+            vc = pc.value_counts(pc.filter(label, pa.array(unmapped_mask))).to_pylist()
+            unmapped = {d["values"]: int(d["counts"]) for d in sorted(vc, key=lambda d: (-d["counts"], d["values"]))}
+        cat_codes = list(S.categories())
+        fam_codes = [S.categories()[c].family for c in cat_codes]
+        family = pc.take(pa.array(fam_codes, type=pa.string()), pc.index_in(category, value_set=pa.array(cat_codes, type=pa.string())))
 
-    # n_facts
-    facts = np.ones(n, dtype=np.int32)
-    if profile.n_facts and profile.n_facts in raw.column_names:
-        vals, bad = parse_numbers(raw[profile.n_facts], ".")
-        nonint = np.isfinite(vals) & ((vals < 1) | (np.mod(vals, 1) != 0) | (vals > 1e6))
-        probs.add(bad | nonint, profile.n_facts, "nombre de faits invalide (entier ≥ 1 attendu)")
-        facts = np.where(np.isfinite(vals) & ~nonint, vals, 1).astype(np.int32)
+        # n_facts
+        facts = np.ones(n, dtype=np.int32)
+        if profile.n_facts and profile.n_facts in raw.column_names:
+            vals, bad = parse_numbers(raw[profile.n_facts], ".")
+            nonint = np.isfinite(vals) & ((vals < 1) | (np.mod(vals, 1) != 0) | (vals > 1e6))
+            later.add(bad | nonint, profile.n_facts, "nombre de faits invalide (entier ≥ 1 attendu)")
+            facts = np.where(np.isfinite(vals) & ~nonint, vals, 1).astype(np.int32)
 
-    def opt(name: str | None) -> pa.Array:
-        col = _text(raw, name)
-        return _null_if_empty(col) if col is not None else pa.nulls(n, pa.string())
+        def opt(name: str | None) -> pa.Array:
+            col = _text(raw, name)
+            return _null_if_empty(col) if col is not None else pa.nulls(n, pa.string())
 
-    place_name = opt(profile.place_name) if profile.place_name else (opt(profile.site) if profile.site else opt(profile.quarter))
-    has_declared = bool(profile.arrondissement and profile.arrondissement in raw.column_names)
-    declared = normalise_arrondissement(pc.utf8_trim_whitespace(raw[profile.arrondissement])) if has_declared else np.full(n, -1, dtype=np.int16)
-    if has_declared:
-        given = ~_empty(pc.utf8_trim_whitespace(raw[profile.arrondissement]))
-        unknown_arr = given & (declared < 0)
-        if unknown_arr.any():
-            notes.append(f"{int(unknown_arr.sum())} arrondissement(s) déclaré(s) non reconnu(s) (ni 6938x, ni 6900x, ni « Lyon 3 ») : laissé(s) vide(s)")
+        place_name = opt(profile.place_name) if profile.place_name else (opt(profile.site) if profile.site else opt(profile.quarter))
+        has_declared = bool(profile.arrondissement and profile.arrondissement in raw.column_names)
+        declared = normalise_arrondissement(pc.utf8_trim_whitespace(raw[profile.arrondissement])) if has_declared else np.full(n, -1, dtype=np.int16)
+        if has_declared:
+            given = ~_empty(pc.utf8_trim_whitespace(raw[profile.arrondissement]))
+            unknown_arr = given & (declared < 0)
+            if unknown_arr.any():
+                notes.append(f"{int(unknown_arr.sum())} arrondissement(s) déclaré(s) non reconnu(s) (ni 6938x, ni 6900x, ni « Lyon 3 ») : laissé(s) vide(s)")
+
+        occurred, precision, wall, time_probs = times_future.result()
+    finally:
+        pool.shutdown()
+    probs.extend(time_probs)
+    probs.extend(later)
 
     table = pa.table({
         S.INCIDENT_KEY: keys,
