@@ -10,6 +10,7 @@ import codecs
 import csv
 import hashlib
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -99,12 +100,17 @@ def scan_file(path: Path, encoding: str | None, progress: ProgressFn | None = No
     line_no = 1
     run = 0  # bytes since the last newline
     done = 0
-    with open(path, "rb") as fh:
+    # The checksum (hashlib releases the GIL on large buffers) runs in a worker thread beside the other checks.
+    hasher = ThreadPoolExecutor(max_workers=1)
+    hashed = None
+    with open(path, "rb") as fh, hasher:
         while True:
             chunk = fh.read(CHUNK)
             if not chunk:
                 break
-            h.update(chunk)
+            if hashed is not None:
+                hashed.result()
+            hashed = hasher.submit(h.update, chunk)
             if dec is not None and decode_error is None:
                 try:
                     dec.decode(chunk)
@@ -136,6 +142,8 @@ def scan_file(path: Path, encoding: str | None, progress: ProgressFn | None = No
             done += len(chunk)
             if progress:
                 progress(done, size)
+        if hashed is not None:
+            hashed.result()
     if dec is not None and decode_error is None:
         try:
             dec.decode(b"", final=True)

@@ -451,7 +451,8 @@ def map_rows(raw: pa.Table, profile: Profile, *, id_prefix: str = "", extracted_
         later = Problems()
         # label
         label = pc.utf8_trim_whitespace(raw[profile.label_column])
-        later.add(_empty(label), profile.label_column, "libellé manquant")
+        no_label = _empty(label)
+        later.add(no_label, profile.label_column, "libellé manquant")
         known = list(profile.labels)
         idx = pc.index_in(label, value_set=pa.array(known, type=pa.string()))
         if known and pc.sum(pc.is_null(idx)).as_py():
@@ -467,15 +468,19 @@ def map_rows(raw: pa.Table, profile: Profile, *, id_prefix: str = "", extracted_
                 cats_list = list(profile.labels.values())
         else:
             cats_list = list(profile.labels.values())
-        category = pc.fill_null(pc.take(pa.array(cats_list, type=pa.string()), idx) if known else pa.nulls(n, pa.string()), S.NON_CLASSE)
-        unmapped_mask = _np_bool(pc.is_null(idx)) & ~_empty(label) if known else ~_empty(label)
+        # Category and family from integer codes (label → category → family), never by hashing a million strings.
+        cat_codes = list(S.categories())
+        fam_codes = [S.categories()[c].family for c in cat_codes]
+        label_cat = np.array([cat_codes.index(c) if c in cat_codes else cat_codes.index(S.NON_CLASSE) for c in cats_list] + [cat_codes.index(S.NON_CLASSE)], dtype=np.int32)
+        idx_np = np.asarray(pc.fill_null(idx, len(cats_list)).to_numpy(zero_copy_only=False), dtype=np.int64) if known else np.full(n, len(cats_list), dtype=np.int64)
+        cat_idx = label_cat[idx_np]
+        category = pc.take(pa.array(cat_codes, type=pa.string()), pa.array(cat_idx))
+        unmapped_mask = _np_bool(pc.is_null(idx)) & ~no_label if known else ~no_label
         unmapped: dict[str, int] = {}
         if unmapped_mask.any():
             vc = pc.value_counts(pc.filter(label, pa.array(unmapped_mask))).to_pylist()
             unmapped = {d["values"]: int(d["counts"]) for d in sorted(vc, key=lambda d: (-d["counts"], d["values"]))}
-        cat_codes = list(S.categories())
-        fam_codes = [S.categories()[c].family for c in cat_codes]
-        family = pc.take(pa.array(fam_codes, type=pa.string()), pc.index_in(category, value_set=pa.array(cat_codes, type=pa.string())))
+        family = pc.take(pa.array(fam_codes, type=pa.string()), pa.array(cat_idx))
 
         # n_facts
         facts = np.ones(n, dtype=np.int32)
@@ -491,9 +496,10 @@ def map_rows(raw: pa.Table, profile: Profile, *, id_prefix: str = "", extracted_
 
         place_name = opt(profile.place_name) if profile.place_name else (opt(profile.site) if profile.site else opt(profile.quarter))
         has_declared = bool(profile.arrondissement and profile.arrondissement in raw.column_names)
-        declared = normalise_arrondissement(pc.utf8_trim_whitespace(raw[profile.arrondissement])) if has_declared else np.full(n, -1, dtype=np.int16)
+        declared_text = pc.utf8_trim_whitespace(raw[profile.arrondissement]) if has_declared else None
+        declared = normalise_arrondissement(declared_text) if has_declared else np.full(n, -1, dtype=np.int16)
         if has_declared:
-            given = ~_empty(pc.utf8_trim_whitespace(raw[profile.arrondissement]))
+            given = ~_empty(declared_text)
             unknown_arr = given & (declared < 0)
             if unknown_arr.any():
                 notes.append(f"{int(unknown_arr.sum())} arrondissement(s) déclaré(s) non reconnu(s) (ni 6938x, ni 6900x, ni « Lyon 3 ») : laissé(s) vide(s)")
