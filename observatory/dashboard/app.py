@@ -10,6 +10,7 @@ One app per process: Dash Pages registers page modules and their callbacks globa
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from datetime import date
 from pathlib import Path
@@ -51,6 +52,9 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         title=TITLE,
         update_title=None,
         serve_locally=True,
+        # gzip (flask-compress, a dependency): Plotly's 4.8 MB bundle travels as ~1.4 MB on a first visit, and
+        # callback answers shrink 3–10×. Without the package (an old venv) the app still serves, uncompressed.
+        compress=importlib.util.find_spec("flask_compress") is not None,
     )
     app.server.config["OBSERVATORY_SETTINGS"] = settings
     css_path = _bootstrap_css()
