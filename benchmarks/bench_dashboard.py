@@ -3,6 +3,7 @@ initial payload of each page, on a store of N random plausible incidents (defaul
 
     .venv/bin/python benchmarks/bench_dashboard.py            # 1e6 incidents, data kept in benchmarks/out/
     .venv/bin/python benchmarks/bench_dashboard.py --n 100000 --repeat 20
+    .venv/bin/python benchmarks/bench_dashboard.py --data-dir data --only data-   # an existing store (the demo's)
 
 "cold" is the first call of a callback with given filters (DuckDB query + figure); "warm" repeats the same
 request (analytics results cached per snapshot, figure rebuilt and serialised each time). Prints one table of
@@ -76,6 +77,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out")
+    parser.add_argument("--data-dir", type=Path, default=None, help="measure an existing store (e.g. the demo's data/) instead of generating one; it is only read")
     parser.add_argument("--only", action="append", default=[], help="only callbacks whose name contains this text (repeatable)")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the warm repeats (top 25 by cumulative time)")
     args = parser.parse_args()
@@ -85,7 +87,12 @@ def main() -> None:
     from observatory.dashboard.app import create_app
     from tests.dashboard_data import callback_requests
 
-    settings = _store(args.n, args.out)
+    if args.data_dir is not None:
+        from observatory.config import get_settings
+
+        settings = get_settings(data_dir=args.data_dir.resolve())
+    else:
+        settings = _store(args.n, args.out)
     app = create_app(settings)
     client = app.server.test_client()
     client.get("/")
@@ -124,7 +131,8 @@ def main() -> None:
                 pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
             rows.append((name, scen, cold, statistics.median(warm), _pct(warm, 0.95), len(r.data)))
 
-    print(f"\nCallbacks through /_dash-update-component, {args.n:,} incidents, {args.repeat} warm repeats (ms)")
+    size = f"{args.n:,} incidents" if args.data_dir is None else f"store {args.data_dir}"
+    print(f"\nCallbacks through /_dash-update-component, {size}, {args.repeat} warm repeats (ms)")
     print(f"{'callback':58} {'filtres':9} {'cold':>8} {'warm p50':>9} {'warm p95':>9} {'bytes':>9}")
     for name, scen, cold, p50, p95, size in rows:
         print(f"{name[:58]:58} {scen:9} {cold:8.1f} {p50:9.1f} {p95:9.1f} {size:9,}")
