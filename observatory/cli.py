@@ -1,14 +1,15 @@
 """The ``observatory`` command.
 
 Each group of commands lives in ``observatory/commands/<name>.py`` and exposes ``register(app)``; this module
-only assembles them, so that adding a command never means editing a shared file.
+only assembles them, so that adding a command never means editing a shared file. ``app`` is a
+:class:`~observatory.commands.common.FrenchTyper`: every command registered on it prints French help.
 """
 
 from __future__ import annotations
 
 import importlib
 
-import typer
+from observatory.commands.common import FrenchTyper, install_french_help_chrome
 
 COMMAND_MODULES = (
     "prepare",
@@ -22,12 +23,20 @@ COMMAND_MODULES = (
     "actions",
 )
 
-app = typer.Typer(
+# French one-line help for commands whose docstring is still English (their module belongs to another area);
+# an explicit ``help=`` given at registration wins over this.
+FRENCH_HELP = {
+    "report": "Produire le diagnostic annuel (PDF ou HTML) : synthèse, thèmes, arrondissements, zones, actions, méthodes.",
+    "export": "Exporter un tableau (CSV, XLSX) ou une couche cartographique agrégée (GeoJSON), filtres inscrits dans le fichier et dans son nom.",
+}
+
+install_french_help_chrome()
+
+app = FrenchTyper(
     name="observatory",
-    help="Observatoire de la délinquance et de la sécurité de Lyon: ingest partner extracts, analyse, serve the dashboard.",
+    help="Observatoire de la délinquance et de la sécurité de Lyon : intégrer les extraits des partenaires, "
+    "analyser, produire les rapports et servir le tableau de bord.",
     no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )
 
@@ -42,6 +51,9 @@ def _register_all() -> None:
                 continue
             raise
         module.register(app)
+    for info in app.registered_commands:
+        if info.help is None and info.name in FRENCH_HELP:
+            info.help = FRENCH_HELP[info.name]
 
 
 _register_all()
