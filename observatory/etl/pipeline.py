@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import time as _time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,7 +29,7 @@ from observatory.labels import fmt_date, fmt_int, fmt_pct
 from observatory.etl.profile import Profile, ProfileError, load_profile
 from observatory.etl.read import InputError, RawTable, read_file, scan_file
 from observatory.etl.transform import (
-    Q_ADDRESS, Q_POINT, Problems, TerritoryIndex, codes_array, locate, locate_points, map_rows, repeat, territory_index, time_order,
+    Q_ADDRESS, Q_POINT, Problems, TerritoryIndex, codes_array, locate, map_rows, normalised_ids, project_points, repeat, spatial, territory_index, time_order,
 )
 from observatory.territory import TerritoryError, load_territory
 
@@ -190,9 +190,15 @@ def _mapped_columns(profile: Profile, names: list[str]) -> list[str]:
     return [c for c in names if c in wanted]
 
 
-def _points_in_order(points_future, order: np.ndarray):
-    points, spatial = points_future.result()
-    return points.permuted(order), spatial.permuted(order)
+def _place_points(table: pa.Table, profile: Profile, index: TerritoryIndex, grid_size_m: int, order_box: Future):
+    """Worker-thread share of one file (everything here releases the GIL): project the coordinates, put the
+    points in the rows' time order (``order_box``, set by the main thread), then place them (arrondissement and
+    zone polygons, grid cells)."""
+    points = project_points(table, profile)
+    order = order_box.result()
+    if order is not None:
+        points = points.permuted(order)
+    return points, spatial(points.x, points.y, index, grid_size_m)
 
 
 def _reason_key(reason: str) -> str:
@@ -235,25 +241,26 @@ def prepare_file(path: Path, profile: Profile, settings: Settings, index: Territ
     batch_id = scan.sha256[:12]
     # Projecting the coordinates (pyproj) and placing them (shapely: arrondissement, zones; Arrow: grid ids) need
     # only the coordinates; putting the rows in time order and mapping the fields (Arrow kernels) need the other
-    # columns; all release the GIL: run them side by side, then put the points in the rows' new order (cheap
-    # numpy takes). The uniqueness of the keys (for deduplication) is then checked in the same thread while the
-    # main one locates.
-    # ``raw`` stays in file order (quarantine keeps the original values); ``rows`` holds the mapped columns in time
-    # order. Positions below are positions in ``rows``.
+    # columns; all release the GIL: a worker thread does the first, the main thread the second, then checks the
+    # keys are unique (for deduplication; ids in file order: ~2× faster to hash) while the worker finishes.
+    # ``raw`` stays in file order (quarantine keeps the original values); the mapped columns are put in time
+    # order, and positions below are positions in that order.
     original = raw
+    order_box: Future = Future()
     with ThreadPoolExecutor(max_workers=1) as pool:
-        points_future = pool.submit(locate_points, raw.table, profile, index, settings.grid_size_m)
-        order = time_order(raw.table, profile)
+        placed = pool.submit(_place_points, raw.table, profile, index, settings.grid_size_m, order_box)
+        order = None
+        try:
+            order = time_order(raw.table, profile)
+        finally:
+            order_box.set_result(order)  # always set: the worker waits for it
         if order is not None:
-            # Queued behind the projection in the same worker, so it never waits on itself.
-            points_future = pool.submit(_points_in_order, points_future, order)
             raw = _permuted(raw, order, _mapped_columns(profile, raw.table.column_names))
         mapped = map_rows(raw.table, profile, id_prefix=prefix, extracted_at=ext.astimezone(timezone.utc).replace(tzinfo=None), now=now.astimezone(timezone.utc).replace(tzinfo=None))
-        points, spatial = points_future.result()
-        unique_future = pool.submit(_keys_unique, mapped.table[S.INCIDENT_KEY])
-        loc = locate(mapped, raw.table, profile, index, tolerance_m=settings.territory_tolerance_m, grid_size_m=settings.grid_size_m,
-                     problems=mapped.problems, points=points, spatial_=spatial)
-        keys_unique = unique_future.result()
+        keys_unique = _keys_unique(normalised_ids(original.table, profile)) if profile.id_column else False
+        points, spatial_ = placed.result()
+    loc = locate(mapped, raw.table, profile, index, tolerance_m=settings.territory_tolerance_m, grid_size_m=settings.grid_size_m,
+                 problems=mapped.problems, points=points, spatial_=spatial_)
     report.unmapped_labels = mapped.unmapped
     report.notes.extend(mapped.notes)
     report.notes.extend(loc.notes)

@@ -394,6 +394,13 @@ class Mapped:
     notes: list[str]
 
 
+def normalised_ids(raw: pa.Table, profile: Profile) -> pa.ChunkedArray:
+    """The partner's ids as keys are built from them: trimmed, and Excel's integer ids written 12.0 read as 12
+    (the same incident must get the same key). Empty stays empty."""
+    ids = pc.utf8_trim_whitespace(raw[profile.id_column])
+    return pc.replace_substring_regex(ids, r"^(\d+)\.0+$", r"\1")
+
+
 def _map_times(raw: pa.Table, profile: Profile, extracted_at: datetime) -> tuple[pa.ChunkedArray, np.ndarray, pa.Array, Problems]:
     """The time fields of ``map_rows`` and their problems (unreadable, after the extraction, before 1990)."""
     n = raw.num_rows
@@ -432,10 +439,8 @@ def map_rows(raw: pa.Table, profile: Profile, *, id_prefix: str = "", extracted_
     times_future = pool.submit(_map_times, raw, profile, extracted_at)
     # id
     if profile.id_column:
-        ids = pc.utf8_trim_whitespace(raw[profile.id_column])
+        ids = normalised_ids(raw, profile)
         probs.add(_empty(ids), profile.id_column, "identifiant manquant")
-        # Excel and some exports write integer ids as 12.0: the same incident must get the same key.
-        ids = pc.replace_substring_regex(ids, r"^(\d+)\.0+$", r"\1")
     else:
         cols = [c for c in profile.build_from if c in raw.column_names]
         all_empty = np.ones(n, dtype=bool)
@@ -707,9 +712,6 @@ class Spatial:
     zone_masks: list[np.ndarray]  # per zone of the index, the points inside (validity dates not applied yet)
     grid: pa.Array
 
-    def permuted(self, order: np.ndarray) -> "Spatial":
-        return Spatial(self.x[order], self.y[order], self.arrondissement[order], [m[order] for m in self.zone_masks], self.grid.take(pa.array(order)))
-
 
 def spatial(x: np.ndarray, y: np.ndarray, index: TerritoryIndex, grid_size_m: int) -> Spatial:
     """Point in polygon (arrondissements, zones) and grid ids; shapely and Arrow release the GIL, so the pipeline
@@ -721,24 +723,18 @@ def spatial(x: np.ndarray, y: np.ndarray, index: TerritoryIndex, grid_size_m: in
     return Spatial(x, y, arr_idx, _points_in(list(index.zone_geoms), x, y), grid_ids(x, y, grid_size_m))
 
 
-def locate_points(raw: pa.Table, profile: Profile, index: TerritoryIndex, grid_size_m: int) -> tuple[Points, Spatial]:
-    """:func:`project_points` then :func:`spatial` on the projected points (one unit of work for a thread)."""
-    pts = project_points(raw, profile)
-    return pts, spatial(pts.x, pts.y, index, grid_size_m)
-
-
 def locate(mapped: Mapped, raw: pa.Table, profile: Profile, index: TerritoryIndex, *, tolerance_m: float, grid_size_m: int, problems: Problems,
            points: Points | None = None, spatial_: Spatial | None = None) -> Located:
     """Coordinates → WGS84 + Lambert-93, arrondissement, zones, grid cell; problems added to ``problems``.
 
-    ``points`` and ``spatial_`` may be computed beforehand by :func:`locate_points` (the pipeline overlaps them
+    ``points`` and ``spatial_`` may be computed beforehand (the pipeline overlaps them
     with mapping); ``spatial_`` is used only if the coordinates did not change since (no site name located a row).
     """
     n = mapped.table.num_rows
     pts = points if points is not None else project_points(raw, profile)
     problems.extend(pts.problems)
     notes: list[str] = list(pts.notes)
-    x, y, lon, lat = pts.x.copy(), pts.y.copy(), pts.lon.copy(), pts.lat.copy()
+    x, y, lon, lat = pts.x, pts.y, pts.lon, pts.lat  # copied below only if a site name moves points
     quality = np.full(n, Q_NONE, dtype=np.int8)
     quality[pts.ok] = Q_POINT
     extra_zone: np.ndarray | None = None  # zone ids known from a site or quarter name (small partner files)
@@ -746,6 +742,7 @@ def locate(mapped: Mapped, raw: pa.Table, profile: Profile, index: TerritoryInde
 
     if profile.site and profile.site in raw.column_names:
         extra_zone = np.full(n, None, dtype=object)
+        x, y, lon, lat = x.copy(), y.copy(), lon.copy(), lat.copy()
         names = pc.utf8_trim_whitespace(raw[profile.site]).to_pylist()
         cache: dict[str, tuple | None] = {}
         unknown: dict[str, int] = {}
@@ -769,7 +766,8 @@ def locate(mapped: Mapped, raw: pa.Table, profile: Profile, index: TerritoryInde
 
     # Point in polygon: arrondissement, then distance to the city for points outside every polygon.
     has_xy = np.isfinite(x) & np.isfinite(y)
-    same_points = spatial_ is not None and np.array_equal(spatial_.x, x, equal_nan=True) and np.array_equal(spatial_.y, y, equal_nan=True)
+    same_points = spatial_ is not None and (spatial_.x is x and spatial_.y is y or (
+        np.array_equal(spatial_.x, x, equal_nan=True) and np.array_equal(spatial_.y, y, equal_nan=True)))
     sp = spatial_ if same_points else spatial(x, y, index, grid_size_m)
     arr_idx = sp.arrondissement.copy()
     outside = has_xy & (arr_idx < 0)
