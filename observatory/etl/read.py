@@ -97,7 +97,7 @@ def scan_file(path: Path, encoding: str | None, progress: ProgressFn | None = No
     non_ascii = False
     has_nul = False
     long_line = None
-    line_no = 1
+    line_start = 0  # byte offset where the current line starts (its number is counted only if it is too long)
     run = 0  # bytes since the last newline
     done = 0
     # The checksum (hashlib releases the GIL on large buffers) runs in a worker thread beside the other checks.
@@ -129,16 +129,19 @@ def scan_file(path: Path, encoding: str | None, progress: ProgressFn | None = No
             if not has_nul and b"\x00" in chunk:
                 has_nul = True
             if long_line is None:
+                # A line longer than CHUNK spans a chunk boundary, so the bytes before the first newline of each
+                # chunk are the only place to look (no newline count per chunk: the line number is found later).
                 first = chunk.find(b"\n")
                 if first < 0:
                     run += len(chunk)
                     if run > CHUNK:
-                        long_line = (line_no, run)
+                        long_line = (line_start, run)
                 else:
                     if run + first > CHUNK:
-                        long_line = (line_no, run + first)
-                    line_no += chunk.count(b"\n")
-                    run = len(chunk) - chunk.rfind(b"\n") - 1
+                        long_line = (line_start, run + first)
+                    last = chunk.rfind(b"\n")
+                    line_start = done + last + 1
+                    run = len(chunk) - last - 1
             done += len(chunk)
             if progress:
                 progress(done, size)
@@ -156,6 +159,8 @@ def scan_file(path: Path, encoding: str | None, progress: ProgressFn | None = No
             valid_utf8 = False
     if long_line is not None and long_line[1] <= CHUNK:
         long_line = None
+    if long_line is not None:
+        long_line = (_line_of_offset(path, long_line[0]), long_line[1])
     return FileScan(h.hexdigest(), size, decode_error, valid_utf8, non_ascii, has_nul, long_line, decoded=dec is not None or not encoding)
 
 
