@@ -14,7 +14,9 @@ Method (written out in docs/actions.md, "Évaluation"):
   (see :func:`select_control_cells`).
 * Weighted Displacement Difference (Wheeler & Ratcliffe 2018) with its Poisson standard error and a z-test,
   and the simple difference-in-differences as a rate ratio with its confidence interval.
-* A verdict in French that never says more than the test supports (:func:`verdict`).
+* ONE verdict in French from both (:func:`verdict`): the DiD answers "did the perimeter change differently from
+  its control?", the WDD "counting the buffer, are there fewer incidents than predicted?"; the verdict says which
+  agreed and never says more than the tests support.
 """
 
 from __future__ import annotations
@@ -300,6 +302,49 @@ def _p_text(p: float) -> str:
     return "p < 0,001" if p < 0.001 else f"p = {labels.fmt_number(p, 3)}"
 
 
+def _two_sided_p(estimate: float, se: float) -> float:
+    return float(2 * stats.norm.sf(abs(estimate / se))) if se > 0 else math.nan
+
+
+@dataclass(frozen=True)
+class LocalTest:
+    """The perimeter-only answer: did the perimeter change differently from its control?
+
+    The difference-in-differences (rate ratio) when it is defined, else — a count of 0 — the WDD's local term
+    ``ΔT − w·ΔC`` with its Poisson SE. ``text`` quotes the figure the evaluation table shows.
+    """
+
+    direction: int  # −1 significant decrease, +1 significant increase, 0 not significant at ALPHA
+    p_value: float
+    text: str
+
+
+def local_test(result: WDDResult, did: DiDResult | None, alpha: float = ALPHA) -> LocalTest:
+    """Perimeter vs control: the DiD's log-ratio z-test (its 95 % interval excludes 0 exactly when p < 0.05)."""
+    if did is not None and not math.isnan(did.ratio) and not math.isnan(did.p_value):
+        p = did.p_value
+        estimate = did.ratio - 1
+        text = f"différence de différences {labels.fmt_pct(estimate)} [{labels.fmt_pct(did.ratio_ci_low - 1)} ; {labels.fmt_pct(did.ratio_ci_high - 1)}]"
+    else:
+        p = _two_sided_p(result.local, result.local_se)
+        estimate = result.local
+        text = f"{labels.fmt_signed(result.local, 1)} faits par rapport à la zone témoin, {_p_text(p)}"
+    direction = 0 if math.isnan(p) or p >= alpha else (-1 if estimate < 0 else 1)
+    return LocalTest(direction, p, text)
+
+
+def buffer_direction(result: WDDResult, alpha: float = ALPHA) -> int:
+    """−1 / +1 when the buffer's term ``ΔD − w_d·ΔCd`` is significant at ``alpha`` (fewer / more), else 0."""
+    p = _two_sided_p(result.displacement, result.displacement_se)
+    return 0 if math.isnan(p) or p >= alpha else (-1 if result.displacement < 0 else 1)
+
+
+# The overall verdict codes (the page colours them; docs/actions.md, "Un seul verdict"): the strong ones need the
+# perimeter and the net total to agree; the "local_" ones are a perimeter effect the net total does not confirm;
+# the "weak_" ones a net change carried by the buffer, or only an indication (0.05 ≤ p < 0.10).
+VERDICT_CODES = ("no_conclusion", "decrease", "increase", "local_decrease", "local_increase", "weak_decrease", "weak_increase", "no_effect")
+
+
 def verdict(
     result: WDDResult | None,
     treated: Pair,
@@ -307,16 +352,26 @@ def verdict(
     control_weight: float,
     windows: Windows,
     has_control: bool = True,
+    did: DiDResult | None = None,
 ) -> tuple[str, str]:
-    """(code, French sentence). Codes: no_conclusion, decrease, increase, weak_decrease, weak_increase, no_effect.
+    """(code, French sentence): ONE overall verdict from the two tests, which answer different questions.
 
-    Rules, in order (docs/actions.md, "Quand on ne peut pas conclure"):
-    1. windows shorter than MIN_WINDOW_MONTHS or not covered by the data → no conclusion;
-    2. no control area → no conclusion;
-    3. counts so small that even a halving in the perimeter would not be significant → no conclusion;
-    4. otherwise the two-sided WDD test: p < 0.05 → significant decrease/increase, "compatible with an effect"
-       (an observational design never proves causation); 0.05 ≤ p < 0.10 → an indication only; else no
-       significant change — which is not proof of no effect.
+    * Perimeter question — did the perimeter change differently from its control? The difference-in-differences
+      ``(T1/T0)/(C1/C0)`` (:func:`local_test`; computed from ``treated``/``control`` when ``did`` is None).
+    * Net question — counting the 300 m buffer, where crime may have moved (displacement) or also fallen
+      (diffusion of benefits), are there fewer incidents than the controls predict? The WDD test.
+
+    Rules, in order (docs/actions.md, "Quand on ne peut pas conclure" and "Un seul verdict"):
+    1. windows shorter than MIN_WINDOW_MONTHS or not covered by the data → no_conclusion;
+    2. no control area → no_conclusion;
+    3. counts so small that even a halving in the perimeter would not be significant → no_conclusion;
+    4. net significant (WDD p < 0.05) and the perimeter significant the same way → decrease / increase
+       ("compatible with an effect": an observational design never proves causation);
+    5. perimeter significant but the net total not (or the other way) → local_decrease / local_increase:
+       "effet net non démontré", saying whether the buffer compensated;
+    6. net significant but the perimeter not (or against it) → weak_decrease / weak_increase: carried by the buffer;
+    7. neither significant: 0.05 ≤ WDD p < 0.10 → weak_* ("indice"); else no_effect, which is not proof of no effect.
+    The sentence starts with the conclusion (before the first " : "), then quotes both figures.
     """
     base = "Pas de conclusion possible"
     if not windows.usable:
@@ -328,36 +383,65 @@ def verdict(
             f"{base} : effectifs trop faibles ({labels.fmt_int(treated[0])} faits avant, {labels.fmt_int(treated[1])} après "
             "dans le périmètre) — même une baisse de moitié ne serait pas distinguable du hasard."
         )
-    wdd_txt = f"WDD = {labels.fmt_signed(result.wdd, 1)}, {_p_text(result.p_value)}"
-    if result.p_value < ALPHA:
-        if result.wdd < 0:
-            return "decrease", f"Baisse significative dans le périmètre, nette de l'évolution de la zone témoin et du déplacement ({wdd_txt}) : compatible avec un effet de l'action."
-        return "increase", f"Hausse significative dans le périmètre par rapport à la zone témoin ({wdd_txt})."
-    local_p = float(2 * stats.norm.sf(abs(result.local / result.local_se))) if result.local_se > 0 else math.nan
-    local_txt = ""
-    if local_p < ALPHA:
-        local_txt = (
-            f" Dans le seul périmètre, la {'baisse' if result.local < 0 else 'hausse'} par rapport à la zone témoin est significative "
-            f"({labels.fmt_signed(result.local, 1)} faits, {_p_text(local_p)}) ; c'est la variation de la zone tampon qui rend le bilan incertain."
+    if did is None:
+        did = difference_in_differences(treated, control)
+    local = local_test(result, did)
+    buffer = buffer_direction(result)
+    net = 0 if math.isnan(result.p_value) or result.p_value >= ALPHA else (-1 if result.wdd < 0 else 1)
+    wdd_txt = f"WDD {labels.fmt_signed(result.wdd, 1)} faits, {_p_text(result.p_value)}"
+    in_perimeter = f"dans le périmètre par rapport à la zone témoin ({local.text})"
+    net_total = f"au total zone tampon comprise ({wdd_txt})"
+    word = {-1: "baisse", 1: "hausse"}
+    if net and local.direction == net:
+        head = "Baisse significative, compatible avec un effet de l'action" if net < 0 else "Hausse significative"
+        return ("decrease" if net < 0 else "increase"), f"{head} : {word[net]} {in_perimeter} et {net_total}."
+    if local.direction:
+        w = word[local.direction]
+        # Only a perimeter fall with a buffer rise reads as displacement; a perimeter rise with a buffer fall gets
+        # no interpretation (concentration, or more recording where the action put more eyes).
+        moved = " (déplacement possible)" if local.direction < 0 else ""
+        if net:  # the buffer moved the other way, more than the perimeter: the net total goes against it
+            why = f"{word[net]} plus forte dans la zone tampon{moved} : {word[net]} significative {net_total}"
+        elif buffer == -local.direction:
+            why = f"compensée par une {word[buffer]} dans la zone tampon{moved} ; pas d'évolution significative {net_total}"
+        else:
+            why = f"non confirmée une fois la zone tampon comptée ; pas d'évolution significative {net_total}"
+        return f"local_{'decrease' if local.direction < 0 else 'increase'}", (
+            f"Effet net non démontré : {w} significative {in_perimeter}, mais {why}."
+        )
+    if net:
+        w = word[net]
+        return f"weak_{'decrease' if net < 0 else 'increase'}", (
+            f"{w.capitalize()} nette portée par la zone tampon, pas par le périmètre : {w} significative {net_total}, "
+            f"mais pas d'évolution significative {in_perimeter} ; effet de l'action non démontré."
         )
     if result.p_value < WEAK_ALPHA:
-        if result.wdd < 0:
-            return "weak_decrease", f"Indice de baisse, non significatif au seuil de 5 % ({wdd_txt}) : à confirmer sur une période plus longue.{local_txt}"
-        return "weak_increase", f"Indice de hausse, non significatif au seuil de 5 % ({wdd_txt}).{local_txt}"
-    return "no_effect", f"Pas d'évolution significative par rapport à la zone témoin ({wdd_txt}) ; cela ne prouve pas l'absence d'effet.{local_txt}"
+        w = word[-1 if result.wdd < 0 else 1]
+        return f"weak_{'decrease' if result.wdd < 0 else 'increase'}", (
+            f"Indice de {w}, non significatif au seuil de 5 % : {net_total}, pas d'évolution significative {in_perimeter} ; à confirmer sur une période plus longue."
+        )
+    return "no_effect", (
+        f"Pas d'évolution significative : ni {in_perimeter}, ni {net_total} ; cela ne prouve pas l'absence d'effet."
+    )
 
 
-def displacement_note(result: WDDResult | None) -> str:
-    """A French note on the buffer: displacement (significant rise) or diffusion of benefits (significant fall)."""
+def displacement_note(result: WDDResult | None, local_direction: int = 0) -> str:
+    """A French note on the buffer's own term ``ΔD − w_d·ΔCd``, with its figure so the reader can weigh it.
+
+    A significant rise reads as possible displacement and a significant fall as possible diffusion of benefits
+    only when the perimeter itself did not rise significantly (``local_direction`` of :func:`local_test`): when
+    both rose, or the perimeter rose while the buffer fell, neither word applies.
+    """
     if result is None or result.displacement_se == 0:
         return ""
-    z = result.displacement / result.displacement_se
-    p = 2 * stats.norm.sf(abs(z))
+    p = _two_sided_p(result.displacement, result.displacement_se)
+    figure = f"{labels.fmt_signed(result.displacement, 1)} faits par rapport à sa zone témoin, {_p_text(p)}"
     if p >= ALPHA:
-        return "Pas de déplacement significatif vers la zone tampon."
-    if z > 0:
-        return f"Hausse significative dans la zone tampon ({_p_text(p)}) : déplacement possible."
-    return f"Baisse significative dans la zone tampon ({_p_text(p)}) : diffusion des bénéfices possible."
+        return f"Zone tampon : {figure} ; pas de déplacement ni de diffusion significatifs."
+    meaning = ""
+    if local_direction <= 0:
+        meaning = " : déplacement possible" if result.displacement > 0 else " : diffusion des bénéfices possible"
+    return f"Zone tampon : {'hausse' if result.displacement > 0 else 'baisse'} significative ({figure}){meaning}."
 
 
 @dataclass(frozen=True)
@@ -376,7 +460,8 @@ def evaluate_counts(counts: AreaCounts, windows: Windows, has_control: bool = Tr
     if has_control:
         result = weighted_displacement_difference(counts.treated, counts.control, counts.buffer, counts.buffer_control, counts.control_weight, counts.buffer_weight)
     did = difference_in_differences(counts.treated, counts.control)
-    code, text = verdict(result, counts.treated, counts.control, counts.control_weight, windows, has_control)
+    code, text = verdict(result, counts.treated, counts.control, counts.control_weight, windows, has_control, did)
+    local = local_test(result, did) if result else None
     nan = math.nan
     return {
         "window_months": windows.months,
@@ -409,9 +494,11 @@ def evaluate_counts(counts: AreaCounts, windows: Windows, has_control: bool = Tr
         "did_ci_low": did.ratio_ci_low,
         "did_ci_high": did.ratio_ci_high,
         "did_p_value": did.p_value,
+        "local_p_value": local.p_value if local else nan,  # the test behind the perimeter answer
+        "buffer_p_value": _two_sided_p(result.displacement, result.displacement_se) if result else nan,
         "verdict_code": code,
         "verdict": text,
-        "displacement_note": displacement_note(result) if code != "no_conclusion" else "",
+        "displacement_note": displacement_note(result, local.direction if local else 0) if code != "no_conclusion" else "",
         "significant": code in ("decrease", "increase"),
         "unreliable": code == "no_conclusion",
         "window_note": (windows.reason or "") if windows.usable else "",  # an unusable window's reason is in the verdict
