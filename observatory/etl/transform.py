@@ -103,17 +103,26 @@ def normalise_name(text: str) -> str:
 
 def parse_numbers(arr: pa.ChunkedArray, decimal: str) -> tuple[np.ndarray, np.ndarray]:
     """Float values (NaN where empty or unreadable) and the mask of unreadable non-empty cells."""
-    empty = _empty(arr)
     s = pc.utf8_trim_whitespace(arr)
     if decimal == ",":
         s = pc.replace_substring(s, ",", ".")
+
+    def clean(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        finite = np.isfinite(values)  # "nan" / "inf" cast fine but are not numbers a partner meant
+        return np.where(finite, values, np.nan), ~finite
+
+    try:
+        # Fastest path: a clean column casts in one go (an empty cell or a space makes the cast fail, so a
+        # success means the checks below would find nothing to do).
+        return clean(pc.cast(s, pa.float64()).to_numpy(zero_copy_only=False))
+    except pa.ArrowInvalid:
+        pass
+    empty = _empty(arr)
     s = pc.replace_substring(s, " ", "")  # thousands separators some exports keep
     if not empty.any():
         try:
-            # Fast path: a clean column casts in one go; only a column with bad cells pays for the regex.
-            values = pc.cast(s, pa.float64()).to_numpy(zero_copy_only=False)
-            finite = np.isfinite(values)  # "nan" / "inf" cast fine but are not numbers a partner meant
-            return np.where(finite, values, np.nan), ~finite
+            # Only a column with bad cells pays for the regex.
+            return clean(pc.cast(s, pa.float64()).to_numpy(zero_copy_only=False))
         except pa.ArrowInvalid:
             pass
     ok = _np_bool(pc.match_substring_regex(s, r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"))
@@ -634,7 +643,7 @@ def grid_ids(x: np.ndarray, y: np.ndarray, size_m: int) -> pa.Array:
     sx = pc.cast(pa.array(ix), pa.string())
     sy = pc.cast(pa.array(iy), pa.string())
     ids = pc.binary_join_element_wise(pa.scalar("E"), sx, pa.scalar("_N"), sy, "")
-    return pc.if_else(pa.array(ok), ids, pa.scalar(None, pa.string()))
+    return ids if ok.all() else pc.if_else(pa.array(ok), ids, pa.scalar(None, pa.string()))
 
 
 @dataclass
