@@ -2,24 +2,109 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import typer
+from rich import box
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from observatory.commands.common import console, fail, settings_or_fail
-from observatory.labels import arrondissement_label, fmt_datetime, fmt_int, source_label
+from observatory.commands.common import console, fail, fmt_paris, french_typer, settings_or_fail
+from observatory.labels import arrondissement_label, fmt_int, source_label
 
-sources_app = typer.Typer(help="Source profiles of the partners: check a file against a profile.", no_args_is_help=True)
+sources_app = french_typer(help="Profils de lecture des partenaires : vérifier un fichier avec un profil avant de l'intégrer.")
 
 PROGRESS_MIN_BYTES = 20 << 20  # below this a file reads in well under a second: no bar
 
+# Short partner names for narrow terminals (the full ones come from labels.SOURCE_LABELS).
+SHORT_SOURCE_LABELS = {
+    "police_nationale": "Police nat.",
+    "police_municipale": "Police mun.",
+    "tcl": "TCL",
+    "bailleurs": "Bailleurs",
+    "piscines": "Piscines",
+    "mediateurs": "Médiateurs",
+}
+
+_XLSX_MAGIC = b"PK\x03\x04"
+_XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def file_kind(path: Path) -> str | None:
+    """What a file really is from its first bytes: ``xlsx``, ``xls``, ``zip``, ``text`` or ``binary`` (None if unreadable)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return None
+    if head.startswith(_XLSX_MAGIC):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError):
+            return "zip"
+        return "xlsx" if any(n.startswith("xl/") for n in names) else "zip"
+    if head.startswith(_XLS_MAGIC):
+        return "xls"
+    if not head:
+        return "text"  # empty: the reader's own message (« fichier vide ») is the right one
+    return "binary" if b"\x00" in head else "text"
+
+
+_KIND_LABELS = {
+    "xlsx": "un classeur XLSX",
+    "xls": "un classeur Excel ancien format (.xls)",
+    "zip": "une archive ZIP",
+    "binary": "un fichier binaire",
+    "text": "un texte (CSV ?)",
+}
+
+
+def format_mismatch(profile, path: Path) -> str | None:
+    """One French line when the file's real format is not the one the profile reads, else None.
+
+    Checked here from the magic bytes, before the pipeline, so that the message names both formats instead
+    of the reader's generic « ce n'est pas un CSV texte ».
+    """
+    kind = file_kind(path)
+    if kind is None:
+        return None
+    if profile.format == "csv" and kind in ("xlsx", "xls", "zip"):
+        return (f"{path.name} : le profil {profile.name} attend un CSV, le fichier est {_KIND_LABELS[kind]} ; "
+                f"exportez-le en CSV ou vérifiez --source")
+    if profile.format == "xlsx" and kind in ("xls", "text", "zip"):
+        return (f"{path.name} : le profil {profile.name} attend un classeur XLSX, le fichier est {_KIND_LABELS[kind]} ; "
+                f"réenregistrez-le en .xlsx ou vérifiez --source")
+    return None
+
+
+def _profile_or_none(settings, name: str):
+    """The profile for the format pre-check; None lets the pipeline report an unknown source as it always has."""
+    from observatory.etl import ProfileError, load_profile
+
+    try:
+        return load_profile(settings, name)
+    except (ProfileError, OSError):
+        return None
+
+
+def _num_col(table: Table, header: str) -> None:
+    # Numbers never wrap inside a cell (« 12 3 / 45 » is unreadable): text columns give way instead.
+    table.add_column(header, justify="right", no_wrap=True)
+
+
+def _fits(table: Table) -> bool:
+    # Measured without the terminal's limit (rich clamps a measurement to the width it is given).
+    return console.measure(table, options=console.options.update_width(1 << 16)).maximum <= console.width
+
 
 def _summary_table(result) -> Table:
-    table = Table(title=f"Intégration — {source_label(result.source)}")
-    for col in ("Fichier", "Lues", "Acceptées", "Quarantaine", "Doublons", "Révisions", "Libellés non classés", "État"):
-        table.add_column(col, justify="right" if col not in ("Fichier", "État") else "left")
+    table = Table(title=f"Intégration — {source_label(result.source)}", box=box.SIMPLE_HEAD)
+    table.add_column("Fichier", overflow="fold")
+    for col in ("Lues", "Acceptées", "Quarantaine", "Doublons", "Révisions", "Non classés"):
+        _num_col(table, col)
+    table.add_column("État")
     for f in result.files:
         state = "refusé" if f.refused else ("rien à faire" if f.skipped else "intégré")
         table.add_row(
@@ -47,13 +132,24 @@ def _details(result) -> None:
 
 
 def ingest_cmd(
-    files: list[Path] = typer.Argument(..., help="Partner extract(s) to ingest (CSV or XLSX as the profile says)."),
-    source: str = typer.Option(..., "--source", "-s", help="Partner name: the profile data/raw/sources/<NAME>.toml."),
+    files: list[Path] = typer.Argument(
+        ..., metavar="FICHIER", help="Extrait(s) du partenaire à intégrer, au format que déclare son profil (CSV ou XLSX)."
+    ),
+    source: str = typer.Option(
+        ..., "--source", "-s", metavar="PARTENAIRE",
+        help="Nom du partenaire, c'est-à-dire du profil data/raw/sources/PARTENAIRE.toml (ex. police_nationale).",
+    ),
 ) -> None:
-    """Ingest partner extracts: read, map, validate, locate, deduplicate and publish a new snapshot."""
+    """Intégrer des extraits d'un partenaire : lire, classer, contrôler, localiser, dédoublonner, puis publier un nouvel instantané."""
     from observatory.etl import ingest
 
     settings = settings_or_fail()
+    profile = _profile_or_none(settings, source)
+    if profile is not None:
+        mismatches = [m for m in (format_mismatch(profile, f) for f in files if f.is_file()) if m]
+        if mismatches:
+            # Nothing is ingested: a workbook handed to a CSV profile is almost always the wrong --source.
+            fail(" | ".join(mismatches))
     total = sum(f.stat().st_size for f in files if f.is_file())
     if total >= PROGRESS_MIN_BYTES:
         with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=console, transient=True) as bar:
@@ -80,8 +176,83 @@ def ingest_cmd(
         fail(" | ".join(f.message for f in refused))
 
 
+def _year_chunks(years: list, make) -> list[Table]:
+    """The source × year table split into as few tables as fit the terminal (the last one carries the total)."""
+    for parts in range(1, max(len(years), 1) + 1):
+        size = -(-len(years) // parts) or 1  # balanced: 8 years in two tables of 4, not 7 + 1
+        chunks = [years[i:i + size] for i in range(0, len(years), size)] or [[]]
+        tables = [make(chunk, i == len(chunks) - 1) for i, chunk in enumerate(chunks)]
+        if all(_fits(t) for t in tables):
+            return tables
+    return tables
+
+
+def counts_tables(counts, short: bool | None = None) -> list[Table]:
+    """Incidents by source (rows) and year (columns) from a frame ``source, year, n``; split by years when narrow.
+
+    Partner names are abbreviated only when the full ones would not leave room for the numbers.
+    """
+    years = sorted(counts["year"].unique().tolist())
+    per_source = [(src, dict(zip(grp["year"], grp["n"])), int(grp["n"].sum())) for src, grp in counts.groupby("source")]
+
+    def make(chunk: list, with_total: bool, use_short: bool) -> Table:
+        first, last = (chunk[0], chunk[-1]) if chunk else ("", "")
+        span = "" if len(chunk) == len(years) else f" ({first}–{last})" if first != last else f" ({first})"
+        table = Table(title=f"Incidents par source et par année{span}", box=box.SIMPLE_HEAD)
+        table.add_column("Source", no_wrap=True)
+        for y in chunk:
+            _num_col(table, str(y))
+        if with_total:
+            _num_col(table, "Total")
+        for src, by_year, total in per_source:
+            name = SHORT_SOURCE_LABELS.get(src, src) if use_short else source_label(src)
+            table.add_row(name, *[fmt_int(by_year.get(y, 0)) for y in chunk], *([fmt_int(total)] if with_total else []))
+        return table
+
+    if short is None:
+        short = not _fits(make(years, True, False))
+    return _year_chunks(years, lambda chunk, with_total: make(chunk, with_total, short))
+
+
+def history_tables(hist) -> list[Table]:
+    """The last ingests: one table when it fits, else when/what (date, source, file, state) then the row counts."""
+    rows = list(hist.itertuples())
+    counts = ("Lues", "Acceptées", "Quarantaine", "Doublons", "Révisions")
+
+    def numbers(r) -> list[str]:
+        return [fmt_int(r.rows_read), fmt_int(r.accepted), fmt_int(r.quarantined), fmt_int(r.duplicates), fmt_int(r.revisions)]
+
+    def state(r) -> str:
+        return "refusé" if r.refused else "intégré"
+
+    whole = Table(title="Dernières intégrations (heure de Paris)", box=box.SIMPLE_HEAD)
+    whole.add_column("Date", no_wrap=True)
+    whole.add_column("Source", no_wrap=True)
+    whole.add_column("Fichier", overflow="fold")
+    for col in counts:
+        _num_col(whole, col)
+    whole.add_column("État", no_wrap=True)
+    for r in rows:
+        whole.add_row(fmt_paris(r.ingested_at), source_label(r.source), r.source_file, *numbers(r), state(r))
+    if _fits(whole):
+        return [whole]
+    when = Table(title="Dernières intégrations (heure de Paris)", box=box.SIMPLE_HEAD)
+    when.add_column("Date", no_wrap=True)
+    when.add_column("Source", no_wrap=True)
+    when.add_column("Fichier", overflow="fold")
+    when.add_column("État", no_wrap=True)
+    lines = Table(title="Dernières intégrations : lignes par fichier", box=box.SIMPLE_HEAD)
+    lines.add_column("Fichier", overflow="fold")
+    for col in counts:
+        _num_col(lines, col)
+    for r in rows:
+        when.add_row(fmt_paris(r.ingested_at), SHORT_SOURCE_LABELS.get(r.source, r.source), r.source_file, state(r))
+        lines.add_row(r.source_file, *numbers(r))
+    return [when, lines]
+
+
 def status() -> None:
-    """Current snapshot, counts by source and year, last ingests."""
+    """Afficher l'instantané courant, les incidents par source et par année, et les dernières intégrations."""
     from observatory import store
 
     settings = settings_or_fail()
@@ -92,38 +263,25 @@ def status() -> None:
     if snap is None:
         console.print("Aucun instantané publié : lancez « observatory ingest FICHIER --source NOM » ou « observatory demo ».")
         return
-    console.print(f"Instantané courant : [bold]{snap.id}[/] du {fmt_datetime(snap.created_at.astimezone())} — {fmt_int(snap.row_count)} incidents "
-                  f"({len(store.list_snapshots(settings))} instantané(s) conservé(s))", highlight=False)
+    console.print(f"Instantané courant : [bold]{snap.id}[/] du {fmt_paris(snap.created_at)} (heure de Paris) — "
+                  f"{fmt_int(snap.row_count)} incidents ({len(store.list_snapshots(settings))} instantané(s) conservé(s))", highlight=False)
     t = snap.read_incidents(columns=["source", "year"])
     counts = t.group_by(["source", "year"]).aggregate([("source", "count")]).to_pandas()
     counts = counts.rename(columns={"source_count": "n"})
-    years = sorted(counts["year"].unique().tolist())
-    table = Table(title="Incidents par source et par année")
-    table.add_column("Source")
-    for y in years:
-        table.add_column(str(y), justify="right")
-    table.add_column("Total", justify="right")
-    for src, grp in counts.groupby("source"):
-        by_year = dict(zip(grp["year"], grp["n"]))
-        table.add_row(source_label(src), *[fmt_int(by_year.get(y, 0)) for y in years], fmt_int(grp["n"].sum()))
-    console.print(table)
+    for table in counts_tables(counts):
+        console.print(table)
     hist = store.ingest_history(settings).tail(10)
     if len(hist):
-        h = Table(title="Dernières intégrations")
-        for col in ("Date", "Source", "Fichier", "Lues", "Acceptées", "Quarantaine", "Doublons", "Révisions", "État"):
-            h.add_column(col)
-        for r in hist.itertuples():
-            h.add_row(fmt_datetime(r.ingested_at.tz_convert("Europe/Paris")), source_label(r.source), r.source_file, fmt_int(r.rows_read), fmt_int(r.accepted),
-                      fmt_int(r.quarantined), fmt_int(r.duplicates), fmt_int(r.revisions), "refusé" if r.refused else "intégré")
-        console.print(h)
+        for table in history_tables(hist):
+            console.print(table)
 
 
 def quarantine(
-    source: str = typer.Option(None, "--source", "-s", help="Only this partner."),
-    reason: str = typer.Option(None, "--reason", "-r", help="Only reasons containing this text."),
-    limit: int = typer.Option(50, "--limit", "-n", help="Rows shown (0 = all)."),
+    source: str = typer.Option(None, "--source", "-s", metavar="PARTENAIRE", help="N'afficher que les lignes de ce partenaire (ex. tcl)."),
+    reason: str = typer.Option(None, "--reason", "-r", metavar="TEXTE", help="N'afficher que les motifs qui contiennent ce texte (sans tenir compte des majuscules)."),
+    limit: int = typer.Option(50, "--limit", "-n", metavar="NOMBRE", help="Nombre de lignes affichées ; 0 pour toutes les afficher."),
 ) -> None:
-    """Rows kept aside by the ingests of the current snapshot, with file, row, column, reason and original values."""
+    """Lister les lignes mises en quarantaine par les intégrations de l'instantané courant : fichier, ligne, colonne, motif, valeurs d'origine."""
     from observatory import store
 
     settings = settings_or_fail()
@@ -140,7 +298,10 @@ def quarantine(
         return
     table = Table(title=f"Quarantaine — {fmt_int(len(df))} ligne(s)")
     for col in ("Source", "Fichier", "Ligne", "Colonne", "Motif", "Valeurs d'origine"):
-        table.add_column(col, overflow="fold")
+        if col == "Ligne":
+            _num_col(table, col)
+        else:
+            table.add_column(col, overflow="fold")
     shown = df if limit == 0 else df.head(limit)
     for r in shown.itertuples():
         original = r.original if len(r.original) <= 160 else r.original[:160] + "…"
@@ -152,14 +313,19 @@ def quarantine(
 
 @sources_app.command("check")
 def sources_check(
-    profile: str = typer.Argument(..., help="Partner name or path to a profile TOML."),
-    file: Path = typer.Argument(..., help="A file to read with this profile."),
-    rows: int = typer.Option(10, "--rows", help="Rows previewed."),
+    profile: str = typer.Argument(..., metavar="PROFIL", help="Nom du partenaire (ex. tcl) ou chemin d'un profil TOML."),
+    file: Path = typer.Argument(..., metavar="FICHIER", help="Fichier à lire avec ce profil."),
+    rows: int = typer.Option(10, "--rows", metavar="NOMBRE", help="Nombre de lignes montrées dans l'aperçu."),
 ) -> None:
-    """Preview a file as the profile reads it and list what would be quarantined; publishes nothing."""
+    """Lire un fichier comme le ferait l'intégration et dire ce qui irait en quarantaine, sans rien publier."""
     from observatory.etl import ProfileError, check_file
 
     settings = settings_or_fail()
+    prof = _profile_or_none(settings, profile)
+    if prof is not None and file.is_file():
+        mismatch = format_mismatch(prof, file)
+        if mismatch:
+            fail(mismatch)
     try:
         prep, refusal, preview = check_file(settings, profile, file, rows)
     except ProfileError as exc:
@@ -175,13 +341,14 @@ def sources_check(
         for c in cols:
             table.add_column(c)
         for r in preview[cols].itertuples(index=False):
-            table.add_row(str(r.source_id), fmt_datetime(r.occurred_at), r.time_precision, r.raw_label, r.category, r.location_quality,
+            table.add_row(str(r.source_id), fmt_paris(r.occurred_at), r.time_precision, r.raw_label, r.category, r.location_quality,
                           arrondissement_label(r.arrondissement) if r.arrondissement else "–", ", ".join(r.zones))
         console.print(table)
     q = prep.quarantine.to_pandas() if prep.quarantine is not None else None
     if q is not None and len(q):
         table = Table(title="Lignes qui iraient en quarantaine")
-        for c in ("Ligne", "Colonne", "Motif", "Valeurs d'origine"):
+        _num_col(table, "Ligne")
+        for c in ("Colonne", "Motif", "Valeurs d'origine"):
             table.add_column(c, overflow="fold")
         for r in q.head(50).itertuples():
             table.add_row(fmt_int(r.source_row), r.column, r.reason, r.original[:160])
