@@ -29,9 +29,47 @@ def test_sentence_never_claims_significance_it_does_not_have():
     ch = narrative.Change("Tranquillité publique", current=110, previous=100, previous_label="2024", p_value=0.5, significant=False)
     text = narrative.change_sentence(ch)
     assert text.startswith("Les faits de tranquillité publique augmentent de 10\u00a0% (+10 faits)")
-    assert "n'est pas significative" in text
-    for adjective in ("forte", "nette", "inquiétante", "spectaculaire", "importante"):
-        assert adjective not in text
+    # Says what the test says, no more: not "within the usual year-to-year variation" (the test does not measure that).
+    assert text.endswith("; l'écart n'est pas statistiquement significatif (test exact de Poisson, seuil 5\u00a0%).")
+    for claim in ("forte", "nette", "inquiétante", "spectaculaire", "importante", "habituelles"):
+        assert claim not in text
+    assert "habituelles" not in narrative.priorities_sentence([], 2025, 2024)
+
+
+def test_how_to_read_and_methods_say_many_tests_and_overdispersion(settings):
+    text = narrative.how_to_read(5)
+    assert "une comparaison sur vingt" in text and "Benjamini–Hochberg" in text
+    assert "varient souvent plus que ce modèle" in text
+    d = build_diagnostic(_inputs(settings, _rows()), 2025, None, min_count=5)
+    methods = dict(d.methods)["Test statistique"]
+    assert "une ligne sur vingt" in methods and "Benjamini–Hochberg" in methods and "faits indépendants" in methods
+
+
+def test_benjamini_hochberg_by_hand():
+    from observatory.reports.diagnostic import benjamini_hochberg
+
+    # Sorted p 0.01, 0.02, 0.03, 0.5 with m = 4: q = min over k ≥ i of p_(k)·m/k → 0.04, 0.04, 0.04, 0.5.
+    p = pd.Series([0.02, 0.5, 0.01, 0.03, 0.9])
+    tested = pd.Series([True, True, True, True, False])  # the last is no test (0 facts both years): kept as is
+    q = benjamini_hochberg(p, tested)
+    assert q.round(6).tolist() == [0.04, 0.5, 0.04, 0.04, 0.9]
+
+
+def test_a_lone_p_below_5_percent_among_many_categories_is_not_called_significant(settings):
+    # 24 categories unchanged and one moving 100 → 135 (raw p ≈ 0.026, × 25 / 1 after BH ≈ 0.66): significant alone, not after correction.
+    from observatory.reports.diagnostic import compare
+
+    fam = schema.category_family
+    cats = [c for c in schema.categories() if not c.startswith("non_")][:25]
+    rows = []
+    for c in cats[1:]:
+        rows += [(2024, "69383", c, fam(c), 200), (2025, "69383", c, fam(c), 200)]
+    rows += [(2024, "69383", cats[0], fam(cats[0]), 100), (2025, "69383", cats[0], fam(cats[0]), 135)]
+    cmp = compare(pd.DataFrame(rows, columns=["year", "arrondissement", "category", "family", "n"]), ["category"], 2025, 2024).set_index("category")
+    assert cmp.at[cats[0], "p_value"] < 0.05
+    assert cmp.at[cats[0], "p_adjusted"] >= 0.05 and not cmp.at[cats[0], "significant"]
+    alone = compare(pd.DataFrame(rows[-2:], columns=["year", "arrondissement", "category", "family", "n"]), ["category"], 2025, 2024)
+    assert bool(alone["significant"].iloc[0])  # one test: nothing to correct
 
 
 def test_sentence_small_counts_give_counts_not_percent_and_hidden_reveal_nothing():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from observatory import schema
+from observatory import labels, schema
 from observatory.commands.common import console, fail, settings_or_fail
 
 EXPORT_TABLES = {
@@ -57,7 +57,7 @@ def report(
         fail(f"{target} : écriture impossible ({exc.strerror})")
     console.print(
         f"{diag.title} : {target} ({len(diag.figures)} figures, {len(diag.tables)} tableaux, instantané {diag.snapshot_id}, "
-        f"{time.perf_counter() - started:.1f} s)",
+        f"{labels.fmt_number(time.perf_counter() - started, 1)}\u00a0s)",
         highlight=False,
     )
 

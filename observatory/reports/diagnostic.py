@@ -15,6 +15,7 @@ changes between runs and it is printed on the cover, never inside a figure or a 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -51,9 +52,12 @@ class DiagnosticInputs:
     sources: pd.DataFrame | None = None  # source, n, first, last (whole snapshot)
     location: pd.DataFrame | None = None  # year, location_quality, n
     revisions: int | None = None
-    quarantined: int | None = None
+    quarantined: int | None = None  # rows set aside by the published ingests of the snapshot (= `observatory quarantine`)
+    refused_files: list[str] | None = None  # files refused as a whole (nothing published), each file once
     official: pd.DataFrame | None = None  # already-published official figures (no privacy issue), display-ready
-    official_note: str = ""
+    official_note: str = ""  # the citation of the edition quoted
+    official_rows: list[dict] | None = None  # observatory.official.report_summary(settings, year, code), as returned
+    official_coverage: str = ""  # said when an edition is imported but does not cover the year
     actions: pd.DataFrame | None = None  # action evaluations of the year, display-ready columns
     privacy_engine: str = protection.ENGINE
 
@@ -77,6 +81,32 @@ class Table:
     data: pd.DataFrame  # the same table with typed protected values (None where hidden) for exports
     note: str = ""
     key: str = ""
+    numeric: tuple[str, ...] = ()  # display columns holding numbers: right-aligned, header included, never wrapped
+
+    def is_numeric(self, column: str) -> bool:
+        return column in self.numeric
+
+
+# A displayed number: "12 345", "+398", "−5 %", "283,0", or a protected cell ("< 5", "s", "n.d.", "–").
+# Also "−118 [−196 ; −40]" or "+111 % [+27 % ; +252 %]": a figure with its interval is a number column too.
+_NUMBER_CELL = re.compile(r"^(?:(?=.*\d)[\d\u00a0\u202f +−\-,%\[\];±]+|< ?\d+|s|n\.d\.|–|-)$")
+
+
+def numeric_columns(frame: pd.DataFrame) -> tuple[str, ...]:
+    """Display columns whose every non-empty cell is a number (or a protected number), for alignment.
+
+    The first column names the row (always text). A column with no value at all (every change hidden) is
+    numeric: its header then sits where its numbers would. Text columns ("Test", "Catégories", "Période")
+    stay left-aligned and wrap, so a long list of categories is never cut.
+    """
+    out = []
+    for i, col in enumerate(frame.columns):
+        if i == 0:
+            continue
+        cells = [str(v).strip() for v in frame[col] if v is not None and not (isinstance(v, float) and math.isnan(v)) and str(v).strip()]
+        if all(_NUMBER_CELL.match(c) for c in cells):
+            out.append(str(col))
+    return tuple(out)
 
 
 @dataclass
@@ -126,6 +156,8 @@ class Diagnostic:
     figures: list[Figure]
     tables: list[Table]
     empty: bool = False
+    official_summary: list[str] = field(default_factory=list)  # SSMSI figures quoted in the summary, one line each
+    official_source: str = ""  # their citation (edition, production date), or why there are none for the year
 
 
 class _Numbering:
@@ -141,30 +173,52 @@ class _Numbering:
         return fig
 
     def table(self, title: str, frame: pd.DataFrame, data: pd.DataFrame, note: str = "", key: str = "") -> Table:
-        tab = Table(len(self.tables) + 1, title, frame, data, note, key or f"tableau-{len(self.tables) + 1}")
+        tab = Table(len(self.tables) + 1, title, frame, data, note, key or f"tableau-{len(self.tables) + 1}", numeric_columns(frame))
         self.tables.append(tab)
         return tab
 
 
 # Statistics -----------------------------------------------------------------------------------------------------
+def benjamini_hochberg(p_values: pd.Series, tested: pd.Series | None = None) -> pd.Series:
+    """Benjamini–Hochberg adjusted p-values over the rows of one table (pure).
+
+    Why: a table compares twenty-odd categories at once; at 5 % about one unchanged category in twenty would
+    be called "significant" by chance, and the report's priorities would list it. BH keeps the expected share
+    of false alarms among the changes called significant at 5 %, at a modest cost in power (Bonferroni, which
+    guards against any single false alarm, would hide most real changes of a 25-row table). ``tested``: rows
+    that count as tests (a category with no fact in either year is not one); the others keep their p-value.
+    """
+    from scipy.stats import false_discovery_control
+
+    p = pd.to_numeric(p_values, errors="coerce").astype("float64")
+    mask = p.notna() if tested is None else (p.notna() & tested.astype(bool))
+    out = p.copy()
+    if mask.any():
+        out[mask] = false_discovery_control(p[mask].to_numpy(), method="bh")
+    return out
+
+
 def compare(frame: pd.DataFrame, keys: list[str], year: int, previous_year: int) -> pd.DataFrame:
     """Counts of two years side by side per key, with difference, ratio and the Poisson test.
 
     The test and its flags come from ``observatory.analytics.compare.compare_counts`` (one test for the whole
     product: exact conditional binomial test of two Poisson counts; ``unreliable`` marks small counts).
+    The rows of one comparison are tested together: ``p_adjusted`` is the Benjamini–Hochberg correction across
+    them (:func:`benjamini_hochberg`) and ``significant`` means ``p_adjusted < 0.05`` (one row: no change).
     """
-    from observatory.analytics.compare import compare_counts
+    from observatory.analytics.compare import ALPHA, compare_counts
 
     cur = frame[frame["year"] == year].groupby(keys, dropna=False)["n"].sum().rename("current")
     prev = frame[frame["year"] == previous_year].groupby(keys, dropna=False)["n"].sum().rename("previous")
     both = pd.concat([cur, prev], axis=1).fillna(0).astype("int64")
     if both.empty:
-        return pd.DataFrame(columns=keys + ["current", "previous", "diff", "ratio", "p_value", "significant", "unreliable"])
+        return pd.DataFrame(columns=keys + ["current", "previous", "diff", "ratio", "p_value", "p_adjusted", "significant", "unreliable"])
     stats = compare_counts(both["current"], both["previous"])
     out = stats.reset_index()
     out = out.rename(columns={"pct_change": "ratio"}).drop(columns=["z"])
     out["ratio"] = out["ratio"].astype("float64")
-    out["significant"] = out["significant"].astype(bool)
+    out["p_adjusted"] = benjamini_hochberg(out["p_value"], (out["current"] + out["previous"]) > 0)
+    out["significant"] = (out["p_adjusted"] < ALPHA).astype(bool)
     out["unreliable"] = out["unreliable"].astype(bool)
     return out
 
@@ -235,7 +289,8 @@ def comparison_table(
                 f"faits_{year}": published_value(row["current"], row["current_status"], min_count),
                 "evolution": None if leak else int(row["diff"]),
                 "evolution_pct": None if leak or math.isnan(row["ratio"]) else round(float(row["ratio"]) * 100, 1),
-                "p_value": None if leak or row["p_value"] is None else round(float(row["p_value"]), 4),
+                "p_value": None if leak or pd.isna(row["p_value"]) else round(float(row["p_value"]), 4),
+                "p_ajustee_bh": None if leak or pd.isna(row.get("p_adjusted")) else round(float(row["p_adjusted"]), 4),
                 "significative": None if leak else ("oui" if row["significant"] else "non"),
             }
         )
@@ -259,7 +314,7 @@ def comparison_table(
                 "code": "total",
                 f"faits_{previous_year}": published_value(prev_total, tprot["previous_status"], min_count),
                 f"faits_{year}": published_value(cur_total, tprot["current_status"], min_count),
-                "evolution": None, "evolution_pct": None, "p_value": None, "significative": None,
+                "evolution": None, "evolution_pct": None, "p_value": None, "p_ajustee_bh": None, "significative": None,
             }
         )
     data = pd.DataFrame(data_rows)
@@ -577,6 +632,7 @@ def build_diagnostic(
     actions_sec = None
     if inputs.actions is not None and len(inputs.actions):
         actions_sec = Section(title=f"Actions du plan évaluées en {year}", key="actions")
+        actions_sec.sentences.extend(ACTIONS_NOTES)
         actions_sec.tables.append(num.table(f"Actions du plan d'actions évaluées en {year}", inputs.actions, inputs.actions, key="actions"))
     official_sec = None
     if inputs.official is not None and len(inputs.official):
@@ -621,7 +677,15 @@ def build_diagnostic(
     if inputs.revisions is not None:
         quality.sentences.append(f"Révisions enregistrées (faits remplacés par un extrait plus récent) : {labels.fmt_int(inputs.revisions)}.")
     if inputs.quarantined is not None:
-        quality.sentences.append(f"Lignes mises en quarantaine (rejetées avec leur motif) : {labels.fmt_int(inputs.quarantined)}.")
+        quality.sentences.append(
+            f"Lignes mises en quarantaine (rejetées avec leur motif) dans les fichiers intégrés à l'instantané : {labels.fmt_int(inputs.quarantined)}."
+        )
+    if inputs.refused_files:
+        names = sorted(inputs.refused_files)
+        shown = ", ".join(names[:10]) + (f" et {len(names) - 10} autre(s)" if len(names) > 10 else "")
+        quality.sentences.append(
+            f"Fichiers refusés en entier (rien n'en est publié, leurs lignes ne sont pas comptées ci-dessus) : {labels.fmt_int(len(names))} — {shown}."
+        )
 
     methods = [
         ("Sources", "Extraits des partenaires de l'observatoire intégrés dans l'instantané " + (inputs.snapshot_id or "–")
@@ -636,15 +700,34 @@ def build_diagnostic(
          "Les évolutions d'une ligne masquée ne sont pas publiées." + f" Mise en œuvre : une seule fonction pour toutes les sorties publiques (page, rapport, exports), {inputs.privacy_engine or protection.ENGINE}, "
          "qui applique la suppression primaire puis complémentaire (aucune case masquée ne se déduit d'un total publié, ni d'une combinaison de totaux)."),
         ("Test statistique", "Comparaison de deux années : test exact de l'égalité de deux taux de Poisson (test binomial conditionnel au total, "
-         "bilatéral) ; une évolution est dite significative si p < 0,05. Une évolution en pourcentage est jugée peu fiable "
+         "bilatéral). Chaque tableau compare plusieurs lignes à la fois (jusqu'à une trentaine de catégories) : au seuil de 5 %, "
+         "environ une ligne sur vingt paraîtrait significative par le seul hasard si rien n'avait changé. Les p-valeurs d'un même "
+         "tableau sont donc corrigées par la procédure de Benjamini–Hochberg (les catégories de la ville ou d'un arrondissement "
+         "forment un seul ensemble ; de même les familles, les arrondissements, les zones d'un même type) ; une évolution est dite "
+         "significative si la p-valeur corrigée est inférieure à 0,05 (les exports donnent les deux p-valeurs). Cette correction "
+         "a été préférée à celle de Bonferroni, qui masquerait la plupart des évolutions réelles d'un tableau de 25 lignes. "
+         "Limite : le modèle de Poisson suppose des faits indépendants ; d'une année sur l'autre, les comptes varient souvent "
+         "davantage (faits en série, changements de pratiques d'enregistrement ou de périmètre des partenaires), ce que le test "
+         "ne mesure pas : une évolution significative peut encore relever de cette variabilité, et une évolution non significative "
+         "signifie seulement que les données ne permettent pas de conclure. Une évolution en pourcentage est jugée peu fiable "
          f"si l'année précédente compte moins de {UNRELIABLE_PREVIOUS} faits ou l'année courante moins de {UNRELIABLE_ANY} : "
          "les phrases ne citent alors pas de pourcentage et, sans résultat significatif, ne tirent aucune conclusion."),
+        ("Quarantaine", "Le nombre de lignes en quarantaine est celui que donne la commande « observatory quarantine » pour cet instantané : "
+         "les lignes écartées, avec leur motif, des fichiers effectivement intégrés. Un fichier refusé en entier (format, encodage, "
+         "coordonnées hors de Lyon…) n'est pas intégré : il est listé à part, une seule fois même s'il a été soumis plusieurs fois, "
+         "et ses lignes ne sont pas comptées. Les révisions sont comptées sur les mêmes fichiers intégrés."),
         ("Reproductibilité", "Deux éditions produites sur le même instantané donnent les mêmes chiffres et les mêmes figures ; seule la date d'édition change."),
     ]
 
     summary = [narrative.total_sentence(place, year, total_now, _hidden(total_prot["current_status"]), min_count, total_prot["current_status"] != protection.PRIMARY),
                narrative.change_sentence(total_change)]
     summary.append(priorities_sentence)
+
+    official_summary = [narrative.official_line(r, prev) for r in (inputs.official_rows or [])]
+    if official_summary:
+        official_source = f"Source : {inputs.official_note}." if inputs.official_note else ""
+    else:
+        official_source = inputs.official_coverage
 
     title = f"Bilan annuel {year} — {place}"
     return Diagnostic(
@@ -674,6 +757,8 @@ def build_diagnostic(
         figures=num.figures,
         tables=num.tables,
         empty=year_total == 0,
+        official_summary=official_summary,
+        official_source=official_source,
     )
 
 
@@ -697,22 +782,77 @@ def _change_badge(row: pd.Series) -> str:
 
 
 # Loading --------------------------------------------------------------------------------------------------------
-def actions_display(evaluations: pd.DataFrame) -> pd.DataFrame:
-    """The plan's evaluations as the report prints them: what, where, when, verdict (no counts: they can be small)."""
+ACTIONS_NOTES = [
+    "Chaque action active pendant l'année est évaluée avec les données arrêtées au 31 décembre : faits dans son périmètre "
+    "et dans une zone tampon de 300 m, comparés à une zone témoin du même arrondissement, sur des fenêtres égales avant et après son début.",
+    "WDD (différence pondérée avec déplacement, Wheeler et Ratcliffe 2018) : écart entre les faits constatés après l'action, "
+    "périmètre et zone tampon ensemble, et ceux que prévoit l'évolution de la zone témoin ; négatif = moins de faits que prévu. "
+    "Intervalle de confiance à 95 % entre crochets.",
+    "Différence de différences : évolution du seul périmètre, nette de celle de la zone témoin, en pourcentage (intervalle à 95 %).",
+    "Quel résultat retenir : le verdict suit le test WDD, qui tient compte d'un éventuel déplacement des faits vers les rues voisines. "
+    "La différence de différences peut être significative quand le WDD ne l'est pas : le périmètre a changé, mais la zone tampon a pu "
+    "évoluer en sens inverse, et le WDD additionne les incertitudes de trois zones. Le verdict le dit alors explicitement ; "
+    "on ne conclut pas à un effet de l'action sur la seule différence de différences. Une étude observationnelle ne prouve pas la causalité.",
+]
+_FACTS_BEFORE_AFTER = re.compile(r"(\d[\d\u00a0\u202f]*) faits avant, (\d[\d\u00a0\u202f]*) après")
+
+
+def _mask_small_counts(text: str, min_count: int) -> str:
+    """A verdict quoting "3 faits avant, 12 après" must not print a count from 1 to min_count − 1 (public report)."""
+    def cell(digits: str) -> str:
+        n = int(re.sub(r"\D", "", digits))
+        return f"< {min_count}" if 0 < n < min_count else digits
+
+    return _FACTS_BEFORE_AFTER.sub(lambda m: f"{cell(m.group(1))} faits avant, {cell(m.group(2))} après", text)
+
+
+def _finite(value) -> bool:  # noqa: ANN001
+    try:
+        return value is not None and not pd.isna(value) and math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def actions_display(evaluations: pd.DataFrame, min_count: int = 5) -> pd.DataFrame:
+    """The plan's evaluations as the report prints them: what, where, when, verdict, WDD and difference of differences.
+
+    No counts in the perimeter (they can be small); the verdict's own "N faits avant, M après" is masked below the
+    threshold. An action whose windows are unusable (too recent, no data before it) gets "–": a WDD of 0 ± 0 from
+    empty windows would read as a measured null effect.
+    """
+    from observatory.actions.evaluation import MIN_WINDOW_MONTHS
+
     def col(name: str) -> pd.Series:
-        return evaluations[name] if name in evaluations else pd.Series([""] * len(evaluations), index=evaluations.index)
+        return evaluations[name] if name in evaluations else pd.Series([None] * len(evaluations), index=evaluations.index)
 
     period = [
         f"{labels.fmt_date(s) if pd.notna(s) else '–'} → {labels.fmt_date(e) if e is not None and pd.notna(e) else 'en cours'}"
         for s, e in zip(col("start"), col("end"))
     ]
+    wdd, did = [], []
+    for months, w, lo, hi, r, rlo, rhi in zip(col("window_months"), col("wdd"), col("ci_low"), col("ci_high"),
+                                               col("did_ratio"), col("did_ci_low"), col("did_ci_high")):
+        usable = _finite(months) and int(months) >= MIN_WINDOW_MONTHS
+        if usable and _finite(w):
+            interval = f" [{labels.fmt_signed(lo, 0)} ; {labels.fmt_signed(hi, 0)}]" if _finite(lo) and _finite(hi) else ""
+            wdd.append(labels.fmt_signed(w, 0) + interval)
+        else:
+            wdd.append("–")
+        if usable and _finite(r):
+            interval = f" [{labels.fmt_pct(rlo - 1)} ; {labels.fmt_pct(rhi - 1)}]" if _finite(rlo) and _finite(rhi) else ""
+            did.append(labels.fmt_pct(r - 1) + interval)
+        else:
+            did.append("–")
     out = pd.DataFrame(
         {
-            "Action": col("title").astype(str),
+            "Action": col("title").fillna("").astype(str).to_numpy(),
             "Arrondissement": [labels.arrondissement_label(a) if a else "" for a in col("arrondissement")],
             "Période": period,
-            "Catégories": [", ".join(labels.category_label(c) for c in str(v).split("|") if c) for v in col("categories")],
-            "Résultat": col("verdict").fillna("").astype(str),
+            "Catégories": [", ".join(labels.category_label(c) for c in (v if isinstance(v, (list, tuple)) else str(v or "").split("|")) if c)
+                           for v in col("categories")],
+            "Verdict": [_mask_small_counts(str(v), min_count) if v is not None and not pd.isna(v) else "" for v in col("verdict")],
+            "WDD [IC 95 %]": wdd,
+            "Différence de différences [IC 95 %]": did,
         }
     )
     if "objective_text" in evaluations:
@@ -735,8 +875,70 @@ def official_display(rows: list[dict]) -> tuple[pd.DataFrame, str]:
     return frame, str(rows[0].get("source", ""))
 
 
-def load_inputs(settings, analytics=None, year: int | None = None) -> DiagnosticInputs:  # noqa: ANN001 - Settings, Analytics
-    """Aggregates of the current snapshot (or of ``analytics``' snapshot) and the optional official and plan data."""
+def official_for(settings, year: int, code: str) -> tuple[list[dict], pd.DataFrame | None, str, str]:  # noqa: ANN001
+    """SSMSI figures of ``code`` for ``year`` from the newest imported edition.
+
+    Returns (rows of ``official.report_summary``, display table or None, citation, coverage note). The coverage
+    note says why there is nothing when an edition is imported but does not hold the year (the SSMSI publishes
+    a year in the following spring; a reference subset may hold older years only).
+    """
+    from observatory.official import official_manifest, report_summary, source_citation
+
+    rows = report_summary(settings, year, code)
+    if rows:
+        frame, citation = official_display(rows)
+        return rows, frame, citation, ""
+    editions = official_manifest(settings).get("editions") or {}
+    if not editions:
+        return [], None, "", ""
+    info = editions[str(max(int(e) for e in editions))]
+    years = sorted(int(y) for y in info.get("years") or [])
+    span = f"{years[0]}–{years[-1]}" if len(years) > 1 else (str(years[0]) if years else "–")
+    note = (f"Statistiques officielles : l'édition importée ({source_citation(info)}) couvre les années {span} ; "
+            f"elle ne donne pas de chiffre pour {labels.arrondissement_label(code)} en {year}.")
+    return [], None, "", note
+
+
+def quarantine_summary(settings, snapshot=None) -> tuple[int | None, int | None, list[str]]:  # noqa: ANN001
+    """(quarantined rows, revisions, refused files) as ``observatory quarantine`` and ``status`` count them.
+
+    Quarantined rows are those of the files published in the snapshot (``store.read_quarantine``: what the
+    ``quarantine`` command lists); revisions come from the same files (the snapshot's ledger). Refused files
+    published nothing: they are listed apart, each file once (by name and checksum) even when it was submitted
+    several times, and none once a file of the same name and checksum was accepted. (None, None, []) without a store.
+    """
+    from observatory import store
+
+    try:
+        snap = snapshot or store.current_snapshot(settings)
+    except Exception:  # noqa: BLE001 - the ledger is an optional appendix line; a broken store must not stop the report
+        return None, None, []
+    if snap is None:
+        return None, None, []
+    quarantined = int(len(store.read_quarantine(settings, snap)))
+    ledger = snap.ledger
+    revisions = int(sum(int(r.get("revisions") or 0) for r in ledger if not r.get("refused")))
+    accepted = {(r.get("source_file"), r.get("sha256")) for r in ledger if not r.get("refused")}
+    cutoff = pd.Timestamp(snap.created_at)
+    cutoff = cutoff.tz_localize("UTC") if cutoff.tzinfo is None else cutoff
+    refused: dict[tuple, str] = {}
+    for r in store.read_refused(settings):
+        when = pd.to_datetime(r.get("ingested_at"), utc=True, errors="coerce", format="ISO8601")
+        if pd.notna(when) and when > cutoff:
+            continue  # refused after this snapshot was made: not part of its story
+        key = (r.get("source_file"), r.get("sha256"))
+        if key in accepted:
+            continue
+        refused.setdefault(key, str(r.get("source_file") or "?"))
+    return quarantined, revisions, sorted(refused.values())
+
+
+def load_inputs(settings, analytics=None, year: int | None = None, arrondissement: str | None = None) -> DiagnosticInputs:  # noqa: ANN001 - Settings, Analytics
+    """Aggregates of the current snapshot (or of ``analytics``' snapshot) and the optional official and plan data.
+
+    ``year`` and ``arrondissement`` select the official figures (the arrondissement's own SSMSI rows, or the
+    city's, code 69123) and the actions evaluated that year.
+    """
     from observatory.analytics import Filters
     from observatory.analytics.engine import get_analytics
 
@@ -759,31 +961,28 @@ def load_inputs(settings, analytics=None, year: int | None = None) -> Diagnostic
     terr = an.territory
     snapshot = getattr(an, "snapshot", None)
     snap_date = getattr(snapshot, "created_at", None)
-    revisions = quarantined = None
-    try:
-        from observatory.store import ingest_history
+    # The analytics' own snapshot (a page holds one snapshot for its whole life); an Analytics built from loose
+    # files (tests, benchmarks) has no ledger and the quarantine lines are then left out.
+    from observatory.store import Snapshot
 
-        hist = ingest_history(settings)
-        if len(hist):
-            revisions = int(hist["revisions"].sum())
-            quarantined = int(hist["quarantined"].sum())
-    except Exception:  # noqa: BLE001 - the ledger is an optional appendix line; a missing store must not stop the report
-        pass
+    published = isinstance(snapshot, Snapshot)
+    quarantined, revisions, refused = quarantine_summary(settings, snapshot) if published else (None, None, [])
+    official_rows: list[dict] = []
     official = None
-    official_note = ""
+    official_note = official_coverage = ""
     actions = None
     if year is not None:
         try:
-            from observatory.official import report_summary
-
-            official, official_note = official_display(report_summary(settings, year))
-        except Exception:  # noqa: BLE001 - official statistics are optional: without them the section is left out
-            official = None
+            official_rows, official, official_note, official_coverage = official_for(settings, year, arrondissement or schema.CITY_CODE)
+        except Exception:  # noqa: BLE001 - official statistics are optional: an unreadable store leaves the section out
+            official_rows, official = [], None
         try:
             from observatory.actions import evaluations_for_year
 
             ev = evaluations_for_year(settings, year)
-            actions = actions_display(ev) if len(ev) else None
+            if arrondissement and len(ev) and "arrondissement" in ev:
+                ev = ev[ev["arrondissement"] == arrondissement]
+            actions = actions_display(ev, settings.min_count) if len(ev) else None
         except Exception:  # noqa: BLE001 - no action plan (or an invalid one, reported by `observatory actions`) → no section
             actions = None
     return DiagnosticInputs(
@@ -798,15 +997,18 @@ def load_inputs(settings, analytics=None, year: int | None = None) -> Diagnostic
         location=location,
         revisions=revisions,
         quarantined=quarantined,
+        refused_files=refused,
         official=official,
         official_note=official_note,
+        official_rows=official_rows,
+        official_coverage=official_coverage,
         actions=actions,
     )
 
 
 def diagnostic_for(settings, year: int, arrondissement: str | None = None, analytics=None, generated_on: date | None = None) -> Diagnostic:  # noqa: ANN001
     """Load the current snapshot's aggregates and build the diagnostic (what the CLI and the page call)."""
-    return build_diagnostic(load_inputs(settings, analytics, year), year, arrondissement, settings.min_count, generated_on)
+    return build_diagnostic(load_inputs(settings, analytics, year, arrondissement), year, arrondissement, settings.min_count, generated_on)
 
 
 # Exports of what the page and the report show ------------------------------------------------------------------

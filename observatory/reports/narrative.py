@@ -102,7 +102,9 @@ def change_sentence(change: Change) -> str:
     elif change.unreliable:
         tail = "les effectifs sont trop faibles pour conclure"
     else:
-        tail = f"cette {noun} n'est pas significative : elle reste dans les variations habituelles d'une année sur l'autre"
+        # Say what the test says, nothing more: "not significant" means the data do not allow a conclusion, not
+        # that the change is "usual" (the test does not measure what is usual from one year to the next).
+        tail = f"l'écart n'est pas statistiquement significatif ({TEST_NAME})"
     return f"{head} ; {tail}."
 
 
@@ -121,8 +123,8 @@ def priorities_sentence(labels: list[str], year: int, previous_year: int) -> str
     """What rose significantly; says so plainly when nothing did."""
     if not labels:
         return (
-            f"Aucune catégorie n'a augmenté de façon significative entre {previous_year} et {year} : "
-            "les hausses observées restent dans les variations habituelles."
+            f"Aucune catégorie n'a augmenté de façon statistiquement significative entre {previous_year} et {year} "
+            f"({TEST_NAME}, corrigé pour le nombre de catégories comparées) : les hausses observées ne permettent pas de conclusion."
         )
     names = [label[:1].lower() + label[1:] for label in labels]
     if len(names) > 3:
@@ -138,12 +140,20 @@ def rate_text(rate: float | None) -> str:
     return f"{fmt_number(rate, 1)} pour 1{NBSP}000 habitants"
 
 
+TEST_NAME = f"test exact de Poisson, seuil 5{NBSP}%"
+
 HOW_TO_READ = (
     "Les chiffres comptent les faits enregistrés par les partenaires de l'observatoire (police nationale, police "
     "municipale, TCL, bailleurs, piscines, médiateurs) : ils mesurent l'activité enregistrée, pas la délinquance "
     "réelle, qui n'est pas toujours signalée. Une évolution est dite « significative » lorsqu'un test statistique "
-    "(loi de Poisson, seuil de 5 %) indique qu'elle a peu de chances d'être due au hasard des variations d'une "
-    "année sur l'autre ; dans le cas contraire, elle n'autorise pas de conclusion. Les petits nombres (de 1 à "
+    "(test exact de Poisson, seuil de 5\u00a0%) indique qu'un écart aussi grand serait rare si le niveau n'avait pas "
+    "changé ; dans le cas contraire, elle n'autorise pas de conclusion (ce qui ne veut pas dire que rien n'a changé). "
+    "Beaucoup de catégories sont testées en même temps : au seuil de 5\u00a0%, environ une comparaison sur vingt "
+    "paraîtrait « significative » par le seul hasard. Les tableaux appliquent donc une correction (Benjamini–Hochberg) "
+    "sur l'ensemble des lignes comparées, ce qui limite la part de fausses alertes parmi les évolutions annoncées. "
+    "Le test suppose des faits indépendants : d'une année sur l'autre, les chiffres varient souvent plus que ce modèle "
+    "ne le prévoit (faits en série, changements de pratiques d'enregistrement), si bien qu'une évolution significative "
+    "se lit avec son contexte et que celle d'une seule année ne fait pas une tendance. Les petits nombres (de 1 à "
     "{threshold}) sont remplacés par « < {min_count} » pour protéger les personnes, et d'autres cases peuvent être "
     "masquées (« s ») pour qu'on ne puisse pas les retrouver par différence. Les taux rapportent les faits à la "
     "population légale INSEE de l'arrondissement."
@@ -152,3 +162,24 @@ HOW_TO_READ = (
 
 def how_to_read(min_count: int) -> str:
     return HOW_TO_READ.format(threshold=min_count - 1, min_count=min_count)
+
+
+def official_line(row: dict, previous_year: int) -> str:
+    """One official SSMSI figure as quoted in the summary, from a ``official.report_summary`` dict, e.g.
+    "Cambriolages de logement : 3 000 infractions en 2025 (2 700 en 2024) ; 10,0 pour 1 000 logements."
+    Figures the SSMSI did not diffuse are said to be so, never guessed."""
+    label = str(row.get("label") or row.get("indicator") or "")
+    year = row.get("year")
+    count = row.get("count")
+    if count is None:
+        return f"{label} : non diffusé par le SSMSI pour {year} (effectif trop faible ou qualité insuffisante)."
+    unit = str(row.get("unit") or "").strip().lower()
+    unit_text = f" {unit}{'s' if count > 1 and unit and not unit.endswith(('s', 'x')) else ''}" if unit else ""
+    text = f"{label} : {fmt_int(count)}{unit_text} en {year}"
+    prev = row.get("previous_count")
+    if prev is not None:
+        text += f" ({fmt_int(prev)} en {previous_year})"
+    rate = row.get("rate")
+    if rate is not None and not (isinstance(rate, float) and math.isnan(rate)):
+        text += f" ; {fmt_number(rate, 1)} {row.get('rate_unit') or 'pour 1 000'}".replace("1 000", f"1{NBSP}000")
+    return text + "."

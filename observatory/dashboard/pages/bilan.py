@@ -73,15 +73,37 @@ def _figure(fig, count: _Counter) -> html.Figure:  # noqa: ANN001 - reports.diag
     return html.Figure([_svg(fig.svg, fig.title), html.Figcaption([html.Strong(f"Figure {count('figure')}. "), fig.title, " ", html.Small(fig.note, className="text-muted")]), _exports("figure", fig.key)], className=f"bilan-fig bilan-fig-{fig.key}")
 
 
+def _column_class(tab, column: str) -> str:  # noqa: ANN001 - reports.diagnostic.Table
+    return "text-end text-nowrap bilan-num" if tab.is_numeric(column) else "text-start bilan-text"
+
+
 def _table(tab, count: _Counter) -> html.Div:  # noqa: ANN001 - reports.diagnostic.Table
-    head = html.Thead(html.Tr([html.Th(c) for c in tab.frame.columns]))
-    body = html.Tbody([html.Tr([html.Td(v, className="text-end" if i else "") for i, v in enumerate(row)]) for row in tab.frame.itertuples(index=False)])
+    # One class per column for its header and its cells: a number's header sits right above it (right-aligned),
+    # a text column ("Test", "Catégories") is left-aligned and wraps.
+    classes = [_column_class(tab, c) for c in tab.frame.columns]
+    head = html.Thead(html.Tr([html.Th(c, className=k) for c, k in zip(tab.frame.columns, classes)]))
+    body = html.Tbody([html.Tr([html.Td(v, className=k) for v, k in zip(row, classes)]) for row in tab.frame.itertuples(index=False)])
     return html.Div([html.Div([html.Strong(f"Tableau {count('table')}. "), tab.title], className="small mb-1"), dbc.Table([head, body], size="sm", bordered=False, striped=True, className="bilan-table"), _exports("table", tab.key)], className="bilan-tbl")
 
 
 def _section(sec, count: _Counter, level: str = "h3") -> html.Section:  # noqa: ANN001
     heading = getattr(html, level.upper())
     return html.Section([heading(sec.title, className="h5 mt-3")] + [html.P(s) for s in sec.sentences] + [_figure(f, count) for f in sec.figures] + [_table(t, count) for t in sec.tables], className="bilan-section")
+
+
+def _official(d) -> html.Section | None:  # noqa: ANN001 - reports.diagnostic.Diagnostic
+    """The SSMSI figures quoted in the report's summary (already public), or why there are none for the year."""
+    if d.official_summary:
+        return html.Section([
+            html.H2("Chiffres officiels du ministère de l'Intérieur (SSMSI)", className="h5 mt-3"),
+            html.P(f"Délinquance enregistrée par la police et la gendarmerie à {d.place} en {d.year}, telle que publiée "
+                   "(elle diffère des faits de l'observatoire, qui réunit d'autres partenaires et d'autres définitions) :", className="small"),
+            html.Ul([html.Li(line) for line in d.official_summary], className="small"),
+            html.P(d.official_source, className="small text-muted") if d.official_source else None,
+        ], className="bilan-official")
+    if d.official_source:
+        return html.Section(html.P(d.official_source, className="small text-muted"), className="bilan-official")
+    return None
 
 
 def _selector(year: int, years: list[int], arrondissement: str | None) -> html.Form:
@@ -138,6 +160,7 @@ def layout(annee: str | None = None, arrondissement: str | None = None, **_query
         ),
         html.Section([html.P(s, className="lead" if i == 0 else "") for i, s in enumerate(d.summary)]),
         keys,
+        _official(d),
         html.Section([html.H2("Priorités de l'année", className="h4 mt-3")] + ([html.Ul([html.Li(p) for p in d.priorities])] if d.priorities else [html.P(d.priorities_sentence)])),
         html.Section([html.H2(d.trend.title, className="h4 mt-3")] + [_figure(f, count) for f in d.trend.figures]),
         html.Section([html.H2(d.themes[0].title, className="h4 mt-3")] + [_table(t, count) for t in d.themes[0].tables]),
