@@ -173,8 +173,8 @@ def _eval_row(**over):
         "action_id": "A1", "title": "Caméras", "start": date(2024, 1, 1), "window_months": 12,
         "before_start": date(2023, 1, 1), "after_end": date(2024, 12, 31),
         "treated_before": 3.0, "treated_after": 2.0, "control_before": 40.0, "control_after": 41.0,
-        "buffer_before": 12.0, "buffer_after": 11.0, "wdd": -1.5, "wdd_se": 4.2,
-        "did_ratio": 0.65, "did_ci_low": 0.1, "did_ci_high": 3.9, "verdict_code": "no_conclusion",
+        "buffer_before": 12.0, "buffer_after": 11.0, "wdd": -1.5, "wdd_se": 4.2, "ci_low": -9.7, "ci_high": 6.7, "p_value": 0.72,
+        "did_ratio": 0.65, "did_ci_low": 0.1, "did_ci_high": 3.9, "did_p_value": 0.64, "verdict_code": "no_conclusion",
         "verdict": "Pas de conclusion possible : effectifs trop faibles (3 faits avant, 2 après dans le périmètre) — même une baisse de moitié ne serait pas distinguable du hasard.",
         "displacement_note": "", "window_note": "",
     }
@@ -213,7 +213,9 @@ def test_evaluation_table_puts_the_verdict_first_and_hides_small_counts_from_elu
     assert first[0] == "A1Caméras"
     assert "(<\u00a05 faits avant, <\u00a05 après dans le périmètre)" in first[1] and "3 faits" not in first[1]
     assert first[3] == "<\u00a05 → <\u00a05" and first[4] == "40 → 41"
-    assert first[6] == "−1,5 ± 4,2"
+    assert headers[6].startswith("Périmètre vs témoin : différence de différences") and headers[7].startswith("Bilan net, zone tampon comprise : WDD")
+    assert first[6] == "−35\u00a0%[−90\u00a0% ; +290\u00a0%]p = 0,640"
+    assert first[7] == "−1,5[−9,7 ; +6,7]p = 0,720"
     assert second[2] == "début 01/03/2026" and second[3:] == ["–"] * 5
     analyst_cells = _cells(page.evaluation_table(ev, analyst=True, min_count=5))
     assert "(3 faits avant, 2 après" in analyst_cells[0][1] and analyst_cells[0][3] == "3 → 2"
@@ -279,3 +281,22 @@ def test_elu_view_of_the_page_withholds_small_counts(app_ctx, settings, monkeypa
     figures_text = " ".join(" ".join(r[3:6]) for r in rows) + " ".join(r[1] for r in rows)
     assert not small.search(figures_text), figures_text
     assert fmap.data[0].name == "Arrondissements" and fmap.data[-1].name.startswith("A2025-01 — ")
+
+
+def test_evaluation_table_and_verdict_quote_the_same_figures(page_module):
+    """Review #7b: the verdict and the two test columns never contradict each other — the verdict quotes the
+    perimeter's DiD interval and the net WDD exactly as the table prints them."""
+    from observatory.actions import evaluation as ev
+
+    windows = ev.evaluation_windows(date(2024, 3, 1), 12, date(2022, 1, 1), date(2025, 6, 30))
+    # Perimeter down significantly (DiD −30 % [−48 % ; −6 %]), buffer up: WDD +10, p = 0.80.
+    counts = ev.AreaCounts((200, 140), (200, 200), (200, 270), 1.0, 1.0, (200, 200))
+    row = {**ev.evaluate_counts(counts, windows), "action_id": "A9", "title": "Caméras", "start": date(2024, 3, 1)}
+    cells = _cells(page_module.evaluation_table(pd.DataFrame([row]), analyst=True, min_count=5))[0]
+    assert cells[1].startswith("Effet net non démontré : baisse significative dans le périmètre")
+    assert "[−48\u00a0% ; −6\u00a0%]" in cells[6] and "[−48\u00a0% ; −6\u00a0%]" in cells[1]
+    assert cells[7].startswith("+10,0[") and "WDD +10,0 faits, p = 0,803" in cells[1]
+    assert "Zone tampon : hausse significative (+70,0 faits" in cells[1]  # the buffer note under the verdict
+    table = page_module.evaluation_table(pd.DataFrame([row]), analyst=True, min_count=5)
+    verdict_td = table.children.children[1].children[0].children[1]
+    assert verdict_td.style["borderLeft"].endswith(page_module.VERDICT_COLORS["local_decrease"])

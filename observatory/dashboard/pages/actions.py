@@ -144,15 +144,20 @@ def _card(graph_id: str, title: str, note: str | None = None, note_id: str | Non
     return dbc.Card(parts, className="mb-3 shadow-sm h-100" if graph_id in (TIMELINE, MAP) else "mb-3 shadow-sm")
 
 
-def _method_text() -> str:
+def _method_text() -> list:
     s = components.settings()
-    return (
+    return [
+        html.Strong("Deux questions, un verdict. "),
+        "La différence de différences répond à « le périmètre a-t-il évolué autrement que sa zone témoin ? ». "
+        "Le WDD (Wheeler et Ratcliffe, 2018) répond à « en comptant aussi la zone tampon de 300 m, où les faits ont pu "
+        "se déplacer, y a-t-il moins de faits que ne le prévoient les zones témoins ? » : c'est l'effet net. "
+        "Le verdict n'est « compatible avec un effet de l'action » que si les deux montrent une baisse significative ; "
+        "une baisse dans le seul périmètre que le total ne confirme pas donne « effet net non démontré ». ",
         f"Fenêtres de {s.eval_window_months} mois avant et après le début (réduites si les données manquent, au moins 3 mois). "
-        "Zone témoin : carreaux comparables du même arrondissement hors de toute action et hors zone tampon (300 m). "
-        "WDD < 0 : moins de faits que ne le prévoit la zone témoin, déplacement compris (Wheeler et Ratcliffe, 2018). "
+        "Zone témoin : carreaux comparables du même arrondissement hors de toute action et hors zone tampon. "
         "« Pas de conclusion possible » quand les fenêtres sont trop courtes ou les effectifs trop faibles pour voir même une baisse de moitié. "
-        "Une étude observationnelle ne prouve pas la causalité."
-    )
+        "Une étude observationnelle ne prouve pas la causalité.",
+    ]
 
 
 def _edit_form(options: list[dict]) -> dbc.Card:
@@ -398,6 +403,8 @@ VERDICT_COLORS = {
     "decrease": "#1E8449", "reached_significant": "#1E8449", "reached": "#52a36e",
     "increase": "#C0392B", "missed_significant": "#C0392B", "missed": "#d9822b",
     "weak_decrease": "#7fb98f", "weak_increase": "#e0a07a",
+    # A perimeter effect that the net total (buffer included) does not confirm: muted, "effet net non démontré".
+    "local_decrease": "#b5cfbc", "local_increase": "#e9c2a8",
     "no_effect": "#9aa5b1", "no_conclusion": "#c3cad2",
 }
 NOWRAP = {"whiteSpace": "nowrap"}
@@ -441,8 +448,15 @@ def _mask_counts_in_text(text: str, before: float, after: float, analyst: bool, 
     return text.replace(clear, f"{_count(before, analyst, min_count)} faits avant, {_count(after, analyst, min_count)} après")
 
 
+def _p_cell(p: float) -> html.Span:
+    from observatory.actions.evaluation import p_text
+
+    return html.Span(p_text(p), className="text-muted")
+
+
 def evaluation_table(ev: pd.DataFrame, analyst: bool, min_count: int) -> html.Div:
-    """Action, verdict (first, wrapping), windows, before → after counts, WDD and difference of differences.
+    """Action, verdict (first, wrapping), windows, before → after counts, the DiD (perimeter question) and the WDD
+    (net question, buffer included), each with its 95 % interval and p so the verdict can be checked against them.
 
     An action whose windows are unusable (not started in the data, too recent) shows "–" for its figures: its
     zero-month windows have no counts and a WDD of 0 ± 0 would read as a measured null effect.
@@ -455,8 +469,10 @@ def evaluation_table(ev: pd.DataFrame, analyst: bool, min_count: int) -> html.Di
     headers = [
         ("Action", {}), ("Verdict", {"minWidth": "22rem"}), ("Fenêtres avant / après", {}),
         ("Périmètre avant → après", {"textAlign": "right"}), ("Témoin avant → après", {"textAlign": "right"}),
-        ("Zone tampon avant → après", {"textAlign": "right"}), ("WDD ± écart-type", {"textAlign": "right"}),
-        ("Différence de différences [IC 95 %]", {"textAlign": "right"}),
+        ("Zone tampon avant → après", {"textAlign": "right"}),
+        # Each test's column names the question it answers: the two can differ and the verdict says how.
+        ("Périmètre vs témoin : différence de différences [IC 95 %]", {"textAlign": "right", "minWidth": "9rem"}),
+        ("Bilan net, zone tampon comprise : WDD en faits [IC 95 %]", {"textAlign": "right", "minWidth": "9rem"}),
     ]
     rows = []
     for r in ev.to_dict("records"):
@@ -467,8 +483,12 @@ def evaluation_table(ev: pd.DataFrame, analyst: bool, min_count: int) -> html.Di
 
         verdict = _mask_counts_in_text(r["verdict"], r["treated_before"], r["treated_after"], analyst, min_count)
         windows = [f"{labels.fmt_date(r['before_start'])} → {labels.fmt_date(r['after_end'])}", html.Br(), f"({r['window_months']} mois × 2)"] if usable else [f"début {labels.fmt_date(r['start'])}"]
-        wdd = "–" if not usable or r["wdd"] != r["wdd"] else f"{labels.fmt_signed(r['wdd'], 1)} ± {labels.fmt_number(r['wdd_se'], 1)}"
-        did = ["–"] if not usable or r["did_ratio"] != r["did_ratio"] else [labels.fmt_pct(r["did_ratio"] - 1), html.Br(), f"[{labels.fmt_pct(r['did_ci_low'] - 1)} ; {labels.fmt_pct(r['did_ci_high'] - 1)}]"]
+        wdd = ["–"] if not usable or r["wdd"] != r["wdd"] else [
+            labels.fmt_signed(r["wdd"], 1), html.Br(), f"[{labels.fmt_signed(r['ci_low'], 1)} ; {labels.fmt_signed(r['ci_high'], 1)}]", html.Br(), _p_cell(r["p_value"]),
+        ]
+        did = ["–"] if not usable or r["did_ratio"] != r["did_ratio"] else [
+            labels.fmt_pct(r["did_ratio"] - 1), html.Br(), f"[{labels.fmt_pct(r['did_ci_low'] - 1)} ; {labels.fmt_pct(r['did_ci_high'] - 1)}]", html.Br(), _p_cell(r["did_p_value"]),
+        ]
         rows.append([
             _action_cell(r["action_id"], _text(r.get("title"))),
             _verdict_cell(r["verdict_code"], verdict, [r["displacement_note"], r["window_note"]]),
@@ -476,8 +496,8 @@ def evaluation_table(ev: pd.DataFrame, analyst: bool, min_count: int) -> html.Di
             html.Td(pair(r["treated_before"], r["treated_after"]), style=num),
             html.Td(pair(r["control_before"], r["control_after"]), style=num),
             html.Td(pair(r["buffer_before"], r["buffer_after"]), style=num),
-            html.Td(wdd, style=num),
             html.Td(did, style=num),
+            html.Td(wdd, style=num),
         ])
     return _table(headers, rows, EVAL_TABLE + "-table")
 
