@@ -14,6 +14,7 @@ import pytest
 import shapely
 
 from observatory.territory import (
+    TerritoryDownloadError,
     TerritoryError,
     cell_geometry,
     city_grid,
@@ -127,7 +128,7 @@ def test_custom_perimeters_are_loaded_and_unknown_kinds_refused(settings):
     assert "gltd_guillotiere" in set(t.zones["zone_id"])
     feature["properties"]["kind"] = "secret_kind"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}), encoding="utf-8")
-    with pytest.raises(TerritoryError, match="unknown zone kind"):
+    with pytest.raises(TerritoryError, match="type\\(s\\) de zone inconnu\\(s\\) secret_kind ; types possibles"):
         load_territory(settings)
 
 
@@ -194,8 +195,8 @@ def test_fetch_reads_the_etalab_gzip_second_source(settings, loopback):
 @pytest.mark.parametrize(
     "body, message",
     [
-        (b"not json at all", "unreadable boundary file"),
-        (json.dumps({"type": "FeatureCollection", "features": []}).encode(), "expected the 9 arrondissements"),
+        (b"not json at all", "fichier de contours illisible"),
+        (json.dumps({"type": "FeatureCollection", "features": []}).encode(), "aucun objet géographique, alors qu'il faut les 9 arrondissements"),
     ],
 )
 def test_a_bad_download_leaves_the_previous_cache_untouched(settings, loopback, body, message):
@@ -206,20 +207,21 @@ def test_a_bad_download_leaves_the_previous_cache_untouched(settings, loopback, 
     routes["/bad"] = body
     with pytest.raises(TerritoryError, match=message) as err:
         fetch_arrondissements(settings, urls=[f"{base}/bad"])
-    assert "previous cache is untouched" in str(err.value)
+    assert "le cache précédent est inchangé" in str(err.value)
+    assert not isinstance(err.value, TerritoryDownloadError)  # the source answered: not an offline failure
     assert cached.read_bytes() == b"previous cache"
 
 
 def test_offline_download_fails_with_one_line(settings):
-    with pytest.raises(TerritoryError, match="download failed") as err:
+    with pytest.raises(TerritoryDownloadError, match="téléchargement impossible depuis http://127.0.0.1:9/nothing") as err:
         fetch_arrondissements(settings.replace(download_timeout_s=1.0), urls=["http://127.0.0.1:9/nothing"])
-    assert "\n" not in str(err.value)
+    assert "\n" not in str(err.value) and "vérifiez la connexion" in str(err.value)
 
 
 def test_corrupt_cached_file_gives_a_clear_message(settings):
     settings.reference_dir.mkdir(parents=True)
     (settings.reference_dir / OFFICIAL_BOUNDARY_FILE).write_text("{broken", encoding="utf-8")
-    with pytest.raises(TerritoryError, match="observatory territory fetch"):
+    with pytest.raises(TerritoryError, match="fichier de contours illisible .* ; supprimez-le et lancez « observatory territory fetch »"):
         load_territory(settings)
 
 

@@ -63,6 +63,6 @@ def test_a_wrong_layer_is_refused_and_the_cache_kept(settings, loopback):  # noq
     (settings.reference_dir / "iris.geojson").write_bytes(b"previous")
     wrong = gpd.GeoDataFrame({"code_iris": ["751010101"]}, geometry=[shapely.box(2.3, 48.8, 2.31, 48.81)], crs=4326)
     routes["/wfs"] = wrong.to_json().encode()
-    with pytest.raises(TerritoryError, match="expected about 185"):
+    with pytest.raises(TerritoryError, match="IRIS de Lyon trouvés au lieu d'environ 185"):
         fetch_iris(settings, f"{base}/wfs")
     assert (settings.reference_dir / "iris.geojson").read_bytes() == b"previous"

@@ -6,11 +6,12 @@ import importlib
 
 import typer
 
-from observatory.commands.common import console, settings_or_fail
+from observatory.commands.common import console, fmt_paris, settings_or_fail
+from observatory.labels import fmt_int
 
 
 def prepare() -> None:
-    """Get the embedded default ready: boundaries (cached or shipped), then the demo data on first run only."""
+    """Préparer les données du tableau de bord : contours (en cache ou fournis), puis données de démonstration au premier lancement."""
     from observatory.commands.territory import ensure
 
     ensure()
@@ -21,10 +22,15 @@ def prepare() -> None:
     except ModuleNotFoundError:
         console.print("Pas encore de générateur de démonstration : le tableau de bord démarre sans données.")
         return
-    if store.current_snapshot(settings) is not None:
+    if store.current_snapshot(settings) is None:
+        console.print("Premier lancement : génération et intégration des données de démonstration…")
+        demo.prepare_default(settings)
+    snap = store.current_snapshot(settings)
+    if snap is None:
+        console.print("Aucune donnée intégrée : le tableau de bord démarre vide (voir « observatory ingest »).")
         return
-    console.print("Premier lancement : génération et intégration des données de démonstration…")
-    demo.prepare_default(settings)
+    console.print(f"Données prêtes : {fmt_int(snap.row_count)} incidents, instantané {snap.id} du {fmt_paris(snap.created_at)}.",
+                  highlight=False)
 
 
 def register(app: typer.Typer) -> None:

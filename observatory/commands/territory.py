@@ -5,27 +5,36 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from observatory.commands.common import console, fail, settings_or_fail
+from observatory.commands.common import console, fail, french_typer, settings_or_fail
 from observatory.labels import fmt_int, fmt_number
-from observatory.territory import TerritoryError, fetch_arrondissements, load_territory
+from observatory.territory import TerritoryDownloadError, TerritoryError, fetch_arrondissements, load_territory
 
-territory_app = typer.Typer(help="Reference geography: arrondissements, zones, populations.", no_args_is_help=True)
+territory_app = french_typer(help="Géographie de référence : contours des arrondissements, zones suivies, populations, IRIS.")
 
 
 @territory_app.command("fetch")
-def fetch(url: list[str] = typer.Option(None, "--url", help="Download from this URL instead of the official ones (repeatable).")) -> None:
-    """Download the official arrondissement boundaries, validate them and cache them under data/raw/reference/."""
+def fetch(
+    url: list[str] = typer.Option(
+        None, "--url", metavar="URL", help="Télécharger depuis cette adresse plutôt que depuis les sources officielles (option répétable)."
+    ),
+) -> None:
+    """Télécharger les contours officiels des arrondissements, les contrôler et les garder en cache dans data/raw/reference/."""
     settings = settings_or_fail()
     try:
         result = fetch_arrondissements(settings, urls=url or None)
     except TerritoryError as exc:
         fail(str(exc))
-    console.print(f"Contours officiels en cache : {result.path} ({result.features} arrondissements, {fmt_number(result.area_km2, 2)} km², sha256 {result.sha256[:12]}…)")
+    console.print(f"Contours officiels en cache : {result.path} ({result.features} arrondissements, {fmt_number(result.area_km2, 2)} km², "
+                  f"sha256 {result.sha256[:12]}…)", highlight=False)
 
 
 @territory_app.command("fetch-qpv")
-def fetch_qpv_command(url: str = typer.Option(None, "--url", help="Dataset API URL (default: the ANCT 2024 QPV dataset on data.gouv.fr).")) -> None:
-    """Download the official priority-neighbourhood (QPV) perimeters inside Lyon; they replace the approximate ones."""
+def fetch_qpv_command(
+    url: str = typer.Option(
+        None, "--url", metavar="URL", help="Adresse de l'API du jeu de données (par défaut : les QPV 2024 de l'ANCT sur data.gouv.fr)."
+    ),
+) -> None:
+    """Télécharger les périmètres officiels des quartiers prioritaires (QPV) de Lyon ; ils remplacent les périmètres approximatifs."""
     from observatory.territory.fetch import QPV_DATASET_API, fetch_qpv
 
     settings = settings_or_fail()
@@ -37,8 +46,10 @@ def fetch_qpv_command(url: str = typer.Option(None, "--url", help="Dataset API U
 
 
 @territory_app.command("fetch-iris")
-def fetch_iris_command(url: str = typer.Option(None, "--url", help="Download from this URL instead of the IGN Géoplateforme WFS.")) -> None:
-    """Download Lyon's IRIS (INSEE sub-district units, IGN contours) so that ingested incidents get their IRIS."""
+def fetch_iris_command(
+    url: str = typer.Option(None, "--url", metavar="URL", help="Télécharger depuis cette adresse plutôt que depuis le WFS de la Géoplateforme IGN."),
+) -> None:
+    """Télécharger les IRIS de Lyon (contours IGN des îlots INSEE) pour que les incidents intégrés ensuite reçoivent leur IRIS."""
     from observatory.territory.fetch import fetch_iris
 
     settings = settings_or_fail()
@@ -51,7 +62,7 @@ def fetch_iris_command(url: str = typer.Option(None, "--url", help="Download fro
 
 @territory_app.command("ensure")
 def ensure() -> None:
-    """Use the cached boundaries, or try the official download once; offline, go on with the shipped outlines."""
+    """Utiliser les contours en cache, sinon tenter une fois le téléchargement officiel ; hors ligne, garder les contours approximatifs fournis."""
     settings = settings_or_fail()
     from observatory.territory.geography import OFFICIAL_BOUNDARY_FILE
 
@@ -60,13 +71,17 @@ def ensure() -> None:
     try:
         fetch_arrondissements(settings)
         console.print("Contours officiels des arrondissements téléchargés et mis en cache.")
+    except TerritoryDownloadError:
+        # The network's reason (DNS, refused, timeout) helps nobody here: the fallback is the expected offline path.
+        console.print("Hors ligne : contours approximatifs utilisés.", highlight=False)
     except TerritoryError as exc:
-        console.print(f"Hors ligne ou source indisponible : contours approximatifs utilisés ({str(exc).split(';')[0]}).", highlight=False)
+        reason = str(exc).split(" | ")[0].split(" — ")[0]
+        console.print(f"Contours officiels refusés : contours approximatifs utilisés ({reason}).", highlight=False, soft_wrap=True)
 
 
 @territory_app.command("show")
 def show() -> None:
-    """Print the arrondissements, populations and zones in use, and where the boundaries come from."""
+    """Afficher les arrondissements, leurs populations et surfaces, les zones suivies et l'origine des contours."""
     settings = settings_or_fail()
     try:
         territory = load_territory(settings)

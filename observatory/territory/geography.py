@@ -19,6 +19,7 @@ import pandas as pd
 import shapely
 
 from observatory.config import Settings
+from observatory.labels import fmt_number
 
 WGS84 = "EPSG:4326"
 LAMBERT93 = "EPSG:2154"
@@ -34,7 +35,11 @@ APPROXIMATE_NOTE = "contours approximatifs"
 
 
 class TerritoryError(ValueError):
-    """Reference geography that cannot be used; the message says what is wrong and what to do."""
+    """Reference geography that cannot be used; the message (French, one line) says what is wrong and what to do."""
+
+
+class TerritoryDownloadError(TerritoryError):
+    """Every official source was out of reach (no network, DNS, timeout): nothing was wrong with a file."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,7 @@ def populations(settings: Settings | None = None) -> pd.DataFrame:
             df = pd.read_csv(override, dtype={"code": str})
             missing = {"code", "population", "vintage"} - set(df.columns)
             if missing:
-                raise TerritoryError(f"{override}: missing columns {sorted(missing)}; expected code,name,population,vintage")
+                raise TerritoryError(f"{override} : colonne(s) absente(s) {', '.join(sorted(missing))} ; attendu code,name,population,vintage — corrigez l'en-tête ou supprimez le fichier pour revenir aux populations fournies")
             return df
     from io import StringIO
 
@@ -89,10 +94,10 @@ def populations(settings: Settings | None = None) -> pd.DataFrame:
 def _normalise_official(gdf: gpd.GeoDataFrame, origin: str) -> gpd.GeoDataFrame:
     """Map the properties of a Grand Lyon or Etalab file to ``code``/``name`` and keep Lyon's nine."""
     if len(gdf) == 0:
-        raise TerritoryError(f"{origin}: expected the 9 arrondissements 69381–69389, found 0 features")
+        raise TerritoryError(f"{origin} : aucun objet géographique, alors qu'il faut les 9 arrondissements 69381–69389 ; vérifiez l'adresse ou le fichier")
     code_col = next((c for c in ("insee", "code", "code_insee", "INSEE_ARM", "insee_arm") if c in gdf.columns), None)
     if code_col is None:
-        raise TerritoryError(f"{origin}: no INSEE code column (expected 'insee' or 'code'); is it an arrondissements file?")
+        raise TerritoryError(f"{origin} : aucune propriété de code INSEE (« insee » ou « code ») ; est-ce bien un fichier d'arrondissements ?")
     gdf = gdf.assign(code=gdf[code_col].astype(str))
     gdf = gdf[gdf["code"].str.fullmatch(r"6938[1-9]")].copy()
     name_col = next((c for c in ("nom", "name", "nom_arm") if c in gdf.columns), None)
@@ -106,14 +111,14 @@ def validate_arrondissements(gdf: gpd.GeoDataFrame, origin: str) -> gpd.GeoDataF
     codes = sorted(gdf["code"].unique())
     expected = [f"6938{i}" for i in range(1, 10)]
     if codes != expected or len(gdf) != 9:
-        raise TerritoryError(f"{origin}: expected the 9 arrondissements 69381–69389, found {len(gdf)} features with codes {codes}")
+        raise TerritoryError(f"{origin} : {len(gdf)} objet(s) de codes {', '.join(codes) or 'aucun'} au lieu des 9 arrondissements 69381–69389 ; vérifiez la couche téléchargée")
     if not gdf.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).all():
-        raise TerritoryError(f"{origin}: some geometries are not polygons")
+        raise TerritoryError(f"{origin} : certaines géométries ne sont pas des polygones ; ce fichier ne décrit pas des contours d'arrondissements")
     if not gdf.geometry.is_valid.all():
         gdf = gdf.assign(geometry=gdf.geometry.make_valid())
     area = gdf.to_crs(LAMBERT93).area.sum() / 1e6
     if not 40 <= area <= 60:
-        raise TerritoryError(f"{origin}: total area {area:.1f} km² is not plausible for Lyon (≈ 48 km²); wrong CRS or wrong file?")
+        raise TerritoryError(f"{origin} : surface totale de {fmt_number(area, 1)} km² invraisemblable pour Lyon (≈ 48 km²) ; système de coordonnées ou fichier erroné ?")
     return gdf.sort_values("code").reset_index(drop=True)
 
 
@@ -123,7 +128,7 @@ def read_boundary_file(path: Path, origin: str | None = None) -> gpd.GeoDataFram
     try:
         gdf = gpd.read_file(path)
     except Exception as exc:  # pyogrio raises several types for unreadable files; all mean the same to a user
-        raise TerritoryError(f"{origin}: unreadable boundary file ({exc.__class__.__name__}); delete it and run 'observatory territory fetch'") from None
+        raise TerritoryError(f"{origin} : fichier de contours illisible ({exc.__class__.__name__}) ; supprimez-le et lancez « observatory territory fetch »") from None
     return validate_arrondissements(_normalise_official(gdf, origin), origin)
 
 
@@ -166,19 +171,19 @@ def _read_zone_file(path: Path, default_kind: str | None, approximate: bool) -> 
     try:
         gdf = gpd.read_file(path)
     except Exception as exc:  # unreadable user file: say which and how to fix, never a traceback
-        raise TerritoryError(f"{path}: unreadable zone file ({exc.__class__.__name__}); it must be GeoJSON") from None
+        raise TerritoryError(f"{path} : fichier de zones illisible ({exc.__class__.__name__}) ; il doit être au format GeoJSON") from None
     if gdf.crs is None:
         gdf = gdf.set_crs(WGS84)
     gdf = gdf.to_crs(WGS84)
     if "zone_id" not in gdf.columns:
-        raise TerritoryError(f"{path}: each feature needs a 'zone_id' property")
+        raise TerritoryError(f"{path} : chaque objet doit avoir une propriété « zone_id » ; ajoutez-la puis relancez")
     if "kind" not in gdf.columns:
         if default_kind is None:
-            raise TerritoryError(f"{path}: each feature needs a 'kind' property ({', '.join(ZONE_KINDS)})")
+            raise TerritoryError(f"{path} : chaque objet doit avoir une propriété « kind » ({', '.join(ZONE_KINDS)}) ; ajoutez-la puis relancez")
         gdf["kind"] = default_kind
     unknown = sorted(set(gdf["kind"].astype(str)) - set(ZONE_KINDS))
     if unknown:
-        raise TerritoryError(f"{path}: unknown zone kind(s) {unknown}; allowed: {', '.join(ZONE_KINDS)}")
+        raise TerritoryError(f"{path} : type(s) de zone inconnu(s) {', '.join(unknown)} ; types possibles : {', '.join(ZONE_KINDS)}")
     for col, default in (("name", None), ("arrondissement", None), ("valid_from", "2000-01-01"), ("valid_to", None), ("season", None)):
         if col not in gdf.columns:
             gdf[col] = default
@@ -201,7 +206,7 @@ def load_zones(settings: Settings) -> gpd.GeoDataFrame:
     zones = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=WGS84)
     dupes = zones["zone_id"][zones["zone_id"].duplicated()].tolist()
     if dupes:
-        raise TerritoryError(f"zone ids must be unique; duplicated: {sorted(set(dupes))} (check {custom})")
+        raise TerritoryError(f"identifiants de zone en double : {', '.join(sorted(set(dupes)))} ; chaque zone_id doit être unique (corrigez {custom})")
     zones["season"] = zones["season"].where(zones["season"].notna(), None)
     zones["area_km2"] = zones.to_crs(LAMBERT93).area / 1e6
     cols = ["zone_id", "kind", "name", "arrondissement", "season", "valid_from", "valid_to", "approximate", "area_km2", "geometry"]
@@ -257,13 +262,13 @@ def normalise_iris(gdf: gpd.GeoDataFrame, origin: str) -> gpd.GeoDataFrame:
     """Keep Lyon's IRIS from an IGN CONTOURS-IRIS layer and check them (code, name, arrondissement, geometry)."""
     code_col = next((c for c in ("code_iris", "CODE_IRIS", "iris_code") if c in gdf.columns), None)
     if code_col is None:
-        raise TerritoryError(f"{origin}: no 'code_iris' property; is it an IGN CONTOURS-IRIS layer?")
+        raise TerritoryError(f"{origin} : aucune propriété « code_iris » ; est-ce bien la couche CONTOURS-IRIS de l'IGN ?")
     name_col = next((c for c in ("nom_iris", "NOM_IRIS", "name") if c in gdf.columns), None)
     gdf = gdf.set_crs(WGS84, allow_override=True) if gdf.crs is None else gdf.to_crs(WGS84)
     codes = gdf[code_col].astype(str)
     gdf = gdf[codes.str.fullmatch(r"6938[1-9]\d{4}")]
     if not 100 <= len(gdf) <= 400:
-        raise TerritoryError(f"{origin}: {len(gdf)} IRIS of Lyon found, expected about 185; wrong layer or filter?")
+        raise TerritoryError(f"{origin} : {len(gdf)} IRIS de Lyon trouvés au lieu d'environ 185 ; mauvaise couche ou mauvais filtre ?")
     out = gpd.GeoDataFrame(
         {
             "code_iris": gdf[code_col].astype(str).to_numpy(),
@@ -274,10 +279,10 @@ def normalise_iris(gdf: gpd.GeoDataFrame, origin: str) -> gpd.GeoDataFrame:
         crs=WGS84,
     )
     if out["code_iris"].duplicated().any():
-        raise TerritoryError(f"{origin}: duplicated IRIS codes")
+        raise TerritoryError(f"{origin} : codes IRIS en double ; téléchargez à nouveau la couche (« observatory territory fetch-iris »)")
     area = out.to_crs(LAMBERT93).area.sum() / 1e6
     if not 40 <= area <= 60:
-        raise TerritoryError(f"{origin}: IRIS cover {area:.1f} km², not Lyon's ≈ 48 km²; wrong CRS or wrong file?")
+        raise TerritoryError(f"{origin} : les IRIS couvrent {fmt_number(area, 1)} km² et non les ≈ 48 km² de Lyon ; système de coordonnées ou fichier erroné ?")
     return out.sort_values("code_iris").reset_index(drop=True)
 
 
@@ -289,7 +294,7 @@ def load_iris(settings: Settings) -> gpd.GeoDataFrame | None:
     try:
         gdf = gpd.read_file(path)
     except Exception as exc:  # pyogrio raises several types for unreadable files; all mean the same to a user
-        raise TerritoryError(f"{path}: unreadable IRIS file ({exc.__class__.__name__}); delete it and run 'observatory territory fetch-iris'") from None
+        raise TerritoryError(f"{path} : fichier IRIS illisible ({exc.__class__.__name__}) ; supprimez-le et lancez « observatory territory fetch-iris »") from None
     return normalise_iris(gdf, str(path))
 
 
