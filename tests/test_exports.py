@@ -70,8 +70,11 @@ def test_file_name_keeps_filters_and_marks_internal():
     from observatory.analytics import Filters
 
     name = export_filename("Faits par arrondissement", Filters(start="2025-01-01", end="2025-12-31", categories=("escroqueries",)), "csv", protected=False)
-    assert name.startswith("faits-par-arrondissement_") and "escroqueries" in name and "2025-01-01" in name
-    assert name.endswith("interne-non-protege.csv")
+    assert name == "faits-par-arrondissement_du-2025-01-01_au-2025-12-31_categories-escroqueries_interne-non-protege.csv"
+    # However long the filters, the unprotected marker stays at the end of the name.
+    many = Filters(categories=tuple(sorted(__import__("observatory.schema", fromlist=["categories"]).categories())))
+    long_name = export_filename("Faits par catégorie", many, "xlsx", protected=False)
+    assert long_name.endswith("_interne-non-protege.xlsx") and len(long_name) <= 155
 
 
 @hsettings(max_examples=50, deadline=None)

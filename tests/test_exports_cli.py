@@ -77,7 +77,9 @@ def test_public_csv_semicolon_decimal_comma_and_protected(data_dir, tmp_path):
     for r in body[1:]:
         assert r[2] in ("< 5", "s") or int(r[2]) == 0 or int(r[2]) >= 5, r
     assert meta["Instantané"] == "snap-cli" and "2025" in meta["Filtres"]
-    assert "privacy.protect" in meta["Protection"] and "NON PROTÉGÉ" not in meta["Protection"]
+    # The rule in words a reader understands; no internal module path in a user's file.
+    assert meta["Protection"].startswith("règle de secret statistique de l'observatoire (seuil 5, suppression complémentaire)")
+    assert "observatory." not in meta["Protection"] and "NON PROTÉGÉ" not in meta["Protection"]
 
 
 def test_xlsx_reads_back_like_the_csv_with_metadata(data_dir, tmp_path):
@@ -117,7 +119,8 @@ def test_internal_export_is_exact_and_marked_unprotected(data_dir, tmp_path):
     proc = run(data_dir, tmp_path, "arrondissements", "--year", "2025", "--internal")
     assert proc.returncode == 0, proc.stderr
     files = list(tmp_path.glob("*.csv"))
-    assert len(files) == 1 and files[0].name.endswith("_interne-non-protege.csv") and "2025-01-01" in files[0].name
+    # French keys in reading order: the period's start before its end.
+    assert len(files) == 1 and files[0].name == "faits-et-taux-par-arrondissement_du-2025-01-01_au-2025-12-31_interne-non-protege.csv"
     body, meta = read_csv(files[0])
     by_code = {r[0]: r for r in body[1:]}
     assert by_code["69383"][2] == "8" and by_code["69381"][2] == "15"  # exact, sensitive included
@@ -136,3 +139,30 @@ def test_bad_option_is_one_clear_line(data_dir, tmp_path):
     proc = run(data_dir, tmp_path, "nimportequoi", "--year", "2025")
     assert proc.returncode == 1 and "Traceback" not in proc.stderr + proc.stdout
     assert "table 'nimportequoi' inconnue" in proc.stderr + proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("-c", "pas_une_categorie"), "--category 'pas_une_categorie' : catégorie inconnue ; codes possibles : "),
+        (("--family", "pas_une_famille"), "--family 'pas_une_famille' : famille inconnue ; codes possibles : "),
+        (("-a", "69399"), "--arrondissement '69399' : arrondissement inconnu ; codes possibles : 69381, 69382"),
+        (("--zone", "nulle_part"), "--zone 'nulle_part' : zone inconnue ; codes possibles : "),
+        (("--source", "gendarmerie"), "--source 'gendarmerie' : source inconnue ; codes possibles : "),
+    ],
+)
+def test_unknown_code_fails_with_one_french_line_and_writes_nothing(data_dir, tmp_path, args, expected):
+    proc = run(data_dir, tmp_path, "categories", "--year", "2025", *args)
+    out = proc.stderr + proc.stdout
+    assert proc.returncode == 1 and "Traceback" not in out, out
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert len(lines) == 1 and expected in lines[0], out
+    assert not list(tmp_path.iterdir())  # no empty file left behind
+
+
+def test_known_codes_still_export(data_dir, tmp_path):
+    # A partner's own code found only in the snapshot is a known source (the formula one of the fixture too).
+    proc = run(data_dir, tmp_path, "categories", "--year", "2025", "-c", "escroqueries", "--source", "police_municipale", "--out", str(tmp_path / "ok.csv"))
+    assert proc.returncode == 0, proc.stderr
+    body, meta = read_csv(tmp_path / "ok.csv")
+    assert body[1][:1] == ["escroqueries"] and "Police municipale" in meta["Filtres"]

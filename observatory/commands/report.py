@@ -76,6 +76,46 @@ def _filters(year, start, end, category, family, arrondissement, source, zone): 
         fail(str(exc))
 
 
+def _known_sources(settings, an) -> set[str]:  # noqa: ANN001
+    """Partners with a profile, a label, or rows in the snapshot (a partner's code may be anything it sent)."""
+    from observatory import labels
+
+    known = set(labels.SOURCE_LABELS)
+    try:
+        known |= {p.stem for p in settings.sources_dir.glob("*.toml")}
+    except (AttributeError, OSError):
+        pass
+    try:
+        known |= {str(v) for v in an.query("SELECT DISTINCT source FROM incidents")["source"] if v is not None}
+    except Exception:  # noqa: BLE001 - an unreadable snapshot is reported by the export itself
+        pass
+    return known
+
+
+def unknown_codes(filters, known: dict[str, set[str]]) -> str | None:  # noqa: ANN001
+    """The first filter value that names nothing, as a one-line French message; None when all are known.
+
+    Without this, ``-c pas_une_categorie`` filters on a code no row has and silently writes an empty file.
+    """
+    what = {
+        "categories": ("--category", "catégorie inconnue"),
+        "families": ("--family", "famille inconnue"),
+        "arrondissements": ("--arrondissement", "arrondissement inconnu"),
+        "zones": ("--zone", "zone inconnue"),
+        "sources": ("--source", "source inconnue"),
+    }
+    for field_name, (option, text) in what.items():
+        codes = known.get(field_name)
+        if codes is None:
+            continue
+        bad = [v for v in getattr(filters, field_name) if v not in codes]
+        if bad:
+            listed = sorted(codes)
+            shown = ", ".join(listed[:40]) + (f", … ({len(listed)} codes)" if len(listed) > 40 else "")
+            return f"{option} {', '.join(repr(b) for b in bad)} : {text} ; codes possibles : {shown}"
+    return None
+
+
 def below_city(table: str, filters) -> bool:  # noqa: ANN001
     """Whether the table's counts are below the city (per arrondissement or zone, or filtered on them)."""
     return table in ("arrondissements", "zones") or bool(filters.arrondissements) or bool(filters.zones)
@@ -158,12 +198,24 @@ def export(
     filters = _filters(year, start, end, category, family, arrondissement, source, zone)
     try:
         an = get_analytics(settings)
+        known = {
+            "categories": set(schema.categories()),
+            "families": set(schema.families()),
+            "arrondissements": set(schema.ARRONDISSEMENT_CODES),
+            "zones": {str(z) for z in an.territory.zones["zone_id"]} if filters.zones else set(),
+            "sources": _known_sources(settings, an) if filters.sources else set(),
+        }
+        problem = unknown_codes(filters, known)
+        if problem:
+            fail(problem)
         frame = export_table(an, table, filters, settings.min_count, public)
     except AnalyticsError as exc:
         fail(str(exc))
     title = EXPORT_TABLES[table]
-    rule = (f"nombres de 1 à {settings.min_count - 1} remplacés par « < {settings.min_count} », masquage complémentaire « s » "
-            "(observatory.analytics.privacy.protect)"
+    from observatory.reports.protection import rule_name
+
+    rule = (f"{rule_name(settings.min_count)} : nombres de 1 à {settings.min_count - 1} remplacés par « < {settings.min_count} », "
+            "masquage complémentaire « s »"
             + (" ; violences sexuelles et intrafamiliales non comptées sous l'échelle de la ville" if below_city(table, filters) else ""))
     meta = ExportMeta(
         title=title,

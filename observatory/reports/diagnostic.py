@@ -697,7 +697,7 @@ def build_diagnostic(
         ("Règle de confidentialité", f"Les nombres de 1 à {min_count - 1} sont remplacés par « < {min_count} » ; lorsqu'un total publié permettrait "
          "de retrouver une case masquée par différence, la plus petite autre case du même tableau est masquée aussi (« s »). "
          "Les catégories sensibles (violences sexuelles, violences intrafamiliales) ne sont publiées qu'à l'échelle de la ville : elles ne sont comptées ni dans les arrondissements ni dans les zones. "
-         "Les évolutions d'une ligne masquée ne sont pas publiées." + f" Mise en œuvre : une seule fonction pour toutes les sorties publiques (page, rapport, exports), {inputs.privacy_engine or protection.ENGINE}, "
+         "Les évolutions d'une ligne masquée ne sont pas publiées." + f" Mise en œuvre : la même {protection.rule_name(min_count)} pour toutes les sorties publiques (page, rapport, exports), "
          "qui applique la suppression primaire puis complémentaire (aucune case masquée ne se déduit d'un total publié, ni d'une combinaison de totaux)."),
         ("Test statistique", "Comparaison de deux années : test exact de l'égalité de deux taux de Poisson (test binomial conditionnel au total, "
          "bilatéral). Chaque tableau compare plusieurs lignes à la fois (jusqu'à une trentaine de catégories) : au seuil de 5 %, "
@@ -1049,7 +1049,7 @@ def export_item(d: Diagnostic, kind: str, key: str, fmt: str) -> tuple[bytes, st
         source="Observatoire de la délinquance et de la sécurité de Lyon (bilan annuel)",
         filters=filters_text(d),
         snapshot_id=d.snapshot_id,
-        privacy=(f"protégé par {protection.ENGINE} : nombres de 1 à {d.min_count - 1} remplacés par « < {d.min_count} », "
+        privacy=(f"protégé par la {protection.rule_name(d.min_count)} : nombres de 1 à {d.min_count - 1} remplacés par « < {d.min_count} », "
                  "masquage complémentaire « s », violences sexuelles et intrafamiliales à l'échelle de la ville seulement"),
         protected=True,
     )

@@ -186,13 +186,25 @@ def describe_filters(filters) -> str:  # noqa: ANN001 - observatory.analytics.Fi
     return " ; ".join(parts) or "aucun filtre"
 
 
+# File-name keys in French, in reading order (the period first, start before end).
+FILENAME_KEYS = (
+    ("start", "du"), ("end", "au"), ("arrondissements", "arrondissements"), ("families", "familles"),
+    ("categories", "categories"), ("sources", "sources"), ("zones", "zones"), ("hours", "heures"),
+    ("weekdays", "jours"), ("location_qualities", "localisation"),
+)
+
+
 def export_filename(title: str, filters, ext: str, protected: bool = True) -> str:  # noqa: ANN001
-    """``<title>_<filters>[_interne].<ext>``: the file name says what it holds and how it was filtered."""
+    """``<title>_du-2025-01-01_au-2025-12-31_<other filters>[_interne-non-protege].<ext>``: the file name says
+    what it holds and how it was filtered, with French keys in reading order (unknown keys last, sorted)."""
     bits = [slug(title)]
-    query = filters.to_query() if filters is not None else {}
-    for k in sorted(query):
-        bits.append(slug(f"{k}-{query[k]}"))
-    if not protected:
-        bits.append("interne-non-protege")
-    stem = "_".join(b for b in bits if b)[:150]
+    query = dict(filters.to_query()) if filters is not None else {}
+    for key, name in FILENAME_KEYS:
+        if key in query:
+            bits.append(slug(f"{name}-{query.pop(key)}"))
+    for key in sorted(query):
+        bits.append(slug(f"{key}-{query[key]}"))
+    # The unprotected marker survives the length cut (a long list of categories must not drop it).
+    marker = "" if protected else "_interne-non-protege"
+    stem = "_".join(b for b in bits if b)[: 150 - len(marker)].rstrip("-_") + marker
     return f"{stem}.{ext}"

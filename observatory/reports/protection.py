@@ -25,11 +25,16 @@ from observatory import schema
 from observatory.analytics.privacy import PRIMARY, SECONDARY, SECRET_TEXT, SENSITIVE, SENSITIVE_TEXT, protect
 from observatory.labels import fmt_int
 
-ENGINE = "observatory.analytics.privacy.protect"
+ENGINE = "observatory.analytics.privacy.protect"  # for developers; never printed in a user's file (see rule_name)
 HIDDEN = (PRIMARY, SECONDARY, SENSITIVE)
 _ROW = "__row__"
 
-__all__ = ["ENGINE", "HIDDEN", "PRIMARY", "SECONDARY", "SENSITIVE", "cell_text", "hidden", "protect_for_export", "protect_table", "published_value"]
+
+def rule_name(min_count: int) -> str:
+    """The privacy rule as a reader of an exported file or of the report understands it (no module path)."""
+    return f"règle de secret statistique de l'observatoire (seuil {min_count}, suppression complémentaire)"
+
+__all__ = ["ENGINE", "HIDDEN", "rule_name", "PRIMARY", "SECONDARY", "SENSITIVE", "cell_text", "hidden", "protect_for_export", "protect_table", "published_value"]
 
 
 def hidden(status: str) -> bool:
