@@ -300,3 +300,70 @@ def test_evaluation_table_and_verdict_quote_the_same_figures(page_module):
     table = page_module.evaluation_table(pd.DataFrame([row]), analyst=True, min_count=5)
     verdict_td = table.children.children[1].children[0].children[1]
     assert verdict_td.style["borderLeft"].endswith(page_module.VERDICT_COLORS["local_decrease"])
+
+
+def _find(tree, component_id):
+    """The component with ``component_id`` in a Dash layout tree (None when absent)."""
+    if getattr(tree, "id", None) == component_id:
+        return tree
+    children = getattr(tree, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children]:
+        if child is not None and not isinstance(child, (str, int, float)):
+            found = _find(child, component_id)
+            if found is not None:
+                return found
+    return None
+
+
+def test_form_uses_date_pickers_and_french_lists(app_ctx, settings, monkeypatch):
+    """Review #23: dates from a calendar shown JJ/MM/AAAA, categories by their French labels, zones by name."""
+    page = app_ctx
+    from observatory import schema
+    from observatory.dashboard import security
+
+    monkeypatch.setattr(security, "is_analyst", lambda: True)
+    tree = page.layout()
+    for col in ("start", "end"):
+        picker = _find(tree, page.EDIT_FIELD[col])
+        assert isinstance(picker, dash.dcc.DatePickerSingle) and picker.display_format == "DD/MM/YYYY"
+    close = _find(tree, page.EDIT_CLOSE_DATE)
+    assert isinstance(close, dash.dcc.DatePickerSingle) and close.display_format == "DD/MM/YYYY"
+    cats = _find(tree, page.EDIT_FIELD["categories"])
+    assert isinstance(cats, dash.dcc.Dropdown) and cats.multi
+    by_code = {o["value"]: o["label"] for o in cats.options}
+    assert by_code == {c.code: c.label for c in schema.categories().values()}
+    assert by_code["cambriolages_logement"] != "cambriolages_logement"  # a French label, not the code
+    zones = _find(tree, page.EDIT_FIELD["zone_id"])
+    assert isinstance(zones, dash.dcc.Dropdown) and not getattr(zones, "multi", False)
+    from observatory.territory import load_territory
+
+    names = load_territory(settings).zones.set_index("zone_id")["name"]
+    by_zone = {o["value"]: o["label"] for o in zones.options}
+    assert set(by_zone) == set(names.index.astype(str))
+    assert by_zone["hypercentre"] == f"{names['hypercentre']} (Hypercentre)"
+    assert "AAAA-MM-JJ" not in str(tree) and "codes séparés" not in str(tree)
+
+
+def test_form_round_trip_through_the_widgets(app_ctx, settings, monkeypatch):
+    page = app_ctx
+    from observatory.actions import ACTION_COLUMNS
+    from observatory.dashboard import security
+
+    monkeypatch.setattr(security, "is_analyst", lambda: True)
+    widgets = {**FORM, "zone_id": "hypercentre", "start": "2025-01-15", "end": None, "categories": ["incivilites", "nuisances_sonores"]}
+    message, version = page.save_action(1, 0, *[widgets[c] for c in ACTION_COLUMNS])
+    assert version == 1, message
+    saved = load_register(settings).set_index("action_id").loc["A9"]
+    assert tuple(saved["categories"]) == ("incivilites", "nuisances_sonores") and saved["start"] == date(2025, 1, 15) and saved["end"] is None
+    loaded = dict(zip(ACTION_COLUMNS, page.load_form("A9")))
+    assert loaded["categories"] == ["incivilites", "nuisances_sonores"] and loaded["start"] == "2025-01-15" and loaded["end"] is None
+    assert loaded["zone_id"] == "hypercentre"
+    # A picker can send a datetime string; an empty category list still fails the server-side validation.
+    assert page.form_cell("start", "2025-01-15T00:00:00") == "2025-01-15"
+    message, version = page.save_action(1, 1, *[{**widgets, "categories": []}[c] for c in ACTION_COLUMNS])
+    assert version is dash.no_update and "categories" in str(message.children)
+    # Closing takes the picker's ISO date; no date chosen gets a French message, not a traceback.
+    message, version = page.close_action_from_form(1, 1, "A9", None)
+    assert version is dash.no_update and "calendrier" in str(message.children)
+    message, version = page.close_action_from_form(1, 1, "A9", "2025-06-30")
+    assert version == 2 and "30/06/2025" in str(message.children)
