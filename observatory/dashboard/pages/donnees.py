@@ -104,7 +104,7 @@ def gaps(query):  # noqa: ANN001, ANN201
     if g.empty:
         return html.P("Aucun mois manquant : chaque partenaire a transmis chaque mois attendu de la période.", className="mb-0"), note
     cols = [Col("partenaire", "Partenaire"), Col("mois", "Mois sans données"), Col("status", "Nature", lambda v: "extrait en retard" if v == "retard" else "lacune")]
-    return components.french_table(g, cols, max_rows=60), f"{labels.fmt_int(len(g))} mois manquants sur la période. {note}"
+    return components.french_table(g, cols, max_rows=60), f"{labels.fmt_int(len(g))} mois manquant{'s' if len(g) > 1 else ''} sur la période. {note}"
 
 
 @exportable(DQ_GAPS, "Mois manquants par partenaire")
