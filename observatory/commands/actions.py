@@ -8,15 +8,15 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from observatory.commands.common import console, fail, settings_or_fail
+from observatory.commands.common import console, fail, french_typer, settings_or_fail
 from observatory.labels import arrondissement_label, fmt_date, fmt_int, fmt_pct, fmt_signed
 
-actions_app = typer.Typer(help="CLS action plan: register, check, evaluation.", no_args_is_help=True)
+actions_app = french_typer(help="Plan d'actions du CLS : lister le registre, vérifier un fichier de registre, évaluer les actions.")
 
 
 @actions_app.command("list")
 def list_actions() -> None:
-    """List the actions of the register (data/raw/actions/actions.csv) and any invalid line."""
+    """Lister les actions du registre (data/raw/actions/actions.csv) et signaler les lignes invalides."""
     from observatory.actions import STATUS_LABELS, TYPE_LABELS, register_path
     from observatory.actions.service import load_plan
 
@@ -37,8 +37,10 @@ def list_actions() -> None:
 
 
 @actions_app.command("check")
-def check(file: Path = typer.Argument(..., help="Register file to check (CSV or XLSX, columns of docs/actions.md).")) -> None:
-    """Check a register file without installing it: every problem with its file, line and column."""
+def check(
+    file: Path = typer.Argument(..., metavar="FICHIER", help="Fichier de registre à vérifier (CSV ou XLSX, colonnes décrites dans docs/actions.md)."),
+) -> None:
+    """Vérifier un fichier de registre sans l'installer : chaque problème avec son fichier, sa ligne et sa colonne."""
     from observatory.actions import check_register
 
     settings = settings_or_fail()
@@ -54,11 +56,13 @@ def check(file: Path = typer.Argument(..., help="Register file to check (CSV or 
 
 @actions_app.command("evaluate")
 def evaluate(
-    action_id: list[str] = typer.Argument(None, help="Action id(s); all valid actions when omitted."),
-    as_of: str = typer.Option(None, "--as-of", help="Use data up to this date only (AAAA-MM-JJ)."),
-    control_zone: str = typer.Option(None, "--control-zone", help="A zone id to use as the control area instead of the default cells."),
+    action_id: list[str] = typer.Argument(None, metavar="ACTION", help="Identifiant(s) d'action (ex. A2023-01) ; sans identifiant, toutes les actions valides."),
+    as_of: str = typer.Option(None, "--as-of", metavar="DATE", help="N'utiliser que les données jusqu'à cette date (AAAA-MM-JJ)."),
+    control_zone: str = typer.Option(
+        None, "--control-zone", metavar="ZONE", help="Identifiant de la zone témoin à utiliser à la place des mailles choisies par défaut."
+    ),
 ) -> None:
-    """Evaluate actions: before/after against a control area and a displacement buffer (WDD, DiD, verdict)."""
+    """Évaluer les actions : avant/après comparé à une zone témoin et à une zone tampon de déplacement (WDD, DiD, verdict)."""
     from observatory.actions import RegisterError, evaluate_actions
 
     settings = settings_or_fail()

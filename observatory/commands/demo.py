@@ -13,14 +13,19 @@ from observatory.labels import DEMO_NOTICE, fmt_int, fmt_number, source_label
 
 
 def demo(
-    years: str = typer.Option("2019-2025", "--years", help="Years to generate, e.g. 2019-2025 or 2024."),
-    scale: float = typer.Option(1.0, "--scale", help="Volume multiplier (1 ≈ 63,000 rows a year, ≈ 53,000 distinct incidents; 22.5 ≈ 10 million rows over 2019-2025)."),
-    seed: int = typer.Option(42, "--seed", help="Random seed: the same seed gives the same files, byte for byte."),
-    out: Path = typer.Option(None, "--out", help="Output folder (default: data/raw/demo)."),
-    no_ingest: bool = typer.Option(False, "--no-ingest", help="Only write the files; do not ingest them."),
-    source: list[str] = typer.Option(None, "--source", help="Only these partners (repeatable); default: all six."),
+    years: str = typer.Option("2019-2025", "--years", metavar="ANNÉES", help="Années à générer, par exemple 2019-2025 ou 2024."),
+    scale: float = typer.Option(
+        1.0, "--scale", metavar="FACTEUR", show_default="1",
+        help="Multiplicateur de volume : 1 ≈ 63 000 lignes par an (≈ 53 000 incidents distincts) ; 22,5 ≈ 10 millions de lignes sur 2019-2025.",
+    ),
+    seed: int = typer.Option(42, "--seed", metavar="GRAINE", help="Graine du hasard : la même graine redonne les mêmes fichiers, octet pour octet."),
+    out: Path = typer.Option(None, "--out", metavar="DOSSIER", help="Dossier où écrire les fichiers (par défaut : data/raw/demo)."),
+    no_ingest: bool = typer.Option(False, "--no-ingest", help="Écrire seulement les fichiers, sans les intégrer."),
+    source: list[str] = typer.Option(
+        None, "--source", metavar="PARTENAIRE", help="Seulement ce partenaire (option répétable) ; par défaut les six."
+    ),
 ) -> None:
-    """Write realistic, fictitious extracts for the six partners in their native formats, then ingest them."""
+    """Écrire des extraits fictifs mais réalistes des six partenaires, dans leurs formats d'origine, puis les intégrer."""
     from observatory import demo as demo_mod
     from observatory.demo.partners import PARTNER_NAMES
 

@@ -9,11 +9,11 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 
-from observatory.commands.common import console, fail, settings_or_fail
+from observatory.commands.common import console, fail, fmt_day, fmt_paris, french_typer, settings_or_fail
 from observatory.labels import arrondissement_label, fmt_int, fmt_number
 
-official_app = typer.Typer(
-    help="Official statistics (SSMSI): download, import, show Lyon's figures per arrondissement.", no_args_is_help=True
+official_app = french_typer(
+    help="Statistiques officielles (SSMSI) : télécharger, importer et afficher les chiffres de Lyon par arrondissement."
 )
 
 
@@ -33,7 +33,7 @@ def _print_import(result) -> None:
         f"taux vérifiés {fmt_int(result.rate_checked)} dont {fmt_int(result.rate_mismatches)} en écart.",
         highlight=False,
     )
-    prod = result.production_date or "inconnue"
+    prod = fmt_day(result.production_date) if result.production_date else "inconnue"
     console.print(f"Date de production : {prod} ({result.production_date_origin}).", highlight=False)
     for warning in result.warnings:
         console.print(f"[yellow]Attention[/] : {warning}", highlight=False)
@@ -41,12 +41,12 @@ def _print_import(result) -> None:
 
 @official_app.command("fetch")
 def fetch(
-    url: str = typer.Option(None, "--url", help="Dataset API URL instead of the official_dataset_url setting."),
-    do_import: bool = typer.Option(True, "--import/--no-import", help="Import the downloaded file right away."),
-    commune: list[str] = typer.Option(None, "--commune", help="Also keep this INSEE code (repeatable)."),
-    all_communes: bool = typer.Option(False, "--all-communes", help="Keep every commune of the file."),
+    url: str = typer.Option(None, "--url", metavar="URL", help="Adresse de l'API du jeu de données, à la place du réglage official_dataset_url."),
+    do_import: bool = typer.Option(True, "--import/--no-import", help="Importer le fichier téléchargé aussitôt (ou non)."),
+    commune: list[str] = typer.Option(None, "--commune", metavar="CODE_INSEE", help="Garder aussi cette commune (option répétable)."),
+    all_communes: bool = typer.Option(False, "--all-communes", help="Garder toutes les communes du fichier."),
 ) -> None:
-    """Find the current SSMSI commune file on data.gouv.fr, download it into data/raw/official/ and import it."""
+    """Trouver le fichier communal SSMSI en cours sur data.gouv.fr, le télécharger dans data/raw/official/ et l'importer."""
     from observatory.official import OfficialError, fetch_official, import_official
 
     settings = settings_or_fail()
@@ -64,7 +64,7 @@ def fetch(
     state = "déjà en cache" if result.already_cached else "téléchargé"
     console.print(
         f"Fichier {state} : {result.path.name} ({fmt_number(result.size / 1e6, 1)} Mo, sha256 {result.sha256[:12]}…, "
-        f"ressource « {result.title} », mise à jour {result.production_date or 'inconnue'}).",
+        f"ressource « {result.title} », mise à jour {fmt_day(result.production_date) if result.production_date else 'inconnue'}).",
         highlight=False,
     )
     if do_import:
@@ -76,12 +76,14 @@ def fetch(
 
 @official_app.command("import")
 def import_file(
-    file: Path = typer.Argument(..., help="SSMSI communal file, CSV or CSV.gz, any edition."),
-    commune: list[str] = typer.Option(None, "--commune", help="Also keep this INSEE code (repeatable)."),
-    all_communes: bool = typer.Option(False, "--all-communes", help="Keep every commune of the file."),
-    production_date: str = typer.Option(None, "--production-date", help="Production date of the file (YYYY-MM-DD) when it is not known."),
+    file: Path = typer.Argument(..., metavar="FICHIER", help="Fichier communal du SSMSI, CSV ou CSV.gz, de n'importe quelle édition."),
+    commune: list[str] = typer.Option(None, "--commune", metavar="CODE_INSEE", help="Garder aussi cette commune (option répétable)."),
+    all_communes: bool = typer.Option(False, "--all-communes", help="Garder toutes les communes du fichier."),
+    production_date: str = typer.Option(
+        None, "--production-date", metavar="DATE", help="Date de production du fichier (AAAA-MM-JJ) quand elle n'est pas connue autrement."
+    ),
 ) -> None:
-    """Import an SSMSI communal file: Lyon (69123) and its arrondissements, stored as Parquet with a manifest."""
+    """Importer un fichier communal du SSMSI : Lyon (69123) et ses arrondissements, gardés en Parquet avec un manifeste."""
     from observatory.official import OfficialError, import_official
 
     settings = settings_or_fail()
@@ -100,11 +102,11 @@ def import_file(
 
 @official_app.command("show")
 def show(
-    year: int = typer.Option(None, "--year", help="Year shown (default: the last of the edition)."),
-    code: str = typer.Option("69123", "--code", help="INSEE code: 69123 for Lyon, 69381…69389 for an arrondissement."),
-    edition: int = typer.Option(None, "--edition", help="Edition (default: the newest imported)."),
+    year: int = typer.Option(None, "--year", metavar="ANNÉE", help="Année affichée (par défaut : la dernière de l'édition)."),
+    code: str = typer.Option("69123", "--code", metavar="CODE_INSEE", help="Code INSEE : 69123 pour Lyon, 69381 à 69389 pour un arrondissement."),
+    edition: int = typer.Option(None, "--edition", metavar="ÉDITION", help="Édition (par défaut : la plus récente importée)."),
 ) -> None:
-    """Print the imported editions and the official figures of one territory and year."""
+    """Afficher les éditions importées et les chiffres officiels d'un territoire pour une année."""
     from observatory.official import OfficialError, official_manifest, read_official, report_summary
 
     settings = settings_or_fail()
@@ -113,12 +115,12 @@ def show(
         if not manifest["editions"]:
             fail("aucune statistique officielle importée : lancez « observatory official fetch » ou « observatory official import FICHIER »")
         editions_table = Table(title="Éditions importées")
-        for col in ("Édition", "Produite le", "Lignes", "Années", "Fichier source", "Importée le"):
+        for col in ("Édition", "Produite le", "Lignes", "Années", "Fichier source", "Importée le (heure de Paris)"):
             editions_table.add_column(col)
         for key in sorted(manifest["editions"]):
             e = manifest["editions"][key]
             years = "–".join(map(str, e.get("years") or [])) or "–"
-            editions_table.add_row(key, str(e.get("production_date") or "–"), fmt_int(e["rows"]), years, e["source_file"], e["imported_at"][:10])
+            editions_table.add_row(key, fmt_day(e.get("production_date")), fmt_int(e["rows"]), years, e["source_file"], fmt_paris(e.get("imported_at")))
         console.print(editions_table)
         if year is None:
             frame = read_official(settings, edition=edition, codes=[code])

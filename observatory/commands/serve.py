@@ -8,13 +8,13 @@ from observatory.commands.common import console, fail, settings_or_fail
 
 
 def serve(
-    host: str = typer.Option(None, "--host", help="Listen address (default: the 'host' setting)."),
-    port: int = typer.Option(None, "--port", help="Port (default: the 'port' setting)."),
-    workers: int = typer.Option(2, "--workers", min=1, help="Gunicorn worker processes."),
-    threads: int = typer.Option(4, "--threads", min=1, help="Threads per worker (requests served at once)."),
-    timeout: int = typer.Option(60, "--timeout", min=5, help="Seconds before a silent worker is restarted."),
+    host: str = typer.Option(None, "--host", metavar="ADRESSE", help="Adresse d'écoute (par défaut : le réglage « host »)."),
+    port: int = typer.Option(None, "--port", metavar="PORT", help="Port d'écoute (par défaut : le réglage « port »)."),
+    workers: int = typer.Option(2, "--workers", min=1, metavar="NOMBRE", help="Nombre de processus gunicorn."),
+    threads: int = typer.Option(4, "--threads", min=1, metavar="NOMBRE", help="Fils par processus, soit autant de requêtes servies à la fois."),
+    timeout: int = typer.Option(60, "--timeout", min=5, metavar="SECONDES", help="Secondes de silence avant qu'un processus soit relancé."),
 ) -> None:
-    """Serve the dashboard with gunicorn (several users at once, no debugger, no reloader)."""
+    """Servir le tableau de bord avec gunicorn (plusieurs utilisateurs à la fois, sans débogueur ni rechargement automatique)."""
     settings = settings_or_fail()
     host = host or settings.host
     port = port or settings.port

@@ -12,20 +12,20 @@ import typer
 from rich.table import Table
 
 from observatory import auth
-from observatory.commands.common import console, fail, settings_or_fail
+from observatory.commands.common import console, fail, fmt_paris, french_typer, settings_or_fail
 
-users_app = typer.Typer(help="Dashboard accounts: roles analyste, elu, admin.", no_args_is_help=True)
+users_app = french_typer(help="Comptes du tableau de bord : ajouter, supprimer, lister (rôles analyste, elu, admin).")
 
 
 @users_app.command("add")
 def add(
-    name: str = typer.Argument(..., help="user name (lower case, digits, . _ @ -)"),
-    role: str = typer.Option(..., "--role", "-r", help="analyste, elu or admin"),
-    password_stdin: bool = typer.Option(False, "--password-stdin", help="read the password from the first line of stdin"),
-    sso: bool = typer.Option(False, "--sso", help="no password: the user signs in through the trusted proxy (auth_header)"),
-    replace: bool = typer.Option(False, "--replace", help="change the role or password of an existing user"),
+    name: str = typer.Argument(..., metavar="NOM", help="Nom d'utilisateur : minuscules, chiffres et . _ @ -"),
+    role: str = typer.Option(..., "--role", "-r", metavar="RÔLE", help="Rôle du compte : analyste, elu ou admin."),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Lire le mot de passe sur la première ligne de l'entrée standard (scripts)."),
+    sso: bool = typer.Option(False, "--sso", help="Sans mot de passe : l'utilisateur se connecte par le proxy de confiance (réglage auth_header)."),
+    replace: bool = typer.Option(False, "--replace", help="Changer le rôle ou le mot de passe d'un utilisateur existant."),
 ) -> None:
-    """Add a user (asks for the password twice, hidden)."""
+    """Ajouter un utilisateur (le mot de passe est demandé deux fois, sans s'afficher)."""
     settings = settings_or_fail()
     password: str | None
     if sso:
@@ -43,8 +43,8 @@ def add(
 
 
 @users_app.command("remove")
-def remove(name: str = typer.Argument(..., help="user name")) -> None:
-    """Remove a user; their open sessions end at their next request."""
+def remove(name: str = typer.Argument(..., metavar="NOM", help="Nom de l'utilisateur à supprimer.")) -> None:
+    """Supprimer un utilisateur ; ses sessions ouvertes prennent fin à sa requête suivante."""
     settings = settings_or_fail()
     try:
         auth.remove_user(settings, name)
@@ -55,7 +55,7 @@ def remove(name: str = typer.Argument(..., help="user name")) -> None:
 
 @users_app.command("list")
 def list_() -> None:
-    """List the users and their roles (never their passwords)."""
+    """Lister les utilisateurs, leur rôle et leur date de création (jamais leur mot de passe)."""
     settings = settings_or_fail()
     try:
         users = auth.list_users(settings)
@@ -65,10 +65,10 @@ def list_() -> None:
         console.print("Aucun utilisateur : le tableau de bord ne sert que cette machine (127.0.0.1), en analyste local.")
         return
     table = Table(title=f"Utilisateurs — {auth.users_path(settings)}")
-    for col in ("Nom", "Rôle", "Connexion", "Créé le"):
+    for col in ("Nom", "Rôle", "Connexion", "Créé le (heure de Paris)"):
         table.add_column(col)
     for user in users:
-        table.add_row(user.name, user.role, "proxy (SSO)" if user.sso_only else "mot de passe", user.created_at.replace("T", " "))
+        table.add_row(user.name, user.role, "proxy (SSO)" if user.sso_only else "mot de passe", fmt_paris(user.created_at) if user.created_at else "–")
     console.print(table)
 
 
