@@ -2,7 +2,10 @@
 
 Callbacks stay thin: read the official table (``observatory.official``), shape with its pure functions, draw
 with ``observatory.official.figures``. The page has its own controls (indicator, territory, measure, year):
-the shared filter bar selects incidents, which official figures are not.
+the shared filter bar selects incidents, which official figures are not, so the page hides it
+(``assets/officielles.css``, keyed on the page's ``officielles-page`` class, as the Bilan does).
+Every figure and table has CSV/XLSX downloads of its data (``observatory.official.tables`` →
+``observatory.reports.exports``), with the edition, indicator and territory in the metadata and the file name.
 """
 
 from __future__ import annotations
@@ -10,14 +13,16 @@ from __future__ import annotations
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Input, Output, callback, dcc, html
+from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from observatory import labels, schema
+from observatory.figures import image_export_config
 from observatory import official as off
 from observatory.dashboard import components
 from observatory.official import compare
 from observatory.official import figures as off_figures
 from observatory.official import model as m
+from observatory.official import tables as off_tables
 
 PATH = "/officielles"
 # Registered once even if this module is loaded under another name (duplicate nav links and callback outputs).
@@ -35,6 +40,10 @@ ARRONDISSEMENTS = "officielles-arrondissements"
 TABLE = "officielles-table"
 COMPARISON = "officielles-comparison"
 COMPARISON_TABLE = "officielles-comparison-table"
+PAGE_CLASS = "officielles-page"  # assets/officielles.css hides the shared filter bar on this page
+EXPORT_BUTTON = "officielles-export"  # dict ids {"type", "target", "fmt"}: the page's own CSV/XLSX buttons
+EXPORT_DOWNLOAD = "officielles-download"
+EXPORT_FORMATS = ("csv", "xlsx")
 
 EMPTY_HELP = (
     "Pour les charger : « observatory official fetch » télécharge la base communale du SSMSI depuis data.gouv.fr "
@@ -67,9 +76,9 @@ def layout(**_query):  # noqa: ANN003, ANN201 - Dash Pages passes the URL query
         info = off.edition_info(settings)
         frame = _lyon(settings) if info else None
     except off.OfficialError as exc:
-        return html.Div([title, components.empty_state("Statistiques officielles illisibles", f"{exc}. {EMPTY_HELP}")])
+        return html.Div([title, components.empty_state("Statistiques officielles illisibles", f"{exc}. {EMPTY_HELP}")], className=PAGE_CLASS)
     if info is None or frame is None or frame.empty:
-        return html.Div([title, components.empty_state("Aucune statistique officielle importée", EMPTY_HELP)])
+        return html.Div([title, components.empty_state("Aucune statistique officielle importée", EMPTY_HELP)], className=PAGE_CLASS)
     present = [i for i in off.INDICATORS if i.code in set(frame[m.INDICATOR])]
     present += [
         off.Indicator(code, label, "habitants")
@@ -104,28 +113,65 @@ def layout(**_query):  # noqa: ANN003, ANN201 - Dash Pages passes the URL query
     return html.Div(
         [
             title,
-            html.P(_edition_line(info) + "." + no_arr, className="small text-muted mb-1", id="officielles-source"),
-            html.P("Chiffres annuels publiés : la barre de filtres du haut ne s'applique pas à cette page, qui a ses propres choix.",
-                   className="small text-muted"),
+            html.P(_edition_line(info) + "." + no_arr, className="small text-muted mb-2", id="officielles-source"),
             controls,
             dbc.Row(
                 [
-                    dbc.Col(components.figure_card(SERIES, "Évolution sur les années", height=340, formats=()), lg=6),
-                    dbc.Col(components.figure_card(ARRONDISSEMENTS, "Les arrondissements face à la ville", height=340, formats=()), lg=6),
+                    dbc.Col(_figure_card(SERIES, "Évolution sur les années", height=340), lg=6),
+                    dbc.Col(_figure_card(ARRONDISSEMENTS, "Les arrondissements face à la ville", height=340), lg=6),
                 ],
                 className="g-3",
             ),
-            components.table_card(TABLE, "Nombres et taux par année", formats=()),
+            _table_card(TABLE, "Nombres et taux par année"),
             dbc.Row(
                 [
-                    dbc.Col(components.figure_card(COMPARISON, "Chiffres officiels et chiffres de l'observatoire", height=320, formats=()), lg=6),
-                    dbc.Col(components.table_card(COMPARISON_TABLE, "Comparaison pour l'année choisie", formats=()), lg=6),
+                    dbc.Col(_figure_card(COMPARISON, "Chiffres officiels et chiffres de l'observatoire", height=320), lg=6),
+                    dbc.Col(_table_card(COMPARISON_TABLE, "Comparaison pour l'année choisie"), lg=6),
                 ],
                 className="g-3",
             ),
             dbc.Alert([html.Strong("Pourquoi les chiffres diffèrent. "), compare.DIFFERENCE_NOTE], color="light", className="small border"),
-        ]
+        ],
+        className=PAGE_CLASS,
     )
+
+
+def _export_buttons(target: str, svg: bool) -> html.Div:
+    """CSV / XLSX of the card's data (this page's own callback: its choices are not in the address) and, for a
+    figure, the house SVG button (drawn in the browser by the shared clientside callback)."""
+    buttons = [
+        dbc.Button(f.upper(), id={"type": EXPORT_BUTTON, "target": target, "fmt": f}, size="sm", color="secondary", outline=True, className="ms-1",
+                   title=f"Exporter en {f.upper()} (indicateur, territoire et année choisis)")
+        for f in EXPORT_FORMATS
+    ]
+    return html.Div(
+        buttons + [components.export_buttons(target, formats=(), svg=svg), dcc.Download(id={"type": EXPORT_DOWNLOAD, "target": target})],
+        className="d-flex align-items-center",
+    )
+
+
+def _header(target: str, title: str, svg: bool) -> dbc.CardHeader:
+    return dbc.CardHeader(html.Div([html.H2(title, className="h6 mb-0 flex-grow-1"), _export_buttons(target, svg)], className="d-flex align-items-center"))
+
+
+def _footer(target: str) -> dbc.CardFooter:
+    return dbc.CardFooter(html.Small(id={"type": "method-note", "target": target}, className="text-muted method-note"), className="py-1")
+
+
+def _figure_card(target: str, title: str, height: int) -> dbc.Card:
+    graph = dcc.Graph(
+        id=target, config=image_export_config(target), style={"height": f"{height}px"},
+        figure={"data": [], "layout": {"height": height, "xaxis": {"visible": False}, "yaxis": {"visible": False}}},
+    )
+    body = dbc.CardBody(dcc.Loading(graph, type="circle", delay_show=300), className="p-2")
+    return dbc.Card([_header(target, title, svg=True), body, _footer(target)], className="mb-3 shadow-sm figure-card")
+
+
+def _table_card(target: str, title: str) -> dbc.Card:
+    # "officielles-wrap": long indicator labels and headers wrap (assets/officielles.css) so that the last column
+    # fits a half-width card at 1400 px instead of being cut.
+    body = dbc.CardBody(dcc.Loading(html.Div(id=target, className="table-responsive officielles-wrap"), type="circle", delay_show=300), className="p-2")
+    return dbc.Card([_header(target, title, svg=False), body, _footer(target)], className="mb-3 shadow-sm")
 
 
 def _unit(indicator: str, measure: str, rows: pd.DataFrame) -> str:
@@ -155,27 +201,17 @@ def official_figures(indicator, code, measure, year):  # noqa: ANN001, ANN201
 def official_table(indicator, code):  # noqa: ANN001, ANN201
     settings = _settings()
     rows = off.read_official(settings, codes=sorted({code, schema.CITY_CODE}), indicators=[indicator])
-    own = rows[rows[m.CODE] == code].sort_values(m.YEAR, ascending=False)
-    city = rows[rows[m.CODE] == schema.CITY_CODE].set_index(m.YEAR)[m.RATE]
-    table = pd.DataFrame(
-        {
-            "year": own[m.YEAR].astype(int),
-            "count": [labels.fmt_int(int(v)) if pd.notna(v) else "non diffusé" for v in own[m.COUNT]],
-            "rate": own[m.RATE],
-            "city_rate": own[m.YEAR].map(city),
-            "base": [labels.fmt_int(int(d if b == "logements" else p)) if pd.notna(d if b == "logements" else p) else "–"
-                     for b, p, d in zip(own[m.RATE_BASE], own[m.POPULATION], own[m.DWELLINGS])],
-        }
-    )
+    table = off_tables.year_table(rows, indicator, code)
+    rate_col, base_col = table.columns[2], table.columns[4]
     cols = [
-        components.Col("year", "Année", str),
-        components.Col("count", "Nombre", str),
-        components.Col("rate", f"Taux {off.rate_unit(indicator)}", components.num_cell(2)),
-        components.Col("city_rate", "Taux de Lyon", components.num_cell(2)),
-        components.Col("base", "Logements" if off.rate_unit(indicator).endswith("logements") else "Population", str),
+        components.Col("Année", "Année", str),
+        components.Col("Nombre", "Nombre", lambda v: off_tables.NOT_DIFFUSED if v is None or pd.isna(v) else labels.fmt_int(int(v))),
+        components.Col(rate_col, rate_col, components.num_cell(2)),
+        components.Col("Taux de Lyon", "Taux de Lyon", components.num_cell(2)),
+        components.Col(base_col, base_col, components.int_cell),
     ]
     note = "Chiffres tels que publiés par le SSMSI ; « non diffusé » : effectif trop faible ou qualité insuffisante selon le SSMSI."
-    return components.french_table(table, cols, numeric=("count", "rate", "city_rate", "base")), note
+    return components.french_table(table, cols, numeric=("Nombre", rate_col, "Taux de Lyon", base_col)), note
 
 
 def official_comparison(indicator, code, year):  # noqa: ANN001, ANN201
@@ -189,11 +225,8 @@ def official_comparison(indicator, code, year):  # noqa: ANN001, ANN201
         message = "Aucune donnée de l'observatoire intégrée : la comparaison apparaîtra après « observatory ingest »."
         return empty, message, html.P(message, className="text-muted mb-0"), ""
     analyst = _is_analyst()
-    cmp = cmp.assign(shown=compare.observatory_count_text(cmp, settings.min_count, analyst))
     # Masked observatory cells are hidden in the bars too, and their gap is not computed.
-    masked = ~cmp["shown"].str.match(r"^[\d\u00a0]+$") & cmp[compare.OBSERVATORY_COUNT].notna()
-    cmp.loc[masked, [compare.OBSERVATORY_COUNT, compare.DIFFERENCE]] = pd.NA
-    cmp.loc[masked, compare.RATIO] = pd.NA
+    cmp = off_tables.masked_comparison(cmp, settings.min_count, analyst)
     series = cmp[cmp[m.INDICATOR] == indicator]
     fig = off_figures.comparison_figure(series) if len(series) else off_figures.comparison_figure(pd.DataFrame())
     cats = series[compare.CATEGORIES].iloc[0] if len(series) else ""
@@ -220,6 +253,99 @@ def official_comparison(indicator, code, year):  # noqa: ANN001, ANN201
     return fig, fig_note, components.french_table(table, cols, numeric=("official", "observatory", "ratio")), table_note
 
 
+# Exports ------------------------------------------------------------------------------------------------------------
+EXPORT_TITLES = {
+    SERIES: "Évolution sur les années",
+    ARRONDISSEMENTS: "Les arrondissements face à la ville",
+    TABLE: "Nombres et taux par année",
+    COMPARISON: "Chiffres officiels et chiffres de l'observatoire",
+    COMPARISON_TABLE: "Comparaison pour l'année choisie",
+}
+
+
+def export_table(target: str, indicator: str, code: str, measure: str, year: int, analyst: bool):  # noqa: ANN201 - (DataFrame, ExportMeta, stem) | None
+    """The data behind one card for the current choices, its metadata and its file stem; None if unavailable.
+
+    Official figures are public and exported as published; the observatory's counts in the comparisons are
+    masked exactly as the page shows them (``official.tables.masked_comparison``).
+    """
+    from observatory.reports.exports import ExportMeta, slug
+
+    settings = _settings()
+    info = off.edition_info(settings)
+    if info is None or target not in EXPORT_TITLES:
+        return None
+    year = int(year)
+    territory = labels.arrondissement_label(code)
+    choices = [f"indicateur : {off.indicator_label(indicator)}", f"territoire : {territory} ({code})"]
+    snapshot = ""
+    privacy = "chiffres publics du SSMSI, tels que publiés (« non diffusé » : case Nombre vide)"
+    if target == SERIES:
+        rows = off.read_official(settings, codes=sorted({code, schema.CITY_CODE}), indicators=[indicator])
+        df = off_tables.official_rows_table(rows, indicator)
+        choices.append("mesure affichée : " + ("nombre" if measure == "count" else "taux"))
+    elif target == ARRONDISSEMENTS:
+        rows = off.read_official(settings, codes=m.LYON_CODES, indicators=[indicator], years=[year])
+        df = off_tables.official_rows_table(rows, indicator)
+        choices = [choices[0], f"année : {year}", "territoires : Lyon et ses arrondissements", "mesure affichée : " + ("nombre" if measure == "count" else "taux")]
+    elif target == TABLE:
+        rows = off.read_official(settings, codes=sorted({code, schema.CITY_CODE}), indicators=[indicator])
+        df = off_tables.year_table(rows, indicator, code)
+    else:
+        cmp = off.comparison(settings, codes=[code])
+        if cmp is None:
+            return None
+        cmp = off_tables.masked_comparison(cmp, settings.min_count, analyst)
+        if target == COMPARISON:
+            cmp = cmp[cmp[m.INDICATOR] == indicator]
+        else:
+            cmp = cmp[cmp[m.YEAR] == year]
+            choices = [f"année : {year}", choices[1]]
+        df = off_tables.comparison_table(cmp)
+        snapshot = _snapshot_id(settings)
+        privacy = f"effectifs de l'observatoire de 1 à {settings.min_count - 1} affichés « < {settings.min_count} »"
+        if not analyst:
+            privacy += " ; violences sensibles : ville seulement (n.d. par arrondissement)"
+    title = EXPORT_TITLES[target]
+    meta = ExportMeta(
+        title=f"{title} — statistiques officielles (SSMSI)",
+        source=off.source_citation(info) + (" ; Observatoire de la délinquance et de la sécurité de Lyon" if snapshot else ""),
+        filters=f"édition SSMSI {info['edition']} ; " + " ; ".join(choices),
+        snapshot_id=snapshot,
+        privacy=privacy,
+        protected=True,
+    )
+    bits = [title, f"ssmsi-{info['edition']}", indicator if target != COMPARISON_TABLE else "", code, str(year) if target in (ARRONDISSEMENTS, COMPARISON_TABLE) else ""]
+    return df, meta, slug("_".join(b for b in bits if b))[:120]
+
+
+def _snapshot_id(settings) -> str:  # noqa: ANN001
+    from observatory import store
+
+    snap = store.current_snapshot(settings)
+    return snap.id if snap else ""
+
+
+def export_download(target: str, fmt: str, indicator: str, code: str, measure: str, year: int, analyst: bool):  # noqa: ANN201 - dcc.send_bytes dict | None
+    from observatory.reports.exports import to_csv_bytes, to_xlsx_bytes
+
+    built = export_table(target, indicator, code, measure, year, analyst) if fmt in EXPORT_FORMATS else None
+    if built is None:
+        return None
+    df, meta, stem = built
+    if fmt == "csv":
+        return dcc.send_bytes(to_csv_bytes(df, meta), f"{stem}.csv")
+    return dcc.send_bytes(to_xlsx_bytes(df, meta), f"{stem}.xlsx")
+
+
+def _export_clicked(clicks, indicator, code, measure, year):  # noqa: ANN001, ANN202
+    trig = ctx.triggered_id
+    if not trig or not any(clicks or []) or indicator is None or code is None or year is None:
+        return no_update
+    payload = export_download(trig["target"], trig["fmt"], indicator, code, measure or "rate", year, _is_analyst())
+    return payload if payload is not None else no_update
+
+
 def _is_analyst() -> bool:
     try:
         return components.is_analyst()
@@ -242,3 +368,9 @@ if _FIRST_LOAD:
         Output(COMPARISON, "figure"), _note(COMPARISON), Output(COMPARISON_TABLE, "children"), _note(COMPARISON_TABLE),
         Input(INDICATOR, "value"), Input(TERRITORY, "value"), Input(YEAR, "value"),
     )(official_comparison)
+    callback(
+        Output({"type": EXPORT_DOWNLOAD, "target": MATCH}, "data"),
+        Input({"type": EXPORT_BUTTON, "target": MATCH, "fmt": ALL}, "n_clicks"),
+        State(INDICATOR, "value"), State(TERRITORY, "value"), State(MEASURE, "value"), State(YEAR, "value"),
+        prevent_initial_call=True,
+    )(_export_clicked)
