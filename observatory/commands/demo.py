@@ -15,8 +15,8 @@ from observatory.labels import DEMO_NOTICE, fmt_int, fmt_number, source_label
 def demo(
     years: str = typer.Option("2019-2025", "--years", metavar="ANNÉES", help="Années à générer, par exemple 2019-2025 ou 2024."),
     scale: float = typer.Option(
-        1.0, "--scale", metavar="FACTEUR", show_default="1",
-        help="Multiplicateur de volume : 1 ≈ 63 000 lignes par an (≈ 53 000 incidents distincts) ; 22,5 ≈ 10 millions de lignes sur 2019-2025.",
+        1.0, "--scale", metavar="FACTEUR", show_default=False,
+        help="Multiplicateur de volume : 1 ≈ 63 000 lignes par an (≈ 53 000 incidents distincts) ; 22,5 ≈ 10 millions de lignes sur 2019-2025 ; par défaut 1.",
     ),
     seed: int = typer.Option(42, "--seed", metavar="GRAINE", help="Graine du hasard : la même graine redonne les mêmes fichiers, octet pour octet."),
     out: Path = typer.Option(None, "--out", metavar="DOSSIER", help="Dossier où écrire les fichiers (par défaut : data/raw/demo)."),

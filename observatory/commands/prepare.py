@@ -30,7 +30,7 @@ def prepare() -> None:
         console.print("Aucune donnée intégrée : le tableau de bord démarre vide (voir « observatory ingest »).")
         return
     console.print(f"Données prêtes : {fmt_int(snap.row_count)} incidents, instantané {snap.id} du {fmt_paris(snap.created_at)}.",
-                  highlight=False)
+                  highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
