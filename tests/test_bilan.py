@@ -103,9 +103,52 @@ def test_bilan_exports_carry_year_territory_and_protected_values(settings, snaps
     assert [str(v) for v in back] == shown
     assert all(isinstance(v, int) or v in ("< 5", "s") for v in back)
     meta = dict(wb["Métadonnées"].iter_rows(values_only=True))
-    assert "Lyon 3e" in meta["Filtres"] and "privacy.protect" in meta["Protection"]
+    assert "Lyon 3e" in meta["Filtres"] and "règle de secret statistique de l'observatoire" in meta["Protection"] and "observatory." not in meta["Protection"]
     svg, sname = export_item(d, "figure", "carte-arrondissements", "svg")
     assert sname == "bilan-2025-lyon-3e_carte-arrondissements.svg"
     text = svg.decode()
     assert text.startswith("<svg") and "<desc>" in text and "Lyon 3e (69383)" in text and "snap-bilan" in text
     assert export_item(d, "table", "familles", "svg") is None and export_item(d, "figure", "nope", "csv") is None
+
+
+def _walk(node):  # noqa: ANN001, ANN202 - Dash components
+    yield node
+    children = getattr(node, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else ([children] if children is not None else []):
+        if hasattr(child, "to_plotly_json"):
+            yield from _walk(child)
+
+
+def test_table_headers_are_aligned_like_their_columns(settings, snapshot_files, monkeypatch):
+    """Review #8: « +398 » sat under « Évolution (%) » and « +4 % » under « Test » (headers left, numbers right)."""
+    from dash import html
+
+    from observatory.analytics.engine import Analytics
+    from observatory.dashboard.app import create_app
+
+    app = create_app(settings)
+    an = Analytics.from_files(snapshot_files, settings, snapshot_id="snap-bilan")
+    monkeypatch.setattr(components, "analytics", lambda: an)
+    import observatory.dashboard.pages.bilan as bilan
+
+    with app.server.test_request_context("/bilan?annee=2025"):
+        page = bilan.layout(annee="2025")
+    tables = [n for n in _walk(page) if isinstance(n, html.Thead)]
+    assert len(tables) >= 3
+    checked = 0
+    for thead in tables:
+        heads = list(_walk(thead))
+        ths = [n for n in heads if isinstance(n, html.Th)]
+        body = None
+        for n in _walk(page):
+            kids = getattr(n, "children", None)
+            if isinstance(kids, list) and thead in kids:
+                body = next(k for k in kids if isinstance(k, html.Tbody))
+        for tr in body.children:
+            assert [td.className for td in tr.children] == [th.className for th in ths]
+            checked += 1
+        by_name = {th.children: th.className for th in ths}
+        if "Évolution (%)" in by_name:
+            assert "text-end" in by_name["Évolution (%)"] and "text-end" in by_name["2025"]
+            assert "text-start" in by_name["Test"]  # a word, left-aligned like its cells
+    assert checked > 10

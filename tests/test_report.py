@@ -151,6 +151,26 @@ def test_diagnostic_key_figures_and_hidden_counts(settings):
     assert escro and "cette hausse est significative" in escro[0]
 
 
+def test_report_table_headers_take_their_column_alignment(settings):
+    """Review #8 and #13: headers aligned like their cells (numbers right, words left), text columns not nowrap."""
+    import re
+
+    d = build_diagnostic(_inputs(settings, _rows()), 2025, None, min_count=5)
+    html = render_html(d)
+    tables = re.findall(r"<table>(.*?)</table>", html, flags=re.S)
+    assert len(tables) == len(d.tables)
+    for body in tables:
+        heads = re.findall(r"<th( class=\"num\")?>", body)
+        for row in re.findall(r"<tr(?: class=\"total\")?>(.*?)</tr>", body.split("</thead>")[1], flags=re.S):
+            assert re.findall(r"<td( class=\"num\")?>", row) == heads
+    fam = next(t for t in d.tables if t.key == "familles")
+    assert fam.is_numeric("Évolution (%)") and fam.is_numeric("2025") and fam.is_numeric("Évolution")
+    assert not fam.is_numeric("Test") and not fam.is_numeric("Famille")
+    assert re.search(r'<th class="num">Évolution \(%\)</th><th>Test</th>', html)
+    css = __import__("observatory.reports.render", fromlist=["report_css"]).report_css(d)
+    assert "th.num { text-align: right; }" in css
+
+
 def test_arrondissement_report_counts_only_its_arrondissement(settings):
     d = build_diagnostic(_inputs(settings, _rows()), 2025, "69383", min_count=5)
     assert d.title == "Bilan annuel 2025 — Lyon 3e"
@@ -267,7 +287,9 @@ def test_sensitive_categories_are_published_only_for_the_city(settings):
     # Per arrondissement without them (else 3e city report − 3e bilan would give them back), on a city row instead.
     assert arr.at["Lyon 3e", "2025"] == "270" and arr.at["Non réparti (violences sexuelles et intrafamiliales, faits sans arrondissement connu)", "2025"] == "40"
     assert arr.at["Total", "2025"] == "310" == city.key_figures[0].value
-    assert any("privacy.protect" in v for k, v in city.methods if k == "Règle de confidentialité")
+    rule = dict(city.methods)["Règle de confidentialité"]
+    # The rule in words (one rule for page, report and exports), never an internal module path.
+    assert "règle de secret statistique de l'observatoire (seuil 5, suppression complémentaire)" in rule and "observatory." not in rule
 
 
 def test_adapter_hides_sensitive_rows_below_the_city_with_their_complement():

@@ -919,13 +919,8 @@ def quarantine_summary(settings, snapshot=None) -> tuple[int | None, int | None,
     ledger = snap.ledger
     revisions = int(sum(int(r.get("revisions") or 0) for r in ledger if not r.get("refused")))
     accepted = {(r.get("source_file"), r.get("sha256")) for r in ledger if not r.get("refused")}
-    cutoff = pd.Timestamp(snap.created_at)
-    cutoff = cutoff.tz_localize("UTC") if cutoff.tzinfo is None else cutoff
     refused: dict[tuple, str] = {}
     for r in store.read_refused(settings):
-        when = pd.to_datetime(r.get("ingested_at"), utc=True, errors="coerce", format="ISO8601")
-        if pd.notna(when) and when > cutoff:
-            continue  # refused after this snapshot was made: not part of its story
         key = (r.get("source_file"), r.get("sha256"))
         if key in accepted:
             continue
