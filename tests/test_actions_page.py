@@ -367,3 +367,60 @@ def test_form_round_trip_through_the_widgets(app_ctx, settings, monkeypatch):
     assert version is dash.no_update and "calendrier" in str(message.children)
     message, version = page.close_action_from_form(1, 1, "A9", "2025-06-30")
     assert version == 2 and "30/06/2025" in str(message.children)
+
+
+def _csv_payload(payload) -> tuple[list[list[str]], dict[str, str]]:
+    import base64
+    import csv
+    import io
+
+    text = base64.b64decode(payload["content"]).decode("utf-8-sig")
+    body, meta = text.split("\r\n\r\n", 1)
+    return list(csv.reader(io.StringIO(body), delimiter=";")), {r[0]: r[1] for r in csv.reader(io.StringIO(meta), delimiter=";") if r}
+
+
+def test_exports_of_every_card(app_ctx, settings, monkeypatch):
+    """Issue 7: calendar, map, series, objectives and evaluation export as CSV and XLSX, French headers, the
+    élu's files with counts 1..4 as "< 5" like the screen, the analyst's marked unprotected."""
+    import base64
+    import io
+
+    from openpyxl import load_workbook
+
+    from observatory.dashboard import security
+    from tests.dashboard_data import publish_random_store
+
+    page = app_ctx
+    publish_random_store(settings, n=3_000, seed=3)
+    layout = str(page.layout())
+    for target in (page.TIMELINE, page.MAP, page.SERIES, page.OBJ_TABLE, page.EVAL_TABLE):
+        for fmt in ("csv", "xlsx"):
+            assert str({"type": page.EXPORT_BUTTON, "target": target, "fmt": fmt}) in layout
+    analyst = {t: _csv_payload(page.export_payload(t, "csv", "A2025-01", analyst=True)) for t in (page.TIMELINE, page.SERIES, page.OBJ_TABLE, page.EVAL_TABLE)}
+    elu = {t: _csv_payload(page.export_payload(t, "csv", "A2025-01", analyst=False)) for t in (page.TIMELINE, page.SERIES, page.OBJ_TABLE, page.EVAL_TABLE)}
+
+    rows, meta = analyst[page.TIMELINE]
+    assert rows[0][:4] == ["Identifiant", "Intitulé", "Type", "Statut"] and "Catégories visées" in rows[0]
+    assert [r[0] for r in rows[1:]][:1] == ["A2021-01"] and "NON PROTÉGÉ" in meta["Protection"]
+    rows, meta = elu[page.EVAL_TABLE]
+    header = rows[0]
+    assert header[:3] == ["Identifiant", "Intitulé", "Verdict"]
+    assert "Périmètre vs témoin : différence de différences (%)" in header and "Bilan net zone tampon comprise : WDD (faits)" in header
+    count_cols = [header.index(c) for c in ("Périmètre avant", "Périmètre après", "Témoin avant", "Témoin après", "Zone tampon avant", "Zone tampon après")]
+    cells = [r[i] for r in rows[1:] for i in count_cols]
+    assert cells and not [c for c in cells if c in {"1", "2", "3", "4"}], cells
+    assert meta["Protection"] == "effectifs de 1 à 4 affichés « < 5 »"
+    # The verdicts in the file are the page's, masked the same way.
+    page_rows = _cells(page.evaluation_table(page._views()["evaluations"], analyst=False, min_count=5))
+    assert [r[2] for r in rows[1:]] == [r[1][: len(r_file[2])] for r, r_file in zip(page_rows, rows[1:])]
+    rows, meta = elu[page.SERIES]
+    assert rows[0] == ["Mois", "Périmètre de l'action", "Zone tampon (300 m)"]
+    values = [c for r in rows[1:] for c in r[1:]]
+    assert values and not [c for c in values if c in {"1", "2", "3", "4"}] and "< 5" in {v.replace("\u00a0", " ") for v in values}
+    assert "action A2025-01" in meta["Filtres"] and meta["Instantané"]
+    analyst_values = [c for r in analyst[page.SERIES][0][1:] for c in r[1:]]
+    assert {"1", "2"} & set(analyst_values)  # the same months, in clear for the analyst
+    xlsx = page.export_payload(page.OBJ_TABLE, "xlsx", None, analyst=True)
+    sheet = list(load_workbook(io.BytesIO(base64.b64decode(xlsx["content"]))).active.values)
+    assert sheet[0][:3] == ("Identifiant", "Intitulé", "Suivi") and len(sheet) == len(analyst[page.OBJ_TABLE][0])
+    assert page.export_payload(page.SERIES, "csv", None, analyst=True) is None  # no action chosen: nothing to export

@@ -16,7 +16,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
-from dash import Input, Output, State, callback, dcc, html, no_update
+from dash import ALL, MATCH, Input, Output, State, callback, dcc, html, no_update
 
 from observatory import figures, labels
 from observatory.actions import ACTION_COLUMNS, ACTION_STATUSES, ACTION_TYPES, STATUS_LABELS, TYPE_LABELS, RegisterError
@@ -34,6 +34,9 @@ SERIES_NOTE = "actions-series-note"
 EVAL_TABLE = "actions-eval-table"
 OBJ_TABLE = "actions-objectives-table"
 VERSION = "actions-register-version"
+EXPORT_BUTTON = "actions-export"  # dict ids {"type", "target", "fmt"}: the page's own CSV/XLSX buttons
+EXPORT_DOWNLOAD = "actions-download"
+EXPORT_FORMATS = ("csv", "xlsx")
 EDIT_PREFIX = "actions-edit"
 EDIT_FIELD = {c: f"{EDIT_PREFIX}-{c}" for c in ACTION_COLUMNS}
 EDIT_LOAD = f"{EDIT_PREFIX}-load"
@@ -122,10 +125,10 @@ def layout(action: str | None = None, **_query):  # noqa: ANN003, ANN201
             className="g-3 mb-3",
         ),
         _card(SERIES, "Faits visés par mois dans le périmètre et sa zone tampon (début et fin de l'action marqués)", note_id=SERIES_NOTE),
-        dbc.Card([dbc.CardHeader(html.H2("Suivi des objectifs", className="h6 mb-0")), dbc.CardBody(html.Div(id=OBJ_TABLE), className="p-2")], className="mb-3 shadow-sm"),
+        dbc.Card([_header(OBJ_TABLE, "Suivi des objectifs"), dbc.CardBody(html.Div(id=OBJ_TABLE), className="p-2")], className="mb-3 shadow-sm"),
         dbc.Card(
             [
-                dbc.CardHeader(html.H2("Évaluation des actions (WDD, différence de différences)", className="h6 mb-0")),
+                _header(EVAL_TABLE, "Évaluation des actions (différence de différences, WDD)"),
                 dbc.CardBody(html.Div(id=EVAL_TABLE), className="p-2"),
                 dbc.CardFooter(html.Small(_method_text(), className="text-muted"), className="py-1"),
             ],
@@ -137,8 +140,22 @@ def layout(action: str | None = None, **_query):  # noqa: ANN003, ANN201
     return html.Div([b for b in body if b is not None])
 
 
+def _export_buttons(target: str) -> html.Div:
+    """CSV / XLSX of the card's data for the current selection (élus get the counts masked as on screen)."""
+    buttons = [
+        dbc.Button(f.upper(), id={"type": EXPORT_BUTTON, "target": target, "fmt": f}, size="sm", color="secondary", outline=True, className="ms-1",
+                   title=f"Exporter en {f.upper()}")
+        for f in EXPORT_FORMATS
+    ]
+    return html.Div(buttons + [dcc.Download(id={"type": EXPORT_DOWNLOAD, "target": target})], className="d-flex align-items-center")
+
+
+def _header(target: str, title: str) -> dbc.CardHeader:
+    return dbc.CardHeader(html.Div([html.H2(title, className="h6 mb-0 flex-grow-1"), _export_buttons(target)], className="d-flex align-items-center"))
+
+
 def _card(graph_id: str, title: str, note: str | None = None, note_id: str | None = None) -> dbc.Card:
-    parts = [dbc.CardHeader(html.H2(title, className="h6 mb-0")), dbc.CardBody(dcc.Loading(dcc.Graph(id=graph_id, config=figures.image_export_config(graph_id)), type="circle", delay_show=300), className="p-2")]
+    parts = [_header(graph_id, title), dbc.CardBody(dcc.Loading(dcc.Graph(id=graph_id, config=figures.image_export_config(graph_id)), type="circle", delay_show=300), className="p-2")]
     if note is not None or note_id is not None:
         parts.append(dbc.CardFooter(html.Small(note or "", id=note_id, className="text-muted") if note_id else html.Small(note, className="text-muted"), className="py-1"))
     return dbc.Card(parts, className="mb-3 shadow-sm h-100" if graph_id in (TIMELINE, MAP) else "mb-3 shadow-sm")
@@ -591,6 +608,185 @@ def objectives_table(obj: pd.DataFrame, analyst: bool, min_count: int) -> html.D
     return _table(headers, rows, OBJ_TABLE + "-table")
 
 
+# Exports --------------------------------------------------------------------------------------------------------
+EXPORT_TITLES = {
+    TIMELINE: "Calendrier des actions",
+    MAP: "Périmètres des actions",
+    SERIES: "Faits visés par mois dans le périmètre et sa zone tampon",
+    OBJ_TABLE: "Suivi des objectifs",
+    EVAL_TABLE: "Évaluation des actions",
+}
+
+
+def _masked(value: float, analyst: bool, min_count: int):  # noqa: ANN202 - number, "< 5" or None
+    """A count for a file: the number (rounded to 0.1: n_facts can weigh), "< 5" for an élu's 1..4, empty if unknown."""
+    if value is None or value != value:
+        return None
+    if not analyst and 0 < value < min_count:
+        return f"<{labels.NBSP}{min_count}"
+    return round(float(value), 1) if float(value) != int(value) else int(value)
+
+
+def _pct(value: float):  # noqa: ANN202
+    return None if value is None or value != value else round(100 * float(value), 1)
+
+
+def timeline_table(reg: pd.DataFrame) -> pd.DataFrame:
+    """The register as the calendar shows it, French headers (the data of the calendar and of the map)."""
+    cols = ["Identifiant", "Intitulé", "Type", "Statut", "Partenaire", "Arrondissement", "Zone", "Début", "Fin", "Catégories visées", "Objectif"]
+    if reg.empty:
+        return pd.DataFrame(columns=cols)
+    reg = reg.sort_values(["start", "action_id"])
+    return pd.DataFrame(
+        {
+            "Identifiant": reg["action_id"].astype(str).to_numpy(),
+            "Intitulé": reg["title"].astype(str).to_numpy(),
+            "Type": reg["type"].map(TYPE_LABELS).to_numpy(),
+            "Statut": reg["status"].map(STATUS_LABELS).to_numpy(),
+            "Partenaire": [_text(v) for v in reg.get("partner", pd.Series("", index=reg.index))],
+            "Arrondissement": [labels.arrondissement_label(a) if isinstance(a, str) and a else "" for a in reg["arrondissement"]],
+            "Zone": [_text(z) or "périmètre propre" for z in reg["zone_id"]],
+            "Début": list(reg["start"]),
+            "Fin": [e if e is not None and e == e else None for e in reg["end"]],
+            "Catégories visées": [", ".join(labels.category_label(c) for c in cats) for cats in reg["categories"]],
+            "Objectif": [_text(v) for v in reg.get("objective", pd.Series("", index=reg.index))],
+        },
+        columns=cols,
+    )
+
+
+def evaluation_export(ev: pd.DataFrame, analyst: bool, min_count: int) -> pd.DataFrame:
+    """The evaluation table for a file: verdict and notes as on screen, counts masked for élus, both tests with
+    their intervals and p-values (the DiD answers the perimeter question, the WDD the net one)."""
+    from observatory.actions.evaluation import MIN_WINDOW_MONTHS
+
+    rows = []
+    for r in ev.to_dict("records"):
+        usable = (r.get("window_months") or 0) >= MIN_WINDOW_MONTHS
+
+        def count(v):  # noqa: ANN001, ANN202
+            return _masked(v, analyst, min_count) if usable else None
+
+        def num(v, d=1):  # noqa: ANN001, ANN202
+            return None if not usable or v is None or v != v else round(float(v), d)
+
+        rows.append({
+            "Identifiant": r["action_id"], "Intitulé": _text(r.get("title")),
+            "Verdict": _mask_counts_in_text(r["verdict"], r["treated_before"], r["treated_after"], analyst, min_count),
+            "Zone tampon (note)": _text(r.get("displacement_note")), "Fenêtres (note)": _text(r.get("window_note")),
+            "Fenêtres (mois)": int(r["window_months"] or 0),
+            "Début fenêtre avant": r.get("before_start") if usable else None, "Fin fenêtre après": r.get("after_end") if usable else None,
+            "Périmètre avant": count(r["treated_before"]), "Périmètre après": count(r["treated_after"]),
+            "Témoin avant": count(r["control_before"]), "Témoin après": count(r["control_after"]),
+            "Zone tampon avant": count(r["buffer_before"]), "Zone tampon après": count(r["buffer_after"]),
+            "Périmètre vs témoin : différence de différences (%)": _pct(r["did_ratio"] - 1) if usable else None,
+            "DiD IC 95 % bas (%)": _pct(r["did_ci_low"] - 1) if usable else None,
+            "DiD IC 95 % haut (%)": _pct(r["did_ci_high"] - 1) if usable else None,
+            "DiD p": num(r.get("did_p_value"), 4),
+            "Bilan net zone tampon comprise : WDD (faits)": num(r["wdd"]),
+            "WDD IC 95 % bas": num(r.get("ci_low")), "WDD IC 95 % haut": num(r.get("ci_high")),
+            "WDD p": num(r.get("p_value"), 4),
+            "Zone témoin": _text(r.get("control")),
+        })
+    return pd.DataFrame(rows, columns=EVALUATION_EXPORT_COLUMNS)
+
+
+EVALUATION_EXPORT_COLUMNS = [
+    "Identifiant", "Intitulé", "Verdict", "Zone tampon (note)", "Fenêtres (note)", "Fenêtres (mois)", "Début fenêtre avant", "Fin fenêtre après",
+    "Périmètre avant", "Périmètre après", "Témoin avant", "Témoin après", "Zone tampon avant", "Zone tampon après",
+    "Périmètre vs témoin : différence de différences (%)", "DiD IC 95 % bas (%)", "DiD IC 95 % haut (%)", "DiD p",
+    "Bilan net zone tampon comprise : WDD (faits)", "WDD IC 95 % bas", "WDD IC 95 % haut", "WDD p", "Zone témoin",
+]
+
+
+OBJECTIVE_EXPORT_COLUMNS = [
+    "Identifiant", "Intitulé", "Suivi", "Objectif", "Année visée", "Mois comparés", "Année précédente (faits)", "Année visée (faits)",
+    "Cible (%)", "Constaté (%)", "p de l'écart à la cible",
+]
+
+
+def objectives_export(obj: pd.DataFrame, analyst: bool, min_count: int) -> pd.DataFrame:
+    """The objectives table for a file: follow-up sentence, counts (masked for élus), target and actual in %."""
+    rows = [
+        {
+            "Identifiant": r["action_id"], "Intitulé": _text(r.get("title")), "Suivi": r["objective_text"], "Objectif": _text(r.get("objective")),
+            "Année visée": int(r["objective_year"]) if r["objective_year"] == r["objective_year"] else None,
+            "Mois comparés": int(r["months"]) if r.get("months") == r.get("months") else None,
+            "Année précédente (faits)": _masked(r["previous"], analyst, min_count), "Année visée (faits)": _masked(r["current"], analyst, min_count),
+            "Cible (%)": _pct(r["target_change"]), "Constaté (%)": _pct(r["actual_change"]),
+            "p de l'écart à la cible": None if r.get("gap_p_value") != r.get("gap_p_value") else round(float(r["gap_p_value"]), 4),
+        }
+        for r in obj.to_dict("records")
+    ]
+    return pd.DataFrame(rows, columns=OBJECTIVE_EXPORT_COLUMNS)
+
+
+def series_export(monthly: pd.DataFrame) -> pd.DataFrame:
+    """The monthly series (already protected for élus) wide: Mois, Périmètre de l'action, Zone tampon (300 m)."""
+    if monthly.empty:
+        return pd.DataFrame(columns=["Mois", "Périmètre de l'action", "Zone tampon (300 m)"])
+    names = {"perimetre": "Périmètre de l'action", "zone_tampon": "Zone tampon (300 m)"}
+    values = [_masked(v, True, 0) for v in monthly["count"]]
+    if "count_text" in monthly.columns:  # a protected view: hidden months carry their "< 5" text
+        values = [t if v is None else v for v, t in zip(values, monthly["count_text"])]
+    wide = monthly.assign(value=pd.array(values, dtype=object)).pivot(index="month", columns="area", values="value").rename(columns=names).reset_index()
+    wide.columns.name = None
+    wide["Mois"] = [f"{labels.month_name(m.month)} {m.year}" for m in pd.to_datetime(wide["month"])]
+    return wide[["Mois"] + [c for c in names.values() if c in wide.columns]]
+
+
+def export_payload(target: str, fmt: str, action_id: str | None, analyst: bool):  # noqa: ANN201 - dcc.send_bytes dict | None
+    """The file of one card: its data for the selected action (or every action), through the house writers."""
+    from observatory.actions.service import monthly_series
+    from observatory.reports.exports import ExportMeta, slug, to_csv_bytes, to_xlsx_bytes
+
+    if fmt not in EXPORT_FORMATS or target not in EXPORT_TITLES:
+        return None
+    settings = components.settings()
+    views = _views()
+    plan = views["plan"]
+    min_count = settings.min_count
+    selection = "toutes les actions du registre valide"
+    if target in (TIMELINE, MAP):
+        df = timeline_table(plan.register)
+    elif target == EVAL_TABLE:
+        df = evaluation_export(views["evaluations"], analyst, min_count)
+    elif target == OBJ_TABLE:
+        df = objectives_export(views["objectives"], analyst, min_count)
+    else:
+        if not action_id or plan.register.empty or action_id not in set(plan.register["action_id"]):
+            return None
+        monthly = monthly_series(settings, plan, views["source"], action_id)
+        from observatory.dashboard import shaping
+
+        # The same view as the chart: élus get months with 1..min_count−1 facts as "< 5".
+        df = series_export(shaping.protected_view(monthly, ["count"], min_count, analyst=analyst))
+        rec = plan.register.set_index("action_id").loc[action_id]
+        selection = f"action {action_id} ; catégories : " + ", ".join(labels.category_label(c) for c in rec["categories"])
+    data_range = views.get("data_range")
+    period = f" ; données du {labels.fmt_date(data_range[0])} au {labels.fmt_date(data_range[1])}" if data_range else ""
+    meta = ExportMeta(
+        title=f"{EXPORT_TITLES[target]} — plan d'actions du CLS",
+        source="Observatoire de la délinquance et de la sécurité de Lyon ; registre du plan d'actions ; méthode : docs/actions.md",
+        filters=selection + period,
+        snapshot_id=getattr(getattr(views["source"], "snapshot", None), "id", "") or "",
+        privacy=f"effectifs de 1 à {min_count - 1} affichés « < {min_count} »" if not analyst else "",
+        protected=not analyst,
+    )
+    stem = slug("_".join(b for b in (EXPORT_TITLES[target], action_id if target == SERIES else "") if b))
+    if fmt == "csv":
+        return dcc.send_bytes(to_csv_bytes(df, meta), f"{stem}.csv")
+    return dcc.send_bytes(to_xlsx_bytes(df, meta), f"{stem}.xlsx")
+
+
+def _export_clicked(clicks, action_id):  # noqa: ANN001, ANN202
+    trig = dash.ctx.triggered_id
+    if not trig or not any(clicks or []):
+        return no_update
+    payload = export_payload(trig["target"], trig["fmt"], action_id, security.is_analyst())
+    return payload if payload is not None else no_update
+
+
 # Callbacks ------------------------------------------------------------------------------------------------------
 @callback(
     Output(TIMELINE, "figure"),
@@ -683,3 +879,9 @@ def close_action_from_form(n_clicks, version, action_id, end_text):  # noqa: ANN
 callback(Output(EDIT_MESSAGE, "children", allow_duplicate=True), Output(VERSION, "data", allow_duplicate=True), Input(EDIT_SAVE, "n_clicks"), State(VERSION, "data"), *[State(EDIT_FIELD[c], field_prop(c)) for c in ACTION_COLUMNS], prevent_initial_call=True)(save_action)
 callback(Output(EDIT_MESSAGE, "children", allow_duplicate=True), Output(VERSION, "data", allow_duplicate=True), Input(EDIT_CLOSE, "n_clicks"), State(VERSION, "data"), State(EDIT_FIELD["action_id"], "value"), State(EDIT_CLOSE_DATE, "date"), prevent_initial_call=True)(close_action_from_form)
 callback(*[Output(EDIT_FIELD[c], field_prop(c)) for c in ACTION_COLUMNS], Input(EDIT_LOAD, "value"), prevent_initial_call=True)(load_form)
+callback(
+    Output({"type": EXPORT_DOWNLOAD, "target": MATCH}, "data"),
+    Input({"type": EXPORT_BUTTON, "target": MATCH, "fmt": ALL}, "n_clicks"),
+    State(ACTION, "value"),
+    prevent_initial_call=True,
+)(_export_clicked)
