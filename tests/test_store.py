@@ -89,3 +89,14 @@ def test_fast_grid_ids_match_the_territory_function():
     x = np.concatenate([rng.uniform(-1000, 900_000, 500), [np.nan, 842_000.0]])
     y = np.concatenate([rng.uniform(-1000, 6_600_000, 500), [6_519_000.0, np.nan]])
     assert grid_ids(x, y, 200).to_pylist() == list(grid_cell_ids(x, y, 200))
+
+
+def test_fixed_width_grid_ids_match_the_territory_function():
+    # Points of one city: every cell index has the same number of digits, so the byte-matrix path builds the ids.
+    rng = np.random.default_rng(4)
+    x = rng.uniform(838_000, 850_000, 2000)
+    y = rng.uniform(6_512_000, 6_526_000, 2000)
+    ids = grid_ids(x, y, 200)
+    ids.validate(full=True)
+    assert ids.to_pylist() == list(grid_cell_ids(x, y, 200))
+    assert ids.to_pylist()[:1] == [f"E{int(x[0] // 200)}_N{int(y[0] // 200)}"]

@@ -635,11 +635,42 @@ def territory_index(territory: Territory) -> TerritoryIndex:
 Q_POINT, Q_ADDRESS, Q_SECTOR, Q_NONE = (S.LOCATION_QUALITIES.index(q) for q in ("point", "address", "sector", "none"))
 
 
+def _digits(v: np.ndarray) -> int | None:
+    """The number of decimal digits every value of ``v`` has, or None if they differ (or one is negative)."""
+    lo, hi = int(v.min()), int(v.max())
+    return len(str(hi)) if lo >= 0 and len(str(lo)) == len(str(hi)) else None
+
+
+def _fixed_width_ids(ix: np.ndarray, iy: np.ndarray) -> pa.Array | None:
+    """'E{ix}_N{iy}' as one byte matrix when all ix (and all iy) have the same number of digits — any one city's
+    cells do — then one Arrow string array over it (~6× faster than casting and joining strings)."""
+    wx, wy = _digits(ix), _digits(iy)
+    if wx is None or wy is None or max(wx, wy) > 9:  # 32-bit digit arithmetic below
+        return None
+    width = 1 + wx + 2 + wy
+    mat = np.empty((len(ix), width), dtype=np.uint8)
+    mat[:, 0] = ord("E")
+    mat[:, 1 + wx] = ord("_")
+    mat[:, 2 + wx] = ord("N")
+    for start, w, v in ((1, wx, ix), (3 + wx, wy, iy)):
+        u = v.astype(np.uint32)  # 32-bit division: ~1.5× faster than int64
+        for k in range(w):
+            mat[:, start + k] = (u // np.uint32(10 ** (w - 1 - k))) % np.uint32(10) + np.uint32(48)
+    if width * len(ix) >= 2**31:
+        return None
+    offsets = np.arange(len(ix) + 1, dtype=np.int32) * np.int32(width)
+    return pa.StringArray.from_buffers(len(ix), pa.py_buffer(offsets), pa.py_buffer(mat))
+
+
 def grid_ids(x: np.ndarray, y: np.ndarray, size_m: int) -> pa.Array:
     """Same ids as ``territory.grid_cell_ids`` ('E4215_N32597'), built with Arrow string kernels (≈ 20× faster)."""
     ok = np.isfinite(x) & np.isfinite(y)
     ix = np.floor(np.where(ok, x, 0) / size_m).astype("int64")
     iy = np.floor(np.where(ok, y, 0) / size_m).astype("int64")
+    if len(ix) and ok.all():
+        fixed = _fixed_width_ids(ix, iy)
+        if fixed is not None:
+            return fixed
     sx = pc.cast(pa.array(ix), pa.string())
     sy = pc.cast(pa.array(iy), pa.string())
     ids = pc.binary_join_element_wise(pa.scalar("E"), sx, pa.scalar("_N"), sy, "")
