@@ -14,11 +14,12 @@ import pytest
 
 from observatory import official, store
 from observatory.config import get_settings
-from observatory.reports.diagnostic import diagnostic_for
+from observatory.reports.diagnostic import DID_COLUMN, WDD_COLUMN, diagnostic_for
 from observatory.reports.render import render_html
 from tests.incident_factory import incidents, publish_snapshot
 
 REPO = Path(__file__).resolve().parents[1]
+DID_WDD = (WDD_COLUMN, DID_COLUMN)
 
 
 @pytest.fixture
@@ -136,13 +137,14 @@ def test_actions_section_gives_each_action_its_wdd_verdict_and_did(settings):
     assert row["Verdict"] == ev["verdict"] and ev["verdict_code"] == "decrease"
     # WDD rounded with its 95 % interval; DiD as a percent effect with its interval, from the same evaluation.
     wdd = f"{round(ev['wdd']):+d}".replace("-", "−")
-    assert row["WDD [IC 95 %]"].startswith(wdd + " [") and re.fullmatch(r"[+−]\d+ \[[+−]\d+ ; [+−]\d+\]", row["WDD [IC 95 %]"].replace("\u00a0", ""))
+    assert row[DID_WDD[0]].startswith(wdd + " [") and re.fullmatch(r"[+−]\d+ \[[+−]\d+\u00a0;\u00a0[+−]\d+\]", row[DID_WDD[0]])
     pct = round((ev["did_ratio"] - 1) * 100)
-    assert row["Différence de différences [IC 95 %]"].startswith(f"{pct:+d}\u00a0%".replace("-", "−"))
+    assert row[DID_WDD[1]].startswith(f"{pct:+d}\u00a0%".replace("-", "−"))
     assert row["Catégories"] == "Vols sans violence contre des personnes, Vols violents sans arme"
     # Figures right-aligned, text left and wrapping (the categories used to be cut on the right of the PDF).
-    assert table.is_numeric("WDD [IC 95 %]") and table.is_numeric("Différence de différences [IC 95 %]")
+    assert table.is_numeric(DID_WDD[0]) and table.is_numeric(DID_WDD[1])
     assert not table.is_numeric("Catégories") and not table.is_numeric("Verdict")
+    assert "Objectif" not in table.frame.columns  # no objective in the register: no empty column
     html = render_html(d)
     assert "Quel résultat retenir" in html
     cells = re.findall(r"<tr><td>Patrouilles pédestres Part-Dieu</td>(.*?)</tr>", html)[0]

@@ -793,7 +793,10 @@ ACTIONS_NOTES = [
     "La différence de différences peut être significative quand le WDD ne l'est pas : le périmètre a changé, mais la zone tampon a pu "
     "évoluer en sens inverse, et le WDD additionne les incertitudes de trois zones. Le verdict le dit alors explicitement ; "
     "on ne conclut pas à un effet de l'action sur la seule différence de différences. Une étude observationnelle ne prouve pas la causalité.",
+    "« – » : pas de chiffre publié, faute de conclusion possible (action trop récente, fenêtres trop courtes ou effectifs trop faibles).",
 ]
+WDD_COLUMN = "WDD [IC\u00a095\u00a0%]"
+DID_COLUMN = "Différence de différences [IC\u00a095\u00a0%]"
 _FACTS_BEFORE_AFTER = re.compile(r"(\d[\d\u00a0\u202f]*) faits avant, (\d[\d\u00a0\u202f]*) après")
 
 
@@ -830,16 +833,19 @@ def actions_display(evaluations: pd.DataFrame, min_count: int = 5) -> pd.DataFra
         for s, e in zip(col("start"), col("end"))
     ]
     wdd, did = [], []
-    for months, w, lo, hi, r, rlo, rhi in zip(col("window_months"), col("wdd"), col("ci_low"), col("ci_high"),
-                                               col("did_ratio"), col("did_ci_low"), col("did_ci_high")):
-        usable = _finite(months) and int(months) >= MIN_WINDOW_MONTHS
+    nb = "\u00a0"  # an interval never breaks inside; the cell may break between the value and its interval
+    for months, code, w, lo, hi, r, rlo, rhi in zip(col("window_months"), col("verdict_code"), col("wdd"), col("ci_low"), col("ci_high"),
+                                                     col("did_ratio"), col("did_ci_low"), col("did_ci_high")):
+        # "Pas de conclusion possible" (windows too short, counts too small): figures would invite the conclusion
+        # the verdict refuses, and they rest on small counts; "–" instead, as for unusable windows.
+        usable = _finite(months) and int(months) >= MIN_WINDOW_MONTHS and code != "no_conclusion"
         if usable and _finite(w):
-            interval = f" [{labels.fmt_signed(lo, 0)} ; {labels.fmt_signed(hi, 0)}]" if _finite(lo) and _finite(hi) else ""
+            interval = f" [{labels.fmt_signed(lo, 0)}{nb};{nb}{labels.fmt_signed(hi, 0)}]" if _finite(lo) and _finite(hi) else ""
             wdd.append(labels.fmt_signed(w, 0) + interval)
         else:
             wdd.append("–")
         if usable and _finite(r):
-            interval = f" [{labels.fmt_pct(rlo - 1)} ; {labels.fmt_pct(rhi - 1)}]" if _finite(rlo) and _finite(rhi) else ""
+            interval = f" [{labels.fmt_pct(rlo - 1)}{nb};{nb}{labels.fmt_pct(rhi - 1)}]" if _finite(rlo) and _finite(rhi) else ""
             did.append(labels.fmt_pct(r - 1) + interval)
         else:
             did.append("–")
@@ -851,11 +857,11 @@ def actions_display(evaluations: pd.DataFrame, min_count: int = 5) -> pd.DataFra
             "Catégories": [", ".join(labels.category_label(c) for c in (v if isinstance(v, (list, tuple)) else str(v or "").split("|")) if c)
                            for v in col("categories")],
             "Verdict": [_mask_small_counts(str(v), min_count) if v is not None and not pd.isna(v) else "" for v in col("verdict")],
-            "WDD [IC 95 %]": wdd,
-            "Différence de différences [IC 95 %]": did,
+            WDD_COLUMN: wdd,
+            DID_COLUMN: did,
         }
     )
-    if "objective_text" in evaluations:
+    if "objective_text" in evaluations and evaluations["objective_text"].fillna("").astype(str).str.strip().any():
         out["Objectif"] = evaluations["objective_text"].fillna("").astype(str).to_numpy()
     return out.reset_index(drop=True)
 
