@@ -273,3 +273,18 @@ def test_file_kind_reads_the_magic_bytes(tmp_path):
     (tmp_path / "e.csv").write_bytes(b"a;b\x00\x01")
     assert file_kind(tmp_path / "e.csv") == "binary"
     assert file_kind(tmp_path / "absent.csv") is None
+
+
+def test_quarantine_rows_become_blocks_at_80_columns(tmp_path, narrow):
+    from observatory.etl import ingest
+
+    console, out = narrow
+    f = write_pn(tmp_path / "pn_20240201.csv", [pn_row(f"C{i}", arr="69381") for i in range(20)] + [pn_row("BAD", "99/99/2024 10:00")])
+    assert ingest(settings_for(tmp_path), [f], "police_nationale").snapshot_id
+    result = runner.invoke(app, ["quarantine"], env=_env(tmp_path))
+    assert result.exit_code == 0, result.output
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "Quarantaine — 1 ligne(s)"
+    assert lines[1] == "Police nat. · pn_20240201.csv · ligne 22 · colonne DATE_HEURE_FAITS"  # header + 20 good rows
+    assert lines[2].startswith("  Motif   : date illisible") and lines[3].startswith('  Valeurs : {"NUM_FAIT": "BAD"')
+    assert max(len(line) for line in lines) <= 80

@@ -192,7 +192,7 @@ def install_french_help_chrome() -> None:
         "DEPRECATED_STRING": "(obsolète) ",
         "ERRORS_PANEL_TITLE": "Erreur",
         "ABORTED_TEXT": "Abandon.",
-        "RICH_HELP": "Aide : [blue]'{command_path} {help_option}'[/].",
+        "RICH_HELP": "Aide : [blue]« {command_path} {help_option} »[/].",
     }
     for name, text in strings.items():
         if hasattr(rich_utils, name):

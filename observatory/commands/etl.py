@@ -16,6 +16,8 @@ from observatory.labels import arrondissement_label, fmt_int, source_label
 sources_app = french_typer(help="Profils de lecture des partenaires : vérifier un fichier avec un profil avant de l'intégrer.")
 
 PROGRESS_MIN_BYTES = 20 << 20  # below this a file reads in well under a second: no bar
+# Below this width the six quarantine columns fold into one word per line: rows are printed as blocks instead.
+QUARANTINE_TABLE_MIN_WIDTH = 120
 
 # Short partner names for narrow terminals (the full ones come from labels.SOURCE_LABELS).
 SHORT_SOURCE_LABELS = {
@@ -306,7 +308,18 @@ def quarantine(
     for r in shown.itertuples():
         original = r.original if len(r.original) <= 160 else r.original[:160] + "…"
         table.add_row(source_label(r.source), r.source_file, fmt_int(r.source_row), r.column, r.reason, original)
-    console.print(table)
+    if console.width >= QUARANTINE_TABLE_MIN_WIDTH:
+        console.print(table)
+    else:
+        # Six columns folded into a narrow terminal give one word per cell line: one short block per row instead.
+        console.print(f"[bold]Quarantaine — {fmt_int(len(df))} ligne(s)[/]", highlight=False)
+        room = min(max(console.width - 12, 20), 160)
+        for r in shown.itertuples():
+            original = r.original if len(r.original) <= room else r.original[:room - 1] + "…"
+            console.print(f"{SHORT_SOURCE_LABELS.get(r.source, r.source)} · {r.source_file} · ligne {fmt_int(r.source_row)} · colonne {r.column}",
+                          highlight=False, soft_wrap=True)
+            console.print(f"  Motif   : {r.reason}", highlight=False)
+            console.print(f"  Valeurs : {original}", highlight=False, markup=False)
     if limit and len(df) > limit:
         console.print(f"… {fmt_int(len(df) - limit)} ligne(s) de plus (--limit 0 pour tout voir)")
 
