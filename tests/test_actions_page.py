@@ -214,8 +214,11 @@ def test_evaluation_table_puts_the_verdict_first_and_hides_small_counts_from_elu
     assert "(<\u00a05 faits avant, <\u00a05 après dans le périmètre)" in first[1] and "3 faits" not in first[1]
     assert first[3] == "<\u00a05 → <\u00a05" and first[4] == "40 → 41"
     assert headers[6].startswith("Périmètre vs témoin : différence de différences") and headers[7].startswith("Bilan net, zone tampon comprise : WDD")
-    assert first[6] == "−35\u00a0%[−90\u00a0% ; +290\u00a0%]p = 0,640"
-    assert first[7] == "−1,5[−9,7 ; +6,7]p = 0,720"
+    # "No conclusion" overrides both tests: no figure beside it to contradict it (or to give masked counts back).
+    assert first[6] == first[7] == "–"
+    tested = _cells(page.evaluation_table(pd.DataFrame([_eval_row(verdict_code="no_effect", verdict="Pas d'évolution significative : …")]), analyst=True, min_count=5))[0]
+    assert tested[6] == "−35\u00a0%[−90\u00a0% ; +290\u00a0%]p = 0,640"
+    assert tested[7] == "−1,5[−9,7 ; +6,7]p = 0,720"
     assert second[2] == "début 01/03/2026" and second[3:] == ["–"] * 5
     analyst_cells = _cells(page.evaluation_table(ev, analyst=True, min_count=5))
     assert "(3 faits avant, 2 après" in analyst_cells[0][1] and analyst_cells[0][3] == "3 → 2"
@@ -409,6 +412,13 @@ def test_exports_of_every_card(app_ctx, settings, monkeypatch):
     count_cols = [header.index(c) for c in ("Périmètre avant", "Périmètre après", "Témoin avant", "Témoin après", "Zone tampon avant", "Zone tampon après")]
     cells = [r[i] for r in rows[1:] for i in count_cols]
     assert cells and not [c for c in cells if c in {"1", "2", "3", "4"}], cells
+    # No test figure on an élu's "no conclusion" row (it could give the masked counts back); the analyst's has them.
+    verdicts = [r[2] for r in rows[1:]]
+    assert any(v.startswith("Pas de conclusion possible : effectifs") for v in verdicts)
+    wdd_col = header.index("Bilan net zone tampon comprise : WDD (faits)")
+    assert all(r[wdd_col] == "" for r in rows[1:] if r[2].startswith("Pas de conclusion"))
+    analyst_rows = analyst[page.EVAL_TABLE][0]
+    assert any(r[wdd_col] != "" for r in analyst_rows[1:] if r[2].startswith("Pas de conclusion possible : effectifs"))
     assert meta["Protection"] == "effectifs de 1 à 4 affichés « < 5 »"
     # The verdicts in the file are the page's, masked the same way.
     page_rows = _cells(page.evaluation_table(page._views()["evaluations"], analyst=False, min_count=5))

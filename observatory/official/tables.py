@@ -98,7 +98,7 @@ def comparison_table(cmp: pd.DataFrame) -> pd.DataFrame:
     Columns: Année, Code INSEE, Territoire, Indicateur SSMSI, Catégories de l'observatoire, SSMSI (nombre),
     Observatoire (nombre) — text ("< 5", "n.d.") where masked, a number otherwise —, Observatoire / SSMSI (%).
     """
-    part = cmp.sort_values([m.YEAR, m.CODE, m.INDICATOR_LABEL])
+    part = cmp.sort_values([m.YEAR, m.CODE], kind="mergesort")  # stable: the indicators keep the page's order
     shown = part["shown"] if "shown" in part.columns else part[compare.OBSERVATORY_COUNT].astype("Int64").astype(object)
     observed = [
         (int(v) if pd.notna(v) else (None if s in ("–", "") else s))

@@ -565,10 +565,14 @@ def evaluation_table(ev: pd.DataFrame, analyst: bool, min_count: int) -> html.Di
 
         verdict = _mask_counts_in_text(r["verdict"], r["treated_before"], r["treated_after"], analyst, min_count)
         windows = [f"{labels.fmt_date(r['before_start'])} → {labels.fmt_date(r['after_end'])}", html.Br(), f"({r['window_months']} mois × 2)"] if usable else [f"début {labels.fmt_date(r['start'])}"]
-        wdd = ["–"] if not usable or r["wdd"] != r["wdd"] else [
+        # "Pas de conclusion possible" overrides both tests: their figures are not shown beside it (a p = 0,002 next
+        # to "no conclusion" reads as a contradiction), and with the counts masked for an élu the DiD ratio and
+        # the WDD together would give back the perimeter's small counts. The analyst's export keeps them.
+        tested = usable and r.get("verdict_code") != "no_conclusion"
+        wdd = ["–"] if not tested or r["wdd"] != r["wdd"] else [
             labels.fmt_signed(r["wdd"], 1), html.Br(), f"[{labels.fmt_signed(r['ci_low'], 1)} ; {labels.fmt_signed(r['ci_high'], 1)}]", html.Br(), _p_cell(r["p_value"]),
         ]
-        did = ["–"] if not usable or r["did_ratio"] != r["did_ratio"] else [
+        did = ["–"] if not tested or r["did_ratio"] != r["did_ratio"] else [
             labels.fmt_pct(r["did_ratio"] - 1), html.Br(), f"[{labels.fmt_pct(r['did_ci_low'] - 1)} ; {labels.fmt_pct(r['did_ci_high'] - 1)}]", html.Br(), _p_cell(r["did_p_value"]),
         ]
         rows.append([
@@ -667,8 +671,12 @@ def evaluation_export(ev: pd.DataFrame, analyst: bool, min_count: int) -> pd.Dat
         def count(v):  # noqa: ANN001, ANN202
             return _masked(v, analyst, min_count) if usable else None
 
+        # As on the page, an élu's file has no test figures where the verdict is "no conclusion" (with masked
+        # counts, the DiD ratio and the WDD together would give them back); the analyst's keeps them.
+        tested = usable and (analyst or r.get("verdict_code") != "no_conclusion")
+
         def num(v, d=1):  # noqa: ANN001, ANN202
-            return None if not usable or v is None or v != v else round(float(v), d)
+            return None if not tested or v is None or v != v else round(float(v), d)
 
         rows.append({
             "Identifiant": r["action_id"], "Intitulé": _text(r.get("title")),
@@ -679,9 +687,9 @@ def evaluation_export(ev: pd.DataFrame, analyst: bool, min_count: int) -> pd.Dat
             "Périmètre avant": count(r["treated_before"]), "Périmètre après": count(r["treated_after"]),
             "Témoin avant": count(r["control_before"]), "Témoin après": count(r["control_after"]),
             "Zone tampon avant": count(r["buffer_before"]), "Zone tampon après": count(r["buffer_after"]),
-            "Périmètre vs témoin : différence de différences (%)": _pct(r["did_ratio"] - 1) if usable else None,
-            "DiD IC 95 % bas (%)": _pct(r["did_ci_low"] - 1) if usable else None,
-            "DiD IC 95 % haut (%)": _pct(r["did_ci_high"] - 1) if usable else None,
+            "Périmètre vs témoin : différence de différences (%)": _pct(r["did_ratio"] - 1) if tested else None,
+            "DiD IC 95 % bas (%)": _pct(r["did_ci_low"] - 1) if tested else None,
+            "DiD IC 95 % haut (%)": _pct(r["did_ci_high"] - 1) if tested else None,
             "DiD p": num(r.get("did_p_value"), 4),
             "Bilan net zone tampon comprise : WDD (faits)": num(r["wdd"]),
             "WDD IC 95 % bas": num(r.get("ci_low")), "WDD IC 95 % haut": num(r.get("ci_high")),
