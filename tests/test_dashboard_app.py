@@ -103,7 +103,8 @@ def test_csv_export_through_the_callback(app_and_settings):  # noqa: ANN001
     raw = base64_bytes(data)
     assert raw.startswith(b"\xef\xbb\xbf")
     text = raw.decode("utf-8-sig")
-    assert text.splitlines()[0].startswith("month;count")
+    assert text.splitlines()[0] == "mois;faits"
+    assert text.splitlines()[1].startswith(("janvier 2022;", "janvier 2023;"))  # months in French, not 2022-01-01
     assert "Lyon 1er" in text
 
 
@@ -119,7 +120,7 @@ def test_exports_follow_the_page_options(app_and_settings):  # noqa: ANN001
     app, _settings = app_and_settings
     # Carte: the layer in the address is the layer exported.
     grid = json.loads(_text(_export(app, ids.MAP_GRAPH, "geojson", {}, {"couche": "grid"})))
-    assert grid["features"] and all(f["id"].startswith("E") and f["properties"]["count"] > 0 for f in grid["features"])
+    assert grid["features"] and all(f["id"].startswith("E") and f["properties"]["faits"] > 0 for f in grid["features"])
     arr = json.loads(_text(_export(app, ids.MAP_GRAPH, "geojson", {}, {})))
     assert {f["id"] for f in arr["features"]} == {f"6938{i}" for i in range(1, 10)}
     actions = _text(_export(app, ids.MAP_GRAPH, "csv", {}, {"couche": "actions"}))
@@ -127,10 +128,10 @@ def test_exports_follow_the_page_options(app_and_settings):  # noqa: ANN001
     # Zones: the kind of zone shown; Tendances: the comparison shown.
     pools = _text(_export(app, ids.ZN_TABLE, "csv", {}, {"type": "piscine"}))
     centre = _text(_export(app, ids.ZN_TABLE, "csv", {}, {"type": "hypercentre"}))
-    assert "piscine" in pools and "piscine" not in centre
+    assert "piscine_" in pools and "piscine_" not in centre
     by_arr = _text(_export(app, ids.TR_COMPARE, "csv", {}, {"comparaison": "year", "par": "arrondissement"}))
-    assert by_arr.splitlines()[0].startswith("arrondissement;")
-    assert _text(_export(app, ids.TR_COMPARE, "csv", {}, {})).splitlines()[0].startswith("family;")
+    assert by_arr.splitlines()[0].startswith("code_arrondissement;arrondissement;")
+    assert _text(_export(app, ids.TR_COMPARE, "csv", {}, {})).splitlines()[0].startswith("code_famille;famille;")
 
 
 def test_demo_banner_shows_when_the_data_are_the_demo(app_and_settings, monkeypatch):  # noqa: ANN001

@@ -130,7 +130,7 @@ def test_protected_view_hides_small_counts_and_what_gives_them_back():
     v = shaping.rate_view(rates, 5, analyst=False)
     assert v["count_text"].tolist()[0] == "< 5"
     # 3 is hidden, so one more cell (the smallest, 40) is hidden too: the column total would give 3 back.
-    assert v["count_text"].tolist() == ["< 5", "s", "57"]
+    assert v["count_text"].tolist() == ["< 5", "secret", "57"]
     assert v["count"].isna().tolist() == [True, True, False]
     assert v["rate_per_1000"].isna().tolist() == [True, True, False]
     raw = shaping.rate_view(rates, 5, analyst=True)
@@ -147,3 +147,134 @@ def test_sensitive_free_filters():
     assert f.categories and not set(f.categories) & set(sensitive)
     only = shaping.sensitive_free(Filters(categories=sensitive[:1]))
     assert only.categories == ("__aucune__",)  # never "every category"
+
+
+# Élu exports (review #1, #2) ---------------------------------------------------------------------------------------
+COUNT_HEADERS = ("faits", "periode_en_cours", "periode_precedente")
+DERIVED_HEADERS = ("evolution_faits", "evolution_pct", "p_valeur", "z", "significatif", "effectifs_faibles", "taux_pour_1000",
+                   "faits_par_km2", "pai", "part_pct", "part_de_l_evolution_pct")
+WITHHELD = ("< 5", "secret", "n.d.")
+
+
+def _export(app, target: str, fmt: str, query: dict, options: dict | None = None):  # noqa: ANN001, ANN202
+    """The export callback's answer through the real endpoint: (status, download dict or None)."""
+    from observatory.dashboard import ids
+
+    client = app.server.test_client()
+    deps = json.loads(client.get("/_dash-dependencies").data)
+    pattern = next(d for d in deps if "export-dl" in d["output"] and not d.get("clientside_function"))
+    body = {
+        "output": pattern["output"],
+        "outputs": {"id": ids.export_download(target), "property": "data"},
+        "inputs": [{"id": ids.export_request(target), "property": "data", "value": {"fmt": fmt, "options": options or {}}}],
+        "state": [{"id": ids.FILTERS, "property": "data", "value": query}],
+        "changedPropIds": [json.dumps(ids.export_request(target), separators=(",", ":"), sort_keys=True) + ".data"],
+    }
+    r = client.post("/_dash-update-component", json=body)
+    if r.status_code != 200:
+        return r.status_code, None
+    return 200, json.loads(r.data)["response"][json.dumps(ids.export_download(target), separators=(",", ":"), sort_keys=True)]["data"]
+
+
+def _csv_rows(data: dict) -> tuple[list[dict], dict]:
+    """Body rows (header → cell) and metadata (key → value) of a dashboard CSV."""
+    import base64
+    import csv
+    import io
+
+    raw = base64.b64decode(data["content"]) if data.get("base64") else data["content"].encode()
+    text = raw.decode("utf-8-sig")
+    body, _, meta = text.partition("\r\n\r\n")
+    rows = list(csv.DictReader(io.StringIO(body), delimiter=";"))
+    return rows, dict(r[:2] for r in csv.reader(io.StringIO(meta), delimiter=";") if len(r) >= 2)
+
+
+def _leaks(rows: list[dict]) -> list[str]:
+    """Counts 1–4 in a count column, or a derived value on a row whose count is withheld."""
+    out = []
+    for i, row in enumerate(rows):
+        hidden = False
+        for h in COUNT_HEADERS:
+            v = (row.get(h) or "").strip()
+            if h not in row or v == "":
+                continue
+            if v in WITHHELD:
+                hidden = True
+            elif v.lstrip("-").isdigit() and 1 <= int(v) <= 4:
+                out.append(f"row {i}: {h}={v}")
+        if hidden:
+            out += [f"row {i}: {h}={row[h]!r} beside a withheld count" for h in DERIVED_HEADERS if (row.get(h) or "").strip()]
+    return out
+
+
+def test_elu_exports_never_reveal_a_small_count(small_app, monkeypatch):  # noqa: ANN001
+    """Property-style: narrow random filters (a category, an arrondissement, a month), every export an élu can
+    trigger; no count 1–4 and no derived value (diff, %, p, z, rates) on a row whose count is withheld."""
+    import random
+
+    from observatory import schema
+    from observatory.dashboard import exporting, security
+
+    monkeypatch.setattr(security, "LOCAL_USER", User(name="paul", role="elu"))
+    rng = random.Random(7)
+    cats = sorted(c for c in schema.categories() if c not in schema.sensitive_categories())
+    targets = sorted(exporting.registered())
+    reached, hidden_seen = set(), 0
+    for _ in range(8):
+        year, month = rng.choice((2024, 2025)), rng.randint(1, 12)
+        last = pd.Timestamp(year, month, 1) + pd.offsets.MonthEnd(0)
+        query = {"categories": rng.choice(cats), "arrondissements": f"6938{rng.randint(1, 9)}", "start": f"{year}-{month:02d}-01", "end": last.date().isoformat()}
+        for target in targets:
+            for options in ({}, {"type": "piscine"}, {"type": "hypercentre"}):
+                code, data = _export(small_app, target, "csv", query, options)
+                if code == 403:
+                    continue  # an analysts' page: the server refuses the export to an élu
+                assert code == 200, target
+                if data is None:
+                    continue
+                reached.add(target)
+                rows, meta = _csv_rows(data)
+                assert meta["Protection"].startswith("effectifs de 1 à 4"), target
+                assert _leaks(rows) == [], (target, query, options)
+                hidden_seen += sum(1 for r in rows for h in COUNT_HEADERS if r.get(h) in WITHHELD)
+    assert {"overview-map", "overview-movers", "zones-table"} <= reached, reached
+    assert hidden_seen, "the filters must hide some counts, else this test proves nothing"
+
+
+def test_the_leak_the_review_found_is_closed(small_app, monkeypatch):  # noqa: ANN001
+    """Review #1: current "< 5", previous "< 5" but diff 2, pct_change 2,0, p 0,625 → counts 1 and 3. The
+    analyst's file of the same view has those derived values (the check can fail); the élu's has none."""
+    from observatory.dashboard import ids, security
+
+    query = {"arrondissements": "69383", "start": "2025-01-01", "end": "2025-12-31"}
+    _code, analyst = _export(small_app, ids.OV_MOVERS, "csv", query)
+    rows, _meta = _csv_rows(analyst)
+    small = [r for r in rows if r["periode_en_cours"].isdigit() and 0 < int(r["periode_en_cours"]) < 5]
+    assert small and small[0]["evolution_faits"] != ""  # analysts see the small counts and their change
+    monkeypatch.setattr(security, "LOCAL_USER", User(name="paul", role="elu"))
+    _code, elu = _export(small_app, ids.OV_MOVERS, "csv", query)
+    rows, meta = _csv_rows(elu)
+    row = next(r for r in rows if r["code_categorie"] == small[0]["code_categorie"])
+    assert row["periode_en_cours"] == "< 5"
+    assert all(row[h] == "" for h in ("evolution_faits", "evolution_pct", "p_valeur", "z", "significatif"))
+
+
+def test_elu_map_export_is_the_map(small_app, monkeypatch):  # noqa: ANN001
+    """Review #2: the élu's CSV of « Arrondissements — année en cours » holds the map's values (sensitive
+    categories out, no city row), the real period in its metadata and its name."""
+    from observatory.dashboard import ids, security
+
+    monkeypatch.setattr(security, "LOCAL_USER", User(name="paul", role="elu"))
+    fig = _responses(small_app, {}, names=('{"page": "overview"',))
+    figure = next(iter(fig.values()))[1]["response"]['{"page":"overview","type":"clickable-map"}']["figure"]
+    shown = figure["data"][0]
+    z = _flat(shown["z"])
+    on_map = {loc: round(float(v), 1) for loc, v in zip(shown["locations"], z)}
+    _code, data = _export(small_app, ids.OV_MAP, "csv", {})
+    rows, meta = _csv_rows(data)
+    in_file = {r["code_arrondissement"]: float(r["taux_pour_1000"].replace(",", ".")) for r in rows if r["taux_pour_1000"]}
+    assert "69123" not in {r["code_arrondissement"] for r in rows}
+    assert in_file == on_map
+    assert "du 01/01/2025 au 31/12/2025" in meta["Filtres"]
+    assert "du-2025-01-01-au-2025-12-31" in data["filename"]
+    assert "violences sexuelles" in meta["Source"]

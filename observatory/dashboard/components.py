@@ -68,7 +68,36 @@ def privacy_note(v: pd.DataFrame) -> str:
     """Method-note fragment saying that some counts are withheld (empty for analysts or when nothing is hidden)."""
     if not v.attrs.get("protected"):
         return ""
-    return f"effectifs de 1 à {min_count() - 1} affichés « < {min_count()} » et cases complémentaires « s » (secret statistique)"
+    return (f"effectifs de 1 à {min_count() - 1} affichés « < {min_count()} » ; « secret » : masqué pour éviter de "
+            "retrouver une petite valeur par différence")
+
+
+def paris_time(value):  # noqa: ANN001, ANN201 - datetime | Timestamp | ISO text -> datetime | None
+    """A moment as Europe/Paris wall time (what every time shown to a user is). Aware values are converted;
+    naive ones are taken as UTC, which is what the store writes (ledger, manifests)."""
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    if value is None or value is pd.NaT or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if not isinstance(value, datetime):
+        return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(ZoneInfo("Europe/Paris"))
+
+
+def fmt_paris(value) -> str:  # noqa: ANN001
+    """``dd/mm/yyyy HH:MM`` in Europe/Paris time; « – » when unknown."""
+    t = paris_time(value)
+    return labels.fmt_datetime(t) if t is not None else "–"
 
 
 def is_demo(s: Settings) -> bool:
@@ -223,7 +252,7 @@ def fmt_any(value: Any) -> str:
     if isinstance(value, float):
         return labels.fmt_number(value, 1)
     if isinstance(value, pd.Timestamp):
-        return labels.fmt_datetime(value) if (value.hour or value.minute) else labels.fmt_date(value)
+        return fmt_paris(value) if (value.tzinfo is not None or value.hour or value.minute) else labels.fmt_date(value)
     if isinstance(value, date):
         return labels.fmt_date(value)
     return str(value)

@@ -289,6 +289,11 @@ def snapshots_table(snapshots, current_id: str) -> pd.DataFrame:  # noqa: ANN001
 
 
 # Privacy for élus (DESIGN §6) ------------------------------------------------------------------------------------
+# A complementary suppression reads « secret » on screens and in files (a bare « s » meant nothing to élus); the
+# method notes explain it: masked so that a small value cannot be found back by subtraction.
+SECRET_LABEL = "secret"
+
+
 def protected_view(df: pd.DataFrame, value_cols, min_count: int, *, analyst: bool, keys=None, derived=(), row_totals: bool = True) -> pd.DataFrame:  # noqa: ANN001
     """A display copy of a count table for the viewer.
 
@@ -296,11 +301,11 @@ def protected_view(df: pd.DataFrame, value_cols, min_count: int, *, analyst: boo
     1..min_count−1 hidden, complementary suppression, sensitive categories aggregated to the city when the
     table has a category and a geographic column). In both cases every value column becomes float64 (NaN where
     hidden, so a figure draws no colour, bar or point for it) and gains ``<col>_text`` (French number, or
-    "< 5" / "s" / "n.d."). ``derived`` columns (rates, changes, p-values, shares… computed from the counts)
+    "< 5" / "secret" / "n.d."). ``derived`` columns (rates, changes, p-values, shares… computed from the counts)
     are blanked on rows where any value column is hidden, because they would give the count back.
     ``attrs["hidden"]`` counts the hidden cells.
     """
-    from observatory.analytics.privacy import PRIMARY, SECONDARY, SECRET_TEXT, SENSITIVE, SENSITIVE_TEXT, protect
+    from observatory.analytics.privacy import PRIMARY, SECONDARY, SENSITIVE, SENSITIVE_TEXT, protect
 
     value_cols = [c for c in value_cols if c in df.columns]
     if analyst:
@@ -309,7 +314,7 @@ def protected_view(df: pd.DataFrame, value_cols, min_count: int, *, analyst: boo
     else:
         out = protect(df, value_cols, min_count, keys=list(keys) if keys else None, row_totals=row_totals, as_text=False)
         status = out.attrs["status"]
-    texts = {PRIMARY: f"< {min_count}", SECONDARY: SECRET_TEXT, SENSITIVE: SENSITIVE_TEXT}
+    texts = {PRIMARY: f"< {min_count}", SECONDARY: SECRET_LABEL, SENSITIVE: SENSITIVE_TEXT}
     any_hidden = pd.Series(False, index=out.index)
     for c in value_cols:
         st = status[c].reindex(out.index).fillna("")
@@ -359,6 +364,14 @@ def sensitive_free(filters):  # noqa: ANN001, ANN201
     wanted = filters.categories or tuple(schema.categories())
     allowed = tuple(c for c in wanted if c not in sensitive)
     return filters.replace(categories=allowed or ("__aucune__",))
+
+
+def public_filters(filters, analyst: bool):  # noqa: ANN001, ANN201
+    """The filters of a view for its viewer: for élus, a view below the city (arrondissement or zone filter)
+    leaves the sensitive categories out, as every geographic breakdown does (DESIGN §6); city views keep them."""
+    if analyst or not (filters.arrondissements or filters.zones):
+        return filters
+    return sensitive_free(filters)
 
 
 # Action plan on other pages (issue 10) -------------------------------------------------------------------------

@@ -158,7 +158,8 @@ def _map_export(an, filters, options=None):  # noqa: ANN001, ANN202
     if layer not in valid or (layer == "points" and not components.is_analyst()):
         layer = "arr_rate" if layer not in valid else "grid"
     table = layer_table(an, filters, layer)
-    return ExportTable(table.df, table.value_cols, geojson=table.geojson or layer_geojson(an.settings, table.df, layer), title=table.title, extra_note=table.extra_note)
+    key = {"arr_rate": "arrondissement", "arr_count": "arrondissement", "zones": "zone_id", "grid": "grid_cell", "points": "grid_cell", "hotspots": "cell_id", "persistence": "cell_id"}.get(layer)
+    return ExportTable(table.df, table.value_cols, geojson=table.geojson or layer_geojson(an.settings, table.df, layer), title=table.title, extra_note=table.extra_note, geo_key=key, derived=table.derived)
 
 
 def layer_geojson(settings, df, layer: str) -> dict:  # noqa: ANN001

@@ -94,41 +94,48 @@ def kpis(query):  # noqa: ANN001, ANN201
     )
 
 
+def arrondissement_table(an, filters, analyst: bool):  # noqa: ANN001, ANN201
+    """The map's table (figure and exports): rates of the current year per arrondissement, sensitive categories
+    left out for élus (they count in the city only, DESIGN §6); ``None`` without data."""
+    ref, _kind, current = _current(an, filters)
+    if ref is None:
+        return None, current
+    # Élus: sensitive categories count in the city only, never in an arrondissement (DESIGN §6).
+    geo_filters = current if analyst else shaping.sensitive_free(current)
+    return an.rates_by_arrondissement(geo_filters, include_city=False), current
+
+
 @callback(Output(clickable("overview"), "figure"), Output(ids.note(ids.OV_MAP), "children"), Input(ids.FILTERS, "data"), Input(ids.OV_METRIC, "value"))
 def arrondissement_map(query, metric):  # noqa: ANN001, ANN201
     an = components.analytics()
     s = components.settings()
     filters = Filters.from_query(query or {})
-    ref, _kind, current = _current(an, filters)
-    if ref is None:
-        return figures.empty_figure(), ""
     analyst = components.is_analyst()
-    # Élus: sensitive categories count in the city only, never in an arrondissement (DESIGN §6).
-    geo_filters = current if analyst else shaping.sensitive_free(current)
-    rates = shaping.rate_view(an.rates_by_arrondissement(geo_filters, include_city=False), s.min_count, analyst=analyst)
+    raw, current = arrondissement_table(an, filters, analyst)
+    if raw is None:
+        return figures.empty_figure(), ""
+    rates = shaping.rate_view(raw, s.min_count, analyst=analyst)
     rates = shaping.with_labels(rates, "arrondissement", "arrondissement")
-    value, label, fmt = ("rate_per_1000", "Faits pour 1 000 hab.", figures.RATE_FMT) if metric == "rate" else ("count", "Faits", figures.INT_FMT)
+    value, label, fmt = ("rate_per_1000", f"Faits pour 1 000 hab. ({current.start.year})", figures.RATE_FMT) if metric == "rate" else ("count", "Faits", figures.INT_FMT)
     fig = figures.choropleth_map(rates, geo.geo_ref(s, "arrondissements"), "arrondissement", value, label, name_col="label", style=s.tile_source, height=430, value_format=fmt, text_col="count_text")
     extra = "cliquer un arrondissement pour le détail"
     if not analyst:
-        extra = "violences sexuelles et intrafamiliales comptées pour la ville seulement ; " + (components.privacy_note(rates) or extra)
+        extra = SENSITIVE_NOTE + " ; " + (components.privacy_note(rates) or extra)
     return fig, components.method_note(an, current, rate=metric == "rate", extra=extra)
+
+
+SENSITIVE_NOTE = "hors violences sexuelles et intrafamiliales, publiées à l'échelle de la ville seulement"
 
 
 @exportable(ids.OV_MAP, "Faits par arrondissement")
 def _map_table(an, filters):  # noqa: ANN001, ANN202
-    ref = shaping.reference_date(an, filters)
-    if ref is None:
-        return ExportTable(an.rates_by_arrondissement(filters))
-    df = an.rates_by_arrondissement(shaping.year_to_date(filters, ref))
+    """Exactly the map's table (same rows, same sensitive-category rule, same period), as a file."""
+    raw, current = arrondissement_table(an, filters, components.is_analyst())
+    if raw is None:
+        return ExportTable(an.rates_by_arrondissement(filters, include_city=False).iloc[0:0])
     gj = geo.arrondissements_geojson(components.settings())
-    by_code = df.set_index("arrondissement")
-    features = [
-        {**f, "properties": {**f["properties"], "faits": int(by_code.loc[f["id"], "count"]), "taux_pour_1000": round(float(by_code.loc[f["id"], "rate_per_1000"]), 2)}}
-        for f in gj["features"]
-        if f["id"] in by_code.index
-    ]
-    return ExportTable(shaping.with_labels(df, "arrondissement", "arrondissement", "nom"), value_cols=("count",), geojson={"type": "FeatureCollection", "features": features})
+    note = "" if components.is_analyst() else SENSITIVE_NOTE
+    return ExportTable(raw, value_cols=("count",), derived=("rate_per_1000",), geojson=gj, geo_key="arrondissement", period=(current.start, current.end), extra_note=note)
 
 
 @callback(Output(ids.OV_MOVERS, "figure"), Output(ids.note(ids.OV_MOVERS), "children"), Input(ids.FILTERS, "data"))
@@ -138,7 +145,7 @@ def movers(query):  # noqa: ANN001, ANN201
     ref, kind, current = _current(an, filters)
     if ref is None:
         return figures.empty_figure(), ""
-    cmp = an.compare_periods(filters, kind=kind, reference=ref, by="category")
+    cmp = movers_table(an, filters, components.is_analyst())
     v = components.view(cmp, ["current", "previous"], derived=CMP_DERIVED)
     shown = shaping.published_rows(v, ["current", "previous"])
     top = shaping.with_labels(shaping.top_changes(shown, 10), "category", "category")
@@ -149,11 +156,21 @@ def movers(query):  # noqa: ANN001, ANN201
     return fig, components.method_note(an, current, extra=extra)
 
 
+def movers_table(an, filters, analyst: bool):  # noqa: ANN001, ANN201
+    """compare_periods by category for the current year (figure and exports); below the city, élus get it
+    without the sensitive categories."""
+    ref = shaping.reference_date(an, filters)
+    f = shaping.public_filters(filters, analyst)
+    if ref is None:
+        return an.compare_periods(f, by="category")
+    return an.compare_periods(f, kind=shaping.comparison_kind(ref), reference=ref, by="category")
+
+
 @exportable(ids.OV_MOVERS, "Évolution par catégorie")
 def _movers_table(an, filters):  # noqa: ANN001, ANN202
-    ref = shaping.reference_date(an, filters)
-    cmp = an.compare_periods(filters, kind=shaping.comparison_kind(ref), reference=ref, by="category") if ref else an.compare_periods(filters, by="category")
-    return ExportTable(shaping.with_labels(cmp, "category", "category", "libelle"), value_cols=("current", "previous"))
+    cmp = movers_table(an, filters, components.is_analyst())
+    period = (cmp["current_start"].iloc[0], cmp["current_end"].iloc[0]) if len(cmp) else None
+    return ExportTable(cmp, value_cols=("current", "previous"), derived=CMP_DERIVED, period=period)
 
 
 @callback(Output(ids.OV_ZONES, "children"), Input(ids.FILTERS, "data"))

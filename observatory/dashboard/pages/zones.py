@@ -45,6 +45,7 @@ def layout(type: str | None = None, **_query):  # noqa: A002, ANN003, ANN201 - '
     )
 
 
+SENSITIVE_NOTE = "hors violences sexuelles et intrafamiliales, publiées à l'échelle de la ville seulement"
 # Columns computed from a zone's counts: blanked when one of its counts is withheld (they would give it back).
 ZONE_DERIVED = ("rate_per_km2", "diff", "pct_change", "p_value", "significant", "unreliable", "pai")
 
@@ -104,8 +105,12 @@ def _kind_option(options) -> str:  # noqa: ANN001
 
 @exportable(ids.ZN_TABLE, "Faits par zone")
 def _zone_export(an, filters, options=None):  # noqa: ANN001, ANN202
-    df, _cmp = zone_table(an, filters, _kind_option(options))
-    return ExportTable(df, ("count", "current", "previous"))
+    df, cmp = zone_table(an, filters, _kind_option(options))
+    note = "" if components.is_analyst() else SENSITIVE_NOTE
+    if cmp is not None and len(cmp):
+        r = cmp.iloc[0]
+        note = "; ".join(n for n in (note, f"période en cours du {labels.fmt_date(r['current_start'])} au {labels.fmt_date(r['current_end'])}, comparée à la même période un an plus tôt") if n)
+    return ExportTable(df, ("count", "current", "previous"), derived=ZONE_DERIVED, extra_note=note)
 
 
 @callback(Output(ids.ZN_SERIES, "figure"), Output(ids.note(ids.ZN_SERIES), "children"), Input(ids.FILTERS, "data"), Input(ids.ZN_KIND, "value"))
@@ -128,7 +133,10 @@ def inside_outside(query, kind):  # noqa: ANN001, ANN201
 @exportable(ids.ZN_SERIES, "Dans les zones et hors zones")
 def _inout_export(an, filters, options=None):  # noqa: ANN001, ANN202
     zone_ids = _zone_ids(an, _kind_option(options))
-    return ExportTable(shaping.inside_outside(an.monthly_series(filters.replace(zones=zone_ids)), an.monthly_series(filters)), ("count",))
+    if not components.is_analyst():
+        filters = shaping.sensitive_free(filters)  # as the figure: sensitive categories never in a zone for élus
+    table = shaping.inside_outside(an.monthly_series(filters.replace(zones=zone_ids)), an.monthly_series(filters))
+    return ExportTable(table, ("count",), keys=("month", "where"), extra_note="" if components.is_analyst() else SENSITIVE_NOTE)
 
 
 @callback(Output(ids.ZN_POOLS, "figure"), Output(ids.note(ids.ZN_POOLS), "children"), Input(ids.FILTERS, "data"), Input(ids.ZN_KIND, "value"))
