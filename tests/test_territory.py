@@ -166,6 +166,11 @@ def test_fetch_from_loopback_caches_the_official_file_and_next_load_uses_it(sett
     t = load_territory(settings)
     assert not t.approximate
     assert t.arrondissements.to_crs(2154).area.sum() / 1e6 == pytest.approx(47.89, abs=0.05)
+    # The download day is told in French, as the day in Paris (the sidecar keeps UTC).
+    meta_file = cached.with_suffix(".json")
+    meta = json.loads(meta_file.read_text())
+    meta_file.write_text(json.dumps({**meta, "downloaded_at": "2026-11-25T23:30:00+00:00"}))
+    assert load_territory(settings).boundary_source == f"contours officiels ({base}/wfs, téléchargés le 26/11/2026)"
     # How close the shipped outlines are to the official ones (reported, not asserted beyond sanity).
     approx = load_territory(settings.replace(data_dir=settings.data_path.parent / "other")).arrondissements.to_crs(2154)
     off = t.arrondissements.to_crs(2154)

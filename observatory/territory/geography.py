@@ -224,6 +224,20 @@ def load_territory(settings: Settings) -> Territory:
     return _load_territory_cached(settings, _cache_stamp(settings))
 
 
+def _paris_day(iso: str) -> str:
+    """``2026-11-25T23:30:00+00:00`` → ``26/11/2026``: the day in Paris, French format ('' when unreadable)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    try:
+        moment = datetime.fromisoformat(str(iso))
+    except ValueError:
+        return ""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(ZoneInfo("Europe/Paris"))
+    return moment.strftime("%d/%m/%Y")
+
+
 def _cache_stamp(settings: Settings) -> tuple:
     # A new download or a new perimeter file changes the stamp, so a cached Territory is never stale.
     stamps = []
@@ -240,7 +254,8 @@ def _load_territory_cached(settings: Settings, _stamp: tuple) -> Territory:
         arr = read_boundary_file(official)
         meta_file = official.with_suffix(".json")
         meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.exists() else {}
-        source = f"contours officiels ({meta.get('origin', 'fichier en cache')}, {meta.get('downloaded_at', '')[:10]})".replace(", )", ")")
+        fetched = _paris_day(meta.get("downloaded_at", ""))
+        source = f"contours officiels ({meta.get('origin', 'fichier en cache')}" + (f", téléchargés le {fetched})" if fetched else ")")
         approximate = False
     else:
         arr = _approximate_arrondissements()
