@@ -231,3 +231,34 @@ def test_actions_matching_follows_categories_families_places_and_period():
     fam = schema.categories()["trafic_stupefiants"].family
     assert "c" in ids(Filters(families=(fam,)))
     assert ids(Filters(families=(fam,), categories=("cambriolages_logement",))) == [] or fam == schema.categories()["cambriolages_logement"].family
+
+
+def test_french_frame_headers_rounding_booleans_dates_and_places():
+    """Review #3: French headers shared by every dashboard export, sensible rounding, « oui/non », French
+    months and dates, « dans la zone / reste de la ville », no duplicated column."""
+    from datetime import date
+
+    from observatory.dashboard.exporting import french_frame
+
+    cmp = pd.DataFrame({
+        "category": ["vols_avec_armes"], "group": ["vols_avec_armes"], "current": [12], "previous": [8], "diff": [4],
+        "pct_change": [0.5], "p_value": [0.38647], "z": [1.1547005], "significant": [False], "unreliable": [True],
+        "current_start": [pd.Timestamp("2025-01-01")], "rate_per_1000": [297.8723404255319], "area_km2": [0.07023251592577359],
+        "libelle": ["Vols avec armes"],
+    })
+    out = french_frame(cmp)
+    assert list(out.columns) == ["code_categorie", "categorie", "periode_en_cours", "periode_precedente", "evolution_faits", "evolution_pct",
+                                 "p_valeur", "z", "significatif", "effectifs_faibles", "debut_periode_en_cours", "taux_pour_1000", "surface_km2"]
+    row = out.iloc[0].to_dict()
+    assert row["categorie"] == "Vols avec armes" and row["evolution_pct"] == 50.0 and row["p_valeur"] == 0.386 and row["z"] == 1.15
+    assert row["significatif"] == "non" and row["effectifs_faibles"] == "oui" and row["debut_periode_en_cours"] == "01/01/2025"
+    assert row["taux_pour_1000"] == 297.9 and row["surface_km2"] == 0.07
+    inout = french_frame(pd.DataFrame({"month": [pd.Timestamp("2025-03-01"), date(2025, 3, 1)], "where": ["dedans", "dehors"], "count": [3, 10]}))
+    assert list(inout.columns) == ["mois", "emplacement", "faits"]
+    assert inout["mois"].tolist() == ["mars 2025", "mars 2025"] and inout["emplacement"].tolist() == ["dans la zone", "reste de la ville"]
+    arr = french_frame(pd.DataFrame({"arrondissement": ["69381", None], "count": [5, 6], "vintage": [2023, 2023]}))
+    assert list(arr.columns) == ["code_arrondissement", "arrondissement", "faits", "millesime_population"]
+    assert arr["arrondissement"].tolist() == ["Lyon 1er", "Arrondissement inconnu"]
+    # Times are Europe/Paris wall time (a ledger's UTC 08:00 in January is 09:00 in Lyon).
+    led = french_frame(pd.DataFrame({"ingested_at": [pd.Timestamp("2025-01-05 08:00", tz="UTC")]}))
+    assert led["integre_le"].tolist() == ["05/01/2025 09:00"]

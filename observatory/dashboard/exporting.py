@@ -157,6 +157,10 @@ HEADERS = {
     "radius_m": "rayon_m",
     "objective": "objectif",
     "notes": "notes",
+    "point": "point_coordonnees",
+    "address": "adresse_ou_site",
+    "sector": "secteur_seulement",
+    "none": "sans_localisation",
 }
 # Code columns that get a French label column right after them: header of the label, labeller.
 LABELLED = {

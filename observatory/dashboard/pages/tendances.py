@@ -128,7 +128,8 @@ def _compare_table(an, filters, options=None):  # noqa: ANN001, ANN202
     kind = options.get("comparaison") if options.get("comparaison") in {k["value"] for k in KINDS} else "ytd"
     by = options.get("par") if options.get("par") in {b["value"] for b in BY} else "family"
     _ref, cmp = _comparison(an, filters, kind, by)
-    return ExportTable(cmp if cmp is not None else an.counts(filters).iloc[0:0], ("current", "previous"))
+    period = (cmp["current_start"].iloc[0], cmp["current_end"].iloc[0]) if cmp is not None and len(cmp) else None
+    return ExportTable(cmp if cmp is not None else an.counts(filters).iloc[0:0], ("current", "previous"), derived=CMP_DERIVED, period=period)
 
 
 @callback(Output(ids.TR_CONTRIB, "figure"), Output(ids.note(ids.TR_CONTRIB), "children"), Input(ids.FILTERS, "data"), Input(ids.TR_COMPARE_KIND, "value"))
