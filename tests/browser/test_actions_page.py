@@ -92,3 +92,24 @@ def test_actions_map_and_series_read_cleanly(actions_page, dashboard_settings): 
     assert overlap["n"] >= 1 and overlap["overlapping"] == 0, overlap
     page.locator("#actions-series").screenshot(path=str(ARTIFACTS / "page-actions-series.png"))
     _clean(page)
+
+
+def test_actions_exports_and_date_picker(actions_page):  # noqa: ANN001
+    """Issue 7 / review #23: the evaluation table downloads as CSV from the browser; the form's dates are calendar
+    pickers shown JJ/MM/AAAA, the categories a multi-select of French labels."""
+    page = actions_page
+    with page.expect_download(timeout=30_000) as download:
+        page.locator('button[id*="actions-export"][id*="actions-eval-table"][id*="csv"]').click()
+    assert download.value.suggested_filename == "evaluation-des-actions.csv"
+    header = open(download.value.path(), encoding="utf-8-sig").readline()
+    assert header.startswith("Identifiant;Intitulé;Verdict;")
+    picker = page.locator("#actions-edit-start")
+    picker.scroll_into_view_if_needed()
+    assert "JJ/MM/AAAA" in page.locator("#actions-edit-start").evaluate("e => e.closest('.mb-2').innerText + (e.querySelector('input') || e).getAttribute('placeholder')")
+    page.locator("#actions-edit-categories").click()
+    # Dash 4's dropdown renders its menu in a popover outside the component.
+    page.wait_for_selector("[role=option]", timeout=5_000)
+    options = page.locator("[role=option]").all_inner_texts()
+    assert "Cambriolages de logement" in options
+    page.keyboard.press("Escape")
+    _clean(page)

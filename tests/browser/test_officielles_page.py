@@ -70,6 +70,21 @@ def test_page_in_chromium(tmp_path, browser):  # noqa: ANN001 - the session brow
             assert "Vols avec armes" in table and "SSMSI 2025" in table
             assert page.locator("#officielles-series .main-svg").count() > 0
             assert "Pourquoi les chiffres diffèrent" in page.inner_text("body")
+            # Review #23: the shared filter bar does not apply here and is hidden; #13: the comparison table
+            # fits its half-width card at 1400 px (its last column was cut).
+            page.set_viewport_size({"width": 1400, "height": 1000})
+            page.wait_for_timeout(300)
+            assert page.locator(".filter-bar").count() == 0 or not page.locator(".filter-bar").is_visible()
+            assert "ne s'applique pas" not in page.inner_text("body")
+            overflow = page.evaluate("() => { const w = document.getElementById('officielles-comparison-table'); return w.scrollWidth - w.clientWidth; }")
+            assert overflow <= 1, f"comparison table overflows by {overflow} px"
+            last = page.locator("#officielles-comparison-table th").last.inner_text()
+            assert last.replace("\n", " ").strip() == "Observatoire / SSMSI"
+            # Exports: the comparison downloads as CSV with French headers and the edition in the metadata.
+            with page.expect_download(timeout=30_000) as download:
+                page.locator('button[id*="officielles-export"][id*="officielles-comparison-table"][id*="csv"]').click()
+            text = open(download.value.path(), encoding="utf-8-sig").read()
+            assert text.startswith("Année;Code INSEE;Territoire;Indicateur SSMSI;") and "édition SSMSI" in text
         finally:
             page.close()
     finally:
