@@ -296,7 +296,8 @@ def halving_detectable(treated_before: float, control_before: float, control_wei
     return (treated_before / 2) / math.sqrt(var) >= stats.norm.ppf(1 - alpha / 2)
 
 
-def _p_text(p: float) -> str:
+def p_text(p: float) -> str:
+    """A p-value as the tables and verdicts print it (« p = 0,012 », « p < 0,001 »)."""
     if math.isnan(p):
         return "p non calculable"
     return "p < 0,001" if p < 0.001 else f"p = {labels.fmt_number(p, 3)}"
@@ -328,7 +329,7 @@ def local_test(result: WDDResult, did: DiDResult | None, alpha: float = ALPHA) -
     else:
         p = _two_sided_p(result.local, result.local_se)
         estimate = result.local
-        text = f"{labels.fmt_signed(result.local, 1)} faits par rapport à la zone témoin, {_p_text(p)}"
+        text = f"{labels.fmt_signed(result.local, 1)} faits par rapport à la zone témoin, {p_text(p)}"
     direction = 0 if math.isnan(p) or p >= alpha else (-1 if estimate < 0 else 1)
     return LocalTest(direction, p, text)
 
@@ -388,7 +389,7 @@ def verdict(
     local = local_test(result, did)
     buffer = buffer_direction(result)
     net = 0 if math.isnan(result.p_value) or result.p_value >= ALPHA else (-1 if result.wdd < 0 else 1)
-    wdd_txt = f"WDD {labels.fmt_signed(result.wdd, 1)} faits, {_p_text(result.p_value)}"
+    wdd_txt = f"WDD {labels.fmt_signed(result.wdd, 1)} faits, {p_text(result.p_value)}"
     in_perimeter = f"dans le périmètre par rapport à la zone témoin ({local.text})"
     net_total = f"au total zone tampon comprise ({wdd_txt})"
     word = {-1: "baisse", 1: "hausse"}
@@ -435,7 +436,7 @@ def displacement_note(result: WDDResult | None, local_direction: int = 0) -> str
     if result is None or result.displacement_se == 0:
         return ""
     p = _two_sided_p(result.displacement, result.displacement_se)
-    figure = f"{labels.fmt_signed(result.displacement, 1)} faits par rapport à sa zone témoin, {_p_text(p)}"
+    figure = f"{labels.fmt_signed(result.displacement, 1)} faits par rapport à sa zone témoin, {p_text(p)}"
     if p >= ALPHA:
         return f"Zone tampon : {figure} ; pas de déplacement ni de diffusion significatifs."
     meaning = ""
@@ -577,7 +578,7 @@ def objective_progress(previous: float, current: float, target_pct: float, month
     else:
         gap = "écart significatif" if p < alpha else "écart non significatif"
         head = "Objectif atteint" if reached else "Objectif non atteint"
-        text = f"{head} : {labels.fmt_pct(actual)} constaté pour {labels.fmt_pct(target_pct / 100)} visé ({gap}, {_p_text(p)})"
+        text = f"{head} : {labels.fmt_pct(actual)} constaté pour {labels.fmt_pct(target_pct / 100)} visé ({gap}, {p_text(p)})"
         code = ("reached" if reached else "missed") + ("_significant" if p < alpha else "")
         if months < 12:
             text += f", sur les {months} premiers mois de l'année"
