@@ -157,8 +157,23 @@ def navigation() -> dbc.Nav:
 
 
 def shell_layout() -> html.Div:
-    """Evaluated on each page load, so a new snapshot shows up (options, banner) without a restart."""
+    """Evaluated on each page load, so a new snapshot shows up (options, banner) without a restart.
+
+    A visitor who is not signed in (the sign-in page, or a page the server then redirects) gets the bare shell:
+    no filter bar, no filter store and no side panel, so that no callback the server would refuse (401) is
+    fired from the sign-in page.
+    """
+    from observatory.dashboard import security
+
     settings = components.settings()
+    if not security.current_role():
+        return html.Div(
+            [
+                dcc.Location(id=ids.URL, refresh=False),
+                dbc.Navbar(dbc.Container([html.A(html.Span("Observatoire de la délinquance et de la sécurité — Lyon", className="navbar-brand fw-semibold text-white"), href="/", className="text-decoration-none")], fluid=True), color="dark", dark=True, className="mb-2"),
+                dbc.Container([dash.page_container], fluid=True),
+            ]
+        )
     an = components.analytics()
     return html.Div(
         [
@@ -179,7 +194,7 @@ def shell_layout() -> html.Div:
             dbc.Container(
                 [
                     components.demo_banner() if components.is_demo(settings) else html.Div(id=ids.DEMO_BANNER),
-                    filter_bar(an, settings),
+                    html.Div(filter_bar(an, settings), id=FILTER_BAR_WRAP),
                     dash.page_container,
                     panel.panel(),
                 ],
@@ -187,6 +202,11 @@ def shell_layout() -> html.Div:
             ),
         ]
     )
+
+
+FILTER_BAR_WRAP = "filter-bar-wrap"
+# Pages where the shared filters do not apply: the bar is hidden there rather than shown doing nothing.
+NO_FILTER_PAGES = ("/connexion", "/officielles")
 
 
 # Filter state <-> URL -------------------------------------------------------------------------------------------------
@@ -280,6 +300,18 @@ def _install_filter_callbacks(app: dash.Dash) -> None:
         """ % filter_keys,
         Output(ids.SHARE_LINK, "content"),
         Input(ids.FILTERS, "data"),
+    )
+
+    app.clientside_callback(
+        """
+        function(path) {
+            const hidden = %s;
+            const p = (path || "/").replace(/\\/+$/, "") || "/";
+            return hidden.indexOf(p) >= 0 ? {display: "none"} : {};
+        }
+        """ % json.dumps(list(NO_FILTER_PAGES)),
+        Output(FILTER_BAR_WRAP, "style"),
+        Input(ids.URL, "pathname"),
     )
 
     @app.callback(Output({"type": "nav-link", "path": ALL}, "href"), Input(ids.FILTERS, "data"), State({"type": "nav-link", "path": ALL}, "id"))
