@@ -553,8 +553,8 @@ def evaluation_table(ev: pd.DataFrame, analyst: bool, min_count: int) -> html.Di
         ("Périmètre avant → après", {"textAlign": "right"}), ("Témoin avant → après", {"textAlign": "right"}),
         ("Zone tampon avant → après", {"textAlign": "right"}),
         # Each test's column names the question it answers: the two can differ and the verdict says how.
-        ("Périmètre vs témoin : différence de différences [IC 95 %]", {"textAlign": "right", "minWidth": "9rem"}),
-        ("Bilan net, zone tampon comprise : WDD en faits [IC 95 %]", {"textAlign": "right", "minWidth": "9rem"}),
+        ("Périmètre vs témoin : différence de différences [IC 95\u00a0%]", {"textAlign": "right", "minWidth": "9rem"}),
+        ("Bilan net, zone tampon comprise : WDD en faits [IC 95\u00a0%]", {"textAlign": "right", "minWidth": "9rem"}),
     ]
     rows = []
     for r in ev.to_dict("records"):
