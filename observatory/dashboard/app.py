@@ -171,7 +171,7 @@ def shell_layout() -> html.Div:
             [
                 dcc.Location(id=ids.URL, refresh=False),
                 dbc.Navbar(dbc.Container([html.A(html.Span("Observatoire de la délinquance et de la sécurité — Lyon", className="navbar-brand fw-semibold text-white"), href="/", className="text-decoration-none")], fluid=True), color="dark", dark=True, className="mb-2"),
-                dbc.Container([dash.page_container], fluid=True),
+                dbc.Container([components.demo_banner() if components.is_demo(settings) else html.Div(id=ids.DEMO_BANNER), dash.page_container], fluid=True),
             ]
         )
     an = components.analytics()
