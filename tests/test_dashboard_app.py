@@ -310,4 +310,25 @@ def test_donnees_gaps_and_overview_freshness_name_the_missing_partner_month(app_
     # The store ends in December 2025: March is outside the last six months of the overview.
     fresh = " ".join(_texts(_answer(app, "overview-freshness")))
     assert "Tous les partenaires ont transmis chacun des 6 derniers mois" in fresh
-    assert "Dernière intégration : 05/12/2025" in fresh  # the ledger's last file (December 2025 extracts)
+    # The ledger's last file (December 2025 extracts, bailleurs) was ingested at 11:00 UTC: 12:00 in Lyon.
+    assert "Dernière intégration : 05/12/2025 12:00 (heure de Paris)" in fresh
+
+
+def test_times_shown_are_paris_time(app_and_settings):  # noqa: ANN001
+    """Review #9: « Publié le » and « Intégré le » in Europe/Paris time, not UTC."""
+    from datetime import datetime, timezone
+
+    from observatory import store
+    from observatory.dashboard.components import fmt_paris
+
+    app, settings = app_and_settings
+    snap = store.list_snapshots(settings)[-1]
+    assert snap.created_at.tzinfo is not None
+    utc = snap.created_at.astimezone(timezone.utc)
+    shown = " ".join(_texts(_answer(app, "data-snapshots")))
+    assert fmt_paris(snap.created_at) in shown
+    assert fmt_paris(snap.created_at) != utc.strftime("%d/%m/%Y %H:%M")  # Paris is never UTC's wall time
+    history = " ".join(_texts(_answer(app, "data-history")))
+    # Files at 08:00, 09:00, 10:00 and 11:00 UTC (one per partner) read 09:00 … 12:00 in Lyon; no 08:00.
+    assert "05/12/2025 12:00" in history and "05/12/2025 08:00" not in history
+    assert fmt_paris(datetime(2025, 7, 1, 10, 0, tzinfo=timezone.utc)) == "01/07/2025 12:00"  # summer time

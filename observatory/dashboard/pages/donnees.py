@@ -13,7 +13,7 @@ from dash import Input, Output, callback, html
 from observatory import figures, labels, schema
 from observatory.analytics.filters import Filters
 from observatory.dashboard import components, ids, shaping
-from observatory.dashboard.components import Col, fmt_any, int_cell, share_cell
+from observatory.dashboard.components import Col, int_cell, share_cell
 from observatory.dashboard.exporting import ExportTable, exportable
 
 dash.register_page(__name__, path="/donnees", name="Données", title="Données — Observatoire", order=4)
@@ -168,13 +168,13 @@ def history(_query):  # noqa: ANN001, ANN201
     numeric = [c.name for c in HISTORY_COLS]
     by_partner = components.french_table(
         shaping.ingest_by_partner(h),
-        [Col("partenaire", "Partenaire"), Col("files", "Fichiers", int_cell), Col("refused_files", "Refusés", int_cell), Col("first_ingest", "Première intégration", fmt_any), Col("last_ingest", "Dernière intégration", fmt_any), *HISTORY_COLS],
+        [Col("partenaire", "Partenaire"), Col("files", "Fichiers", int_cell), Col("refused_files", "Refusés", int_cell), Col("first_ingest", "Première intégration", components.fmt_paris), Col("last_ingest", "Dernière intégration", components.fmt_paris), *HISTORY_COLS],
         numeric=["files", "refused_files", *numeric],
     )
     latest = shaping.latest_files(h, LATEST_FILES)
     files = components.french_table(
         latest,
-        [Col("ingested_at", "Intégré le", fmt_any), Col("partenaire", "Partenaire"), Col("source_file", "Fichier"), *HISTORY_COLS, Col("refused", "Refusé", components.yes_no), Col("message", "Message", lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v))],
+        [Col("ingested_at", "Intégré le (heure de Paris)", components.fmt_paris), Col("partenaire", "Partenaire"), Col("source_file", "Fichier"), *HISTORY_COLS, Col("refused", "Refusé", components.yes_no), Col("message", "Message", lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v))],
         numeric=numeric,
     )
     shown = f"{labels.fmt_int(len(latest))} derniers fichiers sur {labels.fmt_int(len(h))}" if len(h) > len(latest) else f"Les {labels.fmt_int(len(h))} fichiers"
@@ -234,4 +234,4 @@ def snapshots(_query):  # noqa: ANN001, ANN201
     df = shaping.snapshots_table(snaps, current)
     if df.empty:
         return html.P("Aucun instantané.", className="mb-0")
-    return components.french_table(df, [Col("id", "Instantané"), Col("created_at", "Publié le", lambda v: labels.fmt_datetime(v)), Col("rows", "Faits", int_cell), Col("current", "")], numeric=("rows",))
+    return components.french_table(df, [Col("id", "Instantané"), Col("created_at", "Publié le (heure de Paris)", components.fmt_paris), Col("rows", "Faits", int_cell), Col("current", "")], numeric=("rows",))

@@ -208,8 +208,8 @@ def freshness(_query):  # noqa: ANN001, ANN201
     ingest = shaping.last_ingest(store.ingest_history(components.settings()))
     created = getattr(snap, "created_at", None)
     rows = [
-        html.Li(f"Instantané en service : {an.snapshot_id}" + (f", publié le {labels.fmt_datetime(created)}" if created else "")),
-        html.Li(f"Dernière intégration : {labels.fmt_datetime(ingest) if ingest is not None else 'aucune enregistrée'}"),
+        html.Li(f"Instantané en service : {an.snapshot_id}" + (f", publié le {components.fmt_paris(created)}" if created else "")),
+        html.Li(f"Dernière intégration : {components.fmt_paris(ingest) if ingest is not None else 'aucune enregistrée'} (heure de Paris)"),
         html.Li(f"Faits datés du {labels.fmt_date(first)} au {labels.fmt_date(last)}"),
     ]
     gaps = shaping.recent_gaps(an.coverage(), last, FRESHNESS_MONTHS) if last else None
