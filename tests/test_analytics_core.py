@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from observatory.analytics import Analytics, Filters, FiltersError, get_analytics
@@ -213,3 +214,17 @@ def test_rates_by_arrondissement_and_category(tmp_path, settings):
     assert r.loc[("69382", "escroqueries"), "rate_per_1000"] == pytest.approx(1000 / pops["69382"])
     only = an.rates_by_arrondissement(Filters(arrondissements=["69381"]))
     assert only["arrondissement"].tolist() == ["69381", "69123"] and only["population"].tolist() == [pops["69381"]] * 2
+
+
+def test_grouped_comparison_is_corrected_for_multiple_tests():
+    """Twenty groups, one with p ≈ 0.01 alone: significant uncorrected, not after Benjamini–Hochberg."""
+    from observatory.analytics.compare import benjamini_hochberg, compare_counts
+
+    current = pd.Series([140] + [100] * 19)
+    previous = pd.Series([100] * 20)
+    raw = compare_counts(current, previous)
+    assert raw.loc[0, "p_value"] < 0.05 and raw.loc[0, "significant"]
+    adjusted = benjamini_hochberg(raw["p_value"])
+    # BH by hand: the smallest of 20 p-values is multiplied by 20 / 1.
+    assert adjusted[0] == pytest.approx(min(1.0, raw.loc[0, "p_value"] * 20))
+    assert adjusted[0] > 0.05

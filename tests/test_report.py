@@ -46,7 +46,7 @@ def test_how_to_read_and_methods_say_many_tests_and_overdispersion(settings):
 
 
 def test_benjamini_hochberg_by_hand():
-    from observatory.reports.diagnostic import benjamini_hochberg
+    from observatory.analytics.compare import benjamini_hochberg
 
     # Sorted p 0.01, 0.02, 0.03, 0.5 with m = 4: q = min over k ≥ i of p_(k)·m/k → 0.04, 0.04, 0.04, 0.5.
     p = pd.Series([0.02, 0.5, 0.01, 0.03, 0.9])

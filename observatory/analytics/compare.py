@@ -3,9 +3,11 @@
 Test: conditional on the total n = a + b, the current count a is Binomial(n, p) under "same rate", with
 p = r / (1 + r) and r the exposure ratio current/previous (1 for periods of equal length). The two-sided exact
 binomial p-value (``scipy.stats.binomtest``) is the ``p_value``. ``z = 2(√a − √b)`` is the simpler
-variance-stabilised statistic (≈ N(0, 1) under equal rates and exposures), given for reference.
+variance-stabilised statistic (each 2√count has variance ≈ 1, so under equal rates and exposures z ≈ N(0, 2): |z| > 2.77 is the 5 % level), given for reference; the decision uses the exact test.
 
-A change is ``significant`` when p < 0.05. ``unreliable`` flags percent changes on small counts: previous < 20
+Several groups compared at once (``by`` categories, arrondissements…) are tested together: ``p_adjusted`` is
+the Benjamini–Hochberg correction across the groups (:func:`benjamini_hochberg`), and a change is
+``significant`` when p_adjusted < 0.05 (a single comparison keeps its p-value). ``unreliable`` flags percent changes on small counts: previous < 20
 or current < 10 (below that, one or two incidents move the percentage by tens of points).
 """
 
@@ -138,6 +140,23 @@ def compare_counts(current: pd.Series, previous: pd.Series, exposure_ratio: floa
     )
 
 
+def benjamini_hochberg(p_values: pd.Series, tested: pd.Series | None = None) -> pd.Series:
+    """Benjamini–Hochberg adjusted p-values over the rows of one comparison (pure).
+
+    Why: a table compares twenty-odd categories at once; at 5 % about one unchanged category in twenty would be
+    called "significant" by chance. BH keeps the expected share of false alarms among the changes called
+    significant at 5 %, at a modest cost in power (Bonferroni would hide most real changes of a 25-row table).
+    ``tested``: rows that count as tests (a group with no fact in either period is not one); the others keep
+    their p-value.
+    """
+    p = pd.to_numeric(p_values, errors="coerce").astype("float64")
+    mask = p.notna() if tested is None else (p.notna() & tested.astype(bool))
+    out = p.copy()
+    if mask.any():
+        out[mask] = stats.false_discovery_control(p[mask].to_numpy(), method="bh")
+    return out
+
+
 def _two_period_counts(an: "Analytics", filters: Filters, current: tuple[date, date], previous: tuple[date, date],
                        by: tuple[str, ...]) -> pd.DataFrame:
     """``count_cur`` and ``count_prev`` per group in one scan; groups absent from both periods do not appear.
@@ -169,8 +188,8 @@ def compare_periods(an: "Analytics", filters: Filters, kind: str = "year", refer
     """Current vs previous period, overall or per group.
 
     Columns: the ``by`` keys (if any), ``group`` (the keys joined by " × ", or "total"), ``current``,
-    ``previous``, ``diff``, ``pct_change`` (NaN when previous is 0), ``p_value``, ``z``, ``significant``,
-    ``unreliable``, ``current_start``, ``current_end``, ``previous_start``, ``previous_end``.
+    ``previous``, ``diff``, ``pct_change`` (NaN when previous is 0), ``p_value``, ``p_adjusted`` (BH across the
+    groups), ``z``, ``significant`` (p_adjusted < 0.05), ``unreliable``, ``current_start``, ``current_end``, ``previous_start``, ``previous_end``.
     Groups present in either period appear (zeros filled). ``reference`` defaults to the last day in the data
     under ``filters`` (not today).
     """
@@ -187,11 +206,15 @@ def compare_periods(an: "Analytics", filters: Filters, kind: str = "year", refer
         group = pd.Series(["total"] * len(merged))
     stats_df = compare_counts(merged["count_cur"].fillna(0), merged["count_prev"].fillna(0), exposure_ratio)
     out = pd.concat([merged[keys].reset_index(drop=True), pd.DataFrame({"group": group.to_numpy()}), stats_df.reset_index(drop=True)], axis=1)
+    # The groups of one comparison are tested together (see the module docstring).
+    out.insert(out.columns.get_loc("p_value") + 1, "p_adjusted", benjamini_hochberg(out["p_value"], (out["current"] + out["previous"]) > 0))
+    out["significant"] = (out["p_adjusted"] < ALPHA).astype(bool)
     out["current_start"], out["current_end"] = cs, ce
     out["previous_start"], out["previous_end"] = ps, pe
     out.attrs["reference"] = reference
     out.attrs["note"] = (
-        "Test exact conditionnel de deux comptages de Poisson (binomial) ; « significatif » si p < 0,05. "
+        "Test exact conditionnel de deux comptages de Poisson (binomial) ; « significatif » si p < 0,05 après "
+        "correction de Benjamini-Hochberg quand plusieurs groupes sont comparés à la fois. "
         f"Variation en % peu fiable si la période précédente compte moins de {UNRELIABLE_PREVIOUS} faits "
         f"ou la période courante moins de {UNRELIABLE_ANY}."
     )

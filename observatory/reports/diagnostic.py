@@ -179,25 +179,6 @@ class _Numbering:
 
 
 # Statistics -----------------------------------------------------------------------------------------------------
-def benjamini_hochberg(p_values: pd.Series, tested: pd.Series | None = None) -> pd.Series:
-    """Benjamini–Hochberg adjusted p-values over the rows of one table (pure).
-
-    Why: a table compares twenty-odd categories at once; at 5 % about one unchanged category in twenty would
-    be called "significant" by chance, and the report's priorities would list it. BH keeps the expected share
-    of false alarms among the changes called significant at 5 %, at a modest cost in power (Bonferroni, which
-    guards against any single false alarm, would hide most real changes of a 25-row table). ``tested``: rows
-    that count as tests (a category with no fact in either year is not one); the others keep their p-value.
-    """
-    from scipy.stats import false_discovery_control
-
-    p = pd.to_numeric(p_values, errors="coerce").astype("float64")
-    mask = p.notna() if tested is None else (p.notna() & tested.astype(bool))
-    out = p.copy()
-    if mask.any():
-        out[mask] = false_discovery_control(p[mask].to_numpy(), method="bh")
-    return out
-
-
 def compare(frame: pd.DataFrame, keys: list[str], year: int, previous_year: int) -> pd.DataFrame:
     """Counts of two years side by side per key, with difference, ratio and the Poisson test.
 
@@ -206,7 +187,7 @@ def compare(frame: pd.DataFrame, keys: list[str], year: int, previous_year: int)
     The rows of one comparison are tested together: ``p_adjusted`` is the Benjamini–Hochberg correction across
     them (:func:`benjamini_hochberg`) and ``significant`` means ``p_adjusted < 0.05`` (one row: no change).
     """
-    from observatory.analytics.compare import ALPHA, compare_counts
+    from observatory.analytics.compare import ALPHA, benjamini_hochberg, compare_counts
 
     cur = frame[frame["year"] == year].groupby(keys, dropna=False)["n"].sum().rename("current")
     prev = frame[frame["year"] == previous_year].groupby(keys, dropna=False)["n"].sum().rename("previous")
