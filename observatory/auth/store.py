@@ -23,7 +23,7 @@ import secrets
 import stat
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from observatory.config import Settings
@@ -188,7 +188,7 @@ def add_user(settings: Settings, name: str, password: str | None, role: str, *, 
     data["users"][name] = {
         "role": role,
         "password": hash_password(password) if password is not None else "",
-        "created_at": data["users"].get(name, {}).get("created_at") or datetime.now().replace(microsecond=0).isoformat(),
+        "created_at": data["users"].get(name, {}).get("created_at") or datetime.now(timezone.utc).replace(microsecond=0).isoformat(),  # aware: shown in Paris time whatever the machine zone
     }
     _save(settings, data)
     log.info("user %s saved with role %s", name, role)
