@@ -332,3 +332,50 @@ def test_times_shown_are_paris_time(app_and_settings):  # noqa: ANN001
     # Files at 08:00, 09:00, 10:00 and 11:00 UTC (one per partner) read 09:00 … 12:00 in Lyon; no 08:00.
     assert "05/12/2025 12:00" in history and "05/12/2025 08:00" not in history
     assert fmt_paris(datetime(2025, 7, 1, 10, 0, tzinfo=timezone.utc)) == "01/07/2025 12:00"  # summer time
+
+
+def _map_rates(out: dict, key: str) -> tuple[dict, str]:
+    fig = out[key]["figure"]
+    trace = fig["data"][0]
+    z = trace["z"]
+    if isinstance(z, dict):  # typed array
+        import base64
+
+        import numpy as np
+
+        z = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).tolist()
+    return dict(zip(trace["locations"], z)), trace["colorbar"]["title"]["text"]
+
+
+def test_carte_rates_are_annual_like_the_home_page(app_and_settings):  # noqa: ANN001
+    """Review #5: without « Du » the Carte shows the current year's rate (the home page's), and a longer period
+    is divided by its number of years; the legend says which."""
+    app, _settings = app_and_settings
+    carte_key = '{"page":"carte","type":"clickable-map"}'
+    carte, legend = _map_rates(_answer(app, '{"page": "carte", "type": "clickable-map"}[arr_rate]'), carte_key)
+    home, home_legend = _map_rates(_answer(app, '{"page": "overview"'), '{"page":"overview","type":"clickable-map"}')
+    assert legend == home_legend == "Faits pour 1 000 hab. (2025)"
+    assert carte == home
+    four, legend4 = _map_rates(_answer(app, '{"page": "carte", "type": "clickable-map"}[arr_rate]', {"start": "2022-01-01"}), carte_key)
+    assert legend4 == "Faits par an pour 1 000 hab."
+    # Four years of a stationary random store: the annual rate is of the order of one year's, not four times it.
+    ratio = sum(four.values()) / sum(carte.values())
+    assert 0.6 < ratio < 1.6, ratio
+
+
+def test_overview_kpis_honour_the_start_filter_and_name_the_territory(app_and_settings):  # noqa: ANN001
+    """Review #15: « Du » March 2025 → the KPI period starts on 01/03/2025 (not 01/01); filtered to the 4e, the
+    caption names it with its own population."""
+    app, settings = app_and_settings
+    texts = " | ".join(_texts(_answer(app, "overview-kpis", {"start": "2025-03-01"})))
+    assert "01/03/2025 – 31/12/2025 par rapport au 01/03/2024 – 31/12/2024" in texts
+    assert "01/01/2025 – " not in texts
+    texts4 = " | ".join(_texts(_answer(app, "overview-kpis", {"arrondissements": "69384"})))
+    from observatory.analytics.engine import get_analytics
+
+    arr = get_analytics(settings).territory.arrondissements
+    pop = int(arr.loc[arr["code"] == "69384", "population"].iloc[0])
+    from observatory import labels
+
+    assert f"Lyon 4e, {labels.fmt_int(pop)} habitants" in texts4
+    assert "Lyon, " not in texts4

@@ -58,7 +58,7 @@ class ExportTable:
 # Columns computed from counts: on a row where a count is withheld they would give it back (current − diff,
 # rate × population, a p-value or z of two small counts…), so they are withheld with it.
 DERIVED = (
-    "diff", "pct_change", "p_value", "z", "significant", "unreliable", "rate_per_1000", "rate_per_km2", "share",
+    "diff", "pct_change", "p_value", "p_adjusted", "z", "significant", "unreliable", "rate_per_1000", "rate_per_km2", "share",
     "share_of_change", "pai", "ratio", "p_value_vs_previous", "significant_vs_previous", "mean_per_month",
     "share_without_point", "persistence",
 )
@@ -88,6 +88,7 @@ HEADERS = {
     "diff": "evolution_faits",
     "pct_change": "evolution_pct",
     "p_value": "p_valeur",
+    "p_adjusted": "p_valeur_corrigee",
     "z": "z",
     "significant": "significatif",
     "unreliable": "effectifs_faibles",
@@ -173,7 +174,7 @@ LABELLED = {
 DISPLAY_ONLY = ("label", "nom", "libelle", "partenaire_label", "group", "note", "status_label", "type_label_short",
                 "arrondissement_label", "categories", "kind_label")
 # Decimals per column (rates 1, areas 3, p-values 3…); percentages are written in percent.
-DECIMALS = {"rate_per_1000": 1, "rate_per_km2": 1, "area_km2": 3, "p_value": 3, "p_value_vs_previous": 3, "z": 2,
+DECIMALS = {"rate_per_1000": 1, "rate_per_km2": 1, "area_km2": 3, "p_value": 3, "p_adjusted": 3, "p_value_vs_previous": 3, "z": 2,
             "pai": 2, "ratio": 2, "mean_per_month": 1, "lon": 5, "lat": 5, "gi": 2, "expected": 1, "x": 0, "y": 0}
 PERCENT = {"pct_change": 1, "share": 1, "share_of_change": 1, "share_without_point": 1, "persistence": 0}
 WHERE_LABELS = {"dedans": "dans la zone", "dehors": "reste de la ville"}

@@ -57,7 +57,7 @@ def _pick(df: pd.DataFrame, col: str, key: str) -> pd.DataFrame:
     return df[df[col].astype(str) == key].drop(columns=[col])
 
 
-CMP_DERIVED = ("diff", "pct_change", "p_value", "z", "significant", "unreliable")
+CMP_DERIVED = ("diff", "pct_change", "p_value", "p_adjusted", "z", "significant", "unreliable")
 
 
 def panel_content(an, filters, kind: str, key: str) -> list:  # noqa: ANN001
@@ -91,7 +91,7 @@ def panel_content(an, filters, kind: str, key: str) -> list:  # noqa: ANN001
             dbc.Row(
                 [
                     dbc.Col(components.kpi_card("Faits (filtres en cours)", n_text)),
-                    dbc.Col(components.kpi_card(f"{year} vs {year - 1}", f"{row['current_text']} / {row['previous_text']}", text, tone)),
+                    dbc.Col(components.kpi_card(f"{year} par rapport à {year - 1}", f"{row['current_text']} / {row['previous_text']}", text, tone)),
                 ],
                 className="g-2 mb-2",
             )

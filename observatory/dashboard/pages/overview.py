@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, callback, html
 
-from observatory import figures, labels
+from observatory import figures, labels, schema
 from observatory.analytics.filters import Filters
 from observatory.dashboard import components, geo, ids, shaping
 from observatory.dashboard.exporting import ExportTable, exportable
@@ -62,33 +64,77 @@ def _current(an, filters):  # noqa: ANN001, ANN202
 
 
 # Columns of compare_periods that give a hidden count back (previous = current − diff…): blanked with it.
-CMP_DERIVED = ("diff", "pct_change", "p_value", "z", "significant", "unreliable")
+CMP_DERIVED = ("diff", "pct_change", "p_value", "p_adjusted", "z", "significant", "unreliable")
+
+
+def period_compare(an, filters, ref, kind: str, by: tuple[str, ...] = ()) -> pd.DataFrame:  # noqa: ANN001
+    """compare_periods for the current-year view, honouring a « Du » later than 1 January: then the period is
+    « Du » → reference day, compared with the same days one year earlier (same columns as compare_periods)."""
+    from observatory.analytics.compare import benjamini_hochberg, compare_counts, periods
+
+    if filters.start is None or filters.start <= date(ref.year, 1, 1):
+        return an.compare_periods(filters, kind=kind, reference=ref, by=by)
+    (_cs, ce), (_ps, pe) = periods("ytd", ref)
+    cs = filters.start
+    ps = cs.replace(year=cs.year - 1) if not (cs.month == 2 and cs.day == 29) else date(cs.year - 1, 2, 28)
+    keys = list(by)
+    cur = an.counts(filters.replace(start=cs, end=ce), by=by)
+    prev = an.counts(filters.replace(start=ps, end=pe), by=by)
+    if keys:
+        merged = cur[keys + ["count"]].merge(prev[keys + ["count"]], on=keys, how="outer", suffixes=("_cur", "_prev"))
+    else:
+        merged = pd.DataFrame({"count_cur": [int(cur["count"].sum())], "count_prev": [int(prev["count"].sum())]})
+    st = compare_counts(merged["count_cur"].fillna(0), merged["count_prev"].fillna(0)).reset_index(drop=True)
+    out = pd.concat([merged[keys].reset_index(drop=True), st], axis=1)
+    out.insert(out.columns.get_loc("p_value") + 1, "p_adjusted", benjamini_hochberg(out["p_value"], (out["current"] + out["previous"]) > 0))
+    out["significant"] = (out["p_adjusted"] < 0.05).astype(bool)
+    out["current_start"], out["current_end"], out["previous_start"], out["previous_end"] = cs, ce, ps, pe
+    return out
+
+
+def territory_caption(an, filters, rates: pd.DataFrame) -> str:  # noqa: ANN001
+    """« Lyon, 522 250 habitants (INSEE 2023) » or the filtered arrondissements with their own population."""
+    vintage = int(rates["vintage"].dropna().iloc[0]) if "vintage" in rates and rates["vintage"].notna().any() else an.territory.population_vintage
+    arr = rates[rates["arrondissement"].isin(schema.ARRONDISSEMENT_CODES)]
+    if filters.arrondissements:
+        names = ", ".join(labels.arrondissement_label(a) for a in filters.arrondissements)
+        pop = int(arr[arr["arrondissement"].isin(filters.arrondissements)]["population"].sum())
+    else:
+        names = "Lyon"
+        pop = int(arr["population"].sum())
+    return f"{names}, {labels.fmt_int(pop)} habitants (population INSEE {vintage})"
 
 
 @callback(Output(ids.OV_KPIS, "children"), Input(ids.FILTERS, "data"))
 def kpis(query):  # noqa: ANN001, ANN201
     an = components.analytics()
-    filters = Filters.from_query(query or {})
+    analyst = components.is_analyst()
+    filters = shaping.public_filters(Filters.from_query(query or {}), analyst)
     ref, kind, current = _current(an, filters)
     if ref is None:
         return components.empty_state("Aucun fait pour ces filtres", "Élargissez la période ou retirez des filtres.")
-    raw_total = an.compare_periods(filters, kind=kind, reference=ref)
+    raw_total = period_compare(an, filters, ref, kind)
     total = components.view(raw_total, ["current", "previous"], derived=CMP_DERIVED).iloc[0]
     text, tone = components.change_text(total)
     rates = an.rates_by_arrondissement(current)
     city = components.view(rates[rates["arrondissement"] == "69123"], ["count"], derived=("rate_per_1000",)).iloc[0]
-    by_cat = components.view(an.compare_periods(filters, kind=kind, reference=ref, by="category"), ["current", "previous"], derived=CMP_DERIVED)
+    by_cat = components.view(period_compare(an, filters, ref, kind, by=("category",)), ["current", "previous"], derived=CMP_DERIVED)
     sig = by_cat["significant"].fillna(False).astype(bool)
     n_sig_up = int((sig & (by_cat["diff"] > 0)).sum())
     n_sig_down = int((sig & (by_cat["diff"] < 0)).sum())
-    period = f"{labels.fmt_date(raw_total.iloc[0]['current_start'])} – {labels.fmt_date(raw_total.iloc[0]['current_end'])}"
+    r0 = raw_total.iloc[0]
+    period = f"{labels.fmt_date(r0['current_start'])} – {labels.fmt_date(r0['current_end'])}"
+    previous = f"{labels.fmt_date(r0['previous_start'])} – {labels.fmt_date(r0['previous_end'])}"
     rate_text = labels.fmt_number(city["rate_per_1000"], 1) if pd.notna(city["rate_per_1000"]) else "non publié"
+    whole_year = (r0["current_start"].month, r0["current_start"].day) == (1, 1)
+    title = f"Faits {ref.year}" + ((" (depuis le 1er janvier)" if kind == "ytd" else "") if whole_year else f" (depuis le {labels.fmt_date(r0['current_start'])})")
+    test = "test exact de Poisson, p < 0,05 après correction pour tests multiples"
     return dbc.Row(
         [
-            dbc.Col(components.kpi_card(f"Faits {ref.year}" + (" (depuis le 1er janvier)" if kind == "ytd" else ""), total["current_text"], text, tone, hint=f"{period} vs même période {ref.year - 1}"), md=3),
-            dbc.Col(components.kpi_card("Taux pour 1 000 habitants", rate_text, f"Lyon, population INSEE {int(city['vintage'])}"), md=3),
-            dbc.Col(components.kpi_card("Catégories en hausse significative", labels.fmt_int(n_sig_up), "test exact de Poisson, p < 0,05", "up" if n_sig_up else "neutral"), md=3),
-            dbc.Col(components.kpi_card("Catégories en baisse significative", labels.fmt_int(n_sig_down), "test exact de Poisson, p < 0,05", "down" if n_sig_down else "neutral"), md=3),
+            dbc.Col(components.kpi_card(title, total["current_text"], text, tone, hint=f"{period} par rapport au {previous}"), md=3),
+            dbc.Col(components.kpi_card(f"Taux pour 1 000 habitants ({period})", rate_text, territory_caption(an, filters, rates)), md=3),
+            dbc.Col(components.kpi_card("Catégories en hausse significative", labels.fmt_int(n_sig_up), test, "up" if n_sig_up else "neutral"), md=3),
+            dbc.Col(components.kpi_card("Catégories en baisse significative", labels.fmt_int(n_sig_down), test, "down" if n_sig_down else "neutral"), md=3),
         ],
         className="g-2",
     )
@@ -149,7 +195,7 @@ def movers(query):  # noqa: ANN001, ANN201
     v = components.view(cmp, ["current", "previous"], derived=CMP_DERIVED)
     shown = shaping.published_rows(v, ["current", "previous"])
     top = shaping.with_labels(shaping.top_changes(shown, 10), "category", "category")
-    fig = figures.change_bars(top, "label", "diff", "significant", pct_col="pct_change", height=430, value_label=f"Évolution {ref.year} vs {ref.year - 1} (faits)")
+    fig = figures.change_bars(top, "label", "diff", "significant", pct_col="pct_change", height=430, value_label=f"Évolution {ref.year} par rapport à {ref.year - 1} (faits)")
     extra = cmp.attrs.get("note", "")
     if len(shown) < len(v):
         extra += f" ; {labels.fmt_int(len(v) - len(shown))} catégorie(s) aux effectifs trop faibles non affichée(s)"
@@ -163,7 +209,7 @@ def movers_table(an, filters, analyst: bool):  # noqa: ANN001, ANN201
     f = shaping.public_filters(filters, analyst)
     if ref is None:
         return an.compare_periods(f, by="category")
-    return an.compare_periods(f, kind=shaping.comparison_kind(ref), reference=ref, by="category")
+    return period_compare(an, f, ref, shaping.comparison_kind(ref), by=("category",))
 
 
 @exportable(ids.OV_MOVERS, "Évolution par catégorie")

@@ -22,7 +22,7 @@ BY = [{"label": "par famille", "value": "family"}, {"label": "par catégorie", "
 COMPARE_BY = ids.TR_COMPARE_BY
 YEARS_OVERLAID = 4
 # Columns of compare_periods that give a hidden count back: blanked with it for élus.
-CMP_DERIVED = ("diff", "pct_change", "p_value", "z", "significant", "unreliable")
+CMP_DERIVED = ("diff", "pct_change", "p_value", "p_adjusted", "z", "significant", "unreliable")
 
 
 def layout(comparaison: str | None = None, par: str | None = None, **_query):  # noqa: ANN003, ANN201
@@ -117,7 +117,7 @@ def compare(query, kind, by):  # noqa: ANN001, ANN201
     v = components.view(cmp, ["current", "previous"], derived=CMP_DERIVED)
     top = shaping.top_changes(shaping.published_rows(v, ["current", "previous"]), 15)
     r = cmp.iloc[0]
-    title = f"{labels.fmt_date(r['current_start'])}–{labels.fmt_date(r['current_end'])} vs {labels.fmt_date(r['previous_start'])}–{labels.fmt_date(r['previous_end'])}"
+    title = f"{labels.fmt_date(r['current_start'])}–{labels.fmt_date(r['current_end'])} par rapport au {labels.fmt_date(r['previous_start'])}–{labels.fmt_date(r['previous_end'])}"
     fig = figures.change_bars(top, "label", "diff", "significant", pct_col="pct_change", height=340, value_label="Évolution (faits)")
     return fig, components.method_note(an, filters, period=(r["current_start"], r["current_end"]), extra=f"{title} ; " + cmp.attrs.get("note", ""))
 

@@ -92,7 +92,7 @@ def table(query, kind):  # noqa: ANN001, ANN201
         Col("pai", "PAI", num_cell(1)),
     ]
     r = cmp.iloc[0] if len(cmp) else None
-    period = f"période en cours {labels.fmt_date(r['current_start'])} – {labels.fmt_date(r['current_end'])} vs {labels.fmt_date(r['previous_start'])} – {labels.fmt_date(r['previous_end'])}" if r is not None else ""
+    period = f"période en cours {labels.fmt_date(r['current_start'])} – {labels.fmt_date(r['current_end'])} par rapport au {labels.fmt_date(r['previous_start'])} – {labels.fmt_date(r['previous_end'])}" if r is not None else ""
     private = components.privacy_note(df)
     note = components.method_note(an, filters, extra=f"{period} ; PAI = part des faits / part de la surface de la ville (> 1 : concentration) ; taux des zones rapportés à la surface" + (f" ; {private}" if private else ""))
     return components.french_table(df, cols, numeric=("count_text", "rate_per_km2", "current_text", "previous_text", "pct_change", "pai")), note
