@@ -74,6 +74,9 @@ def house_template() -> go.layout.Template:
     layout = {k: v for k, v in white.layout.to_plotly_json().items() if k in _TEMPLATE_LAYOUT_KEYS}
     data = white.data.to_plotly_json()
     layout.update(font={"family": FONT, "size": 13, "color": "#1f2933"}, colorway=list(COLORWAY), hoverlabel={"font": {"family": FONT}})
+    # Full numbers with the French thousands separator on value axes: Plotly's default SI ticks read « 55,5k »,
+    # an English abbreviation (builders that set their own tickformat, e.g. percentages, override this).
+    layout["yaxis"] = {**layout.get("yaxis", {}), "tickformat": ",~r"}
     return go.layout.Template(layout=layout, data={k: data[k] for k in _TEMPLATE_TRACE_TYPES if k in data})
 
 
@@ -465,16 +468,25 @@ def time_series(df: pd.DataFrame, x_col: str, value_col: str, group_col: str | N
     return theme(fig, height=height)
 
 
-def change_bars(df: pd.DataFrame, label_col: str, change_col: str, significant_col: str | None = "significant", pct_col: str | None = None, height: int | None = None, value_label: str = "Évolution (faits)") -> go.Figure:
-    """Horizontal bars of a change per item, red up / green down, pale when not significant (★ = significant)."""
+def change_bars(df: pd.DataFrame, label_col: str, change_col: str, significant_col: str | None = "significant", pct_col: str | None = None, height: int | None = None, value_label: str = "Évolution (faits)", unreliable_col: str | None = "unreliable") -> go.Figure:
+    """Horizontal bars of a change per item, red up / green down, pale when not significant (★ = significant).
+
+    A percentage on small counts is flagged where it is read: « +100 % ⚠ » on the bar and « effectifs trop
+    faibles pour un pourcentage fiable » in the hover (``unreliable_col``, from compare_periods).
+    """
     if df.empty:
         return empty_figure()
     d = df.sort_values(change_col)
     sig = d[significant_col].fillna(False).astype(bool).to_numpy() if significant_col else np.ones(len(d), dtype=bool)
     change = d[change_col].astype("float64").to_numpy()
+    weak = d[unreliable_col].fillna(False).astype(bool).to_numpy() if unreliable_col and unreliable_col in d else np.zeros(len(d), dtype=bool)
     colors = [(UP_COLOR if c > 0 else DOWN_COLOR) if s else NEUTRAL_COLOR for c, s in zip(change, sig)]
     names = [f"{lab} ★" if s else str(lab) for lab, s in zip(hover_texts(d[label_col]), sig)]
-    pct_text = [labels.fmt_pct(p) for p in d[pct_col]] if pct_col else [labels.fmt_signed(c) for c in change]
+    if pct_col:
+        pct_text = [labels.fmt_pct(p) + (" ⚠" if w else "") if pd.notna(p) else labels.fmt_signed(c) + " fait" + ("s" if abs(c) > 1 else "") for p, c, w in zip(d[pct_col], change, weak)]
+    else:
+        pct_text = [labels.fmt_signed(c) for c in change]
+    caveat = np.where(weak, "<br>⚠ effectifs trop faibles pour un pourcentage fiable", "")
     fig = go.Figure(
         go.Bar(
             x=change,
@@ -484,16 +496,46 @@ def change_bars(df: pd.DataFrame, label_col: str, change_col: str, significant_c
             text=pct_text,
             textposition="outside",
             cliponaxis=False,
-            customdata=np.column_stack([np.where(sig, "significative", "non significative")]),
-            hovertemplate=f"%{{y}}<br>{value_label} : %{{x:+,.0f}} (%{{text}})<br>Évolution %{{customdata[0]}}<extra></extra>",
+            customdata=np.column_stack([np.where(sig, "significative", "non significative"), caveat]),
+            hovertemplate=f"%{{y}}<br>{value_label} : %{{x:+,.0f}} (%{{text}})<br>Évolution %{{customdata[0]}}%{{customdata[1]}}<extra></extra>",
         )
     )
     # Room on both sides for the outside labels, which Plotly would otherwise clip at the plot's edge.
     lo, hi = float(min(change.min(), 0)), float(max(change.max(), 0))
     pad = 0.3 * max(hi - lo, 1.0)
-    fig.update_xaxes(title=value_label, zeroline=True, zerolinecolor="#52606d", range=[lo - (pad if lo < 0 else 0.05 * pad), hi + (pad if hi > 0 else 0.05 * pad)])
-    fig.update_yaxes(title=None, automargin=True)
+    fig.update_xaxes(title=value_label, zeroline=True, zerolinecolor="#52606d", tickformat=",~r", range=[lo - (pad if lo < 0 else 0.05 * pad), hi + (pad if hi > 0 else 0.05 * pad)])
+    fig.update_yaxes(title=None, automargin=True, tickformat=None)
     return theme(fig, height=height or max(220, 28 * len(d) + 60))
+
+
+def contribution_bars(df: pd.DataFrame, label_col: str, change_col: str, total_before: float, total_after: float, height: int = 380) -> go.Figure:
+    """Each category's contribution to the change of the total, as diverging bars from zero (red up, green
+    down), with the totals in the title line. A waterfall zoomed on its steps made +2 % look like a doubling;
+    bars from zero show each contribution at its true size."""
+    if df.empty:
+        return empty_figure()
+    d = df.reindex(df[change_col].abs().sort_values(ascending=True).index)
+    change = d[change_col].astype("float64").to_numpy()
+    total = total_after - total_before
+    pct = f" ({labels.fmt_pct(total / total_before, 1)})" if total_before else ""
+    fig = go.Figure(
+        go.Bar(
+            x=change,
+            y=list(hover_texts(d[label_col])),
+            orientation="h",
+            marker={"color": [UP_COLOR if c > 0 else DOWN_COLOR for c in change]},
+            text=[labels.fmt_signed(c) for c in change],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{y}<br>Contribution : %{x:+,.0f} faits<extra></extra>",
+        )
+    )
+    lo, hi = float(min(change.min(), 0)), float(max(change.max(), 0))
+    pad = 0.25 * max(hi - lo, 1.0)
+    fig.update_xaxes(title="Contribution à l'évolution (faits)", zeroline=True, zerolinecolor="#52606d", tickformat=",~r", range=[lo - (pad if lo < 0 else 0.05 * pad), hi + (pad if hi > 0 else 0.05 * pad)])
+    fig.update_yaxes(title=None, automargin=True, tickformat=None)
+    title = f"Total : {labels.fmt_int(total_before)} → {labels.fmt_int(total_after)} faits, soit {labels.fmt_signed(total)}{pct}"
+    return theme(fig, title=inert(title), height=height)
 
 
 def weekday_hour_heatmap(df: pd.DataFrame, weekday_col: str = "weekday", hour_col: str = "hour", value_col: str = "count", height: int = 300) -> go.Figure:

@@ -172,3 +172,29 @@ def test_house_theme_is_compact_and_french():
     assert len(fig.to_json()) < 4000
     # Built once: later figures reuse the same template object.
     assert figures.house_template() is figures.house_template()
+
+
+def test_change_bars_flag_percentages_on_small_counts():
+    """Review #6: « inconnu +100 % » for +1 fact was printed with no flag; now the bar label and the hover say it."""
+    df = pd.DataFrame({"label": ["Arrondissement inconnu", "Vols"], "diff": [1, 40], "pct_change": [1.0, 0.1], "significant": [False, True], "unreliable": [True, False]})
+    fig = figures.change_bars(df, "label", "diff", "significant", pct_col="pct_change")
+    bar = fig.data[0]
+    texts = dict(zip([y.replace(" ★", "") for y in bar.y], bar.text))
+    assert texts["Arrondissement inconnu"] == f"+100{labels.NBSP}% ⚠"
+    assert "⚠" not in texts["Vols"]
+    caveats = dict(zip([y.replace(" ★", "") for y in bar.y], [c[1] for c in bar.customdata]))
+    assert "effectifs trop faibles" in caveats["Arrondissement inconnu"] and caveats["Vols"] == ""
+    # No previous count: the change is said in facts, not as a percentage.
+    fig0 = figures.change_bars(pd.DataFrame({"label": ["a"], "diff": [1], "pct_change": [float("nan")], "significant": [False], "unreliable": [True]}), "label", "diff", pct_col="pct_change")
+    assert fig0.data[0].text[0] == "+1 fait"
+
+
+def test_contribution_bars_start_at_zero_and_write_full_numbers():
+    """Review #7a: the waterfall's axis started at ~54,5k so +2 % looked like a doubling, ticks read « 55,5k »."""
+    df = pd.DataFrame({"label": ["Vols", "Cambriolages", "Dégradations"], "diff": [800.0, -300.0, 518.0]})
+    fig = figures.contribution_bars(df, "label", "diff", 54_512, 55_530)
+    lo, hi = fig.layout.xaxis.range
+    assert lo < 0 < hi  # bars drawn from zero, both directions visible
+    assert fig.layout.xaxis.tickformat == ",~r" and fig.layout.template.layout.yaxis.tickformat == ",~r"  # no SI « k »
+    assert fig.layout.title.text == f"Total : 54{labels.NBSP}512 → 55{labels.NBSP}530 faits, soit +1{labels.NBSP}018 (+1,9{labels.NBSP}%)"
+    assert list(fig.data[0].y)[-1] == "Vols"  # largest contribution at the top

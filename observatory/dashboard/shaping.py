@@ -42,7 +42,12 @@ def top_changes(cmp: pd.DataFrame, n: int = 10, significant_only: bool = False) 
 def with_labels(df: pd.DataFrame, col: str, kind: str, out: str = "label") -> pd.DataFrame:
     """Add a French label column for codes in ``col`` (kind: category, family, source, arrondissement)."""
     fn = {"category": labels.category_label, "family": labels.family_label, "source": labels.source_label, "arrondissement": labels.arrondissement_label}[kind]
-    return df.assign(**{out: df[col].map(lambda v: fn(v) if isinstance(v, str) else "inconnu")})
+    unknown = UNKNOWN_LABELS[kind]
+    return df.assign(**{out: df[col].map(lambda v: fn(v) if isinstance(v, str) and v else unknown)})
+
+
+# What a missing code reads as (« inconnu » alone was jargon on a bar of « Comparaison par arrondissement »).
+UNKNOWN_LABELS = {"category": "Catégorie inconnue", "family": "Famille inconnue", "source": "Partenaire inconnu", "arrondissement": "Arrondissement inconnu"}
 
 
 def month_columns(df: pd.DataFrame, col: str = "month") -> pd.DataFrame:

@@ -21,6 +21,10 @@ KINDS = [{"label": "Année civile", "value": "year"}, {"label": "Depuis le 1er j
 BY = [{"label": "par famille", "value": "family"}, {"label": "par catégorie", "value": "category"}, {"label": "par arrondissement", "value": "arrondissement"}, {"label": "par partenaire", "value": "source"}]
 COMPARE_BY = ids.TR_COMPARE_BY
 YEARS_OVERLAID = 4
+MULTIPLE_TESTS_NOTE = (
+    "Beaucoup de groupes sont testés à la fois : à 5 %, environ un sur vingt paraîtrait « significatif » par hasard "
+    "sans correction ; la correction de Benjamini-Hochberg limite ces fausses alertes, sans les supprimer"
+)
 # Columns of compare_periods that give a hidden count back: blanked with it for élus.
 CMP_DERIVED = ("diff", "pct_change", "p_value", "p_adjusted", "z", "significant", "unreliable")
 
@@ -119,7 +123,7 @@ def compare(query, kind, by):  # noqa: ANN001, ANN201
     r = cmp.iloc[0]
     title = f"{labels.fmt_date(r['current_start'])}–{labels.fmt_date(r['current_end'])} par rapport au {labels.fmt_date(r['previous_start'])}–{labels.fmt_date(r['previous_end'])}"
     fig = figures.change_bars(top, "label", "diff", "significant", pct_col="pct_change", height=340, value_label="Évolution (faits)")
-    return fig, components.method_note(an, filters, period=(r["current_start"], r["current_end"]), extra=f"{title} ; " + cmp.attrs.get("note", ""))
+    return fig, components.method_note(an, filters, period=(r["current_start"], r["current_end"]), extra=f"{title} ; " + cmp.attrs.get("note", "") + " " + MULTIPLE_TESTS_NOTE + (" ; ⚠ : pourcentage sur de petits effectifs, peu fiable" if top.get("unreliable", pd.Series(dtype=bool)).fillna(False).astype(bool).any() else ""))
 
 
 @exportable(ids.TR_COMPARE, "Comparaison de périodes")
@@ -145,8 +149,8 @@ def contributions(query, kind):  # noqa: ANN001, ANN201
     cmp = components.view(raw, ["current", "previous"], derived=CMP_DERIVED).iloc[0]
     if pd.isna(cmp["current"]) or pd.isna(cmp["previous"]):
         return figures.empty_figure("Effectifs trop faibles pour être publiés"), components.method_note(an, filters)
-    fig = figures.contributions_waterfall(c, "label", "diff", float(cmp["previous"]), float(cmp["current"]), "Période précédente", "Période en cours", height=380)
-    extra = "les 12 catégories qui ont le plus bougé"
+    fig = figures.contribution_bars(c, "label", "diff", float(cmp["previous"]), float(cmp["current"]), height=380)
+    extra = "les 12 catégories qui ont le plus bougé, barres partant de zéro"
     if len(c) < len(contrib) and contrib.attrs.get("hidden"):
         extra += " ; " + components.privacy_note(contrib) + " (catégories concernées non affichées)"
     return fig, components.method_note(an, filters, period=(raw.iloc[0]["current_start"], raw.iloc[0]["current_end"]), extra=extra)
