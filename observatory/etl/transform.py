@@ -222,7 +222,7 @@ def _render(ts: pa.ChunkedArray | pa.Array, fmt: str) -> pa.ChunkedArray | pa.Ar
 def _fixed_width_bytes(text: pa.Array, width: int) -> np.ndarray | None:
     """The UTF-8 bytes of ``text`` as an (n, width) matrix, zero-copy, when every value is exactly ``width`` bytes
     and the values are contiguous; None otherwise."""
-    if text.null_count or len(text) == 0:
+    if text.type != pa.string() or text.null_count or len(text) == 0:  # int32 offsets only
         return None
     bufs = text.buffers()
     offsets = np.frombuffer(bufs[1], dtype=np.int32)[text.offset: text.offset + len(text) + 1]
