@@ -278,3 +278,17 @@ def test_elu_map_export_is_the_map(small_app, monkeypatch):  # noqa: ANN001
     assert "du 01/01/2025 au 31/12/2025" in meta["Filtres"]
     assert "du-2025-01-01-au-2025-12-31" in data["filename"]
     assert "violences sexuelles" in meta["Source"]
+
+
+def test_elu_zone_lines_read_plainly(small_app, monkeypatch):  # noqa: ANN001
+    """Review #16 through the endpoint: « Zones suivies » never says « s faits », « secret faits » or
+    « 0 faits – (0 faits) », and says what is left out (#4)."""
+    from observatory.dashboard import security
+
+    monkeypatch.setattr(security, "LOCAL_USER", User(name="paul", role="elu"))
+    for query in ({}, {"categories": "vols_avec_armes", "arrondissements": "69384", "start": "2025-03-01", "end": "2025-03-31"}):
+        out = _responses(small_app, query, names=("overview-zones",))
+        text = json.dumps([b for _c, b in out.values()], ensure_ascii=False)
+        assert not re.search(r"\b(s|secret|0) faits\b", text), text
+        assert "– (" not in text
+        assert "hors violences sexuelles et intrafamiliales" in text

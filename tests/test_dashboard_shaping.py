@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from observatory.analytics.filters import Filters, FiltersError
+from observatory.labels import NBSP
 from observatory.dashboard import shaping
 from observatory.dashboard.app import query_from_values, values_from_query
 from observatory.dashboard.exporting import describe_filters, file_stem
@@ -262,3 +263,24 @@ def test_french_frame_headers_rounding_booleans_dates_and_places():
     # Times are Europe/Paris wall time (a ledger's UTC 08:00 in January is 09:00 in Lyon).
     led = french_frame(pd.DataFrame({"ingested_at": [pd.Timestamp("2025-01-05 08:00", tz="UTC")]}))
     assert led["integre_le"].tolist() == ["05/01/2025 09:00"]
+
+
+def test_suppression_labels_and_grammar_an_elu_understands():
+    """Review #16: « < 5 » and « secret » instead of a bare « s »; 0 fait / 1 fait / 2 faits; no « 0 faits – (0 faits) »;
+    a table of overlapping zones hides only its small counts, never a zero as a complement."""
+    from observatory.dashboard import shaping
+    from observatory.dashboard.components import change_text
+
+    assert [shaping.facts_text(v, "") for v in (0, 1, 2, 1234)] == ["0 fait", "1 fait", "2 faits", f"1{NBSP}234 faits"]
+    assert shaping.facts_text(float("nan"), "< 5") == "< 5 faits"
+    assert shaping.facts_text(float("nan"), "secret") == "nombre masqué (secret)"
+    text, _tone = change_text({"current": 0, "previous": 0, "diff": 0, "pct_change": float("nan"), "significant": False})
+    assert text == "aucun fait ni sur cette période ni sur la précédente"
+    text, _tone = change_text({"current": 1, "previous": 0, "diff": 1, "pct_change": float("nan"), "significant": False, "unreliable": True})
+    assert text.startswith("+1 fait (aucun fait sur la période précédente)") and "peu fiable" in text
+    zones = pd.DataFrame({"name": ["Hypercentre", "Piscines", "QPV"], "current": [0, 3, 40], "previous": [0, 12, 38], "diff": [0, -9, 2]})
+    plain = shaping.protected_view(zones, ["current", "previous"], 5, analyst=False, derived=("diff",))
+    assert "secret" in plain["current_text"].tolist() + plain["previous_text"].tolist()  # the column rule hides a complement
+    cell = shaping.cellwise_view(zones, ["current", "previous"], 5, analyst=False, derived=("diff",))
+    assert cell["current_text"].tolist() == ["0", "< 5", "40"] and cell["previous_text"].tolist() == ["0", "12", "38"]
+    assert cell["diff"].isna().tolist() == [False, True, False]  # the hidden 3 is not given back by −9

@@ -57,6 +57,13 @@ def min_count() -> int:
     return settings().min_count
 
 
+def cellwise_view(df: pd.DataFrame, value_cols, *, derived=()) -> pd.DataFrame:  # noqa: ANN001
+    """``shaping.cellwise_view`` for the viewer of the current request (tables of overlapping zones)."""
+    from observatory.dashboard import shaping
+
+    return shaping.cellwise_view(df, value_cols, min_count(), analyst=is_analyst(), derived=derived)
+
+
 def view(df: pd.DataFrame, value_cols, *, keys=None, derived=(), row_totals: bool = True) -> pd.DataFrame:  # noqa: ANN001
     """``shaping.protected_view`` for the viewer of the current request (raw for analysts, protected otherwise)."""
     from observatory.dashboard import shaping
@@ -210,13 +217,23 @@ def change_text(row: Mapping[str, Any]) -> tuple[str, str]:
         return "évolution non publiée (effectifs trop faibles)", "neutral"
     pct = row.get("pct_change")
     diff = row.get("diff", 0)
+    if diff is None or (isinstance(diff, float) and pd.isna(diff)):
+        return "évolution non publiée (effectifs trop faibles)", "neutral"
+    current, previous = int(row.get("current")), int(row.get("previous"))
+    if current == 0 and previous == 0:
+        return "aucun fait ni sur cette période ni sur la précédente", "neutral"
     sig = bool(row.get("significant"))
     unreliable = bool(row.get("unreliable"))
-    text = f"{labels.fmt_pct(pct)} ({labels.fmt_signed(diff)} faits)"
+    n = int(diff)
+    facts = f"{labels.fmt_signed(n)} fait" + ("s" if abs(n) > 1 else "")
+    if pct is None or (isinstance(pct, float) and pd.isna(pct)):
+        text = f"{facts} (aucun fait sur la période précédente)"
+    else:
+        text = f"{labels.fmt_pct(pct)} ({facts})"
     text += ", significatif" if sig else ", non significatif"
     if unreliable:
-        text += " — effectifs faibles"
-    tone = ("up" if diff > 0 else "down") if sig else "neutral"
+        text += " — effectifs faibles, pourcentage peu fiable"
+    tone = ("up" if n > 0 else "down") if sig else "neutral"
     return text, tone
 
 

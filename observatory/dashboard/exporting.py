@@ -53,6 +53,7 @@ class ExportTable:
     row_totals: bool = True
     period: tuple[date | None, date | None] | None = None
     geo_key: str | None = None
+    cellwise: bool = False  # rows protected one by one (overlapping zones), as the card's table is
 
 
 # Columns computed from counts: on a row where a count is withheld they would give it back (current − diff,
@@ -260,7 +261,10 @@ def publish(table: ExportTable, min_count: int, analyst: bool) -> pd.DataFrame:
     if analyst:
         return df.reset_index(drop=True)
     derived = tuple(dict.fromkeys(DERIVED + tuple(table.derived)))
-    v = shaping.protected_view(df, value_cols, min_count, analyst=False, keys=table.keys, derived=derived, row_totals=table.row_totals)
+    if table.cellwise:
+        v = shaping.cellwise_view(df, value_cols, min_count, analyst=False, derived=derived)
+    else:
+        v = shaping.protected_view(df, value_cols, min_count, analyst=False, keys=table.keys, derived=derived, row_totals=table.row_totals)
     out = v.drop(columns=[f"{c}_text" for c in value_cols])
     for c in value_cols:
         out[c] = [int(x) if pd.notna(x) else (t if t != "–" else None) for x, t in zip(v[c], v[f"{c}_text"])]

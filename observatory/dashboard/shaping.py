@@ -336,6 +336,35 @@ def protected_view(df: pd.DataFrame, value_cols, min_count: int, *, analyst: boo
     return out
 
 
+def cellwise_view(df: pd.DataFrame, value_cols, min_count: int, *, analyst: bool, derived=()) -> pd.DataFrame:  # noqa: ANN001
+    """:func:`protected_view` of a table whose rows add up to nothing published (overlapping zones, groups of
+    zones): each row is protected on its own, so only its small counts are hidden ("< 5"), never a zero or a
+    large count as a complement of a column total that no view shows (an élu read « secret » where another
+    view showed 0). Row totals are not published either (current and previous period do not add up)."""
+    if analyst or df.empty:
+        return protected_view(df, value_cols, min_count, analyst=analyst, derived=derived)
+    parts = [protected_view(df.iloc[[i]], value_cols, min_count, analyst=False, derived=derived, row_totals=False) for i in range(len(df))]
+    hidden = sum(int(x.attrs.get("hidden", 0)) for x in parts)
+    for x in parts:
+        x.attrs = {}  # attrs hold status frames, which pandas cannot compare when concatenating
+    out = pd.concat(parts, ignore_index=True)
+    out.attrs["hidden"] = hidden
+    out.attrs["protected"] = True
+    return out
+
+
+def facts_text(value, text: str) -> str:  # noqa: ANN001
+    """« 0 fait », « 1 fait », « 12 faits », « < 5 faits »; a withheld complement reads « nombre masqué »."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        if text.startswith("<"):
+            return f"{text} faits"
+        if text == SECRET_LABEL:
+            return "nombre masqué (secret)"
+        return text
+    n = int(value)
+    return f"{labels.fmt_int(n)} fait" + ("s" if abs(n) > 1 else "")
+
+
 def published_rows(view: pd.DataFrame, value_cols) -> pd.DataFrame:  # noqa: ANN001
     """Rows of a :func:`protected_view` whose value columns are all published (for bars of changes)."""
     keep = pd.Series(True, index=view.index)

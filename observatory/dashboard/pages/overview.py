@@ -234,14 +234,18 @@ def zones_summary(query):  # noqa: ANN001, ANN201
     analyst = components.is_analyst()
     zf = filters if analyst else shaping.sensitive_free(filters)
     rows = pd.concat([an.compare_periods(zf.replace(zones=zone_ids), kind=kind, reference=ref).assign(name=name) for name, zone_ids in groups], ignore_index=True)
-    v = components.view(rows, ["current", "previous"], derived=CMP_DERIVED)
+    # The groups overlap and their sum is published nowhere: each line is protected on its own.
+    v = components.cellwise_view(rows, ["current", "previous"], derived=CMP_DERIVED)
     items = []
     for row in v.to_dict("records"):
         text, tone = components.change_text(row)
         cls = {"up": "text-danger", "down": "text-success"}.get(tone, "text-muted")
-        items.append(html.Li([html.Strong(f"{row['name']} : "), f"{row['current_text']} faits ", html.Span(text, className=cls)]))
+        items.append(html.Li([html.Strong(f"{row['name']} : "), shaping.facts_text(row["current"], row["current_text"]) + " ", html.Span(f"({text})" if row["current"] == row["current"] else text, className=cls)]))
     row = rows.iloc[0]
-    return [html.Ul(items, className="mb-1"), html.Small(f"Période {labels.fmt_date(row['current_start'])} – {labels.fmt_date(row['current_end'])}, comparée à la même période de {ref.year - 1}. Détail dans l'onglet Zones.", className="text-muted")]
+    scope = "" if analyst else f" ; {SENSITIVE_NOTE}"
+    private = components.privacy_note(v) if v.attrs.get("hidden") else ""
+    note = f"Période {labels.fmt_date(row['current_start'])} – {labels.fmt_date(row['current_end'])}, comparée à la même période de {ref.year - 1}{scope}" + (f" ; {private}" if private else "") + ". Détail dans l'onglet Zones."
+    return [html.Ul(items, className="mb-1"), html.Small(note, className="text-muted")]
 
 
 @callback(Output(ids.OV_FRESHNESS, "children"), Input(ids.FILTERS, "data"))

@@ -80,7 +80,7 @@ def table(query, kind):  # noqa: ANN001, ANN201
     df, cmp = zone_table(an, filters, kind)
     if cmp is None:
         return components.french_table(df, []), ""
-    df = components.view(df, ["count", "current", "previous"], derived=ZONE_DERIVED)
+    df = components.cellwise_view(df, ["count", "current", "previous"], derived=ZONE_DERIVED)
     cols = [
         Col("name", "Zone"),
         Col("count_text", "Faits (filtres)"),
@@ -94,7 +94,8 @@ def table(query, kind):  # noqa: ANN001, ANN201
     r = cmp.iloc[0] if len(cmp) else None
     period = f"période en cours {labels.fmt_date(r['current_start'])} – {labels.fmt_date(r['current_end'])} par rapport au {labels.fmt_date(r['previous_start'])} – {labels.fmt_date(r['previous_end'])}" if r is not None else ""
     private = components.privacy_note(df)
-    note = components.method_note(an, filters, extra=f"{period} ; PAI = part des faits / part de la surface de la ville (> 1 : concentration) ; taux des zones rapportés à la surface" + (f" ; {private}" if private else ""))
+    scope = "" if components.is_analyst() else f" ; {SENSITIVE_NOTE}"
+    note = components.method_note(an, filters, extra=f"{period} ; « Faits (filtres) » : toute la période des filtres ; PAI = part des faits / part de la surface de la ville (> 1 : concentration) ; taux des zones rapportés à la surface{scope}" + (f" ; {private}" if private else ""))
     return components.french_table(df, cols, numeric=("count_text", "rate_per_km2", "current_text", "previous_text", "pct_change", "pai")), note
 
 
@@ -110,7 +111,7 @@ def _zone_export(an, filters, options=None):  # noqa: ANN001, ANN202
     if cmp is not None and len(cmp):
         r = cmp.iloc[0]
         note = "; ".join(n for n in (note, f"période en cours du {labels.fmt_date(r['current_start'])} au {labels.fmt_date(r['current_end'])}, comparée à la même période un an plus tôt") if n)
-    return ExportTable(df, ("count", "current", "previous"), derived=ZONE_DERIVED, extra_note=note)
+    return ExportTable(df, ("count", "current", "previous"), derived=ZONE_DERIVED, extra_note=note, cellwise=True)
 
 
 @callback(Output(ids.ZN_SERIES, "figure"), Output(ids.note(ids.ZN_SERIES), "children"), Input(ids.FILTERS, "data"), Input(ids.ZN_KIND, "value"))
@@ -187,7 +188,9 @@ def pool_summer(query):  # noqa: ANN001, ANN201
         components.french_table(df, cols, numeric=("in_season_text", "previous_in_season_text", "pct_change", "p_value_vs_previous", "ratio")),
         html.Small(
             f"Périmètre de {int(an.settings.pool_buffer_m)} m autour de chaque piscine ; été = 1er juin – 31 août ; test exact de deux comptages de Poisson (p < 0,05) ; "
-            "« été / reste de l'année » compare les faits par mois de la saison à ceux des autres mois de la même année" + (f" ; {private}" if private else "") + ".",
+            "« été / reste de l'année » compare les faits par mois de la saison à ceux des autres mois de la même année ; "
+            "piscines saisonnières (ouvertes l'été) seulement, ce qui explique qu'elles soient moins nombreuses qu'au Bilan"
+            + ("" if components.is_analyst() else f" ; {SENSITIVE_NOTE}") + (f" ; {private}" if private else "") + ".",
             className="text-muted",
         ),
     ]
