@@ -224,11 +224,16 @@ def choropleth_map(
     hover = f"<b>%{{customdata[1]}}</b><br>{value_label} : %{{z:{value_format}}}"
     for i, (col, lab) in enumerate(extra_hover.items()):
         hover += f"<br>{lab} : %{{customdata[{i + 2}]}}"
+    values = df.loc[shown, value_col].astype("float64")
+    nothing = bool(len(values) == 0 or (values.fillna(0) == 0).all())
     fig = go.Figure(
         go.Choroplethmap(
             geojson=_geojson_arg(geojson),
             locations=df.loc[shown, id_col].astype(str),
-            z=df.loc[shown, value_col].astype("float64"),
+            z=values,
+            # All zero: a fixed 0–1 scale drawn in its lightest colour and no colour bar (an autoscaled −0,4…0,4
+            # bar suggested negative counts).
+            **({"zmin": 0, "zmax": 1, "showscale": False} if nothing else {}),
             featureidkey="id",
             customdata=custom[shown],
             colorscale=colorscale,
@@ -259,6 +264,8 @@ def choropleth_map(
         )
     for gj, name, color in outlines:
         fig.add_trace(_outline_trace(gj, name, color, width=2, showlegend=True))
+    if nothing:
+        fig.add_annotation(text="Aucun fait pour ces filtres", x=0.5, y=0.97, xref="paper", yref="paper", showarrow=False, bgcolor="rgba(255,255,255,0.85)", font={"size": 14, "color": "#6b7280"})
     return _map_layout(fig, style, height)
 
 
@@ -463,7 +470,11 @@ def time_series(df: pd.DataFrame, x_col: str, value_col: str, group_col: str | N
         part = part.sort_values(x_col)
         name = inert(value_label if key is None else (group_labeler(key) if group_labeler else str(key)))
         fig.add_trace(go.Scatter(x=part[x_col], y=part[value_col], mode="lines", name=name, hovertemplate=f"%{{x|%m/%Y}}<br>{name} : %{{y:{INT_FMT}}}<extra></extra>"))
-    fig.update_xaxes(tickformat="%m/%Y", title=None)
+    months = pd.to_datetime(df[x_col]).dt.to_period("M").nunique()
+    # One tick per month on short spans (Plotly otherwise repeats « 03/2025 » at sub-month steps).
+    fig.update_xaxes(tickformat="%m/%Y", title=None, **({"dtick": "M1"} if months <= 12 else {}))
+    if months == 1:
+        fig.update_traces(mode="lines+markers")
     fig.update_yaxes(title=value_label, rangemode="tozero")
     return theme(fig, height=height)
 
@@ -654,8 +665,8 @@ def contributions_waterfall(df: pd.DataFrame, label_col: str, change_col: str, t
 
 def grouped_bars(df: pd.DataFrame, x_col: str, value_col: str, group_col: str, height: int = 320, value_label: str = "Faits", x_labeler=None, group_labeler=None, barmode: str = "group") -> go.Figure:  # noqa: ANN001
     """Bars per x, one colour per group (e.g. season vs rest of year, or this year vs last)."""
-    if df.empty:
-        return empty_figure()
+    if df.empty or not pd.to_numeric(df[value_col], errors="coerce").fillna(0).astype(bool).any():
+        return empty_figure("Aucun fait pour ces filtres", height=height)
     fig = go.Figure()
     for key, part in df.groupby(group_col, sort=False):
         name = inert(group_labeler(key) if group_labeler else str(key))

@@ -219,17 +219,20 @@ def _answer(app, name: str, query: dict) -> dict:  # noqa: ANN001
 
 
 def test_trend_charts_mark_the_actions_that_match_the_filters(app_and_settings):  # noqa: ANN001
+    """Review #18: no action marker on the janvier…décembre overlay (its year was ambiguous); the note points to
+    the small multiples, where the periods are shaded on a true time axis. « mois incomplet » only when it is."""
     app, _settings = app_and_settings
     out = _answer(app, "trends-monthly", {"categories": "cambriolages_logement"})
     fig = out["trends-monthly"]["figure"]
-    notes = [a["text"] for a in fig["layout"].get("annotations", [])]
-    # The mediation of 2025 targets burglaries: its start and end are marked, its <b> label inert.
-    assert any(t.startswith("▶ Médiation &lt;b&gt;Presqu'île") and "(05/2025)" in t for t in notes), notes
-    assert any(t.startswith("■ Médiation") and "(09/2025)" in t for t in notes), notes
-    assert not any("Vidéoprotection" in t for t in notes)  # targets thefts, not burglaries
-    assert sum(1 for sh in fig["layout"]["shapes"] if sh["type"] == "line") >= 2
+    assert not fig["layout"].get("annotations") and not [sh for sh in fig["layout"].get("shapes", []) if sh.get("type") == "line"]
+    note = out["note-trends-monthly"]["children"] if "note-trends-monthly" in out else json.dumps(out, ensure_ascii=False)
+    assert "ombrées sur « Arrondissements comparés »" in json.dumps(out, ensure_ascii=False)
+    assert "incomplet" not in json.dumps(out, ensure_ascii=False)  # the store ends on 31/12/2025: a complete month
+    partial = json.dumps(_answer(app, "trends-monthly", {"end": "2025-06-15"}), ensure_ascii=False)
+    assert "juin 2025 est incomplet" in partial
     other = _answer(app, "trends-monthly", {"categories": "trafic_stupefiants", "arrondissements": "69381"})
-    assert not other["trends-monthly"]["figure"]["layout"].get("annotations")
+    assert "ombrées" not in json.dumps(other, ensure_ascii=False)
+    assert note
     multiples = _answer(app, "trends-multiples", {"categories": "cambriolages_logement"})["trends-multiples"]["figure"]
     rects = [sh for sh in multiples["layout"]["shapes"] if sh["type"] == "rect"]
     assert len(rects) == 2  # Mermoz patrols (8e) and the mediation (2e)
@@ -379,3 +382,26 @@ def test_overview_kpis_honour_the_start_filter_and_name_the_territory(app_and_se
 
     assert f"Lyon 4e, {labels.fmt_int(pop)} habitants" in texts4
     assert "Lyon, " not in texts4
+
+
+def test_zones_without_perimeter_file_say_where_to_put_it_and_pool_card_follows_the_type(app_and_settings):  # noqa: ANN001
+    """Review #17 and #23: « Périmètres » with no perimeter file names the file to drop; the pools' summer card
+    shows only for the pools."""
+    from tests.dashboard_data import callback_requests
+
+    app, _settings = app_and_settings
+    client = app.server.test_client()
+    deps = json.loads(client.get("/_dash-dependencies").data)
+    body = next(b for n, b in callback_requests(deps, {}) if n.startswith("zones-table"))
+    for item in body["inputs"]:
+        if item["id"] == "zones-kind":
+            item["value"] = "autres"
+    out = json.dumps(json.loads(client.post("/_dash-update-component", json=body).data), ensure_ascii=False)
+    assert "Aucun périmètre défini : déposez data/raw/reference/perimetres.geojson" in out
+    vis = next(d for d in deps if d["output"].startswith("zones-pool-card"))
+    answers = {}
+    for kind in ("piscine", "hypercentre"):
+        req = {"output": vis["output"], "outputs": {"id": "zones-pool-card", "property": "style"},
+               "inputs": [{"id": "zones-kind", "property": "value", "value": kind}], "changedPropIds": ["zones-kind.value"]}
+        answers[kind] = json.loads(client.post("/_dash-update-component", json=req).data)["response"]["zones-pool-card"]["style"]
+    assert answers == {"piscine": None, "hypercentre": {"display": "none"}}

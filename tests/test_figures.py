@@ -198,3 +198,18 @@ def test_contribution_bars_start_at_zero_and_write_full_numbers():
     assert fig.layout.xaxis.tickformat == ",~r" and fig.layout.template.layout.yaxis.tickformat == ",~r"  # no SI « k »
     assert fig.layout.title.text == f"Total : 54{labels.NBSP}512 → 55{labels.NBSP}530 faits, soit +1{labels.NBSP}018 (+1,9{labels.NBSP}%)"
     assert list(fig.data[0].y)[-1] == "Vols"  # largest contribution at the top
+
+
+def test_empty_figures_say_so_instead_of_drawing_nonsense_axes():
+    """Review #17: a map of zeros had a −0,4…0,4 colour bar, an all-zero bar chart a −1…1 axis, a one-month
+    series repeated its month tick."""
+    gj = {"type": "FeatureCollection", "features": [{"type": "Feature", "id": i, "properties": {}, "geometry": {"type": "Point", "coordinates": [4.8, 45.7]}} for i in "ab"]}
+    zeros = figures.choropleth_map(pd.DataFrame({"id": ["a", "b"], "v": [0.0, 0.0]}), gj, "id", "v", "Faits")
+    assert zeros.data[0].showscale is False and (zeros.data[0].zmin, zeros.data[0].zmax) == (0, 1)
+    assert [a.text for a in zeros.layout.annotations] == ["Aucun fait pour ces filtres"]
+    some = figures.choropleth_map(pd.DataFrame({"id": ["a", "b"], "v": [0.0, 3.0]}), gj, "id", "v", "Faits")
+    assert some.data[0].showscale is not False and not some.layout.annotations
+    bars = figures.grouped_bars(pd.DataFrame({"year": [2024, 2025], "v": [0.0, float("nan")], "g": ["saison", "saison"]}), "year", "v", "g")
+    assert [a.text for a in bars.layout.annotations] == ["Aucun fait pour ces filtres"] and bars.layout.xaxis.visible is False
+    one = figures.time_series(pd.DataFrame({"month": [pd.Timestamp("2025-03-01")] * 2, "count": [3, 4], "w": ["a", "b"]}), "month", "count", group_col="w")
+    assert one.layout.xaxis.dtick == "M1" and one.data[0].mode == "lines+markers"

@@ -86,13 +86,21 @@ def monthly(query):  # noqa: ANN001, ANN201
         return figures.empty_figure(), ""
     series = components.view(shaping.month_columns(an.monthly_series(f)), ["count"])
     fig = figures.monthly_overlay(series, "year", "month_of_year", "count", height=340)
+    # Action markers are not drawn here: on a janvier…décembre axis overlaying several years a marker's year is
+    # ambiguous. They are shaded on the arrondissement small multiples, which have a true time axis.
     acts = shaping.actions_matching(geo.actions(components.settings()), f)
-    figures.mark_actions_on_overlay(fig, acts, series["year"].unique())
     private = components.privacy_note(series) if series.attrs.get("hidden") else ""
-    extra = "un mois incomplet (le dernier) paraît plus bas"
+    parts = []
+    # The last month is incomplete when the view stops before its end: the filter's end, else the store's last
+    # day (not the last fact of a rare category, which says nothing about completeness).
+    data_end = filters.end or an.date_range()[1] or ref
+    if data_end != (pd.Timestamp(data_end) + pd.offsets.MonthEnd(0)).date():
+        parts.append(f"{labels.month_year(data_end.year, data_end.month)} est incomplet (données jusqu'au {labels.fmt_date(data_end)}) et paraît plus bas")
     if len(acts):
-        extra += f" ; ▶ début et ■ fin des {len(acts)} action(s) du plan visant ces catégories et arrondissements"
-    return fig, components.method_note(an, f, extra=extra + (f" ; {private}" if private else ""))
+        parts.append(f"{len(acts)} action(s) du plan visent ces catégories : leurs périodes sont ombrées sur « Arrondissements comparés »")
+    if private:
+        parts.append(private)
+    return fig, components.method_note(an, f, extra=" ; ".join(parts))
 
 
 @exportable(ids.TR_MONTHLY, "Faits par mois")

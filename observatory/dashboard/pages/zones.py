@@ -39,8 +39,8 @@ def layout(type: str | None = None, **_query):  # noqa: A002, ANN003, ANN201 - '
                 ],
                 className="g-3",
             ),
-            dbc.Card([dbc.CardHeader(html.H2("Été des piscines : cette saison et la précédente", className="h6 mb-0")), dbc.CardBody(html.Div(id=ids.ZN_INOUT))], className="mb-3 shadow-sm"),
-            components.table_card(ids.ZN_PERSIST, "Points chauds persistants (mailles de la grille) et indice de précision (PAI)"),
+            dbc.Card([dbc.CardHeader(html.H2("Été des piscines : cette saison et la précédente", className="h6 mb-0")), dbc.CardBody(html.Div(id=ids.ZN_INOUT))], className="mb-3 shadow-sm", id=POOL_CARD, style=None if kind == "piscine" else {"display": "none"}),
+            components.table_card(ids.ZN_PERSIST, "Points chauds persistants de toute la ville (mailles de la grille) et indice de précision (PAI)"),
         ]
     )
 
@@ -77,6 +77,10 @@ def zone_table(an, filters, kind: str):  # noqa: ANN001, ANN201
 def table(query, kind):  # noqa: ANN001, ANN201
     an = components.analytics()
     filters = Filters.from_query(query or {})
+    if not _zone_ids(an, kind):
+        if kind == "autres":
+            return html.P("Aucun périmètre défini : déposez data/raw/reference/perimetres.geojson (GLTD, cellules de veille, vidéoprotection…).", className="text-muted mb-0"), ""
+        return html.P("Aucune zone de ce type dans le référentiel.", className="text-muted mb-0"), ""
     df, cmp = zone_table(an, filters, kind)
     if cmp is None:
         return components.french_table(df, []), ""
@@ -156,6 +160,15 @@ def seasons(query, kind):  # noqa: ANN001, ANN201
     fig = figures.grouped_bars(table, "year", "mean_per_month", "period", height=320, value_label="Faits par mois (moyenne)", group_labeler=lambda p: {"saison": "Été (juin–août)", "hors saison": "Reste de l'année"}[p])
     private = components.privacy_note(totals) if totals.attrs.get("hidden") else ""
     return fig, components.method_note(an, filters, extra="saison estivale : juin, juillet, août" + (f" ; {private} (barres absentes)" if private else ""))
+
+
+POOL_CARD = "zones-pool-card"
+
+
+@callback(Output(POOL_CARD, "style"), Input(ids.ZN_KIND, "value"))
+def pool_card_visibility(kind):  # noqa: ANN001, ANN201
+    """The pools' summer belongs to the pools: shown only when they are the chosen zone type."""
+    return None if kind == "piscine" else {"display": "none"}
 
 
 @callback(Output(ids.ZN_INOUT, "children"), Input(ids.FILTERS, "data"))
