@@ -284,3 +284,18 @@ def test_suppression_labels_and_grammar_an_elu_understands():
     cell = shaping.cellwise_view(zones, ["current", "previous"], 5, analyst=False, derived=("diff",))
     assert cell["current_text"].tolist() == ["0", "< 5", "40"] and cell["previous_text"].tolist() == ["0", "12", "38"]
     assert cell["diff"].isna().tolist() == [False, True, False]  # the hidden 3 is not given back by −9
+
+
+def test_ingest_by_partner_accounting_holds_with_refused_files():
+    """Review #11: TCL read 23 964 ≠ 21 299 + 39 + 2 228 because a refused file (199 rows, refused twice) was
+    counted in « Lues » and « Quarantaine »; refused rows are now apart, once per distinct file."""
+    t = pd.Timestamp("2025-01-05 08:00", tz="UTC")
+    h = pd.DataFrame({
+        "source": ["tcl"] * 4, "source_file": ["a.csv", "b.csv", "l93.csv", "l93.csv"], "sha256": ["1", "2", "3", "3"],
+        "ingested_at": [t] * 4, "rows_read": [100, 50, 199, 199], "accepted": [90, 45, 0, 0], "quarantined": [4, 1, 199, 199],
+        "duplicates": [6, 4, 0, 0], "revisions": [0, 0, 0, 0], "unmapped_labels": [0, 0, 0, 0], "refused": [False, False, True, True],
+    })
+    row = shaping.ingest_by_partner(h).iloc[0]
+    assert (row["rows_read"], row["accepted"], row["quarantined"], row["duplicates"]) == (150, 135, 5, 10)
+    assert row["rows_read"] == row["accepted"] + row["quarantined"] + row["duplicates"]
+    assert (row["files"], row["refused_files"], row["refused_rows"]) == (2, 1, 199)

@@ -214,14 +214,22 @@ HISTORY_COUNTS = ("rows_read", "accepted", "quarantined", "duplicates", "revisio
 
 def ingest_by_partner(history: pd.DataFrame) -> pd.DataFrame:
     """``store.ingest_history`` summed per partner: files, refused files, first and last ingest, and the row
-    accounting (read = accepted + quarantined + duplicates holds per partner as it does per file)."""
-    cols = ["source", "partenaire", "files", "refused_files", "first_ingest", "last_ingest", *HISTORY_COUNTS]
+    accounting of the files that were integrated (read = accepted + quarantined + duplicates holds per partner
+    as it does per file). Rows of refused files were never published: they are counted apart
+    (``refused_rows``), once per distinct refused file (a file refused twice is one file)."""
+    cols = ["source", "partenaire", "files", "refused_files", "first_ingest", "last_ingest", *HISTORY_COUNTS, "refused_rows"]
     if history.empty:
         return pd.DataFrame(columns=cols)
-    g = history.groupby("source", as_index=False, sort=True)
-    out = g.agg(files=("source_file", "size"), refused_files=("refused", "sum"), first_ingest=("ingested_at", "min"),
-                last_ingest=("ingested_at", "max"), **{c: (c, "sum") for c in HISTORY_COUNTS})
-    out["refused_files"] = out["refused_files"].astype("int64")
+    refused = history["refused"].fillna(False).astype(bool)
+    ok = history[~refused]
+    ident = history["sha256"].where(history["sha256"].notna(), history["source_file"]) if "sha256" in history else history["source_file"]
+    bad = history[refused].assign(_ident=ident[refused]).drop_duplicates(subset=["source", "_ident"])
+    g = history.groupby("source", as_index=False, sort=True).agg(first_ingest=("ingested_at", "min"), last_ingest=("ingested_at", "max"))
+    counts = ok.groupby("source", sort=True).agg(files=("source_file", "size"), **{c: (c, "sum") for c in HISTORY_COUNTS})
+    refused_by = bad.groupby("source", sort=True).agg(refused_files=("source_file", "size"), refused_rows=("rows_read", "sum"))
+    out = g.set_index("source").join(counts).join(refused_by).reset_index()
+    for c in ("files", "refused_files", "refused_rows", *HISTORY_COUNTS):
+        out[c] = out[c].fillna(0).astype("int64")
     out["partenaire"] = out["source"].map(labels.source_label)
     return out.sort_values("last_ingest", ascending=False, kind="stable")[cols].reset_index(drop=True)
 

@@ -168,8 +168,9 @@ def history(_query):  # noqa: ANN001, ANN201
     numeric = [c.name for c in HISTORY_COLS]
     by_partner = components.french_table(
         shaping.ingest_by_partner(h),
-        [Col("partenaire", "Partenaire"), Col("files", "Fichiers", int_cell), Col("refused_files", "Refusés", int_cell), Col("first_ingest", "Première intégration", components.fmt_paris), Col("last_ingest", "Dernière intégration", components.fmt_paris), *HISTORY_COLS],
-        numeric=["files", "refused_files", *numeric],
+        [Col("partenaire", "Partenaire"), Col("files", "Fichiers intégrés", int_cell), Col("first_ingest", "Première intégration", components.fmt_paris), Col("last_ingest", "Dernière intégration", components.fmt_paris), *HISTORY_COLS,
+         Col("refused_files", "Fichiers refusés", int_cell), Col("refused_rows", "Lignes des fichiers refusés", int_cell)],
+        numeric=["files", "refused_files", "refused_rows", *numeric],
     )
     latest = shaping.latest_files(h, LATEST_FILES)
     files = components.french_table(
@@ -179,7 +180,7 @@ def history(_query):  # noqa: ANN001, ANN201
     )
     shown = f"{labels.fmt_int(len(latest))} derniers fichiers sur {labels.fmt_int(len(h))}" if len(h) > len(latest) else f"Les {labels.fmt_int(len(h))} fichiers"
     details = html.Details([html.Summary(f"{shown} (détail par fichier ; l'export contient tout l'historique)", className="small"), files], className="mt-2", id="data-history-files")
-    return html.Div([by_partner, details]), "Lues = acceptées + quarantaine + doublons, pour chaque fichier et chaque partenaire (manifestes des instantanés)."
+    return html.Div([by_partner, details]), "Lues = acceptées + quarantaine + doublons, pour chaque fichier intégré et chaque partenaire (manifestes des instantanés) ; les lignes des fichiers refusés, jamais publiées, sont comptées à part, une fois par fichier distinct (un fichier refusé deux fois compte une fois)."
 
 
 @exportable(ids.DQ_HISTORY, "Historique des intégrations")
