@@ -145,3 +145,18 @@ def test_the_four_questions_are_answered_in_the_browser(page, dashboard_url):  #
     assert "mars 2025" in page.locator("#data-gaps").inner_text()
     assert "TCL" in page.locator("#data-gaps").inner_text()
     _clean(page)
+
+
+def test_donnees_tables_fit_their_cards_at_1400_px(page, dashboard_url):  # noqa: ANN001
+    """Review #13: the quarantine examples (2 641 px) and the hidden 20-file table (3 986 px) overflowed their
+    1 358 px card; at 1 400 px nothing sticks out of its card nor makes the page scroll sideways."""
+    page.set_viewport_size({"width": 1400, "height": 900})
+    open_page(page, dashboard_url + "/donnees")
+    page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
+    over = page.evaluate("""() => Array.from(document.querySelectorAll('.card table')).map(t => {
+        const card = t.closest('.card').getBoundingClientRect();
+        return Math.round(t.getBoundingClientRect().right - card.right);
+    }).filter(d => d > 1)""")
+    assert over == [], over
+    assert page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+    _clean(page)

@@ -119,7 +119,7 @@ def location(query):  # noqa: ANN001, ANN201
     filters = Filters.from_query(query or {})
     table = shaping.location_quality_table(an.location_quality(filters))
     cols = [Col("partenaire", "Partenaire"), Col("total", "Faits", int_cell)] + [Col(q, labels.LOCATION_QUALITY_LABELS[q], share_cell) for q in schema.LOCATION_QUALITIES] + [Col("sans_point", "Sans point", share_cell)]
-    return components.french_table(table, cols, numeric=["total", *schema.LOCATION_QUALITIES, "sans_point"]), components.method_note(an, filters, extra="« sans point » : secteur seulement ou aucune localisation (comptés dans leur arrondissement si connu, jamais placés sur un point par défaut)")
+    return html.Div(components.french_table(table, cols, numeric=["total", *schema.LOCATION_QUALITIES, "sans_point"]), className="wrap-table"), components.method_note(an, filters, extra="« sans point » : secteur seulement ou aucune localisation (comptés dans leur arrondissement si connu, jamais placés sur un point par défaut)")
 
 
 @exportable(ids.DQ_LOCATION, "Qualité de localisation")
@@ -180,7 +180,7 @@ def history(_query):  # noqa: ANN001, ANN201
     )
     shown = f"{labels.fmt_int(len(latest))} derniers fichiers sur {labels.fmt_int(len(h))}" if len(h) > len(latest) else f"Les {labels.fmt_int(len(h))} fichiers"
     details = html.Details([html.Summary(f"{shown} (détail par fichier ; l'export contient tout l'historique)", className="small"), files], className="mt-2", id="data-history-files")
-    return html.Div([by_partner, details]), "Lues = acceptées + quarantaine + doublons, pour chaque fichier intégré et chaque partenaire (manifestes des instantanés) ; les lignes des fichiers refusés, jamais publiées, sont comptées à part, une fois par fichier distinct (un fichier refusé deux fois compte une fois)."
+    return html.Div([by_partner, details], className="wrap-table"), "Lues = acceptées + quarantaine + doublons, pour chaque fichier intégré et chaque partenaire (manifestes des instantanés) ; les lignes des fichiers refusés, jamais publiées, sont comptées à part, une fois par fichier distinct (un fichier refusé deux fois compte une fois)."
 
 
 @exportable(ids.DQ_HISTORY, "Historique des intégrations")
@@ -197,7 +197,7 @@ def quarantine(_query):  # noqa: ANN001, ANN201
         return html.P("Aucune ligne en quarantaine.", className="mb-0"), ""
     cols = [Col("partenaire", "Partenaire"), Col("reason", "Motif"), Col("column", "Colonne"), Col("rows", "Lignes", int_cell), Col("files", "Fichiers", int_cell), Col("example", "Exemple (fichier, ligne : motif détaillé — valeurs d'origine)")]
     note = f"{labels.fmt_int(int(summary['rows'].sum()))} lignes en quarantaine, regroupées par motif ; elles gardent leurs valeurs d'origine (toutes dans l'export) : corriger l'extrait puis le réintégrer."
-    return components.french_table(summary, cols, numeric=("rows", "files"), max_rows=30), note
+    return html.Div(components.french_table(summary, cols, numeric=("rows", "files"), max_rows=30), className="wrap-table"), note
 
 
 @exportable(ids.DQ_QUARANTINE, "Quarantaine")
