@@ -21,7 +21,7 @@ import pandas as pd
 from observatory.demo import actions as act
 from observatory.demo import places
 from observatory.demo.model import Geography, category_model, day_table, daily_expected, draw_events, draw_hours, to_l93, to_wgs84
-from observatory.demo.writers import fmt_datetime_parts, fmt_decimal, write_csv, write_xlsx
+from observatory.demo.writers import fmt_datetime_parts, fmt_decimal, write_csv, write_xlsx, xlsx_datetime, xlsx_number, xlsx_text, xlsx_time
 from observatory.territory import SEASON_MONTHS
 
 # Defect kinds. The first three are expected in quarantine (dates no reader can parse, points far outside the
@@ -333,21 +333,18 @@ class PoliceMunicipale(Partner):
         lon, lat = np.round(lon, 6), np.round(lat, 6)
         bad = (frame["defect"] == "bad_date").to_numpy()
         bad_txt = _bad_dates(rng, int(bad.sum()), ("00/00/0000", "à préciser", "31/06/2022 18:00"))
-        stamps = frame["occurred_at"].dt.to_pydatetime() if len(frame) else []
         arr = frame["arr"].to_numpy().astype(object)
-        addr = frame["address"].to_numpy()
-        ptype = frame["place_type"].to_numpy()
-        outcome = frame["outcome"].to_numpy()
-        labels = frame["label"].to_numpy()
-        ids = frame["id"].to_numpy()
-        bad_iter = iter(bad_txt)
-
-        def rows():
-            for i in range(len(frame)):
-                when = next(bad_iter) if bad[i] else stamps[i]
-                la = None if np.isnan(lat[i]) else float(lat[i])
-                lo = None if np.isnan(lon[i]) else float(lon[i])
-                yield [ids[i], when, labels[i], ptype[i], addr[i], arr[i] or None, la, lo, outcome[i]]
+        columns = [
+            xlsx_text(frame["id"].to_numpy()),
+            xlsx_datetime(frame["occurred_at"], "dd/mm/yyyy hh:mm").where(bad, bad_txt),
+            xlsx_text(frame["label"].to_numpy()),
+            xlsx_text(frame["place_type"].to_numpy()),
+            xlsx_text(frame["address"].to_numpy()),
+            xlsx_text(np.where(arr == "", None, arr)),  # no arrondissement: an empty cell
+            xlsx_number(lat),
+            xlsx_number(lon),
+            xlsx_text(frame["outcome"].to_numpy()),
+        ]
 
         first = date(year, month, 1)
         last = (pd.Timestamp(first) + pd.offsets.MonthEnd(0)).date()
@@ -360,7 +357,7 @@ class PoliceMunicipale(Partner):
             title.insert(1, ["Document de travail — diffusion restreinte"])
         title.append([])
         header = ["N° intervention", "Date", "Motif", "Type de lieu", "Adresse", "Arrondissement", "Latitude", "Longitude", "Suite donnée"]
-        write_xlsx(path, sheet="Interventions", header=header, rows=rows(), title_rows=title, formats={1: "dd/mm/yyyy hh:mm"})
+        write_xlsx(path, sheet="Interventions", header=header, columns=columns, title_rows=title)
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -521,18 +518,15 @@ class Piscines(Partner):
         rng = np.random.default_rng([19, year])
         frame = frame.sort_values(["occurred_at", "site"], kind="stable").reset_index(drop=True)
         bad = (frame["defect"] == "bad_date").to_numpy()
-        bad_txt = iter(_bad_dates(rng, int(bad.sum()), ("31/06", "??", "le 14 juillet")))
-        stamps = frame["occurred_at"].dt.to_pydatetime() if len(frame) else []
-        names = frame["site_name"].to_numpy()
-        labels = frame["label"].to_numpy()
-
-        def rows():
-            for i in range(len(frame)):
-                ts = stamps[i]
-                when = next(bad_txt) if bad[i] else datetime(ts.year, ts.month, ts.day)
-                yield [i + 1, names[i], when, time(ts.hour, ts.minute), labels[i]]
-
-        write_xlsx(path, sheet=f"Saison {year}", header=["N°", "Piscine", "Date", "Heure", "Type d'incident"], rows=rows(), formats={2: "dd/mm/yyyy"})
+        bad_txt = _bad_dates(rng, int(bad.sum()), ("31/06", "??", "le 14 juillet"))
+        columns = [
+            xlsx_number(np.arange(1, len(frame) + 1)),
+            xlsx_text(frame["site_name"].to_numpy()),
+            xlsx_datetime(frame["occurred_at"], "dd/mm/yyyy", with_time=False).where(bad, bad_txt),
+            xlsx_time(frame["occurred_at"]),  # the time of day even when the date is unreadable, as the log has it
+            xlsx_text(frame["label"].to_numpy()),
+        ]
+        write_xlsx(path, sheet=f"Saison {year}", header=["N°", "Piscine", "Date", "Heure", "Type d'incident"], columns=columns)
 
 
 _POOL_HOURS = np.array([0.05, 0.07, 0.08, 0.1, 0.13, 0.15, 0.15, 0.12, 0.09, 0.06])
