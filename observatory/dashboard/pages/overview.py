@@ -196,7 +196,7 @@ def movers(query):  # noqa: ANN001, ANN201
     shown = shaping.published_rows(v, ["current", "previous"])
     top = shaping.with_labels(shaping.top_changes(shown, 10), "category", "category")
     fig = figures.change_bars(top, "label", "diff", "significant", pct_col="pct_change", height=430, value_label=f"Évolution {ref.year} par rapport à {ref.year - 1} (faits)")
-    extra = cmp.attrs.get("note", "")
+    extra = cmp.attrs.get("note", "").strip().rstrip(".")
     if len(shown) < len(v):
         extra += f" ; {labels.fmt_int(len(v) - len(shown))} catégorie(s) aux effectifs trop faibles non affichée(s)"
     return fig, components.method_note(an, current, extra=extra)
@@ -233,7 +233,7 @@ def zones_summary(query):  # noqa: ANN001, ANN201
         return ""
     analyst = components.is_analyst()
     zf = filters if analyst else shaping.sensitive_free(filters)
-    rows = pd.concat([an.compare_periods(zf.replace(zones=zone_ids), kind=kind, reference=ref).assign(name=name) for name, zone_ids in groups], ignore_index=True)
+    rows = pd.concat([period_compare(an, zf.replace(zones=zone_ids), ref, kind).assign(name=name) for name, zone_ids in groups], ignore_index=True)
     # The groups overlap and their sum is published nowhere: each line is protected on its own.
     v = components.cellwise_view(rows, ["current", "previous"], derived=CMP_DERIVED)
     items = []
@@ -244,7 +244,7 @@ def zones_summary(query):  # noqa: ANN001, ANN201
     row = rows.iloc[0]
     scope = "" if analyst else f" ; {SENSITIVE_NOTE}"
     private = components.privacy_note(v) if v.attrs.get("hidden") else ""
-    note = f"Période {labels.fmt_date(row['current_start'])} – {labels.fmt_date(row['current_end'])}, comparée à la même période de {ref.year - 1}{scope}" + (f" ; {private}" if private else "") + ". Détail dans l'onglet Zones."
+    note = f"Période {labels.fmt_date(row['current_start'])} – {labels.fmt_date(row['current_end'])}, comparée au {labels.fmt_date(row['previous_start'])} – {labels.fmt_date(row['previous_end'])}{scope}" + (f" ; {private}" if private else "") + ". Détail dans l'onglet Zones."
     return [html.Ul(items, className="mb-1"), html.Small(note, className="text-muted")]
 
 
