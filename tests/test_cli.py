@@ -288,3 +288,15 @@ def test_quarantine_rows_become_blocks_at_80_columns(tmp_path, narrow):
     assert lines[1] == "Police nat. · pn_20240201.csv · ligne 22 · colonne DATE_HEURE_FAITS"  # header + 20 good rows
     assert lines[2].startswith("  Motif   : date illisible") and lines[3].startswith('  Valeurs : {"NUM_FAIT": "BAD"')
     assert max(len(line) for line in lines) <= 80
+
+
+def test_messages_quoting_profile_keys_are_not_eaten_as_markup(tmp_path, capsys):
+    """« vérifiez [location] crs » must reach the user whole (Rich would read "[location]" as a style tag)."""
+    import pytest as _pytest
+    import typer as _typer
+
+    from observatory.commands.common import fail
+
+    with _pytest.raises(_typer.Exit):
+        fail("coordonnées en Lambert-93 ; vérifiez [location] crs dans le profil")
+    assert "vérifiez [location] crs dans le profil" in capsys.readouterr().err

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import os
 from pathlib import Path
 
@@ -157,6 +159,8 @@ def test_villeurbanne_points_are_quarantined(tmp_path):
     assert r.exit_code == 0 and r.files[0].quarantined == 1
     q = store.read_quarantine(s).iloc[0]
     assert "hors du territoire" in q["reason"] and q["column"] == "X_L93" and q["source_row"] == 32
+    # The sentence keeps its punctuation; only thousands are separated (review: « de Lyon  tolérance »).
+    assert re.fullmatch(r"point hors du territoire \(à \d{1,3}(\u00a0\d{3})* m de Lyon, tolérance 500 m\)", q["reason"]), q["reason"]
 
 
 def test_villeurbanne_only_file_is_refused(tmp_path):

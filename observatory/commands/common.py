@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from observatory.config import Settings, SettingsError, get_settings
@@ -27,7 +28,8 @@ PARIS = ZoneInfo("Europe/Paris")
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print a one-line error on stderr and exit with ``code`` (never a traceback)."""
-    err_console.print(f"[bold red]Erreur[/] : {message}", highlight=False, soft_wrap=True)
+    # Messages quote partner data and profile keys such as "[location] crs": never read them as Rich markup.
+    err_console.print(f"[bold red]Erreur[/] : {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 from rich import box
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -119,18 +120,18 @@ def _summary_table(result) -> Table:
 def _details(result) -> None:
     for f in result.files:
         if f.skipped:
-            console.print(f"{f.source_file} : {f.message}", highlight=False)
+            console.print(f"{f.source_file} : {f.message}", highlight=False, markup=False)
             continue
         if f.quarantine_reasons and not f.refused:
             console.print(f"[bold]{f.source_file}[/] — quarantaine par motif :", highlight=False)
             for reason, count in f.quarantine_reasons.items():
-                console.print(f"  {fmt_int(count)} × {reason}", highlight=False)
+                console.print(f"  {fmt_int(count)} × {reason}", highlight=False, markup=False)
         if f.unmapped_labels:
             console.print(f"[bold]{f.source_file}[/] — libellés non classés (comptés en « non classé ») :", highlight=False)
             for label, count in list(f.unmapped_labels.items())[:20]:
-                console.print(f"  {fmt_int(count)} × {label}", highlight=False)
+                console.print(f"  {fmt_int(count)} × {label}", highlight=False, markup=False)
         for note in f.notes:
-            console.print(f"[bold]{f.source_file}[/] — {note}", highlight=False)
+            console.print(f"[bold]{escape(str(f.source_file))}[/] — {escape(note)}", highlight=False)
 
 
 def ingest_cmd(
@@ -173,7 +174,7 @@ def ingest_cmd(
     if result.snapshot_id:
         console.print(f"Instantané publié : {result.snapshot_id}", highlight=False)
     elif not refused:
-        console.print("Rien à publier : " + "; ".join(f.message for f in result.files if f.message), highlight=False)
+        console.print("Rien à publier : " + "; ".join(f.message for f in result.files if f.message), highlight=False, markup=False)
     if refused:
         fail(" | ".join(f.message for f in refused))
 
@@ -318,7 +319,7 @@ def quarantine(
             original = r.original if len(r.original) <= room else r.original[:room - 1] + "…"
             console.print(f"{SHORT_SOURCE_LABELS.get(r.source, r.source)} · {r.source_file} · ligne {fmt_int(r.source_row)} · colonne {r.column}",
                           highlight=False, soft_wrap=True)
-            console.print(f"  Motif   : {r.reason}", highlight=False)
+            console.print(f"  Motif   : {r.reason}", highlight=False, markup=False)
             console.print(f"  Valeurs : {original}", highlight=False, markup=False)
     if limit and len(df) > limit:
         console.print(f"… {fmt_int(len(df) - limit)} ligne(s) de plus (--limit 0 pour tout voir)")
@@ -367,9 +368,9 @@ def sources_check(
             table.add_row(fmt_int(r.source_row), r.column, r.reason, r.original[:160])
         console.print(table)
     if rep.unmapped_labels:
-        console.print("Libellés non classés : " + ", ".join(f"{k} ({fmt_int(v)})" for k, v in rep.unmapped_labels.items()), highlight=False)
+        console.print("Libellés non classés : " + ", ".join(f"{k} ({fmt_int(v)})" for k, v in rep.unmapped_labels.items()), highlight=False, markup=False)
     for note in rep.notes:
-        console.print(note, highlight=False)
+        console.print(note, highlight=False, markup=False)
     if refusal:
         fail(f"ce fichier serait refusé : {refusal}")
     console.print("Le fichier serait accepté.")

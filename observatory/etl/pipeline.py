@@ -203,7 +203,8 @@ def _place_points(table: pa.Table, profile: Profile, index: TerritoryIndex, grid
 
 def _reason_key(reason: str) -> str:
     # Group reasons by their generic part (values between « » and numbers vary row to row).
-    return re.sub(r"«[^»]*»|\d(?:[\d\u202f.,]*\d)?", "…", reason.split(" ; ")[0]).strip()
+    # Standalone numbers only: "Lambert-93", "EPSG:2154" and "WGS84" are words of the reason, not values.
+    return re.sub(r"«[^»]*»|(?<![\w:-])\d(?:[\d\u202f\u00a0.,]*\d)?", "…", reason.split(" ; ")[0]).strip()
 
 
 def prepare_file(path: Path, profile: Profile, settings: Settings, index: TerritoryIndex, now: datetime, progress: Progress | None = None,
@@ -311,7 +312,7 @@ def prepare_file(path: Path, profile: Profile, settings: Settings, index: Territ
         S.ARRONDISSEMENT: codes_array(loc.arrondissement, S.ARRONDISSEMENT_CODES),
         S.DECLARED_ARRONDISSEMENT: t[S.DECLARED_ARRONDISSEMENT],
         S.ARRONDISSEMENT_MISMATCH: pa.array(mismatch, type=pa.bool_()),
-        S.IRIS: pa.nulls(n, pa.string()),
+        S.IRIS: pa.array(loc.iris, type=pa.string()) if loc.iris is not None else pa.nulls(n, pa.string()),
         S.ZONES: loc.zones,
         S.GRID_CELL: loc.grid,
         S.N_FACTS: t[S.N_FACTS],

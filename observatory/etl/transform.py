@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import shapely
 from pyproj import Transformer
 
+from observatory.labels import fmt_int
 from observatory import schema as S
 from observatory.etl.profile import Profile
 from observatory.territory import LAMBERT93, WGS84, Territory
@@ -564,6 +565,7 @@ class Located:
     zones: pa.Array
     grid: pa.Array
     notes: list[str]
+    iris: np.ndarray | None = None  # IRIS code per row (None where unknown); None when no IRIS are loaded
 
 
 def _in_box(a: np.ndarray, b: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
@@ -598,6 +600,7 @@ class TerritoryIndex:
     zone_to: tuple
     sites: dict  # normalised name or id → (zone_id, lon, lat)
     quarters: dict  # normalised quarter → (arrondissement, zone_id or None)
+    iris: object = None  # IRIS in Lambert-93 (GeoDataFrame) when fetched, else None
 
 
 def territory_index(territory: Territory) -> TerritoryIndex:
@@ -629,6 +632,7 @@ def territory_index(territory: Territory) -> TerritoryIndex:
         zone_to=tuple(day(v) for v in zones["valid_to"]),
         sites=sites,
         quarters=quarters,
+        iris=territory.iris.to_crs(LAMBERT93) if territory.iris is not None else None,
     )
 
 
@@ -818,7 +822,7 @@ def locate(mapped: Mapped, raw: pa.Table, profile: Profile, index: TerritoryInde
         far = dist > tolerance_m
         if far.any():
             reasons = np.full(n, "", dtype=object)
-            reasons[idx[far]] = [f"point hors du territoire (à {d:,.0f} m de Lyon, tolérance {tolerance_m:,.0f} m)".replace(",", "\u202f") for d in dist[far]]
+            reasons[idx[far]] = [f"point hors du territoire (à {fmt_int(d)} m de Lyon, tolérance {fmt_int(tolerance_m)} m)" for d in dist[far]]
             m = np.zeros(n, dtype=bool)
             m[idx[far]] = True
             problems.add(m, profile.x or profile.site or "", reasons)
@@ -856,7 +860,14 @@ def locate(mapped: Mapped, raw: pa.Table, profile: Profile, index: TerritoryInde
     quality[fill] = Q_SECTOR
 
     zones = _zone_lists(index, sp.zone_masks, mapped.wall, extra_zone)
-    return Located(x, y, lon, lat, quality, arr_idx, zones, sp.grid, notes)
+    iris = None
+    if index.iris is not None:
+        from observatory.territory import iris_of_points
+
+        located = (quality == Q_POINT) | (quality == Q_ADDRESS)
+        arr_codes = np.where(located & (arr_idx >= 0), np.array(S.ARRONDISSEMENT_CODES + ("",), dtype=object)[arr_idx], None)
+        iris = iris_of_points(np.where(located, x, np.nan), np.where(located, y, np.nan), arr_codes, index.iris)
+    return Located(x, y, lon, lat, quality, arr_idx, zones, sp.grid, notes, iris)
 
 
 def _most_first(counts: dict[str, int]) -> list[tuple[str, int]]:
