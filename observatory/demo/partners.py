@@ -273,7 +273,7 @@ class PoliceNationale(Partner):
         bad = (frame["defect"] == "bad_date").to_numpy()
         date_txt[bad] = _bad_dates(rng, int(bad.sum()), ("31/02/2021 10:00", "00/00/0000 00:00", "2021-13-45", "##/##/#### ##:##", "inconnue"))
         arr = frame["arr"].to_numpy().astype(object)
-        out = pd.DataFrame({
+        out = {
             "NUM_FAIT": frame["id"].to_numpy(),
             "DATE_HEURE_FAITS": date_txt,
             "LIBELLE_INFRACTION": frame["label"].to_numpy(),
@@ -284,7 +284,7 @@ class PoliceNationale(Partner):
             "Y_L93": fmt_decimal(frame["y"].to_numpy(), 2, ","),
             "NB_FAITS": frame["nb"].to_numpy(),
             "SERVICE": np.where(np.isin(arr, ("69381", "69382", "69384", "69385")), "DIPN69 - CSP Lyon Centre", "DIPN69 - CSP Lyon"),
-        })
+        }
         # Windows export: cp1252 and CRLF.
         write_csv(out, path, encoding="cp1252", delimiter=";", lineterminator="\r\n")
 
@@ -397,7 +397,7 @@ class Tcl(Partner):
         day = fmt_datetime_parts(frame["occurred_at"], "%Y-%m-%d")
         bad = (frame["defect"] == "bad_date").to_numpy()
         day[bad] = _bad_dates(rng, int(bad.sum()), ("2021-02-30", "30/02/2021", "N/A"))
-        out = pd.DataFrame({
+        out = {
             "id_incident": frame["id"].to_numpy(),
             "date": day,
             "heure": fmt_datetime_parts(frame["occurred_at"], "%H:%M"),
@@ -406,7 +406,7 @@ class Tcl(Partner):
             "type_incident": frame["label"].to_numpy(),
             "lon": fmt_decimal(lon, 6, "."),
             "lat": fmt_decimal(lat, 6, "."),
-        })
+        }
         write_csv(out, path, encoding="utf-8-sig", delimiter=",")
 
 
@@ -444,14 +444,14 @@ class Bailleurs(Partner):
         day = fmt_datetime_parts(frame["occurred_at"], "%d/%m/%Y")
         bad = (frame["defect"] == "bad_date").to_numpy()
         day[bad] = _bad_dates(rng, int(bad.sum()), ("32/01/2022", "??/??/????", "2022.03.01"))
-        out = pd.DataFrame({
+        out = {
             "Bailleur": frame["landlord"].to_numpy(),
             "Résidence": frame["residence"].to_numpy(),
             "Adresse": frame["address"].to_numpy(),
             "Code INSEE": frame["arr"].to_numpy(),
             "Date constat": day,
             "Nature": frame["label"].to_numpy(),
-        })
+        }
         write_csv(out, path, encoding="utf-8", delimiter=";")
 
 
@@ -586,7 +586,7 @@ class Mediateurs(Partner):
         when = fmt_datetime_parts(frame["occurred_at"], "%d/%m/%Y %H:%M")
         bad = (frame["defect"] == "bad_date").to_numpy()
         when[bad] = _bad_dates(rng, int(bad.sum()), ("31/09/2022 18:00", "semaine 32", ""))
-        out = pd.DataFrame({"ref": frame["id"].to_numpy(), "date_intervention": when, "quartier": frame["quarter"].to_numpy(), "motif": frame["label"].to_numpy()})
+        out = {"ref": frame["id"].to_numpy(), "date_intervention": when, "quartier": frame["quarter"].to_numpy(), "motif": frame["label"].to_numpy()}
         write_csv(out, path, encoding="utf-8", delimiter=",")
 
 

@@ -22,7 +22,7 @@ import zipfile
 from dataclasses import dataclass
 from datetime import datetime, time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence, Union
 
 import numpy as np
 import pandas as pd
@@ -56,34 +56,61 @@ def _text(values: Any) -> np.ndarray:
 def _csv_field(values: Any, delimiter: str, quotechar: str = '"') -> np.ndarray:
     """Minimal quoting as Python's csv writer: quote a field holding the delimiter, the quote or a line break."""
     s = _text(values)
+    specials = (delimiter, quotechar, "\n", "\r")
+    # One scan of the joined column first: almost no column needs quoting, and a per-element search is slow.
+    joined = "".join(s.tolist())
+    if not any(ch in joined for ch in specials):
+        return s
     need = np.zeros(len(s), dtype=bool)
-    for ch in (delimiter, quotechar, "\n", "\r"):
+    for ch in specials:
         need |= np.strings.find(s, ch) >= 0
-    if need.any():
-        quoted = np.strings.add(np.strings.add(quotechar, np.strings.replace(s[need], quotechar, quotechar * 2)), quotechar)
-        s = s.copy()
-        s[need] = quoted
+    quoted = np.strings.add(np.strings.add(quotechar, np.strings.replace(s[need], quotechar, quotechar * 2)), quotechar)
+    s = s.copy()
+    s[need] = quoted
     return s
 
 
-def csv_text(df: pd.DataFrame, *, delimiter: str, lineterminator: str = "\n", header: bool = True) -> str:
-    """The text ``df.to_csv(sep=delimiter, index=False, lineterminator=...)`` writes, built column-wise."""
+Columns = Union[pd.DataFrame, Mapping[str, Any]]
+
+
+def _column_items(data: Columns) -> list[tuple[str, Any]]:
+    if isinstance(data, pd.DataFrame):
+        return [(str(name), data[name].to_numpy(dtype=object)) for name in data.columns]
+    return [(str(name), values) for name, values in data.items()]
+
+
+def _n_rows(items: list[tuple[str, Any]]) -> int:
+    lengths = {len(v) for _, v in items}
+    if len(lengths) > 1:
+        raise ValueError(f"columns of different lengths: {sorted(lengths)}")
+    return lengths.pop() if lengths else 0
+
+
+def csv_text(data: Columns, *, delimiter: str, lineterminator: str = "\n", header: bool = True) -> str:
+    """The text ``DataFrame(data).to_csv(sep=delimiter, index=False, lineterminator=...)`` writes, column-wise.
+
+    ``data``: a DataFrame or a mapping column name → 1-D values (strings; None / NaN → empty field).
+    """
+    items = _column_items(data)
     lines = None
-    for name in df.columns:
-        col = _csv_field(df[name].to_numpy(dtype=object), delimiter)
+    for _name, values in items:
+        col = _csv_field(values, delimiter)
         lines = col if lines is None else np.strings.add(np.strings.add(lines, delimiter), col)
-    head = delimiter.join(_csv_field(np.asarray(list(df.columns), dtype=object), delimiter).tolist()) + lineterminator if header else ""
+    head = delimiter.join(_csv_field(np.asarray([n for n, _ in items], dtype=object), delimiter).tolist()) + lineterminator if header else ""
     if lines is None or len(lines) == 0:
         return head
     return head + lineterminator.join(lines.tolist()) + lineterminator
 
 
-def write_csv(df: pd.DataFrame, path: Path, *, encoding: str, delimiter: str, lineterminator: str = "\n") -> None:
+def write_csv(data: Columns, path: Path, *, encoding: str, delimiter: str, lineterminator: str = "\n") -> None:
     """Write string columns as a partner would (minimal quoting); empty strings stay empty.
 
-    Strict encoding: a character the partner's code page cannot hold raises ``UnicodeEncodeError`` (as
-    ``to_csv(errors="strict")`` did) rather than being silently replaced.
+    ``data``: a DataFrame or a mapping column name → values (a mapping of numpy arrays skips pandas' string
+    conversions). Strict encoding: a character the partner's code page cannot hold raises
+    ``UnicodeEncodeError`` (as ``to_csv(errors="strict")`` did) rather than being silently replaced.
     """
+    items = _column_items(data)
+    n = _n_rows(items)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".part")
     bom = encoding.lower().replace("_", "-") == "utf-8-sig"
@@ -91,8 +118,8 @@ def write_csv(df: pd.DataFrame, path: Path, *, encoding: str, delimiter: str, li
     with tmp.open("wb") as fh:
         if bom:
             fh.write(b"\xef\xbb\xbf")
-        for start in range(0, max(len(df), 1), CHUNK_ROWS):
-            part = df.iloc[start : start + CHUNK_ROWS]
+        for start in range(0, max(n, 1), CHUNK_ROWS):
+            part = {name: values[start : start + CHUNK_ROWS] for name, values in items}
             fh.write(csv_text(part, delimiter=delimiter, lineterminator=lineterminator, header=start == 0).encode(codec, errors="strict"))
     tmp.replace(path)
 
