@@ -188,6 +188,8 @@ class Geography:
             # are rejected and redrawn anyway, so this only shifts weight.
             pass
         self.bounds = [poly.bounds for poly in self.polygons]
+        self.hotspot_sigma = np.array([h.sigma_m for h in HOTSPOTS]) * HOTSPOT_SPREAD
+        self._components: dict[int, tuple[CategoryModel, tuple[np.ndarray, np.ndarray]]] = {}
 
     def inside_city(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return shapely.contains_xy(self.city, x, y)
@@ -216,7 +218,15 @@ class Geography:
         return np.concatenate(xs)[:n], np.concatenate(ys)[:n]
 
     def components(self, model: CategoryModel) -> tuple[np.ndarray, np.ndarray]:
-        """Mixture weights: one per hot spot, then one per arrondissement (background)."""
+        """Mixture weights: one per hot spot, then one per arrondissement (background); cached per model."""
+        cached = self._components.get(id(model))
+        if cached is not None and cached[0] is model:
+            return cached[1]
+        result = self._mixture(model)
+        self._components[id(model)] = (model, result)
+        return result
+
+    def _mixture(self, model: CategoryModel) -> tuple[np.ndarray, np.ndarray]:
         hs = np.array([h.weight * sum(model.tags.get(t, 0.0) for t in h.tags) for h in self.hotspots])
         share = model.hotspot_share if hs.sum() > 0 else 0.0
         hs = hs / hs.sum() * share if hs.sum() > 0 else hs
@@ -241,7 +251,7 @@ class Geography:
             if hot.any():
                 idx = todo[hot]
                 centres = self.hotspot_xy[c[hot]]
-                sigma = np.array([h.sigma_m for h in self.hotspots])[c[hot]] * HOTSPOT_SPREAD
+                sigma = self.hotspot_sigma[c[hot]]
                 x[idx] = centres[:, 0] + rng.normal(0, 1, len(idx)) * sigma
                 y[idx] = centres[:, 1] + rng.normal(0, 1, len(idx)) * sigma
             for a in np.unique(c[~hot]):
@@ -313,7 +323,10 @@ def draw_events(
     ``locate`` is false).
     """
     days = day_table(year, month)
-    frames = []
+    day_values = days["day"].to_numpy()
+    # Arrays per label, one DataFrame at the end: a frame per label cost more than the draws themselves.
+    names: list[tuple[str, str]] = []
+    codes, stamps, xs, ys = [], [], [], []
     for key, annual in volumes.items():
         label, category = key.split("\t")
         model = category_model(category)
@@ -322,7 +335,7 @@ def draw_events(
         n = int(counts.sum())
         if n == 0:
             continue
-        day = np.repeat(days["day"].to_numpy(), counts)
+        day = np.repeat(day_values, counts)
         hours = draw_hours(rng, model, np.full(n, month))
         minutes = rng.integers(0, 60, n)
         occurred = day + (hours * 60 + minutes).astype("timedelta64[m]")
@@ -330,9 +343,21 @@ def draw_events(
             x, y = geo.sample(rng, n, model)
         else:
             x = y = np.full(n, np.nan)
-        frames.append(pd.DataFrame({"label": label, "category": category, "occurred_at": occurred, "x": x, "y": y}))
-    if not frames:
+        codes.append(np.full(n, len(names), dtype=np.int32))
+        names.append((label, category))
+        stamps.append(occurred)
+        xs.append(x)
+        ys.append(y)
+    if not names:
         return pd.DataFrame({"label": pd.Series(dtype=str), "category": pd.Series(dtype=str), "occurred_at": pd.Series(dtype="datetime64[us]"), "x": pd.Series(dtype=float), "y": pd.Series(dtype=float)})
-    out = pd.concat(frames, ignore_index=True)
+    occurred = np.concatenate(stamps)
     # A stable order (time, then draw order) so ids follow time like a real register.
-    return out.sort_values("occurred_at", kind="stable").reset_index(drop=True)
+    order = np.argsort(occurred, kind="stable")
+    code = np.concatenate(codes)[order]
+    return pd.DataFrame({
+        "label": np.array([n[0] for n in names], dtype=object)[code],
+        "category": np.array([n[1] for n in names], dtype=object)[code],
+        "occurred_at": occurred[order],
+        "x": np.concatenate(xs)[order],
+        "y": np.concatenate(ys)[order],
+    })

@@ -484,28 +484,30 @@ class Piscines(Partner):
     def events(self, rng, year, month):
         days = day_table(year, month)
         d = days["day"].dt.date.to_numpy()
-        frames = []
+        day_values = days["day"].to_numpy()
+        open_ = np.ones(len(days), dtype=bool)
+        for a, b in POOL_CLOSED:
+            open_ &= ~((d >= a) & (d <= b))
+        cols: dict[str, list] = {"label": [], "category": [], "site": [], "site_name": [], "occurred_at": []}
         for pool in self.pools.itertuples():
             if month not in SEASON_MONTHS[pool.season]:
                 continue
-            open_ = np.ones(len(days), dtype=bool)
-            for a, b in POOL_CLOSED:
-                open_ &= ~((d >= a) & (d <= b))
             mu = self.DAILY_RATE * POOL_WEIGHT.get(pool.zone_id, 1.0) * POOL_ATTENDANCE[month - 1] * self.scale
             for label, share in self.LABEL_SHARE.items():
                 counts = rng.poisson(np.where(open_, mu * share, 0.0))
                 n = int(counts.sum())
                 if n == 0:
                     continue
-                day = np.repeat(days["day"].to_numpy(), counts)
+                day = np.repeat(day_values, counts)
                 # Opening hours 10:00–20:00 with an afternoon peak.
                 hours = rng.choice(np.arange(10, 20), size=n, p=_POOL_HOURS)
                 minutes = rng.integers(0, 60, n)
-                frames.append(pd.DataFrame({"label": label, "category": self.labels[label], "site": pool.zone_id, "site_name": pool.name,
-                                            "occurred_at": day + (hours * 60 + minutes).astype("timedelta64[m]")}))
-        if not frames:
+                for key, value in (("label", label), ("category", self.labels[label]), ("site", pool.zone_id), ("site_name", pool.name)):
+                    cols[key].append(np.full(n, value, dtype=object))
+                cols["occurred_at"].append(day + (hours * 60 + minutes).astype("timedelta64[m]"))
+        if not cols["label"]:
             return pd.DataFrame(columns=["label", "category", "site", "site_name", "occurred_at"]).astype({"occurred_at": "datetime64[us]"})
-        ev = pd.concat(frames, ignore_index=True).sort_values(["occurred_at", "site"], kind="stable").reset_index(drop=True)
+        ev = pd.DataFrame({k: np.concatenate(v) for k, v in cols.items()}).sort_values(["occurred_at", "site"], kind="stable").reset_index(drop=True)
         return act.pool_mediation_effect(rng, ev)
 
     def ids(self, year, month, n):
