@@ -160,21 +160,29 @@ class Partner:
         return ev
 
     def apply_defects(self, rng: np.random.Generator, ev: pd.DataFrame) -> pd.DataFrame:
-        ev = ev.copy()
+        # Edits on numpy copies, one assign at the end: pandas' .loc writes into string columns were slow.
         d = ev["defect"].to_numpy()
+        changes: dict[str, np.ndarray] = {}
         m = d == "unknown_label"
         if m.any():
-            ev.loc[m, "label"] = _pick(rng, self.unknown_labels, int(m.sum()))
-            ev.loc[m, "category"] = "non_classe"
+            label = ev["label"].to_numpy(dtype=object).copy()
+            category = ev["category"].to_numpy(dtype=object).copy()
+            label[m] = _pick(rng, self.unknown_labels, int(m.sum()))
+            category[m] = "non_classe"
+            changes.update(label=label, category=category)
         if "x" in ev:
+            x = ev["x"].to_numpy(dtype=float).copy()
+            y = ev["y"].to_numpy(dtype=float).copy()
             m = d == "missing_coords"
-            ev.loc[m, ["x", "y"]] = np.nan
+            x[m] = np.nan
+            y[m] = np.nan
             m = d == "outside_city"
             if m.any():
                 ox, oy = outside_points(rng, int(m.sum()))
-                ev.loc[m, "x"] = ox
-                ev.loc[m, "y"] = oy
-        return ev
+                x[m] = ox
+                y[m] = oy
+            changes.update(x=x, y=y)
+        return ev.assign(**changes) if changes else ev.copy()
 
     def with_overlap(self, rng: np.random.Generator, prev: pd.DataFrame | None, cur: pd.DataFrame, year: int, month: int) -> tuple[pd.DataFrame, int, int]:
         """Prepend the last ``overlap_days`` of the previous month's clean rows; requalify a few of them."""
@@ -577,7 +585,9 @@ class Mediateurs(Partner):
         ev = super().apply_defects(rng, ev)
         m = (ev["defect"] == "unknown_quarter").to_numpy()
         if m.any():
-            ev.loc[m, "quarter"] = _pick(rng, self.UNKNOWN_QUARTERS, int(m.sum()))
+            quarter = ev["quarter"].to_numpy(dtype=object).copy()
+            quarter[m] = _pick(rng, self.UNKNOWN_QUARTERS, int(m.sum()))
+            ev = ev.assign(quarter=quarter)
         return ev
 
     def file_name(self, year, month):

@@ -308,8 +308,11 @@ def sheet_rows_xml(columns: list[XlsxColumn], first_row: int, styles: dict[int, 
             stripped = np.strings.strip(raw)
             keep = (stripped != "") & (stripped != raw)
             esc = _xml_escape(raw)
-            open_t = np.where(keep, '<t xml:space="preserve">', "<t>").astype(_STR)
-            body = np.strings.add(np.strings.add(np.strings.add(np.strings.add('" t="inlineStr"><is>', open_t), esc), "</t></is></c>"), "")
+            if keep.any():
+                open_t = np.where(keep, '" t="inlineStr"><is><t xml:space="preserve">', '" t="inlineStr"><is><t>').astype(_STR)
+                body = np.strings.add(np.strings.add(open_t, esc), "</t></is></c>")
+            else:
+                body = np.strings.add(np.strings.add('" t="inlineStr"><is><t>', esc), "</t></is></c>")
             text_cell[t] = np.where(raw == "", '" t="inlineStr" />', body)
         num_cell = np.full(n, "", dtype=_STR)
         m = ~col.is_text & col.present
