@@ -11,7 +11,7 @@ import csv
 import hashlib
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date
 from pathlib import Path
 from typing import Callable
 

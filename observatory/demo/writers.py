@@ -35,7 +35,7 @@ _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 # Deflate level of the XLSX parts: level 1 compresses the repetitive sheet XML almost as well as the default 6
 # (≈ 10 % larger files) in a third of the time, and compression was the largest remaining cost of a workbook.
 ZIP_LEVEL = 1
-CHUNK_ROWS = 50_000  # rows formatted and written at a time (bounds the memory of one file's text)
+CHUNK_ROWS = 20_000  # rows formatted and written at a time (bounds the memory of one file's text)
 
 _STR = StringDType()
 # Characters XML 1.0 forbids (openpyxl refuses them with IllegalCharacterError).
