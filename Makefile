@@ -29,7 +29,6 @@ browser:
 
 run: install
 	$(VENV)/bin/observatory prepare
-	@echo "Tableau de bord : http://127.0.0.1:8050"
 	$(PY) app.py
 
 test: install-test browser
