@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from observatory.config import Settings
+from observatory.fileio import atomic_write as _atomic_write
 from observatory.official import model as m
 from observatory.official.model import OfficialError
 
@@ -31,20 +32,6 @@ MANIFEST_FORMAT = 1
 
 def official_store_dir(settings: Settings) -> Path:
     return settings.processed_dir / "official"
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def file_sha256(path: Path) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import os
 import tempfile
 import urllib.error
 import urllib.request
@@ -14,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from observatory.config import Settings
+from observatory.fileio import atomic_write
 from observatory.territory.geography import OFFICIAL_BOUNDARY_FILE, TerritoryDownloadError, TerritoryError, read_boundary_file
 
 
@@ -49,21 +49,6 @@ def gunzip_if_needed(data: bytes, origin: str) -> bytes:
         return gzip.decompress(data)
     except (gzip.BadGzipFile, EOFError, OSError) as exc:
         raise TerritoryError(f"{origin} : archive gzip illisible ({exc.__class__.__name__}) ; téléchargez-la à nouveau") from None
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write beside the target, sync, then rename over it: readers see the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def fetch_arrondissements(settings: Settings, urls: list[str] | None = None) -> FetchResult:
