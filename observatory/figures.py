@@ -265,7 +265,9 @@ def choropleth_map(
     for gj, name, color in outlines:
         fig.add_trace(_outline_trace(gj, name, color, width=2, showlegend=True))
     if nothing:
-        fig.add_annotation(text="Aucun fait pour ces filtres", x=0.5, y=0.97, xref="paper", yref="paper", showarrow=False, bgcolor="rgba(255,255,255,0.85)", font={"size": 14, "color": "#6b7280"})
+        # Published cells all zero: either there is nothing, or what there is was withheld (small counts).
+        message = "Aucun fait pour ces filtres" if shown.all() else "Effectifs trop faibles : valeurs non publiées"
+        fig.add_annotation(text=message, x=0.5, y=0.97, xref="paper", yref="paper", showarrow=False, bgcolor="rgba(255,255,255,0.85)", font={"size": 14, "color": "#6b7280"})
     return _map_layout(fig, style, height)
 
 

@@ -213,3 +213,15 @@ def test_empty_figures_say_so_instead_of_drawing_nonsense_axes():
     assert [a.text for a in bars.layout.annotations] == ["Aucun fait pour ces filtres"] and bars.layout.xaxis.visible is False
     one = figures.time_series(pd.DataFrame({"month": [pd.Timestamp("2025-03-01")] * 2, "count": [3, 4], "w": ["a", "b"]}), "month", "count", group_col="w")
     assert one.layout.xaxis.dtick == "M1" and one.data[0].mode == "lines+markers"
+
+
+def test_a_map_whose_only_counts_are_withheld_does_not_say_there_is_nothing():
+    import pandas as pd
+
+    from observatory import figures
+
+    gj = {"type": "FeatureCollection", "features": [{"type": "Feature", "id": i, "properties": {}, "geometry": {"type": "Point", "coordinates": [4.8, 45.7]}} for i in "ab"]}
+    hidden_only = figures.choropleth_map(pd.DataFrame({"id": ["a", "b"], "v": [float("nan"), 0.0], "t": ["< 5", "0"]}), gj, "id", "v", "Faits", text_col="t")
+    assert [a.text for a in hidden_only.layout.annotations] == ["Effectifs trop faibles : valeurs non publiées"]
+    empty = figures.choropleth_map(pd.DataFrame({"id": ["a", "b"], "v": [0.0, 0.0]}), gj, "id", "v", "Faits")
+    assert [a.text for a in empty.layout.annotations] == ["Aucun fait pour ces filtres"]

@@ -198,7 +198,8 @@ def movers(query):  # noqa: ANN001, ANN201
     fig = figures.change_bars(top, "label", "diff", "significant", pct_col="pct_change", height=430, value_label=f"Évolution {ref.year} par rapport à {ref.year - 1} (faits)")
     extra = cmp.attrs.get("note", "").strip().rstrip(".")
     if len(shown) < len(v):
-        extra += f" ; {labels.fmt_int(len(v) - len(shown))} catégorie(s) aux effectifs trop faibles non affichée(s)"
+        hidden = f"{labels.fmt_int(len(v) - len(shown))} catégorie(s) aux effectifs trop faibles non affichée(s)"
+        extra = f"{extra} ; {hidden}" if extra else hidden
     return fig, components.method_note(an, current, extra=extra)
 
 
