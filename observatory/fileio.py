@@ -1,7 +1,8 @@
-"""Atomic file replacement, shared by every writer of small files (downloads, manifests, registers)."""
+"""Atomic file replacement and file checksums, shared by every writer of small files (downloads, manifests)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -28,3 +29,12 @@ def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file, read in 4 MiB chunks (manifests, ledgers, download caches, demo markers)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -7,7 +7,8 @@ dd/mm/yyyy, months and weekdays are spelled in French.
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
 
 from observatory import schema
 
@@ -131,3 +132,50 @@ def source_label(code: str) -> str:
 
 def population_note(vintage: int) -> str:
     return f"taux pour 1{NBSP}000 habitants, population légale INSEE {vintage}"
+
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def to_paris(value) -> datetime | None:  # noqa: ANN001 - datetime, pandas Timestamp or ISO text
+    """A moment as Europe/Paris wall time — every time shown to a user is one (None when empty or unreadable).
+
+    Aware values are converted; naive ones are taken as UTC, which is what the store and the accounts file write.
+    """
+    if value is None or value == "" or value != value:  # NaN / NaT compare unequal to themselves
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if hasattr(value, "to_pydatetime"):  # pandas Timestamp
+        value = value.to_pydatetime()
+    if not isinstance(value, datetime):
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(PARIS)
+
+
+def fmt_paris(value) -> str:  # noqa: ANN001
+    """``dd/mm/yyyy HH:MM`` in Europe/Paris time; « – » when unknown."""
+    return fmt_datetime(to_paris(value))
+
+
+def fmt_day(value) -> str:  # noqa: ANN001
+    """A date (``2026-11-25``, a date, or a moment taken in Paris time) as ``25/11/2026``; text kept if unreadable."""
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, datetime):
+        return fmt_date(to_paris(value))
+    if isinstance(value, date):
+        return fmt_date(value)
+    text = str(value).strip()
+    if len(text) == 10:
+        try:
+            return fmt_date(date.fromisoformat(text))
+        except ValueError:
+            return text
+    moment = to_paris(text)
+    return fmt_date(moment) if moment is not None else text

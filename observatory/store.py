@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -31,6 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from observatory.fileio import sha256_file as _sha256_file
 from observatory.config import Settings
 from observatory.schema import INCIDENT_SCHEMA, OCCURRED_AT, SCHEMA_VERSION
 
@@ -257,12 +257,7 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
+sha256_file = _sha256_file  # observatory.fileio.sha256_file
 
 
 @contextlib.contextmanager

@@ -8,9 +8,7 @@ that commands registered on them get this help without each author having to thi
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any, NoReturn
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -18,12 +16,10 @@ from rich.markup import escape
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from observatory.config import Settings, SettingsError, get_settings
-from observatory.labels import fmt_date, fmt_datetime
+from observatory.labels import PARIS, fmt_day, fmt_paris, to_paris  # noqa: F401 - re-exported for the command modules
 
 console = Console()
 err_console = Console(stderr=True)
-
-PARIS = ZoneInfo("Europe/Paris")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -38,52 +34,6 @@ def settings_or_fail() -> Settings:
         return get_settings()
     except SettingsError as exc:
         fail(str(exc))
-
-
-# Time ------------------------------------------------------------------------------------------------------------
-def to_paris(value: Any) -> datetime | None:
-    """A datetime, pandas Timestamp or ISO text as Europe/Paris wall time (None when empty or unreadable).
-
-    Aware values are converted; naive ones are taken as the machine's local time, because that is what
-    ``datetime.now()`` wrote (the accounts file does so) — the printed time is then Paris time anyway.
-    """
-    if value is None or value == "" or value != value:  # NaN / NaT compare unequal to themselves
-        return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    if hasattr(value, "to_pydatetime"):  # pandas Timestamp
-        value = value.to_pydatetime()
-    if not isinstance(value, datetime):
-        return None
-    if value.tzinfo is None:
-        value = value.astimezone()  # interpret as local time of this machine
-    return value.astimezone(PARIS)
-
-
-def fmt_paris(value: Any) -> str:
-    """``dd/mm/yyyy HH:MM`` in Europe/Paris time; ``–`` when unknown."""
-    return fmt_datetime(to_paris(value))
-
-
-def fmt_day(value: Any) -> str:
-    """A date (``2026-11-25``, a date, or a timestamp taken in Paris time) as ``25/11/2026``; text kept if unreadable."""
-    if value is None or value == "":
-        return "–"
-    if isinstance(value, datetime):
-        return fmt_date(to_paris(value))
-    if isinstance(value, date):
-        return fmt_date(value)
-    text = str(value).strip()
-    if len(text) == 10:
-        try:
-            return fmt_date(date.fromisoformat(text))
-        except ValueError:
-            return text
-    moment = to_paris(text)
-    return fmt_date(moment) if moment is not None else text
 
 
 # French help ----------------------------------------------------------------------------------------------------

@@ -79,32 +79,8 @@ def privacy_note(v: pd.DataFrame) -> str:
             "retrouver une petite valeur par différence")
 
 
-def paris_time(value):  # noqa: ANN001, ANN201 - datetime | Timestamp | ISO text -> datetime | None
-    """A moment as Europe/Paris wall time (what every time shown to a user is). Aware values are converted;
-    naive ones are taken as UTC, which is what the store writes (ledger, manifests)."""
-    from datetime import datetime, timezone
-    from zoneinfo import ZoneInfo
-
-    if value is None or value is pd.NaT or (isinstance(value, float) and pd.isna(value)):
-        return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    if isinstance(value, pd.Timestamp):
-        value = value.to_pydatetime()
-    if not isinstance(value, datetime):
-        return value
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(ZoneInfo("Europe/Paris"))
-
-
-def fmt_paris(value) -> str:  # noqa: ANN001
-    """``dd/mm/yyyy HH:MM`` in Europe/Paris time; « – » when unknown."""
-    t = paris_time(value)
-    return labels.fmt_datetime(t) if t is not None else "–"
+paris_time = labels.to_paris  # one definition of "the time a user reads" (observatory.labels)
+fmt_paris = labels.fmt_paris
 
 
 def is_demo(s: Settings) -> bool:

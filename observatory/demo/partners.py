@@ -8,7 +8,6 @@ previous month in each extract (overlap → duplicates) and occasionally requali
 from __future__ import annotations
 
 import csv
-import hashlib
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,6 +17,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from observatory.fileio import sha256_file as _sha256_file
 from observatory.demo import actions as act
 from observatory.demo import places
 from observatory.demo.model import Geography, category_model, day_table, daily_expected, draw_events, draw_hours, to_l93, to_wgs84
@@ -57,12 +57,7 @@ class FileRecord:
                 "requalified": self.requalified, "defects": dict(self.defects), "sha256": self.sha256}
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+sha256_of = _sha256_file  # observatory.fileio.sha256_file
 
 
 def inject_defects(rng: np.random.Generator, n: int, rates: dict[str, float]) -> np.ndarray:

@@ -9,7 +9,6 @@ whole history: years are never mixed across editions.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -21,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from observatory.fileio import sha256_file as _sha256_file
 from observatory.config import Settings
 from observatory.fileio import atomic_write as _atomic_write
 from observatory.official import model as m
@@ -34,12 +34,7 @@ def official_store_dir(settings: Settings) -> Path:
     return settings.processed_dir / "official"
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+file_sha256 = _sha256_file  # observatory.fileio.sha256_file
 
 
 def read_manifest(settings: Settings) -> dict[str, Any]:
