@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,27 @@ from observatory.config import get_settings
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_REFERENCE = REPO.parent / "shared" / "reference"
+
+
+# The calendar check (tests/test_calendar.py) reruns the time-sensitive tests with the whole process moved to
+# another day: every clock the product or a test reads (datetime, date, time, pandas) then says that day.
+FAKE_TODAY_ENV = "OBSERVATORY_TEST_TODAY"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fake_today():
+    value = os.environ.get(FAKE_TODAY_ENV)
+    if not value:
+        yield None
+        return
+    import time_machine
+
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(hour=10, tzinfo=timezone.utc)
+    # tick=True: time still moves forward from the fake moment (snapshot ids and durations stay ordered).
+    with time_machine.travel(moment, tick=True):
+        yield moment
 
 
 @pytest.fixture

@@ -89,8 +89,8 @@ def publish_random_store(settings: Settings, n: int = 20_000, seed: int = 1, sta
         writer.write_year(year, table.filter(pc.equal(table.column(schema.YEAR), pa.scalar(year, pa.int16()))))
     ledger, quarantine = ingest_records(writer.id, start_year, end_year)
     writer.write_quarantine("random", quarantine)
-    now = datetime.now(timezone.utc).isoformat()
-    writer.publish({"created_at": now, "ingests": [], "ledger": ledger, "source": "tests.dashboard_data (random, not the demo)"})
+    # A fixed creation time: nothing may depend on the day the suite runs (the calendar check runs it at other dates).
+    writer.publish({"created_at": "2026-01-15T09:00:00+00:00", "ingests": [], "ledger": ledger, "source": "tests.dashboard_data (random, not the demo)"})
     if actions:
         install_actions(settings)
     return settings

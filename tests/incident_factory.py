@@ -150,7 +150,7 @@ def publish_snapshot(table: pa.Table | pd.DataFrame, settings, snapshot_id: str 
     writer = store.SnapshotWriter(settings, sid, store.current_snapshot(settings))
     for y in sorted(set(table.column(schema.YEAR).to_pylist())):
         writer.write_year(y, table.filter(pc.equal(table.column(schema.YEAR), pa.scalar(y, pa.int16()))))
-    return writer.publish({"created_at": pd.Timestamp.now(tz="UTC").isoformat(), "note": "tests.incident_factory"})
+    return writer.publish({"created_at": "2026-01-15T09:00:00+00:00", "note": "tests.incident_factory"})
 
 
 # Large plausible data ------------------------------------------------------------------------------------------

@@ -239,11 +239,17 @@ def _paris_day(iso: str) -> str:
 
 
 def _cache_stamp(settings: Settings) -> tuple:
-    # A new download or a new perimeter file changes the stamp, so a cached Territory is never stale.
+    # A new download, a new perimeter file or an edited sidecar (download date, origin) changes the stamp, so a
+    # cached Territory is never stale. Size and inode join the mtime: an atomic replace within the filesystem's
+    # timestamp granularity keeps the mtime but not the inode.
     stamps = []
     for name in (OFFICIAL_BOUNDARY_FILE, QPV_FILE, CUSTOM_ZONES_FILE, IRIS_FILE, "populations.csv"):
-        p = settings.reference_dir / name
-        stamps.append(p.stat().st_mtime_ns if p.exists() else 0)
+        for p in (settings.reference_dir / name, (settings.reference_dir / name).with_suffix(".json")):
+            if p.exists():
+                st = p.stat()
+                stamps.append((st.st_mtime_ns, st.st_size, st.st_ino))
+            else:
+                stamps.append(None)
     return tuple(stamps)
 
 

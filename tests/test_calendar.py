@@ -1,0 +1,65 @@
+"""The suite does not depend on the day it runs: the time-sensitive tests pass with the clock moved far away.
+
+Each check reruns, in a child pytest, the tests that touch the product's clocks (download dates, snapshot and
+ingest times, default years and reference dates, report and export dates, sessions) with every clock of the
+process moved to another day by ``tests/conftest.py`` (time-machine). A probe test proves that the move
+reached the clocks the product reads.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from datetime import date, datetime, timezone
+
+import pandas as pd
+import pytest
+
+from tests.conftest import FAKE_TODAY_ENV, REPO
+
+# Tests whose code reads a clock (found by searching the product for now()/today() and following the callers).
+TIME_SENSITIVE = [
+    "tests/test_territory.py",
+    "tests/test_official_fetch.py",
+    "tests/test_store.py",
+    "tests/test_bilan.py",
+    "tests/test_exports.py",
+    "tests/test_analytics_hotspots.py",
+    "tests/test_auth.py",
+    "tests/test_cli.py",
+    "tests/test_report.py",
+    "tests/test_actions_page.py",
+    "tests/test_etl_pipeline.py",
+    "tests/test_dashboard_app.py",
+]
+PROBE = "tests/test_calendar.py::test_every_clock_reads_the_fake_day"
+
+
+def test_every_clock_reads_the_fake_day(_fake_today):
+    if _fake_today is None:
+        pytest.skip("probe of the calendar check: only meaningful with the clock moved (OBSERVATORY_TEST_TODAY)")
+    day = _fake_today.date()
+    assert date.today() == day
+    assert datetime.now(timezone.utc).date() == day
+    assert pd.Timestamp.now(tz="UTC").date() == day
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("day", ["2027-01-01", "2031-06-15"])
+def test_time_sensitive_tests_pass_on_another_day(day, tmp_path):
+    if os.environ.get(FAKE_TODAY_ENV):
+        pytest.skip("already inside a calendar check")
+    report = tmp_path / "junit.xml"
+    env = {**os.environ, FAKE_TODAY_ENV: day}
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not browser",
+           f"--junitxml={report}", PROBE, *TIME_SENSITIVE]
+    run = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, f"on {day}:\n{run.stdout[-6000:]}\n{run.stderr[-2000:]}"
+    cases = ET.parse(report).getroot().iter("testcase")
+    by_name = {c.get("name"): c for c in cases}
+    probe = by_name["test_every_clock_reads_the_fake_day"]
+    assert probe.find("skipped") is None and probe.find("failure") is None, "the clock was not moved"
+    ran = [c for c in by_name.values() if c.find("skipped") is None]
+    assert len(ran) > 20, f"only {len(ran)} tests ran on {day}"
