@@ -206,7 +206,7 @@ def shell_layout() -> html.Div:
 
 FILTER_BAR_WRAP = "filter-bar-wrap"
 # Pages where the shared filters do not apply: the bar is hidden there rather than shown doing nothing.
-NO_FILTER_PAGES = ("/connexion", "/officielles")
+NO_FILTER_PAGES = ("/connexion", "/officielles", "/sentiment")
 
 
 # Filter state <-> URL -------------------------------------------------------------------------------------------------
