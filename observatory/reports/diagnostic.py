@@ -18,6 +18,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 import pandas as pd
 
@@ -60,6 +61,7 @@ class DiagnosticInputs:
     official_coverage: str = ""  # said when an edition is imported but does not cover the year
     actions: pd.DataFrame | None = None  # action evaluations of the year, display-ready columns
     privacy_engine: str = protection.ENGINE
+    survey: Any = None  # observatory.survey.SurveyTables (published estimates only), for « Ce que disent les habitants »
 
 
 # Output ---------------------------------------------------------------------------------------------------------
@@ -158,6 +160,7 @@ class Diagnostic:
     empty: bool = False
     official_summary: list[str] = field(default_factory=list)  # SSMSI figures quoted in the summary, one line each
     official_source: str = ""  # their citation (edition, production date), or why there are none for the year
+    residents: Section | None = None  # resident survey estimates (observatory.survey.report), when a wave covers the year
 
 
 class _Numbering:
@@ -711,6 +714,7 @@ def build_diagnostic(
         official_source = inputs.official_coverage
 
     title = f"Bilan annuel {year} — {place}"
+    residents = _residents_section(inputs.survey, year, arrondissement, num)
     return Diagnostic(
         year=year,
         previous_year=prev,
@@ -740,7 +744,18 @@ def build_diagnostic(
         empty=year_total == 0,
         official_summary=official_summary,
         official_source=official_source,
+        residents=residents,
     )
+
+
+def _residents_section(tabs, year: int, arrondissement: str | None, num: _Numbering) -> Section | None:  # noqa: ANN001 - SurveyTables
+    from observatory.survey.report import residents_content
+
+    content = residents_content(tabs, year, arrondissement)
+    if content is None:
+        return None
+    table = num.table("Ce que disent les habitants : estimations de l'enquête", content.frame, content.data, content.note, key="habitants")
+    return Section(title=content.title, sentences=content.sentences, tables=[table], key="habitants")
 
 
 def _direction(row: pd.Series) -> int:
@@ -985,7 +1000,17 @@ def load_inputs(settings, analytics=None, year: int | None = None, arrondissemen
         official_rows=official_rows,
         official_coverage=official_coverage,
         actions=actions,
+        survey=_survey_tables(settings) if year is not None else None,
     )
+
+
+def _survey_tables(settings):  # noqa: ANN001, ANN202
+    try:
+        from observatory.survey import survey_tables
+
+        return survey_tables(settings)
+    except Exception:  # noqa: BLE001 - the survey section is optional: an unreadable survey store leaves it out
+        return None
 
 
 def diagnostic_for(settings, year: int, arrondissement: str | None = None, analytics=None, generated_on: date | None = None) -> Diagnostic:  # noqa: ANN001
