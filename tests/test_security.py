@@ -17,7 +17,7 @@ from dash import Input, Output, dcc, html
 
 from observatory import auth
 from observatory.config import get_settings
-from observatory.dashboard import security
+from observatory.dashboard import access, security
 
 REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "correct-horse-battery"
@@ -70,6 +70,8 @@ def build_app(settings, pages=PAGES):
         dash.register_page(f"t_page{path.replace('/', '_') or 'home'}", path=path, layout=html.Div(children))
     app.layout = html.Div([html.Nav(id="t-nav"), dash.page_container])
     security.require_analyst("test-points*", "test-actions-edit")
+    # The role table: élu callbacks are declared, every other one stays analyst-only (default deny).
+    access.allow_callback(access.SIGNED_IN, *(f"{out}.children" for out, _, allowed in CALLBACKS if allowed))
     for out, inp, _ in CALLBACKS:
         app.callback(Output(out, "children"), Input(inp, "value"))(lambda v, _o=out: f"{_o}:{v}")
 
@@ -226,7 +228,8 @@ def test_elu_sees_exactly_the_elu_pages_and_callbacks(app):
 def test_elu_cannot_reach_analyst_data_through_an_input_or_state(app):
     client = app.server.test_client()
     sign_in(client, "paul")
-    # A legitimate output, but the request carries a registered analyst-only component as state.
+    # A legitimate output, but the request carries a registered analyst-only component as state: the callback
+    # declares no such state, so the request is not a call of it (400); nobody signed in learns only "sign in".
     body = {
         "output": "t-overview-kpis.children", "outputs": {"id": "t-overview-kpis", "property": "children"},
         "inputs": [{"id": "t-overview-in", "property": "value", "value": 1}],
@@ -234,10 +237,12 @@ def test_elu_cannot_reach_analyst_data_through_an_input_or_state(app):
         "changedPropIds": ["t-overview-in.value"],
     }
     assert app.server.test_client().post("/_dash-update-component", json=body, headers=ORIGIN).status_code == 401
-    assert client.post("/_dash-update-component", json=body, headers=ORIGIN).status_code == 403
-    # Pattern-matching ids match on their "type".
+    assert client.post("/_dash-update-component", json=body, headers=ORIGIN).status_code == 400
     body["state"] = [{"id": {"type": "test-points-layer", "index": 3}, "property": "value", "value": None}]
-    assert client.post("/_dash-update-component", json=body, headers=ORIGIN).status_code == 403
+    assert client.post("/_dash-update-component", json=body, headers=ORIGIN).status_code == 400
+    body["state"] = []
+    response = client.post("/_dash-update-component", json=body, headers=ORIGIN)
+    assert response.status_code == 200 and "t-overview-kpis:1" in response.get_data(as_text=True)
 
 
 def test_malformed_callback_body_is_refused(app):

@@ -20,7 +20,6 @@ combinations before serving.
 
 from __future__ import annotations
 
-import contextvars
 import hashlib
 import html as html_lib
 import ipaddress
@@ -28,12 +27,11 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator
 from datetime import timedelta
-from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 from observatory import auth
+from observatory.dashboard import access
 from observatory.auth import User
 
 log = logging.getLogger(__name__)
@@ -66,8 +64,6 @@ _elu_routes: set[str] = set()
 _public_routes: set[str] = {"/vendor/"}
 _registry_lock = threading.Lock()
 
-# Overrides the role while page layouts are walked to learn which ids live on analyst-only pages.
-_role_override: contextvars.ContextVar[str | None] = contextvars.ContextVar("observatory_role_override", default=None)
 
 
 def require_analyst(*component_ids: str) -> None:
@@ -143,9 +139,6 @@ def can_open(role: str, path: str) -> bool:
 
 def current_user() -> User | None:
     """The user of the current request; the local analyst outside a request or when security is not installed."""
-    override = _role_override.get()
-    if override is not None:
-        return User(name="(layout)", role=override)
     try:
         from flask import current_app, g, has_request_context
     except ImportError:  # pragma: no cover - flask ships with dash
@@ -310,98 +303,36 @@ def _strip_prefix(path: str, prefix: str) -> str:
     return path
 
 
-def _walk_ids(component) -> Iterator[object]:  # noqa: ANN001 - a Dash component tree
-    if component is None or isinstance(component, (str, int, float)):
-        return
-    if isinstance(component, (list, tuple)):
-        for child in component:
-            yield from _walk_ids(child)
-        return
-    cid = getattr(component, "id", None)
-    if cid is not None:
-        yield cid
-    for prop in getattr(component, "_prop_names", ()):
-        value = getattr(component, prop, None)
-        if prop == "id" or value is None or isinstance(value, (str, int, float, bool)):
+def _touches_analyst_only(cb: dict) -> bool:
+    """Whether a registered callback declares a component of :func:`require_analyst` among its outputs, inputs or
+    states (a second lock: such a callback stays analyst-only even if the role table were to open it)."""
+    declared = [k.rpartition(".")[0] for k in access.declared_outputs(cb)]
+    declared += [d["id"] for d in (*cb.get("inputs", []), *cb.get("state", []))]
+    for raw in declared:
+        cid = json.loads(raw) if raw.startswith("{") else raw
+        if is_analyst_only_id(cid):
+            return True
+    return False
+
+
+def _bad_value(call) -> str:  # noqa: ANN001 - access.Call
+    """A French reason when a value sent is one no page could send (a crafted filter), else ""."""
+    from observatory.analytics.filters import Filters, FiltersError
+    from observatory.dashboard import ids
+
+    for query in call.values_of(ids.FILTERS, "data"):
+        if query is None:
             continue
-        if hasattr(value, "_prop_names") or isinstance(value, (list, tuple)):
-            yield from _walk_ids(value)
-
-
-def _id_key(cid: object) -> str:
-    return cid.get("type", "") if isinstance(cid, dict) else str(cid)
-
-
-def _analyst_page_ids(app) -> set[str]:  # noqa: ANN001
-    """Ids that appear on analyst-only pages and nowhere an élu can go: their callbacks are analyst-only too.
-
-    Learned once from the page registry (layouts rendered as an analyst would see them), so a page that forgot
-    to register its ids is still protected.
-    """
-    cached = getattr(app, "_observatory_analyst_ids", None)
-    if cached is not None:
-        return cached
-    import dash
-
-    def layout_of(value):  # noqa: ANN001, ANN202
-        if callable(value):
-            try:
-                return value()
-            except Exception as exc:  # noqa: BLE001 - a layout failing here only weakens the derived set
-                log.warning("layout could not be inspected for access control: %s", exc)
-                return None
-        return value
-
-    token = _role_override.set("analyste")
-    try:
-        elu_ids: set[str] = {_id_key(i) for i in _walk_ids(layout_of(app.layout))}
-        analyst_ids: set[str] = set()
-        for page in dash.page_registry.values():
-            ids = {_id_key(i) for i in _walk_ids(layout_of(page.get("layout")))}
-            if "elu" in page_roles(page.get("path", "")):
-                elu_ids |= ids
-            else:
-                analyst_ids |= ids
-    finally:
-        _role_override.reset(token)
-    derived = analyst_ids - elu_ids
-    app._observatory_analyst_ids = derived
-    return derived
-
-
-def _request_ids(body: dict) -> tuple[list[object], list[dict]]:
-    """(every component id in a callback request, the inputs list) from Dash's JSON body."""
-    ids: list[object] = []
-
-    def collect(node) -> None:  # noqa: ANN001
-        if isinstance(node, dict):
-            if "id" in node and "property" in node:
-                ids.append(node["id"])
-            else:
-                for v in node.values():
-                    collect(v)
-        elif isinstance(node, list):
-            for v in node:
-                collect(v)
-
-    for key in ("outputs", "inputs", "state"):
-        collect(body.get(key))
-    output = body.get("output")
-    if isinstance(output, str):
-        # "id.prop" or "..id1.prop1...id2.prop2.." (pattern ids are JSON with dots inside: parse the structured form)
-        for part in output.strip(".").split("..."):
-            if part and not part.startswith("{"):
-                ids.append(part.rsplit(".", 1)[0])
-    inputs = []
-    collect_inputs = body.get("inputs") or []
-    stack = list(collect_inputs) if isinstance(collect_inputs, list) else list(collect_inputs.values())
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            inputs.append(item)
-    return ids, inputs
+        if not isinstance(query, dict) or not all(isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))
+                                                  for v in query.values()):
+            return "filtres illisibles"
+        try:
+            Filters.from_query(query)
+        except FiltersError as exc:
+            return f"filtres refusés : {exc}"
+        except (TypeError, ValueError):
+            return "filtres illisibles"
+    return ""
 
 
 def install_security(app, settings) -> None:  # noqa: ANN001 - Dash app, Settings
@@ -557,29 +488,25 @@ def install_security(app, settings) -> None:  # noqa: ANN001 - Dash app, Setting
         return deny(403, "téléchargement réservé aux analystes")
 
     def check_callback(role: str):  # noqa: ANN202
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            return deny(400, "requête de mise à jour illisible")
-        ids, inputs = _request_ids(body)
-        keys = {_id_key(i) for i in ids}
-        # The page router renders a page's layout: it must obey the page table.
-        if "_pages_content" in keys:
-            for item in inputs:
-                if item.get("id") == "_pages_location" and item.get("property") == "pathname":
-                    path = _strip_prefix(str(item.get("value") or "/"), app.config.requests_pathname_prefix or "/")
-                    if not can_open(role, path):
-                        return deny(401 if not role else 403, "page non autorisée pour ce profil")
-            return None
-        if not role:
-            if keys and all(k.startswith("connexion") for k in keys):
-                return None
-            return deny(401, "connexion requise")
-        if role in ANALYST_ROLES:
-            return None
-        if any(is_analyst_only_id(i) for i in ids):
+        """Identify the call on the server's registry (400), then apply the role table (401/403) and the page table."""
+        try:
+            call, cb = access.identify(app.callback_map, request.get_json(silent=True))
+        except access.Refused as refused:
+            # Someone not signed in learns nothing about the registry: every refusal is "sign in first".
+            return deny(401, "connexion requise") if not role else deny(refused.status, refused.message)
+        if role not in access.roles_for(cb):
+            return deny(401, "connexion requise") if not role else deny(403, "données réservées aux analystes")
+        if call.output in app.callback_map and access.ROUTER in call.keys:
+            # The router renders the layout of the pathname it is sent: that path must obey the page table.
+            for pathname in call.values_of("_pages_location", "pathname"):
+                path = _strip_prefix(str(pathname or "/"), app.config.requests_pathname_prefix or "/")
+                if not can_open(role, path):
+                    return deny(401 if not role else 403, "page non autorisée pour ce profil")
+        if role not in ANALYST_ROLES and _touches_analyst_only(cb):
             return deny(403, "données réservées aux analystes")
-        if keys & _analyst_page_ids(app):
-            return deny(403, "données réservées aux analystes")
+        problem = _bad_value(call)
+        if problem:
+            return deny(400, problem)
         return None
 
     @server.after_request
