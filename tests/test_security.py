@@ -162,6 +162,10 @@ def test_sign_in_page_and_assets_are_public(app):
     assert client.get("/_dash-layout").status_code == 200
     deps = client.get("/_dash-dependencies")
     assert deps.status_code == 200
+    # Without a session, the callback graph holds the page router only (the sign-in page is a routed page).
+    outputs = [d["output"] for d in deps.get_json()]
+    assert any("_pages_content" in o for o in outputs)
+    assert not any(o.startswith("t-") for o in outputs), outputs
     assert client.get("/vendor/test-bootstrap.css").status_code == 200  # the sign-in page needs its CSS
     suites = [p for p in (r.rule for r in app.server.url_map.iter_rules()) if "_dash-component-suites" in p]
     assert suites, "Dash serves its scripts from component suites"

@@ -302,3 +302,22 @@ def server_callbacks(callback_map: dict) -> dict[str, dict]:
 def role_table(callback_map: dict) -> list[tuple[str, tuple[str, ...]]]:
     """(first output, roles) of every server callback: the table as the running app applies it (for the docs)."""
     return [(declared_outputs(cb)[0] if declared_outputs(cb) else key, roles_for(cb)) for key, cb in server_callbacks(callback_map).items()]
+
+
+def public_dependencies(app) -> list[dict]:  # noqa: ANN001 - dash.Dash
+    """The part of Dash's callback graph a visitor who is not signed in may see: the callbacks declared for
+    ``""`` (the page router) and the router's own clientside helper (the page title)."""
+    out = []
+    for dep in app._callback_list:  # noqa: SLF001 - the list Dash serves as /_dash-dependencies
+        key = dep.get("output", "")
+        cb = app.callback_map.get(key)
+        if dep.get("clientside_function"):
+            if all(k.startswith("_pages_") for k in declared_outputs({"output": _split_key(key)})):
+                out.append(dep)
+        elif cb is not None and "" in roles_for(cb):
+            out.append(dep)
+    return out
+
+
+def _split_key(key: str) -> list[str]:
+    return key[2:-2].split("...") if key.startswith("..") else [key]

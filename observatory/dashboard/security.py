@@ -26,13 +26,12 @@ import ipaddress
 import json
 import logging
 import threading
-import time
 from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
 from observatory import auth
 from observatory.dashboard import access
-from observatory.auth import User
+from observatory.auth import User, sessions
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +40,7 @@ ANALYST_ROLES = ("analyste", "admin")
 LOGIN_PATH = "/connexion"
 LOGOUT_PATH = "/deconnexion"
 LOCAL_USER = User(name="analyste-local", role="analyste")
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
 # Which roles may open which page. A path not listed here is analyst-only (secure default for pages added later).
 # Matching is by path prefix on whole segments: "/bilan" also covers "/bilan/69381".
@@ -218,58 +218,37 @@ def startup_notice(settings) -> str:  # noqa: ANN001 - Settings
 # Installation -------------------------------------------------------------------------------------------------
 
 class _LoginUser:
-    """Flask-Login's view of a stored user; the id changes with the password or role, ending older sessions."""
+    """Flask-Login's view of a stored user. Its id carries the store's fingerprint of the user (password and role)
+    and the user's session generation: a password or role change, or a sign-out anywhere, ends the session."""
 
     is_authenticated = True
     is_active = True
     is_anonymous = False
 
-    def __init__(self, user: User, fingerprint: str) -> None:
+    def __init__(self, user: User, fingerprint: str, generation: int) -> None:
         self.user = user
-        self._id = f"{user.name}|{fingerprint}"
+        self._id = f"{user.name}|{fingerprint}|{generation}"
 
     def get_id(self) -> str:
         return self._id
 
 
-class _Throttle:
-    """Failed sign-ins per (address, name): after 5 within 15 minutes, that pair waits 15 minutes."""
-
-    def __init__(self, limit: int = 5, window_s: float = 900.0) -> None:
-        self.limit, self.window_s = limit, window_s
-        self._fails: dict[tuple[str, str], list[float]] = {}
-        self._lock = threading.Lock()
-
-    def blocked(self, key: tuple[str, str]) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            recent = [t for t in self._fails.get(key, []) if now - t < self.window_s]
-            self._fails[key] = recent
-            return len(recent) >= self.limit
-
-    def fail(self, key: tuple[str, str]) -> None:
-        with self._lock:
-            self._fails.setdefault(key, []).append(time.monotonic())
-
-    def clear(self, key: tuple[str, str]) -> None:
-        with self._lock:
-            self._fails.pop(key, None)
-
-
 class _Store:
-    """The user store, re-read when its file changes (a `users remove` takes effect on the next request)."""
+    """The user store of the app's current settings, re-read when its file changes (a `users remove` takes
+    effect on the next request)."""
 
-    def __init__(self, settings) -> None:  # noqa: ANN001
-        self.settings = settings
+    def __init__(self, settings_fn) -> None:  # noqa: ANN001 - () -> Settings
+        self.settings_fn = settings_fn
         self._stamp: tuple | None = None
         self._users: dict[str, tuple[User, str]] = {}
         self._lock = threading.Lock()
 
     def _refresh(self) -> None:
-        path = auth.users_path(self.settings)
+        settings = self.settings_fn()
+        path = auth.users_path(settings)
         try:
             st = path.stat()
-            stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+            stamp = (str(path), st.st_mtime_ns, st.st_size, st.st_ino)
         except FileNotFoundError:
             stamp = None
         with self._lock:
@@ -278,7 +257,7 @@ class _Store:
             users = {}
             if stamp is not None:
                 raw = json.loads(path.read_text(encoding="utf-8"))["users"]
-                for user in auth.list_users(self.settings):
+                for user in auth.list_users(settings):
                     rec = raw.get(user.name, {})
                     fp = hashlib.sha256(f"{rec.get('password', '')}|{rec.get('role', '')}".encode()).hexdigest()[:16]
                     users[user.name] = (user, fp)
@@ -291,6 +270,36 @@ class _Store:
     def get(self, name: str) -> tuple[User, str] | None:
         self._refresh()
         return self._users.get(name)
+
+
+def allowed_hosts(settings, local: bool | None = None) -> tuple[str, ...]:  # noqa: ANN001 - Settings
+    """Host names the dashboard answers to: ``settings.allowed_hosts`` (comma-separated, ``*`` = any), else in
+    local mode the loopback names only (a DNS-rebinding page would reach the local analyst otherwise), else any
+    (signed-in modes: the session cookie is not sent to another name, and a sign-in is needed anyway)."""
+    configured = tuple(h.strip().lower() for h in (settings.allowed_hosts or "").split(",") if h.strip())
+    if configured:
+        return configured
+    if local is None:
+        local = security_mode(settings) == "local"
+    if local:
+        return LOOPBACK_HOSTS
+    return ("*",)
+
+
+def host_allowed(host_header: str, allowed: tuple[str, ...]) -> bool:
+    """Whether the Host header (with or without its port) names an allowed host; ``.example.org`` allows subdomains."""
+    if "*" in allowed:
+        return True
+    host = (host_header or "").strip().lower()
+    if host.startswith("["):
+        host = host[: host.find("]") + 1] if "]" in host else host
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    host = host.rstrip(".")
+    for name in allowed:
+        if host == name or (name.startswith(".") and (host.endswith(name) or host == name[1:])):
+            return True
+    return False
 
 
 def _app_prefix(app) -> str:  # noqa: ANN001
@@ -355,9 +364,10 @@ def install_security(app, settings) -> None:  # noqa: ANN001 - Dash app, Setting
         # An upload arrives base64-encoded inside a callback body (4/3 of the file) plus the JSON around it.
         MAX_CONTENT_LENGTH=int(settings.max_upload_mb * 1024 * 1024 * 4 / 3) + 1024 * 1024,
     )
-    store = _Store(settings)
-    throttle = _Throttle()
-    trusted = {a.strip() for a in settings.trusted_proxies.split(",") if a.strip()}
+    def cur():  # noqa: ANN202 - the settings the app serves now (a test process swaps them between modules)
+        return server.config["OBSERVATORY_SETTINGS"]
+
+    store = _Store(cur)
     prefix = _app_prefix(app)
     login_url = prefix.rstrip("/") + LOGIN_PATH
 
@@ -367,41 +377,47 @@ def install_security(app, settings) -> None:  # noqa: ANN001 - Dash app, Setting
 
     @manager.user_loader
     def _load(user_id: str):  # noqa: ANN202
-        name, _, fingerprint = user_id.partition("|")
+        name, fingerprint, gen = (user_id.split("|") + ["", ""])[:3]
         found = store.get(name)
         if found is None or found[1] != fingerprint:
             return None  # removed, or password/role changed since sign-in
-        return _LoginUser(found[0], found[1])
+        current = sessions.generation(cur(), name)
+        if gen != str(current):
+            return None  # signed out since (in any worker): every earlier cookie of this user is dead
+        return _LoginUser(found[0], found[1], current)
 
     # Sign-in and sign-out: plain form posts (work without JavaScript, and a password never crosses a callback).
     def sign_in():  # noqa: ANN202
         name = (request.form.get("utilisateur") or "").strip()
         password = request.form.get("mot_de_passe") or ""
         target = _safe_next(request.form.get("next", ""), prefix)
-        key = (request.remote_addr or "", name)
-        if throttle.blocked(key):
+        address = request.remote_addr or ""
+        # Counted before the password is checked, in state shared by every worker (see auth.sessions).
+        if not sessions.begin_attempt(cur(), address, name):
             log.warning("sign-in throttled for %r from %s", name, request.remote_addr)
             return redirect(login_url + "?" + urlencode({"erreur": "bloque", "next": target}), 303)
-        user = auth.authenticate(settings, name, password)
+        user = auth.authenticate(cur(), name, password)
         if user is None:
-            throttle.fail(key)
             log.info("failed sign-in for %r from %s", name, request.remote_addr)
             return redirect(login_url + "?" + urlencode({"erreur": "identifiants", "next": target}), 303)
-        throttle.clear(key)
+        sessions.attempt_succeeded(cur(), address, name)
         session.clear()  # no state carried over from before the sign-in
         session.permanent = True
         found = store.get(user.name)
-        login_user(_LoginUser(user, found[1] if found else ""))
+        login_user(_LoginUser(user, found[1] if found else "", sessions.generation(cur(), user.name)))
         log.info("sign-in %s (%s) from %s", user.name, user.role, request.remote_addr)
         return redirect(target, 303)
 
     def sign_out():  # noqa: ANN202
+        if login_current_user.is_authenticated:
+            # Every cookie of this user issued so far stops working, in every worker (a copied cookie included).
+            sessions.sign_out_everywhere(cur(), login_current_user.user.name)
         logout_user()
         session.clear()
         return redirect(login_url, 303)
 
     server.add_url_rule(login_url, "observatory_sign_in", sign_in, methods=["POST"])
-    server.add_url_rule(prefix.rstrip("/") + LOGOUT_PATH, "observatory_sign_out", sign_out, methods=["GET", "POST"])
+    server.add_url_rule(prefix.rstrip("/") + LOGOUT_PATH, "observatory_sign_out", sign_out, methods=["POST"])
 
     dash_rules = None
 
@@ -432,6 +448,8 @@ def install_security(app, settings) -> None:  # noqa: ANN001 - Dash app, Setting
         return "route"
 
     def identify() -> User | None:
+        settings = cur()
+        trusted = {a.strip() for a in settings.trusted_proxies.split(",") if a.strip()}
         if settings.auth_header and (request.remote_addr or "") in trusted:
             name = (request.headers.get(settings.auth_header) or "").strip()
             if name:
@@ -458,6 +476,11 @@ def install_security(app, settings) -> None:  # noqa: ANN001 - Dash app, Setting
     @server.before_request
     def gate():  # noqa: ANN202
         kind = classify()
+        local = not cur().auth_header and not store.has_users()
+        if not host_allowed(request.host, allowed_hosts(cur(), local)):
+            # DNS rebinding: a page of another site whose name now resolves to this machine.
+            log.warning("request for host %r refused (allowed_hosts)", request.host)
+            return jsonify({"erreur": "nom d'hôte non autorisé (réglage allowed_hosts)"}), 400
         if request.method not in ("GET", "HEAD", "OPTIONS") and not _same_origin(request):
             return deny(403, "requête refusée : origine différente de celle du tableau de bord")
         g.observatory_user = user = identify()
@@ -469,6 +492,12 @@ def install_security(app, settings) -> None:  # noqa: ANN001 - Dash app, Setting
         if user is None and g.get("observatory_local_refused"):
             return deny(403, "aucun utilisateur configuré : l'accès sans connexion est réservé à cette machine")
         if kind == "structure":
+            # The callback graph names every component and callback: only for someone signed in.
+            if not role and request.url_rule.rule == prefix + "_dash-dependencies":
+                # Someone not signed in gets only the router's part of it (the sign-in page is a routed page).
+                from dash._utils import to_json
+
+                return flask.Response(to_json(access.public_dependencies(app)), mimetype="application/json")
             return None
         if kind == "page":
             path = _strip_prefix(request.path, prefix)
@@ -522,6 +551,15 @@ def install_security(app, settings) -> None:  # noqa: ANN001 - Dash app, Setting
         if kind == "page" and response.mimetype == "text/html" and response.status_code == 200:
             _inject_banner(response, g.get("observatory_user"), prefix, login_url)
         return response
+
+    # A crafted component-file path is a missing file (404), not a server error.
+    from dash.exceptions import DependencyException, InvalidResourceError
+
+    def _missing_file(_exc):  # noqa: ANN001, ANN202
+        return jsonify({"erreur": "fichier introuvable"}), 404
+
+    server.register_error_handler(DependencyException, _missing_file)
+    server.register_error_handler(InvalidResourceError, _missing_file)
 
     # The upload panel's callbacks hang off the app here: create_app always calls this function, and global
     # dash.callback registrations would be taken by whichever app instance starts first.
