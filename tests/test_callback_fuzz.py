@@ -506,3 +506,18 @@ def test_the_csv_leak_detector_can_fail():
     data = {"content": base64.b64encode("faits\r\n3\r\n\r\nProtection;x\r\n".encode()).decode(), "base64": True}
     rows, meta = _csv_rows(data)
     assert rows == [{"faits": "3"}] and _leaks(rows)
+
+
+def test_crafted_filter_values_are_400_not_500(fuzz_app):  # noqa: ANN001
+    app, clients, _settings = fuzz_app
+    key = _cb_key(app, access.output_key(ids.OV_KPIS, "children"))
+    for crafted in ({"start": "pas-une-date"}, {"hours": "25-99"}, {"arrondissements": {"$ne": 1}}, ["start"], "start=2024"):
+        body = genuine(key, app.callback_map[key])
+        body["inputs"][0]["value"] = crafted
+        for role in ("elu", "analyste"):
+            r = _post(clients[role], body)
+            assert r.status_code == 400, (crafted, role, r.status_code)
+            assert "filtres" in r.get_json()["erreur"]
+    body = genuine(key, app.callback_map[key])
+    body["inputs"][0]["value"] = {"start": "2024-01-01", "families": "atteintes_biens"}
+    assert _post(clients["elu"], body).status_code == 200

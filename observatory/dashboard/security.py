@@ -419,6 +419,13 @@ def install_security(app, settings) -> None:  # noqa: ANN001 - Dash app, Setting
     server.add_url_rule(login_url, "observatory_sign_in", sign_in, methods=["POST"])
     server.add_url_rule(prefix.rstrip("/") + LOGOUT_PATH, "observatory_sign_out", sign_out, methods=["POST"])
 
+    def sign_out_by_get():  # noqa: ANN202
+        # A link or an <img> elsewhere must not sign anyone out: sign-out is the banner's POST form only.
+        return flask.Response("Déconnexion : utilisez le bouton « Se déconnecter » (requête POST).", status=405,
+                              headers={"Allow": "POST"}, mimetype="text/plain")
+
+    server.add_url_rule(prefix.rstrip("/") + LOGOUT_PATH, "observatory_sign_out_get", sign_out_by_get, methods=["GET"])
+
     dash_rules = None
 
     def classify() -> str:
@@ -428,7 +435,7 @@ def install_security(app, settings) -> None:  # noqa: ANN001 - Dash app, Setting
             dash_rules = set(app.routes)
         rule = request.url_rule
         endpoint = request.endpoint or ""
-        if endpoint in ("observatory_sign_in", "observatory_sign_out"):
+        if endpoint in ("observatory_sign_in", "observatory_sign_out", "observatory_sign_out_get"):
             return "auth"
         if endpoint == "static" or endpoint.endswith(".static"):
             return "static"
