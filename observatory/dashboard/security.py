@@ -7,10 +7,17 @@
   anything else gets 401;
 * every Dash page path is checked against :data:`PAGE_ACCESS` (élus: ``/``, ``/bilan``, ``/zones``,
   ``/officielles``, ``/actions``; analysts and admins: every page);
-* every ``/_dash-update-component`` call is read before Dash runs it: the page router is refused a path the
-  role may not open, and an élu is refused (HTTP 403) any callback whose outputs, inputs or states touch a
-  component registered with :func:`require_analyst` or found only on analyst pages;
+* every ``/_dash-update-component`` call is identified on the server's own registry and authorised by the
+  role table of :mod:`observatory.dashboard.access` (unknown or mismatched: 400; not for this role: 403, or 401
+  without a session; undeclared callbacks are analyst-only); the page router is refused a path the role may
+  not open; a callback touching a component of :func:`require_analyst` is never an élu's;
+* ``/_dash-dependencies`` without a session holds the router only; a Host header outside
+  :func:`allowed_hosts` is refused (400);
 * every other Flask route (downloads) needs a session and is analyst-only unless :func:`allow_elu_route`.
+
+A page open to élus declares the callbacks an élu's browser fires there with ``access.allow_callback`` (see
+:mod:`observatory.dashboard.access` and ``docs/contracts.md``); sign-in failures and sign-outs are shared by all
+workers through :mod:`observatory.auth.sessions`.
 
 Modes (see :func:`security_mode`): ``users`` (a user store exists: sign-in required), ``local`` (no users and
 bound to the loopback: everyone on this machine is a single local analyst, said in a banner), ``proxy``
