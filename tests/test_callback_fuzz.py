@@ -149,7 +149,9 @@ def _prop_id(item: dict) -> str:
 def genuine(key: str, cb: dict, pathname: str = "/") -> dict:
     """The request the browser sends for this callback."""
     matches: dict = {}
-    outs = [_dep(k.rpartition(".")[0], k.rpartition(".")[2], matches, False) for k in access.declared_outputs(cb)]
+    raw = cb["output"] if isinstance(cb["output"], list) else [cb["output"]]
+    # As the browser sends them: an output declared with allow_duplicate keeps its "@<hash>" on the property.
+    outs = [_dep(str(k).rpartition(".")[0], str(k).rpartition(".")[2], matches, False) for k in raw]
     inputs = [_dep(d["id"], d["property"], matches, True) for d in cb["inputs"]]
     state = [_dep(d["id"], d["property"], matches, True) for d in cb["state"]]
     for item in inputs:

@@ -225,6 +225,14 @@ def _check_dep(sent: object, raw_id: str, prop: str, matches: dict, where: str) 
         _check_item(sent, pattern, prop, matches, where)
 
 
+def _bare_property(sent: object) -> object:
+    if isinstance(sent, list):
+        return [_bare_property(i) for i in sent]
+    if isinstance(sent, dict) and isinstance(sent.get("property"), str):
+        return {**sent, "property": sent["property"].split("@")[0]}
+    return sent
+
+
 def _split_output(key: str) -> tuple[str, str]:
     ident, _, prop = key.rpartition(".")
     return ident, prop
@@ -259,7 +267,8 @@ def identify(callback_map: dict, body: object) -> tuple[Call, dict]:
             raise Refused("sorties inattendues")
         for sent, key in zip(sent_outputs, keys):
             ident, prop = _split_output(key)
-            _check_dep(sent, ident, prop, matches, "sortie")
+            # An output declared with allow_duplicate is sent as "prop@<hash>" by the browser.
+            _check_dep(_bare_property(sent), ident, prop, matches, "sortie")
     parts = {}
     for name, label in (("inputs", "entrée"), ("state", "état")):
         sent = body.get(name, [])

@@ -535,6 +535,8 @@ def install_security(app, settings) -> None:  # noqa: ANN001 - Dash app, Setting
         try:
             call, cb = access.identify(app.callback_map, request.get_json(silent=True))
         except access.Refused as refused:
+            log.warning("callback request refused (%s) for role %r: output %.200r", refused.message, role,
+                        (request.get_json(silent=True) or {}).get("output") if isinstance(request.get_json(silent=True), dict) else None)
             # Someone not signed in learns nothing about the registry: every refusal is "sign in first".
             return deny(401, "connexion requise") if not role else deny(refused.status, refused.message)
         if role not in access.roles_for(cb):
