@@ -523,3 +523,34 @@ def test_crafted_filter_values_are_400_not_500(fuzz_app):  # noqa: ANN001
     body = genuine(key, app.callback_map[key])
     body["inputs"][0]["value"] = {"start": "2024-01-01", "families": "atteintes_biens"}
     assert _post(clients["elu"], body).status_code == 200
+
+
+def test_sensitive_categories_stay_at_city_level_for_elus(fuzz_app):  # noqa: ANN001
+    """Every export an élu may call, and the maps of its pages, filtered on a sensitive category: no count by
+    arrondissement, zone or cell (the analyst's same request has some: the check can fail)."""
+    from observatory.dashboard import exporting
+
+    app, clients, _settings = fuzz_app
+    query = {"categories": "violences_intrafamiliales"}
+    elu_targets = [t for t in sorted(exporting.registered()) if "elu" in exporting.export_roles(t)]
+    assert {"overview-map", "zones-table"} <= set(elu_targets)
+    geo_headers = ("code_arrondissement", "code_zone", "maille")
+    analyst_rows = 0
+    for target in elu_targets:
+        out = ids.export_download(target)
+        body = {"output": access.output_key(out, "data"), "outputs": {"id": out, "property": "data"},
+                "inputs": [{"id": ids.export_request(target), "property": "data", "value": {"fmt": "csv", "options": {}}}],
+                "state": [{"id": ids.FILTERS, "property": "data", "value": query}], "changedPropIds": []}
+        for role in ("elu", "analyste"):
+            r = _post(clients[role], body)
+            assert r.status_code in (200, 204), (target, role)
+            if r.status_code == 204:
+                continue
+            rows, _meta = _csv_rows(r.get_json()["response"][json.dumps(out, sort_keys=True, separators=(",", ":"))]["data"])
+            local = [row for row in rows if any((row.get(h) or "") not in ("", "69123", "ville", "total") for h in geo_headers if h in row)
+                     and (row.get("faits") or "").strip() not in ("", "0", "n.d.", "< 5", "secret")]
+            if role == "elu":
+                assert not local, (target, local[:3])
+            else:
+                analyst_rows += len(local)
+    assert analyst_rows, "the analyst gets the sensitive category by area, else this test proves nothing"
