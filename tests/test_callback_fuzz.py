@@ -505,8 +505,8 @@ def test_repro_4_dns_rebinding_in_local_mode(fuzz_app, tmp_path):  # noqa: ANN00
 
 def test_the_csv_leak_detector_can_fail():
     # The fuzzer reads élus' CSV downloads with these helpers: a bare small count must be reported.
-    data = {"content": base64.b64encode("faits\r\n3\r\n\r\nProtection;x\r\n".encode()).decode(), "base64": True}
-    rows, meta = _csv_rows(data)
+    data = {"content": base64.b64encode(b"faits\r\n3\r\n\r\nProtection;x\r\n").decode(), "base64": True}
+    rows, _meta = _csv_rows(data)
     assert rows == [{"faits": "3"}] and _leaks(rows)
 
 

@@ -33,6 +33,7 @@ page an élu may open is declared for élus (so a page that forgot a line fails 
 from __future__ import annotations
 
 import json
+import math
 import threading
 from dataclasses import dataclass
 
@@ -181,7 +182,7 @@ def _is_multi(pattern: object) -> bool:
 
 
 def _scalar(v: object) -> bool:
-    return isinstance(v, (str, int, float, bool)) and not (isinstance(v, float) and v != v)
+    return isinstance(v, (str, int, float, bool)) and not (isinstance(v, float) and math.isnan(v))
 
 
 def _check_id(sent: object, pattern: object, matches: dict, where: str) -> None:

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Callable
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from dash import ALL, MATCH, Input, Output, State, ctx, dcc, no_update
+from dash import ALL, MATCH, Input, Output, State, dcc, no_update
 
 from observatory import labels
 from observatory.dashboard import ids

@@ -37,8 +37,8 @@ from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
 from observatory import auth
-from observatory.dashboard import access
 from observatory.auth import User, sessions
+from observatory.dashboard import access
 
 log = logging.getLogger(__name__)
 
