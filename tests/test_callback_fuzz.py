@@ -561,3 +561,23 @@ def test_sensitive_categories_stay_at_city_level_for_elus(fuzz_app):  # noqa: AN
     body["inputs"][0]["value"] = query
     r = _post(clients["elu"], body)
     assert r.status_code == 200 and "E4" not in json.dumps(r.get_json()["response"][ids.ZN_PERSIST])
+
+
+def test_side_panel_of_a_grid_cell_is_protected_for_elus(fuzz_app):  # noqa: ANN001
+    """The only way an élu reaches a 200 m cell is a (forged) click sent to the side panel: protected counts."""
+    app, clients, _settings = fuzz_app
+    key = _cb_key(app, access.output_key(ids.PANEL, "is_open"))
+    from observatory.dashboard.components import analytics
+
+    with app.server.test_request_context("/"):
+        cells = analytics().counts(by=("grid_cell",)).dropna(subset=["grid_cell"]).sort_values("count", ascending=False)
+    assert len(cells)
+    leaks = {"elu": 0, "analyste": 0}
+    for cell in cells["grid_cell"].head(5):
+        body = genuine(key, app.callback_map[key])
+        body["inputs"][0][0]["value"] = {"points": [{"customdata": [cell, cell, "cell"], "location": cell}]}
+        for role in leaks:
+            r = _post(clients[role], body)
+            assert r.status_code == 200, role
+            leaks[role] += len(_elu_leaks(r))
+    assert leaks["elu"] == 0 and leaks["analyste"] > 0, leaks
