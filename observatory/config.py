@@ -78,6 +78,7 @@ class Settings:
     auth_header: str = field(default="", metadata={"doc": "trusted reverse-proxy header carrying the user name (SSO mode); empty = off"})
     users_file: str = field(default="", metadata={"doc": "user store (JSON, mode 600); empty = <data_dir>/users.json"})
     trusted_proxies: str = field(default="127.0.0.1,::1", metadata={"doc": "comma-separated addresses allowed to send auth_header; other clients' header is ignored"})
+    allowed_hosts: str = field(default="", metadata={"doc": "comma-separated host names the dashboard answers to ('.exemple.fr' = its subdomains, '*' = any); empty = loopback names only in local mode, any name once sign-in is required"})
     https: bool = field(default=False, metadata={"doc": "served over HTTPS (behind a proxy): session cookies get the Secure flag"})
     session_hours: float = field(default=12.0, metadata={"doc": "a signed-in session expires after this many hours"})
     survey_profiles_dir: Path = field(default=Path("data/raw/surveys"), metadata={"doc": "folder of the resident surveys' profiles (TOML)"})

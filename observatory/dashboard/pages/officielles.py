@@ -182,6 +182,8 @@ def _unit(indicator: str, measure: str, rows: pd.DataFrame) -> str:
 
 
 def official_figures(indicator, code, measure, year):  # noqa: ANN001, ANN201
+    if indicator is None or code is None or year is None:  # controls absent (no official data) or a crafted call
+        raise dash.exceptions.PreventUpdate
     settings = _settings()
     rows = off.read_official(settings, codes=m.LYON_CODES, indicators=[indicator])
     unit = _unit(indicator, measure, rows)
@@ -199,6 +201,8 @@ def official_figures(indicator, code, measure, year):  # noqa: ANN001, ANN201
 
 
 def official_table(indicator, code):  # noqa: ANN001, ANN201
+    if indicator is None or code is None:  # controls absent (no official data) or a crafted call
+        raise dash.exceptions.PreventUpdate
     settings = _settings()
     rows = off.read_official(settings, codes=sorted({code, schema.CITY_CODE}), indicators=[indicator])
     table = off_tables.year_table(rows, indicator, code)

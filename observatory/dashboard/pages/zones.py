@@ -225,7 +225,10 @@ dash.clientside_callback(
 
 
 def persistent_cells(an, filters):  # noqa: ANN001, ANN201
-    """Cells hot (Gi*, 95 %) in at least one of the last 4 quarters, most persistent first."""
+    """Cells hot (Gi*, 95 %) in at least one of the last 4 quarters, most persistent first (for élus without the
+    sensitive categories, which never show below the city: DESIGN §6)."""
+    if not components.is_analyst():
+        filters = shaping.sensitive_free(filters)
     p = an.persistence(filters)
     return p[p["quarters_hot"] > 0].sort_values(["quarters_hot", "hot_last"], ascending=False).reset_index(drop=True)
 
@@ -235,7 +238,7 @@ def persistence(query):  # noqa: ANN001, ANN201
     an = components.analytics()
     filters = Filters.from_query(query or {})
     cells = persistent_cells(an, filters)
-    pai = an.predictive_accuracy(filters, kind="year").iloc[0]
+    pai = an.predictive_accuracy(filters if components.is_analyst() else shaping.sensitive_free(filters), kind="year").iloc[0]
     cells = shaping.with_labels(cells, "arrondissement", "arrondissement")
     cols = [Col("cell_id", "Maille"), Col("label", "Arrondissement"), Col("quarters_hot", "Trimestres chauds (sur 4)", int_cell), Col("hot_last", "Chaude au dernier trimestre", yes_no)]
     first, last = cells.attrs.get("first_quarter"), cells.attrs.get("last_quarter")
