@@ -160,7 +160,7 @@ def test_point_in_the_rhone_is_kept_and_located(tmp_path):
 
 def test_point_just_outside_within_tolerance_is_kept_with_nearest_arrondissement(tmp_path):
     s = settings_for(tmp_path)
-    from observatory.etl.transform import territory_index
+    from observatory.etl.places import territory_index
     from observatory.territory import load_territory
 
     idx = territory_index(load_territory(s))

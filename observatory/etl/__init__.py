@@ -1,7 +1,7 @@
 """ETL: partner extracts → validated, located, deduplicated incidents published as Parquet snapshots.
 
-read (``read``) → map/validate/locate (``transform``, pure) → deduplicate → publish (``store``), driven by
-``pipeline.ingest``. A partner is described by a profile (``profile``), never by code.
+read (``read``) → map/validate (``mapping``, with ``times`` and ``columns``) → locate (``locate``, ``places``), all
+pure → deduplicate → publish (``store``), driven by ``pipeline.ingest``. A partner is described by a profile (``profile``), never by code.
 """
 
 from observatory.etl.pipeline import FileReport, IngestResult, check_file, ingest

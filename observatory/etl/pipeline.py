@@ -28,9 +28,11 @@ from observatory.config import Settings
 from observatory.labels import fmt_date, fmt_int, fmt_pct
 from observatory.etl.profile import Profile, ProfileError, load_profile
 from observatory.etl.read import InputError, RawTable, read_file, scan_file
-from observatory.etl.transform import (
-    Q_ADDRESS, Q_POINT, Problems, TerritoryIndex, codes_array, locate, map_rows, normalised_ids, project_points, repeat, spatial, territory_index, time_order,
-)
+from observatory.etl.columns import Problems, codes_array, repeat
+from observatory.etl.locate import Q_ADDRESS, Q_POINT, locate, project_points
+from observatory.etl.mapping import map_rows, normalised_ids
+from observatory.etl.places import TerritoryIndex, spatial, territory_index
+from observatory.etl.times import time_order
 from observatory.territory import TerritoryError, load_territory
 
 Progress = Callable[[str, int, int], None]  # (stage label, done, total)
