@@ -78,6 +78,39 @@ class Points:
         return Points(self.x[order], self.y[order], self.lon[order], self.lat[order], self.ok[order], probs, list(self.notes))
 
 
+# Systems a French partner's coordinates are likely to be in, tried when the declared one puts the points far away.
+CANDIDATE_CRS = ("EPSG:4326", "EPSG:2154", "EPSG:3946", "EPSG:3945", "EPSG:3947", "EPSG:27572", "EPSG:3857", "EPSG:32631")
+
+
+def fitting_crs(a: np.ndarray, b: np.ndarray, exclude: str = "") -> list[str]:
+    """The candidate CRS that put most of the points ``(a, b)`` (x, y as read) near Lyon, best first."""
+    keep = np.isfinite(a) & np.isfinite(b)
+    a, b = a[keep][:500], b[keep][:500]
+    if not len(a):
+        return []
+    scores = []
+    for crs in CANDIDATE_CRS:
+        if crs == exclude:
+            continue
+        with np.errstate(all="ignore"):
+            x, y = _transformer(crs, LAMBERT93).transform(a, b)
+        share = float(np.mean(_in_box(np.asarray(x), np.asarray(y), L93_BOX)))
+        if share >= 0.8:
+            scores.append((-share, CANDIDATE_CRS.index(crs), crs))
+    return [c for _, _, c in sorted(scores)]
+
+
+def crs_hint(a: np.ndarray, b: np.ndarray, declared: str) -> str:
+    """One French sentence: the declared CRS puts the points far from Lyon, and which one would not."""
+    fits = fitting_crs(a, b, exclude=declared)
+    if fits:
+        return f"avec crs = {declared} la plupart des points tombent loin de Lyon ; {fits[0]} les placerait à Lyon : corrigez [location] crs dans le profil"
+    swapped = fitting_crs(b, a)
+    if declared in swapped:
+        return f"avec crs = {declared} la plupart des points tombent loin de Lyon ; x et y semblent inversés : échangez [location] x et y dans le profil"
+    return f"avec crs = {declared} la plupart des points tombent loin de Lyon, et aucun système usuel (WGS84, Lambert-93, CC45–CC47, Lambert II) ne les y place : vérifiez [location] crs, x et y"
+
+
 def project_points(raw: pa.Table, profile: Profile) -> Points:
     """Coordinates → WGS84 and Lambert-93 (pyproj, always_xy); swapped lat/lon repaired, wrong CRS caught."""
     n = raw.num_rows
@@ -107,6 +140,18 @@ def project_points(raw: pa.Table, profile: Profile) -> Points:
             lon[ok], lat[ok] = a[ok], b[ok]
             if ok.any():
                 x[ok], y[ok] = _transformer(WGS84, LAMBERT93).transform(a[ok], b[ok])
+        elif profile.crs != LAMBERT93:
+            ok = have.copy()
+            if ok.any():
+                x[ok], y[ok] = _transformer(profile.crs, LAMBERT93).transform(a[ok], b[ok])
+                lon[ok], lat[ok] = _transformer(profile.crs, WGS84).transform(a[ok], b[ok])
+                lost = ok & ~(np.isfinite(x) & np.isfinite(y) & np.isfinite(lon) & np.isfinite(lat))
+                problems.add(lost, profile.x, f"coordonnées hors du domaine de {profile.crs}")
+                ok &= ~lost
+                x[~ok] = y[~ok] = lon[~ok] = lat[~ok] = np.nan
+            near = ok & _in_box(x, y, L93_BOX)
+            if ok.sum() and near.sum() < 0.5 * ok.sum():
+                notes.append(crs_hint(a[ok], b[ok], profile.crs))
         else:
             looks_wgs = have & _in_box(a, b, WGS84_BOX)
             problems.add(looks_wgs, profile.x, "coordonnées en degrés WGS84 alors que le profil déclare Lambert-93 (EPSG:2154) : corrigez crs dans le profil")

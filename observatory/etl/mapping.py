@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -76,6 +77,49 @@ def normalised_ids(raw: pa.Table, profile: Profile) -> pa.ChunkedArray:
     return pc.replace_substring_regex(ids, r"^(\d+)\.0+$", r"\1")
 
 
+def map_ids(raw: pa.Table, profile: Profile) -> tuple[pa.ChunkedArray | pa.Array, Problems, list[str]]:
+    """The partner's id; where it is blank (or when there is none) one built from ``build_from`` columns.
+
+    With ``number_identical_rows`` the n-th row (n ≥ 2) whose built id repeats in the file gets ``<id>-n``: rows
+    identical in every column are then distinct incidents (an open-data export with no id per record), and the
+    same file read again gives the same ids.
+    """
+    n = raw.num_rows
+    probs = Problems()
+    notes: list[str] = []
+    given = normalised_ids(raw, profile) if profile.id_column else None
+    blank = _empty(given) if given is not None else np.ones(n, dtype=bool)
+    if not profile.build_from:
+        probs.add(blank, profile.id_column, "identifiant manquant")
+        return given, probs, notes
+    if not blank.any():
+        return given, probs, notes
+    cols = [c for c in profile.build_from if c in raw.column_names]
+    sub = raw if blank.all() else raw.filter(pa.array(blank))
+    all_empty = np.ones(sub.num_rows, dtype=bool)
+    for c in cols:
+        all_empty &= _empty(pc.utf8_trim_whitespace(sub[c]))
+    built = stable_ids(sub, tuple(cols))
+    if profile.number_identical_rows and len(built):
+        rank = pd.Series(built).groupby(built, sort=False).cumcount().to_numpy()
+        repeated = rank > 0
+        if repeated.any():
+            built = built.copy()
+            built[repeated] = [f"{b}-{r + 1}" for b, r in zip(built[repeated], rank[repeated])]
+            notes.append(f"{int(repeated.sum())} ligne(s) identique(s) à une ligne précédente du fichier gardée(s) comme incident(s) distinct(s) "
+                         "(number_identical_rows) : identifiant numéroté")
+    empty_mask = np.zeros(n, dtype=bool)
+    empty_mask[np.flatnonzero(blank)[all_empty]] = True
+    where = profile.id_column if profile.id_column else profile.build_from[0]
+    probs.add(empty_mask, where, "identifiant manquant et aucune valeur pour le construire" if profile.id_column else "aucune valeur pour construire l'identifiant")
+    if given is None:
+        return pa.array(built, type=pa.string()), probs, notes
+    out = np.asarray(given.to_numpy(zero_copy_only=False), dtype=object)
+    out[blank] = built
+    notes.append(f"{int(blank.sum())} ligne(s) sans {profile.id_column} : identifiant construit à partir de {', '.join(profile.build_from)}")
+    return pa.array(out, type=pa.string()), probs, notes
+
+
 def _map_times(raw: pa.Table, profile: Profile, extracted_at: datetime) -> tuple[pa.ChunkedArray, np.ndarray, pa.Array, Problems]:
     """The time fields of ``map_rows`` and their problems (unreadable, after the extraction, before 1990)."""
     n = raw.num_rows
@@ -113,16 +157,9 @@ def map_rows(raw: pa.Table, profile: Profile, *, id_prefix: str = "", extracted_
     pool = ThreadPoolExecutor(max_workers=1)
     times_future = pool.submit(_map_times, raw, profile, extracted_at)
     # id
-    if profile.id_column:
-        ids = normalised_ids(raw, profile)
-        probs.add(_empty(ids), profile.id_column, "identifiant manquant")
-    else:
-        cols = [c for c in profile.build_from if c in raw.column_names]
-        all_empty = np.ones(n, dtype=bool)
-        for c in cols:
-            all_empty &= _empty(pc.utf8_trim_whitespace(raw[c]))
-        probs.add(all_empty, profile.build_from[0], "aucune valeur pour construire l'identifiant")
-        ids = pa.array(stable_ids(raw, tuple(cols)), type=pa.string())
+    ids, id_probs, id_notes = map_ids(raw, profile)
+    probs.extend(id_probs)
+    notes += id_notes
     if id_prefix:
         ids = pc.binary_join_element_wise(pa.scalar(id_prefix), ids, "-")
     keys = pc.binary_join_element_wise(pa.scalar(profile.name), ids, ":")

@@ -357,6 +357,9 @@ def _fix_hint(report: FileReport, quarantine: pa.Table) -> str:
                     pass
             if ok >= 0.8 * min(len(values), 200):
                 return f" ; les dates semblent au format {label} : corrigez [time] format dans le profil"
+    crs_notes = [n for n in report.notes if "tombent loin de Lyon" in n]
+    if crs_notes:
+        return " ; " + crs_notes[0]
     if any("Lambert-93" in r or "WGS84" in r for r in reasons):
         return " ; vérifiez [location] crs dans le profil"
     return ""
@@ -384,7 +387,74 @@ def _parent_source_keys(parent: store.Snapshot | None, source: str) -> pa.Table:
     return pa.concat_tables(parts) if parts else pa.table({S.INCIDENT_KEY: pa.array([], pa.string()), S.YEAR: pa.array([], pa.int16())})
 
 
-def deduplicate(batches: list[pa.Table], parent_rows: pa.Table, unique_within: list[bool] | None = None) -> tuple[list[np.ndarray], list[dict], set[str]]:
+def _within_file(b: pa.Table, rule: str) -> tuple[np.ndarray, dict]:
+    """One key on several lines of one file (rule documented in data/raw/sources/README.md).
+
+    In line order, a row identical to the previous row of its key is a duplicate, a different one a revision. The
+    version kept is the last line; with the ``last_located`` rule (default), the last line that has a point when
+    any has one, so an unlocated twin never replaces a located row. Every choice is counted in the notes.
+    """
+    c = {"accepted": 0, "duplicates": 0, "revisions": 0, "notes": []}
+    n = b.num_rows
+    keys = b[S.INCIDENT_KEY].to_pandas()
+    repeated = keys.duplicated(keep=False).to_numpy()
+    if not repeated.any():
+        return np.ones(n, dtype=bool), c
+    pos = np.flatnonzero(repeated)
+    sub = b.take(pa.array(pos))
+    quality = sub[S.LOCATION_QUALITY].to_pandas()
+    df = pd.DataFrame({"key": sub[S.INCIDENT_KEY].to_pandas(), "line": sub[S.SOURCE_ROW].to_numpy(), "pos": pos, "hash": _content_hash(sub),
+                       "located": quality.isin(["point", "address"]).to_numpy()})
+    df = df.sort_values(["key", "line"], kind="stable").reset_index(drop=True)
+    g = df.groupby("key", sort=False)
+    same = (df["hash"] == g["hash"].shift(1)).to_numpy()
+    first = (g.cumcount() == 0).to_numpy()
+    dup = same & ~first
+    rev = ~same & ~first
+    cand = df[~dup]
+    last_line = cand.groupby("key")["line"].transform("max")
+    last_any = cand["line"] == last_line
+    winners = cand[last_any]
+    if rule == "last_located":
+        located = cand[cand["located"]]
+        best_located = located.groupby("key")["line"].max()
+        has_loc = winners["key"].map(best_located)
+        moved = winners[~winners["located"] & has_loc.notna()]
+        win_lines = winners.set_index("key")["line"].copy()
+        win_lines.loc[moved["key"]] = best_located.loc[moved["key"]].to_numpy()
+        kept_located = len(moved)
+        replaced_by_unlocated = 0
+    else:
+        win_lines = winners.set_index("key")["line"]
+        kept_located = 0
+        loc_before = cand[cand["located"]].groupby("key")["line"].max()
+        lost = winners[~winners["located"]]
+        replaced_by_unlocated = int(lost["key"].isin(loc_before.index).sum())
+    is_winner = (df["line"].to_numpy() == df["key"].map(win_lines).to_numpy()) & ~dup
+    keep = np.ones(n, dtype=bool)
+    keep[df["pos"].to_numpy()[~is_winner]] = False
+    c["duplicates"] = int(dup.sum())
+    c["revisions"] = int(rev.sum())
+    # The caller counts the rows it keeps as accepted; the earlier versions (first rows and revisions that lost to
+    # the kept one) are accepted too, as cross-file revisions are: read = accepted + quarantined + duplicates.
+    c["accepted"] = int((~dup).sum()) - int(is_winner.sum())
+    nkeys = int(df["key"].nunique())
+    msg = (f"{fmt_int(nkeys)} identifiant(s) sur plusieurs lignes du fichier : {fmt_int(int(dup.sum()))} ligne(s) identique(s) comptée(s) en doublons, "
+           f"{fmt_int(int(rev.sum()))} version(s) différente(s) comptée(s) en révisions ; ")
+    if rule == "last_located":
+        msg += "la dernière ligne localisée est gardée (within_file = \"last_located\")"
+        if kept_located:
+            msg += f", dont {fmt_int(kept_located)} fois plutôt qu'une ligne suivante sans localisation"
+    else:
+        msg += "la dernière ligne est gardée (within_file = \"last\")"
+        if replaced_by_unlocated:
+            msg += f" ; {fmt_int(replaced_by_unlocated)} fois une ligne sans localisation a remplacé une ligne localisée"
+    c["notes"].append(msg)
+    return keep, c
+
+
+def deduplicate(batches: list[pa.Table], parent_rows: pa.Table, unique_within: list[bool] | None = None,
+                rules: list[str] | None = None) -> tuple[list[np.ndarray], list[dict], set[str]]:
     """Decide, for each candidate row of each batch (in extraction order), new / revision / duplicate.
 
     ``parent_rows`` holds the already-published rows whose keys collide with the batches. Returns the mask of
@@ -403,19 +473,12 @@ def deduplicate(batches: list[pa.Table], parent_rows: pa.Table, unique_within: l
                 counts[i]["accepted"] = b.num_rows
             return [np.ones(b.num_rows, dtype=bool) for b in batches], counts, set()
     keep: list[np.ndarray] = []
-    # Within one file the same key twice: the last row of the file wins, earlier ones are duplicates. Rows are in
-    # time order, not file order, so "last" is decided on the line numbers.
     for i, b in enumerate(batches):
-        keys = b[S.INCIDENT_KEY].to_pandas()
-        lines = b[S.SOURCE_ROW].to_numpy()
-        if len(lines) > 1 and not (np.diff(lines) > 0).all():
-            by_line = np.argsort(lines, kind="stable")
-            dup = np.empty(len(lines), dtype=bool)
-            dup[by_line] = keys.iloc[by_line].duplicated(keep="last").to_numpy()
-        else:
-            dup = keys.duplicated(keep="last").to_numpy()
-        counts[i]["duplicates"] += int(dup.sum())
-        keep.append(~dup)
+        k, c = _within_file(b, rules[i] if rules else "last_located")
+        keep.append(k)
+        for name in ("accepted", "duplicates", "revisions"):
+            counts[i][name] += c[name]
+        counts[i]["notes"] = c["notes"]
     all_keys = pd.concat([b[S.INCIDENT_KEY].to_pandas()[k] for b, k in zip(batches, keep)] + [parent_rows[S.INCIDENT_KEY].to_pandas()], ignore_index=True)
     involved = set(all_keys[all_keys.duplicated(keep=False)].tolist())
     if not involved:
@@ -640,9 +703,10 @@ def _ingest_locked(settings, files, profile, territory, progress, now, result, t
         colliding = parent_keys
     coll_years = set(colliding[S.YEAR].to_pylist())
     parent_rows = _parent_rows_for(parent, colliding[S.INCIDENT_KEY].combine_chunks() if colliding.num_rows else pa.array([], pa.string()), coll_years)
-    keep, counts, replaced = deduplicate(batches, parent_rows, [p.keys_unique for p in prepared])
+    keep, counts, replaced = deduplicate(batches, parent_rows, [p.keys_unique for p in prepared], [profile.within_file] * len(prepared))
     for p, c in zip(prepared, counts):
         p.report.accepted, p.report.duplicates, p.report.revisions = c["accepted"], c["duplicates"], c["revisions"]
+        p.report.notes.extend(c.get("notes", []))
         assert p.report.balanced, p.report.as_dict()
     new_rows = pa.concat_tables([b if k.all() else b.filter(pa.array(k)) for b, k in zip(batches, keep)])
     timings["deduplicate_s"] = _time.perf_counter() - t

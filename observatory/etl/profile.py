@@ -68,7 +68,7 @@ class Profile:
     @property
     def required_columns(self) -> list[str]:
         """Columns the file must have: without any of them no row can be mapped."""
-        cols = [self.id_column] if self.id_column else list(self.build_from)
+        cols = ([self.id_column] if self.id_column else []) + list(self.build_from)  # build_from: the fallback id too
         cols += [self.time_column, self.label_column]
         if self.clock_column:
             cols.append(self.clock_column)

@@ -18,7 +18,7 @@ EARLIEST = datetime(1990, 1, 1)
 
 
 def parse_times(table: pa.Table, profile: Profile) -> tuple[pa.ChunkedArray, np.ndarray, np.ndarray, pa.Array]:
-    """Local timestamps (Europe/Paris), precision per row (index into ``TIME_PRECISIONS``: an object array of 1e6
+    """Local timestamps (Europe/Paris; times of day read in the profile's ``timezone``), precision per row (index into ``TIME_PRECISIONS``: an object array of 1e6
     strings costs ~0.1 s to hand to Arrow), the mask of unreadable dates, and the same times as
     naive wall-clock values (year and day come from them without a time-zone lookup per row)."""
     date_col = pc.utf8_trim_whitespace(table[profile.time_column])
@@ -55,6 +55,15 @@ def parse_times(table: pa.Table, profile: Profile) -> tuple[pa.ChunkedArray, np.
         ts = pc.floor_temporal(ts, unit="month")
     local = pc.assume_timezone(ts, timezone=S.TIMEZONE, ambiguous="earliest", nonexistent="earliest")
     local = local.cast(pa.timestamp("us", tz=S.TIMEZONE))
+    if profile.timezone != S.TIMEZONE and n:
+        # Only a time of day is converted from the partner's zone: a date alone (day or month precision) names the
+        # same calendar day here, not an instant (« 5 January » in Chicago must not become the 4th or the 6th).
+        timed = precision == hour
+        if timed.any():
+            src = pc.assume_timezone(ts, timezone=profile.timezone, ambiguous="earliest", nonexistent="earliest")
+            src = src.cast(pa.timestamp("us", tz=S.TIMEZONE))
+            local = pc.if_else(pa.array(timed), src, local)
+            ts = pc.cast(pc.local_timestamp(local), pa.timestamp("s"))
     return local, precision, ~ok, ts
 
 
