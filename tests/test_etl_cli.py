@@ -49,3 +49,20 @@ def test_refused_file_exits_non_zero_with_one_line(tmp_path):
 def test_status_before_any_ingest(tmp_path):
     r = _run(tmp_path, "status")
     assert r.exit_code == 0 and "Aucun instantané" in r.output
+
+
+def test_many_refused_files_one_line_each_and_reprocess(tmp_path):
+    files = []
+    for i in range(5):
+        f = tmp_path / f"pn_2024020{i + 1}.csv"
+        f.write_bytes(b"")
+        files.append(str(f))
+    r = _run(tmp_path, "ingest", *files, "--source", "police_nationale")
+    assert r.exit_code == 1
+    refused = [ln for ln in r.output.splitlines() if ln.startswith("Refusé — ")]
+    assert len(refused) == 5 and all(len(ln) < 300 for ln in refused)
+    assert "5 fichier(s) refusé(s) sur 5" in r.output
+    ok = write_pn(tmp_path / "pn_20240301.csv", [pn_row("C1")])
+    assert _run(tmp_path, "ingest", str(ok), "--source", "police_nationale").exit_code == 0
+    again = _run(tmp_path, "ingest", str(ok), "--source", "police_nationale", "--reprocess")
+    assert again.exit_code == 0 and "relu (--reprocess)" in again.output

@@ -168,3 +168,65 @@ label = "type"
     assert a.strftime("%d/%m/%Y %H:%M") == "06/01/2024 05:30"  # 22:30 CST = 05:30 CET the next day
     assert b.strftime("%d/%m/%Y %H:%M") == "04/07/2024 08:05"  # 01:05 CDT = 08:05 CEST
     assert df.loc["p:A"][S.YEAR] == 2024
+
+
+PN_LIKE = """
+[file]
+format = "csv"
+[id]
+column = "id"
+[time]
+column = "date"
+format = "%d/%m/%Y"
+[columns]
+label = "type"
+"""
+
+
+def test_corrected_label_table_rereads_files_with_revisions(tmp_path):
+    prof = partner(tmp_path, PN_LIKE)
+    s = settings_for(tmp_path, profiles_dir=prof)
+    f = tmp_path / "f.csv"
+    f.write_text("id,date,type\nA,03/02/2024,Theft\nB,03/02/2024,Vol à l'arraché\n", encoding="utf-8")
+    r = ingest(s, [f], "p")
+    assert r.files[0].unmapped_labels == {"Vol à l'arraché": 1}
+    again = ingest(s, [f], "p")
+    assert again.files[0].skipped and "--reprocess" in again.files[0].message
+    # The analyst maps the missing label: the same file is read again, B is a revision, A a duplicate.
+    (prof / "p_labels.csv").write_text("label,category\nTheft,vols_sans_violence_personnes\nVol à l'arraché,vols_violents_sans_arme\n", encoding="utf-8")
+    fixed = ingest(s, [f], "p")
+    f0 = fixed.files[0]
+    assert not f0.skipped and conservation_holds(fixed)
+    assert (f0.rows_read, f0.accepted, f0.duplicates, f0.revisions) == (2, 1, 1, 1)
+    assert any("profil modifié" in n for n in f0.notes)
+    assert incidents(s).loc["p:B"][S.CATEGORY] == "vols_violents_sans_arme" and len(incidents(s)) == 2
+    # --reprocess reads it even with the same profile: nothing changed, everything a duplicate.
+    forced = ingest(s, [f], "p", reprocess=True)
+    assert (forced.files[0].accepted, forced.files[0].duplicates) == (0, 2)
+    assert len(store.read_quarantine(s)) == 0
+
+
+def test_same_bytes_under_another_source_are_not_skipped(tmp_path):
+    prof = partner(tmp_path, PN_LIKE)
+    (prof / "q.toml").write_text((prof / "p.toml").read_text(encoding="utf-8").replace('name = "p"', 'name = "q"'), encoding="utf-8")
+    s = settings_for(tmp_path, profiles_dir=prof)
+    f = tmp_path / "f.csv"
+    f.write_text("id,date,type\nA,03/02/2024,Theft\n", encoding="utf-8")
+    ingest(s, [f], "p")
+    r = ingest(s, [f], "q")
+    assert not r.files[0].skipped and r.files[0].accepted == 1
+
+
+def test_refused_file_reports_its_valid_rows_as_unpublished(tmp_path):
+    s = settings_for(tmp_path, profiles_dir=partner(tmp_path, PN_LIKE))
+    f = tmp_path / "f.csv"
+    rows = ["id,date,type"] + [f"A{i},03/02/2024,Theft" for i in range(18)] + [f"B{i},99/99/2024,Theft" for i in range(2)]
+    rows.append("C1,31/02/2024," + "x" * 30000)  # a long bad value must not make the message a 30,000-character line
+    f.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    r = ingest(s, [f], "p")
+    f0 = r.files[0]
+    assert f0.refused and conservation_holds(r)
+    assert (f0.rows_read, f0.accepted, f0.quarantined, f0.unpublished) == (21, 0, 3, 18)
+    assert len(f0.message) <= 600 and "\n" not in f0.message
+    hist = store.ingest_history(s)
+    assert int(hist["unpublished"].iloc[-1]) == 18

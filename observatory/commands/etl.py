@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from observatory.commands.common import console, fail, fmt_paris, french_typer, settings_or_fail
+from observatory.commands.common import console, err_console, fail, fmt_paris, french_typer, settings_or_fail
 from observatory.labels import arrondissement_label, fmt_int, source_label
 
 sources_app = french_typer(help="Profils de lecture des partenaires : vérifier un fichier avec un profil avant de l'intégrer.")
@@ -105,15 +105,17 @@ def _fits(table: Table) -> bool:
 def _summary_table(result) -> Table:
     table = Table(title=f"Intégration — {source_label(result.source)}", box=box.SIMPLE_HEAD)
     table.add_column("Fichier", overflow="fold")
-    for col in ("Lues", "Acceptées", "Quarantaine", "Doublons", "Révisions", "Non classés"):
+    for col in ("Lues", "Acceptées", "Quarantaine", "Doublons", "Non publiées", "Révisions", "Non classés"):
         _num_col(table, col)
     table.add_column("État")
     for f in result.files:
         state = "refusé" if f.refused else ("rien à faire" if f.skipped else "intégré")
         table.add_row(
             f.source_file, fmt_int(f.rows_read), fmt_int(f.accepted), fmt_int(f.quarantined), fmt_int(f.duplicates),
-            fmt_int(f.revisions), fmt_int(sum(f.unmapped_labels.values())), state,
+            fmt_int(f.unpublished), fmt_int(f.revisions), fmt_int(sum(f.unmapped_labels.values())), state,
         )
+    if any(f.unpublished for f in result.files):
+        table.caption = "Non publiées : lignes valides d'un fichier refusé (rien n'est publié d'un fichier refusé). Lues = Acceptées + Quarantaine + Doublons + Non publiées."
     return table
 
 
@@ -142,6 +144,10 @@ def ingest_cmd(
         ..., "--source", "-s", metavar="PARTENAIRE",
         help="Nom du partenaire, c'est-à-dire du profil data/raw/sources/PARTENAIRE.toml (ex. police_nationale).",
     ),
+    reprocess: bool = typer.Option(
+        False, "--reprocess",
+        help="Relire les fichiers déjà intégrés (après correction du profil ou des libellés) : incidents inchangés comptés en doublons, modifiés en révisions.",
+    ),
 ) -> None:
     """Intégrer des extraits d'un partenaire : lire, classer, contrôler, localiser, dédoublonner, puis publier un nouvel instantané."""
     from observatory.etl import ingest
@@ -162,9 +168,9 @@ def ingest_cmd(
                 # total 0 means a stage whose length is unknown: an indeterminate bar.
                 bar.update(task, description=stage, completed=done, total=size or None)
 
-            result = ingest(settings, files, source, progress=progress)
+            result = ingest(settings, files, source, progress=progress, reprocess=reprocess)
     else:
-        result = ingest(settings, files, source)
+        result = ingest(settings, files, source, reprocess=reprocess)
     if result.failed:
         fail(result.message)
     if result.files:
@@ -176,7 +182,10 @@ def ingest_cmd(
     elif not refused:
         console.print("Rien à publier : " + "; ".join(f.message for f in result.files if f.message), highlight=False, markup=False)
     if refused:
-        fail(" | ".join(f.message for f in refused))
+        # One line per refused file (45 refused files joined on one line made a 20,000-character error).
+        for f in refused:
+            err_console.print(f"Refusé — {f.message}", highlight=False, markup=False, soft_wrap=True)
+        fail(f"{fmt_int(len(refused))} fichier(s) refusé(s) sur {fmt_int(len(result.files))} : rien n'a été publié pour eux (détail ci-dessus)")
 
 
 def _year_chunks(years: list, make) -> list[Table]:
@@ -220,10 +229,11 @@ def counts_tables(counts, short: bool | None = None) -> list[Table]:
 def history_tables(hist) -> list[Table]:
     """The last ingests: one table when it fits, else when/what (date, source, file, state) then the row counts."""
     rows = list(hist.itertuples())
-    counts = ("Lues", "Acceptées", "Quarantaine", "Doublons", "Révisions")
+    counts = ("Lues", "Acceptées", "Quarantaine", "Doublons", "Non publiées", "Révisions")
 
     def numbers(r) -> list[str]:
-        return [fmt_int(r.rows_read), fmt_int(r.accepted), fmt_int(r.quarantined), fmt_int(r.duplicates), fmt_int(r.revisions)]
+        unpublished = int(getattr(r, "unpublished", 0) or 0)
+        return [fmt_int(r.rows_read), fmt_int(r.accepted), fmt_int(r.quarantined), fmt_int(r.duplicates), fmt_int(unpublished), fmt_int(r.revisions)]
 
     def state(r) -> str:
         return "refusé" if r.refused else "intégré"

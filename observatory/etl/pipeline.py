@@ -43,7 +43,10 @@ CONTENT_COLUMNS = [c for c in S.INCIDENT_COLUMNS if c not in (S.INCIDENT_KEY, S.
 
 @dataclass
 class FileReport:
-    """Accounting of one input file: ``rows_read == accepted + quarantined + duplicates`` unless refused."""
+    """Accounting of one input file: ``rows_read == accepted + quarantined + duplicates + unpublished``.
+
+    ``unpublished`` are the valid rows of a refused file (« non publiées (fichier refusé) »): 0 for an integrated one.
+    """
 
     path: Path
     sha256: str = ""
@@ -53,6 +56,7 @@ class FileReport:
     quarantined: int = 0
     duplicates: int = 0
     revisions: int = 0
+    unpublished: int = 0
     unmapped_labels: dict[str, int] = field(default_factory=dict)
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -60,6 +64,7 @@ class FileReport:
     skipped: bool = False  # already ingested: nothing to do
     message: str = ""
     encoding: str | None = None
+    profile_digest: str = ""
 
     @property
     def source_file(self) -> str:
@@ -67,14 +72,15 @@ class FileReport:
 
     @property
     def balanced(self) -> bool:
-        return self.refused or self.skipped or self.rows_read == self.accepted + self.quarantined + self.duplicates
+        return self.skipped or self.rows_read == self.accepted + self.quarantined + self.duplicates + self.unpublished
 
     def as_dict(self) -> dict:
         return {
             "source_file": self.source_file, "sha256": self.sha256, "extracted_at": self.extracted_at.isoformat() if self.extracted_at else None,
             "rows_read": self.rows_read, "accepted": self.accepted, "quarantined": self.quarantined, "duplicates": self.duplicates,
-            "revisions": self.revisions, "unmapped_labels": self.unmapped_labels, "quarantine_reasons": self.quarantine_reasons,
+            "revisions": self.revisions, "unpublished": self.unpublished, "unmapped_labels": self.unmapped_labels, "quarantine_reasons": self.quarantine_reasons,
             "notes": self.notes, "refused": self.refused, "skipped": self.skipped, "message": self.message, "encoding": self.encoding,
+            "profile_digest": self.profile_digest,
         }
 
 
@@ -203,6 +209,15 @@ def _place_points(table: pa.Table, profile: Profile, index: TerritoryIndex, grid
     return points, spatial(points.x, points.y, index, grid_size_m)
 
 
+MESSAGE_MAX_CHARS = 600
+
+
+def _short(text: str, limit: int = MESSAGE_MAX_CHARS) -> str:
+    """One readable line: a refusal quotes partner values, which must not make it 20,000 characters long."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def _reason_key(reason: str) -> str:
     # Group reasons by their generic part (values between « » and numbers vary row to row).
     # Standalone numbers only: "Lambert-93", "EPSG:2154" and "WGS84" are words of the reason, not values.
@@ -212,7 +227,7 @@ def _reason_key(reason: str) -> str:
 def prepare_file(path: Path, profile: Profile, settings: Settings, index: TerritoryIndex, now: datetime, progress: Progress | None = None,
                  skip: Callable[[str], str | None] | None = None) -> Prepared:
     """read → map → validate → locate for one file; raises InputError when the file must be refused."""
-    report = FileReport(path=path)
+    report = FileReport(path=path, profile_digest=profile.digest)
     if not path.exists():
         raise InputError("fichier introuvable")
     if path.is_dir():
@@ -613,11 +628,16 @@ def _history_entry(report: FileReport, source: str, snapshot_id: str | None, now
         "quarantined": report.quarantined, "duplicates": report.duplicates, "revisions": report.revisions,
         "unmapped_labels": int(sum(report.unmapped_labels.values())), "refused": report.refused, "message": report.message,
         "extracted_at": report.extracted_at.isoformat() if report.extracted_at else None,
+        "unpublished": report.unpublished, "profile_digest": report.profile_digest,
     }
 
 
-def ingest(settings: Settings, files: list[Path], source: str, progress: Progress | None = None, *, now: datetime | None = None) -> IngestResult:
-    """Ingest the files of one partner and publish at most one snapshot. Never raises for bad input."""
+def ingest(settings: Settings, files: list[Path], source: str, progress: Progress | None = None, *, now: datetime | None = None,
+           reprocess: bool = False) -> IngestResult:
+    """Ingest the files of one partner and publish at most one snapshot. Never raises for bad input.
+
+    A file already ingested for this partner with the same profile is skipped; ``reprocess`` reads it again.
+    """
     t0 = _time.perf_counter()
     now = now or datetime.now(timezone.utc)
     files = [Path(f) for f in files]
@@ -634,27 +654,33 @@ def ingest(settings: Settings, files: list[Path], source: str, progress: Progres
     try:
         with store.write_lock(settings):
             store.clean_leftovers(settings)
-            return _ingest_locked(settings, files, profile, territory, progress, now, result, t0)
+            return _ingest_locked(settings, files, profile, territory, progress, now, result, t0, reprocess)
     except store.StoreError as exc:
         result.failed = True
         result.message = str(exc)
         return result
 
 
-def _ingest_locked(settings, files, profile, territory, progress, now, result, t0) -> IngestResult:
+def _ingest_locked(settings, files, profile, territory, progress, now, result, t0, reprocess=False) -> IngestResult:
     timings = result.timings
     index = territory_index(territory)
     parent = store.current_snapshot(settings)
     result.parent_id = parent.id if parent else None
-    ledger = {e["sha256"]: e for e in (parent.ledger if parent else [])}
+    # The same bytes are skipped only for the same partner read with the same profile: a corrected profile (or
+    # label table) re-reads them. Entries written before profiles were hashed carry no digest: they match any.
+    ledger: dict[tuple[str, str], dict] = {}
+    for e in parent.ledger if parent else []:
+        if not e.get("refused"):
+            ledger[(e.get("sha256"), e.get("source"))] = e
     prepared: list[Prepared] = []
     seen: set[str] = set()
     t = _time.perf_counter()
 
     def skip(sha: str) -> str | None:
-        if sha in ledger:
-            e = ledger[sha]
-            return f"déjà intégré le {_fr_date(e.get('ingested_at'))} (instantané {e.get('snapshot_id')}) : rien à faire"
+        e = ledger.get((sha, profile.name))
+        if e is not None and not reprocess and e.get("profile_digest") in (None, "", profile.digest):
+            return (f"déjà intégré le {_fr_date(e.get('ingested_at'))} (instantané {e.get('snapshot_id')}) avec ce profil : rien à faire "
+                    f"(--reprocess pour le relire)")
         if sha in seen:
             return "même contenu qu'un autre fichier de cette intégration : ignoré"
         return None
@@ -664,6 +690,10 @@ def _ingest_locked(settings, files, profile, territory, progress, now, result, t
         try:
             prep = prepare_file(path, profile, settings, index, now, progress, skip)
             report = prep.report
+            if not report.skipped and (report.sha256, profile.name) in ledger:
+                e = ledger[(report.sha256, profile.name)]
+                why = "--reprocess" if reprocess else "profil modifié depuis"
+                report.notes.append(f"déjà intégré le {_fr_date(e.get('ingested_at'))} : relu ({why}) ; incidents inchangés en doublons, modifiés en révisions")
             if report.skipped:
                 pass
             elif report.rows_read == 0:
@@ -677,7 +707,10 @@ def _ingest_locked(settings, files, profile, territory, progress, now, result, t
             seen.add(report.sha256)
         except InputError as exc:
             report.refused = True
-            report.message = f"{path.name} : {exc} ; rien n'a été publié pour ce fichier"
+            # The valid rows of a refused file are not lost from the accounting: « non publiées (fichier refusé) ».
+            report.accepted = report.duplicates = report.revisions = 0
+            report.unpublished = max(report.rows_read - report.quarantined, 0)
+            report.message = f"{path.name} : {_short(str(exc))} ; rien n'a été publié pour ce fichier"
         except (OSError, MemoryError) as exc:
             report.refused = True
             report.message = f"{path.name} : lecture impossible ({exc.__class__.__name__}: {exc}) ; rien n'a été publié pour ce fichier"
@@ -687,7 +720,9 @@ def _ingest_locked(settings, files, profile, territory, progress, now, result, t
     timings["read_map_locate_s"] = _time.perf_counter() - t
     _checkpoint("prepared")
     if not prepared:
-        result.message = "rien à publier : " + "; ".join(f.message for f in result.files if f.message) if result.files else "aucun fichier"
+        msgs = [f.message for f in result.files if f.message]
+        more = f" (et {len(msgs) - 3} autre(s) fichier(s))" if len(msgs) > 3 else ""
+        result.message = ("rien à publier : " + " ; ".join(msgs[:3]) + more) if result.files else "aucun fichier"
         timings["total_s"] = _time.perf_counter() - t0
         return result
 
