@@ -204,7 +204,7 @@ def test_progress_and_report_rows():
     result = IngestResult(source="x", files=[FileReport(path=Path("/x/a.csv"), rows_read=5, accepted=3, quarantined=1, duplicates=1,
                                                          unmapped_labels={"Inconnu": 2})])
     assert upload.report_rows(result) == [{"file": "a.csv", "read": 5, "accepted": 3, "quarantined": 1, "duplicates": 1,
-                                           "revisions": 0, "unmapped": 1, "refused": False, "message": ""}]
+                                           "revisions": 0, "unpublished": 0, "unmapped": 1, "refused": False, "message": ""}]
 
 
 # Through HTTP: the upload callback --------------------------------------------------------------------------------

@@ -46,7 +46,8 @@ def file_kind(path: Path) -> str | None:
             with zipfile.ZipFile(path) as archive:
                 names = archive.namelist()
         except (zipfile.BadZipFile, OSError):
-            return "zip"
+            # A zip signature without a readable directory: most often a workbook cut short; the reader says so.
+            return "xlsx" if path.suffix.lower() == ".xlsx" else "zip"
         return "xlsx" if any(n.startswith("xl/") for n in names) else "zip"
     if head.startswith(_XLS_MAGIC):
         return "xls"

@@ -26,6 +26,7 @@ from observatory import schema as S
 from observatory import store
 from observatory.config import Settings
 from observatory.labels import fmt_date, fmt_int, fmt_pct
+from observatory.etl.guards import disk_error_message, is_disk_full
 from observatory.etl.profile import Profile, ProfileError, load_profile
 from observatory.etl.read import InputError, RawTable, read_file, scan_file
 from observatory.etl.columns import Problems, codes_array, repeat
@@ -654,7 +655,16 @@ def ingest(settings: Settings, files: list[Path], source: str, progress: Progres
     try:
         with store.write_lock(settings):
             store.clean_leftovers(settings)
-            return _ingest_locked(settings, files, profile, territory, progress, now, result, t0, reprocess)
+            try:
+                return _ingest_locked(settings, files, profile, territory, progress, now, result, t0, reprocess)
+            except OSError as exc:
+                # Disk full (or another write failure) while the snapshot was being built: the temporary folder
+                # goes, the current snapshot stays as it was.
+                store.clean_leftovers(settings)
+                result.failed = True
+                result.snapshot_id = None
+                result.message = disk_error_message(exc, settings.processed_dir)
+                return result
     except store.StoreError as exc:
         result.failed = True
         result.message = str(exc)
@@ -711,9 +721,14 @@ def _ingest_locked(settings, files, profile, territory, progress, now, result, t
             report.accepted = report.duplicates = report.revisions = 0
             report.unpublished = max(report.rows_read - report.quarantined, 0)
             report.message = f"{path.name} : {_short(str(exc))} ; rien n'a été publié pour ce fichier"
-        except (OSError, MemoryError) as exc:
+        except MemoryError:
             report.refused = True
-            report.message = f"{path.name} : lecture impossible ({exc.__class__.__name__}: {exc}) ; rien n'a été publié pour ce fichier"
+            report.message = f"{path.name} : mémoire insuffisante pour lire ce fichier ; rien n'a été publié pour ce fichier"
+        except OSError as exc:
+            if is_disk_full(exc):
+                raise  # not the file's fault: the whole ingest stops (see ingest)
+            report.refused = True
+            report.message = f"{path.name} : lecture impossible ({exc.strerror or exc.__class__.__name__}) ; rien n'a été publié pour ce fichier"
         if report.refused:
             store.record_refusal(settings, _history_entry(report, profile.name, None, now))
         result.files.append(report)

@@ -252,11 +252,16 @@ def load_labels(path: Path) -> dict[str, str]:
     except UnicodeDecodeError:
         raise ProfileError(f"{path}: la table des libellés doit être en UTF-8") from None
     reader = csv.DictReader(text.splitlines())
-    if reader.fieldnames is None or not {"label", "category"} <= set(reader.fieldnames):
+    try:
+        fields = reader.fieldnames
+        rows = list(reader)
+    except csv.Error as exc:
+        raise ProfileError(f"{path}, ligne {reader.line_num} : CSV illisible ({exc})") from None
+    if fields is None or not {"label", "category"} <= set(fields):
         raise ProfileError(f"{path}: colonnes attendues label,category")
     known = categories()
     out: dict[str, str] = {}
-    for i, row in enumerate(reader, start=2):
+    for i, row in enumerate(rows, start=2):
         label, cat = (row.get("label") or "").strip(), (row.get("category") or "").strip()
         if not label:
             continue
