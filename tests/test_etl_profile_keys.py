@@ -230,3 +230,24 @@ def test_refused_file_reports_its_valid_rows_as_unpublished(tmp_path):
     assert len(f0.message) <= 600 and "\n" not in f0.message
     hist = store.ingest_history(s)
     assert int(hist["unpublished"].iloc[-1]) == 18
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("pn_faits_10000000_20260101.csv", "2026-01-01"),  # issue 18: the first eight digits are not a date
+    ("pn_20250301.csv", "2025-03-01"),
+    ("export_20240101_20250215.csv", "2025-02-15"),  # two dates: the last one (the extraction) wins
+    ("pn_99999999.csv", None),
+])
+def test_extraction_date_takes_the_digits_that_form_a_date(tmp_path, name, expected):
+    from datetime import datetime, timezone
+
+    from observatory.etl import load_profile
+    from observatory.etl.pipeline import extraction_date
+
+    prof = load_profile(settings_for(tmp_path), "police_nationale")
+    now = datetime(2030, 5, 5, tzinfo=timezone.utc)
+    when, note = extraction_date(Path(name), prof, now)
+    if expected is None:
+        assert when == now and note
+    else:
+        assert when.strftime("%Y-%m-%d") == expected and note is None

@@ -131,16 +131,27 @@ def _checkpoint(name: str) -> None:
 
 
 def extraction_date(path: Path, profile: Profile, now: datetime) -> tuple[datetime, str | None]:
-    """Extraction date from the file name (``[extraction] filename_pattern``), else the ingest time."""
+    """Extraction date from the file name (``[extraction] filename_pattern``), else the ingest time.
+
+    The pattern is tried at every position of the name and the last match that forms a plausible date wins
+    (year 1990–2100): ``pn_faits_10000000_20260101.csv`` gives 1 January 2026, not a failed « 1000-00-00 ».
+    """
     if profile.filename_pattern:
-        m = re.search(profile.filename_pattern, path.name)
-        if m and len(m.groups()) >= 2:
+        rx = re.compile(profile.filename_pattern)
+        found = None
+        for start in range(len(path.name)):
+            m = rx.match(path.name, start)
+            if not m or len(m.groups()) < 2:
+                continue
             try:
                 y, mo = int(m.group(1)), int(m.group(2))
                 d = int(m.group(3)) if len(m.groups()) >= 3 and m.group(3) else 1
-                return datetime(y, mo, d, tzinfo=PARIS), None
-            except ValueError:
-                pass
+                if 1990 <= y <= 2100:
+                    found = datetime(y, mo, d, tzinfo=PARIS)
+            except (TypeError, ValueError):
+                continue
+        if found is not None:
+            return found, None
         return now, f"date d'extraction absente du nom du fichier (motif {profile.filename_pattern}) : heure d'intégration utilisée"
     return now, None
 
