@@ -387,6 +387,54 @@ def sources_check(
     console.print("Le fichier serait accepté.")
 
 
+@sources_app.command("new")
+def sources_new(
+    file: Path = typer.Argument(..., metavar="FICHIER", help="Extrait du nouveau partenaire (CSV ou XLSX)."),
+    name: str = typer.Option(None, "--name", "-n", metavar="NOM", help="Nom du partenaire (défaut : d'après le nom du fichier)."),
+    force: bool = typer.Option(False, "--force", help="Remplacer un profil existant du même nom."),
+) -> None:
+    """Écrire un brouillon de profil d'après un fichier (encodage, séparateur, en-tête, dates, coordonnées et système) et la table de ses libellés à classer."""
+    import re
+
+    from observatory.etl.sniff import SniffError, render_labels, render_profile, sniff
+
+    settings = settings_or_fail()
+    if not file.is_file():
+        fail(f"{file.name} : fichier introuvable")
+    name = name or re.sub(r"[^a-z0-9]+", "_", re.sub(r"\d{4,}.*$", "", file.stem.lower())).strip("_") or "partenaire"
+    if not re.fullmatch(r"[a-z0-9_]+", name):
+        fail(f"nom de partenaire {name!r} : lettres minuscules, chiffres et _ seulement")
+    target = settings.sources_dir / f"{name}.toml"
+    labels = settings.sources_dir / f"{name}_labels.csv"
+    if (target.exists() or labels.exists()) and not force:
+        fail(f"{target.name} existe déjà dans {settings.sources_dir} : choisissez un autre --name ou ajoutez --force")
+    try:
+        draft = sniff(file, name)
+    except SniffError as exc:
+        fail(str(exc))
+    try:
+        settings.sources_dir.mkdir(parents=True, exist_ok=True)
+        target.write_text(render_profile(draft, file.name), encoding="utf-8")
+        labels.write_text(render_labels(draft), encoding="utf-8")
+    except OSError as exc:
+        from observatory.etl.guards import disk_error_message
+
+        fail(f"{target.name} : {disk_error_message(exc, settings.sources_dir)}")
+    enc = f", encodage {draft.encoding}, séparateur « {'tabulation' if draft.delimiter == chr(9) else draft.delimiter} »" if draft.format == "csv" else ""
+    console.print(f"Brouillon écrit : {target} ({draft.format}{enc}, en-tête ligne {draft.header_row})", highlight=False, markup=False)
+    console.print(f"  dates : {draft.time_column or '?'} au format {draft.time_format or '?'} (précision {draft.precision})", highlight=False, markup=False)
+    if draft.x:
+        console.print(f"  coordonnées : {draft.x}, {draft.y} en {draft.crs if draft.crs != '?' else 'système à indiquer'}", highlight=False, markup=False)
+    console.print(f"  identifiant : {draft.id_column or 'construit'}" + (f" (sinon construit à partir de {len(draft.build_from)} colonnes)" if draft.id_column and draft.build_from else ""),
+                  highlight=False, markup=False)
+    console.print(f"  libellés : {draft.label_column or '?'} — {fmt_int(len(draft.labels))} libellé(s) distinct(s) à classer dans {labels}",
+                  highlight=False, markup=False)
+    for note in draft.notes:
+        console.print(f"  à vérifier : {note}", highlight=False, markup=False)
+    console.print(f"Ensuite : remplissez la colonne category de {labels.name} (codes de observatory/data/nomenclature.csv), puis "
+                  f"« observatory sources check {name} {file} ».", highlight=False, markup=False)
+
+
 def register(app: typer.Typer) -> None:
     app.command("ingest")(ingest_cmd)
     app.command("status")(status)

@@ -263,8 +263,8 @@ def load_labels(path: Path) -> dict[str, str]:
     out: dict[str, str] = {}
     for i, row in enumerate(rows, start=2):
         label, cat = (row.get("label") or "").strip(), (row.get("category") or "").strip()
-        if not label:
-            continue
+        if not label or not cat:
+            continue  # a label not mapped yet (a draft's table): it stays « non classé » and is listed by ingest
         if cat not in known:
             raise ProfileError(f"{path}, ligne {i}, colonne category : catégorie inconnue {cat!r} (voir observatory/data/nomenclature.csv)")
         out[label] = cat
