@@ -251,3 +251,26 @@ def test_extraction_date_takes_the_digits_that_form_a_date(tmp_path, name, expec
         assert when == now and note
     else:
         assert when.strftime("%Y-%m-%d") == expected and note is None
+
+
+def test_non_classes_count_neither_quarantined_nor_duplicate_rows(tmp_path):
+    s = settings_for(tmp_path, profiles_dir=partner(tmp_path, PN_LIKE))
+    f = tmp_path / "f.csv"
+    rows = ["id,date,type"] + [f"A{i},03/02/2024,Theft" for i in range(30)]
+    rows += ["U1,03/02/2024,Inconnu", "U1,03/02/2024,Inconnu", "U2,99/99/2024,Inconnu"]  # a duplicate, a quarantined row
+    f.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    r = ingest(s, [f], "p")
+    f0 = r.files[0]
+    assert (f0.quarantined, f0.duplicates) == (1, 1) and conservation_holds(r)
+    assert f0.unmapped_labels == {"Inconnu": 1}
+
+
+def test_date_hint_only_when_the_format_is_wrong_for_most_rows(tmp_path):
+    from observatory.etl.pipeline import _fix_hint, FileReport
+    import pyarrow as pa
+
+    q = pa.table({"reason": ["date illisible « 2024-02-03 » (format attendu %d/%m/%Y)"] * 6})
+    few = _fix_hint(FileReport(path=Path("f.csv"), rows_read=100), q)
+    assert "ISO" not in few and "faites corriger ces lignes" in few
+    most = _fix_hint(FileReport(path=Path("f.csv"), rows_read=8), q)
+    assert "ISO" in most

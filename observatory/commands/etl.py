@@ -93,6 +93,40 @@ def _profile_or_none(settings, name: str):
         return None
 
 
+def _missing(value) -> bool:
+    """None, NaN or NaT (a row without location has NaN where a string is expected)."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # NaN and NaT are not equal to themselves
+    except (TypeError, ValueError):
+        return False
+
+
+def _cell(value) -> str:
+    return "–" if _missing(value) or value == "" else str(value)
+
+
+def compact_original(original: str, limit: int, per_value: int = 28) -> str:
+    """The original values of a quarantined row as « col: value · … », each value shortened on its own, so that a
+    long address never hides the coordinates that follow it."""
+    import json
+
+    try:
+        data = json.loads(original)
+    except (TypeError, ValueError):
+        data = None
+    if not isinstance(data, dict):
+        text = str(original)
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+    parts = []
+    for k, v in data.items():
+        v = "" if v is None else str(v)
+        parts.append(f"{k}: {v if len(v) <= per_value else v[: per_value - 1] + '…'}")
+    text = " · ".join(parts)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _num_col(table: Table, header: str) -> None:
     # Numbers never wrap inside a cell (« 12 3 / 45 » is unreadable): text columns give way instead.
     table.add_column(header, justify="right", no_wrap=True)
@@ -318,7 +352,7 @@ def quarantine(
             table.add_column(col, overflow="fold")
     shown = df if limit == 0 else df.head(limit)
     for r in shown.itertuples():
-        original = r.original if len(r.original) <= 160 else r.original[:160] + "…"
+        original = compact_original(r.original, 240)
         table.add_row(source_label(r.source), r.source_file, fmt_int(r.source_row), r.column, r.reason, original)
     if console.width >= QUARANTINE_TABLE_MIN_WIDTH:
         console.print(table)
@@ -327,7 +361,7 @@ def quarantine(
         console.print(f"[bold]Quarantaine — {fmt_int(len(df))} ligne(s)[/]", highlight=False)
         room = min(max(console.width - 12, 20), 160)
         for r in shown.itertuples():
-            original = r.original if len(r.original) <= room else r.original[:room - 1] + "…"
+            original = compact_original(r.original, room)
             console.print(f"{SHORT_SOURCE_LABELS.get(r.source, r.source)} · {r.source_file} · ligne {fmt_int(r.source_row)} · colonne {r.column}",
                           highlight=False, soft_wrap=True)
             console.print(f"  Motif   : {r.reason}", highlight=False, markup=False)
@@ -358,16 +392,19 @@ def sources_check(
     if prep is None:
         fail(refusal or "fichier illisible")
     rep = prep.report
-    console.print(f"{rep.source_file} : {fmt_int(rep.rows_read)} ligne(s) lue(s), {fmt_int(rep.rows_read - rep.quarantined)} valide(s), "
-                  f"{fmt_int(rep.quarantined)} en quarantaine (encodage {rep.encoding or 'xlsx'})", highlight=False)
+    dup = (f", dont {fmt_int(rep.duplicates)} doublon(s) (déjà dans l'instantané courant ou répétés dans le fichier) et "
+           f"{fmt_int(rep.revisions)} révision(s)") if rep.duplicates or rep.revisions else ""
+    console.print(f"{rep.source_file} : {fmt_int(rep.rows_read)} ligne(s) lue(s), {fmt_int(rep.rows_read - rep.quarantined)} valide(s){dup}, "
+                  f"{fmt_int(rep.quarantined)} en quarantaine (encodage {rep.encoding or 'xlsx'})", highlight=False, markup=False)
     if not preview.empty:
         table = Table(title="Aperçu (comme le profil les lit)")
         cols = ["source_id", "occurred_at", "time_precision", "raw_label", "category", "location_quality", "arrondissement", "zones"]
         for c in cols:
             table.add_column(c)
         for r in preview[cols].itertuples(index=False):
-            table.add_row(str(r.source_id), fmt_paris(r.occurred_at), r.time_precision, r.raw_label, r.category, r.location_quality,
-                          arrondissement_label(r.arrondissement) if r.arrondissement else "–", ", ".join(r.zones))
+            table.add_row(_cell(r.source_id), fmt_paris(r.occurred_at), _cell(r.time_precision), _cell(r.raw_label), _cell(r.category),
+                          _cell(r.location_quality), arrondissement_label(r.arrondissement) if not _missing(r.arrondissement) else "–",
+                          ", ".join(r.zones) if not _missing(r.zones) and len(r.zones) else "–")
         console.print(table)
     q = prep.quarantine.to_pandas() if prep.quarantine is not None else None
     if q is not None and len(q):
@@ -376,7 +413,7 @@ def sources_check(
         for c in ("Colonne", "Motif", "Valeurs d'origine"):
             table.add_column(c, overflow="fold")
         for r in q.head(50).itertuples():
-            table.add_row(fmt_int(r.source_row), r.column, r.reason, r.original[:160])
+            table.add_row(fmt_int(r.source_row), r.column, r.reason, compact_original(r.original, 240))
         console.print(table)
     if rep.unmapped_labels:
         console.print("Libellés non classés : " + ", ".join(f"{k} ({fmt_int(v)})" for k, v in rep.unmapped_labels.items()), highlight=False, markup=False)

@@ -230,6 +230,15 @@ def _short(text: str, limit: int = MESSAGE_MAX_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def _unmapped_counts(table: pa.Table) -> dict[str, int]:
+    """Partner label → rows of ``table`` classed non_classe (most frequent first)."""
+    sel = table.filter(pc.and_(pc.equal(table[S.CATEGORY], S.NON_CLASSE), pc.is_valid(table[S.RAW_LABEL])))
+    if sel.num_rows == 0:
+        return {}
+    vc = pc.value_counts(sel[S.RAW_LABEL]).to_pylist()
+    return {d["values"]: int(d["counts"]) for d in sorted(vc, key=lambda d: (-d["counts"], d["values"]))}
+
+
 def _reason_key(reason: str) -> str:
     # Group reasons by their generic part (values between « » and numbers vary row to row).
     # Standalone numbers only: "Lambert-93", "EPSG:2154" and "WGS84" are words of the reason, not values.
@@ -297,6 +306,9 @@ def prepare_file(path: Path, profile: Profile, settings: Settings, index: Territ
     problems: Problems = mapped.problems
     per_row = problems.per_row()
     bad = problems.bad_mask(raw.table.num_rows)
+    if bad.any() and report.unmapped_labels:
+        # « Non classés » counts the rows that will be published under non_classe, not quarantined ones.
+        report.unmapped_labels = _unmapped_counts(mapped.table.filter(pa.array(~bad)))
     report.quarantined = len(per_row) + len(raw.malformed)
     reasons: dict[str, int] = {}
     for _, r in per_row.values():
@@ -373,6 +385,11 @@ def _fix_hint(report: FileReport, quarantine: pa.Table) -> str:
     reasons = quarantine["reason"].to_pylist()[:2000]
     dates = [re.search(r"«\s*([^»]*?)\s*»", r) for r in reasons if r.startswith("date illisible")]
     values = [m.group(1) for m in dates if m]
+    n_dates = int(pc.sum(pc.starts_with(quarantine["reason"], "date illisible")).as_py() or 0) if values else 0
+    if values and n_dates < 0.5 * max(report.rows_read, 1):
+        # Most dates read with the declared format: the odd ones are the partner's typos, not a wrong format.
+        return (f" ; {fmt_int(n_dates)} date(s) illisible(s) sur {fmt_int(report.rows_read)} (ex. « {values[0]} ») alors que les autres "
+                f"se lisent au format du profil : faites corriger ces lignes plutôt que [time] format")
     if values:
         for fmt, label in (("%m/%d/%Y", "mois/jour/année (%m/%d/%Y)"), ("%Y-%m-%d", "ISO (%Y-%m-%d)"), ("%d-%m-%Y", "%d-%m-%Y"), ("%d/%m/%y", "%d/%m/%y")):
             ok = 0
@@ -769,6 +786,9 @@ def _ingest_locked(settings, files, profile, territory, progress, now, result, t
         p.report.accepted, p.report.duplicates, p.report.revisions = c["accepted"], c["duplicates"], c["revisions"]
         p.report.notes.extend(c.get("notes", []))
         assert p.report.balanced, p.report.as_dict()
+    for p, k in zip(prepared, keep):
+        if p.report.unmapped_labels and not k.all():
+            p.report.unmapped_labels = _unmapped_counts(p.incidents.filter(pa.array(k)))  # duplicates are not counted again
     new_rows = pa.concat_tables([b if k.all() else b.filter(pa.array(k)) for b, k in zip(batches, keep)])
     timings["deduplicate_s"] = _time.perf_counter() - t
     # Even when every row was a duplicate a snapshot is published: its ledger records the files, so that a
@@ -844,4 +864,19 @@ def check_file(settings: Settings, profile_name: str | Path, path: Path, preview
         return None, f"{Path(path).name} : {exc}", pd.DataFrame()
     preview = prep.incidents.slice(0, preview_rows).to_pandas() if prep.incidents is not None else pd.DataFrame()
     why = _refusal_for_share(prep.report, settings, prep.quarantine)
+    if not why and prep.incidents is not None and prep.incidents.num_rows:
+        # What ingest would count: repeats within the file and incidents already in the current snapshot.
+        try:
+            parent = store.current_snapshot(settings)
+        except store.StoreError:
+            parent = None
+        keys = prep.incidents[S.INCIDENT_KEY].combine_chunks()
+        known = _parent_source_keys(parent, profile.name)
+        colliding = known.filter(pc.is_in(known[S.INCIDENT_KEY], value_set=keys)) if known.num_rows else known
+        parent_rows = _parent_rows_for(parent, colliding[S.INCIDENT_KEY].combine_chunks() if colliding.num_rows else pa.array([], pa.string()),
+                                       set(colliding[S.YEAR].to_pylist()))
+        _, counts, _ = deduplicate([prep.incidents], parent_rows, [prep.keys_unique], [profile.within_file])
+        c = counts[0]
+        prep.report.accepted, prep.report.duplicates, prep.report.revisions = c["accepted"], c["duplicates"], c["revisions"]
+        prep.report.notes.extend(c.get("notes", []))
     return prep, (f"{Path(path).name} : {why}" if why else None), preview
