@@ -172,3 +172,30 @@ def test_french_dataset_in_cc46(tmp_path):
     assert df.loc["SIG-2000", S.LOCATION_QUALITY] == "sector" and df.loc["SIG-2000", S.ARRONDISSEMENT] == "69382"
     assert r.files[0].extracted_at.strftime("%Y-%m-%d") == "2024-04-01"
     assert not re.search(r"A_COMPLETER", (profiles / "signalements.toml").read_text(encoding="utf-8"))
+
+
+def test_sources_new_on_a_workbook_with_a_title_block(tmp_path):
+    from datetime import datetime
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Export des interventions"])
+    ws.append([])
+    ws.append(["Référence", "Date", "Motif", "Longitude", "Latitude"])
+    for i, (code, (lon, lat)) in enumerate(P.items()):
+        ws.append([f"R{i}", datetime(2024, 3, i + 1, 14, 30), "Tapage" if i % 2 else "Rixe", lon, lat])
+    f = tmp_path / "interventions_2024-04-01.xlsx"
+    wb.save(f)
+    profiles, _ = _new(tmp_path, f, "interventions")
+    draft = (profiles / "interventions.toml").read_text(encoding="utf-8")
+    assert 'format = "xlsx"' in draft and "header_row = 3" in draft and 'crs = "EPSG:4326"' in draft
+    _map_labels(profiles, "interventions", {"Tapage": "nuisances_sonores", "Rixe": "rixes_regroupements"})
+    s = settings_for(tmp_path, profiles_dir=profiles)
+    r = ingest(s, [f], "interventions")
+    assert r.exit_code == 0, [x.message for x in r.files]
+    _conserved(r)
+    assert r.files[0].accepted == len(P) and not r.files[0].unmapped_labels
+    df = store.current_snapshot(s).read_incidents().to_pandas().set_index(S.SOURCE_ID)
+    assert df.loc["R0", S.OCCURRED_AT].tz_convert("Europe/Paris").strftime("%d/%m/%Y %H:%M") == "01/03/2024 14:30"
