@@ -235,7 +235,9 @@ def sniff(path: Path, name: str) -> Draft:
             numeric[h] = np.array([np.nan if (n := _number(v, draft.decimal)) is None else n for v in vals], dtype=float)
     xs = sorted((h for h in numeric if _hint_rank(h, X_HINTS) is not None), key=lambda h: _hint_rank(h, X_HINTS))
     ys = sorted((h for h in numeric if _hint_rank(h, Y_HINTS) is not None), key=lambda h: _hint_rank(h, Y_HINTS))
-    pairs = [(a, b) for a in xs for b in ys if a != b] + [(a, b) for a in numeric for b in numeric if a != b]
+    # Named pairs first; then any pair among the first numeric columns (bounded: each try projects a sample).
+    some = list(numeric)[:12]
+    pairs = [(a, b) for a in xs for b in ys if a != b] + [(a, b) for a in some for b in some if a != b]
     from observatory.etl.locate import fitting_crs
 
     for a, b in pairs:
