@@ -276,3 +276,23 @@ def _walk(component):
             yield from _walk(child)
     elif children is not None and hasattr(children, "_prop_names"):
         yield from _walk(children)
+
+
+def test_disk_full_while_staging_is_refused_in_french_and_cleaned(settings, tmp_path, monkeypatch):
+    import errno
+    from pathlib import Path as _Path
+
+    def full(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(_Path, "write_bytes", full)
+    spy = Spy()
+    with pytest.raises(UploadRefused, match="disque plein"):
+        start_upload(settings, data_url(b"NUM_FAIT;DATE\n1;2\n"), "pn.csv", "police_nationale", owner="marie", ingest=spy, wait=True)
+    monkeypatch.undo()
+    assert spy.calls == 0
+    staged = settings.raw_dir / "uploads" / "police_nationale"
+    assert not staged.exists() or not list(staged.iterdir())  # the stamp folder of the failed copy is gone
+    # The ingest lock was released: the next upload is not told one is already running.
+    job = start_upload(settings, data_url(pn_bytes(tmp_path, [pn_row("A1")])), "pn_2024-03-01.csv", "police_nationale", owner="marie", ingest=spy, wait=True)
+    assert job is not None
