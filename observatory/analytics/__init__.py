@@ -55,7 +55,8 @@ category_col="category", geo_cols=None, add_totals=False, as_text=True)`` and ``
 """
 
 from observatory.analytics.compare import ALPHA, compare_counts, periods, poisson_test, poisson_tests, sqrt_z
-from observatory.analytics.engine import GROUP_EXPRESSIONS, Analytics, AnalyticsError, get_analytics
+from observatory.analytics.engine import Analytics, AnalyticsError, get_analytics
+from observatory.analytics.sql import GROUP_EXPRESSIONS
 from observatory.analytics.filters import Filters, FiltersError
 from observatory.analytics.privacy import protect, protection_status
 

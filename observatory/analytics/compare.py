@@ -163,7 +163,7 @@ def _two_period_counts(an: "Analytics", filters: Filters, current: tuple[date, d
 
     The comparison periods replace the filter's own period; every other restriction is kept.
     """
-    from observatory.analytics.engine import group_sql, precision_clause
+    from observatory.analytics.sql import group_sql, precision_clause
     from observatory.analytics.filters import PARIS
 
     def bounds(d0: date, d1: date) -> list:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from observatory import schema
-from observatory.analytics.engine import group_sql, precision_clause
+from observatory.analytics.sql import group_sql, precision_clause
 from observatory.analytics.filters import Filters
 
 if TYPE_CHECKING:
