@@ -51,40 +51,42 @@ def poisson_tests(current: np.ndarray, previous: np.ndarray, exposure_ratio: flo
     """
     a = np.asarray(current, dtype="int64")
     b = np.asarray(previous, dtype="int64")
-    p = exposure_ratio / (1.0 + exposure_ratio)
+    # One exposure ratio for all pairs, or one per pair (periods of different lengths per row).
+    p = np.broadcast_to(np.asarray(exposure_ratio, dtype="float64"), a.shape)
+    p = p / (1.0 + p)
     n = a + b
     out = np.ones(len(a))
     np_ = n * p
     lp, lq = np.log(p), np.log1p(-p)
 
-    def logpmf(k: np.ndarray, nn: np.ndarray) -> np.ndarray:
-        return gammaln(nn + 1) - gammaln(k + 1) - gammaln(nn - k + 1) + k * lp + (nn - k) * lq
+    def logpmf(k: np.ndarray, nn: np.ndarray, sel: np.ndarray) -> np.ndarray:
+        return gammaln(nn + 1) - gammaln(k + 1) - gammaln(nn - k + 1) + k * lp[sel] + (nn - k) * lq[sel]
 
-    logt = logpmf(a, n) + np.log1p(1e-7)
+    logt = logpmf(a, n, slice(None)) + np.log1p(1e-7)
     # Observed count below expectation: the far tail is on the right, where the pmf decreases.
     lo_side = (n > 0) & (a < np_)
     if lo_side.any():
-        nn, kk, tt = n[lo_side], a[lo_side], logt[lo_side]
+        nn, kk, tt, pp = n[lo_side], a[lo_side], logt[lo_side], p[lo_side]
         lo, hi = np.ceil(np_[lo_side]).astype("int64"), nn + 1  # smallest ix in [lo, n] with pmf <= t (n+1: none)
         while (lo < hi).any():
             mid = (lo + hi) // 2
-            ok = logpmf(np.minimum(mid, nn), nn) <= tt
+            ok = logpmf(np.minimum(mid, nn), nn, lo_side) <= tt
             active = lo < hi
             hi = np.where(active & ok, mid, hi)
             lo = np.where(active & ~ok, mid + 1, lo)
-        out[lo_side] = stats.binom.cdf(kk, nn, p) + stats.binom.sf(lo - 1, nn, p)
+        out[lo_side] = stats.binom.cdf(kk, nn, pp) + stats.binom.sf(lo - 1, nn, pp)
     # Above expectation: the far tail is on the left, where the pmf increases.
     hi_side = (n > 0) & (a > np_)
     if hi_side.any():
-        nn, kk, tt = n[hi_side], a[hi_side], logt[hi_side]
+        nn, kk, tt, pp = n[hi_side], a[hi_side], logt[hi_side], p[hi_side]
         lo, hi = np.full(len(nn), -1, dtype="int64"), np.floor(np_[hi_side]).astype("int64")  # largest ix with pmf <= t
         while (lo < hi).any():
             mid = (lo + hi + 1) // 2
-            ok = logpmf(np.maximum(mid, 0), nn) <= tt
+            ok = logpmf(np.maximum(mid, 0), nn, hi_side) <= tt
             active = lo < hi
             lo = np.where(active & ok, mid, lo)
             hi = np.where(active & ~ok, mid - 1, hi)
-        out[hi_side] = stats.binom.cdf(lo, nn, p) + stats.binom.sf(kk - 1, nn, p)
+        out[hi_side] = stats.binom.cdf(lo, nn, pp) + stats.binom.sf(kk - 1, nn, pp)
     return np.minimum(out, 1.0)
 
 

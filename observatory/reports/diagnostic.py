@@ -24,6 +24,8 @@ import pandas as pd
 from observatory import labels, schema
 from observatory.reports import narrative, svgcharts
 from observatory.reports import protection
+from observatory.reports.verdicts import CITY, lookup, publication_verdicts
+from observatory.analytics.inference import TEST_LABELS
 from observatory.reports.protection import cell_text, hidden as _hidden, protect_table, published_value
 
 TREND_YEARS = 5
@@ -60,6 +62,12 @@ class DiagnosticInputs:
     official_coverage: str = ""  # said when an edition is imported but does not cover the year
     actions: pd.DataFrame | None = None  # action evaluations of the year, display-ready columns
     privacy_engine: str = protection.ENGINE
+    # Monthly detail for the tests (coverage by partner and month, dispersion from the monthly history); without
+    # it the tests fall back on annual counts (a year without any row is a year without data) and exact Poisson.
+    monthly: pd.DataFrame | None = None  # year, month, arrondissement, category, family, source, n
+    zone_monthly: pd.DataFrame | None = None  # year, month, zone_id, arrondissement, family, source, n
+    coverage: pd.DataFrame | None = None  # source, year, month, covered (data-quality coverage)
+    verdicts: pd.DataFrame | None = None  # precomputed reports.verdicts.publication_verdicts (e.g. stored with a publication)
 
 
 # Output ---------------------------------------------------------------------------------------------------------
@@ -179,29 +187,49 @@ class _Numbering:
 
 
 # Statistics -----------------------------------------------------------------------------------------------------
-def compare(frame: pd.DataFrame, keys: list[str], year: int, previous_year: int) -> pd.DataFrame:
-    """Counts of two years side by side per key, with difference, ratio and the Poisson test.
+def compare(frame: pd.DataFrame, keys: list[str], year: int, previous_year: int, verdicts: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Counts of two years side by side per key, with difference, ratio and the verdict of each line.
 
-    The test and its flags come from ``observatory.analytics.compare.compare_counts`` (one test for the whole
-    product: exact conditional binomial test of two Poisson counts; ``unreliable`` marks small counts).
-    The rows of one comparison are tested together: ``p_adjusted`` is the Benjamini–Hochberg correction across
-    them (:func:`benjamini_hochberg`) and ``significant`` means ``p_adjusted < 0.05`` (one row: no change).
+    The verdict columns (``p_value``, ``p_adjusted``, ``significant``, ``comparable``, ``reason``, ``test``,
+    ``phi``) come from ``verdicts`` (:func:`observatory.reports.verdicts.lookup` of the publication's verdicts:
+    one test per line, corrected with every other test of the year, the same in every document); they are
+    matched on ``keys[0]`` = ``code``. A line the publication does not test gets no test.
     """
-    from observatory.analytics.compare import ALPHA, benjamini_hochberg, compare_counts
+    from observatory.analytics.compare import compare_counts
 
+    cols = keys + ["current", "previous", "diff", "ratio", "p_value", "p_adjusted", "significant", "unreliable", "comparable", "reason", "test", "phi"]
     cur = frame[frame["year"] == year].groupby(keys, dropna=False)["n"].sum().rename("current")
     prev = frame[frame["year"] == previous_year].groupby(keys, dropna=False)["n"].sum().rename("previous")
     both = pd.concat([cur, prev], axis=1).fillna(0).astype("int64")
     if both.empty:
-        return pd.DataFrame(columns=keys + ["current", "previous", "diff", "ratio", "p_value", "p_adjusted", "significant", "unreliable"])
+        return pd.DataFrame(columns=cols)
     stats = compare_counts(both["current"], both["previous"])
     out = stats.reset_index()
-    out = out.rename(columns={"pct_change": "ratio"}).drop(columns=["z"])
+    out = out.rename(columns={"pct_change": "ratio"}).drop(columns=["z", "p_value", "significant"])
     out["ratio"] = out["ratio"].astype("float64")
-    out["p_adjusted"] = benjamini_hochberg(out["p_value"], (out["current"] + out["previous"]) > 0)
-    out["significant"] = (out["p_adjusted"] < ALPHA).astype(bool)
     out["unreliable"] = out["unreliable"].astype(bool)
-    return out
+    if verdicts is None:
+        # A table on its own (no publication around it): its lines form their own family of tests.
+        from observatory.analytics.verdicts import year_verdicts
+
+        detail = [c for c in ("month", "source") if c in frame.columns]
+        uc = frame.groupby([keys[0], "year"] + detail, dropna=False, as_index=False)["n"].sum()
+        uc = uc.rename(columns={keys[0]: "code"}).assign(geography="", dimension="")
+        for c in ("month", "source"):
+            if c not in uc:
+                uc[c] = 0 if c == "month" else None
+        uc["code"] = uc["code"].astype(object).where(uc["code"].notna(), "inconnu")
+        verdicts = year_verdicts(uc, year) if previous_year == year - 1 else pd.DataFrame(columns=["code"])
+    v = verdicts.reindex(columns=["code", "p_value", "p_adjusted", "significant", "comparable", "reason", "test", "phi"])
+    out = out.merge(v.rename(columns={"code": keys[0]}), on=keys[0], how="left")
+    out["comparable"] = out["comparable"].astype("boolean").fillna(True).astype(bool)
+    out["significant"] = out["significant"].astype("boolean").fillna(False).astype(bool) & out["comparable"]
+    out["reason"] = out["reason"].astype(object).where(out["reason"].notna(), "").astype(str)
+    out["test"] = out["test"].astype(object).where(out["test"].notna(), "none").astype(str)
+    out["p_value"] = pd.to_numeric(out["p_value"], errors="coerce").astype("float64")
+    out["p_adjusted"] = pd.to_numeric(out["p_adjusted"], errors="coerce").astype("float64")
+    out["phi"] = pd.to_numeric(out["phi"], errors="coerce").astype("float64")
+    return out[cols]
 
 
 # Building -------------------------------------------------------------------------------------------------------
@@ -217,6 +245,9 @@ def _change_of(label: str, row: pd.Series, prev_label: str, who: str = "") -> na
         unreliable=bool(row["unreliable"]),
         hidden=_hidden(row["current_status"]) or _hidden(row["previous_status"]),
         secondary=protection.PRIMARY not in (row["current_status"], row["previous_status"]),
+        comparable=bool(row.get("comparable", True)),
+        reason=str(row.get("reason", "") or ""),
+        test=str(row.get("test", "") or ""),
     )
 
 
@@ -224,12 +255,16 @@ def _evolution_cells(row: pd.Series) -> tuple[str, str, str]:
     """(difference, percent, significance) as displayed; empty when a hidden count would leak through them."""
     if _hidden(row["current_status"]) or _hidden(row["previous_status"]):
         return "", "", ""
+    if not row.get("comparable", True):
+        # No data for a partner in one of the years: no change is published, only why.
+        return "", "", "pas de comparaison possible"
     ratio = row["ratio"]
     pct = labels.fmt_pct(ratio) if not (isinstance(ratio, float) and math.isnan(ratio)) else "–"
-    if row["unreliable"]:
-        sig = "effectif faible"
+    # The same words as the sentences: "significative" whenever the test says so, "effectif faible" otherwise.
+    if row["significant"]:
+        sig = "significative"
     else:
-        sig = "significative" if row["significant"] else "non significative"
+        sig = "effectif faible" if row["unreliable"] else "non significative"
     if row["diff"] == 0:
         sig = "stable" if not row["unreliable"] else sig
     return labels.fmt_signed(int(row["diff"])), pct, sig
@@ -262,17 +297,22 @@ def comparison_table(
             }
         )
         leak = _hidden(row["current_status"]) or _hidden(row["previous_status"])
+        incomparable = not row.get("comparable", True)
+        test = str(row.get("test", "none") or "none")
         data_rows.append(
             {
                 key_label: name_of(row[key]),
                 "code": row[key],
                 f"faits_{previous_year}": published_value(row["previous"], row["previous_status"], min_count),
                 f"faits_{year}": published_value(row["current"], row["current_status"], min_count),
-                "evolution": None if leak else int(row["diff"]),
-                "evolution_pct": None if leak or math.isnan(row["ratio"]) else round(float(row["ratio"]) * 100, 1),
+                "evolution": None if leak or incomparable else int(row["diff"]),
+                "evolution_pct": None if leak or incomparable or math.isnan(row["ratio"]) else round(float(row["ratio"]) * 100, 1),
                 "p_value": None if leak or pd.isna(row["p_value"]) else round(float(row["p_value"]), 4),
                 "p_ajustee_bh": None if leak or pd.isna(row.get("p_adjusted")) else round(float(row["p_adjusted"]), 4),
-                "significative": None if leak else ("oui" if row["significant"] else "non"),
+                "significative": None if leak else ("pas de comparaison possible" if incomparable else ("oui" if row["significant"] else "non")),
+                "test": None if leak else TEST_LABELS.get(test, test),
+                "dispersion": None if leak or pd.isna(row.get("phi")) else round(float(row["phi"]), 2),
+                "comparaison": str(row.get("reason", "") or "") or None,
             }
         )
     if with_total and len(prot):
@@ -296,6 +336,7 @@ def comparison_table(
                 f"faits_{previous_year}": published_value(prev_total, tprot["previous_status"], min_count),
                 f"faits_{year}": published_value(cur_total, tprot["current_status"], min_count),
                 "evolution": None, "evolution_pct": None, "p_value": None, "p_ajustee_bh": None, "significative": None,
+                "test": None, "dispersion": None, "comparaison": None,
             }
         )
     data = pd.DataFrame(data_rows)
@@ -306,6 +347,9 @@ def comparison_table(
 
 
 UNKNOWN_ARRONDISSEMENT = "inconnu"
+# A line absent from both years (a family of the trend, a zone without facts): no change, nothing to test.
+_ABSENT = {"current": 0, "previous": 0, "diff": 0, "significant": False, "unreliable": True, "comparable": True, "reason": "", "test": "none"}
+_ABSENT_TYPES = {"current": "int64", "previous": "int64", "diff": "int64", "significant": bool, "unreliable": bool, "comparable": bool}
 SENSITIVE_NOTE = (
     "Les violences sexuelles et les violences intrafamiliales ne sont publiées qu'à l'échelle de la ville : elles ne "
     "sont pas comptées dans les chiffres d'un arrondissement (ni dans son total, ni dans ses familles)."
@@ -331,6 +375,9 @@ def build_diagnostic(
 ) -> Diagnostic:
     """Assemble the diagnostic of ``year`` for the city (``arrondissement=None``) or one arrondissement."""
     prev = year - 1
+    # One verdict per line for the whole year's publication (city and arrondissements tested together).
+    verdicts = inputs.verdicts if inputs.verdicts is not None else publication_verdicts(inputs, year)
+    geo = arrondissement or CITY
     years = list(range(year - TREND_YEARS + 1, year + 1))
     if len(inputs.counts):
         # Years before the first extract of the snapshot are "no data", not "zero facts": left out of the trend.
@@ -356,17 +403,18 @@ def build_diagnostic(
     # Key figures: the total and each family, year against previous year ------------------------------------
     fam_codes = list(schema.families())
     trend_families = [f for f in fam_codes if f in set(counts["family"])] + sorted(set(counts["family"]) - set(fam_codes))
-    fam_cmp = compare(counts, ["family"], year, prev)
+    fam_cmp = compare(counts, ["family"], year, prev, lookup(verdicts, geo, "family"))
     if len(fam_cmp):
         # The same rows in the same order as the five-year table: protect decides column by column, so both
         # tables (and the key figures) then hide exactly the same cells of the two years.
         fam_cmp = pd.DataFrame({"family": trend_families}).merge(fam_cmp, how="left")
-        fam_cmp = fam_cmp.fillna({"current": 0, "previous": 0, "diff": 0, "significant": False, "unreliable": True})
-        fam_cmp = fam_cmp.astype({"current": "int64", "previous": "int64", "diff": "int64", "significant": bool, "unreliable": bool})
+        fam_cmp = fam_cmp.fillna(_ABSENT)
+        fam_cmp = fam_cmp.astype(_ABSENT_TYPES)
     fam_prot, fam_display, fam_data = comparison_table(fam_cmp, "family", "Famille", labels.family_label, year, prev, min_count)
-    total_cmp = compare(counts.assign(all="all"), ["all"], year, prev)
+    total_cmp = compare(counts.assign(all="all"), ["all"], year, prev, lookup(verdicts, geo, "total"))
     if total_cmp.empty:
-        total_cmp = pd.DataFrame([{"all": "all", "current": 0, "previous": 0, "diff": 0, "ratio": math.nan, "p_value": None, "significant": False, "unreliable": True}])
+        total_cmp = pd.DataFrame([{"all": "all", "current": 0, "previous": 0, "diff": 0, "ratio": math.nan, "p_value": None, "significant": False,
+                                   "unreliable": True, "comparable": True, "reason": "", "test": "none", "phi": math.nan}])
     total_prot = protect_table(total_cmp, ["current", "previous"], min_count, with_total=False).iloc[0]
     total_change = _change_of("Faits enregistrés", total_prot, str(prev))
     total_now = int(total_prot["current"])
@@ -403,7 +451,7 @@ def build_diagnostic(
         )
 
     # Categories: priorities = significant, publishable increases ---------------------------------------------
-    cat_cmp = compare(counts, ["category"], year, prev)
+    cat_cmp = compare(counts, ["category"], year, prev, lookup(verdicts, geo, "category"))
     cat_cmp["family"] = [schema.category_family(c) for c in cat_cmp["category"]]
     cat_prot = protect_table(cat_cmp, ["current", "previous"], min_count, with_total=True, group_by="family", geography=arrondissement)
     rising = cat_prot[
@@ -413,7 +461,8 @@ def build_diagnostic(
         & ~cat_prot["previous_status"].map(_hidden)
     ].sort_values(["diff", "category"], ascending=[False, True])
     priorities = [narrative.change_sentence(_change_of(labels.category_label(r["category"]), r, str(prev))) for _, r in rising.iterrows()]
-    priorities_sentence = narrative.priorities_sentence([labels.category_label(c) for c in rising["category"]], year, prev)
+    priorities_sentence = narrative.priorities_sentence([labels.category_label(c) for c in rising["category"]], year, prev,
+                                                        no_comparison="" if total_change.comparable else total_change.reason)
 
     # Trend: five years per family ------------------------------------------------------------------------------
     trend_counts = counts.groupby(["family", "year"])["n"].sum().unstack("year").reindex(columns=years).fillna(0).astype("int64")
@@ -505,10 +554,14 @@ def build_diagnostic(
         all_counts = all_counts[~sensitive]
         located, sensitive = located[~sensitive], sensitive[~sensitive]
     arr_key = all_counts["arrondissement"].where(located & ~sensitive, UNKNOWN_ARRONDISSEMENT)
-    arr_cmp = compare(all_counts.assign(arrondissement=arr_key), ["arrondissement"], year, prev)
+    # An arrondissement's line is its own total (the same unit as its bilan's key figure): one verdict for both.
+    arr_totals = verdicts[(verdicts["dimension"] == "total") & verdicts["geography"].isin(schema.ARRONDISSEMENT_CODES)]
+    arr_v = pd.concat([arr_totals.assign(code=arr_totals["geography"]).drop(columns=["geography", "dimension"]),
+                       lookup(verdicts, CITY, "arrondissement")], ignore_index=True)
+    arr_cmp = compare(all_counts.assign(arrondissement=arr_key), ["arrondissement"], year, prev, arr_v)
     arr_cmp = pd.DataFrame({"arrondissement": arr_keys}).merge(arr_cmp, how="left")
-    arr_cmp = arr_cmp.fillna({"current": 0, "previous": 0, "diff": 0, "significant": False, "unreliable": True})
-    arr_cmp = arr_cmp.astype({"current": "int64", "previous": "int64", "diff": "int64", "significant": bool, "unreliable": bool})
+    arr_cmp = arr_cmp.fillna(_ABSENT)
+    arr_cmp = arr_cmp.astype(_ABSENT_TYPES)
     arr_prot, arr_display, arr_data = comparison_table(arr_cmp, "arrondissement", "Arrondissement", _arrondissement_name, year, prev, min_count)
     unknown_row = arr_prot[arr_prot["arrondissement"] == UNKNOWN_ARRONDISSEMENT]
     arr_prot = arr_prot[arr_prot["arrondissement"].isin(schema.ARRONDISSEMENT_CODES)]
@@ -566,7 +619,7 @@ def build_diagnostic(
             )
             sec.sentences.append(narrative.change_sentence(_change_of("Faits enregistrés", r, str(prev), f"Les faits enregistrés à {name}")))
             sub = all_counts[all_counts["arrondissement"] == code]
-            sub_cmp = compare(sub, ["category"], year, prev)
+            sub_cmp = compare(sub, ["category"], year, prev, lookup(verdicts, code, "category"))
             sub_cmp["family"] = [schema.category_family(c) for c in sub_cmp["category"]]
             # Grouped by family like the theme tables (their totals are the published lines); the sentences cite
             # only categories publishable for this arrondissement.
@@ -591,9 +644,9 @@ def build_diagnostic(
             ids = sorted(set(zc["zone_id"]))
         if not ids:
             continue
-        z_cmp = compare(zc, ["zone_id"], year, prev)
-        z_cmp = pd.DataFrame({"zone_id": ids}).merge(z_cmp, how="left").fillna({"current": 0, "previous": 0, "diff": 0, "significant": False, "unreliable": True})
-        z_cmp = z_cmp.astype({"current": "int64", "previous": "int64", "diff": "int64", "significant": bool, "unreliable": bool})
+        z_cmp = compare(zc, ["zone_id"], year, prev, lookup(verdicts, geo, "zone"))
+        z_cmp = pd.DataFrame({"zone_id": ids}).merge(z_cmp, how="left").fillna(_ABSENT)
+        z_cmp = z_cmp.astype(_ABSENT_TYPES)
         z_prot, z_display, z_data = comparison_table(
             z_cmp, "zone_id", "Zone", lambda z: str(zmeta.at[z, "name"]) if z in zmeta.index else z, year, prev, min_count,
             with_total=False,  # an incident can fall in two zones: a sum would double count
@@ -680,19 +733,24 @@ def build_diagnostic(
          "Les catégories sensibles (violences sexuelles, violences intrafamiliales) ne sont publiées qu'à l'échelle de la ville : elles ne sont comptées ni dans les arrondissements ni dans les zones. "
          "Les évolutions d'une ligne masquée ne sont pas publiées." + f" Mise en œuvre : la même {protection.rule_name(min_count)} pour toutes les sorties publiques (page, rapport, exports), "
          "qui applique la suppression primaire puis complémentaire (aucune case masquée ne se déduit d'un total publié, ni d'une combinaison de totaux)."),
-        ("Test statistique", "Comparaison de deux années : test exact de l'égalité de deux taux de Poisson (test binomial conditionnel au total, "
-         "bilatéral). Chaque tableau compare plusieurs lignes à la fois (jusqu'à une trentaine de catégories) : au seuil de 5 %, "
-         "environ une ligne sur vingt paraîtrait significative par le seul hasard si rien n'avait changé. Les p-valeurs d'un même "
-         "tableau sont donc corrigées par la procédure de Benjamini–Hochberg (les catégories de la ville ou d'un arrondissement "
-         "forment un seul ensemble ; de même les familles, les arrondissements, les zones d'un même type) ; une évolution est dite "
-         "significative si la p-valeur corrigée est inférieure à 0,05 (les exports donnent les deux p-valeurs). Cette correction "
-         "a été préférée à celle de Bonferroni, qui masquerait la plupart des évolutions réelles d'un tableau de 25 lignes. "
-         "Limite : le modèle de Poisson suppose des faits indépendants ; d'une année sur l'autre, les comptes varient souvent "
-         "davantage (faits en série, changements de pratiques d'enregistrement ou de périmètre des partenaires), ce que le test "
-         "ne mesure pas : une évolution significative peut encore relever de cette variabilité, et une évolution non significative "
-         "signifie seulement que les données ne permettent pas de conclure. Une évolution en pourcentage est jugée peu fiable "
+        ("Test statistique", "Comparaison de deux années, par jour (365 ou 366 jours) : conditionnellement au total des deux années, "
+         "le compte de l'année suit une loi binomiale dont la variance est multipliée par la dispersion φ de la série (test "
+         "quasi-Poisson). φ est estimée sur l'historique mensuel de la ligne (jusqu'à cinq ans, mois sans données exclus) par un "
+         "modèle log-linéaire avec un niveau par année et un par mois de l'année (χ² de Pearson sur ses degrés de liberté, au "
+         "moins 1) : les comptes de la délinquance varient plus que des faits indépendants (faits en série, pratiques "
+         "d'enregistrement), ce que le test exact de Poisson ignorerait. Lorsque φ ne peut pas être estimée (moins de "
+         "dix degrés de liberté ou moins de deux faits par mois en moyenne), le test exact de Poisson est gardé ; les exports "
+         "disent quel test a servi pour chaque ligne et la dispersion estimée. Toutes les évolutions publiées pour l'année "
+         "(ville, familles, catégories, arrondissements, zones, dans tous les bilans) forment un seul ensemble de tests : "
+         "au seuil de 5 %, environ une ligne sur vingt paraîtrait significative par le seul hasard si rien n'avait changé ; "
+         "les p-valeurs sont donc corrigées ensemble par la procédure de Benjamini–Hochberg, et une même ligne porte le même "
+         "verdict dans le bilan de la ville et dans celui de l'arrondissement. Une évolution est dite significative si la "
+         "p-valeur corrigée est inférieure à 0,05. Aucune évolution n'est calculée lorsqu'un partenaire ayant déjà transmis "
+         "des faits de la ligne n'a pas de données pour un des mois comparés, ni pour la première année de données "
+         "(« pas de comparaison possible »). Une évolution non significative signifie seulement que les données ne permettent "
+         "pas de conclure. Une évolution en pourcentage est jugée peu fiable "
          f"si l'année précédente compte moins de {UNRELIABLE_PREVIOUS} faits ou l'année courante moins de {UNRELIABLE_ANY} : "
-         "les phrases ne citent alors pas de pourcentage et, sans résultat significatif, ne tirent aucune conclusion."),
+         "les phrases ne citent alors pas de pourcentage. Détails : docs/methods.md."),
         ("Quarantaine", "Le nombre de lignes en quarantaine est celui que donne la commande « observatory quarantine » pour cet instantané : "
          "les lignes écartées, avec leur motif, des fichiers effectivement intégrés. Un fichier refusé en entier (format, encodage, "
          "coordonnées hors de Lyon…) n'est pas intégré : il est listé à part, une seule fois même s'il a été soumis plusieurs fois, "
@@ -744,7 +802,7 @@ def build_diagnostic(
 
 
 def _direction(row: pd.Series) -> int:
-    if _hidden(row["current_status"]) or _hidden(row["previous_status"]):
+    if _hidden(row["current_status"]) or _hidden(row["previous_status"]) or not row.get("comparable", True):
         return 0
     d = int(row["diff"])
     return (d > 0) - (d < 0)
@@ -754,6 +812,8 @@ def _change_badge(row: pd.Series) -> str:
     """The short evolution next to a key figure: "−12 % (−85)"; empty when it would reveal a hidden count."""
     if _hidden(row["current_status"]) or _hidden(row["previous_status"]):
         return ""
+    if not row.get("comparable", True):
+        return "pas de comparaison"
     if row["unreliable"]:
         # Same rule as the sentences: on small counts a percentage swings wildly, give the difference only.
         return f"{labels.fmt_signed(int(row['diff']))} fait{'s' if abs(int(row['diff'])) > 1 else ''}"
@@ -936,6 +996,7 @@ def load_inputs(settings, analytics=None, year: int | None = None, arrondissemen
         "SELECT source, count(*) AS n, CAST(min(local_ts) AS DATE) AS first, CAST(max(local_ts) AS DATE) AS last "
         "FROM incidents GROUP BY source ORDER BY source"
     )
+    monthly, zone_monthly, coverage = monthly_inputs(an, f)
     for frame in (counts, zone_counts, location):
         frame["year"] = frame["year"].astype("int64")
         frame["n"] = frame["n"].astype("int64")
@@ -985,7 +1046,31 @@ def load_inputs(settings, analytics=None, year: int | None = None, arrondissemen
         official_rows=official_rows,
         official_coverage=official_coverage,
         actions=actions,
+        monthly=monthly,
+        zone_monthly=zone_monthly,
+        coverage=coverage,
     )
+
+
+def monthly_inputs(an, f) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:  # noqa: ANN001 - Analytics, Filters
+    """(monthly counts, zone monthly counts, coverage) for the tests: per partner and month, so that coverage
+    and the dispersion of each line's monthly history can be judged."""
+    m = an.counts(f, by=("year", "month_of_year", "arrondissement", "category", "family", "source")).rename(
+        columns={"count": "n", "month_of_year": "month"})
+    z = an.counts(f, by=("year", "month_of_year", "zone", "arrondissement", "category", "family", "source")).rename(
+        columns={"count": "n", "zone": "zone_id", "month_of_year": "month"})
+    z = z[~z["category"].isin(schema.sensitive_categories())]
+    z = z.groupby(["year", "month", "zone_id", "arrondissement", "family", "source"], dropna=False, as_index=False)["n"].sum()
+    for frame in (m, z):
+        frame["year"] = frame["year"].astype("int64")
+        frame["month"] = frame["month"].astype("int64")
+        frame["n"] = frame["n"].astype("int64")
+    m["arrondissement"] = m["arrondissement"].astype(object).where(m["arrondissement"].notna(), None)
+    cov = an.coverage(f)
+    months = pd.to_datetime(cov["month"])
+    coverage = pd.DataFrame({"source": cov["source"].astype(object), "year": months.dt.year.astype("int64"),
+                             "month": months.dt.month.astype("int64"), "covered": (cov["status"] != "gap").to_numpy()})
+    return m, z, coverage
 
 
 def diagnostic_for(settings, year: int, arrondissement: str | None = None, analytics=None, generated_on: date | None = None) -> Diagnostic:  # noqa: ANN001
