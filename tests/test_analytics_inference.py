@@ -1,0 +1,111 @@
+"""Tests that fit crime counts: dispersion from the monthly history, quasi-Poisson, coverage, exposure."""
+
+import calendar
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from observatory.analytics.compare import compare_counts
+from observatory.analytics.inference import POISSON_EXACT, QUASI_POISSON, dispersion, rate_tests
+from observatory.analytics.verdicts import year_verdicts
+
+YEARS = [2021, 2022, 2023, 2024, 2025]
+
+
+def _simulate(seed: int, units: int = 400, phi: float = 3.0, level: float = 80.0):
+    """Monthly counts with no change at all: negative binomial with variance phi × mean, a seasonal profile,
+    a mean proportional to the days of each month (2024 is a leap year), and missing deliveries."""
+    rng = np.random.default_rng(seed)
+    season = 1 + 0.3 * np.sin(np.arange(12) / 12 * 2 * np.pi)
+    rows, cov = [], []
+    for u in range(units):
+        scale = level * rng.uniform(0.5, 2.0)
+        for y in YEARS:
+            for m in range(1, 13):
+                mu = scale * season[m - 1] * calendar.monthrange(y, m)[1] / 30.4
+                k = mu / (phi - 1)  # NB: var = mu + mu²/k = phi·mu
+                n = int(rng.negative_binomial(k, k / (k + mu)))
+                # A few months without delivery (partner "p" missing); 2 % of them in the compared years.
+                missing = rng.random() < (0.02 if y >= 2024 else 0.08)
+                cov.append((f"p{u}", y, m, not missing))
+                if not missing:
+                    rows.append((str(u), y, m, f"p{u}", n))
+    uc = pd.DataFrame(rows, columns=["code", "year", "month", "source", "n"]).assign(geography="69123", dimension="category")
+    return uc, pd.DataFrame(cov, columns=["source", "year", "month", "covered"])
+
+
+def _false_alarm_rates(seed: int) -> tuple[float, float]:
+    uc, cov = _simulate(seed)
+    v = year_verdicts(uc, 2025, cov)
+    # After: a line is claimed "significative" on its own p-value (before the BH correction, the harder case).
+    after = float(((v["p_value"] < 0.05) & v["comparable"]).mean())
+    # Before: exact Poisson test on the two annual totals, equal exposures, missing months read as zeros.
+    tot = uc.groupby(["code", "year"])["n"].sum().unstack()
+    before = float((compare_counts(tot[2025], tot[2024])["p_value"] < 0.05).mean())
+    return before, after
+
+
+def test_no_change_overdispersed_counts_are_called_significant_in_at_most_5_percent():
+    before, after = _false_alarm_rates(seed=20251)
+    assert before > 0.3, before  # the Poisson test over-claims on these counts (≈ 0.5)
+    assert after <= 0.05, after
+
+
+def test_dispersion_matches_a_poisson_glm_with_year_and_month_effects():
+    sm = pytest.importorskip("statsmodels.api")
+    rng = np.random.default_rng(3)
+    cube = rng.negative_binomial(20, 20 / (20 + 60), size=(1, 4, 12)).astype(float)
+    observed = np.ones_like(cube, dtype=bool)
+    observed[0, 1, 3] = observed[0, 2, 7] = False  # two months without data
+    phi, df = dispersion(cube, observed)
+    yy, mm = np.nonzero(observed[0])
+    X = pd.get_dummies(pd.DataFrame({"y": yy.astype(str), "m": mm.astype(str)}), drop_first=True).astype(float)
+    fit = sm.GLM(cube[0][observed[0]], sm.add_constant(X), family=sm.families.Poisson()).fit()
+    assert df[0] == fit.df_resid
+    assert phi[0] == pytest.approx(max(fit.pearson_chi2 / fit.df_resid, 1.0), rel=1e-6)
+
+
+def test_small_counts_keep_the_exact_poisson_test_and_say_so():
+    cube = np.ones((1, 5, 12))  # one fact a month: too few to estimate a dispersion
+    phi, df = dispersion(cube)
+    assert np.isnan(phi[0]) and df[0] == 0
+    p, test = rate_tests([3], [12], 1.0, phi, df)
+    assert test[0] == POISSON_EXACT
+    p2, test2 = rate_tests([300], [360], 1.0, [2.5], [44])
+    assert test2[0] == QUASI_POISSON and p2[0] > rate_tests([300], [360])[0][0]
+
+
+def _two_years(first_year_data: bool, gap: bool = False) -> pd.DataFrame:
+    rows = []
+    for y in (2024, 2025):
+        for m in range(1, 13):
+            for src in ("police_nationale", "tcl"):
+                if y == 2024 and not first_year_data:
+                    continue
+                if gap and y == 2024 and src == "tcl" and m in (3, 4):
+                    continue
+                rows.append(("69123", "total", "all", y, m, src, 100))
+    return pd.DataFrame(rows, columns=["geography", "dimension", "code", "year", "month", "source", "n"])
+
+
+def test_a_year_without_data_gives_no_comparison():
+    v = year_verdicts(_two_years(first_year_data=False), 2025).iloc[0]
+    assert not v["comparable"] and not v["significant"] and pd.isna(v["p_value"])
+    assert v["reason"].startswith("pas de comparaison possible : pas de données pour") and "2024" in v["reason"]
+
+
+def test_a_partner_missing_two_months_blocks_the_comparison_and_is_named():
+    uc = _two_years(first_year_data=True, gap=True)
+    cov = uc[["source", "year", "month"]].drop_duplicates().assign(covered=True)
+    v = year_verdicts(uc, 2025, cov).iloc[0]
+    assert not v["comparable"]
+    assert "TCL" in v["reason"] or "tcl" in v["reason"].lower()
+    assert "mars 2024" in v["reason"] and "avril 2024" in v["reason"]
+
+
+def test_a_leap_year_is_compared_per_day():
+    uc = _two_years(first_year_data=True)
+    v = year_verdicts(uc, 2025).iloc[0]
+    assert v["days_current"] == 365 and v["days_previous"] == 366
+    assert v["exposure_ratio"] == pytest.approx(365 / 366)
