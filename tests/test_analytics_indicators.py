@@ -44,22 +44,27 @@ def test_periods():
 
 
 def test_compare_periods_by_group(tmp_path, settings):
+    # The data end on 01/03/2025: the year is compared with the same days of 2024 (01/01–01/03), per day
+    # (60 days against 61, 2024 being a leap year). The partner's data start in January 2024: both periods covered.
     an = make(
         tmp_path, settings,
-        occurred_at=["2024-05-01"] * 3 + ["2025-02-01"] * 30 + ["2025-03-01"],
-        arrondissement=["69381"] * 33 + ["69382"],
+        occurred_at=["2024-01-01"] + ["2024-02-01"] * 3 + ["2024-05-01"] * 4 + ["2025-02-01"] * 30 + ["2025-03-01"],
+        arrondissement=["69383"] + ["69381"] * 37 + ["69382"],
     )
     c = an.compare_periods(Filters(), kind="year", by="arrondissement").set_index("arrondissement")
-    assert c.loc["69381", ["current", "previous", "diff"]].tolist() == [30, 3, 27]
+    assert c.loc["69381", ["current", "previous", "diff"]].tolist() == [30, 3, 27]  # May 2024 is outside the aligned period
     assert c.loc["69381", "pct_change"] == pytest.approx(9.0)
-    assert c.loc["69381", "p_value"] == pytest.approx(2 * (5456 + 528 + 33 + 1) / 2**33)
+    assert c.loc["69381", "exposure_ratio"] == pytest.approx(60 / 61)
+    assert c.loc["69381", "p_value"] == pytest.approx(poisson_test(30, 3, 60 / 61))
+    assert c.loc["69381", "test"] == "poisson_exact"  # too few months of history to estimate a dispersion
     assert c.loc["69381", "significant"] and c.loc["69381", "unreliable"]  # previous < 20
+    assert c.loc["69381", "previous_end"] == date(2024, 3, 1)
     assert np.isnan(c.loc["69382", "pct_change"])
     assert c.loc["69382", "group"] == "69382"
     assert c.attrs["reference"] == date(2025, 3, 1)  # last day in the data, not today
     total = an.compare_periods(Filters(), kind="ytd")
-    # YTD to 01/03/2025 vs to 01/03/2024: 31 vs 0.
-    assert total.loc[0, ["group", "current", "previous"]].tolist() == ["total", 31, 0]
+    # YTD to 01/03/2025 vs to 01/03/2024: 31 vs 4.
+    assert total.loc[0, ["group", "current", "previous"]].tolist() == ["total", 31, 4]
     # The filter's own period is replaced by the comparison periods, other restrictions kept.
     assert an.compare_periods(Filters(start="2025-03-01", arrondissements=["69382"])).loc[0, "current"] == 1
 

@@ -109,3 +109,35 @@ def test_a_leap_year_is_compared_per_day():
     v = year_verdicts(uc, 2025).iloc[0]
     assert v["days_current"] == 365 and v["days_previous"] == 366
     assert v["exposure_ratio"] == pytest.approx(365 / 366)
+
+
+# compare_periods on a snapshot ------------------------------------------------------------------------------------
+def _daily(start: str, end: str, per_day: int = 3):
+    days = pd.date_range(start, end, freq="D")
+    return [d.strftime("%Y-%m-%d") for d in days for _ in range(per_day)]
+
+
+def test_a_snapshot_ending_mid_july_compares_aligned_periods_by_default(tmp_path, settings):
+    from observatory.analytics import Analytics, Filters
+    from tests.incident_factory import incidents, write_snapshot
+
+    # The same rate every day from 2024 to 15/07/2025: no change at all.
+    dates = _daily("2024-01-01", "2025-07-15")
+    an = Analytics.from_files(write_snapshot(incidents(occurred_at=dates), tmp_path / "snap"), settings)
+    c = an.compare_periods(Filters()).iloc[0]
+    assert (c["current_start"], c["current_end"]) == (pd.Timestamp("2025-01-01").date(), pd.Timestamp("2025-07-15").date())
+    assert (c["previous_start"], c["previous_end"]) == (pd.Timestamp("2024-01-01").date(), pd.Timestamp("2024-07-15").date())
+    # 196 days against 197 (2024 is a leap year): the same rate per day, no change claimed.
+    assert c["exposure_ratio"] == pytest.approx(196 / 197)
+    assert c["comparable"] and not c["significant"] and c["p_value"] > 0.5
+
+
+def test_the_first_year_of_data_has_no_previous_year_on_the_analyst_screens(tmp_path, settings):
+    from observatory.analytics import Analytics, Filters
+    from tests.incident_factory import incidents, write_snapshot
+
+    an = Analytics.from_files(write_snapshot(incidents(occurred_at=_daily("2019-01-01", "2019-12-31")), tmp_path / "snap"), settings)
+    c = an.compare_periods(Filters(), kind="year").iloc[0]
+    assert c["current"] > 1000 and c["previous"] == 0
+    assert not c["comparable"] and not c["significant"] and pd.isna(c["p_value"])
+    assert c["reason"].startswith("pas de comparaison possible : pas de données") and "2018" in c["reason"]

@@ -185,19 +185,69 @@ def _two_period_counts(an: "Analytics", filters: Filters, current: tuple[date, d
     return df
 
 
+def aligned_periods(kind: str, reference: date, data_end: date | None) -> tuple[tuple[date, date], tuple[date, date]]:
+    """:func:`periods`, with the current period cut at the last day of data and the previous one cut alike.
+
+    A snapshot ending on 15 July compares 1 January–15 July with the same days a year earlier, not half a year
+    with a whole one.
+    """
+    (cs, ce), (ps, pe) = periods(kind, reference)
+    if data_end is not None and cs <= data_end < ce:
+        ce = data_end
+        pe = _same_day_last_year(data_end) if kind != "28d" else cs - timedelta(days=1)
+    return (cs, ce), (ps, pe)
+
+
+def _months(d0: date, d1: date) -> list[tuple[int, int]]:
+    out, y, m = [], d0.year, d0.month
+    while (y, m) <= (d1.year, d1.month):
+        out.append((y, m))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def _missing_coverage(an: "Analytics", filters: Filters, months: list[tuple[int, int]]) -> dict[str, list[tuple[int, int]]]:
+    """Per partner with data under ``filters`` (whole snapshot), the months of ``months`` it has no data for."""
+    from observatory.analytics import quality
+
+    cov = quality.coverage(an, filters.replace(start=None, end=None))
+    out: dict[str, list[tuple[int, int]]] = {}
+    if cov.empty:
+        return out
+    stamp = pd.to_datetime(cov["month"])
+    ok = set(zip(cov["source"], stamp.dt.year, stamp.dt.month, cov["status"] != "gap"))
+    for src in sorted(cov["source"].unique()):
+        gone = [(y, m) for (y, m) in months if (src, y, m, True) not in ok]
+        if gone:
+            out[src] = gone
+    return out
+
+
 def compare_periods(an: "Analytics", filters: Filters, kind: str = "year", reference: date | None = None,
-                    by: tuple[str, ...] = (), exposure_ratio: float = 1.0) -> pd.DataFrame:
-    """Current vs previous period, overall or per group.
+                    by: tuple[str, ...] = (), exposure_ratio: float | None = None) -> pd.DataFrame:
+    """Current vs previous period, overall or per group, per day over aligned periods.
 
     Columns: the ``by`` keys (if any), ``group`` (the keys joined by " × ", or "total"), ``current``,
     ``previous``, ``diff``, ``pct_change`` (NaN when previous is 0), ``p_value``, ``p_adjusted`` (BH across the
-    groups), ``z``, ``significant`` (p_adjusted < 0.05), ``unreliable``, ``current_start``, ``current_end``, ``previous_start``, ``previous_end``.
-    Groups present in either period appear (zeros filled). ``reference`` defaults to the last day in the data
-    under ``filters`` (not today).
+    groups), ``z`` (the test's standardised difference), ``significant`` (p_adjusted < 0.05), ``unreliable``,
+    ``comparable``, ``reason``, ``test``, ``phi``, ``exposure_ratio``, ``current_start``, ``current_end``,
+    ``previous_start``, ``previous_end``.
+    ``reference`` defaults to the last day in the data under ``filters`` (not today); both periods are cut at the
+    last day of data (:func:`aligned_periods`). ``exposure_ratio`` defaults to days current / days previous.
+    A partner without data for a month of either period makes every group « pas de comparaison possible ».
+    The test is :func:`observatory.analytics.inference.rate_tests` with each group's dispersion estimated on its
+    last five years of monthly counts.
     """
+    from observatory.analytics import inference
+    from observatory.analytics.indicators import counts as history_counts
+    from observatory.analytics.verdicts import _missing_text
+
+    data_end = an.date_range(filters.replace(start=None, end=None))[1]
     if reference is None:
-        reference = an.date_range(filters.replace(start=None, end=None))[1] or filters.end or date.today()
-    (cs, ce), (ps, pe) = periods(kind, reference)
+        reference = data_end or filters.end or date.today()
+    (cs, ce), (ps, pe) = aligned_periods(kind, reference, data_end)
+    if exposure_ratio is None:
+        exposure_ratio = ((ce - cs).days + 1) / ((pe - ps).days + 1)
     merged = _two_period_counts(an, filters, (cs, ce), (ps, pe), by)
     keys = list(by)
     if keys:
@@ -208,16 +258,63 @@ def compare_periods(an: "Analytics", filters: Filters, kind: str = "year", refer
         group = pd.Series(["total"] * len(merged))
     stats_df = compare_counts(merged["count_cur"].fillna(0), merged["count_prev"].fillna(0), exposure_ratio)
     out = pd.concat([merged[keys].reset_index(drop=True), pd.DataFrame({"group": group.to_numpy()}), stats_df.reset_index(drop=True)], axis=1)
-    # The groups of one comparison are tested together (see the module docstring).
-    out.insert(out.columns.get_loc("p_value") + 1, "p_adjusted", benjamini_hochberg(out["p_value"], (out["current"] + out["previous"]) > 0))
-    out["significant"] = (out["p_adjusted"] < ALPHA).astype(bool)
+
+    # Coverage: months of both periods, every partner with data under the filters.
+    missing = _missing_coverage(an, filters, _months(ps, pe) + _months(cs, ce))
+    comparable = not missing
+    reason = "" if comparable else "pas de comparaison possible : " + " ; ".join(_missing_text(s, g) for s, g in missing.items())
+    # Dispersion of each group from its monthly history (five years ending with the current period).
+    hist_years = list(range(ce.year - inference.HISTORY_YEARS + 1, ce.year + 1))
+    phi = np.full(len(out), np.nan)
+    df = np.zeros(len(out), dtype="int64")
+    if len(out) and comparable:
+        hist = history_counts(an, filters.replace(start=date(hist_years[0], 1, 1), end=ce), tuple(keys) + ("month",))
+        if len(hist):
+            hist_missing = _missing_coverage(an, filters, [(y, m) for y in hist_years for m in range(1, 13)])
+            lost = {c for g in hist_missing.values() for c in g}
+            months = pd.to_datetime(hist["month"])
+            hist = hist.assign(_y=months.dt.year - hist_years[0], _m=months.dt.month - 1)
+            gid = pd.MultiIndex.from_frame(out[keys].astype("string").fillna("inconnu")) if keys else None
+            idx = gid.get_indexer(pd.MultiIndex.from_frame(hist[keys].astype("string").fillna("inconnu"))) if keys else np.zeros(len(hist), dtype="int64")
+            keep = idx >= 0
+            cube = np.zeros((len(out), len(hist_years), 12))
+            np.add.at(cube, (idx[keep], hist["_y"].to_numpy()[keep], hist["_m"].to_numpy()[keep]), hist["count"].to_numpy()[keep])
+            observed = np.ones_like(cube, dtype=bool)
+            for (y, m) in lost:
+                if y in hist_years:
+                    observed[:, y - hist_years[0], m - 1] = False
+            # The current month, if cut by the end of the data, is not a full month of history.
+            if ce.month == (ce + timedelta(days=1)).month:
+                observed[:, -1, ce.month - 1:] = False
+            else:
+                observed[:, -1, ce.month:] = False
+            phi, df = inference.dispersion(cube, observed)
+    p, test = inference.rate_tests(out["current"].to_numpy(), out["previous"].to_numpy(), exposure_ratio, phi, df)
+    n = (out["current"] + out["previous"]).to_numpy()
+    tested = pd.Series((n > 0) & comparable)
+    out["p_value"] = np.where(tested, p, np.nan)
+    # z of the test actually used: (a − n·p)/√(φ·n·p(1−p)), φ = 1 for the exact test.
+    share = exposure_ratio / (1 + exposure_ratio)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["z"] = np.where(tested, (out["current"] - n * share) / np.sqrt(np.nan_to_num(phi, nan=1.0) * n * share * (1 - share)), np.nan)
+    out.insert(out.columns.get_loc("p_value") + 1, "p_adjusted", benjamini_hochberg(out["p_value"], tested))
+    out["significant"] = (tested & (out["p_adjusted"] < ALPHA)).astype(bool)
+    out["comparable"] = comparable
+    out["reason"] = reason
+    out["test"] = np.where(tested, test, inference.NO_TEST)
+    out["phi"] = phi
+    out["exposure_ratio"] = exposure_ratio
     out["current_start"], out["current_end"] = cs, ce
     out["previous_start"], out["previous_end"] = ps, pe
     out.attrs["reference"] = reference
+    out.attrs["reason"] = reason
     out.attrs["note"] = (
-        "Test exact conditionnel de deux comptages de Poisson (binomial) ; « significatif » si p < 0,05 après "
-        "correction de Benjamini-Hochberg quand plusieurs groupes sont comparés à la fois. "
-        f"Variation en % peu fiable si la période précédente compte moins de {UNRELIABLE_PREVIOUS} faits "
+        "Taux par jour sur des périodes alignées (la période courante s'arrête au dernier jour de données, la précédente "
+        "aux mêmes jours un an plus tôt). Test quasi-Poisson : la variance du compte est multipliée par la dispersion "
+        "estimée sur les cinq dernières années de comptes mensuels de la série ; test exact de Poisson lorsque cette "
+        "dispersion ne peut pas être estimée. « significatif » si p < 0,05 après correction de Benjamini-Hochberg quand "
+        "plusieurs groupes sont comparés à la fois. Pas de comparaison lorsqu'un partenaire n'a pas de données pour un "
+        f"des mois comparés. Variation en % peu fiable si la période précédente compte moins de {UNRELIABLE_PREVIOUS} faits "
         f"ou la période courante moins de {UNRELIABLE_ANY}."
     )
     return out

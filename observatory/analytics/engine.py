@@ -275,7 +275,7 @@ class Analytics:
         return self.cached("monthly_series", indicators.monthly_series, filters or Filters(), by)
 
     def compare_periods(self, filters: Filters | None = None, kind: str = "year", reference: date | None = None,
-                        by: str | Iterable[str] | None = None, exposure_ratio: float = 1.0) -> pd.DataFrame:
+                        by: str | Iterable[str] | None = None, exposure_ratio: float | None = None) -> pd.DataFrame:
         by_t = (by,) if isinstance(by, str) else tuple(by or ())
         return self.cached("compare_periods", compare.compare_periods, filters or Filters(), kind, reference, by_t, exposure_ratio)
 
