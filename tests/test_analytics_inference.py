@@ -92,7 +92,7 @@ def _two_years(first_year_data: bool, gap: bool = False) -> pd.DataFrame:
 def test_a_year_without_data_gives_no_comparison():
     v = year_verdicts(_two_years(first_year_data=False), 2025).iloc[0]
     assert not v["comparable"] and not v["significant"] and pd.isna(v["p_value"])
-    assert v["reason"].startswith("pas de comparaison possible : pas de données pour") and "2024" in v["reason"]
+    assert v["reason"].startswith("pas de comparaison possible : pas de données") and "2024" in v["reason"]
 
 
 def test_a_partner_missing_two_months_blocks_the_comparison_and_is_named():

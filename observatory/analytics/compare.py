@@ -240,7 +240,7 @@ def compare_periods(an: "Analytics", filters: Filters, kind: str = "year", refer
     """
     from observatory.analytics import inference
     from observatory.analytics.indicators import counts as history_counts
-    from observatory.analytics.verdicts import _missing_text
+    from observatory.analytics.verdicts import refusal_text
 
     data_end = an.date_range(filters.replace(start=None, end=None))[1]
     if reference is None:
@@ -262,7 +262,7 @@ def compare_periods(an: "Analytics", filters: Filters, kind: str = "year", refer
     # Coverage: months of both periods, every partner with data under the filters.
     missing = _missing_coverage(an, filters, _months(ps, pe) + _months(cs, ce))
     comparable = not missing
-    reason = "" if comparable else "pas de comparaison possible : " + " ; ".join(_missing_text(s, g) for s, g in missing.items())
+    reason = "" if comparable else refusal_text(missing)
     # Dispersion of each group from its monthly history (five years ending with the current period).
     hist_years = list(range(ce.year - inference.HISTORY_YEARS + 1, ce.year + 1))
     phi = np.full(len(out), np.nan)

@@ -59,6 +59,16 @@ def _missing_text(source: str, missing: list[tuple[int, int]]) -> str:
     return f"pas de données{who} en " + ", ".join(parts)
 
 
+def refusal_text(missing: dict[str, list[tuple[int, int]]]) -> str:
+    """« pas de comparaison possible : … » for the partners' missing months (the same months for every
+    partner are said once)."""
+    texts = [_missing_text(s, g) for s, g in missing.items()]
+    gaps = {tuple(sorted(g)) for g in missing.values()}
+    if len(missing) > 1 and len(gaps) == 1:
+        texts = [_missing_text(_ALL_SOURCES, next(iter(missing.values()))) + f" (aucun des {len(missing)} partenaires)"]
+    return "pas de comparaison possible : " + " ; ".join(texts)
+
+
 def infer_coverage(unit_counts: pd.DataFrame) -> pd.DataFrame:
     """Coverage when none is given: a (source, year, month) is covered when any unit has a row there."""
     c = unit_counts[unit_counts["n"] > 0]
@@ -112,14 +122,14 @@ def year_verdicts(unit_counts: pd.DataFrame, year: int, coverage: pd.DataFrame |
         if comparable[i]:
             reasons.append("")
             continue
-        texts = []
+        missing = {}
         for j, s in enumerate(sources):
             if not contrib[i, j]:
                 continue
             gone = [cells[k] for k in range(len(cells)) if compared[k] and not covered[j, k]]
             if gone:
-                texts.append(_missing_text(s, gone))
-        reasons.append("pas de comparaison possible : " + " ; ".join(texts))
+                missing[s] = gone
+        reasons.append(refusal_text(missing))
 
     # Dispersion from the unit's monthly history (months where a contributing source has no data left out).
     if monthly:
