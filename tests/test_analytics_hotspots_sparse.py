@@ -58,3 +58,16 @@ def test_the_study_area_is_the_filtered_arrondissement(tmp_path, settings):
     share_city = (city.loc[in2, "hotspot"] == "hot").mean()
     share_local = (local.loc[in2, "hotspot"] == "hot").mean()
     assert share_local < share_city
+
+
+def test_concentration_under_a_filter_counts_only_the_filtered_cells(tmp_path, settings):
+    an0 = Analytics.from_files(write_snapshot(incidents(occurred_at=["2025-01-01"]), tmp_path / "s0"), settings)
+    grid = an0.grid()
+    cells1 = grid[grid["arrondissement"] == "69381"]
+    # One incident in every cell of the 1er: perfectly even there.
+    an = Analytics.from_files(write_snapshot(incidents(x=cells1["x"].to_numpy(), y=cells1["y"].to_numpy(),
+                                                       occurred_at=["2025-03-01"] * len(cells1)), tmp_path / "s"), settings)
+    local = an.concentration(Filters(arrondissements=("69381",))).iloc[0]
+    city = an.concentration(Filters()).iloc[0]
+    assert local["places"] == len(cells1) and city["places"] == len(grid)
+    assert local["gini"] < 0.2 < city["gini"]
