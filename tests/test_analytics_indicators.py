@@ -115,7 +115,10 @@ def test_monthly_profile_same_month_and_hour_weekday(tmp_path, settings):
     p = an.monthly_profile(Filters()).set_index(["year", "month_of_year"])
     assert len(p) == 24
     assert p.loc[(2025, 1), "count"] == 2 and p.loc[(2025, 2), "count"] == 0
-    assert p.loc[(2025, 1), "seasonal_index"] == pytest.approx(2 / (3 / 12))
+    # Per observed day: the data end on 05/03/2025, so 2025 has 31 + 28 + 5 = 64 observed days (not 12 months).
+    assert p.loc[(2025, 1), "seasonal_index"] == pytest.approx((2 / 31) / (3 / 64))
+    assert pd.isna(p.loc[(2025, 4), "seasonal_index"]) and p.loc[(2025, 4), "days"] == 0  # April 2025 not observed yet
+    assert p.loc[(2024, 1), "days"] == 24  # the data start on 08/01/2024
     s = an.same_month(Filters(), month=1)
     assert s[["year", "current", "previous", "diff"]].values.tolist() == [[2025, 2, 4, -2]]
     hw = an.hour_weekday(Filters())

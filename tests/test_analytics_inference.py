@@ -141,3 +141,15 @@ def test_the_first_year_of_data_has_no_previous_year_on_the_analyst_screens(tmp_
     assert c["current"] > 1000 and c["previous"] == 0
     assert not c["comparable"] and not c["significant"] and pd.isna(c["p_value"])
     assert c["reason"].startswith("pas de comparaison possible : pas de données") and "2018" in c["reason"]
+
+
+def test_same_month_compares_a_half_observed_june_per_day(tmp_path, settings):
+    from observatory.analytics import Analytics, Filters
+    from tests.incident_factory import incidents, write_snapshot
+
+    # 4 facts a day every day of June 2024 and of 1–15 June 2025: the same rate, half the days.
+    dates = _daily("2024-06-01", "2024-06-30", 4) + _daily("2025-06-01", "2025-06-15", 4)
+    an = Analytics.from_files(write_snapshot(incidents(occurred_at=dates), tmp_path / "snap"), settings)
+    s = an.same_month(Filters()).iloc[-1]
+    assert (s["current"], s["previous"], s["days_current"], s["days_previous"]) == (60, 120, 15, 30)
+    assert not s["significant"] and s["p_value"] > 0.9 and abs(s["z"]) < 0.5

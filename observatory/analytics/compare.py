@@ -2,8 +2,9 @@
 
 Test: conditional on the total n = a + b, the current count a is Binomial(n, p) under "same rate", with
 p = r / (1 + r) and r the exposure ratio current/previous (1 for periods of equal length). The two-sided exact
-binomial p-value (``scipy.stats.binomtest``) is the ``p_value``. ``z = 2(√a − √b)`` is the simpler
-variance-stabilised statistic (each 2√count has variance ≈ 1, so under equal rates and exposures z ≈ N(0, 2): |z| > 2.77 is the 5 % level), given for reference; the decision uses the exact test.
+binomial p-value (``scipy.stats.binomtest``) is the ``p_value``. ``z`` is the standardised difference of that
+test, (a − n·p)/√(n·p·(1 − p)) (:func:`binomial_z`, variance 1), given for reference; the decision uses the exact
+test (or, in ``compare_periods``, the quasi-Poisson test of :mod:`observatory.analytics.inference`).
 
 Several groups compared at once (``by`` categories, arrondissements…) are tested together: ``p_adjusted`` is
 the Benjamini–Hochberg correction across the groups (:func:`benjamini_hochberg`), and a change is
@@ -90,6 +91,20 @@ def poisson_tests(current: np.ndarray, previous: np.ndarray, exposure_ratio: flo
     return np.minimum(out, 1.0)
 
 
+def binomial_z(current, previous, exposure_ratio=1.0, phi=1.0) -> np.ndarray:
+    """The standardised difference of the conditional test: (a − n·p) / √(φ·n·p·(1 − p)), p = r / (1 + r).
+
+    Variance 1 under "same rate" (φ = 1: Poisson), so |z| > 1.96 matches the 5 % level of the p-value beside it
+    (the exported z used to be 2(√a − √b), whose variance is 2). NaN when both counts are 0.
+    """
+    a = np.asarray(current, dtype="float64")
+    n = a + np.asarray(previous, dtype="float64")
+    r = np.asarray(exposure_ratio, dtype="float64")
+    p = r / (1 + r)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(n > 0, (a - n * p) / np.sqrt(np.asarray(phi, dtype="float64") * n * p * (1 - p)), np.nan)
+
+
 def sqrt_z(current: float, previous: float) -> float:
     return 2.0 * (np.sqrt(current) - np.sqrt(previous))
 
@@ -134,7 +149,7 @@ def compare_counts(current: pd.Series, previous: pd.Series, exposure_ratio: floa
             "diff": diff,
             "pct_change": pct,
             "p_value": p,
-            "z": sqrt_z(cur.to_numpy("float64"), prev.to_numpy("float64") * exposure_ratio),
+            "z": binomial_z(cur.to_numpy(), prev.to_numpy(), exposure_ratio),
             "significant": np.asarray(p) < ALPHA,
             "unreliable": (prev < UNRELIABLE_PREVIOUS) | (cur < UNRELIABLE_ANY),
         },
