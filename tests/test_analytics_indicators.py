@@ -145,14 +145,15 @@ def test_inside_outside(tmp_path, settings):
 def test_pool_seasons(tmp_path, settings):
     an = make(
         tmp_path, settings,
-        occurred_at=["2024-07-10"] * 2 + ["2025-07-10"] * 9 + ["2025-01-10"] * 3,
-        zones=[["piscine_tony_bertrand"]] * 14,
+        occurred_at=["2024-07-10"] * 2 + ["2025-07-10"] * 9 + ["2025-01-10"] * 3 + ["2025-12-31"],
+        zones=[["piscine_tony_bertrand"]] * 14 + [[]],  # the last one, elsewhere, closes the year of data
     )
     ps = an.pool_seasons(Filters()).set_index("zone_id")
     row = ps.loc["piscine_tony_bertrand"]
     assert (row["in_season"], row["out_season"], row["in_months"]) == (9, 3, 3)
-    assert row["ratio"] == pytest.approx(9.0)  # 3 a month in season vs 1/3 out of season
-    assert row["p_value"] == pytest.approx(poisson_test(9, 3, 3 / 9))
+    assert (row["in_days"], row["out_days"]) == (92, 273)
+    assert row["ratio"] == pytest.approx((9 / 92) / (3 / 273))  # per day in season vs per day out of season
+    assert row["p_value"] == pytest.approx(poisson_test(9, 3, 92 / 273))
     assert row["previous_in_season"] == 2 and row["previous_years"] == 1
     assert "piscine_delessert" not in ps.index  # open all year: no season to compare
 

@@ -153,3 +153,34 @@ def test_same_month_compares_a_half_observed_june_per_day(tmp_path, settings):
     s = an.same_month(Filters()).iloc[-1]
     assert (s["current"], s["previous"], s["days_current"], s["days_previous"]) == (60, 120, 15, 30)
     assert not s["significant"] and s["p_value"] > 0.9 and abs(s["z"]) < 0.5
+
+
+def test_a_pool_season_still_running_is_compared_per_observed_day(tmp_path, settings):
+    from observatory.analytics import Analytics, Filters
+    from tests.incident_factory import incidents, write_snapshot
+
+    # One fact a day in the pool's buffer, from 01/01/2024 to 15/07/2025: the same rate in and out of season.
+    dates = _daily("2024-01-01", "2025-07-15", 1)
+    an = Analytics.from_files(write_snapshot(incidents(occurred_at=dates, zones=[["piscine_tony_bertrand"]] * len(dates)),
+                                             tmp_path / "snap"), settings)
+    row = an.pool_seasons(Filters(), year=2025, previous_years=1).set_index("zone_id").loc["piscine_tony_bertrand"]
+    assert (row["in_season"], row["in_days"], row["out_days"], row["previous_days"]) == (45, 45, 151, 92)
+    assert row["ratio"] == pytest.approx(1.0)
+    assert not row["significant"] and not row["significant_vs_previous"]  # before: "significant" falls (45 vs 92)
+
+
+def test_the_all_pools_row_sums_summer_pools_only(tmp_path, settings):
+    from observatory.dashboard.shaping import pool_summer_table
+
+    seasons = pd.DataFrame({
+        "zone_id": ["a", "b", "w"], "name": ["A", "B", "W"], "season": ["summer", "summer", "winter"],
+        "in_season": [30, 10, 50], "previous_in_season": [20, 10, 40], "out_season": [10, 5, 5],
+        "in_months": [3, 3, 9], "out_months": [9, 9, 3], "in_days": [92, 92, 273], "out_days": [273, 273, 92],
+        "previous_days": [92, 92, 273], "ratio": [1.0] * 3, "p_value": [0.5] * 3, "significant": [False] * 3,
+        "p_value_vs_previous": [0.5] * 3, "significant_vs_previous": [False] * 3,
+    })
+    t = pool_summer_table(seasons)
+    assert t["name"].tolist() == ["Toutes les piscines", "A", "B"]  # the winter pool is not under « Été »
+    total = t.iloc[0]
+    assert (total["in_season"], total["out_season"], total["previous_in_season"]) == (40, 15, 30)
+    assert total["ratio"] == pytest.approx((40 / 92) / (15 / 273))
