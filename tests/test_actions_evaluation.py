@@ -217,3 +217,17 @@ def test_yearly_report_and_objectives(settings):
     assert evaluations_for_year(settings, 2021, incidents=data).empty
     obj = objectives(settings, incidents=data).iloc[0]
     assert obj["months"] == 12 and obj["actual_change"] < -0.3
+
+
+def test_docs_detectability_threshold_matches_the_code_for_the_default_control():
+    """docs/actions.md quotes the smallest T0 for which halving is detectable with w = T0/C0 ≈ 1 (the default
+    control): it must be the code's (it said « roughly T0 < 25 », the value for a very large control)."""
+    import re
+    from pathlib import Path
+
+    from observatory.actions.evaluation import halving_detectable
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "actions.md").read_text(encoding="utf-8")
+    quoted = int(re.search(r"T0 < (\d+) when the control is about as large", text).group(1))
+    first = next(t for t in range(1, 500) if halving_detectable(t, t, 1.0))
+    assert quoted == first
