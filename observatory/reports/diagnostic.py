@@ -25,6 +25,7 @@ from observatory import labels, schema
 from observatory.reports import narrative, svgcharts
 from observatory.reports import protection
 from observatory.reports.verdicts import CITY, lookup, publication_verdicts
+from observatory.analytics.indicators import LOCATED
 from observatory.analytics.inference import TEST_LABELS
 from observatory.reports.protection import cell_text, hidden as _hidden, protect_table, published_value
 
@@ -725,7 +726,7 @@ def build_diagnostic(
         ("Sources", "Extraits des partenaires de l'observatoire intégrés dans l'instantané " + (inputs.snapshot_id or "–")
          + (f" du {labels.fmt_datetime(inputs.snapshot_date)}" if inputs.snapshot_date else "") + "."),
         ("Comptage", "Un fait enregistré compte pour le nombre de faits qu'il porte ; un fait situé dans plusieurs zones compte dans chacune, "
-         "c'est pourquoi les tableaux de zones n'ont pas de total ; les catégories sensibles n'y sont pas comptées. Un fait sans localisation compte dans son arrondissement s'il est connu et dans le total de la ville."),
+         "c'est pourquoi les tableaux de zones n'ont pas de total ; les catégories sensibles n'y sont pas comptées, ni les faits rattachés à une zone par un simple nom de quartier (sans point ni adresse). Un fait sans localisation compte dans son arrondissement s'il est connu et dans le total de la ville."),
         ("Territoire", inputs.boundary_source or "–"),
         ("Population", labels.population_note(vintage) if vintage else "–"),
         ("Règle de confidentialité", f"Les nombres de 1 à {min_count - 1} sont remplacés par « < {min_count} » ; lorsqu'un total publié permettrait "
@@ -987,7 +988,8 @@ def load_inputs(settings, analytics=None, year: int | None = None, arrondissemen
     an = analytics or get_analytics(settings)
     f = Filters()
     counts = an.counts(f, by=("year", "arrondissement", "category", "family")).rename(columns={"count": "n"})
-    zone_counts = an.counts(f, by=("year", "zone", "arrondissement", "category", "family")).rename(columns={"count": "n", "zone": "zone_id"})
+    # Zones count located points only (records placed by a quarter name alone are not inside a zone's outline).
+    zone_counts = an.counts(f.replace(location_qualities=LOCATED), by=("year", "zone", "arrondissement", "category", "family")).rename(columns={"count": "n", "zone": "zone_id"})
     # Zones are below the city: sensitive categories are not counted there (privacy rule, see build_diagnostic).
     zone_counts = zone_counts[~zone_counts["category"].isin(schema.sensitive_categories())]
     zone_counts = zone_counts.groupby(["year", "zone_id", "arrondissement", "family"], dropna=False, as_index=False)["n"].sum()
@@ -1057,7 +1059,7 @@ def monthly_inputs(an, f) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:  #
     and the dispersion of each line's monthly history can be judged."""
     m = an.counts(f, by=("year", "month_of_year", "arrondissement", "category", "family", "source")).rename(
         columns={"count": "n", "month_of_year": "month"})
-    z = an.counts(f, by=("year", "month_of_year", "zone", "arrondissement", "category", "family", "source")).rename(
+    z = an.counts(f.replace(location_qualities=LOCATED), by=("year", "month_of_year", "zone", "arrondissement", "category", "family", "source")).rename(
         columns={"count": "n", "zone": "zone_id", "month_of_year": "month"})
     z = z[~z["category"].isin(schema.sensitive_categories())]
     z = z.groupby(["year", "month", "zone_id", "arrondissement", "family", "source"], dropna=False, as_index=False)["n"].sum()
