@@ -71,3 +71,18 @@ def test_concentration_under_a_filter_counts_only_the_filtered_cells(tmp_path, s
     city = an.concentration(Filters()).iloc[0]
     assert local["places"] == len(cells1) and city["places"] == len(grid)
     assert local["gini"] < 0.2 < city["gini"]
+
+
+def test_an_edge_cell_mostly_outside_expects_fewer_incidents():
+    # Two incidents in a cell that is 10 % inside the study area: far more than its area predicts.
+    x, y = _grid(side=20)
+    w = distance_band_weights(x, y, 400.0)
+    counts = np.zeros(len(x))
+    counts[0] = 3
+    rng = np.random.default_rng(2)
+    counts += np.bincount(rng.integers(0, len(x), 30), minlength=len(x))
+    share = np.ones(len(x))
+    share[[0, 1, 20, 21]] = 0.1  # the corner and its neighbours are mostly outside the city
+    whole = hotspot_classes(counts, w)
+    edge = hotspot_classes(counts, w, area_share=share)
+    assert edge.loc[0, "p_value"] < whole.loc[0, "p_value"]

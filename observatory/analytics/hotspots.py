@@ -94,11 +94,13 @@ def testable_cells(values: np.ndarray, weights: sparse.spmatrix, min_expected: f
     return (x.mean() if len(x) else 0.0) * w_sum >= min_expected
 
 
-def hotspot_classes(values: np.ndarray, weights: sparse.spmatrix, fdr: bool = True) -> pd.DataFrame:
+def hotspot_classes(values: np.ndarray, weights: sparse.spmatrix, fdr: bool = True, area_share: np.ndarray | None = None) -> pd.DataFrame:
     """``z`` and the :func:`classify` columns for counts over a study area (pure).
 
     Where the neighbourhood expects at least :data:`MIN_EXPECTED` incidents, Gi*'s normal p-value; elsewhere the
-    exact conditional (binomial) p-value of the neighbourhood's count, two-sided. BH runs over all cells."""
+    exact conditional (binomial) p-value of the neighbourhood's count, two-sided. BH runs over all cells.
+    ``area_share``: the share of each cell inside the study area (edge cells); under the null of the exact test
+    an incident falls in a cell with probability proportional to it (default: every cell whole)."""
     x = np.asarray(values, dtype="float64")
     z = gi_star(x, weights)
     dense = testable_cells(x, weights)
@@ -106,7 +108,8 @@ def hotspot_classes(values: np.ndarray, weights: sparse.spmatrix, fdr: bool = Tr
     p = out["p_value"].to_numpy().copy()
     if (~dense).any() and len(x):
         n_tot = int(round(x.sum()))
-        share = np.asarray(weights.sum(axis=1)).ravel() / len(x)
+        a = np.ones(len(x)) if area_share is None else np.clip(np.asarray(area_share, dtype="float64"), 0.0, 1.0)
+        share = np.asarray(weights @ a).ravel() / a.sum()
         observed = np.rint(weights @ x).astype("int64")
         hi = stats.binom.sf(observed - 1, n_tot, share)
         lo = stats.binom.cdf(observed, n_tot, share)
@@ -142,7 +145,7 @@ def hotspots(an: "Analytics", filters: Filters, band_m: float = DEFAULT_BAND_M, 
     # neighbours inside it) enter the mean, the variance and the neighbourhoods.
     inside = cells["arrondissement"].isin(filters.arrondissements).to_numpy() if filters.arrondissements else np.ones(len(cells), dtype=bool)
     idx = np.flatnonzero(inside)
-    sub = hotspot_classes(cells["count"].to_numpy()[idx], w[idx][:, idx], fdr)
+    sub = hotspot_classes(cells["count"].to_numpy()[idx], w[idx][:, idx], fdr, cells["share_in_city"].to_numpy()[idx])
     res = classify(np.zeros(len(cells)), fdr=False, testable=np.zeros(len(cells), dtype=bool)).assign(z=0.0, test="outside_study_area")
     for col in sub.columns:
         values = res[col].to_numpy().copy()
