@@ -101,7 +101,8 @@ def rates_by_zone(an: "Analytics", filters: Filters, kinds: tuple[str, ...] = ()
     """One row per zone of the territory (zeros included), optionally only some kinds.
 
     Columns: ``zone_id``, ``kind``, ``name``, ``count`` (located points inside the zone), ``area_km2``,
-    ``rate_per_km2``, ``note``, ``placed_by_name`` (records attached to the zone by a quarter name only, no point).
+    ``rate_per_km2``, ``note``; ``attrs["placed_by_name"]``: per zone, the records attached to it by a quarter name
+    only (no point), for analyst screens (not protected: never publish it as is).
     """
     zones = an.territory.zones[["zone_id", "kind", "name", "area_km2"]]
     if kinds:
@@ -118,9 +119,12 @@ def rates_by_zone(an: "Analytics", filters: Filters, kinds: tuple[str, ...] = ()
     out["placed_by_name"] = out["placed_by_name"].fillna(0).astype("int64")
     out["rate_per_km2"] = out["count"] / out["area_km2"]
     out["note"] = out["kind"].map({"hypercentre": HYPERCENTRE_NOTE}).fillna(ZONE_RATE_NOTE)
-    out = pd.DataFrame(out[["zone_id", "kind", "name", "count", "area_km2", "rate_per_km2", "note", "placed_by_name"]]).reset_index(drop=True)
+    by_name = dict(zip(out["zone_id"], out["placed_by_name"].astype(int)))
+    out = pd.DataFrame(out[["zone_id", "kind", "name", "count", "area_km2", "rate_per_km2", "note"]]).reset_index(drop=True)
+    # In attrs, not a column: a column would travel unprotected into public views and exports (small counts).
+    out.attrs["placed_by_name"] = by_name
     out.attrs["note"] = ZONE_RATE_NOTE + (" Faits localisés par un point ou une adresse ; ceux rattachés à la zone par un simple nom de "
-                                          "quartier sont comptés à part (placed_by_name).")
+                                          "quartier sont comptés à part.")
     return out
 
 

@@ -64,7 +64,7 @@ def _current(an, filters):  # noqa: ANN001, ANN202
 
 
 # Columns of compare_periods that give a hidden count back (previous = current − diff…): blanked with it.
-CMP_DERIVED = ("diff", "pct_change", "p_value", "p_adjusted", "z", "significant", "unreliable")
+CMP_DERIVED = ("diff", "pct_change", "p_value", "p_adjusted", "z", "significant", "unreliable", "phi")
 
 
 def period_compare(an, filters, ref, kind: str, by: tuple[str, ...] = ()) -> pd.DataFrame:  # noqa: ANN001
