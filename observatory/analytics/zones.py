@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from observatory.analytics.compare import compare_counts, periods, poisson_test
+from observatory.analytics.compare import aligned_periods, compare_counts, poisson_test
 from observatory.analytics.filters import Filters
 
 if TYPE_CHECKING:
@@ -41,11 +41,14 @@ def inside_outside(an: "Analytics", filters: Filters, zone_id: str = "hypercentr
     Drop ``zones`` from ``filters`` (a zone filter would empty the outside); arrondissement filters still apply.
     """
     filters = filters.replace(zones=())
-    reference = reference or an.date_range(filters)[1] or date.today()
-    (cs, ce), (ps, pe) = periods(kind, reference)
+    data_end = an.date_range(filters.replace(start=None, end=None))[1]
+    reference = reference or data_end or date.today()
+    # Aligned periods, per day (as compare_periods): a snapshot ending mid-July compares the same days.
+    (cs, ce), (ps, pe) = aligned_periods(kind, reference, data_end)
+    exposure = ((ce - cs).days + 1) / ((pe - ps).days + 1)
     in_c, out_c = _inside_outside_counts(an, filters, zone_id, cs, ce)
     in_p, out_p = _inside_outside_counts(an, filters, zone_id, ps, pe)
-    st = compare_counts(pd.Series([in_c, out_c]), pd.Series([in_p, out_p]))
+    st = compare_counts(pd.Series([in_c, out_c]), pd.Series([in_p, out_p]), exposure)
     st.insert(0, "area", ["inside", "outside"])
     st.insert(0, "zone_id", zone_id)
     total = in_c + out_c
