@@ -84,7 +84,8 @@ def period_compare(an, filters, ref, kind: str, by: tuple[str, ...] = ()) -> pd.
         merged = cur[keys + ["count"]].merge(prev[keys + ["count"]], on=keys, how="outer", suffixes=("_cur", "_prev"))
     else:
         merged = pd.DataFrame({"count_cur": [int(cur["count"].sum())], "count_prev": [int(prev["count"].sum())]})
-    st = compare_counts(merged["count_cur"].fillna(0), merged["count_prev"].fillna(0)).reset_index(drop=True)
+    # Per day: the two periods can differ by a day (29 February).
+    st = compare_counts(merged["count_cur"].fillna(0), merged["count_prev"].fillna(0), ((ce - cs).days + 1) / ((pe - ps).days + 1)).reset_index(drop=True)
     out = pd.concat([merged[keys].reset_index(drop=True), st], axis=1)
     out.insert(out.columns.get_loc("p_value") + 1, "p_adjusted", benjamini_hochberg(out["p_value"], (out["current"] + out["previous"]) > 0))
     out["significant"] = (out["p_adjusted"] < 0.05).astype(bool)
