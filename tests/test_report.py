@@ -39,10 +39,11 @@ def test_sentence_never_claims_significance_it_does_not_have():
 def test_how_to_read_and_methods_say_many_tests_and_overdispersion(settings):
     text = narrative.how_to_read(5)
     assert "une comparaison sur vingt" in text and "Benjamini–Hochberg" in text
-    assert "varient souvent plus que ce modèle" in text
+    assert "quasi-Poisson" in text and "pas de comparaison possible" in text
     d = build_diagnostic(_inputs(settings, _rows()), 2025, None, min_count=5)
     methods = dict(d.methods)["Test statistique"]
     assert "une ligne sur vingt" in methods and "Benjamini–Hochberg" in methods and "faits indépendants" in methods
+    assert "quasi-Poisson" in methods and "dispersion" in methods
 
 
 def test_benjamini_hochberg_by_hand():

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
 import dash_bootstrap_components as dbc
+import numpy as np
 import pandas as pd
 from dash import dcc, html
 
@@ -189,6 +190,9 @@ def kpi_card(title: str, value: str, detail: str = "", tone: str = "neutral", hi
 
 def change_text(row: Mapping[str, Any]) -> tuple[str, str]:
     """('+12 % (+85 faits), significatif', tone) from a compare_periods row (or its protected view)."""
+    if row.get("comparable") is False or row.get("comparable") is np.False_:
+        # A partner without data in one of the periods: no change is stated, only why (analytics.compare).
+        return str(row.get("reason") or "pas de comparaison possible"), "neutral"
     if any(row.get(c) is None or (isinstance(row.get(c), float) and pd.isna(row.get(c))) for c in ("current", "previous")):
         return "évolution non publiée (effectifs trop faibles)", "neutral"
     pct = row.get("pct_change")

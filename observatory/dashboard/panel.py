@@ -57,7 +57,7 @@ def _pick(df: pd.DataFrame, col: str, key: str) -> pd.DataFrame:
     return df[df[col].astype(str) == key].drop(columns=[col])
 
 
-CMP_DERIVED = ("diff", "pct_change", "p_value", "p_adjusted", "z", "significant", "unreliable")
+CMP_DERIVED = ("diff", "pct_change", "p_value", "p_adjusted", "z", "significant", "unreliable", "phi")
 
 
 def panel_content(an, filters, kind: str, key: str) -> list:  # noqa: ANN001

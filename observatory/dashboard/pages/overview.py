@@ -64,7 +64,7 @@ def _current(an, filters):  # noqa: ANN001, ANN202
 
 
 # Columns of compare_periods that give a hidden count back (previous = current − diff…): blanked with it.
-CMP_DERIVED = ("diff", "pct_change", "p_value", "p_adjusted", "z", "significant", "unreliable")
+CMP_DERIVED = ("diff", "pct_change", "p_value", "p_adjusted", "z", "significant", "unreliable", "phi")
 
 
 def period_compare(an, filters, ref, kind: str, by: tuple[str, ...] = ()) -> pd.DataFrame:  # noqa: ANN001
@@ -84,7 +84,8 @@ def period_compare(an, filters, ref, kind: str, by: tuple[str, ...] = ()) -> pd.
         merged = cur[keys + ["count"]].merge(prev[keys + ["count"]], on=keys, how="outer", suffixes=("_cur", "_prev"))
     else:
         merged = pd.DataFrame({"count_cur": [int(cur["count"].sum())], "count_prev": [int(prev["count"].sum())]})
-    st = compare_counts(merged["count_cur"].fillna(0), merged["count_prev"].fillna(0)).reset_index(drop=True)
+    # Per day: the two periods can differ by a day (29 February).
+    st = compare_counts(merged["count_cur"].fillna(0), merged["count_prev"].fillna(0), ((ce - cs).days + 1) / ((pe - ps).days + 1)).reset_index(drop=True)
     out = pd.concat([merged[keys].reset_index(drop=True), st], axis=1)
     out.insert(out.columns.get_loc("p_value") + 1, "p_adjusted", benjamini_hochberg(out["p_value"], (out["current"] + out["previous"]) > 0))
     out["significant"] = (out["p_adjusted"] < 0.05).astype(bool)
@@ -128,7 +129,7 @@ def kpis(query):  # noqa: ANN001, ANN201
     rate_text = labels.fmt_number(city["rate_per_1000"], 1) if pd.notna(city["rate_per_1000"]) else "non publié"
     whole_year = (r0["current_start"].month, r0["current_start"].day) == (1, 1)
     title = f"Faits {ref.year}" + ((" (depuis le 1er janvier)" if kind == "ytd" else "") if whole_year else f" (depuis le {labels.fmt_date(r0['current_start'])})")
-    test = "test exact de Poisson, p < 0,05 après correction pour tests multiples"
+    test = "test quasi-Poisson (exact de Poisson sur petits effectifs), p < 0,05 après correction pour tests multiples"
     return dbc.Row(
         [
             dbc.Col(components.kpi_card(title, total["current_text"], text, tone, hint=f"{period} par rapport au {previous}"), md=3),

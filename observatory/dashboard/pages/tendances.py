@@ -26,7 +26,7 @@ MULTIPLE_TESTS_NOTE = (
     "sans correction ; la correction de Benjamini-Hochberg limite ces fausses alertes, sans les supprimer"
 )
 # Columns of compare_periods that give a hidden count back: blanked with it for élus.
-CMP_DERIVED = ("diff", "pct_change", "p_value", "p_adjusted", "z", "significant", "unreliable")
+CMP_DERIVED = ("diff", "pct_change", "p_value", "p_adjusted", "z", "significant", "unreliable", "phi")
 
 
 def layout(comparaison: str | None = None, par: str | None = None, **_query):  # noqa: ANN003, ANN201
