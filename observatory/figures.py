@@ -721,13 +721,40 @@ def stacked_bars(df: pd.DataFrame, x_col: str, value_cols: Sequence[str], value_
     return theme(fig, height=height)
 
 
-def image_export_config(filename: str, scale: int = 2) -> dict:
-    """``dcc.Graph`` config: French modebar, PNG export named after the view; SVG via the extra button."""
-    return {
+# Graph config -----------------------------------------------------------------------------------------------------
+# Nothing may leave the machine: plotly.js 4 shows a "Share chart" button (upload to Plotly Cloud) unless told not
+# to, and links to Chart Studio; every dcc.Graph of the app takes its config from here and nowhere else.
+REMOTE_CONFIG_OFF = {
+    "showSendToCloud": False,
+    "showEditInChartStudio": False,
+    "showLink": False,
+    "sendData": False,
+    "plotlyServerURL": "",
+    "linkText": "",
+}
+# The mode bar keeps only the PNG export (SVG, CSV and XLSX are the card's buttons) and the reset of a zoom.
+MODEBAR_BUTTONS = [["toImage", "resetScale2d"]]
+
+
+def graph_config(filename: str | None = None, *, modebar: bool = True, scale: int = 2) -> dict:
+    """The one ``dcc.Graph`` config: French locale, no remote host, a minimal mode bar shown on hover only.
+
+    ``filename`` names the PNG the mode bar downloads; ``modebar=False`` for small inline charts (side panel).
+    """
+    config = {
+        **REMOTE_CONFIG_OFF,
+        "locale": "fr",
         "displaylogo": False,
-        "toImageButtonOptions": {"format": "png", "filename": filename, "scale": scale},
-        "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+        "displayModeBar": "hover" if modebar else False,
+        "modeBarButtons": MODEBAR_BUTTONS,
+        "toImageButtonOptions": {"format": "png", "filename": filename or "figure", "scale": scale},
     }
+    return config
+
+
+def image_export_config(filename: str, scale: int = 2) -> dict:
+    """Kept for the pages that call it by this name: the same config as :func:`graph_config`."""
+    return graph_config(filename, scale=scale)
 
 
 def figure_to_json_size(fig: go.Figure) -> int:

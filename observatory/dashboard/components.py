@@ -19,7 +19,7 @@ from dash import dcc, html
 from observatory import labels
 from observatory.config import Settings
 from observatory.dashboard import ids
-from observatory.figures import image_export_config
+from observatory.figures import graph_config
 
 INGEST_HELP = (
     "Pour charger des données : « observatory ingest <partenaire> <fichiers…> » pour les extraits des partenaires, "
@@ -140,7 +140,7 @@ def figure_card(target: str, title: str, height: int | None = None, formats: Ite
     """A titled card: controls (optional), the graph (PNG export from the modebar), export buttons and method note."""
     graph = dcc.Graph(
         id=graph_id or target,
-        config=image_export_config(filename or target),
+        config=graph_config(filename or target),
         style={"height": f"{height}px"} if height else None,
         figure={"data": [], "layout": {"height": height or 300, "xaxis": {"visible": False}, "yaxis": {"visible": False}}},
     )

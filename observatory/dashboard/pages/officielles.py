@@ -16,7 +16,7 @@ import pandas as pd
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from observatory import labels, schema
-from observatory.figures import image_export_config
+from observatory.figures import graph_config
 from observatory import official as off
 from observatory.dashboard import components
 from observatory.official import compare
@@ -160,7 +160,7 @@ def _footer(target: str) -> dbc.CardFooter:
 
 def _figure_card(target: str, title: str, height: int) -> dbc.Card:
     graph = dcc.Graph(
-        id=target, config=image_export_config(target), style={"height": f"{height}px"},
+        id=target, config=graph_config(target), style={"height": f"{height}px"},
         figure={"data": [], "layout": {"height": height, "xaxis": {"visible": False}, "yaxis": {"visible": False}}},
     )
     body = dbc.CardBody(dcc.Loading(graph, type="circle", delay_show=300), className="p-2")
