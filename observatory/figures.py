@@ -87,6 +87,8 @@ def theme(fig: go.Figure, title: str | None = None, height: int | None = None) -
         # On the figure itself, not in the template: read back by tests and by builders that move the legend.
         separators=labels.PLOTLY_SEPARATORS,
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "title": None},
+        # Upright, so that it fits the gutter the dashboard keeps right of every figure (assets/style.css).
+        modebar={"orientation": "v", "bgcolor": "rgba(255,255,255,0.9)", "color": "#6b7280", "activecolor": "#1f4e79"},
         margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}} if title else None,
         **({"height": height} if height else {}),
@@ -731,6 +733,9 @@ REMOTE_CONFIG_OFF = {
     "sendData": False,
     "plotlyServerURL": "",
     "linkText": "",
+    # Geo traces would fetch their world outlines from Plotly's CDN; the app draws none, and a local path keeps
+    # even a future one from asking another host (the value may not be blank).
+    "topojsonURL": "/assets/vendor/topojson/",
 }
 # The mode bar keeps only the PNG export (SVG, CSV and XLSX are the card's buttons) and the reset of a zoom.
 MODEBAR_BUTTONS = [["toImage", "resetScale2d"]]

@@ -93,13 +93,16 @@ def app_and_settings(tmp_path_factory):  # noqa: ANN001, ANN201
     return app, settings
 
 
-def test_no_graph_of_any_page_can_reach_a_remote_host(app_and_settings):  # noqa: ANN001
+def test_no_graph_of_any_page_can_reach_a_remote_host(app_and_settings, monkeypatch):  # noqa: ANN001
     import dash
+
+    from observatory.dashboard import security
 
     from tests.dashboard_data import callback_requests
 
     app, _settings = app_and_settings
     n_graphs = n_figures = 0
+    monkeypatch.setattr(security, "current_role", lambda: "analyste")  # the layouts as an analyst sees them (all graphs)
     with app.server.test_request_context("/"):
         for page in dash.page_registry.values():
             layout = page["layout"]() if callable(page["layout"]) else page["layout"]
@@ -125,3 +128,37 @@ def test_no_graph_of_any_page_can_reach_a_remote_host(app_and_settings):  # noqa
             n_figures += 1
             assert not _remote_strings(fig), f"{name}: {_remote_strings(fig)}"
     assert n_graphs >= 10 and n_figures >= 10, (n_graphs, n_figures)
+
+
+def _components(node, kind: str) -> list[dict]:  # noqa: ANN001
+    out = []
+    if isinstance(node, dict):
+        if node.get("type") == kind and node.get("namespace") == "dash_core_components":
+            out.append(node["props"])
+        for v in node.values():
+            out += _components(v, kind)
+    elif isinstance(node, list):
+        for v in node:
+            out += _components(v, kind)
+    return out
+
+
+def test_every_dropdown_of_the_shell_and_pages_speaks_french(app_and_settings, monkeypatch):  # noqa: ANN001
+    import dash
+
+    from observatory.dashboard import components, security
+    from observatory.dashboard.app import shell_layout
+
+    app, _settings = app_and_settings
+    default = lambda o: o.to_plotly_json() if hasattr(o, "to_plotly_json") else str(o)  # noqa: E731
+    monkeypatch.setattr(security, "current_role", lambda: "analyste")
+    with app.server.test_request_context("/"):
+        trees = [json.loads(json.dumps(shell_layout().to_plotly_json(), default=default))]
+        for page in dash.page_registry.values():
+            layout = page["layout"]() if callable(page["layout"]) else page["layout"]
+            trees.append(json.loads(json.dumps(layout.to_plotly_json(), default=default)))
+    dropdowns = [d for t in trees for d in _components(t, "Dropdown")]
+    assert len(dropdowns) >= 10
+    for d in dropdowns:
+        assert d.get("labels") == components.DROPDOWN_LABELS, d.get("id")
+        assert d.get("maxHeight", 200) >= 300, d.get("id")

@@ -102,7 +102,7 @@ def layout(action: str | None = None, **_query):  # noqa: ANN003, ANN201
         )
     controls = dbc.Row(
         [
-            dbc.Col(dcc.Dropdown(id=ACTION, options=options, value=selected, clearable=False, placeholder="Aucune action"), md=8),
+            dbc.Col(components.dropdown(id=ACTION, options=options, value=selected, clearable=False, placeholder="Aucune action"), md=8),
             dbc.Col(dbc.RadioItems(id=GROUP, options=[{"label": "par arrondissement", "value": "arrondissement"}, {"label": "par zone", "value": "zone"}], value="arrondissement", inline=True, className="small"), md=4),
         ],
         className="mb-2",
@@ -255,7 +255,7 @@ def _edit_form(options: list[dict]) -> dbc.Card:
                 [
                     dbc.Row(
                         [
-                            dbc.Col(dcc.Dropdown(id=EDIT_LOAD, options=options, placeholder="Charger une action existante pour la modifier…"), md=6),
+                            dbc.Col(components.dropdown(id=EDIT_LOAD, options=options, placeholder="Charger une action existante pour la modifier…"), md=6),
                         ],
                         className="mb-2",
                     ),
@@ -269,8 +269,8 @@ def _edit_form(options: list[dict]) -> dbc.Card:
                             field("end", _date_picker(EDIT_FIELD["end"], "vide si en cours")),
                             field("status", dbc.Select(id=EDIT_FIELD["status"], size="sm", options=[{"label": STATUS_LABELS[s], "value": s} for s in ACTION_STATUSES], value="prevue")),
                             text("notes"),
-                            field("categories", dcc.Dropdown(id=EDIT_FIELD["categories"], options=category_options(), multi=True, placeholder="Choisir une ou plusieurs catégories…"), md=6),
-                            field("zone_id", dcc.Dropdown(id=EDIT_FIELD["zone_id"], options=zone_options(settings), placeholder="Zone du territoire… (ou un cercle ci-contre)"), md=6),
+                            field("categories", components.dropdown(id=EDIT_FIELD["categories"], options=category_options(), multi=True, placeholder="Choisir une ou plusieurs catégories…"), md=6),
+                            field("zone_id", components.dropdown(id=EDIT_FIELD["zone_id"], options=zone_options(settings), placeholder="Zone du territoire… (ou un cercle ci-contre)"), md=6),
                             text("lon", "ou longitude (WGS84)"),
                             text("lat", "latitude"),
                             text("radius_m", "rayon en mètres"),

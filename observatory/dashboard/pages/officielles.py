@@ -93,11 +93,11 @@ def layout(**_query):  # noqa: ANN003, ANN201 - Dash Pages passes the URL query
             dbc.Row(
                 [
                     dbc.Col([dbc.Label("Indicateur", html_for=INDICATOR, className="small mb-0"),
-                             dcc.Dropdown(id=INDICATOR, options=[{"label": i.label, "value": i.code} for i in present], value=default_indicator, clearable=False)], md=5),
+                             components.dropdown(id=INDICATOR, options=[{"label": i.label, "value": i.code} for i in present], value=default_indicator, clearable=False)], md=5),
                     dbc.Col([dbc.Label("Territoire", html_for=TERRITORY, className="small mb-0"),
-                             dcc.Dropdown(id=TERRITORY, options=[{"label": labels.arrondissement_label(c), "value": c} for c in codes], value=codes[0], clearable=False)], md=3),
+                             components.dropdown(id=TERRITORY, options=[{"label": labels.arrondissement_label(c), "value": c} for c in codes], value=codes[0], clearable=False)], md=3),
                     dbc.Col([dbc.Label("Année", html_for=YEAR, className="small mb-0"),
-                             dcc.Dropdown(id=YEAR, options=[{"label": str(y), "value": y} for y in reversed(years)], value=years[-1], clearable=False)], md=2),
+                             components.dropdown(id=YEAR, options=[{"label": str(y), "value": y} for y in reversed(years)], value=years[-1], clearable=False)], md=2),
                     dbc.Col([dbc.Label("Mesure", className="small mb-0 d-block"),
                              dbc.RadioItems(id=MEASURE, options=MEASURES, value="rate", inline=True, className="small")], md=2),
                 ],
