@@ -180,7 +180,9 @@ def method_note(an, filters, *, rate: bool = False, period: tuple[date | None, d
     if period is None and (start is None or end is None) and has_data(an):
         lo, hi = an.date_range(filters)
         start, end = start or lo, end or hi
-    parts = [f"Source : {sources} (observatoire, instantané {an.snapshot_id})", f"période {period_text(start, end)}"]
+    # An analyst reads the snapshot id (to reproduce a figure); an élu reads the date of the data.
+    origin = f"instantané {an.snapshot_id}" if is_analyst_view() else labels.data_as_of(getattr(an, "snapshot", None))
+    parts = [f"Source : {sources} (observatoire, {origin})", f"période {period_text(start, end)}"]
     territory = an.territory
     if rate:
         parts.append(labels.population_note(territory.population_vintage))
@@ -188,7 +190,15 @@ def method_note(an, filters, *, rate: bool = False, period: tuple[date | None, d
         parts.append("contours approximatifs")
     if extra:
         parts.append(extra.strip().rstrip("."))
-    return " ; ".join(parts) + "."
+    text = " ; ".join(parts) + "."
+    return text if is_analyst_view() else labels.public_text(text)
+
+
+def is_analyst_view() -> bool:
+    """True when the current request is an analyst's (texts may then name commands, pages and snapshot ids)."""
+    from observatory.dashboard import security
+
+    return security.is_analyst()
 
 
 # Cards ----------------------------------------------------------------------------------------------------------------

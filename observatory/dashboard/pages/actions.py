@@ -111,7 +111,7 @@ def layout(action: str | None = None, **_query):  # noqa: ANN003, ANN201
         html.H1("Plan d'actions", className="h4"),
         html.P(
             "Calendrier des actions du CLS, périmètres, séries des indicateurs visés et évaluation avant/après "
-            "contre une zone témoin (méthode : docs/actions.md).",
+            "contre une zone témoin" + (" (méthode : docs/actions.md)." if security.is_analyst() else "."),
             className="small text-muted",
         ),
         problems,
@@ -775,7 +775,7 @@ def export_payload(target: str, fmt: str, action_id: str | None, analyst: bool):
     period = f" ; données du {labels.fmt_date(data_range[0])} au {labels.fmt_date(data_range[1])}" if data_range else ""
     meta = ExportMeta(
         title=f"{EXPORT_TITLES[target]} — plan d'actions du CLS",
-        source="Observatoire de la délinquance et de la sécurité de Lyon ; registre du plan d'actions ; méthode : docs/actions.md",
+        source="Observatoire de la délinquance et de la sécurité de Lyon ; registre du plan d'actions" + (" ; méthode : docs/actions.md" if analyst else ""),
         filters=selection + period,
         snapshot_id=getattr(getattr(views["source"], "snapshot", None), "id", "") or "",
         privacy=f"effectifs de 1 à {min_count - 1} affichés « < {min_count} »" if not analyst else "",

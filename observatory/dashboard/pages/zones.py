@@ -247,7 +247,9 @@ def persistence(query):  # noqa: ANN001, ANN201
     )
     table = components.french_table(cells, cols, numeric=("quarters_hot",), max_rows=25) if len(cells) else html.P("Aucune maille chaude sur les 4 derniers trimestres.", className="text-muted")
     period = f"trimestres du {labels.fmt_date(first)} au {labels.fmt_date(last)} (début du dernier)" if first and last else ""
-    return [summary, table], components.method_note(an, filters, extra=f"Gi* à 95 % ou plus, {period} ; carte : onglet Carte, couche « Points chauds persistants »")
+    # The Carte page is for analysts: an élu is not pointed to a page that would refuse them.
+    where = " ; carte : onglet Carte, couche « Points chauds persistants »" if components.is_analyst_view() else ""
+    return [summary, table], components.method_note(an, filters, extra=f"Gi* à 95 % ou plus, {period}{where}")
 
 
 @exportable(ids.ZN_PERSIST, "Points chauds persistants")
