@@ -14,6 +14,7 @@ import pytest
 from observatory import labels
 from observatory.dashboard import components
 from observatory.reports.diagnostic import Section, Table
+from tests.test_security import app, page_registry, users_settings  # noqa: F401 - fixtures of the access-denied test
 
 SNAPSHOT_ID = "20261205T071545595714Z"
 DEVELOPER = re.compile(r"«\s*observatory |docs/\S+\.md|\d{8}T\d{6,}Z")
@@ -121,3 +122,16 @@ def test_method_notes_for_an_elu_give_the_data_date_not_the_snapshot_id(settings
         analyst = components.method_note(an, Filters())
     assert "données arrêtées au 05/12/2026" in elu and SNAPSHOT_ID not in elu and "observatory" not in elu.replace("(observatoire", "")
     assert SNAPSHOT_ID in analyst
+
+
+def test_access_denied_page_has_the_app_look_and_two_ways_out(app):  # noqa: ANN001, F811 - fixture of test_security
+    from tests.test_security import sign_in
+
+    client = app.server.test_client()
+    assert sign_in(client, "paul").status_code == 303  # an élu
+    response = client.get("/carte")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 403
+    assert "vendor/bootstrap.min.css" in body and "class='card shadow-sm access-denied'" in body
+    assert "<h1 class='h4 mb-3'>Accès refusé</h1>" in body and "Cette page est réservée aux analystes" in body
+    assert "Retour à l'accueil" in body and "Changer d'utilisateur" in body
