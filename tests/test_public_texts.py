@@ -135,3 +135,25 @@ def test_access_denied_page_has_the_app_look_and_two_ways_out(app):  # noqa: ANN
     assert "vendor/bootstrap.min.css" in body and "class='card shadow-sm access-denied'" in body
     assert "<h1 class='h4 mb-3'>Accès refusé</h1>" in body and "Cette page est réservée aux analystes" in body
     assert "Retour à l'accueil" in body and "Changer d'utilisateur" in body
+
+
+def test_demo_official_edition_matches_the_demo_counts_and_says_it_is_fictitious(tmp_path):
+    from observatory import official
+    from observatory.demo import official as demo_official
+    from observatory.official.compare import OBSERVATORY_COUNT, observatory_indicator_counts
+
+    counts = pd.DataFrame({"year": [2024, 2024, 2025, 2025], "arrondissement": ["69381", "69382", "69381", "69382"],
+                           "category": ["cambriolage_logement"] * 4, "count": [200, 100, 220, 2]})
+    if "cambriolage_logement" not in official.indicators.category_indicators():
+        counts["category"] = next(iter(official.indicators.category_indicators()))
+    rows = demo_official.official_rows(counts, {"69381": 30_000, "69382": 30_000, "69123": 60_000})
+    obs = observatory_indicator_counts(counts)
+    assert len(rows) == len(obs) and set(rows["CODGEO"]) == {"69123", "69381", "69382"}
+    city = rows[(rows["CODGEO"] == "69123") & (rows["annee"] == 2025)].iloc[0]
+    expected = int(obs[(obs["code"] == "69123") & (obs["year"] == 2025)][OBSERVATORY_COUNT].iloc[0])
+    assert 0.5 * expected <= city["nombre"] <= 1.2 * expected  # the same order as the demo's own counts
+    small = rows[(rows["CODGEO"] == "69382") & (rows["annee"] == 2025)].iloc[0]
+    assert small["est_diffuse"] == "ndiff" and pd.isna(small["nombre"])  # a tiny count is not diffused, as the SSMSI does
+    info = {"edition": 2026, "source_file": f"{demo_official.DEMO_PREFIX}-2026.csv"}
+    assert official.is_demo_edition(info) and "fictive" in official.source_citation(info)
+    assert not official.is_demo_edition({"edition": 2026, "source_file": "donnee-data-gouv-2026.csv"})

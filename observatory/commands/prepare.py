@@ -25,6 +25,9 @@ def prepare() -> None:
     if store.current_snapshot(settings) is None:
         console.print("Premier lancement : génération et intégration des données de démonstration…")
         demo.prepare_default(settings)
+    elif demo.is_demo(settings):
+        # An install prepared before the demo had its official edition gets it now (a real one is never replaced).
+        demo.install_demo_official(settings)
     snap = store.current_snapshot(settings)
     if snap is None:
         console.print("Aucune donnée intégrée : le tableau de bord démarre vide (voir « observatory ingest »).")

@@ -113,6 +113,9 @@ def layout(**_query):  # noqa: ANN003, ANN201 - Dash Pages passes the URL query
     return html.Div(
         [
             title,
+            dbc.Alert("Édition fictive de démonstration : ces « chiffres officiels » sont inventés à partir des données de démonstration, "
+                      "pour montrer la page ; importez une édition du SSMSI pour les vrais chiffres.", color="warning", className="py-2 small",
+                      id="officielles-demo-edition") if off.is_demo_edition(info) else None,
             html.P(_edition_line(info) + "." + no_arr, className="small text-muted mb-2", id="officielles-source"),
             controls,
             dbc.Row(
