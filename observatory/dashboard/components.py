@@ -228,7 +228,8 @@ def figure_card(target: str, title: str, height: int | None = None, formats: Ite
     body.append(dcc.Loading(graph, type="circle", delay_show=300))
     return dbc.Card(
         [
-            dbc.CardHeader(html.Div([html.H2(title, className="h6 mb-0 flex-grow-1"), export_buttons(target, formats, svg=True)], className="d-flex align-items-center")),
+            # The title has an id so that a callback can name the period it shows (« Arrondissements — 2025 »).
+            dbc.CardHeader(html.Div([html.H2(title, id=f"{target}-title", className="h6 mb-0 flex-grow-1"), export_buttons(target, formats, svg=True)], className="d-flex align-items-center")),
             dbc.CardBody(body, className="p-2"),
             dbc.CardFooter(html.Small(id=ids.note(target), className="text-muted method-note"), className="py-1"),
         ],

@@ -34,7 +34,7 @@ def layout(**_query):  # noqa: ANN003, ANN201 - Dash Pages passes the URL query
                     dbc.Col(
                         components.figure_card(
                             ids.OV_MAP,
-                            "Arrondissements — année en cours",
+                            "Arrondissements",
                             height=430,
                             graph_id=clickable("overview"),
                             formats=("csv", "xlsx", "geojson"),
@@ -149,6 +149,15 @@ def arrondissement_table(an, filters, analyst: bool):  # noqa: ANN001, ANN201
     # Élus: sensitive categories count in the city only, never in an arrondissement (DESIGN §6).
     geo_filters = current if analyst else shaping.sensitive_free(current)
     return an.rates_by_arrondissement(geo_filters, include_city=False), current
+
+
+@callback(Output(f"{ids.OV_MAP}-title", "children"), Input(ids.FILTERS, "data"))
+def arrondissement_map_title(query):  # noqa: ANN001, ANN201
+    an = components.analytics()
+    raw, current = arrondissement_table(an, Filters.from_query(query or {}), components.is_analyst())
+    if raw is None:
+        return "Arrondissements"
+    return shaping.map_title(current.start, current.end, date.today())
 
 
 @callback(Output(clickable("overview"), "figure"), Output(ids.note(ids.OV_MAP), "children"), Input(ids.FILTERS, "data"), Input(ids.OV_METRIC, "value"))

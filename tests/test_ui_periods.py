@@ -1,0 +1,39 @@
+"""Empty periods say so: the CLI export refuses a year without data (exit ≠ 0, French message, no file), the
+overview map names the period it shows (« année en cours » only for this year)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from observatory.analytics.filters import Filters
+from tests.test_exports_cli import data_dir, run  # noqa: F401 - the CLI fixture (a 2025 snapshot)
+
+
+def test_export_of_a_year_without_data_fails_in_french(data_dir, tmp_path):  # noqa: ANN001, F811
+    out = tmp_path / "x.csv"
+    result = run(data_dir, tmp_path, "arrondissements", "--year", "2031", "--out", str(out))
+    assert result.returncode != 0
+    assert "aucune donnée pour la période demandée (du 01/01/2031 au 31/12/2031)" in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()
+    ok = run(data_dir, tmp_path, "arrondissements", "--year", "2025", "--out", str(out))
+    assert ok.returncode == 0 and out.exists()
+
+
+def test_period_outside_data_only_when_there_is_no_overlap():
+    from observatory.commands.report import period_outside_data
+
+    data = (date(2019, 1, 1), date(2025, 12, 31))
+    assert period_outside_data(Filters(start="2031-01-01", end="2031-12-31"), data)
+    assert period_outside_data(Filters(start="2010-01-01", end="2018-12-31"), data)
+    assert period_outside_data(Filters(start="2025-06-01", end="2026-06-01"), data) is None
+    assert period_outside_data(Filters(), data) is None
+    assert "aucun fait" in period_outside_data(Filters(), (None, None))
+
+
+def test_overview_map_title_names_the_year():
+    from observatory.dashboard.shaping import map_title
+
+    today = date(2026, 12, 5)
+    assert map_title(date(2019, 1, 1), date(2019, 12, 31), today) == "Arrondissements — 2019"
+    assert map_title(date(2026, 1, 1), date(2026, 11, 30), today) == "Arrondissements — année en cours (2026)"
+    assert map_title(date(2025, 3, 1), date(2025, 9, 30), today) == "Arrondissements — du 01/03/2025 au 30/09/2025"
