@@ -37,3 +37,14 @@ def test_overview_map_title_names_the_year():
     assert map_title(date(2019, 1, 1), date(2019, 12, 31), today) == "Arrondissements — 2019"
     assert map_title(date(2026, 1, 1), date(2026, 11, 30), today) == "Arrondissements — année en cours (2026)"
     assert map_title(date(2025, 3, 1), date(2025, 9, 30), today) == "Arrondissements — du 01/03/2025 au 30/09/2025"
+
+
+def test_prepare_shows_one_bar_per_step_advanced_by_the_demo_messages():
+    from observatory.commands.prepare import StepBars
+
+    with StepBars(2) as bars:
+        for text in ("police_nationale : génération 2019–2025", "tcl : génération 2019–2025", "police_nationale : intégration de 7 fichier(s)"):
+            bars.message(text)
+        done = {bars.progress.tasks[i].description: bars.progress.tasks[i].completed for i in range(2)}
+        assert done == {"Génération des extraits": 2, "Intégration dans l'entrepôt": 0}
+    assert bars.progress.tasks[1].completed == 1  # the last partner is done when the step ends
