@@ -515,9 +515,13 @@ def change_bars(df: pd.DataFrame, label_col: str, change_col: str, significant_c
             hovertemplate=f"%{{y}}<br>{value_label} : %{{x:+,.0f}} (%{{text}})<br>Évolution %{{customdata[0]}}%{{customdata[1]}}<extra></extra>",
         )
     )
-    # Room on both sides for the outside labels, which Plotly would otherwise clip at the plot's edge.
+    # Room on both sides for the outside labels, which Plotly would otherwise clip at the plot's edge or push
+    # into the category names (« Rixes et regroupements−20 % »): the pad is the share of the plot a label takes,
+    # for a plot of ~320 px (a half-width card beside long category names) at ~7 px a character.
     lo, hi = float(min(change.min(), 0)), float(max(change.max(), 0))
-    pad = 0.3 * max(hi - lo, 1.0)
+    share = min(0.3, max(len(t) for t in pct_text) * 7 / 320)
+    sides = (lo < 0) + (hi > 0) or 1
+    pad = share * max(hi - lo, 1.0) / (1 - sides * share)
     fig.update_xaxes(title=value_label, zeroline=True, zerolinecolor="#52606d", tickformat=",~r", range=[lo - (pad if lo < 0 else 0.05 * pad), hi + (pad if hi > 0 else 0.05 * pad)])
     fig.update_yaxes(title=None, automargin=True, tickformat=None)
     return theme(fig, height=height or max(220, 28 * len(d) + 60))

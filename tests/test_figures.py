@@ -225,3 +225,14 @@ def test_a_map_whose_only_counts_are_withheld_does_not_say_there_is_nothing():
     assert [a.text for a in hidden_only.layout.annotations] == ["Effectifs trop faibles : valeurs non publiées"]
     empty = figures.choropleth_map(pd.DataFrame({"id": ["a", "b"], "v": [0.0, 0.0]}), gj, "id", "v", "Faits")
     assert [a.text for a in empty.layout.annotations] == ["Aucun fait pour ces filtres"]
+
+
+def test_change_bar_labels_have_room_inside_the_axis_range():
+    # The largest bar's label (« +400 % ⚠ », 9 characters) needs about a fifth of a 320 px plot on its side.
+    df = pd.DataFrame({"l": ["a", "b", "c"], "d": [10, -9, 2], "p": [4.0, -0.5, 0.1], "significant": [False] * 3, "unreliable": [True, True, False]})
+    fig = figures.change_bars(df, "l", "d", pct_col="p")
+    lo, hi = fig.layout.xaxis.range
+    span = hi - lo
+    need = max(len(t) for t in fig.data[0].text) * 7 / 320
+    assert "+400\u00a0% ⚠" in fig.data[0].text
+    assert (hi - 10) / span >= need - 1e-9 and (-9 - lo) / span >= need - 1e-9
