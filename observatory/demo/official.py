@@ -20,6 +20,7 @@ from observatory.config import Settings
 
 DEMO_PREFIX = "demo-fictive-ssmsi"
 SEED = 2026
+DWELLINGS_PER_INHABITANT = 0.6
 
 
 def official_rows(counts: pd.DataFrame, populations: dict[str, int], seed: int = SEED) -> pd.DataFrame:
@@ -30,6 +31,7 @@ def official_rows(counts: pd.DataFrame, populations: dict[str, int], seed: int =
 
     per_indicator = observatory_indicator_counts(counts)
     labels = {i.code: i.label for i in ind.INDICATORS}
+    per_dwelling = {i.code for i in ind.INDICATORS if i.rate_base == ind.RATE_BASE_DWELLINGS}
     rng = np.random.default_rng(seed)
     factors = {code: float(f) for code, f in zip(sorted(labels), rng.uniform(0.55, 1.1, len(labels)))}
     rows = []
@@ -39,12 +41,15 @@ def official_rows(counts: pd.DataFrame, populations: dict[str, int], seed: int =
             continue
         count = int(round(n * factors[indicator] * rng.uniform(0.95, 1.05)))
         pop = int(populations.get(code, 0))
+        # Lyon counts about 0.6 dwelling per inhabitant: burglaries are rated per 1,000 dwellings, as published.
+        dwellings = int(round(pop * DWELLINGS_PER_INHABITANT))
+        base = dwellings if indicator in per_dwelling else pop
         diffused = count >= 5 or code == schema.CITY_CODE
         rows.append({
             "CODGEO": code, "annee": year, "indicateur": labels[indicator], "unite_de_compte": "Infraction",
             "nombre": count if diffused else None,
-            "taux_pour_mille": round(count / pop * 1000, 7) if diffused and pop else None,
-            "est_diffuse": "diff" if diffused else "ndiff", "insee_pop": pop or None,
+            "taux_pour_mille": round(count / base * 1000, 7) if diffused and base else None,
+            "est_diffuse": "diff" if diffused else "ndiff", "insee_pop": pop or None, "insee_log": dwellings or None,
         })
     return pd.DataFrame(rows)
 
@@ -62,7 +67,7 @@ def _csv(rows: pd.DataFrame, edition: int) -> str:
     lines = [";".join(f'"{h}"' for h in header)]
     for r in rows.to_dict("records"):
         values = [r["CODGEO"], r["annee"], r["indicateur"], r["unite_de_compte"], r["nombre"], r["taux_pour_mille"], r["est_diffuse"],
-                  r["insee_pop"], edition - 3, None, None, None, None]
+                  r["insee_pop"], edition - 3, r["insee_log"], edition - 4, None, None]
         lines.append(";".join(q(v) for v in values))
     return "\n".join(lines) + "\n"
 
