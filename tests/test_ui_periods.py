@@ -3,7 +3,7 @@ overview map names the period it shows (« année en cours » only for this year
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 
 from observatory.analytics.filters import Filters
 from tests.test_exports_cli import data_dir, run  # noqa: F401 - the CLI fixture (a 2025 snapshot)
@@ -48,3 +48,16 @@ def test_prepare_shows_one_bar_per_step_advanced_by_the_demo_messages():
         done = {bars.progress.tasks[i].description: bars.progress.tasks[i].completed for i in range(2)}
         assert done == {"Génération des extraits": 2, "Intégration dans l'entrepôt": 0}
     assert bars.progress.tasks[1].completed == 1  # the last partner is done when the step ends
+
+
+def test_cli_export_date_is_paris_time():
+    import time_machine
+
+    from observatory.reports.exports import ExportMeta
+
+    with time_machine.travel(datetime(2026, 7, 1, 12, 0, tzinfo=timezone.utc), tick=False):
+        summer = ExportMeta(title="t", source="s", filters="f", snapshot_id="x", privacy="p", protected=True)
+    with time_machine.travel(datetime(2026, 12, 31, 23, 30, tzinfo=timezone.utc), tick=False):
+        new_year = ExportMeta(title="t", source="s", filters="f", snapshot_id="x", privacy="p", protected=True)
+    assert summer.created_at == datetime(2026, 7, 1, 14, 0)
+    assert new_year.created_at == datetime(2027, 1, 1, 0, 30)
