@@ -61,3 +61,27 @@ def test_cli_export_date_is_paris_time():
         new_year = ExportMeta(title="t", source="s", filters="f", snapshot_id="x", privacy="p", protected=True)
     assert summer.created_at == datetime(2026, 7, 1, 14, 0)
     assert new_year.created_at == datetime(2027, 1, 1, 0, 30)
+
+
+def test_hot_spot_cells_are_named_by_place_not_by_raw_id(tmp_path):  # noqa: ANN001
+    import pandas as pd
+
+    from observatory.config import get_settings
+    from observatory.dashboard import geo
+    from observatory.territory import LAMBERT93, WGS84, load_territory
+    from observatory.territory.geography import grid_cell_ids
+    from pyproj import Transformer
+
+    settings = get_settings(data_dir=tmp_path / "data")
+    terr = load_territory(settings)
+    to_l93 = Transformer.from_crs(WGS84, LAMBERT93, always_xy=True)
+    hyper = terr.zones[terr.zones["kind"] == "hypercentre"].geometry.iloc[0].representative_point()
+    far = terr.arrondissements[terr.arrondissements["code"] == "69389"].geometry.iloc[0].representative_point()
+    xs, ys = to_l93.transform([hyper.x, hyper.x, far.x], [hyper.y, hyper.y, far.y])
+    ids = pd.Series(grid_cell_ids(xs, ys, 200))
+    names = geo.cell_places(ids, terr, 200)
+    hyper_name = terr.zones[terr.zones["kind"] == "hypercentre"]["name"].iloc[0]
+    assert names[0].startswith(hyper_name) or names[0].startswith("près de " + hyper_name)
+    assert names[1].endswith("(2)")  # the same cell twice: rows stay distinct
+    assert "Lyon 9e" in names[2]
+    assert not any(n.startswith("E") and "_N" in n for n in names)
