@@ -150,10 +150,26 @@ def to_geojson(gdf, id_col: str, tolerance_deg: float = 0.0, decimals: int = 5, 
     return {"type": "FeatureCollection", "features": features}
 
 
+@lru_cache(maxsize=1)
+def rivers_geojson() -> dict:
+    """The Saône and the Rhône through Lyon (approximate courses shipped with the package)."""
+    from importlib import resources
+
+    return json.loads(resources.files("observatory.data").joinpath("lyon_rivers.geojson").read_text(encoding="utf-8"))
+
+
+def base_layers(style: str) -> list[dict]:
+    """A light offline base under the data when no tiles are drawn: the two rivers, as MapLibre line layers
+    (lines need no glyphs, so nothing is fetched); a tiled basemap already shows them."""
+    if style != "white-bg":
+        return []
+    return [{"sourcetype": "geojson", "source": rivers_geojson(), "type": "line", "color": "#9ecae1", "line": {"width": 4}, "below": "traces", "name": "fleuves"}]
+
+
 def _map_layout(fig: go.Figure, style: str, height: int, center: dict | None = None, zoom: float = 11.3) -> go.Figure:
     theme(fig, height=height)
     fig.update_layout(
-        map={"style": style, "center": center or LYON_CENTER, "zoom": zoom},
+        map={"style": style, "center": center or LYON_CENTER, "zoom": zoom, "layers": base_layers(style)},
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
         legend={"orientation": "v", "yanchor": "top", "y": 0.98, "x": 0.01, "bgcolor": "rgba(255,255,255,0.85)"},
         clickmode="event",

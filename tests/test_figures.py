@@ -236,3 +236,14 @@ def test_change_bar_labels_have_room_inside_the_axis_range():
     need = max(len(t) for t in fig.data[0].text) * 7 / 320
     assert "+400\u00a0% ⚠" in fig.data[0].text
     assert (hi - 10) / span >= need - 1e-9 and (-9 - lo) / span >= need - 1e-9
+
+
+def test_maps_without_tiles_draw_the_rivers_from_shipped_data():
+    layers = figures.base_layers("white-bg")
+    assert [f["properties"]["name"] for f in layers[0]["source"]["features"]] == ["Saône", "Rhône"]
+    assert layers[0]["type"] == "line" and layers[0]["below"] == "traces"
+    assert figures.base_layers("https://tiles.example/style.json") == []  # a tiled basemap already shows them
+    # Every point lies in Lyon's bounding box (a typo in a coordinate would draw a line across the map).
+    for feature in layers[0]["source"]["features"]:
+        for lon, lat in feature["geometry"]["coordinates"]:
+            assert 4.77 < lon < 4.90 and 45.70 < lat < 45.81
