@@ -281,7 +281,10 @@ def choropleth_map(
             )
         )
     for gj, name, color in outlines:
-        fig.add_trace(_outline_trace(gj, name, color, width=2, showlegend=True))
+        # A transparent choropleth shows no swatch in the legend: a point-less line trace of the outline's colour
+        # carries the legend entry, and clicking it hides both (same legend group).
+        fig.add_trace(_outline_trace(gj, name, color, width=2, showlegend=False).update(legendgroup=name))
+        fig.add_trace(go.Scattermap(lat=[None], lon=[None], mode="lines", line={"color": color, "width": 3}, name=name, legendgroup=name, hoverinfo="skip", showlegend=True))
     if nothing:
         # Published cells all zero: either there is nothing, or what there is was withheld (small counts).
         message = "Aucun fait pour ces filtres" if shown.all() else "Effectifs trop faibles : valeurs non publiées"

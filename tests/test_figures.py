@@ -247,3 +247,13 @@ def test_maps_without_tiles_draw_the_rivers_from_shipped_data():
     for feature in layers[0]["source"]["features"]:
         for lon, lat in feature["geometry"]["coordinates"]:
             assert 4.77 < lon < 4.90 and 45.70 < lat < 45.81
+
+
+def test_outline_legend_entries_have_a_colour_swatch():
+    gj = {"type": "FeatureCollection", "features": [{"type": "Feature", "id": "69381", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [[[4.83, 45.76], [4.84, 45.76], [4.84, 45.77], [4.83, 45.76]]]}}]}
+    df = pd.DataFrame({"arrondissement": ["69381"], "rate": [12.0], "name": ["Lyon 1er"]})
+    fig = figures.choropleth_map(df, gj, "arrondissement", "rate", "Taux", name_col="name", outlines=[(gj, "Hypercentre", "#7b3294")])
+    legend = [t for t in fig.data if t.showlegend and t.name == "Hypercentre"]
+    assert len(legend) == 1 and legend[0].type == "scattermap" and legend[0].line.color == "#7b3294"
+    outline = [t for t in fig.data if t.type == "choroplethmap" and t.legendgroup == "Hypercentre"]
+    assert outline and outline[0].showlegend is False
