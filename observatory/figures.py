@@ -252,6 +252,9 @@ def choropleth_map(
             # All zero: a fixed 0–1 scale drawn in its lightest colour and no colour bar (an autoscaled −0,4…0,4
             # bar suggested negative counts).
             **({"zmin": 0, "zmax": 1, "showscale": False} if nothing else {}),
+            # One value (one arrondissement filtered): Plotly would stretch a 45,0–45,8 scale around it; a 0–value
+            # scale reads as what it is, one level.
+            **({"zmin": 0, "zmax": float(values.max())} if not nothing and values.nunique() == 1 else {}),
             featureidkey="id",
             customdata=custom[shown],
             colorscale=colorscale,

@@ -257,3 +257,9 @@ def test_outline_legend_entries_have_a_colour_swatch():
     assert len(legend) == 1 and legend[0].type == "scattermap" and legend[0].line.color == "#7b3294"
     outline = [t for t in fig.data if t.type == "choroplethmap" and t.legendgroup == "Hypercentre"]
     assert outline and outline[0].showlegend is False
+
+
+def test_a_single_value_map_scale_starts_at_zero():
+    gj = {"type": "FeatureCollection", "features": [{"type": "Feature", "id": "69381", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [[[4.83, 45.76], [4.84, 45.76], [4.84, 45.77], [4.83, 45.76]]]}}]}
+    fig = figures.choropleth_map(pd.DataFrame({"a": ["69381"], "v": [45.4]}), gj, "a", "v", "Taux")
+    assert (fig.data[0].zmin, fig.data[0].zmax) == (0, 45.4)
