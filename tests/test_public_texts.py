@@ -157,3 +157,17 @@ def test_demo_official_edition_matches_the_demo_counts_and_says_it_is_fictitious
     info = {"edition": 2026, "source_file": f"{demo_official.DEMO_PREFIX}-2026.csv"}
     assert official.is_demo_edition(info) and "fictive" in official.source_citation(info)
     assert not official.is_demo_edition({"edition": 2026, "source_file": "donnee-data-gouv-2026.csv"})
+
+
+def test_bilan_test_column_keeps_one_line(settings):  # noqa: ANN001
+    from tests.dashboard_data import shared_app
+
+    shared_app(settings)  # page modules register with the app's Dash Pages
+    from observatory.dashboard.pages import bilan
+
+    class Tab:
+        def is_numeric(self, column):  # noqa: ANN001, ANN201
+            return column == "2025"
+
+    assert "text-nowrap" in bilan._column_class(Tab(), "Test")
+    assert "text-nowrap" not in bilan._column_class(Tab(), "Catégories")

@@ -73,8 +73,14 @@ def _figure(fig, count: _Counter) -> html.Figure:  # noqa: ANN001 - reports.diag
     return html.Figure([_svg(fig.svg, fig.title), html.Figcaption([html.Strong(f"Figure {count('figure')}. "), fig.title, " ", html.Small(labels.public_text(fig.note), className="text-muted")]), _exports("figure", fig.key)], className=f"bilan-fig bilan-fig-{fig.key}")
 
 
+# Short verdict columns (« non significative ») read badly broken over two lines: they keep one line.
+NOWRAP_TEXT_COLUMNS = ("Test",)
+
+
 def _column_class(tab, column: str) -> str:  # noqa: ANN001 - reports.diagnostic.Table
-    return "text-end text-nowrap bilan-num" if tab.is_numeric(column) else "text-start bilan-text"
+    if tab.is_numeric(column):
+        return "text-end text-nowrap bilan-num"
+    return "text-start text-nowrap bilan-verdict" if column in NOWRAP_TEXT_COLUMNS else "text-start bilan-text"
 
 
 def _table(tab, count: _Counter) -> html.Div:  # noqa: ANN001 - reports.diagnostic.Table
