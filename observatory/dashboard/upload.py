@@ -336,6 +336,8 @@ def upload_panel(settings=None):  # noqa: ANN001, ANN201 - Settings → Dash com
     import dash_bootstrap_components as dbc
     from dash import dcc, html
 
+    from observatory.dashboard import components
+
     if not security.is_analyst():
         return html.Div(id=PREFIX + "-absent")
     settings = settings or _settings()
@@ -349,7 +351,7 @@ def upload_panel(settings=None):  # noqa: ANN001, ANN201 - Settings → Dash com
                 className="text-muted small",
             ),
             dbc.Label("Partenaire", html_for=ID_SOURCE),
-            dcc.Dropdown(id=ID_SOURCE, options=partner_options(settings), placeholder="Choisir le partenaire…", clearable=False),
+            components.dropdown(id=ID_SOURCE, options=partner_options(settings), placeholder="Choisir le partenaire…", clearable=False),
             dcc.Upload(
                 id=ID_UPLOAD,
                 children=html.Div(["Déposer le fichier ici ou ", html.A("le choisir", href="#")]),

@@ -102,7 +102,7 @@ def layout(action: str | None = None, **_query):  # noqa: ANN003, ANN201
         )
     controls = dbc.Row(
         [
-            dbc.Col(dcc.Dropdown(id=ACTION, options=options, value=selected, clearable=False, placeholder="Aucune action"), md=8),
+            dbc.Col(components.dropdown(id=ACTION, options=options, value=selected, clearable=False, placeholder="Aucune action"), md=8),
             dbc.Col(dbc.RadioItems(id=GROUP, options=[{"label": "par arrondissement", "value": "arrondissement"}, {"label": "par zone", "value": "zone"}], value="arrondissement", inline=True, className="small"), md=4),
         ],
         className="mb-2",
@@ -111,7 +111,7 @@ def layout(action: str | None = None, **_query):  # noqa: ANN003, ANN201
         html.H1("Plan d'actions", className="h4"),
         html.P(
             "Calendrier des actions du CLS, périmètres, séries des indicateurs visés et évaluation avant/après "
-            "contre une zone témoin (méthode : docs/actions.md).",
+            "contre une zone témoin" + (" (méthode : docs/actions.md)." if security.is_analyst() else "."),
             className="small text-muted",
         ),
         problems,
@@ -255,7 +255,7 @@ def _edit_form(options: list[dict]) -> dbc.Card:
                 [
                     dbc.Row(
                         [
-                            dbc.Col(dcc.Dropdown(id=EDIT_LOAD, options=options, placeholder="Charger une action existante pour la modifier…"), md=6),
+                            dbc.Col(components.dropdown(id=EDIT_LOAD, options=options, placeholder="Charger une action existante pour la modifier…"), md=6),
                         ],
                         className="mb-2",
                     ),
@@ -269,8 +269,8 @@ def _edit_form(options: list[dict]) -> dbc.Card:
                             field("end", _date_picker(EDIT_FIELD["end"], "vide si en cours")),
                             field("status", dbc.Select(id=EDIT_FIELD["status"], size="sm", options=[{"label": STATUS_LABELS[s], "value": s} for s in ACTION_STATUSES], value="prevue")),
                             text("notes"),
-                            field("categories", dcc.Dropdown(id=EDIT_FIELD["categories"], options=category_options(), multi=True, placeholder="Choisir une ou plusieurs catégories…"), md=6),
-                            field("zone_id", dcc.Dropdown(id=EDIT_FIELD["zone_id"], options=zone_options(settings), placeholder="Zone du territoire… (ou un cercle ci-contre)"), md=6),
+                            field("categories", components.dropdown(id=EDIT_FIELD["categories"], options=category_options(), multi=True, placeholder="Choisir une ou plusieurs catégories…"), md=6),
+                            field("zone_id", components.dropdown(id=EDIT_FIELD["zone_id"], options=zone_options(settings), placeholder="Zone du territoire… (ou un cercle ci-contre)"), md=6),
                             text("lon", "ou longitude (WGS84)"),
                             text("lat", "latitude"),
                             text("radius_m", "rayon en mètres"),
@@ -775,7 +775,7 @@ def export_payload(target: str, fmt: str, action_id: str | None, analyst: bool):
     period = f" ; données du {labels.fmt_date(data_range[0])} au {labels.fmt_date(data_range[1])}" if data_range else ""
     meta = ExportMeta(
         title=f"{EXPORT_TITLES[target]} — plan d'actions du CLS",
-        source="Observatoire de la délinquance et de la sécurité de Lyon ; registre du plan d'actions ; méthode : docs/actions.md",
+        source="Observatoire de la délinquance et de la sécurité de Lyon ; registre du plan d'actions" + (" ; méthode : docs/actions.md" if analyst else ""),
         filters=selection + period,
         snapshot_id=getattr(getattr(views["source"], "snapshot", None), "id", "") or "",
         privacy=f"effectifs de 1 à {min_count - 1} affichés « < {min_count} »" if not analyst else "",

@@ -70,11 +70,17 @@ class _Counter:
 
 
 def _figure(fig, count: _Counter) -> html.Figure:  # noqa: ANN001 - reports.diagnostic.Figure
-    return html.Figure([_svg(fig.svg, fig.title), html.Figcaption([html.Strong(f"Figure {count('figure')}. "), fig.title, " ", html.Small(fig.note, className="text-muted")]), _exports("figure", fig.key)], className=f"bilan-fig bilan-fig-{fig.key}")
+    return html.Figure([_svg(fig.svg, fig.title), html.Figcaption([html.Strong(f"Figure {count('figure')}. "), fig.title, " ", html.Small(labels.public_text(fig.note), className="text-muted")]), _exports("figure", fig.key)], className=f"bilan-fig bilan-fig-{fig.key}")
+
+
+# Short verdict columns (« non significative ») read badly broken over two lines: they keep one line.
+NOWRAP_TEXT_COLUMNS = ("Test",)
 
 
 def _column_class(tab, column: str) -> str:  # noqa: ANN001 - reports.diagnostic.Table
-    return "text-end text-nowrap bilan-num" if tab.is_numeric(column) else "text-start bilan-text"
+    if tab.is_numeric(column):
+        return "text-end text-nowrap bilan-num"
+    return "text-start text-nowrap bilan-verdict" if column in NOWRAP_TEXT_COLUMNS else "text-start bilan-text"
 
 
 def _table(tab, count: _Counter) -> html.Div:  # noqa: ANN001 - reports.diagnostic.Table
@@ -86,9 +92,28 @@ def _table(tab, count: _Counter) -> html.Div:  # noqa: ANN001 - reports.diagnost
     return html.Div([html.Div([html.Strong(f"Tableau {count('table')}. "), tab.title], className="small mb-1"), dbc.Table([head, body], size="sm", bordered=False, striped=True, className="bilan-table"), _exports("table", tab.key)], className="bilan-tbl")
 
 
-def _section(sec, count: _Counter, level: str = "h3") -> html.Section:  # noqa: ANN001
+def _section(sec, count: _Counter, level: str = "h3", zone: bool = False) -> html.Section:  # noqa: ANN001
+    from observatory.reports.render import zone_sentences
+
     heading = getattr(html, level.upper())
-    return html.Section([heading(sec.title, className="h5 mt-3")] + [html.P(s) for s in sec.sentences] + [_figure(f, count) for f in sec.figures] + [_table(t, count) for t in sec.tables], className="bilan-section")
+    sentences = zone_sentences(sec) if zone else sec.sentences
+    return html.Section(
+        [heading(sec.title, className="h5 mt-3")] + [html.P(labels.public_text(s)) for s in sentences]
+        + [_figure(f, count) for f in sec.figures] + [_table(t, count) for t in sec.tables],
+        className="bilan-section",
+    )
+
+
+def _chapter(sec, count: _Counter, notes_small: bool = False) -> html.Section | None:  # noqa: ANN001
+    """A chapter of the PDF shown whole on the page (actions, data quality): its sentences, figures and tables."""
+    if sec is None:
+        return None
+    return html.Section(
+        [html.H2(sec.title, className="h4 mt-3")]
+        + [html.P(labels.public_text(s), className="small" if notes_small else None) for s in sec.sentences]
+        + [_figure(f, count) for f in sec.figures] + [_table(t, count) for t in sec.tables],
+        className=f"bilan-section bilan-{sec.key}",
+    )
 
 
 def _official(d) -> html.Section | None:  # noqa: ANN001 - reports.diagnostic.Diagnostic
@@ -99,10 +124,10 @@ def _official(d) -> html.Section | None:  # noqa: ANN001 - reports.diagnostic.Di
             html.P(f"Délinquance enregistrée par la police et la gendarmerie à {d.place} en {d.year}, telle que publiée "
                    "(elle diffère des faits de l'observatoire, qui réunit d'autres partenaires et d'autres définitions) :", className="small"),
             html.Ul([html.Li(line) for line in d.official_summary], className="small"),
-            html.P(d.official_source, className="small text-muted") if d.official_source else None,
+            html.P(labels.public_text(d.official_source), className="small text-muted") if d.official_source else None,
         ], className="bilan-official")
     if d.official_source:
-        return html.Section(html.P(d.official_source, className="small text-muted"), className="bilan-official")
+        return html.Section(html.P(labels.public_text(d.official_source), className="small text-muted"), className="bilan-official")
     return None
 
 
@@ -151,7 +176,7 @@ def layout(annee: str | None = None, arrondissement: str | None = None, **_query
     body = [
         _selector(year, years, arr),
         html.H1(d.title, className="h3"),
-        html.P(f"Instantané {d.snapshot_id} · données protégées : nombres de 1 à {d.min_count - 1} remplacés par « < {d.min_count} »", className="text-muted small"),
+        html.P(f"{labels.data_as_of(d).capitalize()} · données protégées : nombres de 1 à {d.min_count - 1} remplacés par « < {d.min_count} »", className="text-muted small"),
         html.Div(
             [dbc.Button("Télécharger le diagnostic (PDF)", id=PDF_BUTTON, color="secondary", size="sm", className="me-2"),
              dbc.Button("Imprimer cette page", color="light", size="sm", href="javascript:window.print()", external_link=True),
@@ -165,10 +190,11 @@ def layout(annee: str | None = None, arrondissement: str | None = None, **_query
         html.Section([html.H2(d.trend.title, className="h4 mt-3")] + [_figure(f, count) for f in d.trend.figures]),
         html.Section([html.H2(d.themes[0].title, className="h4 mt-3")] + [_table(t, count) for t in d.themes[0].tables]),
         html.Section([html.H2(d.arrondissements.title, className="h4 mt-3")] + [html.P(s) for s in d.arrondissements.sentences] + [_figure(f, count) for f in d.arrondissements.figures] + [_table(t, count) for t in d.arrondissements.tables]),
-        html.Section([html.H2("Hypercentre, piscines et quartiers prioritaires", className="h4 mt-3")] + [_section(s, count) for s in d.zones]) if d.zones else None,
-        html.Section([html.H2(d.residents.title, className="h4 mt-3")] + [html.P(s) for s in d.residents.sentences] + [_table(t, count) for t in d.residents.tables])
-        if getattr(d, "residents", None) else None,
-        html.Section([html.H2("Comment lire ces chiffres", className="h4 mt-3"), html.P(d.how_to_read, className="small")], className="bilan-howto"),
+        html.Section([html.H2("Hypercentre, piscines et quartiers prioritaires", className="h4 mt-3")] + [_section(s, count, zone=True) for s in d.zones]) if d.zones else None,
+        _chapter(d.residents, count),
+        _chapter(d.actions, count, notes_small=True),
+        _chapter(d.quality, count),
+        html.Section([html.H2("Comment lire ces chiffres", className="h4 mt-3"), html.P(labels.public_text(d.how_to_read), className="small")], className="bilan-howto"),
     ]
     return html.Div([b for b in body if b is not None], className="bilan-page")
 
