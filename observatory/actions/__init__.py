@@ -97,18 +97,21 @@ def _stamp(path) -> int:  # noqa: ANN001 - Path
     return path.stat().st_mtime_ns if path.exists() else 0
 
 
+def _views_key(settings: Settings) -> tuple:
+    """(snapshot id, register stamp, perimeters stamp): what an evaluation of the current snapshot depends on."""
+    from observatory import store
+    from observatory.actions.register import perimeters_path
+
+    return (store.current_snapshot_id(settings), _stamp(register_path(settings)), _stamp(perimeters_path(settings)))
+
+
 def dashboard_views(settings: Settings) -> dict:
     """Everything the "Plan d'actions" page shows, cached per (snapshot, register version).
 
     Returns {"plan": Plan, "evaluations": DataFrame, "objectives": DataFrame, "data_range": (date, date) | None}.
     The cache key changes when a new snapshot is published or the register / perimeter file is rewritten.
     """
-    from observatory import store
-    from observatory.actions.register import perimeters_path
-
-    snap = store.current_snapshot(settings)
-    key = (snap.id if snap else None, _stamp(register_path(settings)), _stamp(perimeters_path(settings)))
-    return _dashboard_views(settings, key)
+    return _dashboard_views(settings, _views_key(settings))
 
 
 @lru_cache(maxsize=4)
@@ -129,7 +132,21 @@ def _dashboard_views(settings: Settings, _key: tuple) -> dict:
 def evaluations_for_year(settings: Settings, year: int, incidents: pd.DataFrame | None = None) -> pd.DataFrame:
     """Actions active during ``year``, evaluated with the data up to 31 December of that year (reproducible),
     with their objective tracking when they have one (columns of ``evaluate_actions`` + ``objective_text``).
+
+    On the current snapshot (no ``incidents`` given) the result is computed once per (snapshot, register version,
+    year): the yearly diagnostic of the city and of each arrondissement asks for the same evaluations.
     """
+    if incidents is None:
+        return _evaluations_for_year(settings, int(year), _views_key(settings)).copy(deep=False)
+    return _evaluate_year(settings, year, incidents)
+
+
+@lru_cache(maxsize=16)
+def _evaluations_for_year(settings: Settings, year: int, _key: tuple) -> pd.DataFrame:
+    return _evaluate_year(settings, year, None)
+
+
+def _evaluate_year(settings: Settings, year: int, incidents: pd.DataFrame | None) -> pd.DataFrame:
     from observatory.actions.service import evaluate_plan, load_plan, objectives_table
 
     plan = load_plan(settings)
