@@ -173,3 +173,32 @@ def test_action_evaluations_once_per_snapshot_and_register(settings, monkeypatch
     publish_random_store(settings, n=3_000, seed=4, actions=False)  # a new snapshot
     evaluations_for_year(settings, 2025)
     assert len(calls) == 3 * n
+
+
+def test_plan_read_once_per_register_version(settings, monkeypatch):
+    """The Plan d'actions callback and the Carte's action layer: the register is read and the perimeters built once
+    per version of the register, and each action's monthly series once per snapshot."""
+    from observatory.actions import actions_for_markers, actions_layer, dashboard_views, service, upsert_action
+    from observatory.dashboard.action_plan import context
+    from tests.dashboard_data import publish_random_store
+
+    publish_random_store(settings, n=3_000, seed=3)
+    real_plan, real_series, plans, series = service.load_plan, service.monthly_series, [], []
+    monkeypatch.setattr(service, "load_plan", lambda s: plans.append(1) or real_plan(s))
+    monkeypatch.setattr(service, "monthly_series", lambda *a, **k: series.append(a[3]) or real_series(*a, **k))
+    layer = actions_layer(settings)
+    markers = actions_for_markers(settings)
+    n = len(plans)
+    layer.loc[:, "title"] = "modifié"  # a caller's copy: the cached layer is untouched
+    assert actions_layer(settings)["title"].iloc[0] != "modifié" and actions_for_markers(settings).equals(markers)
+    assert len(plans) == n
+    views = dashboard_views(settings)
+    context.action_series(settings, views, "A2025-01")
+    context.action_series(settings, dashboard_views(settings), "A2025-01")
+    assert series == ["A2025-01"]
+    upsert_action(settings, {**{c: "" for c in ("lon", "lat", "radius_m", "end", "objective", "target_change_pct", "objective_year", "notes")},
+                             "action_id": "A9", "title": "Médiation gare", "type": "mediation", "partner": "Médiateurs", "zone_id": "hypercentre",
+                             "start": "2025-01-15", "categories": "incivilites", "status": "en_cours"})
+    assert "A9" in set(actions_layer(settings)["action_id"]) and len(plans) > n
+    context.action_series(settings, dashboard_views(settings), "A2025-01")
+    assert series == ["A2025-01", "A2025-01"]  # a new register version: the series is recomputed

@@ -1,9 +1,13 @@
-"""What the Plan d'actions page reads besides its callbacks' inputs: the action views of the snapshot and the
-territory (arrondissement names, city bounds, the map's source note)."""
+"""What the Plan d'actions page reads besides its callbacks' inputs: the action views of the snapshot, the monthly
+series of an action, and the territory (arrondissement names, city bounds, the map's source note)."""
 
 from __future__ import annotations
 
 from observatory.dashboard import components
+from observatory.reports.cache import KeyedCache
+
+# Monthly series of an action, per (views key, settings, action): one DuckDB query per action and snapshot.
+SERIES = KeyedCache(maxsize=64)
 
 
 def arrondissement_names(settings) -> dict[str, str]:  # noqa: ANN001
@@ -34,3 +38,12 @@ def views() -> dict:
     from observatory.actions import dashboard_views
 
     return dashboard_views(components.settings())
+
+
+def action_series(settings, views: dict, action_id: str):  # noqa: ANN001, ANN201 - Settings, DataFrame
+    """The monthly series of one action (``actions.service.monthly_series``), computed once per snapshot and
+    register version; a copy each time (callers add columns)."""
+    from observatory.actions.service import monthly_series
+
+    frame = SERIES.get((views["key"], settings, action_id), lambda: monthly_series(settings, views["plan"], views["source"], action_id))
+    return frame.copy(deep=False)

@@ -9,6 +9,7 @@ from dash import dcc, no_update
 from observatory import labels
 from observatory.actions import STATUS_LABELS, TYPE_LABELS
 from observatory.dashboard import components, security
+from observatory.dashboard.action_plan.context import action_series
 from observatory.dashboard.action_plan.context import views as _views
 from observatory.dashboard.action_plan.ids import EVAL_TABLE, EXPORT_FORMATS, MAP, OBJ_TABLE, SERIES, TIMELINE
 from observatory.dashboard.action_plan.tables import _mask_counts_in_text, _text
@@ -145,7 +146,6 @@ def series_export(monthly: pd.DataFrame) -> pd.DataFrame:
 
 def export_payload(target: str, fmt: str, action_id: str | None, analyst: bool):  # noqa: ANN201 - dcc.send_bytes dict | None
     """The file of one card: its data for the selected action (or every action), through the house writers."""
-    from observatory.actions.service import monthly_series
     from observatory.reports.exports import ExportMeta, slug, to_csv_bytes, to_xlsx_bytes
 
     if fmt not in EXPORT_FORMATS or target not in EXPORT_TITLES:
@@ -164,7 +164,7 @@ def export_payload(target: str, fmt: str, action_id: str | None, analyst: bool):
     else:
         if not action_id or plan.register.empty or action_id not in set(plan.register["action_id"]):
             return None
-        monthly = monthly_series(settings, plan, views["source"], action_id)
+        monthly = action_series(settings, views, action_id)
         from observatory.dashboard import shaping
 
         # The same view as the chart: élus get months with 1..min_count−1 facts as "< 5".

@@ -14,6 +14,7 @@ from observatory import figures, labels
 from observatory.actions import ACTION_COLUMNS
 from observatory.dashboard import components, geo, security
 from observatory.dashboard.action_plan.charts import FIT_HEIGHT_PX, FIT_WIDTH_PX, MAP_HEIGHT, MAX_ZOOM, fit_view, map_figure, series_figure, timeline_figure  # noqa: F401 - the page's API
+from observatory.dashboard.action_plan.context import action_series
 from observatory.dashboard.action_plan.context import arrondissement_names as _arrondissement_names
 from observatory.dashboard.action_plan.context import city_bounds as _city_bounds
 from observatory.dashboard.action_plan.context import map_note as _map_note
@@ -173,20 +174,17 @@ def _method_text() -> list:
     Input(VERSION, "data"),
 )
 def update_views(action_id, group, _version):  # noqa: ANN001, ANN201
-    from observatory.actions import actions_layer
-    from observatory.actions.service import monthly_series
-
     settings = components.settings()
     views = _views()
     plan, data_range = views["plan"], views["data_range"]
     analyst = security.is_analyst()
     timeline = timeline_figure(plan.register, group or "arrondissement", data_range[1] if data_range else None, action_id)
-    fmap = map_figure(actions_layer(settings), action_id, settings.tile_source, geo.geo_ref(settings, "arrondissements"), _arrondissement_names(settings), _city_bounds(settings))
+    fmap = map_figure(views["layer"], action_id, settings.tile_source, geo.geo_ref(settings, "arrondissements"), _arrondissement_names(settings), _city_bounds(settings))
     if action_id and not plan.register.empty and action_id in set(plan.register["action_id"]):
         rec = plan.register.set_index("action_id").loc[action_id]
         # Élus: monthly counts 1..min_count−1 withheld (DESIGN §6), as on the Tendances page (primary suppression
         # only; complementary suppression over month × area would blank the whole series of a quiet perimeter).
-        monthly = components.view(monthly_series(settings, plan, views["source"], action_id), ["count"])
+        monthly = components.view(action_series(settings, views, action_id), ["count"])
         series = series_figure(monthly, rec["start"], rec["end"])
         private = components.privacy_note(monthly) if monthly.attrs.get("hidden") else ""
         series_note = "Catégories visées : " + ", ".join(labels.category_label(c) for c in rec["categories"]) + (f" ; {private}" if private else "") + "."
