@@ -179,7 +179,7 @@ def series_figure(series: pd.DataFrame, start: date, end: date | None) -> go.Fig
     names = {"perimetre": "Périmètre de l'action", "zone_tampon": "Zone tampon (300 m)"}
     fig = go.Figure(_validate=False)  # dict traces, no per-property validation (a third of the callback's time)
     for area, part in series.groupby("area", sort=False):
-        fig.add_trace({"type": "scatter", "x": part["month"].tolist(), "y": part["count"].tolist(), "mode": "lines+markers", "name": names.get(area, area),
+        fig.add_trace({"type": "scatter", "x": part["month"].to_numpy(), "y": part["count"].to_numpy(), "mode": "lines+markers", "name": names.get(area, area),
                        "hovertemplate": "%{x|%m/%Y} : %{y} faits<extra></extra>"})
     first, last = pd.Timestamp(series["month"].min()), pd.Timestamp(series["month"].max())
     span = max((last - first).days, 1)
