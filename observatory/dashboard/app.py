@@ -76,6 +76,10 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     exporting.install(app)
     panel.install(app)
     geo.install(app)
+    # Static JavaScript and CSS compressed once at brotli's best level (observatory/dashboard/static_compression.py).
+    from observatory.dashboard import static_compression
+
+    static_compression.install(app, settings.processed_dir / "compressed-assets")
     return app
 
 

@@ -1,7 +1,9 @@
 """Bilan annuel: the yearly page for elected officials, city or one arrondissement, printable on A4.
 
 Everything on it comes from :func:`observatory.reports.diagnostic.diagnostic_for`, the same object the PDF is
-printed from, so the page and the document always agree; every count is protected, no point is shown.
+printed from, so the page and the document always agree; every count is protected, no point is shown. The
+diagnostic is built once per snapshot, year and territory (:func:`observatory.reports.cache.diagnostic`): a
+second visit, the PDF and the downloads answer from memory.
 URL: ``/bilan?annee=2025&arrondissement=69383``.
 
 Every figure (CSV, XLSX, SVG) and table (CSV, XLSX) has its download buttons. The dashboard's shared export
@@ -152,7 +154,7 @@ def _selector(year: int, years: list[int], arrondissement: str | None) -> html.F
 
 
 def layout(annee: str | None = None, arrondissement: str | None = None, **_query):  # noqa: ANN003, ANN201
-    from observatory.reports.diagnostic import diagnostic_for
+    from observatory.reports.cache import diagnostic
 
     an = components.analytics()
     if not components.has_data(an):
@@ -161,7 +163,7 @@ def layout(annee: str | None = None, arrondissement: str | None = None, **_query
     arr = arrondissement if arrondissement in schema.ARRONDISSEMENT_CODES else None
     first, last = an.date_range()
     years = list(range(first.year, last.year + 1)) if first and last else [year]
-    d = diagnostic_for(components.settings(), year, arr, analytics=an)
+    d = diagnostic(components.settings(), year, arr, analytics=an)
     count = _Counter()
     keys = dbc.Row(
         [
@@ -201,12 +203,12 @@ def layout(annee: str | None = None, arrondissement: str | None = None, **_query
 
 @callback(Output(PDF_DOWNLOAD, "data"), Input(PDF_BUTTON, "n_clicks"), State(PDF_STATE, "data"), prevent_initial_call=True)
 def download_pdf(n_clicks, state):  # noqa: ANN001, ANN201
-    from observatory.reports.diagnostic import diagnostic_for
+    from observatory.reports.cache import diagnostic
     from observatory.reports.render import RenderError, render_pdf
 
     if not n_clicks:
         raise dash.exceptions.PreventUpdate
-    d = diagnostic_for(components.settings(), int(state["annee"]), state.get("arrondissement") or None, analytics=components.analytics())
+    d = diagnostic(components.settings(), int(state["annee"]), state.get("arrondissement") or None, analytics=components.analytics())
     try:
         pdf = render_pdf(d)
     except RenderError:
@@ -225,13 +227,14 @@ def download_pdf(n_clicks, state):  # noqa: ANN001, ANN201
 )
 def download_item(clicks, state):  # noqa: ANN001, ANN201
     """One figure or table of the page as CSV/XLSX/SVG, with the page's year and territory (thin: parse → build → send)."""
-    from observatory.reports.diagnostic import diagnostic_for, export_item
+    from observatory.reports.cache import diagnostic
+    from observatory.reports.diagnostic import export_item
 
     trig = ctx.triggered_id
     if not trig or not any(clicks or []) or not state:
         raise dash.exceptions.PreventUpdate
     kind, _, key = trig["item"].partition(":")
-    d = diagnostic_for(components.settings(), int(state["annee"]), state.get("arrondissement") or None, analytics=components.analytics())
+    d = diagnostic(components.settings(), int(state["annee"]), state.get("arrondissement") or None, analytics=components.analytics())
     out = export_item(d, kind, key, trig["fmt"])
     if out is None:
         raise dash.exceptions.PreventUpdate
