@@ -1,0 +1,212 @@
+"""The watch over the current snapshot: watched units, weekly series, this window's alerts and their history.
+
+Watched units: the city, each arrondissement, each zone (hypercentre, QPV, pools — tested in their season
+months only —, custom perimeters of ``data/raw/reference/perimetres.geojson``), each × every category family
+and all families together. Sensitive categories (sexual and intra-family violence) are left out of the watch:
+they are published at city level only (DESIGN §6) and are not what a cellule acts on in public space.
+
+History: ``<processed>/veille/history.parquet`` holds one row per alert episode (``episode_id`` =
+unit|family|ISO week it started), upserted at each :func:`record_history`; the same data always give the same
+episodes, so re-ingesting identical extracts changes nothing but ``last_snapshot``.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from observatory import schema
+from observatory.veille.model import ALL_FAMILIES, assess, complete_weeks, episodes, iso_week, resolve_levels
+
+if TYPE_CHECKING:
+    from observatory.analytics.engine import Analytics
+    from observatory.config import Settings
+
+CITY = "ville"
+WINDOW_WEEKS = 13
+MIN_WEEKS = 52
+HISTORY_FILE = "history.parquet"
+
+
+@dataclass(frozen=True)
+class WatchResult:
+    assessed: pd.DataFrame  # model.assess over the watched series
+    alerts: pd.DataFrame  # one row per (requested unit, family) alerted in the last week
+    episodes: pd.DataFrame  # model.episodes
+    levels: pd.DataFrame  # model.resolve_levels
+    units: pd.DataFrame  # unit_id, name, kind, parent
+    last_week: pd.Timestamp | None
+
+
+def units(an: "Analytics") -> pd.DataFrame:
+    """Every watched unit: ``unit_id`` (ville, arr:<code>, zone:<id>), ``name``, ``kind``, ``parent``, ``season``."""
+    from observatory import labels
+
+    rows = [{"unit_id": CITY, "name": "Lyon (ville)", "kind": "ville", "parent": None, "season": None}]
+    for code in schema.ARRONDISSEMENT_CODES:
+        rows.append({"unit_id": f"arr:{code}", "name": labels.arrondissement_label(code),
+                     "kind": "arrondissement", "parent": CITY, "season": None})
+    for z in an.territory.zones.itertuples():
+        arr = z.arrondissement if isinstance(z.arrondissement, str) and z.arrondissement else None
+        rows.append({"unit_id": f"zone:{z.zone_id}", "name": z.name, "kind": z.kind,
+                     "parent": f"arr:{arr}" if arr else CITY, "season": z.season if z.kind == "piscine" else None})
+    return pd.DataFrame(rows)
+
+
+def weekly_counts(an: "Analytics") -> pd.DataFrame:
+    """Facts per unit_id × family × week (Monday) over the whole snapshot (families and ``toutes``)."""
+    sensitive = sorted(schema.sensitive_categories())
+    excl = f"category NOT IN ({', '.join('?' * len(sensitive))})" if sensitive else "TRUE"
+    week = "CAST(date_trunc('week', local_ts) AS DATE)"
+    base = f"FROM incidents WHERE time_precision <> 'month' AND {excl}"
+    df = an.query(
+        f"SELECT 'arr:' || arrondissement AS unit_id, family, {week} AS week, count(*) AS count {base} AND arrondissement IS NOT NULL GROUP BY ALL "
+        f"UNION ALL SELECT 'zone:' || zone AS unit_id, family, week, count(*) FROM (SELECT unnest(zones) AS zone, family, {week} AS week {base}) GROUP BY ALL "
+        f"UNION ALL SELECT '{CITY}' AS unit_id, family, {week} AS week, count(*) {base} GROUP BY ALL",
+        sensitive * 3,
+    )
+    if df.empty:
+        return pd.DataFrame(columns=["unit_id", "family", "week", "count"])
+    df["week"] = pd.to_datetime(df["week"]).astype("datetime64[us]")
+    allf = df.groupby(["unit_id", "week"], as_index=False)["count"].sum()
+    allf["family"] = ALL_FAMILIES
+    out = pd.concat([df, allf[["unit_id", "family", "week", "count"]]], ignore_index=True)
+    out["count"] = out["count"].astype("int64")
+    return out
+
+
+def last_complete_week(last_day) -> pd.Timestamp:  # noqa: ANN001 - a date
+    """Monday of the last week whose Sunday is ``last_day`` or earlier."""
+    d = pd.Timestamp(last_day)
+    monday = d - pd.Timedelta(days=d.weekday())
+    return monday if d.weekday() == 6 else monday - pd.Timedelta(weeks=1)
+
+
+def watch(an: "Analytics", alpha: float = 0.05, last_week: pd.Timestamp | None = None,
+          window: int = WINDOW_WEEKS) -> WatchResult:
+    """Assess every watched series over the ``window`` weeks ending at ``last_week`` (default: the last complete
+    week of the snapshot)."""
+    from observatory.territory import SEASON_MONTHS
+
+    u = units(an)
+    counts = weekly_counts(an)
+    lo, hi = an.date_range()
+    if counts.empty or hi is None:
+        empty = pd.DataFrame()
+        return WatchResult(empty, empty, empty, empty, u, None)
+    last_week = pd.Timestamp(last_week) if last_week is not None else last_complete_week(hi)
+    first_week = counts["week"].min()
+    window_start = last_week - pd.Timedelta(weeks=window - 1)
+    families = [f for f in schema.families()] + [ALL_FAMILIES]
+    requests = u[["unit_id"]].merge(pd.DataFrame({"family": families}), how="cross")
+    full = complete_weeks(counts[counts["week"] <= last_week], first_week, last_week, series=requests)
+    parents = dict(zip(u["unit_id"], u["parent"]))
+    levels = resolve_levels(requests, full, window_start, MIN_WEEKS, parents)
+    watched = levels.dropna(subset=["watched_unit"])[["watched_unit", "watched_family"]].drop_duplicates()
+    watched.columns = ["unit_id", "family"]
+    series = full.merge(watched, on=["unit_id", "family"])
+    # Pools are watched in their season only.
+    seasons = dict(zip(u["unit_id"], u["season"]))
+    win = series[series["week"] >= window_start][["unit_id", "family", "week"]].copy()
+    months = win["week"].dt.month
+    win["tested"] = [m in SEASON_MONTHS.get(seasons.get(unit) or "both", SEASON_MONTHS["both"]) for unit, m in zip(win["unit_id"], months)]
+    assessed = assess(series, window_start, alpha=alpha, min_weeks=MIN_WEEKS, tested=win)
+    eps = episodes(assessed)
+    last = assessed[assessed["week"] == last_week] if not assessed.empty else assessed
+    alerts = _alerts(levels, last, eps, u)
+    return WatchResult(assessed, alerts, eps, levels, u, last_week)
+
+
+def _alerts(levels: pd.DataFrame, last: pd.DataFrame, eps: pd.DataFrame, u: pd.DataFrame) -> pd.DataFrame:
+    cols = ["unit_id", "name", "kind", "family", "watched_unit", "watched_family", "level", "week", "count",
+            "expected", "lower", "upper", "spike", "drift", "since", "episode_id", "new"]
+    if last.empty or not last["alert"].any():
+        return pd.DataFrame(columns=cols)
+    hit = last[last["alert"]].rename(columns={"unit_id": "watched_unit", "family": "watched_family"})
+    out = levels.merge(hit, on=["watched_unit", "watched_family"])
+    out = out.merge(u[["unit_id", "name", "kind"]], on="unit_id", how="left")
+    open_eps = eps[eps["open"]].rename(columns={"unit_id": "watched_unit", "family": "watched_family"})
+    out = out.merge(open_eps[["watched_unit", "watched_family", "since", "episode_id"]], on=["watched_unit", "watched_family"], how="left")
+    out["new"] = out["since"] == out["week"]
+    out["week"] = out["week"].map(iso_week)
+    out["since"] = out["since"].map(iso_week)
+    # A coarser series alerted once is shown once, under its own unit (not under each unit that fell back to it).
+    out = out[(out["level"] == "propre") | (out["unit_id"] == out["watched_unit"])]
+    return out[cols].sort_values(["kind", "unit_id", "family"]).reset_index(drop=True)
+
+
+def alert_details(an: "Analytics", unit_id: str, family: str, since: pd.Timestamp, until: pd.Timestamp,
+                  top: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Top grid cells (``grid_cell``, ``count``) and the hours profile (``hour``, ``count``) of one alert's
+    facts, weeks ``since``..``until`` inclusive. Counts are raw: protect them before showing élus."""
+    from datetime import datetime, time
+
+    from observatory.analytics.filters import PARIS
+
+    sensitive = sorted(schema.sensitive_categories())
+    start = datetime.combine(pd.Timestamp(since).date(), time(0), tzinfo=PARIS)
+    end = datetime.combine((pd.Timestamp(until) + pd.Timedelta(days=7)).date(), time(0), tzinfo=PARIS)
+    where = ["occurred_at >= ?", "occurred_at < ?", "time_precision <> 'month'"]
+    params: list = [start, end]
+    if sensitive:
+        where.append(f"category NOT IN ({', '.join('?' * len(sensitive))})")
+        params += sensitive
+    if family != ALL_FAMILIES:
+        where.append("family = ?")
+        params.append(family)
+    if unit_id.startswith("arr:"):
+        where.append("arrondissement = ?")
+        params.append(unit_id[4:])
+    elif unit_id.startswith("zone:"):
+        where.append("list_contains(zones, ?)")
+        params.append(unit_id[5:])
+    w = " AND ".join(where)
+    cells = an.query(f"SELECT grid_cell, count(*) AS count FROM incidents WHERE {w} AND grid_cell IS NOT NULL GROUP BY ALL ORDER BY count DESC, grid_cell LIMIT {int(top)}", params)
+    hours = an.query(f"SELECT CAST(hour(local_ts) AS INTEGER) AS hour, count(*) AS count FROM incidents WHERE {w} AND time_precision = 'hour' GROUP BY ALL ORDER BY hour", params)
+    return cells, hours
+
+
+# History ------------------------------------------------------------------------------------------------------
+def history_path(settings: "Settings"):  # noqa: ANN201 - Path
+    return settings.processed_dir / "veille" / HISTORY_FILE
+
+
+def read_history(settings: "Settings") -> pd.DataFrame:
+    path = history_path(settings)
+    cols = ["episode_id", "unit_id", "family", "since", "until", "weeks", "status", "first_snapshot", "last_snapshot"]
+    if not path.exists():
+        return pd.DataFrame(columns=cols)
+    return pd.read_parquet(path)
+
+
+def merge_history(previous: pd.DataFrame, eps: pd.DataFrame, snapshot_id: str) -> pd.DataFrame:
+    """Upsert this snapshot's episodes into the history (pure). ``status``: ``ouverte`` (still alerted in the
+    last week), ``close`` (ended). An episode seen before keeps its ``first_snapshot``."""
+    cur = eps.copy()
+    cur["status"] = np.where(cur["open"], "ouverte", "close")
+    cur["since"] = cur["since"].map(iso_week)
+    cur["until"] = cur["until"].map(iso_week)
+    cur["last_snapshot"] = snapshot_id
+    first = dict(zip(previous["episode_id"], previous["first_snapshot"])) if not previous.empty else {}
+    cur["first_snapshot"] = [first.get(e, snapshot_id) for e in cur["episode_id"]]
+    cols = ["episode_id", "unit_id", "family", "since", "until", "weeks", "status", "first_snapshot", "last_snapshot"]
+    kept = previous[~previous["episode_id"].isin(cur["episode_id"])] if not previous.empty else previous
+    out = pd.concat([kept[cols] if not kept.empty else None, cur[cols]], ignore_index=True) if not kept.empty else cur[cols]
+    return out.sort_values(["since", "episode_id"]).reset_index(drop=True)
+
+
+def record_history(settings: "Settings", result: WatchResult, snapshot_id: str) -> pd.DataFrame:
+    """Merge ``result``'s episodes into the history file (written atomically) and return it."""
+    from observatory.fileio import atomic_write
+
+    hist = merge_history(read_history(settings), result.episodes, snapshot_id)
+    path = history_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    hist.to_parquet(buf, index=False)
+    atomic_write(path, buf.getvalue())
+    return hist
