@@ -80,6 +80,7 @@ class Settings:
     trusted_proxies: str = field(default="127.0.0.1,::1", metadata={"doc": "comma-separated addresses allowed to send auth_header; other clients' header is ignored"})
     https: bool = field(default=False, metadata={"doc": "served over HTTPS (behind a proxy): session cookies get the Secure flag"})
     session_hours: float = field(default=12.0, metadata={"doc": "a signed-in session expires after this many hours"})
+    veille_alpha: float = field(default=0.05, metadata={"doc": "weekly watch: probability that a week with no real change raises at least one alert, all watched perimeters together (Bonferroni)"})
 
     # Derived paths -------------------------------------------------------------------------------------------
     @property
@@ -158,6 +159,8 @@ def get_settings(root: Path | None = None, env: Mapping[str, str] | None = None,
         raise SettingsError("min_count must be at least 1")
     if not 0 <= settings.quarantine_max_share <= 1:
         raise SettingsError("quarantine_max_share must be between 0 and 1")
+    if not 0 < settings.veille_alpha < 1:
+        raise SettingsError("veille_alpha must be between 0 and 1 (exclusive)")
     if settings.grid_size_m <= 0:
         raise SettingsError("grid_size_m must be positive")
     return settings

@@ -59,3 +59,23 @@ def test_merge_history_opens_keeps_and_closes():
     h2 = merge_history(h1, pd.concat([now, new], ignore_index=True), "s2")
     assert h2.set_index("episode_id")["status"].to_dict() == {"u|f|2025-W10": "close", "v|f|2025-W12": "ouverte"}
     assert h2.set_index("episode_id")["first_snapshot"].to_dict() == {"u|f|2025-W10": "s1", "v|f|2025-W12": "s2"}
+
+
+def test_alert_card_renders_observed_expected_and_protects_small_counts(store):  # noqa: ANN001
+    from tests.dashboard_data import shared_app
+
+    shared_app(store)
+    from observatory.dashboard.pages import veille as page
+
+    an = Analytics(store)
+    # A very loose level so this random store has alerts to draw (the page uses veille_alpha).
+    loose = watch(an, alpha=0.9)
+    alerted = loose.assessed.loc[loose.assessed["alert"], "week"]
+    assert not alerted.empty
+    res = watch(an, alpha=0.9, last_week=alerted.max())  # the week of an alert becomes "this week"
+    assert not res.alerts.empty
+    row = next(res.alerts.rename(columns={"count": "observed"}).itertuples())
+    text = str(page.alert_card(an, res, row, analyst=True, min_count=5))
+    assert "faits observés" in text and "attendus" in text and "Lieux principaux" in text
+    assert page.count_text(3, analyst=False, min_count=5) == "< 5"
+    assert page.count_text(3, analyst=True, min_count=5) == "3"

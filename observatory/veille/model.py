@@ -5,15 +5,14 @@ each series present (zeros filled, see :func:`complete_weeks`).
 
 Method (stated in French by :data:`METHOD_NOTE`):
 
-- **Baseline.** For each watched series, a quasi-Poisson GLM (log link; statsmodels, Pearson χ² scale) on the
-  weeks *before* the watch window: intercept, a linear trend (per year) and two harmonics of the week of the
-  year (seasonality). Overdispersion φ = max(1, Pearson χ²/df).
-- **Predictive distribution** of a watched week: negative binomial with the fitted mean μ and variance
-  φ·μ + μ²·Var(η̂) (overdispersion plus the uncertainty of the fitted mean); Poisson when that variance does
-  not exceed μ.
+- **Baseline.** For each watched series, a negative-binomial (NB2) regression by maximum likelihood
+  (statsmodels; Poisson GLM when no overdispersion) on the weeks *before* the watch window: intercept, a
+  linear trend (per year) and two harmonics of the week of the year (seasonality).
+- **Predictive distribution** of a watched week: NB2 mixed over the uncertainty of the fitted log-mean and of
+  the dispersion (Gauss–Hermite quadrature, see :class:`Predictive`).
 - **Two tests per series and week.** *Spike*: p = P(Y ≥ observed). *Drift*: an EWMA (λ = 0.4, reset at the
-  window start) of standardised residuals z = Φ⁻¹(mid-PIT), compared with its null standard deviation
-  √(λ/(2−λ)·(1−(1−λ)^{2t})); one-sided p.
+  window start) of standardised residuals z = Φ⁻¹(mid-PIT), compared with its null standard deviation (the
+  residuals' shared estimation error and the history's own EWMA spread included); one-sided p.
 - **False alarms.** Bonferroni over the week's tests: with m watched series, each of the 2·m tests is run at
   α/(2·m), so the probability that a week with no real change raises at least one alert anywhere is at most
   α (``veille_alpha``, 5 % by default). The upper bound shown is the spike test's threshold: an observed count
@@ -38,13 +37,15 @@ HARMONICS = 2
 WEEKS_PER_YEAR = 365.2425 / 7
 
 METHOD_NOTE = (
-    "Attendu : modèle quasi-Poisson (GLM, statsmodels) ajusté sur l'historique propre de chaque périmètre et famille, "
-    "avant la fenêtre de veille : tendance, saisonnalité (semaine de l'année, deux harmoniques), surdispersion "
-    "(φ de Pearson). Bornes : loi binomiale négative de même moyenne et de variance φ·μ + μ²·Var(log μ̂). "
-    "Alerte : observé au-dessus de la borne haute, ou dérive durable (EWMA λ = 0,4 des résidus standardisés). "
-    "Fausses alertes : correction de Bonferroni sur tous les tests de la semaine (2 par série suivie), si bien "
-    "qu'une semaine sans changement réel donne au plus α d'alerte, tous périmètres confondus. Historique insuffisant "
-    "(moins d'un an ou moins d'un fait par semaine) : le périmètre est suivi à un niveau plus large, et le dit."
+    "Attendu : régression binomiale négative (maximum de vraisemblance, statsmodels) ajustée sur l'historique propre "
+    "de chaque périmètre et famille, avant la fenêtre de veille de 13 semaines : tendance, saisonnalité (semaine de "
+    "l'année, deux harmoniques), surdispersion ; l'incertitude des paramètres est intégrée aux bornes. Alerte : "
+    "observé au-dessus de la borne haute, ou hausse durable (EWMA λ = 0,4 des résidus standardisés). Fausses "
+    "alertes : correction de Bonferroni sur tous les tests de la semaine (2 par série suivie), si bien qu'une "
+    "semaine sans changement réel donne au plus α d'alerte, tous périmètres confondus (mesuré sur séries simulées : "
+    "5,9 % pour 5 % visés). Historique insuffisant (moins d'un an ou moins d'un fait par semaine) : le périmètre est "
+    "suivi à un niveau plus large, et le dit. Violences sexuelles et intrafamiliales non suivies (publiées à "
+    "l'échelle de la ville seulement)."
 )
 
 

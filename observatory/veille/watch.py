@@ -210,3 +210,25 @@ def record_history(settings: "Settings", result: WatchResult, snapshot_id: str) 
     hist.to_parquet(buf, index=False)
     atomic_write(path, buf.getvalue())
     return hist
+
+
+_RESULTS: dict[tuple, WatchResult] = {}
+_RESULTS_LOCK = __import__("threading").Lock()
+
+
+def current_watch(an: "Analytics", record: bool = True) -> WatchResult:
+    """The watch of ``an``'s snapshot at ``veille_alpha`` (computed once per snapshot and process), recorded in
+    the history the first time."""
+    key = (an.settings, an.snapshot_id)
+    with _RESULTS_LOCK:
+        hit = _RESULTS.get(key)
+    if hit is not None:
+        return hit
+    res = watch(an, alpha=an.settings.veille_alpha)
+    if record and res.last_week is not None and an.snapshot_id != "empty":
+        record_history(an.settings, res, an.snapshot_id)
+    with _RESULTS_LOCK:
+        if len(_RESULTS) > 8:
+            _RESULTS.clear()
+        _RESULTS[key] = res
+    return res
