@@ -80,6 +80,9 @@ class Settings:
     trusted_proxies: str = field(default="127.0.0.1,::1", metadata={"doc": "comma-separated addresses allowed to send auth_header; other clients' header is ignored"})
     https: bool = field(default=False, metadata={"doc": "served over HTTPS (behind a proxy): session cookies get the Secure flag"})
     session_hours: float = field(default=12.0, metadata={"doc": "a signed-in session expires after this many hours"})
+    smtp_host: str = field(default="", metadata={"doc": "SMTP server for the veille bulletins (empty = never send e-mail; the bulletin is only written to a file)"})
+    smtp_port: int = field(default=25, metadata={"doc": "port of the SMTP server"})
+    smtp_sender: str = field(default="observatoire@localhost", metadata={"doc": "sender address of the bulletins"})
     veille_alpha: float = field(default=0.05, metadata={"doc": "weekly watch: probability that a week with no real change raises at least one alert, all watched perimeters together (Bonferroni)"})
 
     # Derived paths -------------------------------------------------------------------------------------------
