@@ -64,20 +64,21 @@ class Fit:
     origin: pd.Timestamp
     n_weeks: int
     mean_count: float
+    harmonics: int = HARMONICS
 
 
-def design(weeks: pd.Series | pd.DatetimeIndex, origin: pd.Timestamp) -> np.ndarray:
-    """Columns: 1, years since ``origin``, sin/cos of 2πk·(week of year)/52.18 for k = 1..HARMONICS."""
+def design(weeks: pd.Series | pd.DatetimeIndex, origin: pd.Timestamp, harmonics: int = HARMONICS) -> np.ndarray:
+    """Columns: 1, years since ``origin``, sin/cos of 2πk·(week of year)/52.18 for k = 1..harmonics."""
     w = pd.DatetimeIndex(weeks)
     t = ((w - origin).days.to_numpy() / 7.0) / WEEKS_PER_YEAR
     doy = w.day_of_year.to_numpy() / 365.2425
     cols = [np.ones(len(w)), t]
-    for k in range(1, HARMONICS + 1):
+    for k in range(1, harmonics + 1):
         cols += [np.sin(2 * np.pi * k * doy), np.cos(2 * np.pi * k * doy)]
     return np.column_stack(cols)
 
 
-def fit_baseline(weeks: pd.Series | pd.DatetimeIndex, counts: np.ndarray) -> Fit:
+def fit_baseline(weeks: pd.Series | pd.DatetimeIndex, counts: np.ndarray, harmonics: int = HARMONICS) -> Fit:
     """Negative-binomial (NB2) regression of ``counts`` on trend and seasonality, by maximum likelihood
     (statsmodels); a Poisson GLM when the NB fit fails or finds no overdispersion."""
     from statsmodels.discrete.discrete_model import NegativeBinomial
@@ -89,7 +90,7 @@ def fit_baseline(weeks: pd.Series | pd.DatetimeIndex, counts: np.ndarray) -> Fit
     if len(y) == 0:
         raise VeilleError("série hebdomadaire vide : aucun historique à modéliser")
     origin = w.min()
-    x = design(w, origin)
+    x = design(w, origin, harmonics)
     k = x.shape[1]
     mean = float(y.mean())
     if y.sum() == 0:
@@ -98,7 +99,7 @@ def fit_baseline(weeks: pd.Series | pd.DatetimeIndex, counts: np.ndarray) -> Fit
         params[0] = np.log(0.5 / len(y))
         cov = np.zeros((k, k))
         cov[0, 0] = 1.0
-        return Fit(params, cov, 0.0, 0.0, origin, len(y), mean)
+        return Fit(params, cov, 0.0, 0.0, origin, len(y), mean, harmonics)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter on sparse series; checked below
         try:
@@ -109,18 +110,18 @@ def fit_baseline(weeks: pd.Series | pd.DatetimeIndex, counts: np.ndarray) -> Fit
         except (np.linalg.LinAlgError, ValueError):
             ok = False
         if ok and params[-1] > 1e-6:
-            return Fit(params[:k], cov[:k, :k], float(params[-1]), float(np.sqrt(max(cov[-1, -1], 0.0))), origin, len(y), mean)
+            return Fit(params[:k], cov[:k, :k], float(params[-1]), float(np.sqrt(max(cov[-1, -1], 0.0))), origin, len(y), mean, harmonics)
         res = GLM(y, x, family=families.Poisson()).fit()
     params, cov = np.asarray(res.params), np.asarray(res.cov_params())
     if not np.all(np.isfinite(params)) or not np.all(np.isfinite(cov)):
         raise VeilleError("modèle d'attendu non estimable sur cette série (valeurs non finies)")
-    return Fit(params, cov, 0.0, 0.0, origin, len(y), mean)
+    return Fit(params, cov, 0.0, 0.0, origin, len(y), mean, harmonics)
 
 
 def predictive(fit: Fit, weeks: pd.Series | pd.DatetimeIndex) -> tuple["Predictive", np.ndarray]:
     """The predictive law of each week's count, and the covariance matrix of the fitted log-means (the
     estimation error shared by all the weeks)."""
-    x = design(weeks, fit.origin)
+    x = design(weeks, fit.origin, fit.harmonics)
     eta = x @ fit.params
     cov_eta = x @ fit.cov @ x.T
     return Predictive(np.exp(eta), np.sqrt(np.clip(np.diag(cov_eta), 0, None)), fit.phi, fit.phi_se), cov_eta
@@ -312,13 +313,15 @@ def resolve_levels(requests: pd.DataFrame, weekly: pd.DataFrame, window_start: p
 
 
 def assess(weekly: pd.DataFrame, window_start: pd.Timestamp, alpha: float = 0.05, min_weeks: int = 52,
-           tested: pd.DataFrame | None = None) -> pd.DataFrame:
+           tested: pd.DataFrame | None = None, seasons: dict[str, tuple[int, ...]] | None = None) -> pd.DataFrame:
     """Expected counts, bounds and tests for every series of ``weekly`` over the weeks ≥ ``window_start``.
 
     ``weekly``: complete series (see :func:`complete_weeks`). ``tested``: optional boolean column source — a
     table ``unit_id``, ``family``, ``week``, ``tested`` saying which weeks count as tests (e.g. a pool out of
     its season is not watched); default: every window week. Series with too little history are skipped (use
-    :func:`resolve_levels` first to choose the level).
+    :func:`resolve_levels` first to choose the level). ``seasons``: unit_id → months of a unit open part of the
+    year only (a summer pool): its baseline is fitted on those months of its history, with a trend and no
+    harmonics (a sharp three-month season is what two harmonics over the year cannot draw).
 
     Returns one row per (unit_id, family, week) in the window: ``count``, ``expected``, ``variance``, ``lower``,
     ``upper``, ``p_spike``, ``z``, ``ewma``, ``p_drift``, ``tested``, ``m`` (series tested that week),
@@ -330,9 +333,14 @@ def assess(weekly: pd.DataFrame, window_start: pd.Timestamp, alpha: float = 0.05
     parts, fits, covs = [], {}, {}
     for (unit, fam), g in weekly.groupby(["unit_id", "family"], sort=True):
         hist = g[g["week"] < window_start]
-        if not enough_history(hist["count"].to_numpy(), min_weeks):
+        months = (seasons or {}).get(unit)
+        harmonics = HARMONICS
+        if months and len(months) < 12:
+            hist = hist[hist["week"].dt.month.isin(months)]
+            harmonics = 0
+        if not enough_history(hist["count"].to_numpy(), min_weeks if not months or len(months) == 12 else min_weeks * len(months) // 12):
             continue
-        fit = fit_baseline(hist["week"], hist["count"].to_numpy())
+        fit = fit_baseline(hist["week"], hist["count"].to_numpy(), harmonics)
         win = g[g["week"] >= window_start].copy()
         if win.empty:
             continue

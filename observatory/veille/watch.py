@@ -114,7 +114,8 @@ def watch(an: "Analytics", alpha: float = 0.05, last_week: pd.Timestamp | None =
     win = series[series["week"] >= window_start][["unit_id", "family", "week"]].copy()
     months = win["week"].dt.month
     win["tested"] = [m in SEASON_MONTHS.get(seasons.get(unit) or "both", SEASON_MONTHS["both"]) for unit, m in zip(win["unit_id"], months)]
-    assessed = assess(series, window_start, alpha=alpha, min_weeks=MIN_WEEKS, tested=win)
+    season_months = {unit: SEASON_MONTHS[season] for unit, season in seasons.items() if season and season in SEASON_MONTHS}
+    assessed = assess(series, window_start, alpha=alpha, min_weeks=MIN_WEEKS, tested=win, seasons=season_months)
     eps = episodes(assessed)
     last = assessed[assessed["week"] == last_week] if not assessed.empty else assessed
     alerts = _alerts(levels, last, eps, u)
@@ -134,8 +135,8 @@ def _alerts(levels: pd.DataFrame, last: pd.DataFrame, eps: pd.DataFrame, u: pd.D
     out["new"] = out["since"] == out["week"]
     out["week"] = out["week"].map(iso_week)
     out["since"] = out["since"].map(iso_week)
-    # A coarser series alerted once is shown once, under its own unit (not under each unit that fell back to it).
-    out = out[(out["level"] == "propre") | (out["unit_id"] == out["watched_unit"])]
+    # A coarser series alerted once is shown once, as itself (not under each family or unit that fell back to it).
+    out = out[(out["unit_id"] == out["watched_unit"]) & (out["family"] == out["watched_family"])]
     return out[cols].sort_values(["kind", "unit_id", "family"]).reset_index(drop=True)
 
 
