@@ -17,6 +17,7 @@ RESET_FILTERS = "filter-reset"
 
 # Veille (weekly watch of the cellules)
 VE_CELLULE = "veille-cellule"
+VE_WEEK = "veille-week"
 VE_ALERTS = "veille-alerts"
 VE_HISTORY = "veille-history"
 VE_NOTE = "veille-note"

@@ -217,16 +217,16 @@ _RESULTS: dict[tuple, WatchResult] = {}
 _RESULTS_LOCK = __import__("threading").Lock()
 
 
-def current_watch(an: "Analytics", record: bool = True) -> WatchResult:
-    """The watch of ``an``'s snapshot at ``veille_alpha`` (computed once per snapshot and process), recorded in
-    the history the first time."""
-    key = (an.settings, an.snapshot_id)
+def current_watch(an: "Analytics", record: bool = True, last_week: pd.Timestamp | None = None) -> WatchResult:
+    """The watch of ``an``'s snapshot at ``veille_alpha`` for ``last_week`` (default: the last complete week),
+    computed once per snapshot, week and process; the default week is recorded in the history the first time."""
+    key = (an.settings, an.snapshot_id, None if last_week is None else pd.Timestamp(last_week))
     with _RESULTS_LOCK:
         hit = _RESULTS.get(key)
     if hit is not None:
         return hit
-    res = watch(an, alpha=an.settings.veille_alpha)
-    if record and res.last_week is not None and an.snapshot_id != "empty":
+    res = watch(an, alpha=an.settings.veille_alpha, last_week=last_week)
+    if record and last_week is None and res.last_week is not None and an.snapshot_id != "empty":
         record_history(an.settings, res, an.snapshot_id)
     with _RESULTS_LOCK:
         if len(_RESULTS) > 8:

@@ -20,3 +20,10 @@ def test_veille_page_shows_the_week_and_the_history(page, dashboard_url):  # noq
     page.screenshot(path=str(ARTIFACTS / "page-veille.png"), full_page=True)
     assert page.console_errors == [], page.console_errors
     assert page.failed_callbacks == [], page.failed_callbacks
+
+
+def test_veille_page_week_selector_reads_the_url(page, dashboard_url):  # noqa: ANN001
+    open_page(page, dashboard_url + "/veille?semaine=2025-W40")
+    assert "Semaine 2025-W40 :" in page.locator("#veille-alerts").inner_text()
+    assert page.console_errors == [], page.console_errors
+    assert page.failed_callbacks == [], page.failed_callbacks

@@ -30,7 +30,20 @@ def count_text(value, analyst: bool, min_count: int) -> str:  # noqa: ANN001
     return f"< {min_count}" if not analyst and 0 < v < min_count else labels.fmt_int(v)
 
 
-def layout(cellule: str | None = None, **_query):  # noqa: ANN003, ANN201
+def week_options(an) -> list[dict]:  # noqa: ANN001
+    """The last 52 complete weeks of the snapshot, newest first (value: Monday ISO date)."""
+    from observatory.veille.model import iso_week
+    from observatory.veille.watch import last_complete_week
+
+    hi = an.date_range()[1]
+    if hi is None:
+        return []
+    last = last_complete_week(hi)
+    weeks = [last - pd.Timedelta(weeks=k) for k in range(52)]
+    return [{"label": f"{iso_week(w)} (du {labels.fmt_date(w.date())})", "value": w.date().isoformat()} for w in weeks]
+
+
+def layout(cellule: str | None = None, semaine: str | None = None, **_query):  # noqa: ANN003, ANN201
     an = components.analytics()
     if not components.has_data(an):
         return html.Div([html.H1("Veille", className="h4"), components.empty_state()])
@@ -41,11 +54,21 @@ def layout(cellule: str | None = None, **_query):  # noqa: ANN003, ANN201
         cells, problem = read_cellules(components.settings().reference_dir / "__absent__"), str(exc)
     options = [{"label": c.name, "value": c.cellule_id} for c in cells]
     value = cellule if cellule in {c.cellule_id for c in cells} else ALL_CELLULE
+    weeks = week_options(an)
+    try:
+        from observatory.veille.model import week_start
+
+        wanted = week_start(semaine).date().isoformat() if semaine else None
+    except VeilleError:
+        wanted = None
+    week_value = wanted if wanted in {w["value"] for w in weeks} else (weeks[0]["value"] if weeks else None)
     return html.Div([
         html.H1("Veille hebdomadaire des cellules", className="h4"),
         dbc.Alert(problem, color="warning") if problem else None,
         dbc.Row([dbc.Col(html.Label("Cellule de veille", htmlFor=ids.VE_CELLULE), width="auto"),
-                 dbc.Col(dcc.Dropdown(id=ids.VE_CELLULE, options=options, value=value, clearable=False), lg=5)], className="mb-3 align-items-center"),
+                 dbc.Col(dcc.Dropdown(id=ids.VE_CELLULE, options=options, value=value, clearable=False), lg=5),
+                 dbc.Col(html.Label("Semaine", htmlFor=ids.VE_WEEK), width="auto"),
+                 dbc.Col(dcc.Dropdown(id=ids.VE_WEEK, options=weeks, value=week_value, clearable=False), lg=3)], className="mb-3 align-items-center"),
         html.Div(id=ids.VE_ALERTS),
         dbc.Card([dbc.CardHeader(html.H2("Historique des alertes", className="h6 mb-0")), dbc.CardBody(html.Div(id=ids.VE_HISTORY))], className="mb-3 shadow-sm"),
         html.P(id=ids.VE_NOTE, className="method-note small text-muted"),
@@ -80,8 +103,9 @@ def alert_card(an, res, row, analyst: bool, min_count: int):  # noqa: ANN001, AN
     ], className="mb-3 shadow-sm veille-alert")
 
 
-@callback(Output(ids.VE_ALERTS, "children"), Output(ids.VE_HISTORY, "children"), Output(ids.VE_NOTE, "children"), Input(ids.VE_CELLULE, "value"))
-def show(cellule_id):  # noqa: ANN001, ANN201
+@callback(Output(ids.VE_ALERTS, "children"), Output(ids.VE_HISTORY, "children"), Output(ids.VE_NOTE, "children"), Input(ids.VE_CELLULE, "value"),
+          Input(ids.VE_WEEK, "value"))
+def show(cellule_id, week):  # noqa: ANN001, ANN201
     an = components.analytics()
     settings = components.settings()
     try:
@@ -89,7 +113,9 @@ def show(cellule_id):  # noqa: ANN001, ANN201
     except VeilleError as exc:
         return dbc.Alert(str(exc), color="warning"), None, ""
     cell = cells.get(cellule_id) or cells[ALL_CELLULE]
-    res = current_watch(an)
+    latest = week_options(an)
+    chosen = pd.Timestamp(week) if week and latest and week != latest[0]["value"] and week in {w["value"] for w in latest} else None
+    res = current_watch(an, last_week=chosen)
     analyst, mc = components.is_analyst(), components.min_count()
     note = f"Source : instantané {an.snapshot_id}. {METHOD_NOTE} Niveau de fausses alertes : {labels.fmt_number(100 * settings.veille_alpha, 1)} % par semaine."
     if res.last_week is None:
