@@ -64,6 +64,7 @@ def layout(cellule: str | None = None, semaine: str | None = None, **_query):  #
     week_value = wanted if wanted in {w["value"] for w in weeks} else (weeks[0]["value"] if weeks else None)
     return html.Div([
         html.H1("Veille hebdomadaire des cellules", className="h4"),
+        html.P("La veille porte sur tous les faits du périmètre : les filtres du haut de page ne s'y appliquent pas.", className="small text-muted"),
         dbc.Alert(problem, color="warning") if problem else None,
         dbc.Row([dbc.Col(html.Label("Cellule de veille", htmlFor=ids.VE_CELLULE), width="auto"),
                  dbc.Col(dcc.Dropdown(id=ids.VE_CELLULE, options=options, value=value, clearable=False), lg=5),
