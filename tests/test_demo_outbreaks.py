@@ -19,7 +19,7 @@ def test_outbreaks_only_touch_their_weeks():
     assert set(spike["occurred_at"].dt.isocalendar().week) == {28, 29, 30}
 
 
-def test_the_burglary_wave_is_found_in_its_first_or_second_week(tmp_path):  # noqa: ANN001
+def test_the_burglary_wave_is_found_in_its_first_or_second_week(tmp_path):
     from observatory.analytics.engine import Analytics
     from observatory.config import get_settings
     from observatory.demo import generate, ingest_demo

@@ -16,7 +16,7 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):  # noqa: ANN001, ANN201
+def store(tmp_path_factory):
     from tests.dashboard_data import publish_random_store
 
     data = tmp_path_factory.mktemp("bulletin") / "data"
@@ -27,11 +27,11 @@ def store(tmp_path_factory):  # noqa: ANN001, ANN201
     return s
 
 
-def _env(store, **more):  # noqa: ANN001, ANN003, ANN202
+def _env(store, **more):
     return {"OBSERVATORY_DATA_DIR": str(store.data_path), **more}
 
 
-def test_bulletin_html_names_the_cellule_and_week(store, tmp_path):  # noqa: ANN001
+def test_bulletin_html_names_the_cellule_and_week(store, tmp_path):
     out = tmp_path / "b.html"
     r = runner.invoke(app, ["veille", "bulletin", "--cellule", "presquile", "--semaine", "2025-W14", "--out", str(out)], env=_env(store))
     assert r.exit_code == 0, r.output
@@ -40,7 +40,7 @@ def test_bulletin_html_names_the_cellule_and_week(store, tmp_path):  # noqa: ANN
     assert "Bonferroni" in text
 
 
-def test_bulletin_refuses_bad_input_in_french(store, tmp_path):  # noqa: ANN001
+def test_bulletin_refuses_bad_input_in_french(store, tmp_path):
     r = runner.invoke(app, ["veille", "bulletin", "--semaine", "semaine 14"], env=_env(store))
     assert r.exit_code == 1 and "2025-W14" in r.output
     r = runner.invoke(app, ["veille", "bulletin", "--cellule", "inconnue", "--semaine", "2025-W14"], env=_env(store))
@@ -49,7 +49,7 @@ def test_bulletin_refuses_bad_input_in_french(store, tmp_path):  # noqa: ANN001
     assert r.exit_code == 1 and "smtp_host" in r.output
 
 
-def test_bulletin_is_mailed_through_the_configured_server(store, tmp_path):  # noqa: ANN001
+def test_bulletin_is_mailed_through_the_configured_server(store, tmp_path):
     aiosmtpd = pytest.importorskip("aiosmtpd.controller")
     from aiosmtpd.handlers import Sink
 
@@ -57,7 +57,7 @@ def test_bulletin_is_mailed_through_the_configured_server(store, tmp_path):  # n
         def __init__(self) -> None:
             self.messages = []
 
-        async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
+        async def handle_DATA(self, server, session, envelope):
             self.messages.append(envelope)
             return "250 OK"
 
@@ -83,7 +83,7 @@ def test_bulletin_is_mailed_through_the_configured_server(store, tmp_path):  # n
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Chromium absent: no PDF")
-def test_bulletin_pdf(store, tmp_path):  # noqa: ANN001
+def test_bulletin_pdf(store, tmp_path):
     out = tmp_path / "b.pdf"
     r = runner.invoke(app, ["veille", "bulletin", "--semaine", "2025-W50", "--format", "pdf", "--out", str(out)], env=_env(store))
     assert r.exit_code == 0, r.output

@@ -7,7 +7,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from observatory.veille.model import VeilleError, assess, complete_weeks, episodes, iso_week, resolve_levels, week_start
+from observatory.veille.model import (
+    VeilleError,
+    assess,
+    complete_weeks,
+    episodes,
+    iso_week,
+    resolve_levels,
+    week_start,
+)
 
 HISTORY, WINDOW = 156, 13
 ALPHA = 0.05

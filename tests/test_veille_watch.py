@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -9,11 +10,18 @@ import pytest
 
 from observatory.analytics.engine import Analytics
 from observatory.config import get_settings
-from observatory.veille.watch import last_complete_week, merge_history, read_history, record_history, watch, weekly_counts
+from observatory.veille.watch import (
+    last_complete_week,
+    merge_history,
+    read_history,
+    record_history,
+    watch,
+    weekly_counts,
+)
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):  # noqa: ANN001, ANN201
+def store(tmp_path_factory):
     from tests.dashboard_data import publish_random_store
 
     data = tmp_path_factory.mktemp("veille") / "data"
@@ -25,7 +33,7 @@ def test_last_complete_week():
     assert last_complete_week(pd.Timestamp("2025-04-05")) == pd.Timestamp("2025-03-24")
 
 
-def test_watch_covers_every_unit_and_history_is_stable_across_reingest(store):  # noqa: ANN001
+def test_watch_covers_every_unit_and_history_is_stable_across_reingest(store):
     an = Analytics(store)
     counts = weekly_counts(an)
     assert {"ville", "arr:69381", "zone:hypercentre"} <= set(counts["unit_id"])
@@ -61,7 +69,7 @@ def test_merge_history_opens_keeps_and_closes():
     assert h2.set_index("episode_id")["first_snapshot"].to_dict() == {"u|f|2025-W10": "s1", "v|f|2025-W12": "s2"}
 
 
-def test_alert_card_renders_observed_expected_and_protects_small_counts(store):  # noqa: ANN001
+def test_alert_card_renders_observed_expected_and_protects_small_counts(store):
     from tests.dashboard_data import shared_app
 
     shared_app(store)
@@ -79,3 +87,21 @@ def test_alert_card_renders_observed_expected_and_protects_small_counts(store): 
     assert "faits observés" in text and "attendus" in text and "Lieux principaux" in text
     assert page.count_text(3, analyst=False, min_count=5) == "< 5"
     assert page.count_text(3, analyst=True, min_count=5) == "3"
+
+
+def test_elus_alert_chart_hides_small_weekly_counts(store):
+    from tests.dashboard_data import shared_app
+
+    shared_app(store)
+    from observatory.dashboard.pages import veille as page
+
+    an = Analytics(store)
+    loose = watch(an, alpha=0.9)
+    res = watch(an, alpha=0.9, last_week=loose.assessed.loc[loose.assessed["alert"], "week"].max())
+    row = next(res.alerts.rename(columns={"count": "observed"}).itertuples())
+    threshold = 10_000  # every weekly count is "small" under this threshold: none may be drawn for an élu
+    card = page.alert_card(an, res, row, analyst=False, min_count=threshold)
+    graph = next(c for c in card.children[1].children if c.__class__.__name__ == "Graph")
+    observed = next(t for t in graph.figure.data if t.name == "Observé")
+    assert all(v is None or v == 0 or math.isnan(v) for v in observed.y)
+    assert f"< {threshold}" in str(card)

@@ -13,7 +13,7 @@ from observatory.commands.common import console, fail, french_typer, settings_or
 veille_app = french_typer(help="Veille hebdomadaire des cellules : bulletin d'une cellule pour une semaine, alertes et historique.")
 
 
-def send_bulletin(settings, html_text: str, subject: str, recipients: list[str], pdf: bytes | None = None) -> None:  # noqa: ANN001
+def send_bulletin(settings, html_text: str, subject: str, recipients: list[str], pdf: bytes | None = None) -> None:
     """Send the bulletin through ``smtp_host`` (HTML body, PDF attached when given)."""
     import smtplib
 
@@ -58,7 +58,7 @@ def bulletin(
         an = Analytics(settings)
     except AnalyticsError as exc:
         fail(str(exc))
-    lo, hi = an.date_range()
+    _, hi = an.date_range()
     if hi is None:
         fail("aucune donnée intégrée : lancez d'abord « observatory demo » ou « observatory ingest »")
     if monday + pd.Timedelta(days=6) > pd.Timestamp(hi):

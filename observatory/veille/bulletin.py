@@ -40,8 +40,8 @@ def svg_chart(series: pd.DataFrame, min_count: int, width: int = 300, height: in
     s = series.sort_values("week").reset_index(drop=True)
     n = len(s)
     top = max(float(s["upper"].max()), float(s["count"].max()), 1.0) * 1.1
-    x = lambda i: 4 + i * (width - 8) / max(n - 1, 1)  # noqa: E731
-    y = lambda v: height - 12 - float(v) / top * (height - 16)  # noqa: E731
+    x = lambda i: 4 + i * (width - 8) / max(n - 1, 1)
+    y = lambda v: height - 12 - float(v) / top * (height - 16)
     band = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(s["upper"])) + " " + " ".join(
         f"{x(i):.1f},{y(v):.1f}" for i, v in reversed(list(enumerate(s["lower"]))))
     exp = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(s["expected"]))
@@ -55,7 +55,7 @@ def svg_chart(series: pd.DataFrame, min_count: int, width: int = 300, height: in
             f'<text x="{width - 4}" y="{height - 1}" font-size="8" text-anchor="end">{html.escape(iso_week(s["week"].iloc[-1]))}</text></svg>')
 
 
-def alert_sentence(row, places: str, hours: str, min_count: int) -> str:  # noqa: ANN001
+def alert_sentence(row, places: str, hours: str, min_count: int) -> str:
     """What the cellule reads aloud for one alert."""
     start = "Nouvelle alerte" if row.new else f"Alerte toujours ouverte depuis la semaine {row.since}"
     kind = "un pic inhabituel" if row.spike else "une hausse durable"
@@ -64,7 +64,7 @@ def alert_sentence(row, places: str, hours: str, min_count: int) -> str:  # noqa
             f"sans changement réel) : {kind}. Lieux principaux : {places}. Heures les plus chargées : {hours}.")
 
 
-def render_bulletin(an: "Analytics", res: WatchResult, cellule: Cellule, min_count: int, demo_notice: str = "") -> str:
+def render_bulletin(an: Analytics, res: WatchResult, cellule: Cellule, min_count: int, demo_notice: str = "") -> str:
     """The bulletin's HTML for the week ``res.last_week``."""
     week = iso_week(res.last_week)
     alerts = res.alerts[[cellule.follows(u, f) for u, f in zip(res.alerts["unit_id"], res.alerts["family"])]] if not res.alerts.empty else res.alerts

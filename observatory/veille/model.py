@@ -118,7 +118,7 @@ def fit_baseline(weeks: pd.Series | pd.DatetimeIndex, counts: np.ndarray, harmon
     return Fit(params, cov, 0.0, 0.0, origin, len(y), mean, harmonics)
 
 
-def predictive(fit: Fit, weeks: pd.Series | pd.DatetimeIndex) -> tuple["Predictive", np.ndarray]:
+def predictive(fit: Fit, weeks: pd.Series | pd.DatetimeIndex) -> tuple[Predictive, np.ndarray]:
     """The predictive law of each week's count, and the covariance matrix of the fitted log-means (the
     estimation error shared by all the weeks)."""
     x = design(weeks, fit.origin, fit.harmonics)

@@ -20,7 +20,14 @@ import numpy as np
 import pandas as pd
 
 from observatory import schema
-from observatory.veille.model import ALL_FAMILIES, assess, complete_weeks, episodes, iso_week, resolve_levels
+from observatory.veille.model import (
+    ALL_FAMILIES,
+    assess,
+    complete_weeks,
+    episodes,
+    iso_week,
+    resolve_levels,
+)
 
 if TYPE_CHECKING:
     from observatory.analytics.engine import Analytics
@@ -42,7 +49,7 @@ class WatchResult:
     last_week: pd.Timestamp | None
 
 
-def units(an: "Analytics") -> pd.DataFrame:
+def units(an: Analytics) -> pd.DataFrame:
     """Every watched unit: ``unit_id`` (ville, arr:<code>, zone:<id>), ``name``, ``kind``, ``parent``, ``season``."""
     from observatory import labels
 
@@ -57,7 +64,7 @@ def units(an: "Analytics") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def weekly_counts(an: "Analytics") -> pd.DataFrame:
+def weekly_counts(an: Analytics) -> pd.DataFrame:
     """Facts per unit_id × family × week (Monday) over the whole snapshot (families and ``toutes``)."""
     sensitive = sorted(schema.sensitive_categories())
     excl = f"category NOT IN ({', '.join('?' * len(sensitive))})" if sensitive else "TRUE"
@@ -79,14 +86,14 @@ def weekly_counts(an: "Analytics") -> pd.DataFrame:
     return out
 
 
-def last_complete_week(last_day) -> pd.Timestamp:  # noqa: ANN001 - a date
+def last_complete_week(last_day) -> pd.Timestamp:
     """Monday of the last week whose Sunday is ``last_day`` or earlier."""
     d = pd.Timestamp(last_day)
     monday = d - pd.Timedelta(days=d.weekday())
     return monday if d.weekday() == 6 else monday - pd.Timedelta(weeks=1)
 
 
-def watch(an: "Analytics", alpha: float = 0.05, last_week: pd.Timestamp | None = None,
+def watch(an: Analytics, alpha: float = 0.05, last_week: pd.Timestamp | None = None,
           window: int = WINDOW_WEEKS) -> WatchResult:
     """Assess every watched series over the ``window`` weeks ending at ``last_week`` (default: the last complete
     week of the snapshot)."""
@@ -94,7 +101,7 @@ def watch(an: "Analytics", alpha: float = 0.05, last_week: pd.Timestamp | None =
 
     u = units(an)
     counts = weekly_counts(an)
-    lo, hi = an.date_range()
+    _, hi = an.date_range()
     if counts.empty or hi is None:
         empty = pd.DataFrame()
         return WatchResult(empty, empty, empty, empty, u, None)
@@ -140,7 +147,7 @@ def _alerts(levels: pd.DataFrame, last: pd.DataFrame, eps: pd.DataFrame, u: pd.D
     return out[cols].sort_values(["kind", "unit_id", "family"]).reset_index(drop=True)
 
 
-def alert_details(an: "Analytics", unit_id: str, family: str, since: pd.Timestamp, until: pd.Timestamp,
+def alert_details(an: Analytics, unit_id: str, family: str, since: pd.Timestamp, until: pd.Timestamp,
                   top: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Top grid cells (``grid_cell``, ``count``) and the hours profile (``hour``, ``count``) of one alert's
     facts, weeks ``since``..``until`` inclusive. Counts are raw: protect them before showing élus."""
@@ -172,11 +179,11 @@ def alert_details(an: "Analytics", unit_id: str, family: str, since: pd.Timestam
 
 
 # History ------------------------------------------------------------------------------------------------------
-def history_path(settings: "Settings"):  # noqa: ANN201 - Path
+def history_path(settings: Settings):
     return settings.processed_dir / "veille" / HISTORY_FILE
 
 
-def read_history(settings: "Settings") -> pd.DataFrame:
+def read_history(settings: Settings) -> pd.DataFrame:
     path = history_path(settings)
     cols = ["episode_id", "unit_id", "family", "since", "until", "weeks", "status", "first_snapshot", "last_snapshot"]
     if not path.exists():
@@ -200,7 +207,7 @@ def merge_history(previous: pd.DataFrame, eps: pd.DataFrame, snapshot_id: str) -
     return out.sort_values(["since", "episode_id"]).reset_index(drop=True)
 
 
-def record_history(settings: "Settings", result: WatchResult, snapshot_id: str) -> pd.DataFrame:
+def record_history(settings: Settings, result: WatchResult, snapshot_id: str) -> pd.DataFrame:
     """Merge ``result``'s episodes into the history file (written atomically) and return it."""
     from observatory.fileio import atomic_write
 
@@ -217,7 +224,7 @@ _RESULTS: dict[tuple, WatchResult] = {}
 _RESULTS_LOCK = __import__("threading").Lock()
 
 
-def current_watch(an: "Analytics", record: bool = True, last_week: pd.Timestamp | None = None) -> WatchResult:
+def current_watch(an: Analytics, record: bool = True, last_week: pd.Timestamp | None = None) -> WatchResult:
     """The watch of ``an``'s snapshot at ``veille_alpha`` for ``last_week`` (default: the last complete week),
     computed once per snapshot, week and process; the default week is recorded in the history the first time."""
     key = (an.settings, an.snapshot_id, None if last_week is None else pd.Timestamp(last_week))

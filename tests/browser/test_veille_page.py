@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.browser.conftest import ARTIFACTS, open_page
 
 
-def test_veille_page_shows_the_week_and_the_history(page, dashboard_url):  # noqa: ANN001
+def test_veille_page_shows_the_week_and_the_history(page, dashboard_url):
     open_page(page, dashboard_url + "/veille")
     assert page.locator("h1").first.inner_text().startswith("Veille")
     text = page.locator("#veille-alerts").inner_text()
@@ -22,7 +22,7 @@ def test_veille_page_shows_the_week_and_the_history(page, dashboard_url):  # noq
     assert page.failed_callbacks == [], page.failed_callbacks
 
 
-def test_veille_page_week_selector_reads_the_url(page, dashboard_url):  # noqa: ANN001
+def test_veille_page_week_selector_reads_the_url(page, dashboard_url):
     open_page(page, dashboard_url + "/veille?semaine=2025-W40")
     assert "Semaine 2025-W40 :" in page.locator("#veille-alerts").inner_text()
     assert page.console_errors == [], page.console_errors

@@ -25,12 +25,12 @@ def family_text(code: str) -> str:
     return "toutes familles" if code == ALL_FAMILIES else labels.family_label(code)
 
 
-def count_text(value, analyst: bool, min_count: int) -> str:  # noqa: ANN001
+def count_text(value, analyst: bool, min_count: int) -> str:
     v = int(value)
     return f"< {min_count}" if not analyst and 0 < v < min_count else labels.fmt_int(v)
 
 
-def week_options(an) -> list[dict]:  # noqa: ANN001
+def week_options(an) -> list[dict]:
     """The last 52 complete weeks of the snapshot, newest first (value: Monday ISO date)."""
     from observatory.veille.model import iso_week
     from observatory.veille.watch import last_complete_week
@@ -43,7 +43,7 @@ def week_options(an) -> list[dict]:  # noqa: ANN001
     return [{"label": f"{iso_week(w)} (du {labels.fmt_date(w.date())})", "value": w.date().isoformat()} for w in weeks]
 
 
-def layout(cellule: str | None = None, semaine: str | None = None, **_query):  # noqa: ANN003, ANN201
+def layout(cellule: str | None = None, semaine: str | None = None, **_query):
     an = components.analytics()
     if not components.has_data(an):
         return html.Div([html.H1("Veille", className="h4"), components.empty_state()])
@@ -76,7 +76,7 @@ def layout(cellule: str | None = None, semaine: str | None = None, **_query):  #
     ])
 
 
-def alert_card(an, res, row, analyst: bool, min_count: int):  # noqa: ANN001, ANN201
+def alert_card(an, res, row, analyst: bool, min_count: int):
     from observatory.veille.charts import alert_figure
 
     series = res.assessed[(res.assessed["unit_id"] == row.watched_unit) & (res.assessed["family"] == row.watched_family)].copy()
@@ -106,7 +106,7 @@ def alert_card(an, res, row, analyst: bool, min_count: int):  # noqa: ANN001, AN
 
 @callback(Output(ids.VE_ALERTS, "children"), Output(ids.VE_HISTORY, "children"), Output(ids.VE_NOTE, "children"), Input(ids.VE_CELLULE, "value"),
           Input(ids.VE_WEEK, "value"))
-def show(cellule_id, week):  # noqa: ANN001, ANN201
+def show(cellule_id, week):
     an = components.analytics()
     settings = components.settings()
     try:
