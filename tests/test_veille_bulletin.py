@@ -88,3 +88,12 @@ def test_bulletin_pdf(store, tmp_path):
     r = runner.invoke(app, ["veille", "bulletin", "--semaine", "2025-W50", "--format", "pdf", "--out", str(out)], env=_env(store))
     assert r.exit_code == 0, r.output
     assert out.read_bytes()[:5] == b"%PDF-"
+
+
+def test_alertes_command_records_the_history(store):  # noqa: ANN001
+    from observatory.veille.watch import history_path
+
+    r = runner.invoke(app, ["veille", "alertes"], env=_env(store))
+    assert r.exit_code == 0, r.output
+    assert "Veille — semaine 2025-W52" in r.output and "Historique" in r.output
+    assert history_path(store).exists()

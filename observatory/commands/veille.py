@@ -89,5 +89,33 @@ def bulletin(
         console.print(f"Envoyé à {', '.join(to)} par {settings.smtp_host}")
 
 
+@veille_app.command("alertes")
+def alertes() -> None:
+    """Alertes de la dernière semaine complète, tous périmètres ; les enregistre dans l'historique (data/processed/veille)."""
+    from rich.table import Table
+
+    from observatory.analytics.engine import Analytics, AnalyticsError
+    from observatory.labels import family_label, fmt_int, fmt_number
+    from observatory.veille.model import ALL_FAMILIES, iso_week
+    from observatory.veille.watch import record_history, watch
+
+    settings = settings_or_fail()
+    try:
+        an = Analytics(settings)
+    except AnalyticsError as exc:
+        fail(str(exc))
+    res = watch(an, alpha=settings.veille_alpha)
+    if res.last_week is None:
+        fail("aucune donnée intégrée : lancez d'abord « observatory demo » ou « observatory ingest »")
+    hist = record_history(settings, res, an.snapshot_id)
+    table = Table(title=f"Veille — semaine {iso_week(res.last_week)} ({fmt_int(len(res.alerts))} alerte(s))")
+    for col in ("Périmètre", "Famille", "Observé", "Attendu", "Borne haute", "Depuis", "Nouvelle"):
+        table.add_column(col)
+    for r in res.alerts.itertuples():
+        table.add_row(str(r.name), "toutes familles" if r.family == ALL_FAMILIES else family_label(r.family), fmt_int(r.count), fmt_number(r.expected, 1), fmt_int(r.upper), r.since, "oui" if r.new else "non")
+    console.print(table)
+    console.print(f"Historique : {fmt_int(len(hist))} épisode(s) d'alerte enregistré(s) ({fmt_int(int((hist['status'] == 'ouverte').sum()))} en cours).")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(veille_app, name="veille")
