@@ -105,3 +105,16 @@ def test_elus_alert_chart_hides_small_weekly_counts(store):
     observed = next(t for t in graph.figure.data if t.name == "Observé")
     assert all(v is None or v == 0 or math.isnan(v) for v in observed.y)
     assert f"< {threshold}" in str(card)
+
+
+def test_action_perimeters_are_watched_units(tmp_path):  # noqa: ANN001
+    from tests.dashboard_data import install_actions, publish_random_store
+
+    s = install_actions(publish_random_store(get_settings(data_dir=tmp_path / "data"), n=5_000, seed=3, actions=False))
+    an = Analytics(s)
+    res = watch(an, alpha=0.05)
+    # A2023-01 is a 150 m circle (not a zone): it is a unit of its own; A2022-01 is the Mermoz zone, already one.
+    assert "action:A2023-01" in set(res.units["unit_id"])
+    assert "action:A2022-01" not in set(res.units["unit_id"])
+    counts = weekly_counts(an, None)
+    assert not counts["unit_id"].str.startswith("action:").any()

@@ -1,6 +1,7 @@
 """The watch over the current snapshot: watched units, weekly series, this window's alerts and their history.
 
-Watched units: the city, each arrondissement, each zone (hypercentre, QPV, pools — tested in their season
+Watched units: the city, each arrondissement, each action perimeter that is not a zone (circle, polygon),
+each zone (hypercentre, QPV, pools — tested in their season
 months only —, custom perimeters of ``data/raw/reference/perimetres.geojson``), each × every category family
 and all families together. Sensitive categories (sexual and intra-family violence) are left out of the watch:
 they are published at city level only (DESIGN §6) and are not what a cellule acts on in public space.
@@ -49,8 +50,9 @@ class WatchResult:
     last_week: pd.Timestamp | None
 
 
-def units(an: Analytics) -> pd.DataFrame:
-    """Every watched unit: ``unit_id`` (ville, arr:<code>, zone:<id>), ``name``, ``kind``, ``parent``, ``season``."""
+def units(an: Analytics, actions: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every watched unit: ``unit_id`` (ville, arr:<code>, zone:<id>, action:<id>), ``name``, ``kind``,
+    ``parent``, ``season``."""
     from observatory import labels
 
     rows = [{"unit_id": CITY, "name": "Lyon (ville)", "kind": "ville", "parent": None, "season": None}]
@@ -61,11 +63,60 @@ def units(an: Analytics) -> pd.DataFrame:
         arr = z.arrondissement if isinstance(z.arrondissement, str) and z.arrondissement else None
         rows.append({"unit_id": f"zone:{z.zone_id}", "name": z.name, "kind": z.kind,
                      "parent": f"arr:{arr}" if arr else CITY, "season": z.season if z.kind == "piscine" else None})
+    for a in (actions if actions is not None else pd.DataFrame(columns=["action_id"])).itertuples():
+        arr = a.arrondissement if isinstance(a.arrondissement, str) and a.arrondissement else None
+        rows.append({"unit_id": f"action:{a.action_id}", "name": f"Action {a.action_id} — {a.title}", "kind": "action",
+                     "parent": f"arr:{arr}" if arr else CITY, "season": None})
     return pd.DataFrame(rows)
 
 
-def weekly_counts(an: Analytics) -> pd.DataFrame:
-    """Facts per unit_id × family × week (Monday) over the whole snapshot (families and ``toutes``)."""
+def action_perimeters(settings: Settings) -> pd.DataFrame:
+    """Action perimeters that are not already a zone (circles and polygons): ``action_id``, ``title``,
+    ``arrondissement``, ``geometry`` (Lambert-93). Empty when the register is absent or unreadable (the Plan
+    d'actions page reports its problems)."""
+    empty = pd.DataFrame(columns=["action_id", "title", "arrondissement", "geometry"])
+    try:
+        from observatory.actions.service import load_plan
+        from observatory.territory import LAMBERT93
+
+        plan = load_plan(settings)
+    except Exception:  # noqa: BLE001 - the watch must not fail on a broken register; its own page says why
+        return empty
+    per = plan.perimeters[plan.perimeters["perimeter_kind"] != "zone"]
+    if per.empty:
+        return empty
+    titles = dict(zip(plan.register["action_id"], plan.register["title"])) if "title" in plan.register else {}
+    l93 = per.to_crs(LAMBERT93)
+    return pd.DataFrame({"action_id": l93["action_id"].to_numpy(), "title": [titles.get(a, a) for a in l93["action_id"]],
+                         "arrondissement": l93["arrondissement"].to_numpy(), "geometry": l93.geometry.to_numpy()})
+
+
+def _action_counts(an: Analytics, actions: pd.DataFrame, excl: str, params: list) -> pd.DataFrame:
+    """Facts per action perimeter × family × week, by point-in-polygon on the located facts (bounding box first)."""
+    import shapely
+
+    if actions.empty:
+        return pd.DataFrame(columns=["unit_id", "family", "week", "count"])
+    b = shapely.bounds(np.asarray(actions["geometry"].tolist(), dtype=object))
+    x0, y0, x1, y1 = float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max())
+    pts = an.query(
+        f"SELECT x, y, family, CAST(date_trunc('week', local_ts) AS DATE) AS week FROM incidents WHERE time_precision <> 'month' AND {excl} "
+        "AND x BETWEEN ? AND ? AND y BETWEEN ? AND ?", params + [x0, x1, y0, y1])
+    parts = []
+    for rec in actions.itertuples():
+        inside = shapely.contains_xy(rec.geometry, pts["x"].to_numpy(), pts["y"].to_numpy())
+        if inside.any():
+            g = pts[inside].groupby(["family", "week"], as_index=False).size().rename(columns={"size": "count"})
+            g.insert(0, "unit_id", f"action:{rec.action_id}")
+            parts.append(g)
+    if not parts:
+        return pd.DataFrame(columns=["unit_id", "family", "week", "count"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def weekly_counts(an: Analytics, actions: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Facts per unit_id × family × week (Monday) over the whole snapshot (families and ``toutes``); with
+    ``actions`` (see :func:`action_perimeters`), each action perimeter too."""
     sensitive = sorted(schema.sensitive_categories())
     excl = f"category NOT IN ({', '.join('?' * len(sensitive))})" if sensitive else "TRUE"
     week = "CAST(date_trunc('week', local_ts) AS DATE)"
@@ -76,6 +127,8 @@ def weekly_counts(an: Analytics) -> pd.DataFrame:
         f"UNION ALL SELECT '{CITY}' AS unit_id, family, {week} AS week, count(*) {base} GROUP BY ALL",
         sensitive * 3,
     )
+    if actions is not None and not actions.empty:
+        df = pd.concat([df, _action_counts(an, actions, excl, sensitive)], ignore_index=True)
     if df.empty:
         return pd.DataFrame(columns=["unit_id", "family", "week", "count"])
     df["week"] = pd.to_datetime(df["week"]).astype("datetime64[us]")
@@ -99,8 +152,9 @@ def watch(an: Analytics, alpha: float = 0.05, last_week: pd.Timestamp | None = N
     week of the snapshot)."""
     from observatory.territory import SEASON_MONTHS
 
-    u = units(an)
-    counts = weekly_counts(an)
+    actions = action_perimeters(an.settings)
+    u = units(an, actions)
+    counts = weekly_counts(an, actions)
     _, hi = an.date_range()
     if counts.empty or hi is None:
         empty = pd.DataFrame()
