@@ -15,6 +15,13 @@ FILTER_ERROR = "filter-error"
 SHARE_LINK = "share-link"
 RESET_FILTERS = "filter-reset"
 
+# Veille (weekly watch of the cellules)
+VE_CELLULE = "veille-cellule"
+VE_WEEK = "veille-week"
+VE_ALERTS = "veille-alerts"
+VE_HISTORY = "veille-history"
+VE_NOTE = "veille-note"
+
 # Filter bar
 F_START = "filter-start"
 F_END = "filter-end"
