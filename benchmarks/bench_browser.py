@@ -86,7 +86,7 @@ def _wait_idle(page) -> None:  # noqa: ANN001
 
 
 def first_visit(browser, url: str, path: str) -> dict:  # noqa: ANN001
-    """Bytes on the wire of one page opened with an empty cache."""
+    """Bytes on the wire of one page opened with an empty cache, in all and per file."""
     context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="fr-FR")
     page = context.new_page()
     responses = []
@@ -96,6 +96,7 @@ def first_visit(browser, url: str, path: str) -> dict:  # noqa: ANN001
     wire = decoded = 0
     encodings: dict[str, int] = {}
     by_kind: dict[str, int] = {}
+    files = []
     for req in responses:
         sizes = req.sizes()
         resp = req.response()
@@ -106,38 +107,47 @@ def first_visit(browser, url: str, path: str) -> dict:  # noqa: ANN001
         kind = "plotly.js" if "plotly" in req.url and req.url.split("?")[0].endswith(".js") else req.resource_type
         by_kind[kind] = by_kind.get(kind, 0) + body
         try:
-            decoded += len(resp.body()) if resp else 0
+            size = len(resp.body()) if resp else 0
         except Exception:  # noqa: BLE001 - a body Chromium did not keep (redirect): its encoded size is counted
-            decoded += body
+            size = body
+        decoded += size
+        files.append({"url": req.url.removeprefix(url).split("?")[0], "wire": body + sizes["responseHeadersSize"], "decoded": size, "encoding": enc})
     timing = page.evaluate(TIMING_JS)
     context.close()
-    return {"path": path, "requests": len(responses), "wire_bytes": wire, "decoded_bytes": decoded, "encodings": encodings, "by_kind": by_kind, **timing}
+    files.sort(key=lambda f: -f["wire"])
+    return {"path": path, "requests": len(responses), "wire_bytes": wire, "decoded_bytes": decoded, "encodings": encodings, "by_kind": by_kind, "files": files, **timing}
 
 
-def warm_static(browser, url: str, timeout_s: float = 180) -> int:  # noqa: ANN001
-    """One uncounted visit, then wait until the server's background brotli-11 versions of the static files are
-    ready (a served size that stops shrinking): the figures are those of every visitor but the very first after
-    an upgrade. Returns the number of static files."""
+def warm_static(browser, url: str, data_dir: Path, timeout_s: float = 300) -> int:  # noqa: ANN001
+    """One uncounted visit of every page, then wait until the server holds the brotli-11 version of each static
+    file it served (``<processed>/compressed-assets/<sha256>.br``, written by ``static_compression`` once the
+    background compression ends): the figures are those of every visitor but the very first after an upgrade.
+    Returns the number of static files."""
+    import hashlib
+
+    from observatory.config import get_settings
+
     context = browser.new_context()
     page = context.new_page()
-    urls = []
-    page.on("requestfinished", lambda req: urls.append(req.url) if req.resource_type in ("script", "stylesheet") and req.url.startswith(url) else None)
-    page.goto(url + "/carte")
-    _wait_idle(page)
+    urls: set[str] = set()
+    page.on("requestfinished", lambda req: urls.add(req.url) if req.resource_type in ("script", "stylesheet") and req.url.startswith(url) else None)
+    for path in ("/", "/carte"):
+        page.goto(url + path)
+        _wait_idle(page)
     context.close()
+    folder = get_settings(data_dir=data_dir).processed_dir / "compressed-assets"
+    expected = []
+    for u in sorted(urls):
+        with urllib.request.urlopen(urllib.request.Request(u, headers={"Accept-Encoding": "identity"}), timeout=30) as r:
+            body = r.read()
+        if len(body) >= 1024:  # static_compression.MIN_SIZE: smaller files travel as they are
+            expected.append(folder / f"{hashlib.sha256(body).hexdigest()}.br")
     deadline = time.time() + timeout_s
-    sizes: dict[str, int] = {}
-    while time.time() < deadline:
-        changed = False
-        for u in urls:
-            req = urllib.request.Request(u, headers={"Accept-Encoding": "br, gzip"})
-            with urllib.request.urlopen(req, timeout=30) as r:
-                n = len(r.read())
-            changed |= sizes.get(u) != n
-            sizes[u] = n
-        if not changed:
+    while not all(p.exists() for p in expected):
+        if time.time() > deadline:
+            print(f"warning: {sum(not p.exists() for p in expected)} static files still without their brotli-11 version", flush=True)
             break
-        time.sleep(5)
+        time.sleep(1)
     return len(urls)
 
 
@@ -192,7 +202,7 @@ def main() -> None:
         before = load_text()
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            n_static = warm_static(browser, url)
+            n_static = warm_static(browser, url, data_dir)
             print(f"{n_static} static files warmed (compressed once by the server, then served from its cache)", flush=True)
             firsts = [first_visit(browser, url, path) for path in paths]
             loads = page_loads(browser, url, paths, args.repeat)
@@ -210,6 +220,10 @@ def main() -> None:
     for r in firsts:
         enc = ", ".join(f"{k} {v / 1e6:.2f} MB" for k, v in sorted(r["encodings"].items()))
         print(f"{r['path']:12} {r['requests']:8} {r['wire_bytes'] / 1e6:9.2f} MB {r['decoded_bytes'] / 1e6:9.2f} MB {r['last_callback_ms'] or 0:11.0f} ms  {enc}")
+    heaviest = max(firsts, key=lambda r: r["wire_bytes"])
+    print(f"\nHeaviest first visit, {heaviest['path']}: its largest files (kB on the wire / decoded)")
+    for f in heaviest["files"][:12]:
+        print(f"  {f['wire'] / 1e3:8.1f} / {f['decoded'] / 1e3:8.1f}  {f['encoding']:8} {f['url']}")
     print(f"\nPage load, cache warm: navigation → last callback answered, {args.repeat} loads per page (ms); {after} after")
     print(f"{'page':12} {'callbacks':>9} {'min':>8} {'median':>8} {'max':>8}")
     for r in loads:

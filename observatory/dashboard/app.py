@@ -80,6 +80,10 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     from observatory.dashboard import static_compression
 
     static_compression.install(app, settings.processed_dir / "compressed-assets")
+    # MapLibre's modules for the partial plotly.js of assets/vendor (observatory/dashboard/plotly_bundle.py).
+    from observatory.dashboard import plotly_bundle
+
+    plotly_bundle.install(app)
     return app
 
 
