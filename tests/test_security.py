@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import re
 from pathlib import Path
 
 import dash
@@ -312,6 +313,9 @@ def test_security_headers_and_cookie_flags(app):
     assert page.headers["Referrer-Policy"] == "same-origin"
     data = call(client, "t-carte-points", "t-carte-in")
     assert data.headers["Cache-Control"] == "no-store"
+    # JSON answers (and static files): the same policy without the hashes, which only concern HTML documents.
+    answer_csp = data.headers["Content-Security-Policy"]
+    assert "'sha256-" not in answer_csp and answer_csp == re.sub(r" 'sha256-[^']+'", "", csp)
     assert client.get("/telechargement/brut.csv").headers["Cache-Control"] == "no-store"
 
 
