@@ -244,8 +244,8 @@ def prepare_file(path: Path, profile: Profile, settings: Settings, index: Territ
     batch_id = scan.sha256[:12]
     # Projecting the coordinates (pyproj) and placing them (shapely: arrondissement, zones; Arrow: grid ids) need
     # only the coordinates; putting the rows in time order and mapping the fields (Arrow kernels) need the other
-    # columns; all release the GIL: a worker thread does the first, the main thread the second, then checks the
-    # keys are unique (for deduplication; ids in file order: ~2× faster to hash) while the worker finishes.
+    # columns; all release the GIL: a worker thread does the first, the main thread the second, having checked the
+    # keys are unique (for deduplication; ids in file order: ~2× faster to hash) between ordering and mapping.
     # ``raw`` stays in file order (quarantine keeps the original values); the mapped columns are put in time
     # order, and positions below are positions in that order.
     original = raw
@@ -257,10 +257,12 @@ def prepare_file(path: Path, profile: Profile, settings: Settings, index: Territ
             order = time_order(raw.table, profile)
         finally:
             order_box.set_result(order)  # always set: the worker waits for it
+        # Before the mapped copies exist: its hash table then adds to the read table only (at 1e7 rows the
+        # check after mapping was the ingest's peak of memory, ~0.5 GB above the rest).
+        keys_unique = _keys_unique(normalised_ids(original.table, profile)) if profile.id_column else False
         if order is not None:
             raw = _permuted(raw, order, _mapped_columns(profile, raw.table.column_names))
         mapped = map_rows(raw.table, profile, id_prefix=prefix, extracted_at=ext.astimezone(timezone.utc).replace(tzinfo=None), now=now.astimezone(timezone.utc).replace(tzinfo=None))
-        keys_unique = _keys_unique(normalised_ids(original.table, profile)) if profile.id_column else False
         points, spatial_ = placed.result()
     loc = locate(mapped, raw.table, profile, index, tolerance_m=settings.territory_tolerance_m, grid_size_m=settings.grid_size_m,
                  problems=mapped.problems, points=points, spatial_=spatial_)
