@@ -38,6 +38,34 @@ def arrondissements_geojson(settings: Settings) -> dict:
 
 
 @lru_cache(maxsize=8)
+def _arrondissement_places(settings: Settings, _stamp_value: tuple) -> pd.DataFrame:
+    from shapely.ops import polylabel
+
+    from observatory import labels
+
+    arr = load_territory(settings).arrondissements_l93()
+    # The pole of inaccessibility (the inside point farthest from the outline): a centroid can sit near an edge
+    # of a long district (the 2e, from the Terreaux to the Confluence), where its name would spill over.
+    points = [polylabel(max(getattr(g, "geoms", [g]), key=lambda part: part.area), tolerance=10.0) for g in arr.geometry]
+    lon, lat = _TO_WGS84.transform([pt.x for pt in points], [pt.y for pt in points])
+    # « 1er », « 3e »: the district's name without « Lyon », short enough for the smallest districts at city zoom.
+    text = [labels.arrondissement_label(code).removeprefix("Lyon ") for code in arr["code"]]
+    return pd.DataFrame({"id": arr["code"].astype(str).to_numpy(), "lon": np.round(lon, 5), "lat": np.round(lat, 5), "text": text})
+
+
+def arrondissement_places(settings: Settings) -> pd.DataFrame:
+    """Where to write each arrondissement's name on a map: columns id (INSEE code), lon, lat, text (« 3e »)."""
+    return _arrondissement_places(settings, _stamp(settings)).copy()
+
+
+def map_style(settings: Settings):  # noqa: ANN201 - str | dict
+    """``layout.map.style`` of the dashboard's maps (see :mod:`observatory.dashboard.glyphs`)."""
+    from observatory.dashboard import glyphs
+
+    return glyphs.map_style(settings)
+
+
+@lru_cache(maxsize=8)
 def _zones(settings: Settings, _stamp_value: tuple) -> dict:
     t = load_territory(settings)
     return to_geojson(t.zones, "zone_id", SIMPLIFY_DEG / 2, 5, properties=("name", "kind"))
@@ -159,9 +187,10 @@ def install(app) -> None:  # noqa: ANN001 - dash.Dash
     """Serve the layers at ``/geo/<name>-<version>.geojson`` (public: geometry only, no incident data)."""
     import flask
 
-    from observatory.dashboard import security
+    from observatory.dashboard import glyphs, security
 
     security.allow_public_route(GEO_ROUTE)
+    glyphs.install(app)
 
     @app.server.route(app.config.routes_pathname_prefix.rstrip("/") + GEO_ROUTE + "<name>.geojson")
     def _geo_layer(name: str):  # noqa: ANN202

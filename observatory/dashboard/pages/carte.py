@@ -137,41 +137,42 @@ def map_figure(query, layer, outline_kinds):  # noqa: ANN001, ANN201
         # Cells and points need the districts drawn under them to be read.
         outlines = [(geo.geo_ref(s, "arrondissements"), "Arrondissements", "#9aa5b1")] + outlines
     table = layer_table(an, filters, layer).df
-    style = s.tile_source
+    style = geo.map_style(s)
+    places = geo.arrondissement_places(s)  # the districts' names, written on every layer to orient the reader
     extra = ""
     if layer in ("arr_rate", "arr_count"):
         rate = layer == "arr_rate"
         f, years = annual_view(an, filters)
         legend = ("Faits par an pour 1 000 hab." if years > 1 else f"Faits pour 1 000 hab. ({f.end.year})") if rate else ("Faits" if years > 1 else f"Faits ({f.end.year})")
-        fig = figures.choropleth_map(table, geo.geo_ref(s, "arrondissements"), "arrondissement", "rate_per_1000" if rate else "count", legend, name_col="label", style=style, height=640, value_format=figures.RATE_FMT if rate else figures.INT_FMT, outlines=outlines)
+        fig = figures.choropleth_map(table, geo.geo_ref(s, "arrondissements"), "arrondissement", "rate_per_1000" if rate else "count", legend, name_col="label", style=style, height=640, places=places, value_format=figures.RATE_FMT if rate else figures.INT_FMT, outlines=outlines)
         return fig, components.method_note(an, f, rate=rate, extra=rate_note(f, years) + " ; cliquer un arrondissement pour le détail")
     if layer == "zones":
-        fig = figures.zones_map(geo.zones_geojson(s), table, "zone_id", "kind", "name", "count", style=style, height=640, base=geo.geo_ref(s, "arrondissements"))
+        fig = figures.zones_map(geo.zones_geojson(s), table, "zone_id", "kind", "name", "count", style=style, height=640, places=places, base=geo.geo_ref(s, "arrondissements"))
         return fig, components.method_note(an, filters, extra="taux des zones rapportés à la surface ; piscines : périmètre de " + f"{int(s.pool_buffer_m)} m")
     if layer == "actions":
-        fig = figures.actions_map(geo.actions_geojson(s), table, "action_id", "type_label", {"title": "Action", "type_label": "Type", "periode": "Période", "statut": "Statut", "arrondissement_label": "Arrondissement"}, style=style, height=640, outlines=outlines)
+        fig = figures.actions_map(geo.actions_geojson(s), table, "action_id", "type_label", {"title": "Action", "type_label": "Type", "periode": "Période", "statut": "Statut", "arrondissement_label": "Arrondissement"}, style=style, height=640, places=places, outlines=outlines)
         extra = f"{len(table)} action(s) du plan concernée(s) par les filtres (catégories visées, arrondissements, zones, période) ; détail et évaluation : page Plan d'actions"
         return fig, components.method_note(an, filters, extra=extra)
     if layer == "hotspots":
         if table.empty:
             return figures.empty_figure("Aucun point chaud ni froid significatif pour ces filtres", height=640), components.method_note(an, filters)
-        fig = figures.hotspot_map(table, geo.geo_ref(s, "grille"), "cell_id", "class", "count", style=style, height=640, outlines=outlines)
+        fig = figures.hotspot_map(table, geo.geo_ref(s, "grille"), "cell_id", "class", "count", style=style, height=640, places=places, outlines=outlines)
         return fig, components.method_note(an, filters, extra=an.hotspots(filters).attrs.get("note", "") + " ; cliquer une maille pour le détail")
     if layer == "persistence":
         if table.empty:
             return figures.empty_figure("Aucune maille chaude (95 %) sur les 4 derniers trimestres", height=640), components.method_note(an, filters)
         p = table.assign(label=table["cell_id"])
-        fig = figures.choropleth_map(p, geo.geo_ref(s, "grille"), "cell_id", "quarters_hot", "Trimestres chauds (sur 4)", name_col="label", style=style, height=640, colorscale="Reds", outlines=outlines, click_kind="cell")
+        fig = figures.choropleth_map(p, geo.geo_ref(s, "grille"), "cell_id", "quarters_hot", "Trimestres chauds (sur 4)", name_col="label", style=style, height=640, places=places, colorscale="Reds", outlines=outlines, click_kind="cell")
         fig.update_traces(colorbar={"dtick": 1}, selector={"name": "Trimestres chauds (sur 4)"})
         return fig, components.method_note(an, filters, extra="nombre des 4 derniers trimestres où la maille est un point chaud Gi* à 95 % ou plus ; cliquer une maille pour le détail")
     if layer == "points":
         if len(table) > MAX_POINT_MARKERS:
-            fig = figures.density_map(table, "lon", "lat", "count", style=style, height=640, outlines=outlines)
+            fig = figures.density_map(table, "lon", "lat", "count", style=style, height=640, places=places, outlines=outlines)
         else:
-            fig = figures.points_map(table, "lon", "lat", "count", "grid_cell", style=style, height=640, outlines=outlines)
+            fig = figures.points_map(table, "lon", "lat", "count", "grid_cell", style=style, height=640, places=places, outlines=outlines)
         extra = f"positions généralisées au centre des mailles de {s.grid_size_m} m, catégories sensibles exclues"
         return fig, components.method_note(an, filters, extra=extra)
-    fig = figures.choropleth_map(table, geo.geo_ref(s, "grille"), "grid_cell", "count", "Faits", style=style, height=640, outlines=outlines, click_kind="cell")
+    fig = figures.choropleth_map(table, geo.geo_ref(s, "grille"), "grid_cell", "count", "Faits", style=style, height=640, places=places, outlines=outlines, click_kind="cell")
     fig.update_traces(marker_line_width=0, selector={"type": "choroplethmap", "name": "Faits"})
     return fig, components.method_note(an, filters, extra=f"mailles de {s.grid_size_m} m ; faits sans localisation précise exclus ; cliquer une maille pour le détail")
 
