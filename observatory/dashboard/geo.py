@@ -50,11 +50,13 @@ def _arrondissement_places(settings: Settings, _stamp_value: tuple) -> pd.DataFr
     lon, lat = _TO_WGS84.transform([pt.x for pt in points], [pt.y for pt in points])
     # « 1er », « 3e »: the district's name without « Lyon », short enough for the smallest districts at city zoom.
     text = [labels.arrondissement_label(code).removeprefix("Lyon ") for code in arr["code"]]
-    return pd.DataFrame({"id": arr["code"].astype(str).to_numpy(), "lon": np.round(lon, 5), "lat": np.round(lat, 5), "text": text})
+    return pd.DataFrame({"id": arr["code"].astype(str).to_numpy(), "lon": np.round(lon, 5), "lat": np.round(lat, 5), "text": text,
+                         "x": [pt.x for pt in points], "y": [pt.y for pt in points]})
 
 
 def arrondissement_places(settings: Settings) -> pd.DataFrame:
-    """Where to write each arrondissement's name on a map: columns id (INSEE code), lon, lat, text (« 3e »)."""
+    """Where to write each arrondissement's name on a map: columns id (INSEE code), lon, lat, text (« 3e »), and
+    x, y in Lambert-93 (for the vector export)."""
     return _arrondissement_places(settings, _stamp(settings)).copy()
 
 

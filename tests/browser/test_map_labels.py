@@ -38,3 +38,17 @@ def test_arrondissement_names_are_drawn_with_local_glyphs(page, dashboard_url, p
     page.locator(".js-plotly-plot").filter(has=page.locator(".maplibregl-canvas")).first.screenshot(path=str(ARTIFACTS / f"map-names-{path.strip('/') or 'accueil'}.png"))
     assert page.console_errors == [], page.console_errors
     assert page.foreign_requests == [], f"requests left the machine: {page.foreign_requests}"
+
+
+def test_the_map_svg_button_downloads_a_vector_map(page, dashboard_url):  # noqa: ANN001
+    open_page(page, dashboard_url + "/carte?couche=grid")
+    card = page.locator(".card").filter(has=page.locator(".maplibregl-canvas")).first
+    with page.expect_download(timeout=60_000) as info:
+        card.get_by_role("button", name="SVG", exact=True).click()
+    download = info.value
+    assert download.suggested_filename.startswith("faits-par-maille") and download.suggested_filename.endswith(".svg")
+    text = open(download.path(), encoding="utf-8").read()
+    assert text.startswith("<svg") and "<image" not in text and text.count("<path") > 50
+    assert "Faits par maille de 200 m" in text and "Nombre de faits" in text and "Exporté le" in text
+    assert page.console_errors == [], page.console_errors
+    assert page.foreign_requests == [], page.foreign_requests

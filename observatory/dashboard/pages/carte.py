@@ -9,7 +9,7 @@ from dash import Input, Output, callback, html
 
 from observatory import figures, labels, schema
 from observatory.analytics.filters import Filters
-from observatory.dashboard import components, geo, ids, shaping
+from observatory.dashboard import components, geo, ids, map_svg, shaping
 from observatory.dashboard.exporting import ExportTable, exportable
 from observatory.dashboard.panel import clickable
 
@@ -46,7 +46,7 @@ def layout(couche: str | None = None, **_query):  # noqa: ANN003, ANN201
     return html.Div(
         [
             html.H1("Carte", className="h4"),
-            components.figure_card(ids.MAP_GRAPH, "Carte des faits", height=640, graph_id=clickable("carte"), formats=("csv", "xlsx", "geojson"), controls=controls, filename="carte"),
+            components.figure_card(ids.MAP_GRAPH, "Carte des faits", height=640, graph_id=clickable("carte"), formats=("csv", "xlsx", "geojson", "svg"), controls=controls, filename="carte"),
         ]
     )
 
@@ -177,16 +177,25 @@ def map_figure(query, layer, outline_kinds):  # noqa: ANN001, ANN201
     return fig, components.method_note(an, filters, extra=f"mailles de {s.grid_size_m} m ; faits sans localisation précise exclus ; cliquer une maille pour le détail")
 
 
-@exportable(ids.MAP_GRAPH, "Couche de la carte")
-def _map_export(an, filters, options=None):  # noqa: ANN001, ANN202
-    """The layer shown (``couche`` in the address), aggregated; the GeoJSON carries its polygons or points."""
+def _exported_layer(options: dict | None) -> str:
+    """The layer an export draws: the address's ``couche`` when valid and allowed to the viewer."""
     layer = (options or {}).get("couche", "arr_rate")
     valid = {o["value"] for o in LAYERS}
     if layer not in valid or (layer == "points" and not components.is_analyst()):
         layer = "arr_rate" if layer not in valid else "grid"
+    return layer
+
+
+@exportable(ids.MAP_GRAPH, "Couche de la carte")
+def _map_export(an, filters, options=None):  # noqa: ANN001, ANN202
+    """The layer shown (``couche`` in the address), aggregated; the GeoJSON carries its polygons or points."""
+    layer = _exported_layer(options)
     table = layer_table(an, filters, layer)
     key = {"arr_rate": "arrondissement", "arr_count": "arrondissement", "zones": "zone_id", "grid": "grid_cell", "points": "grid_cell", "hotspots": "cell_id", "persistence": "cell_id"}.get(layer)
-    return ExportTable(table.df, table.value_cols, geojson=table.geojson or layer_geojson(an.settings, table.df, layer), title=table.title, extra_note=table.extra_note, geo_key=key, derived=table.derived)
+    return ExportTable(table.df, table.value_cols, geojson=table.geojson or layer_geojson(an.settings, table.df, layer), title=table.title, extra_note=table.extra_note, geo_key=key, derived=table.derived, period=table.period)
+
+
+map_svg.register(ids.MAP_GRAPH, lambda table, published, meta, options: map_svg.layer_svg(components.settings(), _exported_layer(options), table, published, meta))
 
 
 def layer_geojson(settings, df, layer: str) -> dict:  # noqa: ANN001
