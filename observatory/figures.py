@@ -370,8 +370,9 @@ def choropleth_map(
     return _map_layout(fig, style, height)
 
 
-def hotspot_map(df: pd.DataFrame, geojson: dict, id_col: str, class_col: str, value_col: str, style: str | dict = "white-bg", height: int = 520, outlines: Iterable[tuple[dict, str, str]] = (), places: pd.DataFrame | None = None) -> go.Figure:
-    """Grid cells coloured by their Gi* confidence class (one legend entry per class present)."""
+def hotspot_map(df: pd.DataFrame, geojson: dict, id_col: str, class_col: str, value_col: str, style: str | dict = "white-bg", height: int = 520, outlines: Iterable[tuple[dict, str, str]] = (), places: pd.DataFrame | None = None, name_col: str | None = None) -> go.Figure:
+    """Grid cells coloured by their Gi* confidence class (one legend entry per class present); the hover names
+    each cell by ``name_col`` (its place) when given, else by its id."""
     fig = go.Figure()
     for cls, color in HOTSPOT_COLORS.items():
         part = df[df[class_col] == cls]
@@ -383,11 +384,11 @@ def hotspot_map(df: pd.DataFrame, geojson: dict, id_col: str, class_col: str, va
                 locations=part[id_col].astype(str),
                 z=[1] * len(part),
                 featureidkey="id",
-                customdata=np.column_stack([hover_texts(part[id_col]), part[value_col].to_numpy(), np.full(len(part), "cell")]),
+                customdata=np.column_stack([hover_texts(part[id_col]), part[value_col].to_numpy(), hover_texts(part[name_col or id_col]), np.full(len(part), "cell")]),
                 colorscale=[[0, color], [1, color]],
                 showscale=False,
                 marker={"opacity": 0.8, "line": {"color": "#ffffff", "width": 0.5}},
-                hovertemplate=f"Maille %{{customdata[0]}}<br>{HOTSPOT_LABELS[cls]}<br>Faits : %{{customdata[1]:,.0f}}<extra></extra>",
+                hovertemplate=f"<b>%{{customdata[2]}}</b><br>{HOTSPOT_LABELS[cls]}<br>Faits : %{{customdata[1]:,.0f}}<extra></extra>",
                 name=HOTSPOT_LABELS[cls],
                 showlegend=True,
             )
@@ -399,7 +400,7 @@ def hotspot_map(df: pd.DataFrame, geojson: dict, id_col: str, class_col: str, va
     return _map_layout(fig, style, height, places=places)
 
 
-def points_map(df: pd.DataFrame, lon_col: str, lat_col: str, count_col: str, id_col: str | None = None, style: str | dict = "white-bg", height: int = 520, outlines: Iterable[tuple[dict, str, str]] = (), places: pd.DataFrame | None = None) -> go.Figure:
+def points_map(df: pd.DataFrame, lon_col: str, lat_col: str, count_col: str, id_col: str | None = None, style: str | dict = "white-bg", height: int = 520, outlines: Iterable[tuple[dict, str, str]] = (), places: pd.DataFrame | None = None, name_col: str | None = None) -> go.Figure:
     """Generalised points (cell centres): marker area grows with the number of facts they stand for."""
     fig = go.Figure()
     for gj, name, color in outlines:
@@ -414,8 +415,8 @@ def points_map(df: pd.DataFrame, lon_col: str, lat_col: str, count_col: str, id_
                 lat=df[lat_col].round(5),
                 mode="markers",
                 marker={"size": size.round(1), "color": CURRENT_COLOR, "opacity": 0.6},
-                customdata=np.column_stack([ids, n.to_numpy(), np.full(len(df), "cell")]),
-                hovertemplate="Maille %{customdata[0]}<br>Faits : %{customdata[1]:,.0f}<extra></extra>",
+                customdata=np.column_stack([ids, n.to_numpy(), hover_texts(df[name_col]) if name_col else ids, np.full(len(df), "cell")]),
+                hovertemplate="<b>%{customdata[2]}</b><br>Faits : %{customdata[1]:,.0f}<extra></extra>",
                 name="Faits (position généralisée)",
                 showlegend=True,
             )

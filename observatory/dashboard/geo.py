@@ -264,3 +264,18 @@ def cell_places(cell_ids: pd.Series, territory, size_m: int) -> list[str]:  # no
         if seen[name] > 1:
             out[i] = f"{name} ({seen[name]})"
     return out
+
+
+@lru_cache(maxsize=4)
+def _cell_names(settings: Settings, _stamp_value: tuple) -> dict[str, str]:
+    grid = city_grid(load_territory(settings), settings.grid_size_m)
+    ids = grid["cell_id"].astype(str).reset_index(drop=True)
+    return dict(zip(ids, cell_places(ids, load_territory(settings), settings.grid_size_m)))
+
+
+def cell_names(settings: Settings, cell_ids: pd.Series) -> pd.Series:
+    """The place name of each grid cell (see :func:`cell_places`), computed once for the whole city grid so that
+    a cell keeps the same name, repeats numbered the same way, on every map, table and panel. A cell outside the
+    grid (a partner's point outside the city) keeps its Lambert-93 id."""
+    names = _cell_names(settings, _stamp(settings))
+    return pd.Series([names.get(str(c), str(c)) for c in cell_ids], index=cell_ids.index, dtype=object)

@@ -50,7 +50,10 @@ def selection_title(an, kind: str, key: str) -> str:  # noqa: ANN001
         z = an.territory.zones
         match = z[z["zone_id"] == key]
         return f"{match['name'].iloc[0]} ({labels.ZONE_KIND_LABELS.get(match['kind'].iloc[0], '')})" if len(match) else key
-    return f"Maille {key} ({an.settings.grid_size_m} m)"
+    from observatory.dashboard import geo
+
+    # The cell's place (IRIS or sector and arrondissement), as the maps and tables name it; its id stays in exports.
+    return f"{geo.cell_names(an.settings, pd.Series([key])).iloc[0]} (maille de {an.settings.grid_size_m} m)"
 
 
 def _pick(df: pd.DataFrame, col: str, key: str) -> pd.DataFrame:

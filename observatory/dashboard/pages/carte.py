@@ -156,12 +156,13 @@ def map_figure(query, layer, outline_kinds):  # noqa: ANN001, ANN201
     if layer == "hotspots":
         if table.empty:
             return figures.empty_figure("Aucun point chaud ni froid significatif pour ces filtres", height=640), components.method_note(an, filters)
-        fig = figures.hotspot_map(table, geo.geo_ref(s, "grille"), "cell_id", "class", "count", style=style, height=640, places=places, outlines=outlines)
+        table = table.assign(place=geo.cell_names(s, table["cell_id"]))
+        fig = figures.hotspot_map(table, geo.geo_ref(s, "grille"), "cell_id", "class", "count", style=style, height=640, places=places, outlines=outlines, name_col="place")
         return fig, components.method_note(an, filters, extra=an.hotspots(filters).attrs.get("note", "") + " ; cliquer une maille pour le détail")
     if layer == "persistence":
         if table.empty:
             return figures.empty_figure("Aucune maille chaude (95 %) sur les 4 derniers trimestres", height=640), components.method_note(an, filters)
-        p = table.assign(label=table["cell_id"])
+        p = table.assign(label=geo.cell_names(s, table["cell_id"]))
         fig = figures.choropleth_map(p, geo.geo_ref(s, "grille"), "cell_id", "quarters_hot", "Trimestres chauds (sur 4)", name_col="label", style=style, height=640, places=places, colorscale="Reds", outlines=outlines, click_kind="cell")
         fig.update_traces(colorbar={"dtick": 1}, selector={"name": "Trimestres chauds (sur 4)"})
         return fig, components.method_note(an, filters, extra="nombre des 4 derniers trimestres où la maille est un point chaud Gi* à 95 % ou plus ; cliquer une maille pour le détail")
@@ -169,10 +170,11 @@ def map_figure(query, layer, outline_kinds):  # noqa: ANN001, ANN201
         if len(table) > MAX_POINT_MARKERS:
             fig = figures.density_map(table, "lon", "lat", "count", style=style, height=640, places=places, outlines=outlines)
         else:
-            fig = figures.points_map(table, "lon", "lat", "count", "grid_cell", style=style, height=640, places=places, outlines=outlines)
+            fig = figures.points_map(table.assign(place=geo.cell_names(s, table["grid_cell"])), "lon", "lat", "count", "grid_cell", style=style, height=640, places=places, outlines=outlines, name_col="place")
         extra = f"positions généralisées au centre des mailles de {s.grid_size_m} m, catégories sensibles exclues"
         return fig, components.method_note(an, filters, extra=extra)
-    fig = figures.choropleth_map(table, geo.geo_ref(s, "grille"), "grid_cell", "count", "Faits", style=style, height=640, places=places, outlines=outlines, click_kind="cell")
+    table = table.assign(label=geo.cell_names(s, table["grid_cell"]))
+    fig = figures.choropleth_map(table, geo.geo_ref(s, "grille"), "grid_cell", "count", "Faits", name_col="label", style=style, height=640, places=places, outlines=outlines, click_kind="cell")
     fig.update_traces(marker_line_width=0, selector={"type": "choroplethmap", "name": "Faits"})
     return fig, components.method_note(an, filters, extra=f"mailles de {s.grid_size_m} m ; faits sans localisation précise exclus ; cliquer une maille pour le détail")
 

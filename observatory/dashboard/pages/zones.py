@@ -241,7 +241,7 @@ def persistence(query):  # noqa: ANN001, ANN201
     pai = an.predictive_accuracy(filters if components.is_analyst() else shaping.sensitive_free(filters), kind="year").iloc[0]
     cells = shaping.with_labels(cells, "arrondissement", "arrondissement")
     # A reader places « Moncey — Lyon 3e », not « E4209_N32589 » (the id stays in the exports, for GIS joins).
-    cells["place"] = geo.cell_places(cells["cell_id"], an.territory, components.settings().grid_size_m) if len(cells) else []
+    cells["place"] = geo.cell_names(components.settings(), cells["cell_id"]) if len(cells) else []
     cols = [Col("place", "Maille (lieu)"), Col("label", "Arrondissement"), Col("quarters_hot", "Trimestres chauds (sur 4)", int_cell), Col("hot_last", "Chaude au dernier trimestre", yes_no)]
     first, last = cells.attrs.get("first_quarter"), cells.attrs.get("last_quarter")
     summary = html.P(
