@@ -99,3 +99,21 @@ def test_a_non_analyst_gets_withheld_districts_in_grey_and_no_snapshot_id(app_an
     assert "Effectif trop faible (non publié)" in _texts(root)
     assert "instantané" not in text and "NON PROTÉGÉ" not in text
     assert any("< 5" in t for t in _texts(root))  # the protection rule is written under the map
+
+
+def test_the_overview_map_svg_draws_the_measure_shown_and_an_elu_may_download_it(app_and_settings, monkeypatch):  # noqa: ANN001
+    from observatory.auth.store import User
+    from observatory.dashboard import ids, security
+
+    app, _settings = app_and_settings
+    data = _export(app, ids.OV_MAP, "svg", {}, {"mesure": "count"})
+    root = ET.fromstring(base64_bytes(data).decode("utf-8"))
+    texts = _texts(root)
+    assert "Nombre de faits" in texts and "Faits pour 1 000 habitants" not in texts
+    assert len([p for p in root.iter(f"{NS}path") if p.get("fill") not in (None, "none")]) == 9
+    default = _texts(ET.fromstring(base64_bytes(_export(app, ids.OV_MAP, "svg", {}, {})).decode("utf-8")))
+    assert "Faits pour 1 000 habitants" in default
+    # The home page is an élu's page: its map's SVG is theirs too, protected, without the snapshot id.
+    monkeypatch.setattr(security, "LOCAL_USER", User(name="paul", role="elu"))
+    text = base64_bytes(_export(app, ids.OV_MAP, "svg", {}, {"mesure": "count"})).decode("utf-8")
+    assert "<path" in text and "<image" not in text and "instantané" not in text and "NON PROTÉGÉ" not in text

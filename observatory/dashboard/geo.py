@@ -257,12 +257,13 @@ def cell_places(cell_ids: pd.Series, territory, size_m: int) -> list[str]:  # no
                 out.append(f"{arr_name}, secteur {COMPASS[int(angle // 45)]}")
         else:
             out.append(arr_name)
-    # Neighbouring cells can share a name: number the repeats so that each row stays distinct.
+    # Neighbouring cells can share a name: number the repeats (« Mermoz — Lyon 8e, maille 3 ») so that each row
+    # stays distinct; a word rather than « (3) », which read as a count beside the counts that follow names.
     seen: dict[str, int] = {}
     for i, name in enumerate(out):
         seen[name] = seen.get(name, 0) + 1
         if seen[name] > 1:
-            out[i] = f"{name} ({seen[name]})"
+            out[i] = f"{name}, maille {seen[name]}"
     return out
 
 

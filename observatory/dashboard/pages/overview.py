@@ -11,7 +11,7 @@ from dash import Input, Output, callback, html
 
 from observatory import figures, labels, schema
 from observatory.analytics.filters import Filters
-from observatory.dashboard import components, geo, ids, shaping
+from observatory.dashboard import components, geo, ids, map_svg, shaping
 from observatory.dashboard.exporting import ExportTable, exportable
 from observatory.dashboard.panel import clickable
 
@@ -21,7 +21,7 @@ FRESHNESS_MONTHS = 6
 METRICS = [{"label": "Taux pour 1 000 habitants", "value": "rate"}, {"label": "Nombre de faits", "value": "count"}]
 
 
-def layout(**_query):  # noqa: ANN003, ANN201 - Dash Pages passes the URL query
+def layout(mesure: str | None = None, **_query):  # noqa: ANN003, ANN201 - Dash Pages passes the URL query
     an = components.analytics()
     if not components.has_data(an):
         return html.Div([html.H1("Vue d'ensemble", className="h4"), components.empty_state()])
@@ -37,8 +37,8 @@ def layout(**_query):  # noqa: ANN003, ANN201 - Dash Pages passes the URL query
                             "Arrondissements",
                             height=430,
                             graph_id=clickable("overview"),
-                            formats=("csv", "xlsx", "geojson"),
-                            controls=dbc.RadioItems(id=ids.OV_METRIC, options=METRICS, value="rate", inline=True, className="small mb-1"),
+                            formats=("csv", "xlsx", "geojson", "svg"),
+                            controls=dbc.RadioItems(id=ids.OV_METRIC, options=METRICS, value=mesure if mesure in ("rate", "count") else "rate", inline=True, className="small mb-1"),
                             filename="arrondissements",
                         ),
                         lg=6,
@@ -192,6 +192,25 @@ def _map_table(an, filters):  # noqa: ANN001, ANN202
     gj = geo.arrondissements_geojson(components.settings())
     note = "" if components.is_analyst() else SENSITIVE_NOTE
     return ExportTable(raw, value_cols=("count",), derived=("rate_per_1000",), geojson=gj, geo_key="arrondissement", period=(current.start, current.end), extra_note=note)
+
+
+# The map's SVG is the vector map of the measure shown (dashboard/map_svg.py): the measure lives in the address
+# (« mesure »), where the export reads the page's options, and a bookmarked view keeps it.
+map_svg.register(ids.OV_MAP, lambda table, published, meta, options: map_svg.layer_svg(
+    components.settings(), "arr_count" if options.get("mesure") == "count" else "arr_rate", table, published, meta))
+
+dash.clientside_callback(
+    """
+    function(measure) {
+        const params = new URLSearchParams(window.location.search);
+        params.set("mesure", measure);
+        window.history.replaceState(window.history.state, "", window.location.pathname + "?" + params.toString());
+        return window.dash_clientside.no_update;
+    }
+    """,
+    Output(ids.OV_METRIC, "className"),
+    Input(ids.OV_METRIC, "value"),
+)
 
 
 @callback(Output(ids.OV_MOVERS, "figure"), Output(ids.note(ids.OV_MOVERS), "children"), Input(ids.FILTERS, "data"))

@@ -88,7 +88,7 @@ def alert_card(an, res, row, analyst: bool, min_count: int):
     since = pd.Timestamp(res.assessed["week"].min()) if pd.isna(row.since) else None
     first = series.loc[series["alert"], "week"].min() if since is None else since
     cells, hours = alert_details(an, row.watched_unit, row.watched_family, first, res.last_week)
-    places = ", ".join(f"{c} ({count_text(n, analyst, min_count)})" for c, n in zip(geo.cell_names(an.settings, cells["grid_cell"]), cells["count"])) or "—"
+    places = " ; ".join(f"{c} : {count_text(n, analyst, min_count)}" for c, n in zip(geo.cell_names(an.settings, cells["grid_cell"]), cells["count"])) or "—"
     peak = hours.sort_values("count", ascending=False).head(3)["hour"].sort_values().tolist()
     hours_text = ", ".join(f"{h} h" for h in peak) or "—"
     kind = "pic de la semaine" if row.spike else "hausse durable"
