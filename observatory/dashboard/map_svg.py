@@ -177,6 +177,7 @@ def layer_svg(settings: Settings, layer: str, table, published: pd.DataFrame, me
         features=features,
         legend=legend,
         legend_title=legend_title,
+        legend_opacity={"zones": 0.45, "actions": 0.35, "points": 0.6}.get(layer, 0.85),
         source=source,
         notes=notes,
         stamp=f"Exporté le {meta.created_at.strftime('%d/%m/%Y à %H:%M')} (heure de Paris)",

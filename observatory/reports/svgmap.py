@@ -39,6 +39,7 @@ class MapSVG:
     features: Sequence[Feature]
     legend: Sequence[tuple[str, str]]  # (colour, label), in reading order
     legend_title: str = ""
+    legend_opacity: float = 0.85  # the swatches' fill as the features are drawn (see through, like the map)
     subtitle: str = ""
     source: str = ""
     stamp: str = ""  # « Exporté le 05/12/2026 à 14:03 »
@@ -155,7 +156,7 @@ def render(spec: MapSVG) -> str:
             body.append(_text(lx, ly, line, size=12, weight="bold"))
         ly += 6
     for colour, label in spec.legend:
-        body.append(f'<rect x="{_n(lx)}" y="{_n(ly)}" width="16" height="12" fill="{colour}" stroke="#888" stroke-width="0.5"/>')
+        body.append(f'<rect x="{_n(lx)}" y="{_n(ly)}" width="16" height="12" fill="{colour}" fill-opacity="{_n(spec.legend_opacity)}" stroke="#888" stroke-width="0.5"/>')
         for k, line in enumerate(_wrap(label, 34)):
             body.append(_text(lx + 22, ly + 10 + 13 * k, line, size=11))
         ly += 18 + 13 * (len(_wrap(label, 34)) - 1)
