@@ -168,6 +168,9 @@ def offline_style(glyphs_url: str) -> dict:
     machine."""
     return {
         "version": 8,
+        # Plotly compares style ids between updates: a stable id keeps MapLibre from reloading the style (and
+        # refetching sources and glyphs) each time the filters change.
+        "id": OFFLINE_STYLE_NAME,
         "name": OFFLINE_STYLE_NAME,
         "glyphs": glyphs_url,
         "sources": {},
