@@ -69,28 +69,10 @@ CMP_DERIVED = ("diff", "pct_change", "p_value", "p_adjusted", "z", "significant"
 
 def period_compare(an, filters, ref, kind: str, by: tuple[str, ...] = ()) -> pd.DataFrame:  # noqa: ANN001
     """compare_periods for the current-year view, honouring a « Du » later than 1 January: then the period is
-    « Du » → reference day, compared with the same days one year earlier (same columns as compare_periods)."""
-    from observatory.analytics.compare import benjamini_hochberg, compare_counts, periods
-
-    if filters.start is None or filters.start <= date(ref.year, 1, 1):
-        return an.compare_periods(filters, kind=kind, reference=ref, by=by)
-    (_cs, ce), (_ps, pe) = periods("ytd", ref)
-    cs = filters.start
-    ps = cs.replace(year=cs.year - 1) if not (cs.month == 2 and cs.day == 29) else date(cs.year - 1, 2, 28)
-    keys = list(by)
-    cur = an.counts(filters.replace(start=cs, end=ce), by=by)
-    prev = an.counts(filters.replace(start=ps, end=pe), by=by)
-    if keys:
-        merged = cur[keys + ["count"]].merge(prev[keys + ["count"]], on=keys, how="outer", suffixes=("_cur", "_prev"))
-    else:
-        merged = pd.DataFrame({"count_cur": [int(cur["count"].sum())], "count_prev": [int(prev["count"].sum())]})
-    # Per day: the two periods can differ by a day (29 February).
-    st = compare_counts(merged["count_cur"].fillna(0), merged["count_prev"].fillna(0), ((ce - cs).days + 1) / ((pe - ps).days + 1)).reset_index(drop=True)
-    out = pd.concat([merged[keys].reset_index(drop=True), st], axis=1)
-    out.insert(out.columns.get_loc("p_value") + 1, "p_adjusted", benjamini_hochberg(out["p_value"], (out["current"] + out["previous"]) > 0))
-    out["significant"] = (out["p_adjusted"] < 0.05).astype(bool)
-    out["current_start"], out["current_end"], out["previous_start"], out["previous_end"] = cs, ce, ps, pe
-    return out
+    « Du » → reference day, compared with the same days one year earlier, with the same coverage refusal and
+    test as every other comparison (same columns as compare_periods)."""
+    start = filters.start if filters.start is not None and filters.start > date(ref.year, 1, 1) else None
+    return an.compare_periods(filters, kind=kind, reference=ref, by=by, start=start)
 
 
 def territory_caption(an, filters, rates: pd.DataFrame) -> str:  # noqa: ANN001
