@@ -62,3 +62,86 @@ def test_the_home_page_du_uses_the_test_of_every_other_comparison(tmp_path, sett
     assert total["comparable"] and total["exposure_ratio"] == pytest.approx(1.0)
     assert total["current"] == total["previous"] == 5 * 137
     assert not total["significant"] and total["test"] != "" and "phi" in total
+
+
+# 2. Rates per year, whatever the period ---------------------------------------------------------------------------
+def test_exposure_counts_each_calendar_year_by_its_own_days():
+    from observatory.analytics.exposure import exposure_years, rate_period_note
+
+    assert exposure_years(date(2024, 1, 1), date(2024, 12, 31)) == 1.0  # 366 days: still one year
+    assert exposure_years(date(2025, 1, 1), date(2025, 7, 15)) == pytest.approx(196 / 365)
+    assert exposure_years(date(2024, 7, 1), date(2025, 6, 30)) == pytest.approx(184 / 366 + 181 / 365)
+    assert exposure_years(date(2019, 1, 1), date(2025, 12, 31)) == pytest.approx(7.0)
+    assert exposure_years(date(2025, 2, 1), date(2025, 1, 31)) == 0.0
+    assert rate_period_note(date(2025, 1, 1), date(2025, 12, 31), 1.0) == "année 2025"
+    assert rate_period_note(date(2025, 1, 1), date(2025, 7, 15), 196 / 365) == "taux annualisé : faits du 01/01/2025 au 15/07/2025 (196 jours) ramenés à un an"
+    assert rate_period_note(date(2019, 1, 1), date(2025, 12, 31), 7.0).startswith("moyenne annuelle du 01/01/2019 au 31/12/2025 (7")
+
+
+def _constant(tmp_path, settings, per_day: int = 5) -> Analytics:
+    """``per_day`` facts a day in the 3e from 01/01/2024 to 15/07/2025 (the snapshot's last day): one rate."""
+    dates = _daily("2024-01-01", "2025-07-15", per_day)
+    return Analytics.from_files(write_snapshot(incidents(occurred_at=dates, arrondissement="69383"), tmp_path / "snap"), settings)
+
+
+def test_rates_are_per_year_for_a_year_still_running_and_for_several_years(tmp_path, settings):
+    an = _constant(tmp_path, settings)
+    pop = int(an.territory.arrondissements.set_index("code").loc["69383", "population"])
+    year_rate = 5 * 365 / pop * 1000  # the same rate per day all along
+
+    def rate(f: Filters) -> tuple[float, pd.DataFrame]:
+        r = an.rates_by_arrondissement(f)
+        return float(r.set_index("arrondissement").loc["69383", "rate_per_1000"]), r
+
+    r2024, t2024 = rate(Filters(start=date(2024, 1, 1), end=date(2024, 12, 31)))
+    assert r2024 == pytest.approx(5 * 366 / pop * 1000) and t2024.attrs["rate_note"] == "année 2024"  # whole year: count / population
+    # 2025 asked for, data until 15 July: 196 days, annualised (it read 5 × 196 / pop before, half the 2024 rate).
+    r2025, t2025 = rate(Filters(start=date(2025, 1, 1), end=date(2025, 12, 31)))
+    assert r2025 == pytest.approx(year_rate)
+    assert t2025.attrs["period"] == (date(2025, 1, 1), date(2025, 7, 15)) and "196 jours" in t2025.attrs["rate_note"]
+    # The whole snapshot: 1 + 196/365 years, not the sum of both.
+    r_all, t_all = rate(Filters())
+    assert r_all == pytest.approx(5 * (366 + 196) / (1 + 196 / 365) / pop * 1000)
+    assert t_all.attrs["rate_note"].startswith("moyenne annuelle du 01/01/2024 au 15/07/2025")
+    assert "Taux annuel" in t_all.attrs["note"]
+
+
+def test_the_map_of_a_year_still_running_shows_a_yearly_rate(tmp_path, settings, overview):
+    from observatory.dashboard.pages import carte
+
+    an = _constant(tmp_path, settings)
+    pop = int(an.territory.arrondissements.set_index("code").loc["69383", "population"])
+    t = carte.layer_table(an, Filters(), "arr_rate")
+    assert t.period == (date(2025, 1, 1), date(2025, 7, 15))
+    row = t.df.set_index("arrondissement").loc["69383"]
+    assert row["count"] == 5 * 196 and row["rate_per_1000"] == pytest.approx(5 * 365 / pop * 1000)
+    assert "ramenés à un an" in t.extra_note
+
+
+def test_the_bilan_of_a_year_still_running_annualises_its_rates(settings):
+    from observatory import schema
+    from observatory.reports.diagnostic import DiagnosticInputs, build_diagnostic
+    from observatory.territory import load_territory
+
+    terr = load_territory(settings)
+    fam = schema.category_family("escroqueries")
+    rows = [(y, a, "escroqueries", fam, n) for a in schema.ARRONDISSEMENT_CODES for y, n in ((2024, 366 * 2), (2025, 196 * 2))]
+    sources = pd.DataFrame({"source": ["police_nationale"], "n": [1], "first": [date(2024, 1, 1)], "last": [date(2025, 7, 15)]})
+    inputs = DiagnosticInputs(
+        counts=pd.DataFrame(rows, columns=["year", "arrondissement", "category", "family", "n"]),
+        zone_counts=pd.DataFrame(columns=["year", "zone_id", "arrondissement", "family", "n"]),
+        zones=pd.DataFrame(terr.zones.drop(columns="geometry")), arrondissements=terr.arrondissements,
+        snapshot_id="snap-test", boundary_source=terr.boundary_source, sources=sources,
+    )
+    population = int(terr.arrondissements["population"].sum())
+    d = build_diagnostic(inputs, 2025, None, min_count=5)
+    rate = next(k for k in d.key_figures if "pour 1 000 habitants" in k.label)
+    assert rate.label == "Taux annuel pour 1 000 habitants"
+    # 392 facts per arrondissement in 196 days: per year, 2 × 365 each.
+    from observatory import labels
+
+    assert rate.value == labels.fmt_number(1000 * 9 * 2 * 365 / population, 1)
+    assert "196 jours" in rate.sentence
+    whole = build_diagnostic(inputs, 2024, None, min_count=5)
+    rate24 = next(k for k in whole.key_figures if "pour 1 000 habitants" in k.label)
+    assert rate24.label == "Taux pour 1 000 habitants" and rate24.value == labels.fmt_number(1000 * 9 * 2 * 366 / population, 1)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from observatory import schema
+from observatory.analytics.exposure import exposure_years, observed_period, rate_period_note
 from observatory.analytics.sql import group_sql, precision_clause
 from observatory.analytics.filters import Filters
 
@@ -66,6 +67,9 @@ def rates_by_arrondissement(an: "Analytics", filters: Filters, include_city: boo
 
     Columns: ``arrondissement``, [``by``], ``count``, ``population``, ``vintage``, ``rate_per_1000``, ``note``.
     The city row counts every selected incident, including those whose arrondissement is unknown.
+    ``rate_per_1000`` is a yearly rate: facts per 1,000 inhabitants divided by the period's exposure in years
+    (:mod:`observatory.analytics.exposure`); ``attrs``: ``period`` (first, last day observed), ``years``,
+    ``rate_note`` (how the rate was made yearly, in French).
     """
     arr = an.territory.arrondissements[["code", "population", "vintage"]].rename(columns={"code": "arrondissement"})
     if filters.arrondissements:
@@ -85,12 +89,17 @@ def rates_by_arrondissement(an: "Analytics", filters: Filters, include_city: boo
                                   vintage=int(an.territory.arrondissements["vintage"].iloc[0]))
         out = pd.concat([out, city[out.columns]], ignore_index=True)
     out["population"] = out["population"].astype("int64")
-    out["rate_per_1000"] = out["count"] / out["population"] * 1000
+    start, end = observed_period(an, filters)
+    years = exposure_years(start, end) if start is not None else 0.0
+    # Per year: a half-year count is not a yearly rate (it was shown under « Faits pour 1 000 hab. (2025) »).
+    out["rate_per_1000"] = out["count"] / out["population"] * 1000 / (years if years > 0 else float("nan"))
     # The hypercentre spreads over the 1er, 2e and 5e: say where resident-based rates mislead.
     out["note"] = out["arrondissement"].map({"69382": HYPERCENTRE_NOTE, "69381": HYPERCENTRE_NOTE, "69385": HYPERCENTRE_NOTE}).fillna("")
     out = out[keys + ["count", "population", "vintage", "rate_per_1000", "note"]].reset_index(drop=True)
     vintage = int(an.territory.arrondissements["vintage"].iloc[0])
-    out.attrs["note"] = f"Taux pour 1 000 habitants, population légale INSEE {vintage}. {HYPERCENTRE_NOTE}"
+    rate_note = rate_period_note(start, end, years)
+    out.attrs.update(period=(start, end), years=years, rate_note=rate_note)
+    out.attrs["note"] = f"Taux annuel pour 1 000 habitants ({rate_note}), population légale INSEE {vintage}. {HYPERCENTRE_NOTE}"
     return out
 
 

@@ -115,7 +115,7 @@ def kpis(query):  # noqa: ANN001, ANN201
     return dbc.Row(
         [
             dbc.Col(components.kpi_card(title, total["current_text"], text, tone, hint=f"{period} par rapport au {previous}"), md=3),
-            dbc.Col(components.kpi_card(f"Taux pour 1 000 habitants ({period})", rate_text, territory_caption(an, filters, rates)), md=3),
+            dbc.Col(components.kpi_card("Taux annuel pour 1 000 habitants", rate_text, territory_caption(an, filters, rates), hint=rates.attrs.get("rate_note", "")), md=3),
             dbc.Col(components.kpi_card("Catégories en hausse significative", labels.fmt_int(n_sig_up), test, "up" if n_sig_up else "neutral"), md=3),
             dbc.Col(components.kpi_card("Catégories en baisse significative", labels.fmt_int(n_sig_down), test, "down" if n_sig_down else "neutral"), md=3),
         ],
@@ -145,9 +145,12 @@ def arrondissement_map(query, metric):  # noqa: ANN001, ANN201
         return figures.empty_figure(), ""
     rates = shaping.rate_view(raw, s.min_count, analyst=analyst)
     rates = shaping.with_labels(rates, "arrondissement", "arrondissement")
-    value, label, fmt = ("rate_per_1000", f"Faits pour 1 000 hab. ({current.start.year})", figures.RATE_FMT) if metric == "rate" else ("count", "Faits", figures.INT_FMT)
+    # Rates are yearly whatever the period (a year-to-date count is annualised, analytics.exposure).
+    value, label, fmt = ("rate_per_1000", "Faits par an pour 1 000 hab.", figures.RATE_FMT) if metric == "rate" else ("count", "Faits", figures.INT_FMT)
     fig = figures.choropleth_map(rates, geo.geo_ref(s, "arrondissements"), "arrondissement", value, label, name_col="label", style=s.tile_source, height=430, value_format=fmt, text_col="count_text")
     extra = "cliquer un arrondissement pour le détail"
+    if metric == "rate":
+        extra = f"{raw.attrs.get('rate_note', '')} ; {extra}"
     if not analyst:
         extra = SENSITIVE_NOTE + " ; " + (components.privacy_note(rates) or extra)
     return fig, components.method_note(an, current, rate=metric == "rate", extra=extra)
