@@ -116,7 +116,7 @@ def test_rates_by_zone_per_km2(tmp_path, settings):
               location_quality=["point", "address", "point", "sector"])
     z = an.rates_by_zone(Filters(), kinds=("hypercentre", "qpv")).set_index("zone_id")
     area = an.territory.zones.set_index("zone_id")["area_km2"]
-    assert z.loc["hypercentre", "rate_per_km2"] == pytest.approx(2 / area["hypercentre"])
+    assert z.loc["hypercentre", "rate_per_km2"] == pytest.approx(2 / area["hypercentre"] * 365)  # one day of data, per year
     # A record attached to Mermoz by its quarter name only (no point) is shown apart, not counted inside.
     assert (z.loc["qpv_mermoz", "count"], z.attrs["placed_by_name"]["qpv_mermoz"]) == (1, 1)
     assert z.loc["qpv_duchere", "count"] == 0

@@ -145,3 +145,32 @@ def test_the_bilan_of_a_year_still_running_annualises_its_rates(settings):
     whole = build_diagnostic(inputs, 2024, None, min_count=5)
     rate24 = next(k for k in whole.key_figures if "pour 1 000 habitants" in k.label)
     assert rate24.label == "Taux pour 1 000 habitants" and rate24.value == labels.fmt_number(1000 * 9 * 2 * 366 / population, 1)
+
+
+# 3. Zone densities per year ---------------------------------------------------------------------------------------
+def test_zone_densities_are_per_year_over_the_whole_snapshot_and_a_year_still_running(tmp_path, settings):
+    # 2 located facts a day in the hypercentre from 01/01/2024 to 15/07/2025: one density per day all along.
+    dates = _daily("2024-01-01", "2025-07-15", 2)
+    table = incidents(occurred_at=dates, zones=[["hypercentre"]] * len(dates), location_quality="point")
+    an = Analytics.from_files(write_snapshot(table, tmp_path / "snap"), settings)
+    area = float(an.territory.zones.set_index("zone_id").loc["hypercentre", "area_km2"])
+    per_year = 2 * 365 / area
+    everything = an.rates_by_zone(Filters(), kinds=("hypercentre",)).set_index("zone_id")
+    # The whole snapshot (the Zones page's default): 1,124 facts over 1 + 196/365 years, not 1,124 per km².
+    assert everything.loc["hypercentre", "count"] == 2 * (366 + 196)
+    assert everything.loc["hypercentre", "rate_per_km2"] == pytest.approx(2 * (366 + 196) / (1 + 196 / 365) / area)
+    running = an.rates_by_zone(Filters(start=date(2025, 1, 1)), kinds=("hypercentre",))
+    assert running.set_index("zone_id").loc["hypercentre", "rate_per_km2"] == pytest.approx(per_year)
+    assert "196 jours" in running.attrs["rate_note"] and "par an" in running.attrs["note"]
+
+
+def test_the_zones_page_labels_its_densities_per_year(tmp_path, settings, overview):
+    from observatory.dashboard.pages import zones
+
+    dates = _daily("2024-01-01", "2025-07-15", 2)
+    table = incidents(occurred_at=dates, zones=[["hypercentre"]] * len(dates), location_quality="point")
+    an = Analytics.from_files(write_snapshot(table, tmp_path / "snap"), settings)
+    df, _cmp = zones.zone_table(an, Filters(), "hypercentre")
+    assert df.attrs["rate_note"].startswith("moyenne annuelle du 01/01/2024 au 15/07/2025")
+    area = float(df.set_index("zone_id").loc["hypercentre", "area_km2"])
+    assert df.set_index("zone_id").loc["hypercentre", "rate_per_km2"] == pytest.approx(2 * (366 + 196) / (1 + 196 / 365) / area)

@@ -22,7 +22,7 @@ HYPERCENTRE_NOTE = (
     "Dans l'hypercentre (Presqu'île, Vieux Lyon), les visiteurs, salariés et noctambules sont bien plus nombreux "
     "que les résidents : un taux rapporté aux seuls habitants y surestime le risque individuel."
 )
-ZONE_RATE_NOTE = "Les zones n'ont pas de population résidente connue : leurs taux sont rapportés à la surface (faits par km²)."
+ZONE_RATE_NOTE = "Les zones n'ont pas de population résidente connue : leurs taux sont rapportés à la surface (faits par km² et par an)."
 
 
 def _from_clause(by: tuple[str, ...]) -> str:
@@ -112,6 +112,8 @@ def rates_by_zone(an: "Analytics", filters: Filters, kinds: tuple[str, ...] = ()
     Columns: ``zone_id``, ``kind``, ``name``, ``count`` (located points inside the zone), ``area_km2``,
     ``rate_per_km2``, ``note``; ``attrs["placed_by_name"]``: per zone, the records attached to it by a quarter name
     only (no point), for analyst screens (not protected: never publish it as is).
+    ``rate_per_km2`` is per year, like the arrondissements' rates (``attrs``: ``period``, ``years``, ``rate_note``):
+    a density over the seven years of a snapshot is not seven times a zone's yearly density.
     """
     zones = an.territory.zones[["zone_id", "kind", "name", "area_km2"]]
     if kinds:
@@ -126,14 +128,18 @@ def rates_by_zone(an: "Analytics", filters: Filters, kinds: tuple[str, ...] = ()
     out = zones.merge(inside, on="zone_id", how="left").merge(by_name, on="zone_id", how="left")
     out["count"] = out["count"].fillna(0).astype("int64")
     out["placed_by_name"] = out["placed_by_name"].fillna(0).astype("int64")
-    out["rate_per_km2"] = out["count"] / out["area_km2"]
+    start, end = observed_period(an, filters)
+    years = exposure_years(start, end) if start is not None else 0.0
+    out["rate_per_km2"] = out["count"] / out["area_km2"] / (years if years > 0 else float("nan"))
     out["note"] = out["kind"].map({"hypercentre": HYPERCENTRE_NOTE}).fillna(ZONE_RATE_NOTE)
     by_name = dict(zip(out["zone_id"], out["placed_by_name"].astype(int)))
     out = pd.DataFrame(out[["zone_id", "kind", "name", "count", "area_km2", "rate_per_km2", "note"]]).reset_index(drop=True)
     # In attrs, not a column: a column would travel unprotected into public views and exports (small counts).
     out.attrs["placed_by_name"] = by_name
-    out.attrs["note"] = ZONE_RATE_NOTE + (" Faits localisés par un point ou une adresse ; ceux rattachés à la zone par un simple nom de "
-                                          "quartier sont comptés à part.")
+    rate_note = rate_period_note(start, end, years)
+    out.attrs.update(period=(start, end), years=years, rate_note=rate_note)
+    out.attrs["note"] = ZONE_RATE_NOTE + f" Densités par an ({rate_note})." + (
+        " Faits localisés par un point ou une adresse ; ceux rattachés à la zone par un simple nom de quartier sont comptés à part.")
     return out
 
 

@@ -137,7 +137,7 @@ def map_figure(query, layer, outline_kinds):  # noqa: ANN001, ANN201
         return fig, components.method_note(an, f, rate=rate, extra=(an.rates_by_arrondissement(f, include_city=False).attrs.get("rate_note", "") + " ; " if rate else "") + "cliquer un arrondissement pour le détail")
     if layer == "zones":
         fig = figures.zones_map(geo.zones_geojson(s), table, "zone_id", "kind", "name", "count", style=style, height=640, base=geo.geo_ref(s, "arrondissements"))
-        return fig, components.method_note(an, filters, extra="taux des zones rapportés à la surface ; piscines : périmètre de " + f"{int(s.pool_buffer_m)} m")
+        return fig, components.method_note(an, filters, extra="taux des zones rapportés à la surface, par an ; piscines : périmètre de " + f"{int(s.pool_buffer_m)} m")
     if layer == "actions":
         fig = figures.actions_map(geo.actions_geojson(s), table, "action_id", "type_label", {"title": "Action", "type_label": "Type", "periode": "Période", "statut": "Statut", "arrondissement_label": "Arrondissement"}, style=style, height=640, outlines=outlines)
         extra = f"{len(table)} action(s) du plan concernée(s) par les filtres (catégories visées, arrondissements, zones, période) ; détail et évaluation : page Plan d'actions"

@@ -70,7 +70,9 @@ def zone_table(an, filters, kind: str):  # noqa: ANN001, ANN201
     cmp = an.compare_periods(filters.replace(zones=zone_ids), kind=shaping.comparison_kind(ref), reference=ref, by="zone")
     total = int(an.counts(filters, by=()).iloc[0]["count"])
     city_km2 = float(an.territory.arrondissements["area_km2"].sum())
-    return shaping.zone_summary(rates, cmp, total, city_km2), cmp
+    out = shaping.zone_summary(rates, cmp, total, city_km2)
+    out.attrs["rate_note"] = rates.attrs.get("rate_note", "")  # densities are per year: say over which days
+    return out, cmp
 
 
 @callback(Output(ids.ZN_TABLE, "children"), Output(ids.note(ids.ZN_TABLE), "children"), Input(ids.FILTERS, "data"), Input(ids.ZN_KIND, "value"))
@@ -84,11 +86,12 @@ def table(query, kind):  # noqa: ANN001, ANN201
     df, cmp = zone_table(an, filters, kind)
     if cmp is None:
         return components.french_table(df, []), ""
+    rate_note = df.attrs.get("rate_note", "")
     df = components.cellwise_view(df, ["count", "current", "previous"], derived=ZONE_DERIVED)
     cols = [
         Col("name", "Zone"),
         Col("count_text", "Faits (filtres)"),
-        Col("rate_per_km2", "Faits / km²", num_cell(0)),
+        Col("rate_per_km2", "Faits / km² / an", num_cell(0)),
         Col("current_text", "Période en cours"),
         Col("previous_text", "Même période N−1"),
         Col("pct_change", "Évolution", pct_cell),
@@ -99,7 +102,7 @@ def table(query, kind):  # noqa: ANN001, ANN201
     period = f"période en cours {labels.fmt_date(r['current_start'])} – {labels.fmt_date(r['current_end'])} par rapport au {labels.fmt_date(r['previous_start'])} – {labels.fmt_date(r['previous_end'])}" if r is not None else ""
     private = components.privacy_note(df)
     scope = "" if components.is_analyst() else f" ; {SENSITIVE_NOTE}"
-    note = components.method_note(an, filters, extra=f"{period} ; « Faits (filtres) » : toute la période des filtres ; PAI = part des faits / part de la surface de la ville (> 1 : concentration) ; taux des zones rapportés à la surface{scope}" + (f" ; {private}" if private else ""))
+    note = components.method_note(an, filters, extra=f"{period} ; « Faits (filtres) » : toute la période des filtres ; « Faits / km² / an » : {rate_note} ; PAI = part des faits / part de la surface de la ville (> 1 : concentration) ; taux des zones rapportés à la surface{scope}" + (f" ; {private}" if private else ""))
     return components.french_table(df, cols, numeric=("count_text", "rate_per_km2", "current_text", "previous_text", "pct_change", "pai")), note
 
 
@@ -112,6 +115,8 @@ def _kind_option(options) -> str:  # noqa: ANN001
 def _zone_export(an, filters, options=None):  # noqa: ANN001, ANN202
     df, cmp = zone_table(an, filters, _kind_option(options))
     note = "" if components.is_analyst() else SENSITIVE_NOTE
+    if df.attrs.get("rate_note"):
+        note = "; ".join(n for n in (note, f"faits par km² et par an : {df.attrs['rate_note']}") if n)
     if cmp is not None and len(cmp):
         r = cmp.iloc[0]
         note = "; ".join(n for n in (note, f"période en cours du {labels.fmt_date(r['current_start'])} au {labels.fmt_date(r['current_end'])}, comparée à la même période un an plus tôt") if n)
