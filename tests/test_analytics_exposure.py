@@ -174,3 +174,43 @@ def test_the_zones_page_labels_its_densities_per_year(tmp_path, settings, overvi
     assert df.attrs["rate_note"].startswith("moyenne annuelle du 01/01/2024 au 15/07/2025")
     area = float(df.set_index("zone_id").loc["hypercentre", "area_km2"])
     assert df.set_index("zone_id").loc["hypercentre", "rate_per_km2"] == pytest.approx(2 * (366 + 196) / (1 + 196 / 365) / area)
+
+
+# 4. One figure, one definition: the analyst sees both totals ------------------------------------------------------
+def _with_sensitive(tmp_path, settings) -> Analytics:
+    """The 1er in 2025: 60 frauds and 30 intra-family violences (counted at city level only in publications)."""
+    dates = [f"2025-{m:02d}-10 12:00" for m in range(1, 10)] * 10
+    cats = ["escroqueries"] * 60 + ["violences_intrafamiliales"] * 30
+    table = incidents(occurred_at=dates, category=cats, arrondissement="69381", zones=[["hypercentre"]] * 90, location_quality="point")
+    return Analytics.from_files(write_snapshot(table, tmp_path / "snap"), settings)
+
+
+def test_analyst_maps_show_every_fact_and_the_figure_the_bilan_publishes(tmp_path, settings, overview):
+    from observatory.dashboard.pages import carte
+    from observatory.reports.diagnostic import build_diagnostic, load_inputs
+
+    an = _with_sensitive(tmp_path, settings)
+    year = Filters(start=date(2025, 1, 1), end=date(2025, 12, 31))
+    t = carte.layer_table(an, year, "arr_count")
+    row = t.df.set_index("arrondissement").loc["69381"]
+    assert (row["count"], row["count_published"]) == (90, 60)
+    assert "chiffre publié" in t.extra_note and t.columns == {"count_published": "faits_publies_hors_vsif"}
+    # The bilan of 2025 prints the second figure for the 1er: the analyst can quote either, knowing which.
+    d = build_diagnostic(load_inputs(settings, an, 2025), 2025, None, min_count=5)
+    arr = next(tb for tb in d.tables if tb.key == "arrondissements").data.set_index("code")
+    assert int(arr.loc["69381", "faits_2025"]) == row["count_published"]
+    # The home page's map: analysts get both, élus only the published one (no unprotected second count).
+    analyst, _ = overview.arrondissement_table(an, year, analyst=True)
+    elu, _ = overview.arrondissement_table(an, year, analyst=False)
+    a1 = analyst.set_index("arrondissement").loc["69381"]
+    assert (a1["count"], a1["count_published"]) == (90, 60)
+    assert "count_published" not in elu and elu.set_index("arrondissement").loc["69381", "count"] == 60
+
+
+def test_the_zones_table_shows_both_totals_to_analysts(tmp_path, settings, overview):
+    from observatory.dashboard.pages import zones
+
+    an = _with_sensitive(tmp_path, settings)
+    df, _ = zones.zone_table(an, Filters(), "hypercentre")
+    row = df.set_index("zone_id").loc["hypercentre"]
+    assert (row["count"], row["count_published"]) == (90, 60)

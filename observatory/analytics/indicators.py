@@ -176,3 +176,29 @@ def monthly_series(an: "Analytics", filters: Filters, by: str | None = None) -> 
         out = c.set_index("month")["count"].reindex(months, fill_value=0).rename_axis("month").reset_index()
     out["count"] = out["count"].astype("int64")
     return out
+
+
+BOTH_TOTALS_NOTE = (
+    "vue analyste : tous les faits ; le bilan, le PDF et les exports publiés comptent les arrondissements et les zones "
+    "hors violences sexuelles et intrafamiliales (publiées à l'échelle de la ville seulement) : c'est le « chiffre publié »"
+)
+
+
+def published_filters(filters: Filters) -> Filters:
+    """``filters`` as every publication applies them below the city: sensitive categories left out (DESIGN §6).
+    A selection of sensitive categories only selects nothing (an empty tuple would mean every category)."""
+    sensitive = schema.sensitive_categories()
+    allowed = tuple(c for c in (filters.categories or tuple(schema.categories())) if c not in sensitive)
+    return filters.replace(categories=allowed or ("__aucune__",))
+
+
+def with_published_count(table: pd.DataFrame, published: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """``table`` (an analyst's count table, every category) with ``count_published``: the same rows counted as the
+    publications count them below the city (``published``, from :func:`published_filters`), so that an analyst
+    sees both totals and never quotes a figure the bilan contradicts (8 554 on the map, 8 127 in the bilan).
+    Pure; rows absent from ``published`` count 0 there. Analyst screens only: unprotected counts."""
+    pub = published[keys + ["count"]].rename(columns={"count": "count_published"})
+    out = table.merge(pub, on=keys, how="left")
+    out["count_published"] = out["count_published"].fillna(0).astype("int64")
+    out.attrs = dict(table.attrs)
+    return out

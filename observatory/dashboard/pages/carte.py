@@ -9,6 +9,7 @@ from dash import Input, Output, callback, html
 
 from observatory import figures, labels, schema
 from observatory.analytics.filters import Filters
+from observatory.analytics.indicators import BOTH_TOTALS_NOTE
 from observatory.dashboard import components, geo, ids, shaping
 from observatory.dashboard.exporting import ExportTable, exportable
 from observatory.dashboard.panel import clickable
@@ -78,11 +79,16 @@ def layer_table(an, filters, layer: str) -> ExportTable:  # noqa: ANN001
     """The aggregated data of a layer (shared by the map callback and the exports)."""
     s = an.settings
     if layer in ("arr_rate", "arr_count"):
+        from observatory.analytics.indicators import published_filters, with_published_count
+
         f = annual_view(an, filters)
         df = an.rates_by_arrondissement(f, include_city=False)
         note = df.attrs.get("rate_note", "")
+        # An analyst page: every fact, and beside it the figure the bilan publishes (sensitive categories left out).
+        df = with_published_count(df, an.rates_by_arrondissement(published_filters(f), include_city=False), ["arrondissement"])
         df = shaping.with_labels(df, "arrondissement", "arrondissement")
-        return ExportTable(df, ("count",), title="Faits par arrondissement", period=(f.start, f.end), extra_note=note)
+        return ExportTable(df, ("count",), title="Faits par arrondissement", period=(f.start, f.end), extra_note=f"{note} ; {BOTH_TOTALS_NOTE}",
+                           columns={"count_published": "faits_publies_hors_vsif"})
     if layer == "zones":
         return ExportTable(an.rates_by_zone(filters), ("count",), title="Faits par zone")
     if layer == "actions":
@@ -133,8 +139,10 @@ def map_figure(query, layer, outline_kinds):  # noqa: ANN001, ANN201
         rate = layer == "arr_rate"
         f = annual_view(an, filters)
         legend = "Faits par an pour 1 000 hab." if rate else "Faits"
-        fig = figures.choropleth_map(table, geo.geo_ref(s, "arrondissements"), "arrondissement", "rate_per_1000" if rate else "count", legend, name_col="label", style=style, height=640, value_format=figures.RATE_FMT if rate else figures.INT_FMT, outlines=outlines)
-        return fig, components.method_note(an, f, rate=rate, extra=(an.rates_by_arrondissement(f, include_city=False).attrs.get("rate_note", "") + " ; " if rate else "") + "cliquer un arrondissement pour le détail")
+        table = table.assign(count_published_text=[labels.fmt_int(v) for v in table["count_published"]])
+        both = {"count_published_text": "Chiffre publié (hors violences sexuelles et intrafamiliales)"}
+        fig = figures.choropleth_map(table, geo.geo_ref(s, "arrondissements"), "arrondissement", "rate_per_1000" if rate else "count", legend, name_col="label", style=style, height=640, value_format=figures.RATE_FMT if rate else figures.INT_FMT, outlines=outlines, extra_hover=both)
+        return fig, components.method_note(an, f, rate=rate, extra=(an.rates_by_arrondissement(f, include_city=False).attrs.get("rate_note", "") + " ; " if rate else "") + "cliquer un arrondissement pour le détail ; " + BOTH_TOTALS_NOTE + " (au survol et dans l'export)")
     if layer == "zones":
         fig = figures.zones_map(geo.zones_geojson(s), table, "zone_id", "kind", "name", "count", style=style, height=640, base=geo.geo_ref(s, "arrondissements"))
         return fig, components.method_note(an, filters, extra="taux des zones rapportés à la surface, par an ; piscines : périmètre de " + f"{int(s.pool_buffer_m)} m")

@@ -130,8 +130,13 @@ def arrondissement_table(an, filters, analyst: bool):  # noqa: ANN001, ANN201
     if ref is None:
         return None, current
     # Élus: sensitive categories count in the city only, never in an arrondissement (DESIGN §6).
-    geo_filters = current if analyst else shaping.sensitive_free(current)
-    return an.rates_by_arrondissement(geo_filters, include_city=False), current
+    if not analyst:
+        return an.rates_by_arrondissement(shaping.sensitive_free(current), include_city=False), current
+    # Analysts see every fact, and beside it the figure the bilan publishes (without the sensitive categories).
+    from observatory.analytics.indicators import published_filters, with_published_count
+
+    published = an.rates_by_arrondissement(published_filters(current), include_city=False)
+    return with_published_count(an.rates_by_arrondissement(current, include_city=False), published, ["arrondissement"]), current
 
 
 @callback(Output(clickable("overview"), "figure"), Output(ids.note(ids.OV_MAP), "children"), Input(ids.FILTERS, "data"), Input(ids.OV_METRIC, "value"))
@@ -147,8 +152,16 @@ def arrondissement_map(query, metric):  # noqa: ANN001, ANN201
     rates = shaping.with_labels(rates, "arrondissement", "arrondissement")
     # Rates are yearly whatever the period (a year-to-date count is annualised, analytics.exposure).
     value, label, fmt = ("rate_per_1000", "Faits par an pour 1 000 hab.", figures.RATE_FMT) if metric == "rate" else ("count", "Faits", figures.INT_FMT)
-    fig = figures.choropleth_map(rates, geo.geo_ref(s, "arrondissements"), "arrondissement", value, label, name_col="label", style=s.tile_source, height=430, value_format=fmt, text_col="count_text")
+    both = {}
+    if "count_published" in rates:
+        rates = rates.assign(count_published_text=[labels.fmt_int(v) for v in rates["count_published"]])
+        both = {"count_published_text": PUBLISHED_LABEL}
+    fig = figures.choropleth_map(rates, geo.geo_ref(s, "arrondissements"), "arrondissement", value, label, name_col="label", style=s.tile_source, height=430, value_format=fmt, text_col="count_text", extra_hover=both)
     extra = "cliquer un arrondissement pour le détail"
+    if both:
+        from observatory.analytics.indicators import BOTH_TOTALS_NOTE
+
+        extra = f"{BOTH_TOTALS_NOTE} (au survol et dans l'export) ; {extra}"
     if metric == "rate":
         extra = f"{raw.attrs.get('rate_note', '')} ; {extra}"
     if not analyst:
@@ -157,6 +170,7 @@ def arrondissement_map(query, metric):  # noqa: ANN001, ANN201
 
 
 SENSITIVE_NOTE = "hors violences sexuelles et intrafamiliales, publiées à l'échelle de la ville seulement"
+PUBLISHED_LABEL = "Chiffre publié (hors violences sexuelles et intrafamiliales)"
 
 
 @exportable(ids.OV_MAP, "Faits par arrondissement")
@@ -167,7 +181,8 @@ def _map_table(an, filters):  # noqa: ANN001, ANN202
         return ExportTable(an.rates_by_arrondissement(filters, include_city=False).iloc[0:0])
     gj = geo.arrondissements_geojson(components.settings())
     note = "" if components.is_analyst() else SENSITIVE_NOTE
-    return ExportTable(raw, value_cols=("count",), derived=("rate_per_1000",), geojson=gj, geo_key="arrondissement", period=(current.start, current.end), extra_note=note)
+    cols = {"count_published": "faits_publies_hors_vsif"} if "count_published" in raw else {}
+    return ExportTable(raw, value_cols=("count",), derived=("rate_per_1000",), geojson=gj, geo_key="arrondissement", period=(current.start, current.end), extra_note=note, columns=cols)
 
 
 @callback(Output(ids.OV_MOVERS, "figure"), Output(ids.note(ids.OV_MOVERS), "children"), Input(ids.FILTERS, "data"))

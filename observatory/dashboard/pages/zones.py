@@ -11,6 +11,7 @@ from dash import Input, Output, callback, html
 
 from observatory import figures, labels
 from observatory.analytics.filters import Filters
+from observatory.analytics.indicators import BOTH_TOTALS_NOTE
 from observatory.dashboard import components, ids, shaping
 from observatory.dashboard.components import Col, int_cell, num_cell, pct_cell, yes_no
 from observatory.dashboard.exporting import ExportTable, exportable
@@ -64,6 +65,11 @@ def zone_table(an, filters, kind: str):  # noqa: ANN001, ANN201
         # Élus: sensitive categories count in the city only, never in a zone (DESIGN §6).
         filters = shaping.sensitive_free(filters)
     rates = an.rates_by_zone(filters, kinds=kinds)
+    if components.is_analyst():
+        # Every fact for the analyst, and beside it the figure the bilan publishes (sensitive categories left out).
+        from observatory.analytics.indicators import published_filters, with_published_count
+
+        rates = with_published_count(rates, an.rates_by_zone(published_filters(filters), kinds=kinds), ["zone_id"])
     ref = shaping.reference_date(an, filters)
     if ref is None or rates.empty:
         return rates, None
@@ -98,10 +104,12 @@ def table(query, kind):  # noqa: ANN001, ANN201
         Col("significant", "Significative", yes_no),
         Col("pai", "PAI", num_cell(1)),
     ]
+    if "count_published" in df:
+        cols.insert(2, Col("count_published", "Chiffre publié (hors VSIF)", num_cell(0)))
     r = cmp.iloc[0] if len(cmp) else None
     period = f"période en cours {labels.fmt_date(r['current_start'])} – {labels.fmt_date(r['current_end'])} par rapport au {labels.fmt_date(r['previous_start'])} – {labels.fmt_date(r['previous_end'])}" if r is not None else ""
     private = components.privacy_note(df)
-    scope = "" if components.is_analyst() else f" ; {SENSITIVE_NOTE}"
+    scope = f" ; {BOTH_TOTALS_NOTE} (VSIF : violences sexuelles et intrafamiliales)" if "count_published" in df else ("" if components.is_analyst() else f" ; {SENSITIVE_NOTE}")
     note = components.method_note(an, filters, extra=f"{period} ; « Faits (filtres) » : toute la période des filtres ; « Faits / km² / an » : {rate_note} ; PAI = part des faits / part de la surface de la ville (> 1 : concentration) ; taux des zones rapportés à la surface{scope}" + (f" ; {private}" if private else ""))
     return components.french_table(df, cols, numeric=("count_text", "rate_per_km2", "current_text", "previous_text", "pct_change", "pai")), note
 
@@ -120,7 +128,11 @@ def _zone_export(an, filters, options=None):  # noqa: ANN001, ANN202
     if cmp is not None and len(cmp):
         r = cmp.iloc[0]
         note = "; ".join(n for n in (note, f"période en cours du {labels.fmt_date(r['current_start'])} au {labels.fmt_date(r['current_end'])}, comparée à la même période un an plus tôt") if n)
-    return ExportTable(df, ("count", "current", "previous"), derived=ZONE_DERIVED, extra_note=note, cellwise=True)
+    cols = {}
+    if "count_published" in df:
+        note = "; ".join(n for n in (note, BOTH_TOTALS_NOTE) if n)
+        cols = {"count_published": "faits_publies_hors_vsif"}
+    return ExportTable(df, ("count", "current", "previous"), derived=ZONE_DERIVED, extra_note=note, cellwise=True, columns=cols)
 
 
 @callback(Output(ids.ZN_SERIES, "figure"), Output(ids.note(ids.ZN_SERIES), "children"), Input(ids.FILTERS, "data"), Input(ids.ZN_KIND, "value"))
