@@ -86,3 +86,48 @@ def test_an_edge_cell_mostly_outside_expects_fewer_incidents():
     whole = hotspot_classes(counts, w)
     edge = hotspot_classes(counts, w, area_share=share)
     assert edge.loc[0, "p_value"] < whole.loc[0, "p_value"]
+
+
+# Edge cells in the normal Gi* -------------------------------------------------------------------------------------
+def _disc_grid(radius: float = 2900.0, size: float = 200.0, side: int = 30):
+    """Cells of a square grid that touch a disc, with their share inside it (edge cells < 1)."""
+    import shapely
+
+    ix, iy = np.meshgrid(np.arange(side), np.arange(side))
+    x0, y0 = ix.ravel() * size, iy.ravel() * size
+    share = shapely.area(shapely.intersection(shapely.box(x0, y0, x0 + size, y0 + size), shapely.Point(side * size / 2, side * size / 2).buffer(radius, 64))) / size**2
+    keep = share > 0
+    return keep, share[keep], distance_band_weights((x0 + size / 2)[keep], (y0 + size / 2)[keep], 400.0)
+
+
+def _uniform_in_disc(rng, n: int, keep, radius: float = 2900.0, size: float = 200.0, side: int = 30):
+    r, th = radius * np.sqrt(rng.random(n)), rng.random(n) * 2 * np.pi
+    px, py = side * size / 2 + r * np.cos(th), side * size / 2 + r * np.sin(th)
+    return np.bincount((np.floor(py / size) * side + np.floor(px / size)).astype(int), minlength=side * side)[keep]
+
+
+def test_uniform_incidents_over_a_territory_give_no_cold_spots_on_its_edge():
+    """No change in space: 13,000 incidents uniform over a disc (about 18 per whole cell, every neighbourhood on
+    the normal Gi*); its 116 edge cells hold a share of it. Counted as whole cells they came out as cold spots."""
+    keep, share, w = _disc_grid()
+    runs, before, after, edge_claims = 100, 0, 0, 0
+    for seed in range(runs):
+        counts = _uniform_in_disc(np.random.default_rng(seed), 13_000, keep)
+        old = hotspot_classes(counts, w)  # every cell whole (the normal Gi* before)
+        new = hotspot_classes(counts, w, area_share=share)
+        assert (new["test"] == "gi_star_normal").all()
+        before += bool((old["confidence"] >= 95).any())
+        claimed = new["confidence"] >= 95
+        after += bool(claimed.any())
+        edge_claims += bool((claimed & (share < 1)).any())
+    print(f"\nruns with a hot or cold spot at 95 %: {before / runs:.0%} before, {after / runs:.0%} after; on an edge cell: {edge_claims / runs:.0%}")
+    assert before / runs > 0.15
+    assert after / runs <= 0.08 and edge_claims / runs <= 0.03
+
+
+def test_whole_cells_give_exactly_the_usual_gi_star():
+    rng = np.random.default_rng(5)
+    x, y = _grid(side=20)
+    w = distance_band_weights(x, y, 400.0)
+    counts = rng.poisson(3, len(x))
+    assert np.allclose(gi_star(counts, w, np.ones(len(x))), gi_star(counts, w), atol=1e-12)

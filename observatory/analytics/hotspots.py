@@ -11,7 +11,9 @@ Gi* (Getis & Ord 1992, Ord & Getis 1995), for counts x over n cells, binary weig
 
     z_i = (Σ_j w_ij x_j − x̄ W_i) / (s √((n W_i − W_i²) / (n − 1))),  W_i = Σ_j w_ij,  s² = Σ x²/n − x̄²
 
-which equals ``esda.G_Local(x, w, star=True, transform="B").Zs`` (checked to 1e-9 by the tests).
+which equals ``esda.G_Local(x, w, star=True, transform="B").Zs`` (checked to 1e-9 by the tests). Cells cut by
+the city's edge expect incidents in proportion to their share inside it (:func:`gi_star`'s ``area_share``; the
+formula above when every cell is whole).
 p-values are two-sided normal, corrected by Benjamini–Hochberg across cells; a cell is hot (cold) at 99/95/90 %
 when z > 0 (< 0) and the corrected p-value is below 0.01/0.05/0.10.
 """
@@ -53,18 +55,41 @@ def distance_band_weights(x: np.ndarray, y: np.ndarray, band_m: float) -> sparse
     return sparse.csr_matrix((np.ones(len(i)), (i, j)), shape=(n, n))
 
 
-def gi_star(values: np.ndarray, weights: sparse.spmatrix) -> np.ndarray:
-    """Gi* z-scores (see module docstring); all zeros when the values do not vary."""
+def gi_star(values: np.ndarray, weights: sparse.spmatrix, area_share: np.ndarray | None = None) -> np.ndarray:
+    """Gi* z-scores (see module docstring); all zeros when the values do not vary.
+
+    ``area_share`` (share of each cell inside the study area, edge cells < 1): the cell's expected count is
+    proportional to it, its variance too (mean and variance ∝ area, as for Poisson or quasi-Poisson counts), so
+    an edge cell 10 % inside expects a tenth of a full cell instead of being read as a cold spot::
+
+        x̄_a = Σx / Σa,  σ² = Σ_j (x_j − a_j x̄_a)² / a_j / (n − 1)
+        z_i = ((Wx)_i − x̄_a (Wa)_i) / (σ √((W∘W a)_i − (Wa)_i² / Σa))
+
+    With every a_j = 1 this is exactly the formula of the module docstring (σ²(W_i − W_i²/n) = s²(nW_i − W_i²)/(n − 1)).
+    """
     x = np.asarray(values, dtype="float64")
     n = len(x)
-    w_sum = np.asarray(weights.sum(axis=1)).ravel()
-    w_sq = np.asarray(weights.multiply(weights).sum(axis=1)).ravel()
-    mean = x.mean() if n else 0.0
-    s = np.sqrt(max((x**2).mean() - mean**2, 0.0)) if n else 0.0
-    if n < 2 or s == 0:
-        return np.zeros(n)
-    num = weights @ x - mean * w_sum
-    den = s * np.sqrt((n * w_sq - w_sum**2) / (n - 1))
+    if area_share is None:
+        w_sum = np.asarray(weights.sum(axis=1)).ravel()
+        w_sq = np.asarray(weights.multiply(weights).sum(axis=1)).ravel()
+        mean = x.mean() if n else 0.0
+        s = np.sqrt(max((x**2).mean() - mean**2, 0.0)) if n else 0.0
+        if n < 2 or s == 0:
+            return np.zeros(n)
+        num = weights @ x - mean * w_sum
+        den = s * np.sqrt((n * w_sq - w_sum**2) / (n - 1))
+    else:
+        a = np.clip(np.asarray(area_share, dtype="float64"), 1e-9, 1.0)
+        if n < 2 or a.sum() == 0:
+            return np.zeros(n)
+        mean_a = x.sum() / a.sum()
+        sigma2 = float(((x - a * mean_a) ** 2 / a).sum() / (n - 1))
+        if sigma2 <= 0:
+            return np.zeros(n)
+        wa = np.asarray(weights @ a).ravel()
+        w2a = np.asarray(weights.multiply(weights) @ a).ravel()
+        num = weights @ x - mean_a * wa
+        den = np.sqrt(sigma2 * np.maximum(w2a - wa**2 / a.sum(), 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(den > 0, num / den, 0.0)
     return z
@@ -87,11 +112,14 @@ def classify(z: np.ndarray, fdr: bool = True, testable: np.ndarray | None = None
     return pd.DataFrame({"p_value": p, "p_adjusted": p_adj, "confidence": conf, "hotspot": hot, "class": cls})
 
 
-def testable_cells(values: np.ndarray, weights: sparse.spmatrix, min_expected: float = MIN_EXPECTED) -> np.ndarray:
-    """Cells whose neighbourhood expects at least ``min_expected`` incidents (mean count × W_i)."""
+def testable_cells(values: np.ndarray, weights: sparse.spmatrix, min_expected: float = MIN_EXPECTED,
+                   area_share: np.ndarray | None = None) -> np.ndarray:
+    """Cells whose neighbourhood expects at least ``min_expected`` incidents (mean count per whole cell × the
+    neighbourhood's area in cells, W_i when every cell is whole)."""
     x = np.asarray(values, dtype="float64")
-    w_sum = np.asarray(weights.sum(axis=1)).ravel()
-    return (x.mean() if len(x) else 0.0) * w_sum >= min_expected
+    a = np.ones(len(x)) if area_share is None else np.clip(np.asarray(area_share, dtype="float64"), 0.0, 1.0)
+    wa = np.asarray(weights @ a).ravel()
+    return (x.sum() / a.sum() if len(x) and a.sum() else 0.0) * wa >= min_expected
 
 
 def hotspot_classes(values: np.ndarray, weights: sparse.spmatrix, fdr: bool = True, area_share: np.ndarray | None = None) -> pd.DataFrame:
@@ -99,11 +127,12 @@ def hotspot_classes(values: np.ndarray, weights: sparse.spmatrix, fdr: bool = Tr
 
     Where the neighbourhood expects at least :data:`MIN_EXPECTED` incidents, Gi*'s normal p-value; elsewhere the
     exact conditional (binomial) p-value of the neighbourhood's count, two-sided. BH runs over all cells.
-    ``area_share``: the share of each cell inside the study area (edge cells); under the null of the exact test
-    an incident falls in a cell with probability proportional to it (default: every cell whole)."""
+    ``area_share``: the share of each cell inside the study area (edge cells); under the null an incident falls
+    in a cell with probability proportional to it, in the normal Gi* (:func:`gi_star`) as in the exact test
+    (default: every cell whole)."""
     x = np.asarray(values, dtype="float64")
-    z = gi_star(x, weights)
-    dense = testable_cells(x, weights)
+    z = gi_star(x, weights, area_share)
+    dense = testable_cells(x, weights, area_share=area_share)
     out = classify(z, fdr=False)
     p = out["p_value"].to_numpy().copy()
     if (~dense).any() and len(x):
