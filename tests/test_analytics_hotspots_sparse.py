@@ -154,3 +154,31 @@ def test_whole_cells_give_exactly_the_usual_gi_star():
     w = distance_band_weights(x, y, 400.0)
     counts = rng.poisson(3, len(x))
     assert np.allclose(gi_star(counts, w, np.ones(len(x))), gi_star(counts, w), atol=1e-12)
+
+
+def test_concentration_weighs_edge_cells_by_their_area_inside():
+    from observatory.analytics.concentration import curve, gini, top_share
+
+    # Ten incidents per whole cell everywhere, an edge cell a tenth inside holds one: perfectly even by area.
+    area = np.array([1.0] * 8 + [0.1, 0.5])
+    counts = 10 * area
+    assert gini(counts, area) == pytest.approx(0.0, abs=1e-12)
+    assert gini(counts) > 0.1  # as whole cells, the edge cells look like near-empty places
+    assert top_share(counts, 4 / 8.6, area) == pytest.approx(4 / 8.6)  # four whole cells: their share of the area
+    assert curve(counts, area)["place_share"].iloc[-1] == pytest.approx(1.0)
+    # Equal areas give back the usual values.
+    assert gini(np.array([0, 0, 0, 10]), np.ones(4)) == pytest.approx(0.75)
+
+
+def test_the_city_with_incidents_in_proportion_to_area_is_not_called_concentrated(tmp_path, settings):
+    an0 = Analytics.from_files(write_snapshot(incidents(occurred_at=["2025-01-01"]), tmp_path / "s0"), settings)
+    grid = an0.grid()
+    k = np.rint(20 * grid["share_in_city"].to_numpy()).astype(int)  # 20 incidents per whole cell, fewer on the edge
+    xs, ys = np.repeat(grid["x"].to_numpy(), k), np.repeat(grid["y"].to_numpy(), k)
+    an = Analytics.from_files(write_snapshot(incidents(x=xs, y=ys, occurred_at=["2025-03-01"] * len(xs)), tmp_path / "s"), settings)
+    c = an.concentration(Filters()).iloc[0]
+    v = an.counts(Filters(), by=("grid_cell",)).set_index("grid_cell")["count"].reindex(grid["cell_id"], fill_value=0).to_numpy()
+    from observatory.analytics.concentration import gini
+
+    print(f"\nGini of incidents in proportion to area: {gini(v):.3f} with whole cells, {c['gini']:.3f} by area")
+    assert c["gini"] < 0.02 < gini(v)
