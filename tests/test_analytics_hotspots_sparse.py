@@ -182,3 +182,40 @@ def test_the_city_with_incidents_in_proportion_to_area_is_not_called_concentrate
 
     print(f"\nGini of incidents in proportion to area: {gini(v):.3f} with whole cells, {c['gini']:.3f} by area")
     assert c["gini"] < 0.02 < gini(v)
+
+
+def _uniform_in_zone(an, zone_id: str, n: int, seed: int):
+    """``n`` points uniform over a zone (Lambert-93), by rejection."""
+    import shapely
+
+    geom = an.territory.zones_l93().set_index("zone_id").loc[zone_id, "geometry"]
+    xmin, ymin, xmax, ymax = geom.bounds
+    rng = np.random.default_rng(seed)
+    xs, ys = [], []
+    while len(xs) < n:
+        px, py = rng.uniform(xmin, xmax, 4 * n), rng.uniform(ymin, ymax, 4 * n)
+        ok = shapely.contains_xy(geom, px, py)
+        xs.extend(px[ok]), ys.extend(py[ok])
+    return np.array(xs[:n]), np.array(ys[:n])
+
+
+def test_a_zone_filter_makes_the_zone_the_study_area(tmp_path, settings):
+    # 600 incidents uniform over the hypercentre, nothing elsewhere: filtered on the hypercentre, its cells are
+    # not « hot » against an empty city; cells outside get no verdict, and the Gini is that of the zone's cells.
+    an0 = Analytics.from_files(write_snapshot(incidents(occurred_at=["2025-01-01"]), tmp_path / "s0"), settings)
+    xs, ys = _uniform_in_zone(an0, "hypercentre", 600, seed=4)
+    an = Analytics.from_files(write_snapshot(incidents(x=xs, y=ys, occurred_at=["2025-03-01"] * 600, zones=[["hypercentre"]] * 600), tmp_path / "s"), settings)
+    f = Filters(zones=("hypercentre",))
+    hs = an.hotspots(f)
+    study = hs["test"] != "outside_study_area"
+    zone_km2 = float(an.territory.zones.set_index("zone_id").loc["hypercentre", "area_km2"])
+    # The study area is the zone's cells: about its area in 200 m cells (edge cells partly), not the city's ~1,400.
+    assert zone_km2 / 0.04 <= study.sum() <= 2.5 * zone_km2 / 0.04
+    hot = (hs["hotspot"] == "hot").sum()
+    whole_city = (an.hotspots(Filters())["hotspot"] == "hot").sum()
+    print(f"\nhot cells with the hypercentre filter: {whole_city} with the city as study area, {hot} with the zone")
+    assert hot <= 2 < whole_city
+    assert (hs.loc[~study, "hotspot"] == "").all()
+    conc = an.concentration(f).iloc[0]
+    assert conc["places"] == study.sum() and conc["gini"] < 0.5 < an.concentration(Filters()).iloc[0]["gini"]
+    assert (an.hotspots(Filters(zones=("pas_une_zone",)))["hotspot"] == "").all()

@@ -81,13 +81,15 @@ def _cell_counts_by_year(an: "Analytics", filters: Filters, unit: str) -> tuple[
     per_year: dict[int, np.ndarray] = {}
     outside = 0
     if unit == "grid":
+        from observatory.analytics.hotspots import study_area
+
         grid = an.grid()
-        # The study area is the filtered territory: under an arrondissement filter, the empty cells of the rest
-        # of the city are not "places without incidents" (they would push the Gini towards 1).
-        if filters.arrondissements:
-            grid = grid[grid["arrondissement"].isin(filters.arrondissements)]
+        # The study area is the filtered territory (arrondissements, zones): the empty cells of the rest of the
+        # city are not "places without incidents" (they would push the Gini towards 1).
+        share = study_area(an, filters)
+        grid = grid[share > 0]
         cells = grid["cell_id"].tolist()
-        area = grid["share_in_city"].to_numpy()
+        area = share[share > 0]
         for y, part in c.groupby("year"):
             s = part.set_index(key)["count"]
             outside += int(s[~s.index.isin(cells)].sum())

@@ -4,7 +4,7 @@ Neighbourhood: a fixed distance band on the Lambert-93 centres of the grid cells
 binary weights, the cell itself included (Gi*, "star"). With the default 400 m band and 200 m cells, a cell's
 neighbourhood is 13 cells: itself, its 8 queen neighbours and the 4 cells two steps away in a straight line.
 The study area is every cell of the city grid, zero cells included, or only the cells of the filtered
-arrondissements. Where the neighbourhood expects fewer than ``MIN_EXPECTED`` incidents, the exact conditional
+arrondissements or zones (:func:`study_area`). Where the neighbourhood expects fewer than ``MIN_EXPECTED`` incidents, the exact conditional
 binomial test is used; elsewhere Gi*'s z with the tails of counts (``test`` column).
 
 Gi* (Getis & Ord 1992, Ord & Getis 1995), for counts x over n cells, binary weights w_ij with w_ii = 1::
@@ -185,16 +185,41 @@ def grid_counts(an: "Analytics", filters: Filters) -> tuple[pd.DataFrame, dict[s
     return out, {"unlocated": unlocated, "outside_grid": outside}
 
 
+def study_area(an: "Analytics", filters: Filters) -> np.ndarray:
+    """Per cell of the city grid, its share inside the filtered territory (0: outside the study area).
+
+    The city (``share_in_city``); under an arrondissement filter, the cells of those arrondissements; under a
+    zone filter, the part of each cell inside the union of the filtered zones (a 150 m pool perimeter is a few
+    partial cells, not the whole city with one busy corner).
+    """
+    grid = an.grid()
+    share = grid["share_in_city"].to_numpy().astype("float64").copy()
+    if filters.arrondissements:
+        share[~grid["arrondissement"].isin(filters.arrondissements).to_numpy()] = 0.0
+    if filters.zones:
+        import shapely
+
+        zones = an.territory.zones_l93()
+        union = zones[zones["zone_id"].isin(filters.zones)].union_all()
+        half = an.settings.grid_size_m / 2
+        x, y = grid["x"].to_numpy(), grid["y"].to_numpy()
+        boxes = shapely.box(x - half, y - half, x + half, y + half)
+        inside = shapely.area(shapely.intersection(boxes, union)) / (4 * half * half) if union is not None and not union.is_empty else np.zeros(len(grid))
+        share = np.minimum(share, inside)
+        share[share < 1e-6] = 0.0  # slivers of floating-point geometry are not cells of the study area
+    return share
+
+
 def hotspots(an: "Analytics", filters: Filters, band_m: float = DEFAULT_BAND_M, fdr: bool = True) -> pd.DataFrame:
     """One row per cell of the city grid: ``cell_id``, ``arrondissement``, ``x``, ``y`` (centre, Lambert-93),
     ``count``, ``z``, ``p_value``, ``p_adjusted``, ``confidence``, ``hotspot``, ``class``."""
     cells, info = grid_counts(an, filters)
     w = an.weights(band_m)
-    # The study area is the filtered territory: under an arrondissement filter, only its cells (and their
-    # neighbours inside it) enter the mean, the variance and the neighbourhoods.
-    inside = cells["arrondissement"].isin(filters.arrondissements).to_numpy() if filters.arrondissements else np.ones(len(cells), dtype=bool)
-    idx = np.flatnonzero(inside)
-    sub = hotspot_classes(cells["count"].to_numpy()[idx], w[idx][:, idx], fdr, cells["share_in_city"].to_numpy()[idx])
+    # The study area is the filtered territory: under an arrondissement or zone filter, only its cells (and their
+    # neighbours inside it) enter the mean, the variance and the neighbourhoods, each weighing its share inside.
+    share = study_area(an, filters)
+    idx = np.flatnonzero(share > 0)
+    sub = hotspot_classes(cells["count"].to_numpy()[idx], w[idx][:, idx], fdr, share[idx])
     res = classify(np.zeros(len(cells)), fdr=False, testable=np.zeros(len(cells), dtype=bool)).assign(z=0.0, test="outside_study_area")
     for col in sub.columns:
         values = res[col].to_numpy().copy()
@@ -207,7 +232,7 @@ def hotspots(an: "Analytics", filters: Filters, band_m: float = DEFAULT_BAND_M, 
     out.attrs["note"] = (
         f"Gi* de Getis-Ord sur la grille de {an.settings.grid_size_m} m, voisinage à {band_m:.0f} m entre centres "
         "(la maille comprise), correction de Benjamini-Hochberg" + ("" if fdr else " désactivée") + ". Zone d'étude : "
-        + ("les arrondissements filtrés" if filters.arrondissements else "toute la ville")
+        + ("les zones filtrées" if filters.zones else "les arrondissements filtrés" if filters.arrondissements else "toute la ville")
         + ". p-valeurs de Gi* tirées d'une loi binomiale négative de même moyenne et variance (les queues de la loi "
         f"normale sont trop minces pour des comptes) ; là où le voisinage attend moins de {MIN_EXPECTED:.0f} faits, test "
         "exact conditionnel (binomial)."
