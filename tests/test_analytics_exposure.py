@@ -214,3 +214,16 @@ def test_the_zones_table_shows_both_totals_to_analysts(tmp_path, settings, overv
     df, _ = zones.zone_table(an, Filters(), "hypercentre")
     row = df.set_index("zone_id").loc["hypercentre"]
     assert (row["count"], row["count_published"]) == (90, 60)
+
+
+def test_the_detail_panel_gives_analysts_the_published_figure_too(tmp_path, settings, overview):
+    from observatory.dashboard.panel import published_text
+
+    an = _with_sensitive(tmp_path, settings)
+    by_cat = an.counts(Filters(arrondissements=("69381",)), by=("category",))
+    assert published_text(an, Filters(), "arrondissement", "69381", by_cat) == (
+        "chiffre publié (bilan, exports) : 60 (hors violences sexuelles et intrafamiliales)")
+    zone = an.counts(Filters(zones=("hypercentre",)), by=("category",))
+    assert "60" in published_text(an, Filters(), "zone", "hypercentre", zone)
+    only_frauds = an.counts(Filters(arrondissements=("69381",), categories=("escroqueries",)), by=("category",))
+    assert published_text(an, Filters(categories=("escroqueries",)), "arrondissement", "69381", only_frauds) == ""
