@@ -227,3 +227,31 @@ def test_the_detail_panel_gives_analysts_the_published_figure_too(tmp_path, sett
     assert "60" in published_text(an, Filters(), "zone", "hypercentre", zone)
     only_frauds = an.counts(Filters(arrondissements=("69381",), categories=("escroqueries",)), by=("category",))
     assert published_text(an, Filters(categories=("escroqueries",)), "arrondissement", "69381", only_frauds) == ""
+
+
+# 5. The pools' summers on the Zones page ------------------------------------------------------------------------------
+def test_a_pool_summer_is_not_compared_with_a_summer_a_partner_did_not_deliver(tmp_path, settings):
+    from observatory.analytics.zones import ALL_SUMMER_POOLS
+
+    # Police nationale and TCL at the same rate every day in a pool's perimeter; TCL sent nothing in June 2024.
+    pn = _daily("2021-01-01", "2025-12-31", 1)
+    tcl = _daily("2021-01-01", "2025-12-31", 1, skip=("2024-06",))
+    # Elsewhere in the city too: TCL's June 2024 is a missing delivery (a gap), not a quiet month.
+    city_pn = _daily("2021-01-01", "2025-12-31", 2)
+    city_tcl = _daily("2021-01-01", "2025-12-31", 2, skip=("2024-06",))
+    n_pool = len(pn) + len(tcl)
+    table = incidents(
+        occurred_at=pn + tcl + city_pn + city_tcl,
+        source=["police_nationale"] * (len(pn)) + ["tcl"] * len(tcl) + ["police_nationale"] * len(city_pn) + ["tcl"] * len(city_tcl),
+        source_id=[f"S{i}" for i in range(n_pool + len(city_pn) + len(city_tcl))],
+        zones=[["piscine_tony_bertrand"]] * n_pool + [[]] * (len(city_pn) + len(city_tcl)),
+    )
+    an = Analytics.from_files(write_snapshot(table, tmp_path / "snap"), settings)
+    ps = an.pool_seasons(Filters(), year=2025, previous_years=1).set_index("zone_id")
+    row = ps.loc["piscine_tony_bertrand"]
+    assert row["in_season"] == 2 * 92 and row["previous_in_season"] == 2 * 92 - 30  # 30 days of June 2024 missing
+    assert not row["comparable"] and not row["significant_vs_previous"] and pd.isna(row["p_value_vs_previous"])
+    assert "juin 2024" in row["reason"] and "TCL" in row["reason"]
+    # The summer's total row is refused too (its pool's partner), and other pools are tested with their own dispersion.
+    assert not ps.loc[ALL_SUMMER_POOLS, "comparable"]
+    assert ps.loc[ALL_SUMMER_POOLS, "in_season"] == ps.loc[ps["season"] == "summer", "in_season"].drop(ALL_SUMMER_POOLS).sum()

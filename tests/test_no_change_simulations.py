@@ -100,3 +100,51 @@ def test_no_change_home_page_and_year_to_date_claim_at_most_5_percent(tmp_path, 
     # bound leaves room for one seed's noise over ~300 lines (sd ≈ 1.3 point).
     assert r["du_p"] <= 0.09 and r["ytd_p"] <= 0.09, r
     assert 0 < r["refused"] < 0.6, r  # some partners miss a compared month: those lines are refused, not tested
+
+
+# The pools' summers (Zones page) -------------------------------------------------------------------------------------
+def _pool_tables(seed: int, tables: int = 20, per_table: int = 10, level: float = 6.0, missing: float = 0.03):
+    """``tables`` Zones-page tables of ``per_table`` summer pools, each pool with its own partner: monthly counts
+    NB (variance 3 × mean), a summer peak, the same rate every year, 2021–2025; 3 % of partner-months undelivered."""
+    rng = np.random.default_rng(seed)
+    season = np.array([0.6, 0.6, 0.7, 0.8, 1.0, 1.8, 2.4, 2.2, 1.0, 0.8, 0.7, 0.6])
+    out = []
+    for t in range(tables):
+        rows, gaps = [], {}
+        for i in range(per_table):
+            src = f"p{t}_{i}"
+            scale = level * rng.uniform(0.5, 2.0)
+            for y in range(2021, 2026):
+                for m in range(1, 13):
+                    if rng.random() < missing:
+                        gaps.setdefault(src, []).append((y, m))
+                        continue
+                    mu = scale * season[m - 1] * pd.Period(f"{y}-{m:02d}").days_in_month / 30.4
+                    k = mu / (PHI - 1)
+                    rows.append((f"pool{i}", src, y, m, int(rng.negative_binomial(k, k / (k + mu)))))
+        monthly = pd.DataFrame(rows, columns=["zone", "source", "year", "m", "n"])
+        pools = pd.DataFrame({"zone_id": [f"pool{i}" for i in range(per_table)], "name": [f"P{i}" for i in range(per_table)], "season": "summer"})
+        out.append((monthly, pools, gaps))
+    return out
+
+
+def test_no_change_pool_summers_claim_at_most_5_percent():
+    from observatory.analytics.compare import poisson_test
+    from observatory.analytics.zones import ALL_SUMMER_POOLS, pool_season_tests
+
+    before, p_after, claims, refused, lines = [], [], [], 0, 0
+    for monthly, pools, gaps in _pool_tables(seed=11):
+        res = pool_season_tests(monthly, pools, 2025, 1, date(2021, 1, 1), date(2025, 12, 31), gaps)
+        pools_only = res[res["zone_id"] != ALL_SUMMER_POOLS]
+        lines += len(pools_only)
+        refused += int((~pools_only["comparable"]).sum())
+        ok = pools_only[pools_only["comparable"]]
+        p_after.extend((ok["p_value_vs_previous"] < 0.05).tolist())
+        claims.extend(ok["significant_vs_previous"].tolist())
+        # Before: exact Poisson per pool, per day, undelivered months read as zeros, no correction.
+        before.extend(poisson_test(r.in_season, r.previous_in_season, r.in_days / r.previous_days) < 0.05 for r in pools_only.itertuples())
+    r = {"before": float(np.mean(before)), "p_after": float(np.mean(p_after)), "claims": float(np.mean(claims)), "refused": refused / lines}
+    print("\npool summers: " + ", ".join(f"{k} {v:.1%}" for k, v in r.items()))
+    assert r["before"] > 0.15, r
+    assert r["p_after"] <= 0.09 and r["claims"] <= 0.05, r
+    assert 0 < r["refused"] < 0.5, r

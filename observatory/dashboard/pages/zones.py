@@ -182,6 +182,14 @@ def seasons(query, kind):  # noqa: ANN001, ANN201
 POOL_CARD = "zones-pool-card"
 
 
+def refused_pools(seasons) -> list[tuple[str, str]]:  # noqa: ANN001
+    """(pool name, why) of the summer rows whose comparison with the previous summer is refused."""
+    if "comparable" not in seasons:
+        return []
+    rows = seasons[(seasons["season"] == "summer") & ~seasons["comparable"].astype(bool)]
+    return list(zip(rows["name"], rows["reason"]))
+
+
 @callback(Output(POOL_CARD, "style"), Input(ids.ZN_KIND, "value"))
 def pool_card_visibility(kind):  # noqa: ANN001, ANN201
     """The pools' summer belongs to the pools: shown only when they are the chosen zone type."""
@@ -202,23 +210,26 @@ def pool_summer(query):  # noqa: ANN001, ANN201
     seasons = an.pool_seasons(filters, year=year, previous_years=1)
     if seasons.empty:
         return "Aucune piscine saisonnière dans le référentiel des zones."
-    df = components.view(shaping.pool_summer_table(seasons), ["in_season", "previous_in_season", "out_season"], derived=("pct_change", "p_value_vs_previous", "significant_vs_previous", "ratio", "p_value", "significant"))
+    df = components.view(shaping.pool_summer_table(seasons), ["in_season", "previous_in_season", "out_season"], derived=("pct_change", "p_value_vs_previous", "p_adjusted_vs_previous", "significant_vs_previous", "ratio", "p_value", "p_adjusted", "significant", "phi"))
     cols = [
         Col("name", "Piscine"),
         Col("in_season_text", f"Été {year}"),
         Col("previous_in_season_text", f"Été {year - 1}"),
         Col("pct_change", "Évolution", pct_cell),
-        Col("p_value_vs_previous", "p", num_cell(3)),
+        Col("p_adjusted_vs_previous", "p corrigée", num_cell(3)),
         Col("significant_vs_previous", "Significative", yes_no),
         Col("ratio", "Été / reste de l'année (par mois)", num_cell(1)),
         Col("significant", "Saisonnalité significative", yes_no),
     ]
     private = components.privacy_note(df)
     return [
-        components.french_table(df, cols, numeric=("in_season_text", "previous_in_season_text", "pct_change", "p_value_vs_previous", "ratio")),
+        components.french_table(df, cols, numeric=("in_season_text", "previous_in_season_text", "pct_change", "p_adjusted_vs_previous", "ratio")),
         html.Small(
-            f"Périmètre de {int(an.settings.pool_buffer_m)} m autour de chaque piscine ; été = 1er juin – 31 août ; test exact de deux comptages de Poisson (p < 0,05) ; "
-            "« été / reste de l'année » compare les faits par mois de la saison à ceux des autres mois de la même année ; "
+            f"Périmètre de {int(an.settings.pool_buffer_m)} m autour de chaque piscine ; été = 1er juin – 31 août ; comparaisons par jour de données, "
+            "test quasi-Poisson (dispersion estimée sur l'historique mensuel de chaque piscine ; Poisson exact si elle ne peut l'être), "
+            "significatif si p < 0,05 après correction de Benjamini-Hochberg sur les lignes du tableau ; "
+            + "".join(f"{r} : {why} ; " for r, why in refused_pools(seasons))
+            + "« été / reste de l'année » compare les faits par mois de la saison à ceux des autres mois de la même année ; "
             "piscines saisonnières (ouvertes l'été) seulement, ce qui explique qu'elles soient moins nombreuses qu'au Bilan"
             + ("" if components.is_analyst() else f" ; {SENSITIVE_NOTE}") + (f" ; {private}" if private else "") + ".",
             className="text-muted",
