@@ -21,6 +21,8 @@ COMMAND_MODULES = (
     "report",
     "users",
     "actions",
+    "survey",
+    "veille",
 )
 
 # French one-line help for commands whose docstring is still English (their module belongs to another area);

@@ -489,3 +489,14 @@ def actions_table(actions: pd.DataFrame) -> pd.DataFrame:
         arrondissement_label=actions["arrondissement"].map(lambda a: labels.arrondissement_label(a) if isinstance(a, str) and a else "–"),
         categories_labels=actions["categories"].map(lambda cs: ", ".join(labels.category_label(c) for c in (cs or ()))),
     )
+
+
+def map_title(start, end, today) -> str:  # noqa: ANN001 - dates
+    """« Arrondissements — 2019 » for a past year, « … — année en cours » only when the period is this year's."""
+    if start is None or end is None:
+        return "Arrondissements"
+    if start.year == end.year == today.year:
+        return f"Arrondissements — année en cours ({start.year})"
+    if start.month == 1 and start.day == 1 and end.month == 12 and end.day == 31 and start.year == end.year:
+        return f"Arrondissements — {start.year}"
+    return f"Arrondissements — du {labels.fmt_date(start)} au {labels.fmt_date(end)}"

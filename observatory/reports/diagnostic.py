@@ -489,6 +489,7 @@ def build_diagnostic(
         official_source = inputs.official_coverage
 
     title = f"Bilan annuel {year} — {place}"
+    residents = _residents_section(inputs.survey, year, arrondissement, num)
     return Diagnostic(
         year=year,
         previous_year=prev,
@@ -518,6 +519,7 @@ def build_diagnostic(
         empty=year_total == 0,
         official_summary=official_summary,
         official_source=official_source,
+        residents=residents,
     )
 
 
@@ -527,6 +529,16 @@ def _year_span(inputs: DiagnosticInputs, year: int) -> tuple[date, date, float]:
     if src is None or not len(src):
         return year_exposure(None, None, year)
     return year_exposure(pd.to_datetime(src["first"]).min().date(), pd.to_datetime(src["last"]).max().date(), year)
+
+
+def _residents_section(tabs, year: int, arrondissement: str | None, num: _Numbering) -> Section | None:  # noqa: ANN001 - SurveyTables
+    from observatory.survey.report import residents_content
+
+    content = residents_content(tabs, year, arrondissement)
+    if content is None:
+        return None
+    table = num.table("Ce que disent les habitants : estimations de l'enquête", content.frame, content.data, content.note, key="habitants")
+    return Section(title=content.title, sentences=content.sentences, tables=[table], key="habitants")
 
 
 def diagnostic_for(settings, year: int, arrondissement: str | None = None, analytics=None, generated_on: date | None = None) -> Diagnostic:  # noqa: ANN001

@@ -159,7 +159,17 @@ def load_inputs(settings, analytics=None, year: int | None = None, arrondissemen
         monthly=monthly,
         zone_monthly=zone_monthly,
         coverage=coverage,
+        survey=_survey_tables(settings) if year is not None else None,
     )
+
+
+def _survey_tables(settings):  # noqa: ANN001, ANN202
+    try:
+        from observatory.survey import survey_tables
+
+        return survey_tables(settings)
+    except Exception:  # noqa: BLE001 - the survey section is optional: an unreadable survey store leaves it out
+        return None
 
 
 def monthly_inputs(an, f) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:  # noqa: ANN001 - Analytics, Filters

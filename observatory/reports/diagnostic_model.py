@@ -8,6 +8,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 import pandas as pd
 
@@ -47,6 +48,7 @@ class DiagnosticInputs:
     official_coverage: str = ""  # said when an edition is imported but does not cover the year
     actions: pd.DataFrame | None = None  # action evaluations of the year, display-ready columns
     privacy_engine: str = protection.ENGINE
+    survey: Any = None  # observatory.survey.SurveyTables (published estimates only), for « Ce que disent les habitants »
     # Monthly detail for the tests (coverage by partner and month, dispersion from the monthly history); without
     # it the tests fall back on annual counts (a year without any row is a year without data) and exact Poisson.
     monthly: pd.DataFrame | None = None  # year, month, arrondissement, category, family, source, n
@@ -151,6 +153,7 @@ class Diagnostic:
     empty: bool = False
     official_summary: list[str] = field(default_factory=list)  # SSMSI figures quoted in the summary, one line each
     official_source: str = ""  # their citation (edition, production date), or why there are none for the year
+    residents: Section | None = None  # resident survey estimates (observatory.survey.report), when a wave covers the year
 
 
 class _Numbering:

@@ -34,7 +34,7 @@ def layout(**_query):  # noqa: ANN003, ANN201 - Dash Pages passes the URL query
                     dbc.Col(
                         components.figure_card(
                             ids.OV_MAP,
-                            "Arrondissements — année en cours",
+                            "Arrondissements",
                             height=430,
                             graph_id=clickable("overview"),
                             formats=("csv", "xlsx", "geojson"),
@@ -137,6 +137,15 @@ def arrondissement_table(an, filters, analyst: bool):  # noqa: ANN001, ANN201
 
     published = an.rates_by_arrondissement(published_filters(current), include_city=False)
     return with_published_count(an.rates_by_arrondissement(current, include_city=False), published, ["arrondissement"]), current
+
+
+@callback(Output(f"{ids.OV_MAP}-title", "children"), Input(ids.FILTERS, "data"))
+def arrondissement_map_title(query):  # noqa: ANN001, ANN201
+    an = components.analytics()
+    raw, current = arrondissement_table(an, Filters.from_query(query or {}), components.is_analyst())
+    if raw is None:
+        return "Arrondissements"
+    return shaping.map_title(current.start, current.end, date.today())
 
 
 @callback(Output(clickable("overview"), "figure"), Output(ids.note(ids.OV_MAP), "children"), Input(ids.FILTERS, "data"), Input(ids.OV_METRIC, "value"))
@@ -255,12 +264,14 @@ def freshness(_query):  # noqa: ANN001, ANN201
     from observatory import store
 
     an = components.analytics()
+    analyst = components.is_analyst_view()
     snap = an.snapshot
     first, last = an.date_range()
     ingest = shaping.last_ingest(store.ingest_history(components.settings()))
     created = getattr(snap, "created_at", None)
     rows = [
-        html.Li(f"Instantané en service : {an.snapshot_id}" + (f", publié le {components.fmt_paris(created)}" if created else "")),
+        html.Li(f"Instantané en service : {an.snapshot_id}" + (f", publié le {components.fmt_paris(created)}" if created else ""))
+        if analyst else html.Li(f"Données publiées le {components.fmt_paris(created)} (heure de Paris)" if created else "Données de l'observatoire"),
         html.Li(f"Dernière intégration : {components.fmt_paris(ingest) if ingest is not None else 'aucune enregistrée'} (heure de Paris)"),
         html.Li(f"Faits datés du {labels.fmt_date(first)} au {labels.fmt_date(last)}"),
     ]
@@ -269,4 +280,6 @@ def freshness(_query):  # noqa: ANN001, ANN201
         rows.append(html.Li([f"Mois sans données ({FRESHNESS_MONTHS} derniers mois) : ", html.Ul([html.Li(f"{r.partenaire} : {r.mois}") for r in gaps.itertuples()])], className="text-danger"))
     elif gaps is not None:
         rows.append(html.Li(f"Tous les partenaires ont transmis chacun des {FRESHNESS_MONTHS} derniers mois."))
-    return [html.Ul(rows, className="mb-1"), html.Small("Couverture détaillée dans l'onglet Données.", className="text-muted")]
+    # Only analysts can open the Données page: an élu is not sent to a page that would refuse them.
+    more = html.Small("Couverture détaillée dans l'onglet Données.", className="text-muted") if analyst else None
+    return [html.Ul(rows, className="mb-1"), more]
