@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -255,3 +256,31 @@ def test_a_pool_summer_is_not_compared_with_a_summer_a_partner_did_not_deliver(t
     # The summer's total row is refused too (its pool's partner), and other pools are tested with their own dispersion.
     assert not ps.loc[ALL_SUMMER_POOLS, "comparable"]
     assert ps.loc[ALL_SUMMER_POOLS, "in_season"] == ps.loc[ps["season"] == "summer", "in_season"].drop(ALL_SUMMER_POOLS).sum()
+
+
+# 6. The home page and the bilan give one verdict per line ---------------------------------------------------------------
+def test_the_home_page_reads_the_bilans_verdicts_for_a_closed_year(tmp_path, settings, overview):
+    from observatory.reports.verdicts import lookup, snapshot_verdicts
+
+    # Five years of frauds and burglaries, then +12 % burglaries in 2025; a quieter category for the family.
+    rng = np.random.default_rng(3)
+    stamps, cats = [], []
+    for y in range(2021, 2026):
+        for cat, level in (("cambriolages_logement", 3.0), ("escroqueries", 2.0), ("vols_vehicules", 1.0)):
+            rate = level * (1.12 if (y == 2025 and cat == "cambriolages_logement") else 1.0)
+            for d in pd.date_range(f"{y}-01-01", f"{y}-12-31"):
+                n = rng.poisson(rate)
+                stamps += [f"{d:%Y-%m-%d} 12:00"] * n
+                cats += [cat] * n
+    an = Analytics.from_files(write_snapshot(incidents(occurred_at=stamps, category=cats), tmp_path / "snap"), settings)
+    home = overview.period_compare(an, Filters(), date(2025, 12, 31), "year", by=("category",)).set_index("category")
+    bilan = lookup(snapshot_verdicts(an, 2025), "69123", "category").set_index("code")
+    for cat in home.index:
+        assert home.loc[cat, "p_adjusted"] == pytest.approx(bilan.loc[cat, "p_adjusted"]), cat
+        assert home.loc[cat, "significant"] == bilan.loc[cat, "significant"], cat
+        assert home.loc[cat, "current"] == bilan.loc[cat, "current"]
+    total = overview.period_compare(an, Filters(), date(2025, 12, 31), "year").iloc[0]
+    assert total["p_adjusted"] == pytest.approx(lookup(snapshot_verdicts(an, 2025), "69123", "total").iloc[0]["p_adjusted"])
+    # A filtered view is not a line of the bilan: it keeps its own test.
+    own = overview.period_compare(an, Filters(categories=("escroqueries",)), date(2025, 12, 31), "year").iloc[0]
+    assert own["p_adjusted"] == pytest.approx(an.compare_periods(Filters(categories=("escroqueries",)), kind="year", reference=date(2025, 12, 31)).iloc[0]["p_adjusted"])

@@ -72,7 +72,23 @@ def period_compare(an, filters, ref, kind: str, by: tuple[str, ...] = ()) -> pd.
     « Du » → reference day, compared with the same days one year earlier, with the same coverage refusal and
     test as every other comparison (same columns as compare_periods)."""
     start = filters.start if filters.start is not None and filters.start > date(ref.year, 1, 1) else None
-    return an.compare_periods(filters, kind=kind, reference=ref, by=by, start=start)
+    out = an.compare_periods(filters, kind=kind, reference=ref, by=by, start=start)
+    last = an.date_range()[1]
+    if publication_year(filters, ref, start) is not None and last is not None and last >= ref:
+        # A closed year of the whole city: the bilan's verdicts, so the home page never contradicts it.
+        from observatory.reports.verdicts import snapshot_verdicts, with_publication_verdicts
+
+        out = with_publication_verdicts(out, snapshot_verdicts(an, ref.year), tuple(by))
+    return out
+
+
+def publication_year(filters, ref, start) -> int | None:  # noqa: ANN001
+    """The year whose bilan covers this view (a whole closed calendar year of the whole city, no other filter)."""
+    if start is not None or (ref.month, ref.day) != (12, 31):
+        return None
+    narrowed = (filters.categories, filters.families, filters.sources, filters.arrondissements, filters.zones,
+                filters.hours, filters.weekdays, filters.location_qualities)
+    return None if any(narrowed) or (filters.start is not None and filters.start > date(ref.year, 1, 1)) else ref.year
 
 
 def territory_caption(an, filters, rates: pd.DataFrame) -> str:  # noqa: ANN001
