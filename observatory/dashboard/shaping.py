@@ -99,9 +99,19 @@ def pool_summer_table(seasons: pd.DataFrame) -> pd.DataFrame:
     ``pct_change`` of this season against the previous one."""
     from observatory.analytics.compare import poisson_test
 
+    from observatory.analytics.zones import ALL_SUMMER_POOLS
+
     cols = ["name", "in_season", "previous_in_season", "out_season", "in_months", "out_months"]
     # The table is the summer's: winter pools (other months) are not summed with, nor shown under, « Été ».
     seasons = seasons[seasons["season"] == "summer"] if "season" in seasons else seasons
+    if "zone_id" in seasons and (seasons["zone_id"] == ALL_SUMMER_POOLS).any():
+        # analytics.pool_seasons tested the total with the pools (dispersion, coverage, one BH family): taken as is.
+        is_total = seasons["zone_id"] == ALL_SUMMER_POOLS
+        out = pd.concat([seasons[is_total], seasons[~is_total]], ignore_index=True)
+        prev = out["previous_in_season"].astype("float64")
+        # A refused comparison states no change (analytics.zones: a partner's missing month).
+        out["pct_change"] = ((out["in_season"] - prev) / prev.where(prev > 0)).where(out["comparable"].astype(bool))
+        return out
     if seasons.empty:
         return pd.DataFrame(columns=cols + ["ratio", "p_value", "significant", "p_value_vs_previous", "significant_vs_previous", "pct_change"])
     d = seasons[cols + ["ratio", "p_value", "significant", "p_value_vs_previous", "significant_vs_previous"]].copy()

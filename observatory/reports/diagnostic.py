@@ -24,6 +24,7 @@ from datetime import date
 import pandas as pd
 
 from observatory import labels, schema
+from observatory.analytics.exposure import rate_period_note, year_exposure
 from observatory.reports import narrative, protection, svgcharts
 from observatory.reports.diagnostic_actions import (  # noqa: F401
     ACTIONS_NOTES,
@@ -140,13 +141,18 @@ def build_diagnostic(
             direction=_direction(total_prot),
         )
     ]
-    if population and not _hidden(total_prot["current_status"]):
+    # Rates are yearly: a year still running (snapshot ending mid-year) is annualised on its days of data.
+    rate_start, rate_end, rate_years = _year_span(inputs, year)
+    partial_year = rate_years < 1
+    rate_note = rate_period_note(rate_start, rate_end, rate_years) if partial_year else ""
+    if population and not _hidden(total_prot["current_status"]) and rate_years > 0:
         key_figures.append(
             KeyFigure(
-                label="Taux pour 1 000 habitants",
-                value=labels.fmt_number(1000 * total_now / population, 1),
+                label="Taux annuel pour 1 000 habitants" if partial_year else "Taux pour 1 000 habitants",
+                value=labels.fmt_number(1000 * total_now / population / rate_years, 1),
                 change="",
-                sentence=f"Population légale INSEE {vintage} : {labels.fmt_int(population)} habitants." if vintage else "",
+                sentence=" ".join(t for t in (f"Population légale INSEE {vintage} : {labels.fmt_int(population)} habitants." if vintage else "",
+                                               f"{rate_note[0].upper()}{rate_note[1:]}." if rate_note else "") if t),
             )
         )
     for _, row in fam_prot.iterrows():
@@ -282,8 +288,8 @@ def build_diagnostic(
     for _, r in arr_prot.iterrows():
         code = r["arrondissement"]
         p = int(pop.get(code, 0))
-        ok = not _hidden(r["current_status"]) and p > 0
-        rates[code] = 1000 * int(r["current"]) / p if ok else None
+        ok = not _hidden(r["current_status"]) and p > 0 and rate_years > 0
+        rates[code] = 1000 * int(r["current"]) / p / rate_years if ok else None
         map_text[code] = labels.arrondissement_label(code).replace("Lyon ", "")
     arr_display.insert(3, "Taux ‰ hab.", [labels.fmt_number(rates.get(c), 1) if rates.get(c) is not None else "" for c in arr_data["code"]])
     arr_data["taux_pour_1000"] = [round(rates[c], 2) if rates.get(c) is not None else None for c in arr_data["code"]]
@@ -296,7 +302,7 @@ def build_diagnostic(
         arr_section.figures.append(
             num.figure(
                 f"Faits enregistrés pour 1 000 habitants par arrondissement en {year}",
-                svgcharts.choropleth(shapes, rates, map_text, f"Taux par arrondissement — {year}", "Faits pour 1 000 hab.", highlight=arrondissement),
+                svgcharts.choropleth(shapes, rates, map_text, f"Taux par arrondissement — {year}", "Faits par an pour 1 000 hab." if partial_year else "Faits pour 1 000 hab.", highlight=arrondissement),
                 note=("Arrondissement du bilan entouré en rouge. " if arrondissement else "") + (inputs.boundary_source and f"Contours : {inputs.boundary_source}."),
                 key="carte-arrondissements",
                 data=pd.DataFrame({
@@ -314,6 +320,8 @@ def build_diagnostic(
         "pôles de transport attirent des visiteurs qui ne sont pas des habitants, ce qui élève le taux des arrondissements centraux."
     )
     arr_section.sentences.append(SENSITIVE_NOTE)
+    if partial_year:
+        arr_section.sentences.append(f"Taux par an : {rate_note}.")
     if len(unknown_row) and int(unknown_row["current"].iloc[0]):
         arr_section.sentences.append(
             "La ligne « Non réparti » compte, dans le total de la ville et dans aucun arrondissement, les violences sexuelles "
@@ -513,6 +521,14 @@ def build_diagnostic(
         official_source=official_source,
         residents=residents,
     )
+
+
+def _year_span(inputs: DiagnosticInputs, year: int) -> tuple[date, date, float]:
+    """The days of ``year`` with data in the snapshot (every partner) and their exposure in years."""
+    src = inputs.sources
+    if src is None or not len(src):
+        return year_exposure(None, None, year)
+    return year_exposure(pd.to_datetime(src["first"]).min().date(), pd.to_datetime(src["last"]).max().date(), year)
 
 
 def _residents_section(tabs, year: int, arrondissement: str | None, num: _Numbering) -> Section | None:  # noqa: ANN001 - SurveyTables

@@ -9,6 +9,7 @@ from dash import Input, Output, callback, html
 
 from observatory import figures, labels, schema
 from observatory.analytics.filters import Filters
+from observatory.analytics.indicators import BOTH_TOTALS_NOTE
 from observatory.dashboard import components, geo, ids, map_svg, shaping
 from observatory.dashboard.exporting import ExportTable, exportable
 from observatory.dashboard.panel import clickable
@@ -64,35 +65,30 @@ def _outlines(settings, kinds):  # noqa: ANN001, ANN202
 
 
 def annual_view(an, filters):  # noqa: ANN001, ANN201
-    """The arrondissement layers' period and the number of years it covers: the current year (like the home
-    page) when no « Du » is chosen; else the chosen period, whose rate is then divided by its length in years
-    so that it stays a rate per year."""
+    """The arrondissement layers' period: the current year (like the home page) when no « Du » is chosen, else
+    the chosen period up to the reference day. Its rates are yearly whatever its length (analytics.exposure)."""
     ref = shaping.reference_date(an, filters)
     if ref is None:
-        return filters, 1.0
+        return filters
     if filters.start is None:
-        return shaping.year_to_date(filters, ref), 1.0
-    f = filters.replace(end=ref)
-    days = (ref - filters.start).days + 1
-    return f, max(days / 365.25, 1.0)
-
-
-def rate_note(f, years: float) -> str:  # noqa: ANN001
-    if years > 1:
-        return f"taux annuel moyen : faits de la période divisés par sa durée ({labels.fmt_number(years, 1)} ans)"
-    return f"année {f.end.year} (du {labels.fmt_date(f.start)} au {labels.fmt_date(f.end)}) ; choisir « Du » pour une autre période" if f.start and f.end else ""
+        return shaping.year_to_date(filters, ref)
+    return filters.replace(end=ref)
 
 
 def layer_table(an, filters, layer: str) -> ExportTable:  # noqa: ANN001
     """The aggregated data of a layer (shared by the map callback and the exports)."""
     s = an.settings
     if layer in ("arr_rate", "arr_count"):
-        f, years = annual_view(an, filters)
+        from observatory.analytics.indicators import published_filters, with_published_count
+
+        f = annual_view(an, filters)
         df = an.rates_by_arrondissement(f, include_city=False)
-        if years > 1:
-            df = df.assign(rate_per_1000=df["rate_per_1000"] / years)
+        note = df.attrs.get("rate_note", "")
+        # An analyst page: every fact, and beside it the figure the bilan publishes (sensitive categories left out).
+        df = with_published_count(df, an.rates_by_arrondissement(published_filters(f), include_city=False), ["arrondissement"])
         df = shaping.with_labels(df, "arrondissement", "arrondissement")
-        return ExportTable(df, ("count",), title="Faits par arrondissement", period=(f.start, f.end), extra_note=rate_note(f, years))
+        return ExportTable(df, ("count",), title="Faits par arrondissement", period=(f.start, f.end), extra_note=f"{note} ; {BOTH_TOTALS_NOTE}",
+                           columns={"count_published": "faits_publies_hors_vsif"})
     if layer == "zones":
         return ExportTable(an.rates_by_zone(filters), ("count",), title="Faits par zone")
     if layer == "actions":
@@ -142,13 +138,15 @@ def map_figure(query, layer, outline_kinds):  # noqa: ANN001, ANN201
     extra = ""
     if layer in ("arr_rate", "arr_count"):
         rate = layer == "arr_rate"
-        f, years = annual_view(an, filters)
-        legend = ("Faits par an pour 1 000 hab." if years > 1 else f"Faits pour 1 000 hab. ({f.end.year})") if rate else ("Faits" if years > 1 else f"Faits ({f.end.year})")
-        fig = figures.choropleth_map(table, geo.geo_ref(s, "arrondissements"), "arrondissement", "rate_per_1000" if rate else "count", legend, name_col="label", style=style, height=640, places=places, value_format=figures.RATE_FMT if rate else figures.INT_FMT, outlines=outlines)
-        return fig, components.method_note(an, f, rate=rate, extra=rate_note(f, years) + " ; cliquer un arrondissement pour le détail")
+        f = annual_view(an, filters)
+        legend = "Faits par an pour 1 000 hab." if rate else "Faits"
+        table = table.assign(count_published_text=[labels.fmt_int(v) for v in table["count_published"]])
+        both = {"count_published_text": "Chiffre publié (hors violences sexuelles et intrafamiliales)"}
+        fig = figures.choropleth_map(table, geo.geo_ref(s, "arrondissements"), "arrondissement", "rate_per_1000" if rate else "count", legend, name_col="label", style=style, height=640, value_format=figures.RATE_FMT if rate else figures.INT_FMT, outlines=outlines, extra_hover=both, places=places)
+        return fig, components.method_note(an, f, rate=rate, extra=(an.rates_by_arrondissement(f, include_city=False).attrs.get("rate_note", "") + " ; " if rate else "") + "cliquer un arrondissement pour le détail ; " + BOTH_TOTALS_NOTE + " (au survol et dans l'export)")
     if layer == "zones":
         fig = figures.zones_map(geo.zones_geojson(s), table, "zone_id", "kind", "name", "count", style=style, height=640, places=places, base=geo.geo_ref(s, "arrondissements"))
-        return fig, components.method_note(an, filters, extra="taux des zones rapportés à la surface ; piscines : périmètre de " + f"{int(s.pool_buffer_m)} m")
+        return fig, components.method_note(an, filters, extra="taux des zones rapportés à la surface, par an ; piscines : périmètre de " + f"{int(s.pool_buffer_m)} m")
     if layer == "actions":
         fig = figures.actions_map(geo.actions_geojson(s), table, "action_id", "type_label", {"title": "Action", "type_label": "Type", "periode": "Période", "statut": "Statut", "arrondissement_label": "Arrondissement"}, style=style, height=640, places=places, outlines=outlines)
         extra = f"{len(table)} action(s) du plan concernée(s) par les filtres (catégories visées, arrondissements, zones, période) ; détail et évaluation : page Plan d'actions"

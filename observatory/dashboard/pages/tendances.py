@@ -12,6 +12,7 @@ from dash import Input, Output, callback, html
 
 from observatory import figures, labels
 from observatory.analytics.filters import Filters
+from observatory.analytics.indicators import BOTH_TOTALS_NOTE
 from observatory.dashboard import components, geo, ids, shaping
 from observatory.dashboard.exporting import ExportTable, exportable
 
@@ -131,7 +132,9 @@ def compare(query, kind, by):  # noqa: ANN001, ANN201
     r = cmp.iloc[0]
     title = f"{labels.fmt_date(r['current_start'])}–{labels.fmt_date(r['current_end'])} par rapport au {labels.fmt_date(r['previous_start'])}–{labels.fmt_date(r['previous_end'])}"
     fig = figures.change_bars(top, "label", "diff", "significant", pct_col="pct_change", height=340, value_label="Évolution (faits)")
-    return fig, components.method_note(an, filters, period=(r["current_start"], r["current_end"]), extra=f"{title} ; " + cmp.attrs.get("note", "") + " " + MULTIPLE_TESTS_NOTE + (" ; ⚠ : pourcentage sur de petits effectifs, peu fiable" if top.get("unreliable", pd.Series(dtype=bool)).fillna(False).astype(bool).any() else ""))
+    # Analysts compare every fact by arrondissement; the bilan's arrondissement lines leave the sensitive categories out.
+    scope = f" ; {BOTH_TOTALS_NOTE}" if by == "arrondissement" and components.is_analyst() else ""
+    return fig, components.method_note(an, filters, period=(r["current_start"], r["current_end"]), extra=f"{title} ; " + cmp.attrs.get("note", "") + " " + MULTIPLE_TESTS_NOTE + scope + (" ; ⚠ : pourcentage sur de petits effectifs, peu fiable" if top.get("unreliable", pd.Series(dtype=bool)).fillna(False).astype(bool).any() else ""))
 
 
 @exportable(ids.TR_COMPARE, "Comparaison de périodes")
