@@ -1,0 +1,458 @@
+"""Disclosure control of linked count tables, judged against a linear-programming attacker.
+
+The tables an élu can obtain are described as one set of **cells** (each with its true count) and **linear
+relations** among them: a published total is a cell too, and ``total − Σ parts = 0`` is a relation. Tables that
+share a margin (the city total of a category appears in the city table and is the sum of the arrondissement
+table) share the cell, so everything published is protected *jointly*. Optional inequalities ``G·x ≤ 0``
+describe what an attacker also knows without a total (a zone's count is at most its arrondissement's).
+
+What the attacker knows (:func:`attacker_bounds`), which is also what a reader of the rule knows:
+- a published cell is its value;
+- a « < t » cell (primary, 1 ≤ v ≤ t−1) lies in [1, t−1];
+- a complementary cell « s » is ≥ t: zeros are always published and any other count below t is primary, so
+  a hidden count that is not « < t » cannot be below t. (Claiming less would make the audit weaker than a
+  reader of our own rule.)
+- a cell that is never published (an internal cell: the finest cross-classification behind the tables) is ≥ 0.
+
+**Audit** (:func:`audit`): for every hidden cell, min and max of the cell over those bounds and every relation
+(``scipy.optimize.linprog``, HiGHS), on the reduced problem (published cells substituted) split into its
+independent components. Bounds are rounded inward to integers (counts are integers).
+
+**Protected** means: a primary cell's interval is the whole [1, t−1] (the attacker learns nothing beyond the
+label « < t »: a width of t is impossible inside [1, t−1], so this is the only reading of "no interval narrower
+than the threshold" that a primary cell can meet), and a complementary cell's interval is at least t wide.
+
+**Complementary suppression** (:func:`suppress`). τ-Argus offers the *hypercube* (GHMITER: hide the corners of
+a hypercube around each sensitive cell; fast but over-suppresses and ignores links between tables), the
+*optimal* method (Fischetti–Salazar: one MILP over all cells with one attacker subproblem per sensitive cell
+and direction, cut generation; needs a commercial MILP solver for tables of our size), and *modular* (HiTaS:
+the optimal method on 2-level sub-tables of a hierarchy); sdcTable offers the same ``SIMPLEHEURISTIC``,
+``HITAS``, ``OPT`` and ``HYPERCUBE``. We use the incremental LP heuristic that the optimal method is built
+around (Kelly–Golden–Assad; Fischetti–Salazar's "protection LP"): for each hidden cell the audit finds
+under-protected, solve one LP that looks for the cheapest *deviation* ``y`` of all cells with ``A·y = 0`` (the
+relations still hold), each cell moving within what the attacker would allow if it were hidden, and the
+sensitive cell moving by the required amount (down to 1 and up to t−1 for a primary cell; t in all for a
+complementary one). A published cell that must move costs its value per unit (information lost, weighted by
+value, τ-Argus' default cost); hidden and internal cells move for free. Every published cell the solution moves
+is hidden. The attacker's LP then admits ``x = v + y``, so the cell is protected, and hiding more cells later
+can only widen intervals: requirements are met one by one, newly hidden cells get their own requirement, and
+the loop ends with a full audit that must pass. Unlike the hypercube it protects against every linear
+combination of every linked table, and unlike the optimal method it needs only an LP solver; the price is that
+the choice is locally, not globally, cheapest (measured in the publication's manifest).
+
+Zeros are never hidden (an empty cell reveals no one, and hiding one would break the "≥ t" rule above).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.optimize import linprog
+from scipy.sparse.csgraph import connected_components
+
+PUBLISHED = 0
+PRIMARY = 1
+SECONDARY = 2
+INTERNAL = 3  # never published (finest cells behind the tables)
+STATUS_NAMES = {PUBLISHED: "", PRIMARY: "primary", SECONDARY: "secondary", INTERNAL: "internal"}
+_TOL = 1e-6
+
+
+@dataclass
+class CellSet:
+    """Cells with their true counts and the linear relations among them.
+
+    ``equalities``: rows of ``A`` with ``A·x = 0`` (typically ``total − Σ parts``). ``inequalities``: rows of
+    ``G`` with ``G·x ≤ 0``. ``published``: False for internal cells (never shown). ``locked``: published cells
+    that may not be hidden (a total published elsewhere, outside this set).
+    """
+
+    values: np.ndarray
+    equalities: sparse.csr_matrix
+    published: np.ndarray
+    inequalities: sparse.csr_matrix | None = None
+    locked: np.ndarray | None = None
+    labels: pd.DataFrame | None = None  # one row per cell: table and keys, for reports
+
+    def __post_init__(self) -> None:
+        self.values = np.asarray(self.values, dtype="float64")
+        n = len(self.values)
+        self.published = np.asarray(self.published, dtype=bool)
+        self.equalities = sparse.csr_matrix(self.equalities, shape=(self.equalities.shape[0], n))
+        if self.inequalities is None:
+            self.inequalities = sparse.csr_matrix((0, n))
+        if self.locked is None:
+            self.locked = np.zeros(n, dtype=bool)
+        if (self.values < 0).any():
+            raise ValueError("les comptes à protéger doivent être positifs ou nuls")
+        if len(self.published) != n or len(self.locked) != n:
+            raise ValueError("published/locked must have one entry per cell")
+        if self.equalities.shape[0] and np.abs(self.equalities @ self.values).max() > 1e-6:
+            raise ValueError("the cell values do not satisfy the published totals")
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+
+def primary_status(cells: CellSet, threshold: int) -> np.ndarray:
+    """PRIMARY for published counts 1..threshold−1, INTERNAL for unpublished cells, PUBLISHED otherwise."""
+    v = cells.values
+    status = np.full(cells.n, PUBLISHED, dtype=np.int8)
+    status[cells.published & (v > 0) & (v < threshold)] = PRIMARY
+    status[~cells.published] = INTERNAL
+    return status
+
+
+def attacker_bounds(values: np.ndarray, status: np.ndarray, threshold: int) -> tuple[np.ndarray, np.ndarray]:
+    """What a reader of the publication (who knows the rule) knows of each cell: lower and upper bounds."""
+    lb = values.astype("float64").copy()
+    ub = lb.copy()
+    lb[status == PRIMARY], ub[status == PRIMARY] = 1.0, threshold - 1.0
+    lb[status == SECONDARY], ub[status == SECONDARY] = float(threshold), np.inf
+    lb[status == INTERNAL], ub[status == INTERNAL] = 0.0, np.inf
+    return lb, ub
+
+
+def required_deviation(values: np.ndarray, status: np.ndarray, threshold: int) -> tuple[np.ndarray, np.ndarray]:
+    """How far down and up each hidden cell must be able to move for it to count as protected."""
+    down = np.zeros(len(values))
+    up = np.zeros(len(values))
+    p = status == PRIMARY
+    down[p], up[p] = values[p] - 1, threshold - 1 - values[p]
+    s = status == SECONDARY
+    down[s] = np.minimum(values[s] - threshold, threshold // 2)
+    up[s] = threshold - down[s]
+    return down, up
+
+
+def protected_interval(lo: np.ndarray, hi: np.ndarray, status: np.ndarray, threshold: int) -> np.ndarray:
+    """True where an attacker's interval [lo, hi] meets the protection rule (module docstring)."""
+    ok = np.ones(len(lo), dtype=bool)
+    p = status == PRIMARY
+    ok[p] = (lo[p] <= 1) & (hi[p] >= threshold - 1)
+    s = status == SECONDARY
+    ok[s] = hi[s] - lo[s] >= threshold
+    return ok
+
+
+@dataclass
+class _Reduced:
+    """The attacker's problem over the non-published cells, published ones substituted."""
+
+    free: np.ndarray  # cell ids of the variables
+    a_eq: sparse.csr_matrix
+    b_eq: np.ndarray
+    a_ub: sparse.csr_matrix
+    b_ub: np.ndarray
+    lb: np.ndarray
+    ub: np.ndarray
+    component: np.ndarray  # component id per variable
+    eq_component: np.ndarray
+    ub_component: np.ndarray
+
+
+def _reduce(cells: CellSet, status: np.ndarray, threshold: int) -> _Reduced:
+    lb, ub = attacker_bounds(cells.values, status, threshold)
+    free = np.flatnonzero(status != PUBLISHED)
+    fixed = np.flatnonzero(status == PUBLISHED)
+    fixed_vals = cells.values[fixed]
+
+    def part(m: sparse.csr_matrix) -> tuple[sparse.csr_matrix, np.ndarray]:
+        m = sparse.csr_matrix(m)
+        rhs = -(m[:, fixed] @ fixed_vals)
+        mf = m[:, free].tocsr()
+        keep = np.diff(mf.indptr) > 0
+        return mf[keep], rhs[keep]
+
+    a_eq, b_eq = part(cells.equalities)
+    a_ub, b_ub = part(cells.inequalities)
+    # Variables linked by a relation belong to one component; each component is an independent LP.
+    stacked = sparse.vstack([a_eq, a_ub]).tocsr()
+    incid = (stacked != 0).astype(np.int8)
+    adj = (incid.T @ incid).tocsr() if stacked.shape[0] else sparse.csr_matrix((len(free), len(free)))
+    _, comp = connected_components(adj, directed=False) if len(free) else (0, np.zeros(0, dtype=int))
+
+    def row_comp(m: sparse.csr_matrix) -> np.ndarray:
+        if m.shape[0] == 0:
+            return np.zeros(0, dtype=int)
+        return comp[m.indices[m.indptr[:-1]]]
+
+    return _Reduced(free, a_eq, b_eq, a_ub, b_ub, lb[free], ub[free], comp, row_comp(a_eq), row_comp(a_ub))
+
+
+def _solve(c: np.ndarray, a_eq, b_eq, a_ub, b_ub, bounds) -> float | None:  # noqa: ANN001
+    res = linprog(c, A_ub=a_ub if a_ub.shape[0] else None, b_ub=b_ub if a_ub.shape[0] else None,
+                  A_eq=a_eq if a_eq.shape[0] else None, b_eq=b_eq if a_eq.shape[0] else None, bounds=bounds, method="highs")
+    if res.status == 3:  # unbounded
+        return -np.inf
+    if res.status != 0:
+        return None
+    return float(res.fun)
+
+
+def audit(cells: CellSet, status: np.ndarray, threshold: int, only: np.ndarray | None = None) -> pd.DataFrame:
+    """The attacker's narrowest interval for each hidden published cell (or for the cell ids in ``only``).
+
+    Columns: ``cell``, ``status``, ``value``, ``lower``, ``upper`` (inf when unbounded), ``protected``.
+    """
+    status = np.asarray(status)
+    red = _reduce(cells, status, threshold)
+    pos = np.full(cells.n, -1)
+    pos[red.free] = np.arange(len(red.free))
+    targets = np.flatnonzero((status == PRIMARY) | (status == SECONDARY)) if only is None else np.asarray(only, dtype=int)
+    lower = np.full(len(targets), np.nan)
+    upper = np.full(len(targets), np.nan)
+    by_comp: dict[int, list[int]] = {}
+    for i, cell in enumerate(targets):
+        by_comp.setdefault(int(red.component[pos[cell]]), []).append(i)
+    for comp, items in by_comp.items():
+        vars_ = np.flatnonzero(red.component == comp)
+        a_eq = red.a_eq[red.eq_component == comp][:, vars_]
+        b_eq = red.b_eq[red.eq_component == comp]
+        a_ub = red.a_ub[red.ub_component == comp][:, vars_]
+        b_ub = red.b_ub[red.ub_component == comp]
+        bounds = np.column_stack([red.lb[vars_], np.where(np.isinf(red.ub[vars_]), np.nan, red.ub[vars_])])
+        bounds = [(lo, None if np.isnan(hi) else hi) for lo, hi in bounds]
+        local = np.full(cells.n, -1)
+        local[red.free[vars_]] = np.arange(len(vars_))
+        for i in items:
+            k = local[targets[i]]
+            if a_eq.shape[0] == 0 and a_ub.shape[0] == 0:  # no relation: the attacker knows only the bounds
+                lower[i], upper[i] = bounds[k][0], np.inf if bounds[k][1] is None else bounds[k][1]
+                continue
+            c = np.zeros(len(vars_))
+            c[k] = 1.0
+            lo = _solve(c, a_eq, b_eq, a_ub, b_ub, bounds)
+            hi = _solve(-c, a_eq, b_eq, a_ub, b_ub, bounds)
+            lower[i] = np.nan if lo is None else np.ceil(lo - _TOL)
+            upper[i] = np.nan if hi is None else (np.inf if np.isinf(hi) else np.floor(-hi + _TOL))
+    st = status[targets]
+    ok = protected_interval(lower, upper, st, threshold) & ~np.isnan(lower)
+    return pd.DataFrame({"cell": targets, "status": [STATUS_NAMES[int(s)] for s in st], "value": cells.values[targets].astype("int64"),
+                         "lower": lower, "upper": upper, "protected": ok})
+
+
+@dataclass
+class SuppressionResult:
+    status: np.ndarray
+    audit: pd.DataFrame
+    unprotected: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    lp_solved: int = 0
+
+    @property
+    def n_primary(self) -> int:
+        return int((self.status == PRIMARY).sum())
+
+    @property
+    def n_secondary(self) -> int:
+        return int((self.status == SECONDARY).sum())
+
+
+def _protection_lp(cells: CellSet, status: np.ndarray, threshold: int, cell: int, deviation: float,
+                   weights: np.ndarray) -> np.ndarray | None:
+    """Cells that must be hidden so that ``cell`` can move by ``deviation`` with every relation kept (or None)."""
+    v = cells.values
+    candidate = cells.published & (status == PUBLISHED) & (v > 0) & ~cells.locked
+    movable = (status != PUBLISHED) | candidate
+    # Deviation bounds: what the attacker would allow if the cell were hidden (primary cells are already hidden).
+    as_hidden = status.copy()
+    as_hidden[candidate] = SECONDARY
+    lb, ub = attacker_bounds(v, as_hidden, threshold)
+    idx = np.flatnonzero(movable)
+    n = len(idx)
+    dn = (v - lb)[idx]  # room downward
+    up = (ub - v)[idx]  # room upward
+    local = np.full(cells.n, -1)
+    local[idx] = np.arange(n)
+    k = local[cell]
+    cost = np.where(candidate[idx], weights[idx], 1e-4)
+    a = cells.equalities[:, idx]
+    keep = np.diff(a.tocsr().indptr) > 0
+    a = a.tocsr()[keep]
+    # Rows touching a fixed (non-movable) cell are still valid: fixed cells do not move (y = 0 there).
+    a_eq = sparse.hstack([a, -a]).tocsr()
+    b_eq = np.zeros(a_eq.shape[0])
+    g = cells.inequalities[:, idx].tocsr()
+    if g.shape[0]:
+        slack = -(cells.inequalities @ v)  # G(v + y) ≤ 0  ⇔  G y ≤ −G v
+        keep_g = np.diff(g.indptr) > 0
+        a_ub, b_ub = sparse.hstack([g[keep_g], -g[keep_g]]).tocsr(), slack[keep_g]
+    else:
+        a_ub, b_ub = sparse.csr_matrix((0, 2 * n)), np.zeros(0)
+    up_b = np.where(np.isinf(up), None, up)
+    bounds = [(0.0, u) for u in up_b] + [(0.0, d) for d in dn]
+    if deviation > 0:
+        bounds[k] = (deviation, bounds[k][1])
+        bounds[n + k] = (0.0, 0.0)
+    else:
+        bounds[n + k] = (-deviation, bounds[n + k][1])
+        bounds[k] = (0.0, 0.0)
+    for j in (k, n + k):
+        lo_, hi_ = bounds[j]
+        if hi_ is not None and lo_ > hi_ + _TOL:
+            return None
+    res = linprog(np.concatenate([cost, cost]), A_ub=a_ub if a_ub.shape[0] else None, b_ub=b_ub if a_ub.shape[0] else None,
+                  A_eq=a_eq if a_eq.shape[0] else None, b_eq=b_eq if a_eq.shape[0] else None, bounds=bounds, method="highs")
+    if res.status != 0:
+        return None
+    y = res.x[:n] - res.x[n:]
+    moved = idx[(np.abs(y) > _TOL) & candidate[idx]]
+    return moved
+
+
+def suppress(cells: CellSet, threshold: int, weights: np.ndarray | None = None, max_rounds: int = 50) -> SuppressionResult:
+    """Primary suppression, then complementary suppression until the audit passes (module docstring)."""
+    status = primary_status(cells, threshold)
+    w = cells.values.copy() if weights is None else np.asarray(weights, dtype="float64")
+    w = np.maximum(w, 1.0)
+    lp = 0
+    checked = np.zeros(cells.n, dtype=bool)  # hidden cells already found protected (stay so: hiding only widens)
+    hopeless: set[int] = set()
+    for _ in range(max_rounds):
+        todo = np.flatnonzero(((status == PRIMARY) | (status == SECONDARY)) & ~checked)
+        if len(todo) == 0:
+            break
+        res = audit(cells, status, threshold, only=todo)
+        lp += 2 * len(todo)
+        checked[res.loc[res["protected"], "cell"].to_numpy()] = True
+        failing = res.loc[~res["protected"], "cell"].to_numpy()
+        failing = [c for c in failing if c not in hopeless]
+        if not failing:
+            break
+        down_req, up_req = required_deviation(cells.values, status, threshold)
+        for c in failing:
+            # An earlier LP of this round may already have protected it: check before paying for another LP.
+            again = audit(cells, status, threshold, only=np.array([c]))
+            lp += 2
+            if bool(again["protected"].iloc[0]):
+                checked[c] = True
+                continue
+            lo, hi = float(again["lower"].iloc[0]), float(again["upper"].iloc[0])
+            v = cells.values[c]
+            needs = []
+            if status[c] == PRIMARY:
+                if not lo <= 1:
+                    needs.append(-down_req[c])
+                if not hi >= threshold - 1:
+                    needs.append(up_req[c])
+            else:
+                needs = [up_req[c], -down_req[c]] if down_req[c] > 0 else [float(threshold)]
+            for dev in needs:
+                if dev == 0:
+                    continue
+                moved = _protection_lp(cells, status, threshold, c, dev, w)
+                lp += 1
+                if moved is None and status[c] == SECONDARY and dev > 0:
+                    moved = _protection_lp(cells, status, threshold, c, -min(threshold, v - threshold), w) if v - threshold > 0 else None
+                    lp += 1
+                if moved is None:
+                    hopeless.add(int(c))
+                    continue
+                status[moved] = SECONDARY
+    final = audit(cells, status, threshold)
+    return SuppressionResult(status, final, final.loc[~final["protected"], "cell"].to_numpy(), lp)
+
+
+# Building cell sets from tables --------------------------------------------------------------------------------
+def _ancestors(parent: dict[str, str | None], code: str) -> list[str]:
+    out = [code]
+    seen = {code}
+    while parent.get(out[-1]) is not None:
+        nxt = parent[out[-1]]
+        if nxt in seen:
+            raise ValueError(f"hiérarchie cyclique autour de {nxt!r}")
+        out.append(nxt)
+        seen.add(nxt)
+    return out
+
+
+def cube(micro: pd.DataFrame, value: str, hierarchies: dict[str, dict[str, str | None]], table: str = "",
+         leaves_published: bool = True) -> tuple[pd.DataFrame, list[tuple[np.ndarray, np.ndarray]]]:
+    """Every cell of a hierarchical cross table and its relations ``parent − Σ children = 0``.
+
+    ``micro``: counts at the finest level, one column per dimension of ``hierarchies`` plus ``value``.
+    ``hierarchies[dim]``: ``{code: parent code or None}`` for every node of that dimension (leaves included);
+    a dimension may have several roots (overlapping zones have no common total). Every combination of nodes
+    is a cell (absent ones are zeros). Returns the cells (``table``, the dimensions, ``value``, ``leaf``: True
+    when every coordinate is a leaf) and the relations as (local cell ids, coefficients).
+    """
+    dims = list(hierarchies)
+    nodes = {d: list(h) for d, h in hierarchies.items()}
+    for d in dims:
+        unknown = set(micro[d]) - set(nodes[d])
+        if unknown:
+            raise ValueError(f"codes absents de la hiérarchie {d!r} : {sorted(map(str, unknown))[:5]}")
+        children = {p for p in hierarchies[d].values() if p is not None}
+        hierarchies[d] = dict(hierarchies[d])
+        for p in children - set(nodes[d]):
+            raise ValueError(f"parent {p!r} absent de la hiérarchie {d!r}")
+    index = pd.MultiIndex.from_product([nodes[d] for d in dims], names=dims)
+    cells = pd.DataFrame(index=index).reset_index()
+    cells[value] = 0
+    # Sum the micro counts into every ancestor combination.
+    agg = micro.groupby(dims, as_index=False, sort=False)[value].sum()
+    expanded = agg
+    for d in dims:
+        anc = pd.DataFrame([(c, a) for c in nodes[d] for a in _ancestors(hierarchies[d], c)], columns=[d, "_anc"])
+        expanded = expanded.merge(anc, on=d).drop(columns=d).rename(columns={"_anc": d})
+    totals = expanded.groupby(dims, sort=False)[value].sum()
+    pos = pd.Series(np.arange(len(cells)), index=pd.MultiIndex.from_frame(cells[dims]))
+    cells.loc[pos.loc[totals.index].to_numpy(), value] = totals.to_numpy()
+    is_leaf = np.ones(len(cells), dtype=bool)
+    relations: list[tuple[np.ndarray, np.ndarray]] = []
+    codes = {d: cells[d].to_numpy() for d in dims}
+    for d in dims:
+        parent = hierarchies[d]
+        has_children = {p for p in parent.values() if p is not None}
+        is_leaf &= ~np.isin(codes[d], list(has_children))
+        child_rows = np.flatnonzero(np.array([parent.get(c) is not None for c in codes[d]]))
+        if len(child_rows) == 0:
+            continue
+        par_codes = [parent[c] for c in codes[d][child_rows]]
+        key = cells.iloc[child_rows][dims].copy()
+        key[d] = par_codes
+        par_ids = pos.loc[pd.MultiIndex.from_frame(key)].to_numpy()
+        order = np.argsort(par_ids, kind="stable")
+        par_sorted, child_sorted = par_ids[order], child_rows[order]
+        starts = np.flatnonzero(np.r_[True, par_sorted[1:] != par_sorted[:-1]])
+        ends = np.r_[starts[1:], len(par_sorted)]
+        for s, e in zip(starts, ends):
+            ids = np.r_[par_sorted[s], child_sorted[s:e]]
+            relations.append((ids, np.r_[1.0, -np.ones(e - s)]))
+    cells.insert(0, "table", table)
+    cells["leaf"] = is_leaf
+    cells["published"] = True if leaves_published else ~is_leaf
+    return cells, relations
+
+
+def cell_set(parts: list[tuple[pd.DataFrame, list[tuple[np.ndarray, np.ndarray]]]], value: str = "n",
+             shared: list[tuple[np.ndarray, np.ndarray]] = (), inequalities: list[tuple[np.ndarray, np.ndarray]] = ()) -> CellSet:
+    """One :class:`CellSet` from several cubes (their ids offset in order) plus relations across them.
+
+    ``shared``/``inequalities`` use global ids (``offsets`` are the cumulative lengths of ``parts``): equality
+    relations between tables (a margin two tables share) and ``Σ coef·x ≤ 0`` rows.
+    """
+    frames, rows = [], []
+    offset = 0
+    for frame, rels in parts:
+        frames.append(frame)
+        rows.extend((ids + offset, coef) for ids, coef in rels)
+        offset += len(frame)
+    rows.extend(shared)
+    labels = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def matrix(rs) -> sparse.csr_matrix:  # noqa: ANN001
+        rs = list(rs)
+        if not rs:
+            return sparse.csr_matrix((0, offset))
+        r = np.concatenate([np.full(len(ids), i) for i, (ids, _) in enumerate(rs)])
+        c = np.concatenate([ids for ids, _ in rs])
+        d = np.concatenate([coef for _, coef in rs])
+        return sparse.csr_matrix((d, (r, c)), shape=(len(rs), offset))
+
+    published = labels["published"].to_numpy(dtype=bool) if "published" in labels else np.ones(offset, dtype=bool)
+    return CellSet(labels[value].to_numpy(dtype="float64"), matrix(rows), published, matrix(inequalities), labels=labels)
