@@ -18,9 +18,12 @@ What the attacker knows (:func:`attacker_bounds`), which is also what a reader o
 (``scipy.optimize.linprog``, HiGHS), on the reduced problem (published cells substituted) split into its
 independent components. Bounds are rounded inward to integers (counts are integers).
 
-**Protected** means: a primary cell's interval is the whole [1, t−1] (the attacker learns nothing beyond the
-label « < t »: a width of t is impossible inside [1, t−1], so this is the only reading of "no interval narrower
-than the threshold" that a primary cell can meet), and a complementary cell's interval is at least t wide.
+**Protected** means that no hidden cell can be narrowed to fewer possible values than the label « < t » itself
+leaves (t − 1 values: 1…t−1). Hence a primary cell's interval must be the whole [1, t−1] (the attacker learns
+nothing beyond the label; an interval "as wide as t" cannot exist inside [1, t−1], so this is the reading of
+"no interval narrower than the threshold" a primary cell can meet), and a complementary cell's interval must
+hold at least t − 1 values (``upper − lower ≥ t − 2``): in a column « 2, 30 » with its total 32 published, the
+30 lies in [28, 31], exactly as uncertain as the « < 5 » it protects.
 
 **Complementary suppression** (:func:`suppress`). τ-Argus offers the *hypercube* (GHMITER: hide the corners of
 a hypercube around each sensitive cell; fast but over-suppresses and ignores links between tables), the
@@ -31,7 +34,7 @@ the optimal method on 2-level sub-tables of a hierarchy); sdcTable offers the sa
 around (Kelly–Golden–Assad; Fischetti–Salazar's "protection LP"): for each hidden cell the audit finds
 under-protected, solve one LP that looks for the cheapest *deviation* ``y`` of all cells with ``A·y = 0`` (the
 relations still hold), each cell moving within what the attacker would allow if it were hidden, and the
-sensitive cell moving by the required amount (down to 1 and up to t−1 for a primary cell; t in all for a
+sensitive cell moving by the required amount (down to 1 and up to t−1 for a primary cell; t − 2 in all for a
 complementary one). A published cell that must move costs its value per unit (information lost, weighted by
 value, τ-Argus' default cost); hidden and internal cells move for free. Every published cell the solution moves
 is hidden. The attacker's LP then admits ``x = v + y``, so the cell is protected, and hiding more cells later
@@ -124,8 +127,9 @@ def required_deviation(values: np.ndarray, status: np.ndarray, threshold: int) -
     p = status == PRIMARY
     down[p], up[p] = values[p] - 1, threshold - 1 - values[p]
     s = status == SECONDARY
-    down[s] = np.minimum(values[s] - threshold, threshold // 2)
-    up[s] = threshold - down[s]
+    width = max(threshold - 2, 0)
+    down[s] = np.minimum(values[s] - threshold, width // 2)
+    up[s] = width - down[s]
     return down, up
 
 
@@ -135,7 +139,7 @@ def protected_interval(lo: np.ndarray, hi: np.ndarray, status: np.ndarray, thres
     p = status == PRIMARY
     ok[p] = (lo[p] <= 1) & (hi[p] >= threshold - 1)
     s = status == SECONDARY
-    ok[s] = hi[s] - lo[s] >= threshold
+    ok[s] = hi[s] - lo[s] >= threshold - 2
     return ok
 
 
@@ -184,20 +188,47 @@ def _reduce(cells: CellSet, status: np.ndarray, threshold: int) -> _Reduced:
     return _Reduced(free, a_eq, b_eq, a_ub, b_ub, lb[free], ub[free], comp, row_comp(a_eq), row_comp(a_ub))
 
 
-def _solve(c: np.ndarray, a_eq, b_eq, a_ub, b_ub, bounds) -> float | None:  # noqa: ANN001
-    res = linprog(c, A_ub=a_ub if a_ub.shape[0] else None, b_ub=b_ub if a_ub.shape[0] else None,
-                  A_eq=a_eq if a_eq.shape[0] else None, b_eq=b_eq if a_eq.shape[0] else None, bounds=bounds, method="highs")
-    if res.status == 3:  # unbounded
-        return -np.inf
-    if res.status != 0:
-        return None
-    return float(res.fun)
+class _Attacker:
+    """One component of the attacker's LP in HiGHS, re-solved with another objective (warm start)."""
+
+    def __init__(self, a_eq: sparse.csr_matrix, b_eq: np.ndarray, a_ub: sparse.csr_matrix, b_ub: np.ndarray,
+                 lb: np.ndarray, ub: np.ndarray) -> None:
+        import highspy
+
+        self.h = highspy.Highs()
+        self.h.setOptionValue("output_flag", False)
+        self.inf = highspy.kHighsInf
+        n = len(lb)
+        self.n = n
+        self.h.addVars(n, lb, np.where(np.isinf(ub), self.inf, ub))
+        rows = sparse.vstack([a_eq, a_ub]).tocsr()
+        lo = np.r_[b_eq, np.full(len(b_ub), -self.inf)]
+        hi = np.r_[b_eq, b_ub]
+        if rows.shape[0]:
+            self.h.addRows(rows.shape[0], lo, hi, rows.nnz, rows.indptr[:-1].astype(np.int32), rows.indices.astype(np.int32), rows.data)
+        self.sense = highspy.ObjSense
+        self.status = highspy.HighsModelStatus
+
+    def optimum(self, cost: np.ndarray, maximize: bool) -> tuple[float | None, np.ndarray | None]:
+        """Optimal value (±inf when unbounded, None when infeasible) and the solution."""
+        self.h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), cost.astype("float64"))
+        self.h.changeObjectiveSense(self.sense.kMaximize if maximize else self.sense.kMinimize)
+        self.h.run()
+        st = self.h.getModelStatus()
+        if st == self.status.kOptimal:
+            return float(self.h.getInfo().objective_function_value), np.asarray(self.h.getSolution().col_value)
+        if st in (self.status.kUnbounded, self.status.kUnboundedOrInfeasible):
+            return (np.inf if maximize else -np.inf), None
+        return None, None
 
 
 def audit(cells: CellSet, status: np.ndarray, threshold: int, only: np.ndarray | None = None) -> pd.DataFrame:
     """The attacker's narrowest interval for each hidden published cell (or for the cell ids in ``only``).
 
     Columns: ``cell``, ``status``, ``value``, ``lower``, ``upper`` (inf when unbounded), ``protected``.
+    Primary cells are first certified together: one LP minimising (maximising) the sum of the primary cells
+    still open gives a point where many sit at 1 (at t − 1), which are then their exact bounds; the others, and
+    every complementary cell, get their own pair of LPs (warm-started HiGHS).
     """
     status = np.asarray(status)
     red = _reduce(cells, status, threshold)
@@ -212,24 +243,40 @@ def audit(cells: CellSet, status: np.ndarray, threshold: int, only: np.ndarray |
     for comp, items in by_comp.items():
         vars_ = np.flatnonzero(red.component == comp)
         a_eq = red.a_eq[red.eq_component == comp][:, vars_]
-        b_eq = red.b_eq[red.eq_component == comp]
         a_ub = red.a_ub[red.ub_component == comp][:, vars_]
-        b_ub = red.b_ub[red.ub_component == comp]
-        bounds = np.column_stack([red.lb[vars_], np.where(np.isinf(red.ub[vars_]), np.nan, red.ub[vars_])])
-        bounds = [(lo, None if np.isnan(hi) else hi) for lo, hi in bounds]
+        lb, ub = red.lb[vars_], red.ub[vars_]
         local = np.full(cells.n, -1)
         local[red.free[vars_]] = np.arange(len(vars_))
+        ks = local[targets[items]]
+        if a_eq.shape[0] == 0 and a_ub.shape[0] == 0:  # no relation: the attacker knows only the bounds
+            lower[items], upper[items] = lb[ks], ub[ks]
+            continue
+        lp = _Attacker(a_eq, red.b_eq[red.eq_component == comp], a_ub, red.b_ub[red.ub_component == comp], lb, ub)
+        items = np.asarray(items)
+        prim = status[targets[items]] == PRIMARY
+        for maximize, bound, out in ((False, 1.0, lower), (True, threshold - 1.0, upper)):
+            open_ = items[prim]
+            while len(open_):
+                cost = np.zeros(len(vars_))
+                cost[local[targets[open_]]] = 1.0
+                val, x = lp.optimum(cost, maximize)
+                if x is None:
+                    break
+                hit = np.abs(x[local[targets[open_]]] - bound) < _TOL
+                if not hit.any():
+                    break
+                out[open_[hit]] = bound
+                open_ = open_[~hit]
         for i in items:
             k = local[targets[i]]
-            if a_eq.shape[0] == 0 and a_ub.shape[0] == 0:  # no relation: the attacker knows only the bounds
-                lower[i], upper[i] = bounds[k][0], np.inf if bounds[k][1] is None else bounds[k][1]
-                continue
             c = np.zeros(len(vars_))
             c[k] = 1.0
-            lo = _solve(c, a_eq, b_eq, a_ub, b_ub, bounds)
-            hi = _solve(-c, a_eq, b_eq, a_ub, b_ub, bounds)
-            lower[i] = np.nan if lo is None else np.ceil(lo - _TOL)
-            upper[i] = np.nan if hi is None else (np.inf if np.isinf(hi) else np.floor(-hi + _TOL))
+            if np.isnan(lower[i]):
+                lo, _ = lp.optimum(c, False)
+                lower[i] = np.nan if lo is None else np.ceil(lo - _TOL)
+            if np.isnan(upper[i]):
+                hi, _ = lp.optimum(c, True)
+                upper[i] = np.nan if hi is None else (np.inf if np.isinf(hi) else np.floor(hi + _TOL))
     st = status[targets]
     ok = protected_interval(lower, upper, st, threshold) & ~np.isnan(lower)
     return pd.DataFrame({"cell": targets, "status": [STATUS_NAMES[int(s)] for s in st], "value": cells.values[targets].astype("int64"),
@@ -340,18 +387,29 @@ def suppress(cells: CellSet, threshold: int, weights: np.ndarray | None = None, 
                 if not hi >= threshold - 1:
                     needs.append(up_req[c])
             else:
-                needs = [up_req[c], -down_req[c]] if down_req[c] > 0 else [float(threshold)]
+                needs = [up_req[c], -down_req[c]]
             for dev in needs:
                 if dev == 0:
                     continue
                 moved = _protection_lp(cells, status, threshold, c, dev, w)
                 lp += 1
                 if moved is None and status[c] == SECONDARY and dev > 0:
-                    moved = _protection_lp(cells, status, threshold, c, -min(threshold, v - threshold), w) if v - threshold > 0 else None
+                    # Upward blocked (a published total caps it): try the whole width downward instead.
+                    room = min(threshold - 2, v - threshold)
+                    moved = _protection_lp(cells, status, threshold, c, -room, w) if room > 0 else None
                     lp += 1
                 if moved is None:
+                    # The full move is impossible whatever is hidden (primary bounds, zeros and locked totals
+                    # pin it): reported as unprotected, but widened as far as it goes, never left exact.
                     hopeless.add(int(c))
-                    continue
+                    step = float(np.sign(dev))
+                    for d in np.arange(abs(dev) - 1, 0, -1):
+                        moved = _protection_lp(cells, status, threshold, c, step * d, w)
+                        lp += 1
+                        if moved is not None:
+                            break
+                    if moved is None:
+                        continue
                 status[moved] = SECONDARY
     final = audit(cells, status, threshold)
     return SuppressionResult(status, final, final.loc[~final["protected"], "cell"].to_numpy(), lp)

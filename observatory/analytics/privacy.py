@@ -3,15 +3,15 @@
 1. Primary suppression: counts 1..min_count−1 are hidden and read ``"< 5"`` (zeros are published: an empty
    cell reveals no one).
 2. Complementary (secondary) suppression, read ``"s"``: the totals of every *line* of the table are assumed
-   published, and no hidden cell may be recoverable from them by subtraction. A line is
+   published, and an attacker solving linear programs over them (cells ≥ 0, « < 5 » cells in 1…4, « s » cells
+   ≥ 5) must not narrow any hidden cell below what « < 5 » itself says. A line is
    - each value column (its column total), and within it, with ``keys`` of a long table of two or more key
      columns, each group of rows sharing the values of all keys but one (the margins of the cross table);
    - each row across the value columns (its row total), when there are two or more value columns.
-   Step a: while a line holds exactly one hidden cell, the smallest published non-zero cell of that line is
-   hidden too (a zero only when nothing else is left). Step b: the linear system "line sums of hidden cells are
-   known" is solved for its null space; any hidden cell fixed by it (a combination of lines, not only one line,
-   can reveal a cell) gets one more companion in one of its lines; then step a again, until no hidden cell is
-   determined or no cell is left to hide.
+   The cells to add and the audit are :mod:`observatory.analytics.disclosure` (HiGHS through scipy). This
+   function protects one table on its own: what an élu obtains is protected jointly by the publication
+   (:mod:`observatory.analytics.publication`); a table protected here is for analysts' exports marked for
+   publication and for views outside the publication.
 3. Sensitive categories (``schema.sensitive_categories()``) are aggregated to the city unless the viewer is an
    analyst: in a long table with a category column, their rows lose their geography (arrondissement → 69123,
    other geographic keys → "ville") and are summed; in a wide table whose value columns are category codes,
@@ -29,7 +29,10 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from scipy import sparse
+
 from observatory import schema
+from observatory.analytics import disclosure
 
 PRIMARY = "primary"
 SECONDARY = "secondary"
@@ -76,159 +79,67 @@ def _total_constraints(n_rows: int, n_cols: int) -> list[Constraint]:
     return out
 
 
-def _determined(hidden: np.ndarray, constraints: list[Constraint]) -> np.ndarray:
-    """Flat indices of hidden cells whose value follows from the published figures (linear algebra)."""
-    idx = np.flatnonzero(hidden)
-    if len(idx) == 0:
-        return idx
-    pos = np.full(hidden.shape, -1)
-    pos[idx] = np.arange(len(idx))
-    rows = []
-    for cells, coefs in constraints:
-        h = hidden[cells]
-        if h.any():
-            r = np.zeros(len(idx))
-            r[pos[cells[h]]] = coefs[h]
-            rows.append(r)
-    if not rows:
-        return np.array([], dtype=int)
-    a = np.vstack(rows)
-    # x_k is determined iff e_k lies in the row space of A, i.e. every null-space vector has x_k = 0.
-    _, s, vt = np.linalg.svd(a)
-    rank = int((s > 1e-9 * max(1.0, s[0])).sum())
-    null = vt[rank:]
-    if null.shape[0] == 0:
-        return idx
-    return idx[np.all(np.abs(null) < 1e-9, axis=0)]
+def _cell_set(values: np.ndarray, constraints: list[Constraint], totals_are_cells: bool) -> disclosure.CellSet:
+    """The table as cells and relations for the engine.
 
-
-def _bridges(n_vertices: int, eu: np.ndarray, ev: np.ndarray) -> np.ndarray:
-    """Bridges of an undirected multigraph (iterative Tarjan; parallel edges are never bridges)."""
-    adj: list[list[tuple[int, int]]] = [[] for _ in range(n_vertices)]
-    for k, (u, v) in enumerate(zip(eu.tolist(), ev.tolist())):
-        adj[u].append((v, k))
-        adj[v].append((u, k))
-    disc = [-1] * n_vertices
-    low = [0] * n_vertices
-    is_bridge = np.zeros(len(eu), dtype=bool)
-    timer = 0
-    for s in range(n_vertices):
-        if disc[s] != -1:
-            continue
-        disc[s] = low[s] = timer
-        timer += 1
-        stack = [(s, -1, iter(adj[s]))]
-        while stack:
-            v, parent_edge, it = stack[-1]
-            advanced = False
-            for w, k in it:
-                if k == parent_edge:
-                    continue
-                if disc[w] == -1:
-                    disc[w] = low[w] = timer
-                    timer += 1
-                    stack.append((w, k, iter(adj[w])))
-                    advanced = True
-                    break
-                low[v] = min(low[v], disc[w])
-            if not advanced:
-                stack.pop()
-                if stack:
-                    u = stack[-1][0]
-                    low[u] = min(low[u], low[v])
-                    if low[v] > disc[u]:
-                        is_bridge[parent_edge] = True
-    return is_bridge
-
-
-def _determined_2d(hidden: np.ndarray, n_rows: int, n_cols: int, row_lines: bool) -> np.ndarray:
-    """Same answer as :func:`_determined` for a plain table (column lines, optionally row lines), in linear time.
-
-    Lines are vertices and hidden cells are edges (row line → column line; a cell outside any published row or
-    column line hangs on one unconstrained vertex G). Flipping the sign of the column equations turns the
-    system into a directed incidence matrix whose null space is the cycle space, so a hidden cell is fixed by
-    the published totals exactly when its edge is a bridge.
+    ``totals_are_cells``: the constraints already relate shown cells (totals included, all hideable). Otherwise
+    each line gets one more cell, its total, published elsewhere: locked (never hidden), never shown here.
     """
-    idx = np.flatnonzero(hidden)
-    if len(idx) == 0:
-        return idx
-    i, j = idx // n_cols, idx % n_cols
-    g = n_rows + n_cols
-    has_row = row_lines and n_cols > 1
-    has_col = n_rows > 1
-    eu = i if has_row else np.full(len(idx), g)
-    ev = n_rows + j if has_col else np.full(len(idx), g)
-    loop = eu == ev  # a cell in no published line: free, never determined
-    br = np.zeros(len(idx), dtype=bool)
-    br[~loop] = _bridges(g + 1, eu[~loop], ev[~loop])
-    return idx[br]
+    flat = values.ravel()
+    n = len(flat)
+    if totals_are_cells:
+        rows = constraints
+        all_values, published, locked = flat, np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
+    else:
+        rows = [(np.append(cells, n + k), np.append(coefs, -1.0)) for k, (cells, coefs) in enumerate(constraints)]
+        line_totals = np.array([flat[cells] @ coefs for cells, coefs in constraints], dtype="float64")
+        all_values = np.concatenate([flat, line_totals])
+        published = np.ones(len(all_values), dtype=bool)
+        locked = np.r_[np.zeros(n, dtype=bool), np.ones(len(line_totals), dtype=bool)]
+    m = len(all_values)
+    if rows:
+        r = np.concatenate([np.full(len(c), i) for i, (c, _) in enumerate(rows)])
+        c = np.concatenate([c for c, _ in rows])
+        d = np.concatenate([coef for _, coef in rows])
+        a = sparse.csr_matrix((d, (r, c)), shape=(len(rows), m))
+    else:
+        a = sparse.csr_matrix((0, m))
+    return disclosure.CellSet(all_values, a, published, locked=locked)
 
 
 def suppression_status(values: np.ndarray, min_count: int, key_groups: Sequence[np.ndarray] = (),
                        row_totals: bool = True, totals_included: bool = False) -> np.ndarray:
-    """Status of each cell of a 2-D count array: "" (published), "primary" or "secondary".
+    """Status of each cell of a 2-D count array: "" (published), "primary" or "secondary" (see :func:`suppression`)."""
+    return suppression(values, min_count, key_groups, row_totals, totals_included)[0]
+
+
+def suppression(values: np.ndarray, min_count: int, key_groups: Sequence[np.ndarray] = (),
+                row_totals: bool = True, totals_included: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Statuses of a 2-D count array, and the mask of hidden cells no suppression can protect.
+
+    A cell is unprotectable when the published totals pin it whatever else is hidden (zeros are never hidden:
+    ``[0, 1]`` with its row total published gives the 1 back); the caller must then not publish those totals.
 
     ``totals_included``: the last row (and last column when there are several) are the totals, shown as
-    cells and protected like the others; ``key_groups``/``row_totals`` then do not apply.
+    cells and protected like the others; ``key_groups``/``row_totals`` then do not apply. The choice and the
+    check are :func:`observatory.analytics.disclosure.suppress` (LP audit, see that module).
     """
     values = np.asarray(values, dtype="float64")
     if values.ndim != 2:
         raise ValueError("suppression_status needs a 2-D array of counts")
+    if (values < 0).any():
+        raise ValueError("les comptes à protéger doivent être positifs ou nuls")
     n_rows, n_cols = values.shape
-    flat = values.ravel()
-    status = np.full(flat.shape, "", dtype=object)
-    primary = (flat > 0) & (flat < min_count)
-    status[primary] = PRIMARY
-    hidden = primary.copy()
     if totals_included:
         constraints = _total_constraints(n_rows, n_cols)
     else:
         constraints = _lines(n_rows, n_cols, list(key_groups), row_totals)
-    plain = not totals_included and not list(key_groups)
-
-    def determined() -> np.ndarray:
-        # The graph form is exact for plain tables and linear-time; the SVD form serves the other layouts.
-        return _determined_2d(hidden, n_rows, n_cols, row_totals) if plain else _determined(hidden, constraints)
-
-    def companion(cells: np.ndarray) -> int | None:
-        free = cells[~hidden[cells]]
-        if len(free) == 0:
-            return None
-        # Smallest non-zero first (least information lost); zeros only as a last resort.
-        order = np.lexsort((free, flat[free], flat[free] == 0))
-        return int(free[order[0]])
-
-    for _ in range(flat.size + 1):
-        changed = True
-        while changed:
-            changed = False
-            for cells, _coefs in constraints:
-                if hidden[cells].sum() == 1:
-                    c = companion(cells)
-                    if c is not None:
-                        hidden[c] = True
-                        status[c] = SECONDARY
-                        changed = True
-        det = determined()
-        if len(det) == 0:
-            break
-        fixed = False
-        for cell in det:
-            best = None
-            for cells, _coefs in constraints:
-                if cell not in cells:
-                    continue
-                c = companion(cells)
-                if c is not None and (best is None or (flat[c] == 0, flat[c]) < (flat[best] == 0, flat[best])):
-                    best = c
-            if best is not None:
-                hidden[best] = True
-                status[best] = SECONDARY
-                fixed = True
-                break
-        if not fixed:
-            break  # nothing left to hide: the caller must not publish these totals (documented)
-    return status.reshape(n_rows, n_cols)
+    cells = _cell_set(values, constraints, totals_included)
+    result = disclosure.suppress(cells, min_count)
+    names = np.array(["", PRIMARY, SECONDARY, ""], dtype=object)
+    unprotected = np.zeros(len(cells.values), dtype=bool)
+    unprotected[result.unprotected] = True
+    return (names[result.status[: values.size]].reshape(n_rows, n_cols), unprotected[: values.size].reshape(n_rows, n_cols))
 
 
 def _aggregate_sensitive(df: pd.DataFrame, value_cols: list[str], category_col: str, geo_cols: list[str]) -> pd.DataFrame:
