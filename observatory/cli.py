@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "report",
     "users",
     "actions",
+    "privacy",
 )
 
 # French one-line help for commands whose docstring is still English (their module belongs to another area);
