@@ -116,7 +116,7 @@ def protect_year(counts: pd.DataFrame, year: int, min_count: int, snapshot_id: s
 
 # Files ----------------------------------------------------------------------------------------------------------
 def publication_dir(settings, snapshot_id: str) -> Path:  # noqa: ANN001 - Settings
-    return Path(settings.root) / settings.data_dir / "processed" / "publications" / snapshot_id
+    return settings.processed_dir / "publications" / snapshot_id
 
 
 def _stem(year: int, min_count: int) -> str:
