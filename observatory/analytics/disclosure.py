@@ -12,7 +12,9 @@ What the attacker knows (:func:`attacker_bounds`), which is also what a reader o
 - a complementary cell « s » is ≥ t: zeros are always published and any other count below t is primary, so
   a hidden count that is not « < t » cannot be below t. (Claiming less would make the audit weaker than a
   reader of our own rule.)
-- a cell that is never published (an internal cell: the finest cross-classification behind the tables) is ≥ 0.
+- a cell that is never published (an internal cell: the finest cross-classification behind the tables, or a
+  count the publication deliberately leaves out) is ≥ 0. An internal cell holding 1..t−1 is protected like a
+  primary one (:func:`small`): leaving a small count out must not let it be derived exactly.
 
 **Audit** (:func:`audit`): for every hidden cell, min and max of the cell over those bounds and every relation
 (``scipy.optimize.linprog``, HiGHS), on the reduced problem (published cells substituted) split into its
@@ -120,11 +122,20 @@ def attacker_bounds(values: np.ndarray, status: np.ndarray, threshold: int) -> t
     return lb, ub
 
 
+def small(values: np.ndarray, status: np.ndarray, threshold: int) -> np.ndarray:
+    """Cells protected like a « < t »: primary cells, and unpublished cells holding 1..t−1.
+
+    An unpublished small count (« non réparti », a month below a yearly « < t ») is as sensitive as a published
+    one: the published totals must not give it back more closely than « < t » would.
+    """
+    return (status == PRIMARY) | ((status == INTERNAL) & (values >= 1) & (values <= threshold - 1))
+
+
 def required_deviation(values: np.ndarray, status: np.ndarray, threshold: int) -> tuple[np.ndarray, np.ndarray]:
     """How far down and up each hidden cell must be able to move for it to count as protected."""
     down = np.zeros(len(values))
     up = np.zeros(len(values))
-    p = status == PRIMARY
+    p = small(values, status, threshold)
     down[p], up[p] = values[p] - 1, threshold - 1 - values[p]
     s = status == SECONDARY
     width = max(threshold - 2, 0)
@@ -133,10 +144,11 @@ def required_deviation(values: np.ndarray, status: np.ndarray, threshold: int) -
     return down, up
 
 
-def protected_interval(lo: np.ndarray, hi: np.ndarray, status: np.ndarray, threshold: int) -> np.ndarray:
+def protected_interval(lo: np.ndarray, hi: np.ndarray, status: np.ndarray, threshold: int,
+                       values: np.ndarray | None = None) -> np.ndarray:
     """True where an attacker's interval [lo, hi] meets the protection rule (module docstring)."""
     ok = np.ones(len(lo), dtype=bool)
-    p = status == PRIMARY
+    p = status == PRIMARY if values is None else small(values, status, threshold)
     ok[p] = (lo[p] <= 1) & (hi[p] >= threshold - 1)
     s = status == SECONDARY
     ok[s] = hi[s] - lo[s] >= threshold - 2
@@ -234,7 +246,8 @@ def audit(cells: CellSet, status: np.ndarray, threshold: int, only: np.ndarray |
     red = _reduce(cells, status, threshold)
     pos = np.full(cells.n, -1)
     pos[red.free] = np.arange(len(red.free))
-    targets = np.flatnonzero((status == PRIMARY) | (status == SECONDARY)) if only is None else np.asarray(only, dtype=int)
+    sens = small(cells.values, status, threshold)
+    targets = np.flatnonzero(sens | (status == SECONDARY)) if only is None else np.asarray(only, dtype=int)
     lower = np.full(len(targets), np.nan)
     upper = np.full(len(targets), np.nan)
     by_comp: dict[int, list[int]] = {}
@@ -253,19 +266,23 @@ def audit(cells: CellSet, status: np.ndarray, threshold: int, only: np.ndarray |
             continue
         lp = _Attacker(a_eq, red.b_eq[red.eq_component == comp], a_ub, red.b_ub[red.ub_component == comp], lb, ub)
         items = np.asarray(items)
-        prim = status[targets[items]] == PRIMARY
-        for maximize, bound, out in ((False, 1.0, lower), (True, threshold - 1.0, upper)):
+        prim = sens[targets[items]]
+        # A cell sitting at its own bound (1 or t − 1 for a primary, 0 for an unpublished one) has found its
+        # exact optimum; unbounded ones (unpublished, upward) get their own LP below.
+        for maximize, bounds, out in ((False, lb, lower), (True, ub, upper)):
             open_ = items[prim]
+            open_ = open_[np.isfinite(bounds[local[targets[open_]]])]
             while len(open_):
                 cost = np.zeros(len(vars_))
-                cost[local[targets[open_]]] = 1.0
+                ks_open = local[targets[open_]]
+                cost[ks_open] = 1.0
                 val, x = lp.optimum(cost, maximize)
                 if x is None:
                     break
-                hit = np.abs(x[local[targets[open_]]] - bound) < _TOL
+                hit = np.abs(x[ks_open] - bounds[ks_open]) < _TOL
                 if not hit.any():
                     break
-                out[open_[hit]] = bound
+                out[open_[hit]] = bounds[ks_open][hit]
                 open_ = open_[~hit]
         for i in items:
             k = local[targets[i]]
@@ -278,7 +295,7 @@ def audit(cells: CellSet, status: np.ndarray, threshold: int, only: np.ndarray |
                 hi, _ = lp.optimum(c, True)
                 upper[i] = np.nan if hi is None else (np.inf if np.isinf(hi) else np.floor(hi + _TOL))
     st = status[targets]
-    ok = protected_interval(lower, upper, st, threshold) & ~np.isnan(lower)
+    ok = protected_interval(lower, upper, st, threshold, cells.values[targets]) & ~np.isnan(lower)
     return pd.DataFrame({"cell": targets, "status": [STATUS_NAMES[int(s)] for s in st], "value": cells.values[targets].astype("int64"),
                          "lower": lower, "upper": upper, "protected": ok})
 
@@ -360,7 +377,7 @@ def suppress(cells: CellSet, threshold: int, weights: np.ndarray | None = None, 
     checked = np.zeros(cells.n, dtype=bool)  # hidden cells already found protected (stay so: hiding only widens)
     hopeless: set[int] = set()
     for _ in range(max_rounds):
-        todo = np.flatnonzero(((status == PRIMARY) | (status == SECONDARY)) & ~checked)
+        todo = np.flatnonzero((small(cells.values, status, threshold) | (status == SECONDARY)) & ~checked)
         if len(todo) == 0:
             break
         res = audit(cells, status, threshold, only=todo)
@@ -381,7 +398,7 @@ def suppress(cells: CellSet, threshold: int, weights: np.ndarray | None = None, 
             lo, hi = float(again["lower"].iloc[0]), float(again["upper"].iloc[0])
             v = cells.values[c]
             needs = []
-            if status[c] == PRIMARY:
+            if status[c] != SECONDARY:
                 if not lo <= 1:
                     needs.append(-down_req[c])
                 if not hi >= threshold - 1:

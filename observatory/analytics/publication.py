@@ -1,16 +1,26 @@
 """The publication: what an élu can obtain for one year, built once per snapshot and protected jointly.
 
-One hierarchical cube holds every count of the year an élu may see: geography (the nine arrondissements and
-« non réparti », summing to the city 69123) × nomenclature (category → family → all) × period (month → year).
-Every margin is a cell and every margin relation (city = Σ arrondissements, family = Σ categories, year = Σ
-months) is a constraint of one :class:`~observatory.analytics.disclosure.CellSet`, so the tables cut from it
-(city by category, arrondissements by family, months of a family in an arrondissement, the bilan's tables) are
-protected together: no difference between two of them gives a hidden cell back.
+Two tables, sharing their common cells, hold every count of the year an élu may see:
+- **annual**: territory (the city 69123, the nine arrondissements, « non réparti ») × nomenclature (category →
+  family → all);
+- **monthly**: territory × family (and all) × month, whose year total is the annual family cell.
+Every margin is a cell and every margin relation (city = Σ arrondissements + non réparti, family = Σ categories,
+all = Σ families, year = Σ months) is a constraint of one :class:`~observatory.analytics.disclosure.CellSet`,
+so the views cut from it (the city and arrondissement bilans, the monthly series, the map by arrondissement) are
+protected together: no difference between two of them gives a hidden cell back. Categories by month are not
+published (élus see monthly series by family): that keeps the joint problem small (≈ 1 250 cells, a few
+seconds to protect) where the full cube (≈ 4 600 cells, months × categories) took minutes.
 
-Sensitive categories are published at the city level only: their facts are counted in « non réparti » (like
-facts without a known arrondissement), so no arrondissement cell holds them and their city cell is the
-« non réparti » cell (the attacker knows this rule; it adds nothing). Years are separate publications: no
-published figure adds two years, so they share no constraint.
+What is not published, yet audited (an unpublished count of 1..t−1 must not be derivable more closely than a
+« < t » would be):
+- « non réparti » (facts without an arrondissement, and the sensitive categories): élus see the city and the
+  arrondissements, never the difference as such;
+- anything below a count of 1..t−1 (its categories, months or arrondissements): such a split pins its parts
+  whatever is hidden (two months of a « < 5 » are each at most 3), so it is not shown at all.
+
+Sensitive categories are published at the city level only: their facts are counted in « non réparti », so no
+arrondissement cell holds them (those cells do not exist). Years are separate publications: no published figure
+adds two years, so they share no constraint.
 
 Files (beside the snapshot, under ``<data_dir>/processed/publications/<snapshot_id>/``):
 ``<year>-seuil<t>.cells.parquet`` (keys, true count, status), ``<year>-seuil<t>.relations.parquet`` (relation,
@@ -35,11 +45,12 @@ from scipy import sparse
 from observatory import schema
 from observatory.analytics import disclosure
 
-VERSION = 1
+VERSION = 2
 UNALLOCATED = "inconnu"  # « non réparti »: sensitive categories and facts without a known arrondissement
 ALL = "total"
 YEAR = "annee"
-TABLE = "ville × arrondissements × catégories × mois"
+TABLE_ANNUAL = "annuel : territoire × catégorie"
+TABLE_MONTHLY = "mensuel : territoire × famille × mois"
 STATUS_CODES = {"": disclosure.PUBLISHED, "primary": disclosure.PRIMARY, "secondary": disclosure.SECONDARY,
                 "internal": disclosure.INTERNAL}
 
@@ -66,11 +77,78 @@ def micro_counts(counts: pd.DataFrame, year: int) -> pd.DataFrame:
     return out.groupby(["geo", "nomenclature", "period"], as_index=False)["n"].sum()
 
 
-def publication_cells(counts: pd.DataFrame, year: int) -> disclosure.CellSet:
-    """The year's cube as cells and relations (pure)."""
+def publication_cells(counts: pd.DataFrame, year: int, threshold: int) -> disclosure.CellSet:
+    """The year's tables as one set of cells and relations (pure).
+
+    Two cubes share their common cells (territory × family × year and above):
+    - annual: territory (city, arrondissements, « non réparti ») × nomenclature (categories, families, all);
+    - monthly: territory × family (and all) × month, with the year as their total.
+    Categories by month are not published (élus see monthly series by family), which is what keeps the joint
+    problem small. Arrondissement cells of a sensitive category do not exist (those facts are in « non réparti »).
+    """
     categories = list(dict.fromkeys(list(schema.categories()) + sorted(set(counts["category"]) - set(schema.categories()))))
-    frame, rels = disclosure.cube(micro_counts(counts, year), "n", hierarchies(categories), TABLE)
-    return disclosure.cell_set([(frame, rels)])
+    h = hierarchies(categories)
+    micro = micro_counts(counts, year)
+    annual, annual_rel = disclosure.cube(micro.assign(period=YEAR), "n", {"geo": h["geo"], "nomenclature": h["nomenclature"],
+                                                                         "period": {YEAR: None}}, TABLE_ANNUAL)
+    # A family may share its code with its only category (escroqueries): the hierarchy holds it once, as a family.
+    family_of = {c: schema.category_family(c) for c in categories}
+    fam_h = {f: ALL for f in family_of.values()} | {ALL: None}
+    by_family = micro.assign(nomenclature=micro["nomenclature"].map(family_of))
+    monthly, monthly_rel = disclosure.cube(by_family, "n", {"geo": h["geo"], "nomenclature": fam_h, "period": h["period"]}, TABLE_MONTHLY)
+    frame = pd.concat([annual, monthly], ignore_index=True)
+    keys = ["geo", "nomenclature", "period"]
+    # One id per (geo, nomenclature, period): the annual family cells are the monthly cubes' year totals.
+    first = frame.groupby(keys, sort=False).ngroup().to_numpy()
+    sensitive = schema.sensitive_categories()
+    drop_key = frame["geo"].isin(schema.ARRONDISSEMENT_CODES).to_numpy() & frame["nomenclature"].isin(sensitive).to_numpy()
+    keep_rows = ~pd.Series(first).duplicated().to_numpy() & ~drop_key
+    new_id = np.full(first.max() + 1, -1)
+    new_id[first[keep_rows]] = np.arange(keep_rows.sum())
+    cells = frame[keep_rows].reset_index(drop=True)
+    cells.loc[cells["period"] != YEAR, "table"] = TABLE_MONTHLY
+    cells.loc[cells["period"] == YEAR, "table"] = TABLE_ANNUAL
+    relations, seen = [], set()
+    offset = len(annual)
+    for base, rels in ((0, annual_rel), (offset, monthly_rel)):
+        for ids, coef in rels:
+            gid = new_id[first[ids + base]]
+            keep = gid >= 0  # structural zeros (arrondissement × sensitive category) leave the relation
+            gid, c = gid[keep], coef[keep]
+            if len(gid) < 2:
+                continue
+            key = tuple(sorted(zip(gid.tolist(), c.tolist())))
+            if key in seen:
+                continue
+            seen.add(key)
+            relations.append((gid, c))
+    cells["published"] = _published(cells, relations, threshold)
+    return disclosure.cell_set([(cells, [])], shared=relations)
+
+
+def _published(cells: pd.DataFrame, relations: list[tuple[np.ndarray, np.ndarray]], threshold: int) -> np.ndarray:
+    """Which cells are shown: not « non réparti », and nothing broken down below a count of 1..t−1.
+
+    « Non réparti » is what the city has beyond its arrondissements; élus never see it as such (it still counts,
+    unpublished, in the audit). A count below the threshold is published as « < t » and not split further (its
+    categories, its months, its arrondissements): a split of a small count pins its parts (two months of a
+    « < 5 » are each at most 3 whatever is hidden). The children of such a cell are unpublished, recursively.
+    """
+    v = cells["n"].to_numpy()
+    shown = cells["geo"].ne(UNALLOCATED).to_numpy()
+    below_small = np.zeros(len(cells), dtype=bool)
+    changed = True
+    while changed:
+        changed = False
+        for ids, coef in relations:
+            parent, children = ids[coef > 0], ids[coef < 0]
+            if len(parent) != 1:
+                continue
+            p = parent[0]
+            if ((1 <= v[p] < threshold) or below_small[p]) and not below_small[children].all():
+                below_small[children] = True
+                changed = True
+    return shown & ~below_small
 
 
 @dataclass
@@ -85,30 +163,69 @@ class Publication:
         rel = self.relations
         n_rel = int(rel["relation"].max()) + 1 if len(rel) else 0
         a = sparse.csr_matrix((rel["coef"].to_numpy(float), (rel["relation"].to_numpy(), rel["cell"].to_numpy())), shape=(n_rel, len(self.cells)))
-        return disclosure.CellSet(self.cells["n"].to_numpy(float), a, np.ones(len(self.cells), dtype=bool), labels=self.cells)
+        published = self.cells["status"].ne("internal").to_numpy()
+        return disclosure.CellSet(self.cells["n"].to_numpy(float), a, published, labels=self.cells)
 
     def status_codes(self) -> np.ndarray:
         return self.cells["status"].map(STATUS_CODES).to_numpy(dtype=np.int8)
 
 
+def finest(cells: pd.DataFrame) -> np.ndarray:
+    """Cells at the finest published level of each table (what the share of hidden facts is measured on)."""
+    arr = cells["geo"].isin(schema.ARRONDISSEMENT_CODES).to_numpy()
+    nom = cells["nomenclature"]
+    category = nom.isin(set(schema.categories())).to_numpy() | ~nom.isin(_families() | {ALL}).to_numpy()
+    sensitive_city = (cells["geo"].eq(schema.CITY_CODE) & nom.isin(schema.sensitive_categories())).to_numpy()
+    annual = cells["period"].eq(YEAR).to_numpy() & ((arr & category) | sensitive_city)
+    monthly = cells["period"].ne(YEAR).to_numpy() & arr & nom.ne(ALL).to_numpy()
+    return annual | monthly
+
+
+def _families() -> set[str]:
+    return {schema.category_family(c) for c in schema.categories()}
+
+
+def information_loss(cells: pd.DataFrame) -> dict:
+    """Hidden cells per table (primary, complementary) and the share of the year's facts they hold.
+
+    The share is measured on the finest published cells of each table (arrondissement × category for the year,
+    with the sensitive categories at the city; arrondissement × family × month), against the year's total.
+    """
+    grand = int(cells.loc[(cells["geo"] == schema.CITY_CODE) & (cells["nomenclature"] == ALL) & (cells["period"] == YEAR), "n"].sum())
+    fine = finest(cells)
+    out = {"total_count": grand, "tables": {}}
+    for table, part in cells.groupby("table", sort=False):
+        f = fine[part.index.to_numpy()]
+        hidden = part["status"].isin(["primary", "secondary"]).to_numpy()
+        out["tables"][table] = {
+            "cells": int((part["status"] != "internal").sum()),
+            "primary": int((part["status"] == "primary").sum()),
+            "secondary": int((part["status"] == "secondary").sum()),
+            "hidden_share": float(part.loc[f & hidden, "n"].sum() / grand) if grand else 0.0,
+        }
+    return out
+
+
 def protect_year(counts: pd.DataFrame, year: int, min_count: int, snapshot_id: str = "") -> Publication:
     """Build and protect the year's publication (pure: no file)."""
     t0 = time.perf_counter()
-    cs = publication_cells(counts, year)
+    cs = publication_cells(counts, year, min_count)
     result = disclosure.suppress(cs, min_count)
     elapsed = time.perf_counter() - t0
     cells = cs.labels[["table", "geo", "nomenclature", "period", "n"]].copy()
     cells["status"] = [disclosure.STATUS_NAMES[int(s)] for s in result.status]
     rows = cs.equalities.tocoo()
     relations = pd.DataFrame({"relation": rows.row.astype("int64"), "cell": rows.col.astype("int64"), "coef": rows.data})
-    grand = cells[(cells["geo"] == schema.CITY_CODE) & (cells["nomenclature"] == ALL) & (cells["period"] == YEAR)]["n"].sum()
-    hidden_leaf = cs.labels["leaf"].to_numpy(dtype=bool) & cells["status"].ne("").to_numpy()
+    loss = information_loss(cells)
     manifest = {
         "version": VERSION, "year": year, "min_count": min_count, "snapshot_id": snapshot_id,
-        "cells": int(len(cells)), "primary": result.n_primary, "secondary": result.n_secondary,
+        "cells": int((cells["status"] != "internal").sum()), "primary": result.n_primary, "secondary": result.n_secondary,
         "unprotected": int(len(result.unprotected)),
-        "total_count": int(grand),
-        "hidden_share": float(cells.loc[hidden_leaf, "n"].sum() / grand) if grand else 0.0,
+        "total_count": loss["total_count"],
+        # Share of the year's facts in hidden finest cells, per table (the two tables count the same facts).
+        "hidden_share_annual": loss["tables"].get(TABLE_ANNUAL, {}).get("hidden_share", 0.0),
+        "hidden_share_monthly": loss["tables"].get(TABLE_MONTHLY, {}).get("hidden_share", 0.0),
+        "tables": loss["tables"],
         "lp_solved": result.lp_solved, "build_seconds": round(elapsed, 2),
     }
     return Publication(year, min_count, cells, relations, manifest)
