@@ -300,6 +300,22 @@ def audit(cells: CellSet, status: np.ndarray, threshold: int, only: np.ndarray |
                          "lower": lower, "upper": upper, "protected": ok})
 
 
+def _hopeless(cells: CellSet, status: np.ndarray, threshold: int) -> dict[int, tuple[float, float]]:
+    """Cells to protect that no suppression can protect, with the widest interval hiding everything gives.
+
+    Hiding a cell only widens every interval, so hiding every candidate at once gives each cell its widest
+    possible interval: one audit finds them all before the loop pays for them cell by cell.
+    """
+    targets = np.flatnonzero(small(cells.values, status, threshold) | (status == SECONDARY))
+    if len(targets) == 0:
+        return {}
+    every = status.copy()
+    every[cells.published & (status == PUBLISHED) & (cells.values > 0) & ~cells.locked] = SECONDARY
+    res = audit(cells, every, threshold, only=targets)
+    bad = res[~res["protected"]]
+    return {int(c): (float(lo), float(hi)) for c, lo, hi in zip(bad["cell"], bad["lower"], bad["upper"])}
+
+
 @dataclass
 class SuppressionResult:
     status: np.ndarray
@@ -368,34 +384,61 @@ def _protection_lp(cells: CellSet, status: np.ndarray, threshold: int, cell: int
     return moved
 
 
-def suppress(cells: CellSet, threshold: int, weights: np.ndarray | None = None, max_rounds: int = 50) -> SuppressionResult:
-    """Primary suppression, then complementary suppression until the audit passes (module docstring)."""
+def suppress(cells: CellSet, threshold: int, weights: np.ndarray | None = None, max_rounds: int = 50,
+             initial: np.ndarray | None = None) -> SuppressionResult:
+    """Primary suppression, then complementary suppression until the audit passes (module docstring).
+
+    ``initial``: statuses to start from (a fast heuristic's choice): primary cells and internal ones as
+    :func:`primary_status` gives them, plus complementary cells; the audit then completes them where needed.
+    """
     status = primary_status(cells, threshold)
+    if initial is not None:
+        initial = np.asarray(initial, dtype=np.int8)
+        added = initial == SECONDARY
+        if not np.array_equal(status[~added], initial[~added]) or (status[added] != PUBLISHED).any():
+            raise ValueError("initial statuses must keep the primary and internal cells and add complementary ones only")
+        if (cells.values[initial == SECONDARY] < threshold).any():
+            raise ValueError("a complementary cell must hold at least the threshold")
+        status = initial.copy()
     w = cells.values.copy() if weights is None else np.asarray(weights, dtype="float64")
     w = np.maximum(w, 1.0)
     lp = 0
     checked = np.zeros(cells.n, dtype=bool)  # hidden cells already found protected (stay so: hiding only widens)
-    hopeless: set[int] = set()
+    hopeless = _hopeless(cells, status, threshold)
+    lp += 2 * len(hopeless)
+    down_req, up_req = required_deviation(cells.values, status, threshold)
+    for c, (lo_best, hi_best) in hopeless.items():
+        # No suppression protects it (published totals, zeros and bounds pin it whatever is hidden): reported as
+        # unprotected, but widened as far as hiding everything would, never left exact when it need not be.
+        v = cells.values[c]
+        for dev in (max(lo_best, v - down_req[c]) - v, min(hi_best, v + up_req[c]) - v):
+            if dev != 0 and np.isfinite(dev):
+                moved = _protection_lp(cells, status, threshold, c, float(dev), w)
+                lp += 1
+                if moved is not None:
+                    status[moved] = SECONDARY
     for _ in range(max_rounds):
         todo = np.flatnonzero((small(cells.values, status, threshold) | (status == SECONDARY)) & ~checked)
+        todo = np.array([c for c in todo if c not in hopeless], dtype=int)
         if len(todo) == 0:
             break
         res = audit(cells, status, threshold, only=todo)
         lp += 2 * len(todo)
         checked[res.loc[res["protected"], "cell"].to_numpy()] = True
-        failing = res.loc[~res["protected"], "cell"].to_numpy()
-        failing = [c for c in failing if c not in hopeless]
-        if not failing:
+        failing = res.loc[~res["protected"]]
+        if failing.empty:
             break
         down_req, up_req = required_deviation(cells.values, status, threshold)
-        for c in failing:
-            # An earlier LP of this round may already have protected it: check before paying for another LP.
-            again = audit(cells, status, threshold, only=np.array([c]))
-            lp += 2
-            if bool(again["protected"].iloc[0]):
-                checked[c] = True
-                continue
-            lo, hi = float(again["lower"].iloc[0]), float(again["upper"].iloc[0])
+        changed = False
+        for c, lo, hi in zip(failing["cell"].to_numpy(), failing["lower"].to_numpy(float), failing["upper"].to_numpy(float)):
+            if changed:
+                # An earlier LP of this round may already have protected it: check before paying for another LP.
+                again = audit(cells, status, threshold, only=np.array([c]))
+                lp += 2
+                if bool(again["protected"].iloc[0]):
+                    checked[c] = True
+                    continue
+                lo, hi = float(again["lower"].iloc[0]), float(again["upper"].iloc[0])
             v = cells.values[c]
             needs = []
             if status[c] != SECONDARY:
@@ -416,9 +459,8 @@ def suppress(cells: CellSet, threshold: int, weights: np.ndarray | None = None, 
                     moved = _protection_lp(cells, status, threshold, c, -room, w) if room > 0 else None
                     lp += 1
                 if moved is None:
-                    # The full move is impossible whatever is hidden (primary bounds, zeros and locked totals
-                    # pin it): reported as unprotected, but widened as far as it goes, never left exact.
-                    hopeless.add(int(c))
+                    # A complementary cell added on the way that cannot move that far: widened as far as it goes.
+                    hopeless[int(c)] = (lo, hi)
                     step = float(np.sign(dev))
                     for d in np.arange(abs(dev) - 1, 0, -1):
                         moved = _protection_lp(cells, status, threshold, c, step * d, w)
@@ -427,7 +469,9 @@ def suppress(cells: CellSet, threshold: int, weights: np.ndarray | None = None, 
                             break
                     if moved is None:
                         continue
-                status[moved] = SECONDARY
+                if len(moved):
+                    status[moved] = SECONDARY
+                    changed = True
     final = audit(cells, status, threshold)
     return SuppressionResult(status, final, final.loc[~final["protected"], "cell"].to_numpy(), lp)
 

@@ -8,10 +8,14 @@
    - each value column (its column total), and within it, with ``keys`` of a long table of two or more key
      columns, each group of rows sharing the values of all keys but one (the margins of the cross table);
    - each row across the value columns (its row total), when there are two or more value columns.
-   The cells to add and the audit are :mod:`observatory.analytics.disclosure` (HiGHS through scipy). This
-   function protects one table on its own: what an élu obtains is protected jointly by the publication
-   (:mod:`observatory.analytics.publication`); a table protected here is for analysts' exports marked for
-   publication and for views outside the publication.
+   Choice (fast, every view): the smallest published non-zero companion in any line holding one hidden cell;
+   then any hidden cell fixed by linear algebra (the graph form for plain tables), or narrowed too much by one
+   line and the bounds (interval propagation: « x + y = 8 » with both « < 5 »), gets a companion; repeated.
+   Check: a table with at most ``LP_AUDIT_MAX_HIDDEN`` hidden cells is then attacked by the LP of
+   :mod:`observatory.analytics.disclosure` (HiGHS) and completed where it falls short; larger tables keep the
+   fast answer (an LP per hidden cell would cost seconds on a page). This function protects one table on its
+   own: what an élu obtains is protected jointly by the publication (:mod:`observatory.analytics.publication`);
+   a table protected here is for analysts' exports marked for publication and for views outside the publication.
 3. Sensitive categories (``schema.sensitive_categories()``) are aggregated to the city unless the viewer is an
    analyst: in a long table with a category column, their rows lose their geography (arrondissement → 69123,
    other geographic keys → "ville") and are summed; in a wide table whose value columns are category codes,
@@ -45,6 +49,8 @@ TOTAL_LABEL = "total"
 
 
 Constraint = tuple[np.ndarray, np.ndarray]  # (flat cell indices, coefficients): sum(coef * x) is known
+# Above this many hidden cells a table is not LP-audited per view (see :func:`suppression`).
+LP_AUDIT_MAX_HIDDEN = 24
 
 
 def _lines(n_rows: int, n_cols: int, key_groups: list[np.ndarray], row_totals: bool) -> list[Constraint]:
@@ -77,6 +83,214 @@ def _total_constraints(n_rows: int, n_cols: int) -> list[Constraint]:
             cells = i * n_cols + np.arange(inner_cols)
             out.append((np.append(cells, i * n_cols + n_cols - 1), np.append(np.ones(len(cells)), -1.0)))
     return out
+
+
+def _determined(hidden: np.ndarray, constraints: list[Constraint]) -> np.ndarray:
+    """Flat indices of hidden cells whose value follows from the published figures (linear algebra)."""
+    idx = np.flatnonzero(hidden)
+    if len(idx) == 0:
+        return idx
+    pos = np.full(hidden.shape, -1)
+    pos[idx] = np.arange(len(idx))
+    rows = []
+    for cells, coefs in constraints:
+        h = hidden[cells]
+        if h.any():
+            r = np.zeros(len(idx))
+            r[pos[cells[h]]] = coefs[h]
+            rows.append(r)
+    if not rows:
+        return np.array([], dtype=int)
+    a = np.vstack(rows)
+    # x_k is determined iff e_k lies in the row space of A, i.e. every null-space vector has x_k = 0.
+    _, s, vt = np.linalg.svd(a)
+    rank = int((s > 1e-9 * max(1.0, s[0])).sum())
+    null = vt[rank:]
+    if null.shape[0] == 0:
+        return idx
+    return idx[np.all(np.abs(null) < 1e-9, axis=0)]
+
+
+def _bridges(n_vertices: int, eu: np.ndarray, ev: np.ndarray) -> np.ndarray:
+    """Bridges of an undirected multigraph (iterative Tarjan; parallel edges are never bridges)."""
+    adj: list[list[tuple[int, int]]] = [[] for _ in range(n_vertices)]
+    for k, (u, v) in enumerate(zip(eu.tolist(), ev.tolist())):
+        adj[u].append((v, k))
+        adj[v].append((u, k))
+    disc = [-1] * n_vertices
+    low = [0] * n_vertices
+    is_bridge = np.zeros(len(eu), dtype=bool)
+    timer = 0
+    for s in range(n_vertices):
+        if disc[s] != -1:
+            continue
+        disc[s] = low[s] = timer
+        timer += 1
+        stack = [(s, -1, iter(adj[s]))]
+        while stack:
+            v, parent_edge, it = stack[-1]
+            advanced = False
+            for w, k in it:
+                if k == parent_edge:
+                    continue
+                if disc[w] == -1:
+                    disc[w] = low[w] = timer
+                    timer += 1
+                    stack.append((w, k, iter(adj[w])))
+                    advanced = True
+                    break
+                low[v] = min(low[v], disc[w])
+            if not advanced:
+                stack.pop()
+                if stack:
+                    u = stack[-1][0]
+                    low[u] = min(low[u], low[v])
+                    if low[v] > disc[u]:
+                        is_bridge[parent_edge] = True
+    return is_bridge
+
+
+def _determined_2d(hidden: np.ndarray, n_rows: int, n_cols: int, row_lines: bool) -> np.ndarray:
+    """Same answer as :func:`_determined` for a plain table (column lines, optionally row lines), in linear time.
+
+    Lines are vertices and hidden cells are edges (row line → column line; a cell outside any published row or
+    column line hangs on one unconstrained vertex G). Flipping the sign of the column equations turns the
+    system into a directed incidence matrix whose null space is the cycle space, so a hidden cell is fixed by
+    the published totals exactly when its edge is a bridge.
+    """
+    idx = np.flatnonzero(hidden)
+    if len(idx) == 0:
+        return idx
+    i, j = idx // n_cols, idx % n_cols
+    g = n_rows + n_cols
+    has_row = row_lines and n_cols > 1
+    has_col = n_rows > 1
+    eu = i if has_row else np.full(len(idx), g)
+    ev = n_rows + j if has_col else np.full(len(idx), g)
+    loop = eu == ev  # a cell in no published line: free, never determined
+    br = np.zeros(len(idx), dtype=bool)
+    br[~loop] = _bridges(g + 1, eu[~loop], ev[~loop])
+    return idx[br]
+
+
+def _pinned(flat: np.ndarray, status: np.ndarray, constraints: list[Constraint], min_count: int, rounds: int = 20) -> np.ndarray:
+    """Hidden cells that the published totals and the bounds narrow too much, line by line (flat indices).
+
+    Interval propagation: each line ``Σ a·x = known`` bounds each of its hidden cells by what the others can take
+    (« < t » cells in 1…t−1, « s » cells ≥ t), all lines at once, repeated until nothing tightens. It is a
+    relaxation of the LP attack (it finds no narrowing that needs two lines combined) but costs no solver and
+    catches what linear algebra cannot see: « x + y = 8 » with both « < 5 » pins both at 4.
+    """
+    hidden = status != ""
+    if not hidden.any():
+        return np.zeros(0, dtype=int)
+    lb = np.where(status == PRIMARY, 1.0, np.where(status == SECONDARY, float(min_count), flat))
+    ub = np.where(status == PRIMARY, min_count - 1.0, np.where(status == SECONDARY, np.inf, flat))
+    # Every (line, hidden cell) pair at once: r = line, c = cell, a = coefficient; rhs = the hidden part's sum.
+    r = np.concatenate([np.full(int(hidden[cells].sum()), k) for k, (cells, _) in enumerate(constraints)]) if constraints else np.zeros(0, int)
+    c = np.concatenate([cells[hidden[cells]] for cells, _ in constraints]) if constraints else np.zeros(0, int)
+    a = np.concatenate([coefs[hidden[cells]] for cells, coefs in constraints]) if constraints else np.zeros(0)
+    if len(c) == 0:
+        return np.zeros(0, dtype=int)
+    n_lines = len(constraints)
+    rhs = np.bincount(r, weights=a * flat[c], minlength=n_lines)
+    pos = a > 0
+    for _ in range(rounds):
+        lo_t = np.where(pos, a * lb[c], a * ub[c])  # each term's range
+        hi_t = np.where(pos, a * ub[c], a * lb[c])
+        lo_fin, hi_fin = np.isfinite(lo_t), np.isfinite(hi_t)
+        lo_sum = np.bincount(r, weights=np.where(lo_fin, lo_t, 0.0), minlength=n_lines)
+        hi_sum = np.bincount(r, weights=np.where(hi_fin, hi_t, 0.0), minlength=n_lines)
+        lo_inf = np.bincount(r, weights=~lo_fin, minlength=n_lines)
+        hi_inf = np.bincount(r, weights=~hi_fin, minlength=n_lines)
+        # Range of the other terms of the line (unbounded when another term is).
+        others_lo = np.where(lo_inf[r] - ~lo_fin > 0, -np.inf, lo_sum[r] - np.where(lo_fin, lo_t, 0.0))
+        others_hi = np.where(hi_inf[r] - ~hi_fin > 0, np.inf, hi_sum[r] - np.where(hi_fin, hi_t, 0.0))
+        t_lo, t_hi = rhs[r] - others_hi, rhs[r] - others_lo  # range of a·x for the cell
+        cand_lb = np.ceil(np.where(pos, t_lo / a, t_hi / a) - 1e-9)
+        cand_ub = np.floor(np.where(pos, t_hi / a, t_lo / a) + 1e-9)
+        new_lb, new_ub = lb.copy(), ub.copy()
+        np.maximum.at(new_lb, c, cand_lb)
+        np.minimum.at(new_ub, c, cand_ub)
+        if not ((new_lb > lb).any() or (new_ub < ub).any()):
+            break
+        lb, ub = new_lb, new_ub
+    ok = np.where(status == PRIMARY, (lb <= 1) & (ub >= min_count - 1), ub - lb >= min_count - 2)
+    return np.flatnonzero(hidden & ~ok)
+
+
+def _heuristic(values: np.ndarray, min_count: int, constraints: list[Constraint], plain: bool, row_lines: bool) -> np.ndarray:
+    """The fast first choice of complementary cells (flat statuses), before the LP audit.
+
+    Step a: while a line holds exactly one hidden cell, the smallest published non-zero cell of that line is
+    hidden too (never a zero). Step b: any hidden cell fixed by the published totals (linear algebra: the graph
+    form for plain tables), or else narrowed too much by one line and the bounds (:func:`_pinned`), gets one more
+    companion in one of its lines; then step a again.
+    """
+    n_rows, n_cols = values.shape
+    flat = values.ravel()
+    status = np.full(flat.shape, "", dtype=object)
+    primary = (flat > 0) & (flat < min_count)
+    status[primary] = PRIMARY
+    hidden = primary.copy()
+
+    def determined() -> np.ndarray:
+        # The graph form is exact for plain tables and linear-time; the SVD form serves the other layouts.
+        return _determined_2d(hidden, n_rows, n_cols, row_lines) if plain else _determined(hidden, constraints)
+
+    def companion(cells: np.ndarray) -> int | None:
+        # Zeros are never hidden (a hidden cell that is not « < t » reads as ≥ t to anyone who knows the rule).
+        free = cells[~hidden[cells] & (flat[cells] > 0)]
+        if len(free) == 0:
+            return None
+        # Smallest first (least information lost).
+        order = np.lexsort((free, flat[free]))
+        return int(free[order[0]])
+
+    lines_of: dict[int, list[int]] = {}
+    for k, (cells, _coefs) in enumerate(constraints):
+        for c in cells.tolist():
+            lines_of.setdefault(c, []).append(k)
+    for _ in range(flat.size + 1):
+        changed = True
+        while changed:
+            changed = False
+            for cells, _coefs in constraints:
+                if hidden[cells].sum() == 1:
+                    c = companion(cells)
+                    if c is not None:
+                        hidden[c] = True
+                        status[c] = SECONDARY
+                        changed = True
+        det = determined()
+        batch = len(det) == 0
+        if batch:
+            # Bound-pinned cells are fixed together, one companion per line at most per pass (each pass costs a
+            # propagation over every line; one cell per pass made large tables take seconds).
+            det = _pinned(flat, status, constraints, min_count)
+        if len(det) == 0:
+            break
+        fixed = False
+        touched: set[int] = set()
+        for cell in det:
+            best, best_line = None, None
+            mine = lines_of.get(int(cell), [])
+            if batch and touched.intersection(mine):
+                continue
+            for k in mine:
+                c = companion(constraints[k][0])
+                if c is not None and (best is None or flat[c] < flat[best]):
+                    best, best_line = c, k
+            if best is not None:
+                hidden[best] = True
+                status[best] = SECONDARY
+                fixed = True
+                touched.add(best_line)
+                if not batch:
+                    break
+        if not fixed:
+            break  # nothing left to hide: the caller must not publish these totals (documented)
+    return status
 
 
 def _cell_set(values: np.ndarray, constraints: list[Constraint], totals_are_cells: bool) -> disclosure.CellSet:
@@ -134,8 +348,21 @@ def suppression(values: np.ndarray, min_count: int, key_groups: Sequence[np.ndar
         constraints = _total_constraints(n_rows, n_cols)
     else:
         constraints = _lines(n_rows, n_cols, list(key_groups), row_totals)
+    plain = not totals_included and not list(key_groups)
+    first = _heuristic(values, min_count, constraints, plain, row_totals)
+    flat = values.ravel()
+    if (first != "").sum() > LP_AUDIT_MAX_HIDDEN:
+        # Large tables keep the fast answer (linear algebra and line-by-line bounds): an LP per hidden cell would
+        # cost seconds on a page. Élus' tables come from the jointly audited publication anyway.
+        unprotected = np.zeros(flat.size, dtype=bool)
+        unprotected[_determined(first != "", constraints) if not plain else _determined_2d(first != "", n_rows, n_cols, row_totals)] = True
+        unprotected[_pinned(flat, first, constraints, min_count)] = True
+        return first.reshape(n_rows, n_cols), unprotected.reshape(n_rows, n_cols)
     cells = _cell_set(values, constraints, totals_included)
-    result = disclosure.suppress(cells, min_count)
+    initial = disclosure.primary_status(cells, min_count)
+    initial[: values.size][first == SECONDARY] = disclosure.SECONDARY
+    # The LP audit checks the heuristic's choice against every combination of totals and completes it if needed.
+    result = disclosure.suppress(cells, min_count, initial=initial)
     names = np.array(["", PRIMARY, SECONDARY, ""], dtype=object)
     unprotected = np.zeros(len(cells.values), dtype=bool)
     unprotected[result.unprotected] = True
