@@ -21,6 +21,8 @@ COMMAND_MODULES = (
     "report",
     "users",
     "actions",
+    "survey",
+    "veille",
     "privacy",
 )
 

@@ -40,10 +40,11 @@ PROBE = "tests/test_calendar.py::test_every_clock_reads_the_fake_day"
 def test_every_clock_reads_the_fake_day(_fake_today):
     if _fake_today is None:
         pytest.skip("probe of the calendar check: only meaningful with the clock moved (OBSERVATORY_TEST_TODAY)")
-    day = _fake_today.date()
-    assert date.today() == day
-    assert datetime.now(timezone.utc).date() == day
-    assert pd.Timestamp.now(tz="UTC").date() == day
+    # The probe reads the real clock on purpose: under the calendar check it must say the fake day.
+    fake_day = _fake_today.date()
+    assert date.today() == fake_day  # fake clock
+    assert datetime.now(timezone.utc).date() == fake_day  # fake clock
+    assert pd.Timestamp.now(tz="UTC").date() == fake_day  # fake clock
 
 
 @pytest.mark.slow

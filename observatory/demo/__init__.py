@@ -191,7 +191,24 @@ def ingest_demo(settings: Settings, result: DemoResult, progress: ProgressFn | N
         if progress:
             progress(f"{source} : intégration de {len(files)} fichier(s)")
         result.ingest_results[source] = ingest(settings, files, source)
+    ingest_demo_survey(settings, result, progress)
     return result.ingest_results
+
+
+def ingest_demo_survey(settings: Settings, result: DemoResult, progress: ProgressFn | None = None) -> list:
+    """The fictitious resident survey (waves inside the demo's years), written beside the extracts and imported."""
+    from observatory import survey
+    from observatory.demo import survey as demo_survey
+    from observatory.territory import populations
+
+    waves = tuple(w for w in demo_survey.WAVES if result.years[0] <= w <= result.years[1])
+    if not waves:
+        return []
+    if progress:
+        progress(f"enquête cadre de vie : {len(waves)} vague(s)")
+    profile = survey.load_survey_profile(survey.profile_path(settings, demo_survey.PROFILE_NAME))
+    paths = demo_survey.write_survey(result.out_dir / "enquetes", populations(settings), seed=result.seed, waves=waves)
+    return [survey.import_survey(settings, profile, p) for p in paths]
 
 
 def prepare_default(settings: Settings, progress: ProgressFn | None = None, ingest: bool = True) -> DemoResult:
@@ -201,7 +218,18 @@ def prepare_default(settings: Settings, progress: ProgressFn | None = None, inge
     install_register(settings, result)
     if ingest:
         ingest_demo(settings, result, progress)
+        install_demo_official(settings)
     return result
+
+
+def install_demo_official(settings: Settings) -> int | None:
+    """The fictitious official edition of the demo snapshot (see ``observatory.demo.official``); never fatal."""
+    from observatory.demo.official import install_official_edition
+
+    try:
+        return install_official_edition(settings)
+    except Exception:  # noqa: BLE001 - the official page then says how to import an edition, nothing else breaks
+        return None
 
 
 def is_demo(settings: Settings) -> bool:

@@ -5,7 +5,7 @@ missing):
 
 - ``dashboard_settings`` (session): Settings over a tmp data folder holding one published snapshot of ~20,000
   random plausible incidents (``tests/dashboard_data.publish_random_store``: 2022–2025, a TCL gap in March
-  2025).
+  2025) and the demo's fictitious resident survey (waves 2021, 2023, 2025).
 - ``dashboard_url`` (session): base URL ("http://127.0.0.1:PORT") of ``gunicorn app:server`` (the production
   WSGI entry point) started on a free port with ``OBSERVATORY_DATA_DIR`` pointing at that folder.
 - ``browser`` (session): a Playwright Chromium browser (``/usr/bin/chromium``, no sandbox, no GPU, no
@@ -55,7 +55,21 @@ def dashboard_settings(tmp_path_factory):  # noqa: ANN001, ANN201
     from tests.dashboard_data import publish_random_store
 
     data = tmp_path_factory.mktemp("dashboard") / "data"
-    return publish_random_store(get_settings(data_dir=data), n=20_000, seed=7)
+    settings = publish_random_store(get_settings(data_dir=data), n=20_000, seed=7)
+    import_demo_survey(settings)
+    return settings
+
+
+def import_demo_survey(settings):  # noqa: ANN001, ANN201
+    """The demo's fictitious resident survey (three waves), for the « Sentiment d'insécurité » page."""
+    from observatory import survey
+    from observatory.demo.survey import PROFILE_NAME, write_survey
+    from observatory.territory import populations
+
+    profile = survey.load_survey_profile(survey.profile_path(settings, PROFILE_NAME))
+    for path in write_survey(settings.raw_dir / "enquetes", populations(settings)):
+        survey.import_survey(settings, profile, path)
+    return settings
 
 
 @pytest.fixture(scope="session")
