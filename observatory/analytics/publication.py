@@ -13,8 +13,8 @@ seconds to protect) where the full cube (≈ 4 600 cells, months × categories) 
 
 What is not published, yet audited (an unpublished count of 1..t−1 must not be derivable more closely than a
 « < t » would be):
-- « non réparti » (facts without an arrondissement, and the sensitive categories): élus see the city and the
-  arrondissements, never the difference as such;
+- « non réparti » (facts without an arrondissement, and the sensitive categories) by month: élus see its
+  year (the bilan's last row of arrondissements), not its months;
 - anything below a count of 1..t−1 (its categories, months or arrondissements): such a split pins its parts
   whatever is hidden (two months of a « < 5 » are each at most 3), so it is not shown at all.
 
@@ -45,7 +45,7 @@ from scipy import sparse
 from observatory import schema
 from observatory.analytics import disclosure
 
-VERSION = 2
+VERSION = 3
 UNALLOCATED = "inconnu"  # « non réparti »: sensitive categories and facts without a known arrondissement
 ALL = "total"
 YEAR = "annee"
@@ -129,13 +129,14 @@ def publication_cells(counts: pd.DataFrame, year: int, threshold: int) -> disclo
 def _published(cells: pd.DataFrame, relations: list[tuple[np.ndarray, np.ndarray]], threshold: int) -> np.ndarray:
     """Which cells are shown: not « non réparti », and nothing broken down below a count of 1..t−1.
 
-    « Non réparti » is what the city has beyond its arrondissements; élus never see it as such (it still counts,
-    unpublished, in the audit). A count below the threshold is published as « < t » and not split further (its
+    « Non réparti » (what the city has beyond its arrondissements) is published for the year, as the bilan's
+    last row, but not by month (its months are a handful of facts; they still count, unpublished, in the
+    audit). A count below the threshold is published as « < t » and not split further (its
     categories, its months, its arrondissements): a split of a small count pins its parts (two months of a
     « < 5 » are each at most 3 whatever is hidden). The children of such a cell are unpublished, recursively.
     """
     v = cells["n"].to_numpy()
-    shown = cells["geo"].ne(UNALLOCATED).to_numpy()
+    shown = (cells["geo"].ne(UNALLOCATED) | cells["period"].eq(YEAR)).to_numpy()
     below_small = np.zeros(len(cells), dtype=bool)
     changed = True
     while changed:
