@@ -274,7 +274,10 @@ def build_diagnostic(
     arr_cmp = pd.DataFrame({"arrondissement": arr_keys}).merge(arr_cmp, how="left")
     arr_cmp = arr_cmp.fillna(_ABSENT)
     arr_cmp = arr_cmp.astype(_ABSENT_TYPES)
-    arr_prot, arr_display, arr_data = comparison_table(arr_cmp, "arrondissement", "Arrondissement", _arrondissement_name, year, prev, min_count)
+    # An arrondissement's bilan leaves out « non réparti » and the sensitive categories: its nine rows add up to no
+    # published figure, and printing their sum would give « non réparti » back against the city's total.
+    arr_prot, arr_display, arr_data = comparison_table(arr_cmp, "arrondissement", "Arrondissement", _arrondissement_name, year, prev, min_count,
+                                                       with_total=not arrondissement)
     unknown_row = arr_prot[arr_prot["arrondissement"] == UNKNOWN_ARRONDISSEMENT]
     arr_prot = arr_prot[arr_prot["arrondissement"].isin(schema.ARRONDISSEMENT_CODES)]
     rates: dict[str, float | None] = {}
@@ -526,5 +529,17 @@ def _residents_section(tabs, year: int, arrondissement: str | None, num: _Number
 
 
 def diagnostic_for(settings, year: int, arrondissement: str | None = None, analytics=None, generated_on: date | None = None) -> Diagnostic:  # noqa: ANN001
-    """Load the current snapshot's aggregates and build the diagnostic (what the CLI and the page call)."""
-    return build_diagnostic(load_inputs(settings, analytics, year, arrondissement), year, arrondissement, settings.min_count, generated_on)
+    """Load the current snapshot's aggregates and build the diagnostic (what the CLI and the page call).
+
+    Its tables read their statuses from the stored publications of the years they show (one publication per
+    year, protected jointly: see :class:`observatory.reports.protection.PublishedCounts`).
+    """
+    from observatory.analytics.engine import get_analytics
+
+    an = analytics or get_analytics(settings)
+    inputs = load_inputs(settings, an, year, arrondissement)
+    years = [y for y in range(year - TREND_YEARS + 1, year + 1)] + [year - 1]
+    with_data = set(int(y) for y in inputs.counts["year"].unique()) if len(inputs.counts) else set()
+    source = protection.publication_source(settings, an, year, [y for y in years if y in with_data] + [year, year - 1], arrondissement)
+    with protection.published_counts(source):
+        return build_diagnostic(inputs, year, arrondissement, settings.min_count, generated_on)
