@@ -50,6 +50,9 @@ Zeros are never hidden (an empty cell reveals no one, and hiding one would break
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -200,6 +203,31 @@ def _reduce(cells: CellSet, status: np.ndarray, threshold: int) -> _Reduced:
     return _Reduced(free, a_eq, b_eq, a_ub, b_ub, lb[free], ub[free], comp, row_comp(a_eq), row_comp(a_ub))
 
 
+_BANNER_LOCK = threading.Lock()
+_banner_done = False
+
+
+def _new_highs():  # noqa: ANN202 - highspy.Highs
+    """A HiGHS instance; the first one of the process would print HiGHS' banner on stdout (CLI tables, logs)."""
+    global _banner_done
+    import highspy
+
+    with _BANNER_LOCK:
+        if _banner_done:
+            return highspy.Highs()
+        # The banner is written by the C++ constructor, before any option can be set: silence fd 1 once.
+        sys.stdout.flush()
+        saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            return highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
+            _banner_done = True
+
+
 class _Attacker:
     """One component of the attacker's LP in HiGHS, re-solved with another objective (warm start)."""
 
@@ -207,7 +235,7 @@ class _Attacker:
                  lb: np.ndarray, ub: np.ndarray) -> None:
         import highspy
 
-        self.h = highspy.Highs()
+        self.h = _new_highs()
         self.h.setOptionValue("output_flag", False)
         self.inf = highspy.kHighsInf
         n = len(lb)

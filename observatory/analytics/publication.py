@@ -289,6 +289,21 @@ def publication_for(settings, year: int, analytics=None, rebuild: bool = False) 
     return pub
 
 
+def ensure_all(settings, analytics=None) -> list[int]:  # noqa: ANN001
+    """Build and store the publication of every year of the current snapshot that has none yet; the years built."""
+    from observatory.analytics.engine import get_analytics
+
+    an = analytics or get_analytics(settings)
+    counts = year_counts(an)
+    folder = publication_dir(settings, str(an.snapshot_id))
+    built = []
+    for year in sorted(int(y) for y in counts["year"].unique()):
+        if read(folder, year, settings.min_count) is None:
+            write(protect_year(counts, year, settings.min_count, str(an.snapshot_id)), folder)
+            built.append(year)
+    return built
+
+
 def audit_publication(pub: Publication) -> pd.DataFrame:
     """The LP attack on a stored publication: every hidden cell with its keys and narrowest interval."""
     cs = pub.cell_set()

@@ -417,10 +417,12 @@ def build_diagnostic(
         )
         quality.tables.append(num.table("Couverture des sources dans l'instantané", frame, frame, key="sources"))
     non_classe = int(counts.loc[(counts["year"] == year) & (counts["category"] == schema.NON_CLASSE), "n"].sum())
-    nc = protect_table(pd.DataFrame({"n": [non_classe]}), ["n"], min_count, with_total=False).iloc[0]
+    # The place's « non classé » cell of the year: the publication's status, like in the theme tables.
+    nc = protect_table(pd.DataFrame({"category": [schema.NON_CLASSE], "current": [non_classe]}), ["current"], min_count,
+                       with_total=False, geography=arrondissement).iloc[0]
     quality.sentences.append(
         f"Faits au libellé non reconnu (« non classé ») en {year} : "
-        + cell_text(non_classe, nc["n_status"], min_count)
+        + cell_text(non_classe, nc["current_status"], min_count)
         + (f" sur {key_figures[0].value}." if not _hidden(total_prot["current_status"]) else ".")
     )
     if inputs.revisions is not None:
