@@ -249,6 +249,9 @@ class _Attacker:
         self.sense = highspy.ObjSense
         self.status = highspy.HighsModelStatus
 
+    def bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        self.h.changeColsBounds(len(cols), cols, np.asarray(lower, dtype="float64"), np.where(np.isinf(upper), self.inf, upper).astype("float64"))
+
     def optimum(self, cost: np.ndarray, maximize: bool) -> tuple[float | None, np.ndarray | None]:
         """Optimal value (±inf when unbounded, None when infeasible) and the solution."""
         self.h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), cost.astype("float64"))
@@ -262,13 +265,18 @@ class _Attacker:
         return None, None
 
 
-def audit(cells: CellSet, status: np.ndarray, threshold: int, only: np.ndarray | None = None) -> pd.DataFrame:
+def audit(cells: CellSet, status: np.ndarray, threshold: int, only: np.ndarray | None = None, exact: bool = True) -> pd.DataFrame:
     """The attacker's narrowest interval for each hidden published cell (or for the cell ids in ``only``).
 
     Columns: ``cell``, ``status``, ``value``, ``lower``, ``upper`` (inf when unbounded), ``protected``.
-    Primary cells are first certified together: one LP minimising (maximising) the sum of the primary cells
-    still open gives a point where many sit at 1 (at t − 1), which are then their exact bounds; the others, and
-    every complementary cell, get their own pair of LPs (warm-started HiGHS).
+    Cells are first certified together, per component: one LP minimising (maximising) the sum of the cells still
+    open, their bounds clipped at what the rule requires, gives a point where many reach it; the others get
+    their own pair of exact LPs (warm-started HiGHS). Hence an interval is exact where it is narrower than
+    the rule requires, and reported as the required one where it is at least that wide (an unpublished small
+    cell shows [0, t − 1] even when it could be larger; a complementary cell shows the protection width
+    around its value): enough to judge, and hundreds of LPs fewer on a publication. ``exact=False`` stops after
+    the batch: a side the batch could not certify is left NaN (not protected), which is all the suppression loop
+    needs to know before it looks for cells to hide.
     """
     status = np.asarray(status)
     red = _reduce(cells, status, threshold)
@@ -276,6 +284,7 @@ def audit(cells: CellSet, status: np.ndarray, threshold: int, only: np.ndarray |
     pos[red.free] = np.arange(len(red.free))
     sens = small(cells.values, status, threshold)
     targets = np.flatnonzero(sens | (status == SECONDARY)) if only is None else np.asarray(only, dtype=int)
+    down_req, up_req = required_deviation(cells.values, status, threshold)
     lower = np.full(len(targets), np.nan)
     upper = np.full(len(targets), np.nan)
     by_comp: dict[int, list[int]] = {}
@@ -295,24 +304,34 @@ def audit(cells: CellSet, status: np.ndarray, threshold: int, only: np.ndarray |
         lp = _Attacker(a_eq, red.b_eq[red.eq_component == comp], a_ub, red.b_ub[red.ub_component == comp], lb, ub)
         items = np.asarray(items)
         prim = sens[targets[items]]
-        # A cell sitting at its own bound (1 or t − 1 for a primary, 0 for an unpublished one) has found its
-        # exact optimum; unbounded ones (unpublished, upward) get their own LP below.
-        for maximize, bounds, out in ((False, lb, lower), (True, ub, upper)):
-            open_ = items[prim]
-            open_ = open_[np.isfinite(bounds[local[targets[open_]]])]
+        # Batch certification: the cells of the component are pushed together toward what the rule requires
+        # (1 and t − 1 for a small cell — 0 below for an unpublished one —, the protection width around a
+        # complementary one), their bounds clipped there for the batch; a cell reaching its goal in an optimum
+        # has that value feasible, and is recorded at its goal. The rest get their own pair of exact LPs.
+        goal_lo = np.where(prim, lb[ks], cells.values[targets[items]] - down_req[targets[items]])
+        goal_hi = np.where(prim, threshold - 1.0, cells.values[targets[items]] + up_req[targets[items]])
+        for maximize, goal, out in ((False, goal_lo, lower), (True, goal_hi, upper)):
+            open_ = np.arange(len(items))
+            ks_all = ks.astype(np.int32)
+            clip_lo = lb[ks] if maximize else np.maximum(lb[ks], goal)
+            clip_hi = np.minimum(ub[ks], goal) if maximize else ub[ks]
+            lp.bounds(ks_all, clip_lo, clip_hi)
             while len(open_):
                 cost = np.zeros(len(vars_))
-                ks_open = local[targets[open_]]
-                cost[ks_open] = 1.0
+                cost[ks[open_]] = 1.0
                 val, x = lp.optimum(cost, maximize)
                 if x is None:
                     break
-                hit = np.abs(x[ks_open] - bounds[ks_open]) < _TOL
+                hit = np.abs(x[ks[open_]] - goal[open_]) < _TOL
                 if not hit.any():
                     break
-                out[open_[hit]] = bounds[ks_open][hit]
+                out[items[open_[hit]]] = goal[open_[hit]]
                 open_ = open_[~hit]
-        for i in items:
+            lp.bounds(ks_all, lb[ks], ub[ks])
+        # A complementary cell certified on one side only: both sides exactly (its width is what counts).
+        sec = ~prim & (np.isnan(lower[items]) ^ np.isnan(upper[items]))
+        lower[items[sec]], upper[items[sec]] = np.nan, np.nan
+        for i in items if exact else ():
             k = local[targets[i]]
             c = np.zeros(len(vars_))
             c[k] = 1.0
@@ -360,8 +379,27 @@ class SuppressionResult:
         return int((self.status == SECONDARY).sum())
 
 
+class _Witness:
+    """Per cell, the lowest and highest values seen in feasible points of the attacker's LP.
+
+    Every protection LP's solution ``v + y`` stays feasible once its cells are hidden (hiding only relaxes), and
+    the attacker's feasible set is convex: a cell can take every value between two witnessed ones. A failing
+    cell that earlier LPs of the round already moved far enough needs no LP of its own.
+    """
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = values
+        self.lo = values.astype("float64").copy()
+        self.hi = self.lo.copy()
+
+    def add(self, idx: np.ndarray, y: np.ndarray) -> None:
+        x = self.values[idx] + y
+        self.lo[idx] = np.minimum(self.lo[idx], x)
+        self.hi[idx] = np.maximum(self.hi[idx], x)
+
+
 def _protection_lp(cells: CellSet, status: np.ndarray, threshold: int, cell: int, deviation: float,
-                   weights: np.ndarray) -> np.ndarray | None:
+                   weights: np.ndarray, witness: _Witness | None = None) -> np.ndarray | None:
     """Cells that must be hidden so that ``cell`` can move by ``deviation`` with every relation kept (or None)."""
     v = cells.values
     candidate = cells.published & (status == PUBLISHED) & (v > 0) & ~cells.locked
@@ -409,6 +447,8 @@ def _protection_lp(cells: CellSet, status: np.ndarray, threshold: int, cell: int
         return None
     y = res.x[:n] - res.x[n:]
     moved = idx[(np.abs(y) > _TOL) & candidate[idx]]
+    if witness is not None:
+        witness.add(idx, np.round(y, 6))
     return moved
 
 
@@ -431,6 +471,7 @@ def suppress(cells: CellSet, threshold: int, weights: np.ndarray | None = None, 
     w = cells.values.copy() if weights is None else np.asarray(weights, dtype="float64")
     w = np.maximum(w, 1.0)
     lp = 0
+    witness = _Witness(cells.values)
     checked = np.zeros(cells.n, dtype=bool)  # hidden cells already found protected (stay so: hiding only widens)
     hopeless = _hopeless(cells, status, threshold)
     lp += 2 * len(hopeless)
@@ -450,23 +491,31 @@ def suppress(cells: CellSet, threshold: int, weights: np.ndarray | None = None, 
         todo = np.array([c for c in todo if c not in hopeless], dtype=int)
         if len(todo) == 0:
             break
-        res = audit(cells, status, threshold, only=todo)
+        res = audit(cells, status, threshold, only=todo, exact=False)
         lp += 2 * len(todo)
         checked[res.loc[res["protected"], "cell"].to_numpy()] = True
         failing = res.loc[~res["protected"]]
         if failing.empty:
             break
+        # A complementary cell is protected by its width wherever it sits: judged exactly before any hiding (the
+        # protection LP below would place the width around its value and may hide more than needed).
+        sec = failing["cell"].to_numpy()[status[failing["cell"].to_numpy()] == SECONDARY]
+        if len(sec):
+            exact_sec = audit(cells, status, threshold, only=sec)
+            lp += 2 * len(sec)
+            checked[exact_sec.loc[exact_sec["protected"], "cell"].to_numpy()] = True
+            failing = pd.concat([failing[~failing["cell"].isin(sec)], exact_sec[~exact_sec["protected"]]])
+            if failing.empty:
+                continue
         down_req, up_req = required_deviation(cells.values, status, threshold)
         changed = False
         for c, lo, hi in zip(failing["cell"].to_numpy(), failing["lower"].to_numpy(float), failing["upper"].to_numpy(float)):
-            if changed:
-                # An earlier LP of this round may already have protected it: check before paying for another LP.
-                again = audit(cells, status, threshold, only=np.array([c]))
-                lp += 2
-                if bool(again["protected"].iloc[0]):
-                    checked[c] = True
-                    continue
-                lo, hi = float(again["lower"].iloc[0]), float(again["upper"].iloc[0])
+            # Earlier protection LPs may already have protected it: their solutions are witnesses.
+            lo = float(np.fmin(lo, np.ceil(witness.lo[c] - _TOL)))  # integer values only, like the audit
+            hi = float(np.fmax(hi, np.floor(witness.hi[c] + _TOL)))
+            if protected_interval(np.array([lo]), np.array([hi]), status[[c]], threshold, cells.values[[c]])[0]:
+                checked[c] = True
+                continue
             v = cells.values[c]
             needs = []
             if status[c] != SECONDARY:
@@ -479,19 +528,19 @@ def suppress(cells: CellSet, threshold: int, weights: np.ndarray | None = None, 
             for dev in needs:
                 if dev == 0:
                     continue
-                moved = _protection_lp(cells, status, threshold, c, dev, w)
+                moved = _protection_lp(cells, status, threshold, c, dev, w, witness)
                 lp += 1
                 if moved is None and status[c] == SECONDARY and dev > 0:
                     # Upward blocked (a published total caps it): try the whole width downward instead.
                     room = min(threshold - 2, v - threshold)
-                    moved = _protection_lp(cells, status, threshold, c, -room, w) if room > 0 else None
+                    moved = _protection_lp(cells, status, threshold, c, -room, w, witness) if room > 0 else None
                     lp += 1
                 if moved is None:
                     # A complementary cell added on the way that cannot move that far: widened as far as it goes.
                     hopeless[int(c)] = (lo, hi)
                     step = float(np.sign(dev))
                     for d in np.arange(abs(dev) - 1, 0, -1):
-                        moved = _protection_lp(cells, status, threshold, c, step * d, w)
+                        moved = _protection_lp(cells, status, threshold, c, step * d, w, witness)
                         lp += 1
                         if moved is not None:
                             break
@@ -500,6 +549,16 @@ def suppress(cells: CellSet, threshold: int, weights: np.ndarray | None = None, 
                 if len(moved):
                     status[moved] = SECONDARY
                     changed = True
+        if not changed:
+            # Nothing more to hide for the cells the batch could not certify: judged exactly, once.
+            rest = np.array([c for c in failing["cell"].to_numpy() if not checked[c] and c not in hopeless], dtype=int)
+            if len(rest) == 0:
+                continue
+            exact_res = audit(cells, status, threshold, only=rest)
+            lp += 2 * len(rest)
+            checked[exact_res.loc[exact_res["protected"], "cell"].to_numpy()] = True
+            bad = exact_res[~exact_res["protected"]]
+            hopeless.update({int(c): (float(lo), float(hi)) for c, lo, hi in zip(bad["cell"], bad["lower"], bad["upper"])})
     final = audit(cells, status, threshold)
     return SuppressionResult(status, final, final.loc[~final["protected"], "cell"].to_numpy(), lp)
 
