@@ -31,8 +31,11 @@ only the published value (:func:`published_cells`).
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -284,9 +287,45 @@ def publication_for(settings, year: int, analytics=None, rebuild: bool = False) 
     folder = publication_dir(settings, str(an.snapshot_id))
     pub = None if rebuild else read(folder, year, settings.min_count)
     if pub is None:
-        pub = protect_year(year_counts(an), year, settings.min_count, str(an.snapshot_id))
+        counts = year_counts(an)
+        pub = None if rebuild else _memo_get(counts, year, settings.min_count)
+        if pub is None:
+            pub = protect_year(counts, year, settings.min_count, str(an.snapshot_id))
+            _memo_put(counts, year, settings.min_count, pub)
+        else:
+            pub = Publication(pub.year, pub.min_count, pub.cells, pub.relations, pub.manifest | {"snapshot_id": str(an.snapshot_id)})
         write(pub, folder)
     return pub
+
+
+# A publication is a pure function of the year's counts and the threshold: the same counts under another snapshot
+# id or data folder (a re-published snapshot, test folders) reuse it instead of solving the LPs again.
+_MEMO: OrderedDict = OrderedDict()
+_MEMO_LOCK = threading.Lock()
+_MEMO_SIZE = 32
+
+
+def _digest(counts: pd.DataFrame, year: int, min_count: int) -> str:
+    part = counts[counts["year"] == year].sort_values(["month", "arrondissement", "category"], na_position="first")
+    body = pd.util.hash_pandas_object(part[["month", "arrondissement", "category", "n"]].astype(str), index=False).to_numpy().tobytes()
+    return hashlib.sha256(body + f"|{year}|{min_count}|{VERSION}".encode()).hexdigest()
+
+
+def _memo_get(counts: pd.DataFrame, year: int, min_count: int) -> Publication | None:
+    key = _digest(counts, year, min_count)
+    with _MEMO_LOCK:
+        pub = _MEMO.get(key)
+        if pub is not None:
+            _MEMO.move_to_end(key)
+        return pub
+
+
+def _memo_put(counts: pd.DataFrame, year: int, min_count: int, pub: Publication) -> None:
+    key = _digest(counts, year, min_count)
+    with _MEMO_LOCK:
+        _MEMO[key] = pub
+        while len(_MEMO) > _MEMO_SIZE:
+            _MEMO.popitem(last=False)
 
 
 def ensure_all(settings, analytics=None) -> list[int]:  # noqa: ANN001
