@@ -328,6 +328,44 @@ def _memo_put(counts: pd.DataFrame, year: int, min_count: int, pub: Publication)
             _MEMO.popitem(last=False)
 
 
+# What élus read ---------------------------------------------------------------------------------------------------
+ELU_STATUS = {"": "", "primary": "primary", "secondary": "secondary", "internal": "sensitive"}
+
+
+def elu_nomenclature(categories: tuple[str, ...], families: tuple[str, ...]) -> str | None:
+    """The publication's nomenclature node for an élu's category filter: one category, one family, or all.
+
+    None when the selection is not a node of the publication (two categories, a category and a family…): summing
+    published cells of one's choice is what opened the map(A + B) − map(B) attack.
+    """
+    if len(categories) == 1 and not families:
+        return categories[0]
+    if len(families) == 1 and not categories:
+        return families[0]
+    if not categories and not families:
+        return ALL
+    return None
+
+
+def arrondissement_counts(pub: Publication, nomenclature: str = ALL) -> pd.DataFrame:
+    """One row per arrondissement: ``arrondissement``, ``count`` (None where hidden), ``status`` ("", "primary",
+    "secondary", "sensitive") — the published year's cells of one nomenclature node, as élus may read them.
+
+    A sensitive category has no arrondissement cell (city level only): every row reads « n.d. ».
+    """
+    cells = pub.cells[(pub.cells["period"] == YEAR) & (pub.cells["nomenclature"] == nomenclature)].set_index("geo")
+    rows = []
+    for code in schema.ARRONDISSEMENT_CODES:
+        if code in cells.index:
+            st = ELU_STATUS[cells.at[code, "status"]]
+            rows.append({"arrondissement": code, "count": None if st else int(cells.at[code, "n"]), "status": st})
+        else:
+            rows.append({"arrondissement": code, "count": None, "status": "sensitive"})
+    out = pd.DataFrame(rows)
+    out["count"] = out["count"].astype("Int64")
+    return out
+
+
 def ensure_all(settings, analytics=None) -> list[int]:  # noqa: ANN001
     """Build and store the publication of every year of the current snapshot that has none yet; the years built."""
     from observatory.analytics.engine import get_analytics
