@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from observatory import schema
@@ -81,3 +82,19 @@ def test_elu_map_figure_greys_hidden_arrondissements(settings, elu_analytics, mo
     for code, v in zip(shown["arrondissement"], shown["count"]):
         if v == v:
             assert drawn[code] == v
+
+
+def test_elu_months_by_arrondissement_are_the_publication(settings, elu_analytics):
+    from observatory.dashboard import exporting
+    from observatory.dashboard.pages import tendances
+
+    pub = publication.publication_for(settings, YEAR, elu_analytics)
+    f = Filters(start=__import__("datetime").date(YEAR, 1, 1), end=__import__("datetime").date(YEAR, 12, 31), families=("escroqueries",))
+    table = tendances._elu_multiples(elu_analytics, f)
+    out = exporting.publish(table, settings.min_count, analyst=False)
+    cells = pub.cells[(pub.cells["period"] != publication.YEAR) & (pub.cells["nomenclature"] == "escroqueries")].set_index(["geo", "period"])
+    text = {"primary": f"< {settings.min_count}", "secondary": "secret", "internal": "n.d."}
+    assert len(out) == 9 * 12 and out["count"].map(lambda v: isinstance(v, str)).any()
+    for m, code, v in zip(out["month"], out["arrondissement"], out["count"]):
+        st = cells.at[(code, f"{pd.Timestamp(m).month:02d}"), "status"]
+        assert v == (int(cells.at[(code, f"{pd.Timestamp(m).month:02d}"), "n"]) if st == "" else text[st])

@@ -366,6 +366,23 @@ def arrondissement_counts(pub: Publication, nomenclature: str = ALL) -> pd.DataF
     return out
 
 
+def monthly_by_arrondissement(pubs: list[Publication], family: str = ALL) -> pd.DataFrame:
+    """``month`` (first day), ``arrondissement``, ``count`` (None where withheld), ``status``: the publications'
+    monthly cells of one family (or all) by arrondissement, as élus may read them.
+
+    Months below a yearly « < t » are not published (see :func:`_published`): they read « n.d. » (sensitive).
+    """
+    rows = []
+    for pub in pubs:
+        c = pub.cells[(pub.cells["period"] != YEAR) & (pub.cells["nomenclature"] == family) & pub.cells["geo"].isin(schema.ARRONDISSEMENT_CODES)]
+        for geo, period, n, st in zip(c["geo"], c["period"], c["n"], c["status"]):
+            status = ELU_STATUS[st]
+            rows.append({"month": pd.Timestamp(pub.year, int(period), 1), "arrondissement": geo, "count": None if status else int(n), "status": status})
+    out = pd.DataFrame(rows, columns=["month", "arrondissement", "count", "status"])
+    out["count"] = out["count"].astype("Int64")
+    return out.sort_values(["month", "arrondissement"], kind="stable").reset_index(drop=True)
+
+
 def ensure_all(settings, analytics=None) -> list[int]:  # noqa: ANN001
     """Build and store the publication of every year of the current snapshot that has none yet; the years built."""
     from observatory.analytics.engine import get_analytics
