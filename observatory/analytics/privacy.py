@@ -10,12 +10,13 @@
    - each row across the value columns (its row total), when there are two or more value columns.
    Choice (fast, every view): the smallest published non-zero companion in any line holding one hidden cell;
    then any hidden cell fixed by linear algebra (the graph form for plain tables), or narrowed too much by one
-   line and the bounds (interval propagation: « x + y = 8 » with both « < 5 »), gets a companion; repeated.
-   Check: a table with at most ``LP_AUDIT_MAX_HIDDEN`` hidden cells is then attacked by the LP of
-   :mod:`observatory.analytics.disclosure` (HiGHS) and completed where it falls short; larger tables keep the
-   fast answer (an LP per hidden cell would cost seconds on a page). This function protects one table on its
-   own: what an élu obtains is protected jointly by the publication (:mod:`observatory.analytics.publication`);
-   a table protected here is for analysts' exports marked for publication and for views outside the publication.
+   line and the bounds (interval propagation: « x + y = 8 » with both « < 5 » gives both), gets a companion;
+   repeated.
+   Per view the guarantee is the old one extended with bounds: no hidden cell can be recovered exactly (a cell
+   pinned whatever is hidden, e.g. by a total of 1, is reported, see :func:`suppression`); ``lp_audit=True``
+   (:func:`suppression`) applies the stricter LP rule. This function protects one table on its own: what an
+   élu obtains is protected jointly by the publication (:mod:`observatory.analytics.publication`); a table
+   protected here is for analysts' exports marked for publication and for views outside the publication.
 3. Sensitive categories (``schema.sensitive_categories()``) are aggregated to the city unless the viewer is an
    analyst: in a long table with a category column, their rows lose their geography (arrondissement → 69123,
    other geographic keys → "ville") and are summed; in a wide table whose value columns are category codes,
@@ -49,8 +50,7 @@ TOTAL_LABEL = "total"
 
 
 Constraint = tuple[np.ndarray, np.ndarray]  # (flat cell indices, coefficients): sum(coef * x) is known
-# Above this many hidden cells a table is not LP-audited per view (see :func:`suppression`).
-LP_AUDIT_MAX_HIDDEN = 24
+MAX_COMPANIONS_PER_CELL = 2  # companions added for one recovered cell before it is reported unprotectable
 
 
 def _lines(n_rows: int, n_cols: int, key_groups: list[np.ndarray], row_totals: bool) -> list[Constraint]:
@@ -174,7 +174,7 @@ def _determined_2d(hidden: np.ndarray, n_rows: int, n_cols: int, row_lines: bool
 
 
 def _pinned(flat: np.ndarray, status: np.ndarray, constraints: list[Constraint], min_count: int, rounds: int = 20) -> np.ndarray:
-    """Hidden cells that the published totals and the bounds narrow too much, line by line (flat indices).
+    """Hidden cells that the published totals and the bounds give back exactly, line by line (flat indices).
 
     Interval propagation: each line ``Σ a·x = known`` bounds each of its hidden cells by what the others can take
     (« < t » cells in 1…t−1, « s » cells ≥ t), all lines at once, repeated until nothing tightens. It is a
@@ -215,7 +215,9 @@ def _pinned(flat: np.ndarray, status: np.ndarray, constraints: list[Constraint],
         if not ((new_lb > lb).any() or (new_ub < ub).any()):
             break
         lb, ub = new_lb, new_ub
-    ok = np.where(status == PRIMARY, (lb <= 1) & (ub >= min_count - 1), ub - lb >= min_count - 2)
+    # Per view, the old guarantee extended with the bounds: no hidden cell is recovered exactly. (The stricter
+    # rule, each « < t » free over 1…t−1, holds for the publication and for tables the LP audit checks.)
+    ok = ub > lb
     return np.flatnonzero(hidden & ~ok)
 
 
@@ -247,6 +249,7 @@ def _heuristic(values: np.ndarray, min_count: int, constraints: list[Constraint]
         order = np.lexsort((free, flat[free]))
         return int(free[order[0]])
 
+    attempts: dict[int, int] = {}
     lines_of: dict[int, list[int]] = {}
     for k, (cells, _coefs) in enumerate(constraints):
         for c in cells.tolist():
@@ -277,6 +280,11 @@ def _heuristic(values: np.ndarray, min_count: int, constraints: list[Constraint]
             mine = lines_of.get(int(cell), [])
             if batch and touched.intersection(mine):
                 continue
+            if attempts.get(int(cell), 0) >= MAX_COMPANIONS_PER_CELL:
+                # Still recovered after that many companions: a published total pins it whatever is hidden (a row
+                # [0, 1] with its total); more companions would only spread « secret » over the table.
+                continue
+            attempts[int(cell)] = attempts.get(int(cell), 0) + 1
             for k in mine:
                 c = companion(constraints[k][0])
                 if c is not None and (best is None or flat[c] < flat[best]):
@@ -328,15 +336,17 @@ def suppression_status(values: np.ndarray, min_count: int, key_groups: Sequence[
 
 
 def suppression(values: np.ndarray, min_count: int, key_groups: Sequence[np.ndarray] = (),
-                row_totals: bool = True, totals_included: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                row_totals: bool = True, totals_included: bool = False, lp_audit: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Statuses of a 2-D count array, and the mask of hidden cells no suppression can protect.
 
     A cell is unprotectable when the published totals pin it whatever else is hidden (zeros are never hidden:
     ``[0, 1]`` with its row total published gives the 1 back); the caller must then not publish those totals.
 
     ``totals_included``: the last row (and last column when there are several) are the totals, shown as
-    cells and protected like the others; ``key_groups``/``row_totals`` then do not apply. The choice and the
-    check are :func:`observatory.analytics.disclosure.suppress` (LP audit, see that module).
+    cells and protected like the others; ``key_groups``/``row_totals`` then do not apply.
+    ``lp_audit``: then attack the result with :func:`observatory.analytics.disclosure.suppress` (one LP pair per
+    hidden cell, the stricter rule: each « < t » free over 1…t−1) and complete it; seconds on large tables,
+    so not for pages.
     """
     values = np.asarray(values, dtype="float64")
     if values.ndim != 2:
@@ -351,9 +361,8 @@ def suppression(values: np.ndarray, min_count: int, key_groups: Sequence[np.ndar
     plain = not totals_included and not list(key_groups)
     first = _heuristic(values, min_count, constraints, plain, row_totals)
     flat = values.ravel()
-    if (first != "").sum() > LP_AUDIT_MAX_HIDDEN:
-        # Large tables keep the fast answer (linear algebra and line-by-line bounds): an LP per hidden cell would
-        # cost seconds on a page. Élus' tables come from the jointly audited publication anyway.
+    if not lp_audit:
+        # The fast answer (linear algebra and line-by-line bounds): what every page uses.
         unprotected = np.zeros(flat.size, dtype=bool)
         unprotected[_determined(first != "", constraints) if not plain else _determined_2d(first != "", n_rows, n_cols, row_totals)] = True
         unprotected[_pinned(flat, first, constraints, min_count)] = True
