@@ -196,3 +196,44 @@ def test_city_minus_arrondissements_gives_no_hidden_cell_back(settings):
     assert _attack_bilans(city0, arrs0) != []
     # diagnostic_for is wired to the publication: the city's bilan it builds hides what the publication hides.
     assert _bilan_cells(diagnostic.diagnostic_for(settings, YEAR, None, analytics=an), YEAR) == city
+
+
+def test_privacy_audit_command_passes_then_fails_on_a_tampered_publication(tmp_path):
+    """`observatory privacy audit` end to end: exit 0 on the stored publication, 1 once its « s » are published."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+    import pytest
+
+    from observatory.config import get_settings
+    from tests.incident_factory import incidents, publish_snapshot
+
+    exe = Path(sys.executable).parent / "observatory"
+    if not exe.exists():
+        pytest.skip("the observatory console script is not installed in this venv")
+    rows = [("69381", "escroqueries")] * 40 + [("69382", "escroqueries")] * 3 + [("69383", "escroqueries")] * 9 + \
+           [("69381", "incivilites")] * 20 + [("69382", "incivilites")] * 30 + [("69383", "incivilites")] * 2
+    table = incidents(arrondissement=[r[0] for r in rows], category=[r[1] for r in rows], source=["police_nationale"] * len(rows),
+                      source_id=[f"P{i:04d}" for i in range(len(rows))], occurred_at=[f"2025-{1 + i % 12:02d}-10 14:00" for i in range(len(rows))])
+    repo = Path(__file__).resolve().parents[1]
+    data = tmp_path / "data"
+    publish_snapshot(table, get_settings(root=repo, env={}, data_dir=data), snapshot_id="snap-audit")
+    env = {**os.environ, "OBSERVATORY_DATA_DIR": str(data)}
+
+    def audit() -> subprocess.CompletedProcess:
+        return subprocess.run([str(exe), "privacy", "audit", "--year", "2025"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+
+    ok = audit()
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "Audit réussi" in ok.stdout and "2025" in ok.stdout
+    (cells_file,) = (data / "processed" / "publications" / "snap-audit").glob("2025-seuil*.cells.parquet")
+    cells = pq.read_table(cells_file).to_pandas()
+    assert (cells["status"] == "secondary").any()
+    cells.loc[cells["status"] == "secondary", "status"] = ""
+    cells.to_parquet(cells_file, index=False)
+    bad = audit()
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "NON" in bad.stdout

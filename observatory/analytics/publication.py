@@ -52,6 +52,7 @@ VERSION = 3
 UNALLOCATED = "inconnu"  # « non réparti »: sensitive categories and facts without a known arrondissement
 ALL = "total"
 YEAR = "annee"
+MONTHLY_WITHDRAWALS = 3  # rounds of withdrawing the months of territories that cannot be protected
 TABLE_ANNUAL = "annuel : territoire × catégorie"
 TABLE_MONTHLY = "mensuel : territoire × famille × mois"
 STATUS_CODES = {"": disclosure.PUBLISHED, "primary": disclosure.PRIMARY, "secondary": disclosure.SECONDARY,
@@ -192,7 +193,7 @@ def _families() -> set[str]:
 def information_loss(cells: pd.DataFrame) -> dict:
     """Hidden cells per table (primary, complementary) and the share of the year's facts they hold.
 
-    The share is measured on the finest published cells of each table (arrondissement × category for the year,
+    The share is measured on the finest cells of each table (hidden or left unpublished) (arrondissement × category for the year,
     with the sensitive categories at the city; arrondissement × family × month), against the year's total.
     """
     grand = int(cells.loc[(cells["geo"] == schema.CITY_CODE) & (cells["nomenclature"] == ALL) & (cells["period"] == YEAR), "n"].sum())
@@ -200,7 +201,7 @@ def information_loss(cells: pd.DataFrame) -> dict:
     out = {"total_count": grand, "tables": {}}
     for table, part in cells.groupby("table", sort=False):
         f = fine[part.index.to_numpy()]
-        hidden = part["status"].isin(["primary", "secondary"]).to_numpy()
+        hidden = part["status"].isin(["primary", "secondary", "internal"]).to_numpy()  # internal: not published
         out["tables"][table] = {
             "cells": int((part["status"] != "internal").sum()),
             "primary": int((part["status"] == "primary").sum()),
@@ -215,6 +216,20 @@ def protect_year(counts: pd.DataFrame, year: int, min_count: int, snapshot_id: s
     t0 = time.perf_counter()
     cs = publication_cells(counts, year, min_count)
     result = disclosure.suppress(cs, min_count)
+    withdrawn: list[str] = []
+    for _ in range(MONTHLY_WITHDRAWALS):
+        # Too few facts to protect a territory's months (two families of 4 in a month of 8 pin each other
+        # whatever is hidden): that territory's monthly series are not published at all, and the year is
+        # protected again. Its months still count, unpublished, in the audit.
+        labels = cs.labels
+        bad = labels.iloc[result.unprotected]
+        geos = sorted(set(bad.loc[bad["period"] != YEAR, "geo"]) - set(withdrawn))
+        if not geos:
+            break
+        withdrawn += geos
+        off = (labels["period"] != YEAR).to_numpy() & labels["geo"].isin(geos).to_numpy()
+        cs = disclosure.CellSet(cs.values, cs.equalities, cs.published & ~off, labels=labels.assign(published=cs.published & ~off))
+        result = disclosure.suppress(cs, min_count)
     elapsed = time.perf_counter() - t0
     cells = cs.labels[["table", "geo", "nomenclature", "period", "n"]].copy()
     cells["status"] = [disclosure.STATUS_NAMES[int(s)] for s in result.status]
@@ -225,6 +240,7 @@ def protect_year(counts: pd.DataFrame, year: int, min_count: int, snapshot_id: s
         "version": VERSION, "year": year, "min_count": min_count, "snapshot_id": snapshot_id,
         "cells": int((cells["status"] != "internal").sum()), "primary": result.n_primary, "secondary": result.n_secondary,
         "unprotected": int(len(result.unprotected)),
+        "monthly_withdrawn": withdrawn,  # territories whose months could not be protected, hence not published
         "total_count": loss["total_count"],
         # Share of the year's facts in hidden finest cells, per table (the two tables count the same facts).
         "hidden_share_annual": loss["tables"].get(TABLE_ANNUAL, {}).get("hidden_share", 0.0),
