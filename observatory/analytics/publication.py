@@ -48,7 +48,7 @@ from scipy import sparse
 from observatory import schema
 from observatory.analytics import disclosure
 
-VERSION = 3
+VERSION = 4
 UNALLOCATED = "inconnu"  # « non réparti »: sensitive categories and facts without a known arrondissement
 ALL = "total"
 YEAR = "annee"
