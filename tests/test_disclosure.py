@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from scipy import sparse
 from scipy.optimize import linprog
 
-from observatory.analytics import disclosure
+from observatory.analytics import disclosure, linked_tables
 
 MIN = 5
 
@@ -53,7 +55,7 @@ small_counts = st.integers(0, 12).map(lambda v: v if v % 3 else v // 4)  # many 
 
 
 @st.composite
-def linked_tables(draw):
+def linked_table_sets(draw):
     """2 or 3 keys with their margins; with 2 keys, a second table shares the first key's margin."""
     n_keys = draw(st.sampled_from([2, 2, 3]))
     sizes = [draw(st.integers(2, 4)), draw(st.integers(2, 3))] + ([2] if n_keys == 3 else [])
@@ -61,7 +63,7 @@ def linked_tables(draw):
     hier = {d: {f"{d}_{j}": "T" for j in range(s)} | {"T": None} for d, s in zip(dims, sizes)}
     leaves = pd.MultiIndex.from_product([[f"{d}_{j}" for j in range(s)] for d, s in zip(dims, sizes)], names=dims).to_frame(index=False)
     leaves["n"] = draw(st.lists(small_counts, min_size=len(leaves), max_size=len(leaves)))
-    frame, rels = disclosure.cube(leaves, "n", hier, "t1")
+    frame, rels = linked_tables.cube(leaves, "n", hier, "t1")
     parts, shared = [(frame, rels)], []
     if n_keys == 2:
         # A second table k0 × k2 whose k0 margin is the first table's (the same facts by another key).
@@ -72,18 +74,18 @@ def linked_tables(draw):
             cuts = np.sort(draw(st.lists(st.integers(0, int(r["n"])), min_size=k2 - 1, max_size=k2 - 1)))
             for j, part in enumerate(np.diff(np.r_[0, cuts, r["n"]])):
                 rows.append({"k0": r["k0"], "k2": f"k2_{j}", "n": int(part)})
-        frame2, rels2 = disclosure.cube(pd.DataFrame(rows), "n", {"k0": hier["k0"], "k2": {f"k2_{j}": "T" for j in range(k2)} | {"T": None}}, "t2")
+        frame2, rels2 = linked_tables.cube(pd.DataFrame(rows), "n", {"k0": hier["k0"], "k2": {f"k2_{j}": "T" for j in range(k2)} | {"T": None}}, "t2")
         parts.append((frame2, rels2))
         # The shared margin: (k0 = x, k1 = T) in table 1 equals (k0 = x, k2 = T) in table 2.
         for code in list(hier["k0"]):
             i1 = frame.index[(frame["k0"] == code) & (frame["k1"] == "T")][0]
             i2 = frame2.index[(frame2["k0"] == code) & (frame2["k2"] == "T")][0] + len(frame)
             shared.append((np.array([i1, i2]), np.array([1.0, -1.0])))
-    return disclosure.cell_set(parts, shared=shared)
+    return linked_tables.cell_set(parts, shared=shared)
 
 
 @hsettings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(linked_tables())
+@given(linked_table_sets())
 def test_linear_programming_attack_narrows_no_hidden_cell_of_linked_tables(cells):
     res = disclosure.suppress(cells, MIN)
     status = res.status

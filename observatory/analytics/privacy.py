@@ -33,7 +33,6 @@ from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-
 from scipy import sparse
 
 from observatory import schema

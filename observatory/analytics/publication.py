@@ -46,7 +46,7 @@ import pyarrow.parquet as pq
 from scipy import sparse
 
 from observatory import schema
-from observatory.analytics import disclosure
+from observatory.analytics import disclosure, linked_tables
 
 VERSION = 4
 UNALLOCATED = "inconnu"  # « non réparti »: sensitive categories and facts without a known arrondissement
@@ -93,13 +93,13 @@ def publication_cells(counts: pd.DataFrame, year: int, threshold: int) -> disclo
     categories = list(dict.fromkeys(list(schema.categories()) + sorted(set(counts["category"]) - set(schema.categories()))))
     h = hierarchies(categories)
     micro = micro_counts(counts, year)
-    annual, annual_rel = disclosure.cube(micro.assign(period=YEAR), "n", {"geo": h["geo"], "nomenclature": h["nomenclature"],
+    annual, annual_rel = linked_tables.cube(micro.assign(period=YEAR), "n", {"geo": h["geo"], "nomenclature": h["nomenclature"],
                                                                          "period": {YEAR: None}}, TABLE_ANNUAL)
     # A family may share its code with its only category (escroqueries): the hierarchy holds it once, as a family.
     family_of = {c: schema.category_family(c) for c in categories}
     fam_h = {f: ALL for f in family_of.values()} | {ALL: None}
     by_family = micro.assign(nomenclature=micro["nomenclature"].map(family_of))
-    monthly, monthly_rel = disclosure.cube(by_family, "n", {"geo": h["geo"], "nomenclature": fam_h, "period": h["period"]}, TABLE_MONTHLY)
+    monthly, monthly_rel = linked_tables.cube(by_family, "n", {"geo": h["geo"], "nomenclature": fam_h, "period": h["period"]}, TABLE_MONTHLY)
     frame = pd.concat([annual, monthly], ignore_index=True)
     keys = ["geo", "nomenclature", "period"]
     # One id per (geo, nomenclature, period): the annual family cells are the monthly cubes' year totals.
@@ -127,7 +127,7 @@ def publication_cells(counts: pd.DataFrame, year: int, threshold: int) -> disclo
             seen.add(key)
             relations.append((gid, c))
     cells["published"] = _published(cells, relations, threshold)
-    return disclosure.cell_set([(cells, [])], shared=relations)
+    return linked_tables.cell_set([(cells, [])], shared=relations)
 
 
 def _published(cells: pd.DataFrame, relations: list[tuple[np.ndarray, np.ndarray]], threshold: int) -> np.ndarray:
