@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "actions",
     "survey",
     "veille",
+    "privacy",
 )
 
 # French one-line help for commands whose docstring is still English (their module belongs to another area);

@@ -71,6 +71,13 @@ def prepare() -> None:
         return
     console.print(f"Données prêtes : {fmt_int(snap.row_count)} incidents, instantané {snap.id} du {fmt_paris(snap.created_at)}.",
                   highlight=False, soft_wrap=True)
+    # The yearly publications (what élus read, protected jointly) are built once per snapshot, here rather than
+    # at the first bilan an élu opens.
+    from observatory.analytics import publication
+
+    built = publication.ensure_all(settings)
+    if built:
+        console.print(f"Publications annuelles protégées : {', '.join(str(y) for y in built)}.", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -323,6 +323,8 @@ def snapshots_table(snapshots, current_id: str) -> pd.DataFrame:  # noqa: ANN001
 # A complementary suppression reads « secret » on screens and in files (a bare « s » meant nothing to élus); the
 # method notes explain it: masked so that a small value cannot be found back by subtraction.
 SECRET_LABEL = "secret"
+# attrs key of a table drawn from the stored publication: its statuses per value column (see protected_view)
+PUBLICATION_STATUS = "publication_status"
 
 
 def protected_view(df: pd.DataFrame, value_cols, min_count: int, *, analyst: bool, keys=None, derived=(), row_totals: bool = True) -> pd.DataFrame:  # noqa: ANN001
@@ -342,6 +344,11 @@ def protected_view(df: pd.DataFrame, value_cols, min_count: int, *, analyst: boo
     if analyst:
         out = df.copy().reset_index(drop=True)
         status = pd.DataFrame("", index=out.index, columns=value_cols)
+    elif PUBLICATION_STATUS in df.attrs:
+        # Cells of the year's publication carry the statuses of the joint protection: protecting them again on
+        # their own would hide other cells than the publication (and other pages) do.
+        out = df.copy().reset_index(drop=True)
+        status = df.attrs[PUBLICATION_STATUS].reset_index(drop=True).reindex(columns=value_cols).fillna("")
     else:
         out = protect(df, value_cols, min_count, keys=list(keys) if keys else None, row_totals=row_totals, as_text=False)
         status = out.attrs["status"]

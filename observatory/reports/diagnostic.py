@@ -280,7 +280,10 @@ def build_diagnostic(
     arr_cmp = pd.DataFrame({"arrondissement": arr_keys}).merge(arr_cmp, how="left")
     arr_cmp = arr_cmp.fillna(_ABSENT)
     arr_cmp = arr_cmp.astype(_ABSENT_TYPES)
-    arr_prot, arr_display, arr_data = comparison_table(arr_cmp, "arrondissement", "Arrondissement", _arrondissement_name, year, prev, min_count)
+    # An arrondissement's bilan leaves out « non réparti » and the sensitive categories: its nine rows add up to no
+    # published figure, and printing their sum would give « non réparti » back against the city's total.
+    arr_prot, arr_display, arr_data = comparison_table(arr_cmp, "arrondissement", "Arrondissement", _arrondissement_name, year, prev, min_count,
+                                                       with_total=not arrondissement)
     unknown_row = arr_prot[arr_prot["arrondissement"] == UNKNOWN_ARRONDISSEMENT]
     arr_prot = arr_prot[arr_prot["arrondissement"].isin(schema.ARRONDISSEMENT_CODES)]
     rates: dict[str, float | None] = {}
@@ -422,10 +425,12 @@ def build_diagnostic(
         )
         quality.tables.append(num.table("Couverture des sources dans l'instantané", frame, frame, key="sources"))
     non_classe = int(counts.loc[(counts["year"] == year) & (counts["category"] == schema.NON_CLASSE), "n"].sum())
-    nc = protect_table(pd.DataFrame({"n": [non_classe]}), ["n"], min_count, with_total=False).iloc[0]
+    # The place's « non classé » cell of the year: the publication's status, like in the theme tables.
+    nc = protect_table(pd.DataFrame({"category": [schema.NON_CLASSE], "current": [non_classe]}), ["current"], min_count,
+                       with_total=False, geography=arrondissement).iloc[0]
     quality.sentences.append(
         f"Faits au libellé non reconnu (« non classé ») en {year} : "
-        + cell_text(non_classe, nc["n_status"], min_count)
+        + cell_text(non_classe, nc["current_status"], min_count)
         + (f" sur {key_figures[0].value}." if not _hidden(total_prot["current_status"]) else ".")
     )
     if inputs.revisions is not None:
@@ -542,5 +547,17 @@ def _residents_section(tabs, year: int, arrondissement: str | None, num: _Number
 
 
 def diagnostic_for(settings, year: int, arrondissement: str | None = None, analytics=None, generated_on: date | None = None) -> Diagnostic:  # noqa: ANN001
-    """Load the current snapshot's aggregates and build the diagnostic (what the CLI and the page call)."""
-    return build_diagnostic(load_inputs(settings, analytics, year, arrondissement), year, arrondissement, settings.min_count, generated_on)
+    """Load the current snapshot's aggregates and build the diagnostic (what the CLI and the page call).
+
+    Its tables read their statuses from the stored publications of the years they show (one publication per
+    year, protected jointly: see :class:`observatory.reports.protection.PublishedCounts`).
+    """
+    from observatory.analytics.engine import get_analytics
+
+    an = analytics or get_analytics(settings)
+    inputs = load_inputs(settings, an, year, arrondissement)
+    years = [y for y in range(year - TREND_YEARS + 1, year + 1)] + [year - 1]
+    with_data = set(int(y) for y in inputs.counts["year"].unique()) if len(inputs.counts) else set()
+    source = protection.publication_source(settings, an, year, [y for y in years if y in with_data] + [year, year - 1], arrondissement)
+    with protection.published_counts(source):
+        return build_diagnostic(inputs, year, arrondissement, settings.min_count, generated_on)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
@@ -75,9 +77,45 @@ def annual_view(an, filters):  # noqa: ANN001, ANN201
     return filters.replace(end=ref)
 
 
+def elu_arrondissement_table(an, filters) -> ExportTable:  # noqa: ANN001
+    """The arrondissement layers for élus: the stored publication of the year (protected jointly with the bilans).
+
+    Élus get whole years and one category, one family or everything (the publication's cells); other filters
+    (period, several categories, sources, hours…) would let two maps be subtracted, so they are not applied here
+    and the note says so.
+    """
+    from observatory.analytics import publication
+
+    f = annual_view(an, filters)
+    year = f.end.year if f.end else date.today().year
+    node = publication.elu_nomenclature(filters.categories, filters.families)
+    ignored = []
+    if node is None:
+        node = publication.ALL
+        ignored.append("plusieurs catégories ou familles")
+    if filters.sources or filters.hours or filters.weekdays or filters.zones or filters.arrondissements or filters.start:
+        ignored.append("période, sources, heures, jours, zones et arrondissements choisis")
+    pub = publication.publication_for(an.settings, year, an)
+    df = publication.arrondissement_counts(pub, node)
+    pop = an.rates_by_arrondissement(Filters(), include_city=False)[["arrondissement", "population"]]
+    df = df.merge(pop, on="arrondissement", how="left")
+    counts = df["count"].astype("float64")
+    df["count"] = counts
+    df["rate_per_1000"] = 1000 * counts / df["population"].where(df["population"] > 0)
+    df = shaping.with_labels(df, "arrondissement", "arrondissement")
+    status = pd.DataFrame({"count": df.pop("status").to_numpy()})
+    df.attrs[shaping.PUBLICATION_STATUS] = status
+    note = f"publication {year} des élus (année civile entière, protégée avec les bilans)"
+    if ignored:
+        note += " ; non appliqués ici : " + ", ".join(ignored)
+    return ExportTable(df, ("count",), title="Faits par arrondissement", period=(date(year, 1, 1), date(year, 12, 31)), extra_note=note)
+
+
 def layer_table(an, filters, layer: str) -> ExportTable:  # noqa: ANN001
     """The aggregated data of a layer (shared by the map callback and the exports)."""
     s = an.settings
+    if layer in ("arr_rate", "arr_count") and not components.is_analyst():
+        return elu_arrondissement_table(an, filters)
     if layer in ("arr_rate", "arr_count"):
         from observatory.analytics.indicators import published_filters, with_published_count
 
@@ -132,10 +170,19 @@ def map_figure(query, layer, outline_kinds):  # noqa: ANN001, ANN201
     if layer not in ("arr_rate", "arr_count", "zones"):
         # Cells and points need the districts drawn under them to be read.
         outlines = [(geo.geo_ref(s, "arrondissements"), "Arrondissements", "#9aa5b1")] + outlines
-    table = layer_table(an, filters, layer).df
+    layer_data = layer_table(an, filters, layer)
+    table = layer_data.df
     style = geo.map_style(s)
     places = geo.arrondissement_places(s)  # the districts' names, written on every layer to orient the reader
     extra = ""
+    if layer in ("arr_rate", "arr_count") and shaping.PUBLICATION_STATUS in table.attrs:
+        rate = layer == "arr_rate"
+        view = shaping.protected_view(table, ["count"], s.min_count, analyst=False, derived=("rate_per_1000",))
+        year = layer_data.period[1].year
+        legend = f"Faits pour 1 000 hab. ({year})" if rate else f"Faits ({year})"
+        fig = figures.choropleth_map(view, geo.geo_ref(s, "arrondissements"), "arrondissement", "rate_per_1000" if rate else "count", legend, name_col="label", style=style, height=640,
+                                     value_format=figures.RATE_FMT if rate else figures.INT_FMT, outlines=outlines, text_col="count_text", places=places)
+        return fig, components.method_note(an, filters, rate=rate, period=layer_data.period, extra=layer_data.extra_note + " ; cliquer un arrondissement pour le détail")
     if layer in ("arr_rate", "arr_count"):
         rate = layer == "arr_rate"
         f = annual_view(an, filters)
