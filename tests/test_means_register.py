@@ -45,6 +45,7 @@ def test_every_problem_is_located_in_french():
         {**GOOD, "means_id": "M8", "start": "2022-01-01", "end": "2022-12-31"},  # before the action started
         {**GOOD, "means_id": "M1"},  # duplicate of line 2
         {**GOOD, "means_id": "M9", "patrols": "2,5"},  # not a whole number of patrols
+        {**GOOD, "means_id": "M10", "action_id": "A2", "start": "2023-10-01", "end": "2023-12-31"},  # after A2 ended
     ]
     typed, problems = reg.validate_means(raw(GOOD, *bad), ACTIONS, "moyens.csv")
     assert list(typed["means_id"]) == ["M1"]
@@ -52,10 +53,19 @@ def test_every_problem_is_located_in_french():
     assert (3, "action_id") in where and (4, "service") in where and (5, "end") in where
     assert (6, "budget_running_eur") in where and (7, "arrondissement") in where and (7, "staff_hours") in where
     assert (8, "arrondissement") in where and (9, "start") in where and (10, "means_id") in where and (11, "patrols") in where
+    assert (12, "start") in where
     text = "\n".join(str(p) for p in problems)
     assert "moyens.csv, ligne 3, colonne « action_id » : action « A9 » absente du registre des actions" in text
     assert "ligne 10, colonne « means_id » : identifiant « M1 » en double (déjà utilisé ligne 2)" in text
     assert "ni action ni arrondissement" in text and "aucun moyen chiffré" in text
+
+
+def test_equipment_may_precede_the_action_but_not_hours():
+    before = {"action_id": "A1", "service": "videoprotection", "start": "2023-03-01", "end": "2023-03-31"}
+    typed, problems = reg.validate_means(raw({**before, "means_id": "P1", "budget_investment_eur": "120000", "cameras_installed": "6"},
+                                             {**before, "means_id": "P2", "staff_hours": "100"}), ACTIONS)
+    assert list(typed["means_id"]) == ["P1"]
+    assert [(p.row, p.column) for p in problems] == [(3, "start")] and "avant le début de l'action A1" in problems[0].message
 
 
 def test_missing_required_column_is_reported_on_the_header():

@@ -192,9 +192,16 @@ def validate_means(
                 bad("action_id", f"action « {rec['action_id']} » absente du registre des actions (ou invalide : voir « observatory actions list »)")
             elif start is not None and end is not None:
                 a_start, a_end = action["start"], action.get("end")
-                if end < a_start or (a_end is not None and not pd.isna(a_end) and start > a_end):
-                    bad("start", f"période {rec['start']} – {rec['end']} hors de celle de l'action {rec['action_id']} "
-                                 f"({a_start.isoformat()} – {a_end.isoformat() if a_end else 'en cours'})")
+                a_end = None if a_end is None or pd.isna(a_end) else a_end
+                span = f"({a_start.isoformat()} – {a_end.isoformat() if a_end else 'en cours'})"
+                # Equipment is bought and installed before an action starts; hours and running costs are not.
+                preparation = any(rec[c] for c in ("budget_investment_eur", "cameras_installed")) and not any(
+                    rec[c] for c in ("staff_hours", "fte", "patrols", "budget_running_eur"))
+                if end < a_start and not preparation:
+                    bad("start", f"période {rec['start']} – {rec['end']} avant le début de l'action {rec['action_id']} {span} ; "
+                                 "seuls un investissement ou des installations peuvent la précéder")
+                elif a_end is not None and start > a_end:
+                    bad("start", f"période {rec['start']} – {rec['end']} après la fin de l'action {rec['action_id']} {span}")
         arrondissement = None
         if rec["arrondissement"]:
             arrondissement = normalise_arrondissement(rec["arrondissement"])
