@@ -148,9 +148,12 @@ def cost_effectiveness(evaluations: pd.DataFrame, means: pd.DataFrame) -> pd.Dat
             cost, hours, _ = window_cost(means, ev["action_id"], start, after_end)
             row.update(cost_eur=cost, staff_hours=hours)
         code = ev.get("verdict_code")
-        head = str(ev.get("verdict") or "").split(" : ")[0]
+        head, _, detail = str(ev.get("verdict") or "").partition(" : ")
         if code != "decrease":
-            why = f"l'évaluation ne conclut pas à un effet de l'action ({head.lower() or 'pas d’évaluation'})"
+            if code == "no_conclusion" or not code:
+                why = f"l'évaluation ne permet pas de conclure ({detail.rstrip('.') or 'pas d’évaluation disponible'})"
+            else:
+                why = f"effet de l'action non démontré ({head[:1].lower() + head[1:]})"
             rows.append({**row, "status": "no_conclusion", "text": f"Pas de conclusion : {why} ; aucun coût par fait évité n'est calculé."})
             continue
         wdd, lo, hi = float(ev["wdd"]), float(ev["ci_low"]), float(ev["ci_high"])
