@@ -117,7 +117,7 @@ def show(
     _print_frame(views.arrondissement_table(tables, year), f"Moyens engagés en {year}")
     _print_frame(views.action_table(tables), "Moyens par action et coût par fait évité")
     _print_frame(views.response_table(tables, year, code, settings, True), f"Réponse pénale de proximité (MJD) en {year}")
-    _print_frame(views.elucidation_table(tables, year, code), f"Élucidation en {year}")
+    _print_frame(views.elucidation_table(tables, year, code, settings, True), f"Élucidation en {year}")
 
 
 def register(app: typer.Typer) -> None:

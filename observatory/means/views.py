@@ -90,27 +90,52 @@ def _rate_text(rate: float, low: float, high: float, reason: str) -> str:
     return f"{_num(rate, 1)} ({_num(low, 1)} – {_num(high, 1)})"
 
 
+def _joint_protection(df: pd.DataFrame, key: str, value_cols: list[str], settings: Settings, analyst: bool) -> pd.DataFrame:
+    """Counts as an élu may see them, protected jointly over every arrondissement (so the city total minus the other
+    arrondissements cannot reveal a hidden cell); sensitive categories move to the city. Analysts: unchanged."""
+    from observatory.analytics.privacy import protect
+
+    if analyst or df.empty:
+        return df
+    return protect(df.reset_index(drop=True), value_cols, settings.min_count, keys=["arrondissement", key],
+                   viewer_is_analyst=False, category_col="category" if "category" in df.columns else "_none", geo_cols=["arrondissement"])
+
+
+def _hidden(value: object) -> bool:
+    return isinstance(value, str)
+
+
 def response_table(tables, year: int, arrondissement: str | None, settings: Settings, analyst: bool) -> pd.DataFrame:  # noqa: ANN001
     """MJD measures of ``year`` in a territory: count, facts of the matching categories, rate per 100 facts (IC 95 %)."""
-    from observatory.means.service import protected_counts
-
+    cols = ["Mesure", "Mesures", "Faits des catégories concernées", "Pour 100 faits (IC 95 %)"]
     df = tables.response
     if df.empty:
-        return pd.DataFrame(columns=["Mesure", "Mesures", "Faits des catégories concernées", "Pour 100 faits (IC 95 %)"])
+        return pd.DataFrame(columns=cols)
     code = arrondissement or schema.CITY_CODE
-    part = df[(df["year"] == year) & (df["arrondissement"] == code)]
     names = {c: i.label for c, i in response_indicators().items()}
     names[ind.ALL_MEASURES] = "Ensemble des mesures"
-    shown = protected_counts(part[["indicator", "measures"]].reset_index(drop=True), "measures", settings, analyst)
+    year_rows = df[df["year"] == year]
+    if code == schema.CITY_CODE:
+        part = year_rows[year_rows["arrondissement"] == code]
+        shown = part[["measures"]].astype(object).copy()
+        if not analyst:
+            shown["measures"] = [f"< {settings.min_count}" if 0 < v < settings.min_count else v for v in part["measures"]]
+    else:
+        arr_rows = year_rows[(year_rows["arrondissement"] != schema.CITY_CODE) & (year_rows["indicator"] != ind.ALL_MEASURES)]
+        protected = _joint_protection(arr_rows[["arrondissement", "indicator", "measures"]], "indicator", ["measures"], settings, analyst)
+        lookup = {(r["arrondissement"], r["indicator"]): r["measures"] for r in protected.to_dict("records")}
+        part = year_rows[year_rows["arrondissement"] == code]
+        hidden_any = any(_hidden(lookup.get((code, i))) for i in part["indicator"])
+        # The "all measures" row is their sum: shown beside a hidden measure it would reveal it.
+        values = [("s" if hidden_any else m) if i == ind.ALL_MEASURES else lookup.get((code, i), m) for i, m in zip(part["indicator"], part["measures"])]
+        shown = pd.DataFrame({"measures": values}, index=part.index)
     rows = []
-    for rec, shown_value in zip(part.to_dict("records"), shown["measures"]):
-        hidden = isinstance(shown_value, str) and not str(shown_value).isdigit()
+    for rec, value in zip(part.to_dict("records"), shown["measures"]):
         rate = _rate_text(rec["rate"], rec["low"], rec["high"], rec["reason"])
-        if hidden:
-            rate = "non publié (petit effectif)"
-        rows.append({"Mesure": names.get(rec["indicator"], rec["indicator"]), "Mesures": shown_value if hidden else _num(rec["measures"]),
-                     "Faits des catégories concernées": _num(rec["facts"]), "Pour 100 faits (IC 95 %)": rate})
-    return pd.DataFrame(rows)
+        rows.append({"Mesure": names.get(rec["indicator"], rec["indicator"]), "Mesures": value if _hidden(value) else _num(value),
+                     "Faits des catégories concernées": _num(rec["facts"]),
+                     "Pour 100 faits (IC 95 %)": "non publié (petit effectif)" if _hidden(value) else rate})
+    return pd.DataFrame(rows, columns=cols)
 
 
 def victims_table(tables, year: int, arrondissement: str | None, settings: Settings, analyst: bool) -> pd.DataFrame:  # noqa: ANN001
@@ -144,15 +169,36 @@ def _city_small_counts(city: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     return protect(city.reset_index(drop=True), ["victims"], settings.min_count, row_totals=False, viewer_is_analyst=True, category_col="_none", geo_cols=[])
 
 
-def elucidation_table(tables, year: int, arrondissement: str | None) -> pd.DataFrame:  # noqa: ANN001
-    """Facts elucidated per 100 recorded facts (police nationale) by category, for a territory and year."""
+def elucidation_table(tables, year: int, arrondissement: str | None, settings: Settings, analyst: bool) -> pd.DataFrame:  # noqa: ANN001
+    """Facts elucidated per 100 recorded facts (police nationale) by category, for a territory and year. For élus,
+    arrondissement counts are protected jointly and sensitive categories are given for the city only."""
+    cols = ["Catégorie", "Faits élucidés", "Faits enregistrés", "Pour 100 faits (IC 95 %)"]
     df = tables.elucidation
     if df.empty:
-        return pd.DataFrame(columns=["Catégorie", "Faits élucidés", "Faits enregistrés", "Pour 100 faits (IC 95 %)"])
-    part = df[(df["year"] == year) & (df["arrondissement"] == (arrondissement or schema.CITY_CODE))]
-    return pd.DataFrame([{"Catégorie": labels.category_label(r["category"]), "Faits élucidés": _num(r["elucidated"]), "Faits enregistrés": _num(r["facts"]),
-                          "Pour 100 faits (IC 95 %)": _rate_text(r["rate"], r["low"], r["high"], r["reason"])} for r in part.to_dict("records")],
-                        columns=["Catégorie", "Faits élucidés", "Faits enregistrés", "Pour 100 faits (IC 95 %)"])
+        return pd.DataFrame(columns=cols)
+    code = arrondissement or schema.CITY_CODE
+    year_rows = df[df["year"] == year]
+    part = year_rows[year_rows["arrondissement"] == code]
+    shown = {r["category"]: (r["elucidated"], r["facts"]) for r in part.to_dict("records")}
+    if not analyst:
+        if code == schema.CITY_CODE:
+            small = lambda v: f"< {settings.min_count}" if 0 < v < settings.min_count else v  # noqa: E731
+            shown = {c: (small(e), small(f)) for c, (e, f) in shown.items()}
+        else:
+            arr_rows = year_rows[year_rows["arrondissement"] != schema.CITY_CODE][["arrondissement", "category", "elucidated", "facts"]]
+            protected = _joint_protection(arr_rows, "category", ["elucidated", "facts"], settings, analyst)
+            mine = protected[protected["arrondissement"] == code]
+            shown = {r["category"]: (r["elucidated"], r["facts"]) for r in mine.to_dict("records")}
+    rows = []
+    for rec in part.to_dict("records"):
+        if rec["category"] not in shown:
+            continue  # a sensitive category, given for the city only
+        e, f = shown[rec["category"]]
+        hidden = _hidden(e) or _hidden(f)
+        rows.append({"Catégorie": labels.category_label(rec["category"]), "Faits élucidés": e if _hidden(e) else _num(e),
+                     "Faits enregistrés": f if _hidden(f) else _num(f),
+                     "Pour 100 faits (IC 95 %)": "non publié (petit effectif)" if hidden else _rate_text(rec["rate"], rec["low"], rec["high"], rec["reason"])})
+    return pd.DataFrame(rows, columns=cols)
 
 
 def service_series(tables) -> pd.DataFrame:  # noqa: ANN001
