@@ -37,6 +37,7 @@ EMPTY_HELP = (
     "avec « observatory means ingest FICHIER --source mjd »."
 )
 CAMERA_TYPES = ("videoprotection", "patrouilles")
+PAGE_CLASS = "moyens-page"
 
 
 def _tables() -> service.MeansTables:
@@ -49,7 +50,7 @@ def layout(**_query):  # noqa: ANN003, ANN201 - Dash Pages passes the URL query
     analyst = security.is_analyst()
     form = _form(tables) if analyst else None
     if not tables.years:
-        return html.Div([title, components.empty_state("Aucun moyen déclaré ni aucune donnée de réponse", EMPTY_HELP), form])
+        return html.Div([title, components.empty_state("Aucun moyen déclaré ni aucune donnée de réponse", EMPTY_HELP), form], className=PAGE_CLASS)
     # A default year from the data, never from the clock: the latest with declared means or response data.
     year = tables.years[-1]
     arr_options = [{"label": "Lyon (ville)", "value": schema.CITY_CODE}] + [
@@ -82,7 +83,7 @@ def layout(**_query):  # noqa: ANN003, ANN201 - Dash Pages passes the URL query
         dbc.Alert([html.Strong("Lignes du registre des moyens ignorées : "), html.Ul(problems, className="mb-0")], color="warning", className="small",
                   id=ids.MN_PROBLEMS) if problems and analyst else None,
         form,
-    ])
+    ], className=PAGE_CLASS)
 
 
 def _method_text() -> str:
@@ -112,7 +113,9 @@ def _card(target: str, title: str) -> dbc.Card:
                     className="mb-3 shadow-sm")
 
 
-def _frame_table(df: pd.DataFrame, numeric_from: int = 1) -> html.Div:
+def _frame_table(df: pd.DataFrame, numeric_from: int = 1, empty: str = "Aucune donnée transmise pour cette année.") -> html.Div:
+    if df.empty:
+        return html.P(empty, className="text-muted mb-0")
     cols = [components.Col(c, c, components.fmt_any) for c in df.columns]
     return components.french_table(df, cols, numeric=list(df.columns[numeric_from:]))
 
