@@ -116,8 +116,8 @@ def show(
             fail(f"--arrondissement : « {arrondissement} » inconnu (69381…69389, 1er…9e)")
     _print_frame(views.arrondissement_table(tables, year), f"Moyens engagés en {year}")
     _print_frame(views.action_table(tables), "Moyens par action et coût par fait évité")
-    _print_frame(views.response_table(tables, year, code, settings, True), f"Réponse pénale de proximité (MJD) en {year}")
-    _print_frame(views.elucidation_table(tables, year, code, settings, True), f"Élucidation en {year}")
+    _print_frame(views.response_table(tables, year, code, settings.min_count, True), f"Réponse pénale de proximité (MJD) en {year}")
+    _print_frame(views.elucidation_table(tables, year, code, settings.min_count, True), f"Élucidation en {year}")
 
 
 def register(app: typer.Typer) -> None:

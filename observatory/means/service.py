@@ -134,7 +134,7 @@ def _cached_tables(settings: Settings, _key: tuple) -> MeansTables:
     return build_tables(settings)
 
 
-def protected_counts(df: pd.DataFrame, value_col: str, settings: Settings, viewer_is_analyst: bool) -> pd.DataFrame:
+def protected_counts(df: pd.DataFrame, value_col: str, min_count: int, viewer_is_analyst: bool) -> pd.DataFrame:
     """A count table as an élu may see it: sensitive categories only at city level, counts 1..min_count-1 hidden
     (with complementary suppression), through :func:`observatory.analytics.privacy.protect`."""
     from observatory.analytics.privacy import protect
@@ -142,7 +142,7 @@ def protected_counts(df: pd.DataFrame, value_col: str, settings: Settings, viewe
     if df.empty:
         return df.assign(**{value_col: pd.Series(dtype=object)})
     keys = [c for c in ("arrondissement", "category") if c in df.columns]
-    return protect(df, [value_col], settings.min_count, keys=keys if len(keys) >= 2 else None,
+    return protect(df, [value_col], min_count, keys=keys if len(keys) >= 2 else None,
                    viewer_is_analyst=viewer_is_analyst, category_col="category", geo_cols=["arrondissement"])
 
 

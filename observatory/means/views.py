@@ -13,7 +13,6 @@ import math
 import pandas as pd
 
 from observatory import labels, schema
-from observatory.config import Settings
 from observatory.means import indicators as ind
 from observatory.means.register import SERVICE_LABELS
 from observatory.means.sources import response_indicators
@@ -90,14 +89,14 @@ def _rate_text(rate: float, low: float, high: float, reason: str) -> str:
     return f"{_num(rate, 1)} ({_num(low, 1)} – {_num(high, 1)})"
 
 
-def _joint_protection(df: pd.DataFrame, key: str, value_cols: list[str], settings: Settings, analyst: bool) -> pd.DataFrame:
+def _joint_protection(df: pd.DataFrame, key: str, value_cols: list[str], min_count: int, analyst: bool) -> pd.DataFrame:
     """Counts as an élu may see them, protected jointly over every arrondissement (so the city total minus the other
     arrondissements cannot reveal a hidden cell); sensitive categories move to the city. Analysts: unchanged."""
     from observatory.analytics.privacy import protect
 
     if analyst or df.empty:
         return df
-    return protect(df.reset_index(drop=True), value_cols, settings.min_count, keys=["arrondissement", key],
+    return protect(df.reset_index(drop=True), value_cols, min_count, keys=["arrondissement", key],
                    viewer_is_analyst=False, category_col="category" if "category" in df.columns else "_none", geo_cols=["arrondissement"])
 
 
@@ -105,7 +104,7 @@ def _hidden(value: object) -> bool:
     return isinstance(value, str)
 
 
-def response_table(tables, year: int, arrondissement: str | None, settings: Settings, analyst: bool) -> pd.DataFrame:  # noqa: ANN001
+def response_table(tables, year: int, arrondissement: str | None, min_count: int, analyst: bool) -> pd.DataFrame:  # noqa: ANN001
     """MJD measures of ``year`` in a territory: count, facts of the matching categories, rate per 100 facts (IC 95 %)."""
     cols = ["Mesure", "Mesures", "Faits des catégories concernées", "Pour 100 faits (IC 95 %)"]
     df = tables.response
@@ -119,10 +118,10 @@ def response_table(tables, year: int, arrondissement: str | None, settings: Sett
         part = year_rows[year_rows["arrondissement"] == code]
         shown = part[["measures"]].astype(object).copy()
         if not analyst:
-            shown["measures"] = [f"< {settings.min_count}" if 0 < v < settings.min_count else v for v in part["measures"]]
+            shown["measures"] = [f"< {min_count}" if 0 < v < min_count else v for v in part["measures"]]
     else:
         arr_rows = year_rows[(year_rows["arrondissement"] != schema.CITY_CODE) & (year_rows["indicator"] != ind.ALL_MEASURES)]
-        protected = _joint_protection(arr_rows[["arrondissement", "indicator", "measures"]], "indicator", ["measures"], settings, analyst)
+        protected = _joint_protection(arr_rows[["arrondissement", "indicator", "measures"]], "indicator", ["measures"], min_count, analyst)
         lookup = {(r["arrondissement"], r["indicator"]): r["measures"] for r in protected.to_dict("records")}
         part = year_rows[year_rows["arrondissement"] == code]
         hidden_any = any(_hidden(lookup.get((code, i))) for i in part["indicator"])
@@ -138,7 +137,7 @@ def response_table(tables, year: int, arrondissement: str | None, settings: Sett
     return pd.DataFrame(rows, columns=cols)
 
 
-def victims_table(tables, year: int, arrondissement: str | None, settings: Settings, analyst: bool) -> pd.DataFrame:  # noqa: ANN001
+def victims_table(tables, year: int, arrondissement: str | None, min_count: int, analyst: bool) -> pd.DataFrame:  # noqa: ANN001
     """Victims received in ``year`` by kind of fact. For élus, sensitive kinds appear only in the city table and
     counts 1..min_count−1 read « < 5 »."""
     from observatory.means.service import protected_counts
@@ -151,25 +150,25 @@ def victims_table(tables, year: int, arrondissement: str | None, settings: Setti
         shown = df[(df["year"] == year) & (df["arrondissement"] == code)][["category", "victims"]]
     elif code == schema.CITY_CODE:
         # The city table may show sensitive categories (that is where they belong); small counts stay hidden.
-        shown = _city_small_counts(df[(df["year"] == year) & (df["arrondissement"] == schema.CITY_CODE)][["category", "victims"]], settings)
+        shown = _city_small_counts(df[(df["year"] == year) & (df["arrondissement"] == schema.CITY_CODE)][["category", "victims"]], min_count)
     else:
         # Arrondissements: protected jointly (sensitive categories moved to the city, complementary suppression).
         part = df[(df["year"] == year) & (df["arrondissement"] != schema.CITY_CODE)][["arrondissement", "category", "victims"]]
-        shown = protected_counts(part.reset_index(drop=True), "victims", settings, False)
+        shown = protected_counts(part.reset_index(drop=True), "victims", min_count, False)
         shown = shown[shown["arrondissement"] == code]
     rows = [{"Type de faits": labels.category_label(r["category"]), "Victimes reçues": r["victims"] if isinstance(r["victims"], str) else _num(r["victims"])}
             for r in shown.to_dict("records")]
     return pd.DataFrame(rows, columns=["Type de faits", "Victimes reçues"])
 
 
-def _city_small_counts(city: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+def _city_small_counts(city: pd.DataFrame, min_count: int) -> pd.DataFrame:
     """City table for élus: every category (sensitive ones included, at city level), small counts hidden."""
     from observatory.analytics.privacy import protect
 
-    return protect(city.reset_index(drop=True), ["victims"], settings.min_count, row_totals=False, viewer_is_analyst=True, category_col="_none", geo_cols=[])
+    return protect(city.reset_index(drop=True), ["victims"], min_count, row_totals=False, viewer_is_analyst=True, category_col="_none", geo_cols=[])
 
 
-def elucidation_table(tables, year: int, arrondissement: str | None, settings: Settings, analyst: bool) -> pd.DataFrame:  # noqa: ANN001
+def elucidation_table(tables, year: int, arrondissement: str | None, min_count: int, analyst: bool) -> pd.DataFrame:  # noqa: ANN001
     """Facts elucidated per 100 recorded facts (police nationale) by category, for a territory and year. For élus,
     arrondissement counts are protected jointly and sensitive categories are given for the city only."""
     cols = ["Catégorie", "Faits élucidés", "Faits enregistrés", "Pour 100 faits (IC 95 %)"]
@@ -182,11 +181,11 @@ def elucidation_table(tables, year: int, arrondissement: str | None, settings: S
     shown = {r["category"]: (r["elucidated"], r["facts"]) for r in part.to_dict("records")}
     if not analyst:
         if code == schema.CITY_CODE:
-            small = lambda v: f"< {settings.min_count}" if 0 < v < settings.min_count else v  # noqa: E731
+            small = lambda v: f"< {min_count}" if 0 < v < min_count else v  # noqa: E731
             shown = {c: (small(e), small(f)) for c, (e, f) in shown.items()}
         else:
             arr_rows = year_rows[year_rows["arrondissement"] != schema.CITY_CODE][["arrondissement", "category", "elucidated", "facts"]]
-            protected = _joint_protection(arr_rows, "category", ["elucidated", "facts"], settings, analyst)
+            protected = _joint_protection(arr_rows, "category", ["elucidated", "facts"], min_count, analyst)
             mine = protected[protected["arrondissement"] == code]
             shown = {r["category"]: (r["elucidated"], r["facts"]) for r in mine.to_dict("records")}
     rows = []

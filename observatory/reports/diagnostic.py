@@ -62,6 +62,7 @@ class DiagnosticInputs:
     actions: pd.DataFrame | None = None  # action evaluations of the year, display-ready columns
     privacy_engine: str = protection.ENGINE
     survey: Any = None  # observatory.survey.SurveyTables (published estimates only), for « Ce que disent les habitants »
+    means: Any = None  # observatory.means.service.MeansTables (evaluations as of 31/12), for « Déclinaison des moyens »
 
 
 # Output ---------------------------------------------------------------------------------------------------------
@@ -161,6 +162,7 @@ class Diagnostic:
     official_summary: list[str] = field(default_factory=list)  # SSMSI figures quoted in the summary, one line each
     official_source: str = ""  # their citation (edition, production date), or why there are none for the year
     residents: Section | None = None  # resident survey estimates (observatory.survey.report), when a wave covers the year
+    means: Section | None = None  # « Déclinaison des moyens » (observatory.means.report), when means or response data cover the year
 
 
 class _Numbering:
@@ -745,6 +747,7 @@ def build_diagnostic(
         official_summary=official_summary,
         official_source=official_source,
         residents=residents,
+        means=_means_section(inputs.means, year, arrondissement, min_count, num),
     )
 
 
@@ -756,6 +759,16 @@ def _residents_section(tabs, year: int, arrondissement: str | None, num: _Number
         return None
     table = num.table("Ce que disent les habitants : estimations de l'enquête", content.frame, content.data, content.note, key="habitants")
     return Section(title=content.title, sentences=content.sentences, tables=[table], key="habitants")
+
+
+def _means_section(tabs, year: int, arrondissement: str | None, min_count: int, num: _Numbering) -> Section | None:  # noqa: ANN001 - MeansTables
+    from observatory.means.report import means_content
+
+    content = means_content(tabs, year, arrondissement, min_count)
+    if content is None:
+        return None
+    tables = [num.table(t.title, t.frame, t.frame, t.note, key=t.key) for t in content.tables]
+    return Section(title=content.title, sentences=content.sentences, tables=tables, key="moyens")
 
 
 def _direction(row: pd.Series) -> int:
@@ -1001,7 +1014,17 @@ def load_inputs(settings, analytics=None, year: int | None = None, arrondissemen
         official_coverage=official_coverage,
         actions=actions,
         survey=_survey_tables(settings) if year is not None else None,
+        means=_means_tables(settings, year) if year is not None else None,
     )
+
+
+def _means_tables(settings, year: int):  # noqa: ANN001, ANN202
+    try:
+        from observatory.means.report import tables_for_year
+
+        return tables_for_year(settings, year)
+    except Exception:  # noqa: BLE001 - the means section is optional: an unreadable register or store leaves it out
+        return None
 
 
 def _survey_tables(settings):  # noqa: ANN001, ANN202

@@ -168,6 +168,8 @@ def layout(annee: str | None = None, arrondissement: str | None = None, **_query
         html.Section([html.H2("Hypercentre, piscines et quartiers prioritaires", className="h4 mt-3")] + [_section(s, count) for s in d.zones]) if d.zones else None,
         html.Section([html.H2(d.residents.title, className="h4 mt-3")] + [html.P(s) for s in d.residents.sentences] + [_table(t, count) for t in d.residents.tables])
         if getattr(d, "residents", None) else None,
+        html.Section([html.H2(d.means.title, className="h4 mt-3")] + [html.P(s) for s in d.means.sentences] + [_table(t, count) for t in d.means.tables])
+        if getattr(d, "means", None) else None,
         html.Section([html.H2("Comment lire ces chiffres", className="h4 mt-3"), html.P(d.how_to_read, className="small")], className="bilan-howto"),
     ]
     return html.Div([b for b in body if b is not None], className="bilan-page")

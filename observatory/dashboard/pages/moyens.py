@@ -142,9 +142,9 @@ def means_view(year, arrondissement):  # noqa: ANN001, ANN201
         fig_series,
         _camera_map(tables, year, settings),
         _frame_table(views.action_table(tables), numeric_from=5),
-        _frame_table(views.response_table(tables, year, arr, settings, analyst)),
-        _frame_table(views.victims_table(tables, year, arr, settings, analyst)),
-        _frame_table(views.elucidation_table(tables, year, arr, settings, analyst)),
+        _frame_table(views.response_table(tables, year, arr, settings.min_count, analyst)),
+        _frame_table(views.victims_table(tables, year, arr, settings.min_count, analyst)),
+        _frame_table(views.elucidation_table(tables, year, arr, settings.min_count, analyst)),
     )
 
 
