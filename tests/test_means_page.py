@@ -112,7 +112,7 @@ def test_cost_per_incident_avoided_appears_only_with_a_concluded_decrease(ctx, m
                                                                                  "verdict": "Effet net non démontré : …"}]))
     service._cached_tables.cache_clear()
     actions = _text(dict(zip(ctx.VIEW_OUTPUTS, ctx.means_view(2023, "69123")))["moyens-actions"])
-    assert "€ par fait évité" not in actions and "Pas de conclusion : effet de l'action non démontré" in actions
+    assert "€ par fait évité" not in actions and "Pas de conclusion : effet net non démontré ; aucun coût" in actions
     service._cached_tables.cache_clear()
 
 

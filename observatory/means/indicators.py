@@ -152,6 +152,8 @@ def cost_effectiveness(evaluations: pd.DataFrame, means: pd.DataFrame) -> pd.Dat
         if code != "decrease":
             if code == "no_conclusion" or not code:
                 why = f"l'évaluation ne permet pas de conclure ({detail.rstrip('.') or 'pas d’évaluation disponible'})"
+            elif "non démontré" in head:
+                why = head[:1].lower() + head[1:]
             else:
                 why = f"effet de l'action non démontré ({head[:1].lower() + head[1:]})"
             rows.append({**row, "status": "no_conclusion", "text": f"Pas de conclusion : {why} ; aucun coût par fait évité n'est calculé."})
