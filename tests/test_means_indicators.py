@@ -10,7 +10,10 @@ import pytest
 
 from observatory.means import indicators as ind
 from observatory.means.register import MEANS_COLUMNS
-from observatory.means.sources import response_indicators, response_nomenclature_problems
+from observatory.means.sources import (
+    response_indicators,
+    response_nomenclature_problems,
+)
 
 NAN = math.nan
 

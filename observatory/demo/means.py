@@ -126,7 +126,12 @@ def write_mjd(folder: Path, years: tuple[int, int], populations: pd.DataFrame, s
 
 
 def write_victims(folder: Path, years: tuple[int, int], populations: pd.DataFrame, seed: int) -> list[Path]:
-    from observatory.demo.writers import write_xlsx, xlsx_datetime, xlsx_number, xlsx_text
+    from observatory.demo.writers import (
+        write_xlsx,
+        xlsx_datetime,
+        xlsx_number,
+        xlsx_text,
+    )
 
     paths = []
     pops = populations.set_index(populations["code"].astype(str))["population"]
@@ -199,4 +204,4 @@ def ingest_demo_means(settings: Settings, out_dir: Path, years: tuple[int, int],
     return results
 
 
-__all__ = ["install_means_register", "ingest_demo_means", "means_csv", "means_rows"]
+__all__ = ["ingest_demo_means", "install_means_register", "means_csv", "means_rows"]

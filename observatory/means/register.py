@@ -16,14 +16,22 @@ import fcntl
 import math
 import re
 import shutil
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Iterator
 
 import pandas as pd
 
-from observatory.actions.register import Problem, RegisterError, _cell_text, _fold, _parse_iso_date, _parse_number, read_register_file
+from observatory.actions.register import (
+    Problem,
+    RegisterError,
+    _cell_text,
+    _fold,
+    _parse_iso_date,
+    _parse_number,
+    read_register_file,
+)
 from observatory.config import Settings
 from observatory.fileio import atomic_write
 
@@ -374,7 +382,21 @@ def next_means_id(typed: pd.DataFrame, action_id: str | None, when: date) -> str
 
 
 __all__ = [
-    "AMOUNT_COLUMNS", "AMOUNT_LABELS", "FLOW_COLUMNS", "MEANS_COLUMNS", "MeansError", "SERVICES", "SERVICE_LABELS", "STOCK_COLUMNS",
-    "check_means", "load_means", "means_path", "means_to_raw", "next_means_id", "normalise_arrondissement", "save_means",
-    "upsert_means", "validate_means",
+    "AMOUNT_COLUMNS",
+    "AMOUNT_LABELS",
+    "FLOW_COLUMNS",
+    "MEANS_COLUMNS",
+    "SERVICES",
+    "SERVICE_LABELS",
+    "STOCK_COLUMNS",
+    "MeansError",
+    "check_means",
+    "load_means",
+    "means_path",
+    "means_to_raw",
+    "next_means_id",
+    "normalise_arrondissement",
+    "save_means",
+    "upsert_means",
+    "validate_means",
 ]

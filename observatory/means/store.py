@@ -19,11 +19,11 @@ import fcntl
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
-from typing import Iterator
 
 import pandas as pd
 
@@ -175,7 +175,7 @@ def ingest_aggregates(settings: Settings, files: list[Path], source: str, *, now
     from observatory.etl.read import InputError, read_file
 
     profile = src.load_aggregate_profile(settings, source)
-    now = now or datetime.now(timezone.utc).replace(tzinfo=None)
+    now = now or datetime.now(UTC).replace(tzinfo=None)
     reports: list[AggregateFileReport] = []
     with _lock(settings):
         manifest = read_manifest(settings)
