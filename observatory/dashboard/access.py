@@ -73,6 +73,7 @@ CALLBACK_ACCESS: dict[str, tuple[str, ...]] = {
     # Vue d'ensemble
     _k(ids.OV_KPIS, "children"): SIGNED_IN,
     _k({"type": "clickable-map", "page": "overview"}, "figure"): SIGNED_IN,
+    _k(f"{ids.OV_MAP}-title", "children"): SIGNED_IN,
     _k(ids.OV_MOVERS, "figure"): SIGNED_IN,
     _k(ids.OV_ZONES, "children"): SIGNED_IN,
     _k(ids.OV_FRESHNESS, "children"): SIGNED_IN,

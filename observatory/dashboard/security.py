@@ -480,10 +480,16 @@ def install_security(app, settings) -> None:  # noqa: ANN001 - Dash app, Setting
 
     def deny(status: int, message: str):  # noqa: ANN202
         if classify() == "page":
-            body = (f"<!doctype html><html lang='fr'><meta charset='utf-8'><title>Accès refusé</title>"
-                    f"<main style='font-family:sans-serif;max-width:40em;margin:3em auto'><h1>Accès refusé</h1>"
-                    f"<p>{html_lib.escape(message)}</p><p><a href='{html_lib.escape(prefix)}'>Retour à l'accueil</a> · "
-                    f"<a href='{html_lib.escape(login_url)}'>Changer d'utilisateur</a></p></main></html>")
+            # The app's own look (Bootstrap served locally, the dark navigation bar), a sentence and two ways out.
+            body = (f"<!doctype html><html lang='fr'><head><meta charset='utf-8'><meta name='viewport' content='width=device-width, initial-scale=1'>"
+                    f"<title>Accès refusé — Observatoire</title><link rel='stylesheet' href='{html_lib.escape(prefix)}vendor/bootstrap.min.css'></head>"
+                    f"<body style='background:#f5f7fa'><nav class='navbar navbar-dark bg-dark mb-4'><div class='container-fluid'>"
+                    f"<a class='navbar-brand fw-semibold' href='{html_lib.escape(prefix)}'>Observatoire de la délinquance et de la sécurité — Lyon</a></div></nav>"
+                    f"<main class='container' style='max-width:42rem'><div class='card shadow-sm access-denied'><div class='card-body p-4'>"
+                    f"<h1 class='h4 mb-3'>Accès refusé</h1><p class='mb-4'>{html_lib.escape(message[:1].upper() + message[1:])}.</p>"
+                    f"<a class='btn btn-primary btn-sm me-2' href='{html_lib.escape(prefix)}'>Retour à l'accueil</a>"
+                    f"<a class='btn btn-outline-secondary btn-sm' href='{html_lib.escape(login_url)}'>Changer d'utilisateur</a>"
+                    f"</div></div></main></body></html>")
             return flask.Response(body, status=status, mimetype="text/html")
         return jsonify({"erreur": message}), status
 

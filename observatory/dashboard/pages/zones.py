@@ -11,7 +11,7 @@ from dash import Input, Output, callback, html
 
 from observatory import figures, labels
 from observatory.analytics.filters import Filters
-from observatory.dashboard import components, ids, shaping
+from observatory.dashboard import components, geo, ids, shaping
 from observatory.dashboard.components import Col, int_cell, num_cell, pct_cell, yes_no
 from observatory.dashboard.exporting import ExportTable, exportable
 from observatory.territory import SEASON_MONTHS
@@ -240,7 +240,9 @@ def persistence(query):  # noqa: ANN001, ANN201
     cells = persistent_cells(an, filters)
     pai = an.predictive_accuracy(filters if components.is_analyst() else shaping.sensitive_free(filters), kind="year").iloc[0]
     cells = shaping.with_labels(cells, "arrondissement", "arrondissement")
-    cols = [Col("cell_id", "Maille"), Col("label", "Arrondissement"), Col("quarters_hot", "Trimestres chauds (sur 4)", int_cell), Col("hot_last", "Chaude au dernier trimestre", yes_no)]
+    # A reader places « Moncey — Lyon 3e », not « E4209_N32589 » (the id stays in the exports, for GIS joins).
+    cells["place"] = geo.cell_places(cells["cell_id"], an.territory, components.settings().grid_size_m) if len(cells) else []
+    cols = [Col("place", "Maille (lieu)"), Col("label", "Arrondissement"), Col("quarters_hot", "Trimestres chauds (sur 4)", int_cell), Col("hot_last", "Chaude au dernier trimestre", yes_no)]
     first, last = cells.attrs.get("first_quarter"), cells.attrs.get("last_quarter")
     summary = html.P(
         f"Mailles chaudes en {pai['previous_start'].year} : {labels.fmt_int(pai['hot_cells'])} sur {labels.fmt_int(pai['cells'])} "
@@ -250,7 +252,9 @@ def persistence(query):  # noqa: ANN001, ANN201
     )
     table = components.french_table(cells, cols, numeric=("quarters_hot",), max_rows=25) if len(cells) else html.P("Aucune maille chaude sur les 4 derniers trimestres.", className="text-muted")
     period = f"trimestres du {labels.fmt_date(first)} au {labels.fmt_date(last)} (début du dernier)" if first and last else ""
-    return [summary, table], components.method_note(an, filters, extra=f"Gi* à 95 % ou plus, {period} ; carte : onglet Carte, couche « Points chauds persistants »")
+    # The Carte page is for analysts: an élu is not pointed to a page that would refuse them.
+    where = " ; carte : onglet Carte, couche « Points chauds persistants »" if components.is_analyst_view() else ""
+    return [summary, table], components.method_note(an, filters, extra=f"Gi* à 95 % ou plus, {period}{where}")
 
 
 @exportable(ids.ZN_PERSIST, "Points chauds persistants")
