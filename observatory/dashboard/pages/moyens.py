@@ -19,7 +19,7 @@ from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 
 from observatory import figures, labels, schema
 from observatory.dashboard import access, components, geo, ids, security
-from observatory.figures import image_export_config
+from observatory.figures import graph_config
 from observatory.means import register, service, views
 
 PATH = "/moyens"
@@ -57,9 +57,9 @@ def layout(**_query):  # noqa: ANN003, ANN201 - Dash Pages passes the URL query
         {"label": labels.arrondissement_label(c), "value": c} for c in schema.ARRONDISSEMENT_CODES]
     controls = dbc.Card(dbc.CardBody(dbc.Row([
         dbc.Col([dbc.Label("Année", html_for=ids.MN_YEAR, className="small mb-0"),
-                 dcc.Dropdown(id=ids.MN_YEAR, options=[{"label": str(y), "value": y} for y in reversed(tables.years)], value=year, clearable=False)], md=2),
+                 components.dropdown(id=ids.MN_YEAR, options=[{"label": str(y), "value": y} for y in reversed(tables.years)], value=year, clearable=False)], md=2),
         dbc.Col([dbc.Label("Territoire (réponse, victimes, élucidation)", html_for=ids.MN_ARR, className="small mb-0"),
-                 dcc.Dropdown(id=ids.MN_ARR, options=arr_options, value=schema.CITY_CODE, clearable=False)], md=4),
+                 components.dropdown(id=ids.MN_ARR, options=arr_options, value=schema.CITY_CODE, clearable=False)], md=4),
     ], className="g-2"), className="p-2"), className="mb-3 shadow-sm")
     problems = [html.Li(str(p)) for p in tables.problems]
     return html.Div([
@@ -101,7 +101,7 @@ def _method_text() -> str:
 
 
 def _graph(target: str, title: str, height: int) -> dbc.Card:
-    graph = dcc.Graph(id=target, config=image_export_config(target), style={"height": f"{height}px"},
+    graph = dcc.Graph(id=target, config=graph_config(target), style={"height": f"{height}px"},
                       figure={"data": [], "layout": {"height": height, "xaxis": {"visible": False}, "yaxis": {"visible": False}}})
     return dbc.Card([dbc.CardHeader(html.H2(title, className="h6 mb-0")),
                      dbc.CardBody(dcc.Loading(graph, type="circle", delay_show=300), className="p-2")], className="mb-3 shadow-sm")
@@ -177,11 +177,11 @@ def _form(tables: service.MeansTables):  # noqa: ANN202
         dbc.CardBody([
             dbc.Row([
                 dbc.Col([dbc.Label("Action", html_for=ids.MN_FORM_ACTION, className="small mb-0"),
-                         dcc.Dropdown(id=ids.MN_FORM_ACTION, options=options, value=options[1]["value"] if len(options) > 1 else "")], md=4),
+                         components.dropdown(id=ids.MN_FORM_ACTION, options=options, value=options[1]["value"] if len(options) > 1 else "")], md=4),
                 dbc.Col([dbc.Label("Arrondissement (hors action)", html_for=ids.MN_FORM_ARR, className="small mb-0"),
-                         dcc.Dropdown(id=ids.MN_FORM_ARR, options=[{"label": labels.arrondissement_label(c), "value": c} for c in schema.ARRONDISSEMENT_CODES])], md=2),
+                         components.dropdown(id=ids.MN_FORM_ARR, options=[{"label": labels.arrondissement_label(c), "value": c} for c in schema.ARRONDISSEMENT_CODES])], md=2),
                 dbc.Col([dbc.Label("Service", html_for=ids.MN_FORM_SERVICE, className="small mb-0"),
-                         dcc.Dropdown(id=ids.MN_FORM_SERVICE, options=[{"label": register.SERVICE_LABELS[s], "value": s} for s in register.SERVICES])], md=2),
+                         components.dropdown(id=ids.MN_FORM_SERVICE, options=[{"label": register.SERVICE_LABELS[s], "value": s} for s in register.SERVICES])], md=2),
                 dbc.Col([dbc.Label("Période", className="small mb-0 d-block"),
                          dcc.DatePickerSingle(id=ids.MN_FORM_START, display_format="DD/MM/YYYY", placeholder="début", first_day_of_week=1),
                          dcc.DatePickerSingle(id=ids.MN_FORM_END, display_format="DD/MM/YYYY", placeholder="fin", first_day_of_week=1)], md=4),
