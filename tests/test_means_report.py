@@ -75,3 +75,21 @@ def test_section_in_the_city_diagnostic_with_cost_and_protected_counts(settings)
 def test_no_section_for_a_year_without_means(settings):
     assert means_content(_tables(settings), 2021, None, 5) is None
     assert means_content(None, 2023, None, 5) is None
+
+
+def test_diagnostic_cache_key_sees_the_means_register_and_the_aggregates(settings):
+    from datetime import datetime
+
+    from observatory.means.store import ingest_aggregates
+    from observatory.reports.cache import inputs_stamp
+
+    before = inputs_stamp(settings)
+    path = settings.raw_dir / "moyens" / "moyens.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text("means_id,arrondissement,service,start,end,staff_hours\nM1,3,pm,2023-01-01,2023-12-31,10\n", encoding="utf-8")
+    with_means = inputs_stamp(settings)
+    assert with_means != before
+    extract = settings.raw_dir / "mjd_20240115.csv"
+    extract.write_text("Mois;Arrondissement;Activité;Nombre\n01/2023;3e;TIG;2\n", encoding="utf-8")
+    assert ingest_aggregates(settings, [extract], "mjd", now=datetime(2024, 2, 1)).published
+    assert inputs_stamp(settings) != with_means
