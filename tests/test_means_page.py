@@ -122,17 +122,33 @@ def test_declaration_form_writes_the_register_and_refuses_elus(ctx, settings, mo
 
     amount_ids = [{"type": ids.MN_FORM_AMOUNT, "col": c} for c in ("staff_hours", "budget_running_eur")]
     monkeypatch.setattr(security, "is_analyst", lambda: False)
-    refused = ctx.save_means(1, "A2022-01", None, "pn", "2023-01-01", "2023-03-31", ["300", ""], amount_ids, "")
+    refused = ctx.save_means(1, "", "A2022-01", None, "pn", "2023-01-01", "2023-03-31", ["300", ""], amount_ids, "")
     assert "Réservé aux analystes" in _text(refused)
     assert len(check_means(settings)[0]) == 3
     monkeypatch.setattr(security, "is_analyst", lambda: True)
-    saved = ctx.save_means(1, "A2022-01", None, "pn", "2023-01-01", "2023-03-31", ["300", ""], amount_ids, "renfort")
+    saved = ctx.save_means(1, "", "A2022-01", None, "pn", "2023-01-01", "2023-03-31", ["300", ""], amount_ids, "renfort")
     assert "M-A2022-01-1 enregistrée" in _text(saved)
     typed = check_means(settings)[0].set_index("means_id")
     assert typed.loc["M-A2022-01-1", "staff_hours"] == 300 and typed.loc["M-A2022-01-1", "arrondissement"]
-    bad = ctx.save_means(1, "A2022-01", None, "pn", "2023-05-01", "2023-03-31", ["-3", ""], amount_ids, "")
+    bad = ctx.save_means(1, "", "A2022-01", None, "pn", "2023-05-01", "2023-03-31", ["-3", ""], amount_ids, "")
     text = _text(bad)
     assert "Rien n'a été enregistré" in text and "colonne « end »" in text and "colonne « staff_hours »" in text
+
+
+def test_an_existing_line_fills_the_form_and_is_corrected_in_place(ctx, settings, monkeypatch):
+    from observatory.dashboard import ids, security
+    from observatory.means.register import check_means
+
+    monkeypatch.setattr(security, "is_analyst", lambda: True)
+    amount_ids = [{"type": ids.MN_FORM_AMOUNT, "col": c} for c in ("staff_hours", "fte", "budget_running_eur")]
+    values = ctx.form_values("M3", amount_ids)
+    assert values == ("", "69383", "police_municipale", "2023-01-01", "2023-12-31", ["26000", "16", ""], "")
+    saved = ctx.save_means(1, "M3", *values[:5], ["26500", "16,5", ""], amount_ids, "corrigé")
+    assert "M3 enregistrée" in _text(saved)
+    typed = check_means(settings)[0].set_index("means_id")
+    assert len(typed) == 3 and typed.loc["M3", "staff_hours"] == 26500 and typed.loc["M3", "fte"] == 16.5 and typed.loc["M3", "notes"] == "corrigé"
+    monkeypatch.setattr(security, "is_analyst", lambda: False)
+    assert all(v is dash.no_update for v in ctx.form_values("M3", amount_ids))
 
 
 def test_page_is_open_to_elus_with_its_callbacks_declared_and_the_form_guarded(page):

@@ -172,9 +172,14 @@ def _form(tables: service.MeansTables):  # noqa: ANN202
     amounts = [dbc.Col([dbc.Label(register.AMOUNT_LABELS[c], html_for=str({"type": ids.MN_FORM_AMOUNT, "col": c}), className="small mb-0"),
                         dbc.Input(id={"type": ids.MN_FORM_AMOUNT, "col": c}, type="text", inputMode="decimal", size="sm")], md=3)
                for c in register.AMOUNT_COLUMNS]
+    lines = [{"label": "Nouvelle ligne", "value": ""}] + [
+        {"label": f"{r['means_id']} — {r['action_id'] or labels.arrondissement_label(r['arrondissement'])} — {register.SERVICE_LABELS[r['service']]} "
+                  f"({labels.fmt_date(r['start'])} – {labels.fmt_date(r['end'])})", "value": r["means_id"]} for r in tables.means.to_dict("records")]
     return dbc.Card([
-        dbc.CardHeader(html.H2("Déclarer des moyens pour une action (analystes)", className="h6 mb-0")),
+        dbc.CardHeader(html.H2("Déclarer ou corriger des moyens (analystes)", className="h6 mb-0")),
         dbc.CardBody([
+            dbc.Row([dbc.Col([dbc.Label("Ligne du registre", html_for=ids.MN_FORM_LINE, className="small mb-0"),
+                              components.dropdown(id=ids.MN_FORM_LINE, options=lines, value="", clearable=False)], md=8)], className="g-2 mb-2"),
             dbc.Row([
                 dbc.Col([dbc.Label("Action", html_for=ids.MN_FORM_ACTION, className="small mb-0"),
                          components.dropdown(id=ids.MN_FORM_ACTION, options=options, value=options[1]["value"] if len(options) > 1 else "")], md=4),
@@ -194,7 +199,27 @@ def _form(tables: service.MeansTables):  # noqa: ANN202
     ], className="mb-3 shadow-sm")
 
 
-def save_means(n_clicks, action_id, arrondissement, service_code, start, end, amounts, amount_ids, notes):  # noqa: ANN001, ANN201
+def _amount_text(value: object) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    value = float(value)
+    return str(int(value)) if value.is_integer() else str(value).replace(".", ",")
+
+
+def form_values(line_id, amount_ids):  # noqa: ANN001, ANN201
+    """The form's fields filled from an existing line (to correct it); a new line leaves the form as it is."""
+    if not line_id or not security.is_analyst():
+        return (no_update,) * 7
+    means = _tables().means
+    found = means[means["means_id"] == line_id]
+    if found.empty:
+        return (no_update,) * 7
+    rec = found.iloc[0].to_dict()
+    return (rec["action_id"] or "", None if rec["action_id"] else rec["arrondissement"], rec["service"], rec["start"].isoformat(),
+            rec["end"].isoformat(), [_amount_text(rec.get(cid["col"])) for cid in amount_ids], rec.get("notes") or "")
+
+
+def save_means(n_clicks, line_id, action_id, arrondissement, service_code, start, end, amounts, amount_ids, notes):  # noqa: ANN001, ANN201
     """Validate and write one line of the means register (atomic); every problem shown with its column."""
     if not n_clicks:
         return no_update
@@ -203,7 +228,8 @@ def save_means(n_clicks, action_id, arrondissement, service_code, start, end, am
     settings = components.settings()
     tables = _tables()
     when = date.fromisoformat(start) if start else date(1900, 1, 1)
-    record = {"means_id": register.next_means_id(tables.means, action_id or None, when), "action_id": action_id or "",
+    # A line chosen in the list is replaced (same id); otherwise a new id follows the action's (or the year's) last one.
+    record = {"means_id": line_id or register.next_means_id(tables.means, action_id or None, when), "action_id": action_id or "",
               "arrondissement": arrondissement or "",
               "service": service_code or "", "start": start or "", "end": end or "", "notes": notes or ""}
     for cid, value in zip(amount_ids, amounts):
@@ -220,7 +246,11 @@ def save_means(n_clicks, action_id, arrondissement, service_code, start, end, am
 if _FIRST_LOAD:
     callback(*(Output(t, "figure" if t in (ids.MN_SERIES, ids.MN_MAP) else "children") for t in VIEW_OUTPUTS),
              Input(ids.MN_YEAR, "value"), Input(ids.MN_ARR, "value"))(means_view)
-    callback(Output(ids.MN_FORM_RESULT, "children"), Input(ids.MN_FORM_SAVE, "n_clicks"),
+    callback(Output(ids.MN_FORM_ACTION, "value"), Output(ids.MN_FORM_ARR, "value"), Output(ids.MN_FORM_SERVICE, "value"),
+             Output(ids.MN_FORM_START, "date"), Output(ids.MN_FORM_END, "date"), Output({"type": ids.MN_FORM_AMOUNT, "col": ALL}, "value"),
+             Output(ids.MN_FORM_NOTES, "value"), Input(ids.MN_FORM_LINE, "value"), State({"type": ids.MN_FORM_AMOUNT, "col": ALL}, "id"),
+             prevent_initial_call=True)(form_values)
+    callback(Output(ids.MN_FORM_RESULT, "children"), Input(ids.MN_FORM_SAVE, "n_clicks"), State(ids.MN_FORM_LINE, "value"),
              State(ids.MN_FORM_ACTION, "value"), State(ids.MN_FORM_ARR, "value"), State(ids.MN_FORM_SERVICE, "value"), State(ids.MN_FORM_START, "date"),
              State(ids.MN_FORM_END, "date"), State({"type": ids.MN_FORM_AMOUNT, "col": ALL}, "value"),
              State({"type": ids.MN_FORM_AMOUNT, "col": ALL}, "id"), State(ids.MN_FORM_NOTES, "value"),
