@@ -208,12 +208,14 @@ def _amount_text(value: object) -> str:
 
 def form_values(line_id, amount_ids):  # noqa: ANN001, ANN201
     """The form's fields filled from an existing line (to correct it); a new line leaves the form as it is."""
-    if not line_id or not security.is_analyst():
-        return (no_update,) * 7
+    # The amounts are a pattern output (ALL): "no change" is a list of no_update, one per field.
+    unchanged = (no_update,) * 5 + ([no_update] * len(amount_ids or []),) + (no_update,)
+    if not isinstance(line_id, str) or not line_id or not security.is_analyst():
+        return unchanged
     means = _tables().means
     found = means[means["means_id"] == line_id]
     if found.empty:
-        return (no_update,) * 7
+        return unchanged
     rec = found.iloc[0].to_dict()
     return (rec["action_id"] or "", None if rec["action_id"] else rec["arrondissement"], rec["service"], rec["start"].isoformat(),
             rec["end"].isoformat(), [_amount_text(rec.get(cid["col"])) for cid in amount_ids], rec.get("notes") or "")
