@@ -158,3 +158,16 @@ def test_page_is_open_to_elus_with_its_callbacks_declared_and_the_form_guarded(p
     assert "elu" in security.page_roles("/moyens")
     assert "elu" in access.CALLBACK_ACCESS[access.output_key(ids.MN_ARR_TABLE, "children")]
     assert security.is_analyst_only_id(ids.MN_FORM_SAVE) and security.is_analyst_only_id({"type": ids.MN_FORM_AMOUNT, "col": "fte"})
+
+
+def test_exports_of_the_means_tables(ctx):
+    import base64
+    import io
+
+    payload = ctx.export_means("arrondissements", "csv")
+    text = base64.b64decode(payload["content"]).decode("utf-8-sig")
+    assert payload["filename"].endswith(".csv") and "heures_pour_1000_hab" in text and "69383" in text
+    payload = ctx.export_means("actions", "xlsx")
+    frame = pd.read_excel(io.BytesIO(base64.b64decode(payload["content"])), header=None)
+    assert payload["filename"].endswith(".xlsx") and (frame == "cout_par_fait_evite_eur").any().any()
+    assert ctx.export_means("inconnu", "csv") is None

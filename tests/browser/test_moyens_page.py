@@ -1,4 +1,4 @@
-"""The « Moyens engagés » page in real Chromium: tables, series, camera map, response rates; no console error."""
+"""The « Moyens engagés » page in real Chromium: tables, series, camera map, response rates, CSV export; no console error."""
 
 from __future__ import annotations
 
@@ -47,6 +47,10 @@ def test_moyens_page_reads(page, dashboard_url, means_data):  # noqa: ANN001
     page.get_by_role("option", name="2023").click()
     wait_for_dash(page)
     assert "Année 2023" in page.inner_text("#moyens-note")
+    with page.expect_download() as download:
+        page.locator("button:has-text('Moyens CSV')").click()
+    text = download.value.path().read_bytes().decode("utf-8-sig")
+    assert "heures_pour_1000_hab" in text and "69389" in text
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "moyens.png"), full_page=True)
     assert page.console_errors == [] and page.failed_callbacks == [] and page.foreign_requests == []

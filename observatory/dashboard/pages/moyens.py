@@ -15,7 +15,7 @@ from datetime import date
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import ALL, Input, Output, State, callback, dcc, html, no_update
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from observatory import figures, labels, schema
 from observatory.dashboard import access, components, geo, ids, security
@@ -29,7 +29,10 @@ if _FIRST_LOAD:
 security.allow_elu_page(PATH)
 security.require_analyst("moyens-form*")
 VIEW_OUTPUTS = (ids.MN_NOTE, ids.MN_ARR_TABLE, ids.MN_SERIES, ids.MN_MAP, ids.MN_ACTIONS, ids.MN_RESPONSE, ids.MN_VICTIMS, ids.MN_ELUCIDATION)
-access.allow_callback(access.SIGNED_IN, access.output_key(ids.MN_ARR_TABLE, "children"))
+EXPORT_BUTTON = "moyens-export"
+EXPORT_DOWNLOAD = "moyens-download"
+# Élus read the page and may export its two tables of means (amounts, not counts of people: nothing to protect).
+access.allow_callback(access.SIGNED_IN, access.output_key(ids.MN_ARR_TABLE, "children"), access.output_key(EXPORT_DOWNLOAD, "data"))
 
 EMPTY_HELP = (
     "Déclarez les moyens engagés (heures d'agents, patrouilles, caméras, budget) dans data/raw/moyens/moyens.csv ou avec "
@@ -60,6 +63,7 @@ def layout(**_query):  # noqa: ANN003, ANN201 - Dash Pages passes the URL query
                  components.dropdown(id=ids.MN_YEAR, options=[{"label": str(y), "value": y} for y in reversed(tables.years)], value=year, clearable=False)], md=2),
         dbc.Col([dbc.Label("Territoire (réponse, victimes, élucidation)", html_for=ids.MN_ARR, className="small mb-0"),
                  components.dropdown(id=ids.MN_ARR, options=arr_options, value=schema.CITY_CODE, clearable=False)], md=4),
+        dbc.Col(html.Div(_export_buttons(), className="d-flex justify-content-end align-items-end h-100"), md=6),
     ], className="g-2"), className="p-2"), className="mb-3 shadow-sm")
     problems = [html.Li(str(p)) for p in tables.problems]
     return html.Div([
@@ -118,6 +122,55 @@ def _frame_table(df: pd.DataFrame, numeric_from: int = 1, empty: str = "Aucune d
         return html.P(empty, className="text-muted mb-0")
     cols = [components.Col(c, c, components.fmt_any) for c in df.columns]
     return components.french_table(df, cols, numeric=list(df.columns[numeric_from:]))
+
+
+def _export_buttons() -> list:
+    buttons = [dbc.Button(f"{label} {fmt.upper()}", id={"type": EXPORT_BUTTON, "target": target, "fmt": fmt}, size="sm", color="secondary",
+                          outline=True, className="ms-1", title=f"Exporter {title} en {fmt.upper()}")
+               for target, label, title in (("arrondissements", "Moyens", "les moyens par arrondissement et par année"),
+                                            ("actions", "Actions", "les moyens et le coût par fait évité de chaque action"))
+               for fmt in ("csv", "xlsx")]
+    return buttons + [dcc.Download(id=EXPORT_DOWNLOAD)]
+
+
+EXPORT_COLUMNS = {
+    "arrondissements": {"year": "annee", "arrondissement": "code_insee", "staff_hours": "heures_agents", "fte": "etp", "patrols": "patrouilles",
+                        "cameras_installed": "cameras_installees", "cameras_in_service": "cameras_en_service",
+                        "budget_investment_eur": "investissement_eur", "budget_running_eur": "fonctionnement_eur", "budget_total_eur": "budget_total_eur",
+                        "population": "population", "facts": "faits_enregistres", "staff_hours_per_1000": "heures_pour_1000_hab",
+                        "budget_total_eur_per_1000": "eur_pour_1000_hab", "staff_hours_per_fact": "heures_par_fait", "budget_per_fact": "eur_par_fait"},
+    "actions": {"action_id": "action", "title": "intitule", "arrondissement": "code_insee", "means_lines": "lignes_de_moyens",
+                "budget_total_eur": "budget_total_eur", "verdict_code": "verdict", "cost_eur": "cout_fenetre_apres_eur", "avoided": "faits_evites",
+                "avoided_low": "faits_evites_ic95_bas", "avoided_high": "faits_evites_ic95_haut", "cost_per_avoided": "cout_par_fait_evite_eur",
+                "cost_low": "cout_par_fait_evite_ic95_bas", "cost_high": "cout_par_fait_evite_ic95_haut", "status": "statut", "text": "lecture"},
+}
+
+
+def export_means(target: str, fmt: str) -> dict | None:
+    """Every year of the means by arrondissement, or every action's means and cost, as typed columns."""
+    from observatory.reports.exports import ExportMeta, slug, to_csv_bytes, to_xlsx_bytes
+
+    tables = _tables()
+    frame = tables.by_arrondissement if target == "arrondissements" else tables.per_action
+    cols = EXPORT_COLUMNS.get(target)
+    if cols is None or frame.empty:
+        return None
+    out = frame[[c for c in cols if c in frame.columns]].rename(columns=cols)
+    title = "Moyens engagés par arrondissement et par année" if target == "arrondissements" else "Moyens et coût par fait évité, par action"
+    meta = ExportMeta(title=title, source="registre des moyens ; évaluations du plan d'actions", filters="toutes années",
+                      privacy="montants de moyens déclarés : pas de comptes de personnes", protected=True)
+    name = slug(f"moyens_{target}")
+    if fmt == "xlsx":
+        return dcc.send_bytes(to_xlsx_bytes(out, meta), f"{name}.xlsx")
+    return dcc.send_bytes(to_csv_bytes(out, meta), f"{name}.csv")
+
+
+def _export_clicked(clicks):  # noqa: ANN001, ANN202
+    trig = ctx.triggered_id
+    if not isinstance(trig, dict) or not any(clicks or []):
+        return no_update
+    payload = export_means(str(trig.get("target")), str(trig.get("fmt")))
+    return payload if payload is not None else no_update
 
 
 # The view -----------------------------------------------------------------------------------------------------------
@@ -246,6 +299,8 @@ def save_means(n_clicks, line_id, action_id, arrondissement, service_code, start
 
 
 if _FIRST_LOAD:
+    callback(Output(EXPORT_DOWNLOAD, "data"), Input({"type": EXPORT_BUTTON, "target": ALL, "fmt": ALL}, "n_clicks"),
+             prevent_initial_call=True)(_export_clicked)
     callback(*(Output(t, "figure" if t in (ids.MN_SERIES, ids.MN_MAP) else "children") for t in VIEW_OUTPUTS),
              Input(ids.MN_YEAR, "value"), Input(ids.MN_ARR, "value"))(means_view)
     callback(Output(ids.MN_FORM_ACTION, "value"), Output(ids.MN_FORM_ARR, "value"), Output(ids.MN_FORM_SERVICE, "value"),
