@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "survey",
     "veille",
     "privacy",
+    "means",
 )
 
 # French one-line help for commands whose docstring is still English (their module belongs to another area);

@@ -179,6 +179,9 @@ def install_register(settings: Settings, result: DemoResult) -> Path:
         tmp.write_text(actions_csv(), encoding="utf-8")
         tmp.replace(target)
     result.register_path = target
+    from observatory.demo.means import install_means_register
+
+    install_means_register(settings, result.years, result.seed)
     return target
 
 
@@ -192,6 +195,9 @@ def ingest_demo(settings: Settings, result: DemoResult, progress: ProgressFn | N
             progress(f"{source} : intégration de {len(files)} fichier(s)")
         result.ingest_results[source] = ingest(settings, files, source)
     ingest_demo_survey(settings, result, progress)
+    from observatory.demo.means import ingest_demo_means
+
+    ingest_demo_means(settings, result.out_dir, result.years, result.seed, progress)
     return result.ingest_results
 
 

@@ -525,6 +525,7 @@ def build_diagnostic(
         official_summary=official_summary,
         official_source=official_source,
         residents=residents,
+        means=_means_section(inputs.means, year, arrondissement, min_count, num),
     )
 
 
@@ -544,6 +545,16 @@ def _residents_section(tabs, year: int, arrondissement: str | None, num: _Number
         return None
     table = num.table("Ce que disent les habitants : estimations de l'enquête", content.frame, content.data, content.note, key="habitants")
     return Section(title=content.title, sentences=content.sentences, tables=[table], key="habitants")
+
+
+def _means_section(tabs, year: int, arrondissement: str | None, min_count: int, num: _Numbering) -> Section | None:  # noqa: ANN001 - MeansTables
+    from observatory.means.report import means_content
+
+    content = means_content(tabs, year, arrondissement, min_count)
+    if content is None:
+        return None
+    tables = [num.table(t.title, t.frame, t.frame, t.note, key=t.key) for t in content.tables]
+    return Section(title=content.title, sentences=content.sentences, tables=tables, key="moyens")
 
 
 def diagnostic_for(settings, year: int, arrondissement: str | None = None, analytics=None, generated_on: date | None = None) -> Diagnostic:  # noqa: ANN001
