@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "users",
     "actions",
     "survey",
+    "exposure",
 )
 
 # French one-line help for commands whose docstring is still English (their module belongs to another area);

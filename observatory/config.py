@@ -83,6 +83,7 @@ class Settings:
     survey_profiles_dir: Path = field(default=Path("data/raw/surveys"), metadata={"doc": "folder of the resident surveys' profiles (TOML)"})
     survey_min_n: int = field(default=30, metadata={"doc": "a survey estimate is published only with at least this many respondents"})
     survey_max_cv: float = field(default=0.3, metadata={"doc": "a survey estimate is published only if its coefficient of variation is at most this"})
+    exposure_profiles_dir: Path = field(default=Path("data/raw/exposure"), metadata={"doc": "folder of the exposure series' profiles (TOML): pool attendance, ridership, dwellings…"})
 
     # Derived paths -------------------------------------------------------------------------------------------
     @property
@@ -110,6 +111,10 @@ class Settings:
     @property
     def survey_profiles_path(self) -> Path:
         return self.survey_profiles_dir if self.survey_profiles_dir.is_absolute() else self.root / self.survey_profiles_dir
+
+    @property
+    def exposure_profiles_path(self) -> Path:
+        return self.exposure_profiles_dir if self.exposure_profiles_dir.is_absolute() else self.root / self.exposure_profiles_dir
 
     @property
     def official_dir(self) -> Path:

@@ -192,6 +192,7 @@ def ingest_demo(settings: Settings, result: DemoResult, progress: ProgressFn | N
             progress(f"{source} : intégration de {len(files)} fichier(s)")
         result.ingest_results[source] = ingest(settings, files, source)
     ingest_demo_survey(settings, result, progress)
+    ingest_demo_exposure(settings, result, progress)
     return result.ingest_results
 
 
@@ -209,6 +210,17 @@ def ingest_demo_survey(settings: Settings, result: DemoResult, progress: Progres
     profile = survey.load_survey_profile(survey.profile_path(settings, demo_survey.PROFILE_NAME))
     paths = demo_survey.write_survey(result.out_dir / "enquetes", populations(settings), seed=result.seed, waves=waves)
     return [survey.import_survey(settings, profile, p) for p in paths]
+
+
+def ingest_demo_exposure(settings: Settings, result: DemoResult, progress: ProgressFn | None = None) -> list:
+    """The fictitious exposure series (pool attendance, validations, dwellings…), written beside the extracts and imported."""
+    from observatory import exposure
+    from observatory.demo import exposure as demo_exposure
+
+    if progress:
+        progress("séries d'exposition : fréquentation, validations, logements")
+    paths = demo_exposure.write_exposure(result.out_dir / "exposition", result.years, seed=result.seed)
+    return [exposure.import_exposure(settings, exposure.load_profile(settings, name), path) for name, path in paths.items()]
 
 
 def prepare_default(settings: Settings, progress: ProgressFn | None = None, ingest: bool = True) -> DemoResult:
