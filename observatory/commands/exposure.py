@@ -45,12 +45,12 @@ def import_files(
             continue
         span = f"du {date.fromisoformat(result.first):%d/%m/%Y} au {date.fromisoformat(result.last):%d/%m/%Y}"
         if result.unchanged:
-            console.print(f"= {result.file} : déjà importé ({span}), rien à faire.", highlight=False, markup=False)
+            console.print(f"= {result.file} : déjà importé ({span}), rien à faire.", highlight=False, markup=False, soft_wrap=True)
             continue
         ignored = f", {fmt_int(result.ignored)} ignorées (unités hors des zones suivies, section [units])" if result.ignored else ""
         replaced = f" ; remplace {fmt_int(result.replaced_rows)} valeurs importées auparavant" if result.replaced_rows else ""
         console.print(f"✓ {result.file} : {fmt_int(result.read)} lignes lues, {fmt_int(result.kept)} retenues{ignored}, {span}{replaced}.",
-                      highlight=False, markup=False)
+                      highlight=False, markup=False, soft_wrap=True)
     if refused:
         fail(f"{refused} fichier(s) refusé(s) sur {len(files)}")
 
@@ -73,7 +73,7 @@ def check(
         raise typer.Exit(1) from None
     units = ", ".join(sorted(set(result.table["unit"])))
     console.print(f"✓ {file.name} : {fmt_int(result.read)} lignes lues, {fmt_int(len(result.table))} retenues, {fmt_int(result.ignored)} ignorées ; "
-                  f"{prof.spec.label} ({prof.source}, millésime {prof.vintage}) ; unités : {units}.", highlight=False, markup=False)
+                  f"{prof.spec.label} ({prof.source}, millésime {prof.vintage}) ; unités : {units}.", highlight=False, markup=False, soft_wrap=True)
 
 
 @exposure_app.command("show")
@@ -113,7 +113,7 @@ def show(
     console.print(out)
     for name, meta in metas.items():
         d = meta.get("definition", {})
-        console.print(f"{d.get('label', name)} : {d.get('source', '')}, millésime {d.get('vintage', '')}.", highlight=False, markup=False)
+        console.print(f"{d.get('label', name)} : {d.get('source', '')}, millésime {d.get('vintage', '')}.", highlight=False, markup=False, soft_wrap=True)
     console.print("Intervalle exact de Poisson (loi Gamma) ; comparaison par le test exact conditionnel (binomial sachant le total, "
                   "l'exposition en décalage), correction de Holm sur les lignes du tableau.", highlight=False)
 

@@ -135,7 +135,7 @@ def load_exposure_profile(path: Path, known_categories: set[str] | None = None, 
             return ()
         unknown = [v for v in value if known is not None and v not in known]
         if unknown:
-            problems.append(f"[{section}] {key} : {what} inconnu(e)s : {', '.join(unknown)}")
+            problems.append(f"[{section}] {key} : {what} : {', '.join(unknown)}")
         return tuple(value)
 
     kind = choice("series", "kind", tuple(KINDS), "entrees_piscine") if text("series", "kind", required=True) else "entrees_piscine"
@@ -168,8 +168,8 @@ def load_exposure_profile(path: Path, known_categories: set[str] | None = None, 
         vintage=text("series", "vintage", required=True),
         path=path,
         unit_type=unit_type,
-        categories=text_list("series", "categories", known_categories, "catégories"),
-        sources=text_list("series", "sources", known_sources, "sources"),
+        categories=text_list("series", "categories", known_categories, "catégories inconnues de la nomenclature"),
+        sources=text_list("series", "sources", known_sources, "sources inconnues (profils de data/raw/sources/)"),
         absent=absent,
         note=text("series", "note"),
         format=choice("file", "format", FORMATS + ("",), ""),

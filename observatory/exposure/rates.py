@@ -75,15 +75,18 @@ def compare_rates(count1: int, exposure1: float, count2: int, exposure2: float, 
     if n == 0:
         return RateComparison(c1, e1, c2, e2, nan, nan, nan, 1.0)
     p0 = e1 / (e1 + e2)
-    test = stats.binomtest(c1, n, p0)
-    ci = test.proportion_ci(confidence_level=level, method="exact")
+    p_value = float(stats.binomtest(c1, n, p0).pvalue)
+    # Clopper–Pearson bounds of p (what binomtest's proportion_ci(method="exact") gives, at a tenth of its cost).
+    alpha = 1.0 - level
+    p_low = float(stats.beta.ppf(alpha / 2, c1, n - c1 + 1)) if c1 > 0 else 0.0
+    p_high = float(stats.beta.ppf(1 - alpha / 2, c1 + 1, n - c1)) if c1 < n else 1.0
     odds = e2 / e1
 
     def to_ratio(p: float) -> float:
         return math.inf if p >= 1.0 else p / (1.0 - p) * odds
 
     ratio = (c1 / e1) / (c2 / e2) if c2 else math.inf
-    return RateComparison(c1, e1, c2, e2, ratio, to_ratio(ci.low), to_ratio(ci.high), float(test.pvalue))
+    return RateComparison(c1, e1, c2, e2, ratio, to_ratio(p_low), to_ratio(p_high), p_value)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -177,11 +177,13 @@ def to_exposure(raw: pd.DataFrame, profile: ExposureProfile, file_name: str, kno
         dup = table.duplicated(["unit", "detail", "period_start", "hour_band"], keep="first")
         for r in table[dup].itertuples():
             problems.append((int(r.source_row), profile.period_column, f"ligne en double : « {r.detail} », même période et même tranche qu'une ligne précédente"))
-        hours = table.assign(h=table["hour_band"].map(band_length)).groupby(["unit", "detail", "period_start"])["h"].agg(["sum", "first"])
-        hours_rows = table.merge(hours[hours["sum"] > 24].reset_index()[["unit", "detail", "period_start"]], on=["unit", "detail", "period_start"])
-        for r in hours_rows.drop_duplicates(["unit", "detail", "period_start"]).itertuples():
-            problems.append((int(r.source_row), profile.hour_band_column or profile.period_column,
-                             f"tranches horaires de « {r.detail} » qui se recouvrent (plus de 24 heures pour la même période)"))
+        if profile.hour_band_column:
+            single = table[~dup]
+            hours = single.assign(h=single["hour_band"].map(band_length)).groupby(["unit", "detail", "period_start"])["h"].sum()
+            over = single.merge(hours[hours > 24].reset_index()[["unit", "detail", "period_start"]], on=["unit", "detail", "period_start"])
+            for r in over.drop_duplicates(["unit", "detail", "period_start"], keep="last").itertuples():
+                problems.append((int(r.source_row), profile.hour_band_column,
+                                 f"tranches horaires de « {r.detail} » qui se recouvrent (plus de 24 heures pour la même période)"))
     if problems:
         problems.sort()
         listed = "\n".join(f"  ligne {row}, colonne « {col} » : {msg}" for row, col, msg in problems[:MAX_LISTED])
