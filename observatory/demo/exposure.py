@@ -23,7 +23,7 @@ import pandas as pd
 
 ENTRIES_PER_DAY = 1_000  # entries per open day at a pool of weight 1 and monthly attendance 1
 GROWING_POOL = "piscine_gerland"
-GROWTH_START, GROWTH_RATE = 2022, 0.12
+GROWTH_START, GROWTH_RATE = 2022, 0.20
 
 PROFILES = {  # file written → profile that reads it
     "piscines_frequentation.csv": "piscines_frequentation_demo",

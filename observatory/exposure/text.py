@@ -36,9 +36,11 @@ def change_sentence(name: str, row: dict, year: int | None = None) -> str:
     counts = ""
     if not math.isnan(row.get("count_change", math.nan)) and abs(row["count_change"]) >= 0.05:
         verb = "augmenté" if row["count_change"] > 0 else "baissé"
-        exp_verb = "hausse" if row.get("exposure_change", 0) > 0 else "baisse"
-        counts = (f"Le nombre de faits a {verb} de {labels.fmt_pct(abs(row['count_change']), 0, signed=False)}{when}, "
-                  f"avec une {exp_verb} de {labels.fmt_pct(abs(row.get('exposure_change', 0.0)), 0, signed=False)} de {kind.label} ; ")
+        exp_change = row.get("exposure_change", math.nan)
+        moved = "" if math.isnan(exp_change) else (
+            f", les {kind.label} sont restées stables" if abs(exp_change) < 0.02 else
+            f", les {kind.label} ont {'augmenté' if exp_change > 0 else 'baissé'} de {labels.fmt_pct(abs(exp_change), 0, signed=False)}")
+        counts = f"Le nombre de faits a {verb} de {labels.fmt_pct(abs(row['count_change']), 0, signed=False)}{when}{moved} ; "
     if row["significant"]:
         verb = "baissé" if row["ratio"] < 1 else "augmenté"
         core = (f"rapporté {_to(kind.exposure_word)}, le risque {_at(name)} a {verb} de "
