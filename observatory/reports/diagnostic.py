@@ -62,6 +62,7 @@ class DiagnosticInputs:
     actions: pd.DataFrame | None = None  # action evaluations of the year, display-ready columns
     privacy_engine: str = protection.ENGINE
     survey: Any = None  # observatory.survey.SurveyTables (published estimates only), for « Ce que disent les habitants »
+    exposure: dict | None = None  # zone kind -> [(zone_id, sentence)]: rates per exposure (observatory.exposure.report)
 
 
 # Output ---------------------------------------------------------------------------------------------------------
@@ -605,6 +606,7 @@ def build_diagnostic(
         for _, r in z_prot.iterrows():
             name = str(zmeta.at[r["zone_id"], "name"]) if r["zone_id"] in zmeta.index else r["zone_id"]
             sec.sentences.append(narrative.change_sentence(_change_of(name, r, str(prev), f"Les faits enregistrés dans la zone « {name} »")))
+        sec.sentences.extend(text for zone, text in (inputs.exposure or {}).get(kind, []) if zone in ids)
         if kind == "piscine":
             sec.sentences.append("Les piscines d'été ne sont ouvertes que de juin à août : les comparaisons se font d'une saison à l'autre.")
         if arrondissement:
@@ -1001,7 +1003,14 @@ def load_inputs(settings, analytics=None, year: int | None = None, arrondissemen
         official_coverage=official_coverage,
         actions=actions,
         survey=_survey_tables(settings) if year is not None else None,
+        exposure=_exposure_sentences(settings, an, year) if year is not None else None,
     )
+
+
+def _exposure_sentences(settings, an, year: int) -> dict:  # noqa: ANN001
+    from observatory.exposure.report import zone_sentences
+
+    return zone_sentences(settings, an, year)
 
 
 def _survey_tables(settings):  # noqa: ANN001, ANN202

@@ -11,7 +11,7 @@ from dash import Input, Output, callback, html
 
 from observatory import figures, labels
 from observatory.analytics.filters import Filters
-from observatory.dashboard import components, ids, shaping
+from observatory.dashboard import components, ids, shaping, zone_rates
 from observatory.dashboard.components import Col, int_cell, num_cell, pct_cell, yes_no
 from observatory.dashboard.exporting import ExportTable, exportable
 from observatory.territory import SEASON_MONTHS
@@ -31,6 +31,7 @@ def layout(type: str | None = None, **_query):  # noqa: A002, ANN003, ANN201 - '
         [
             html.H1("Zones", className="h4"),
             dbc.RadioItems(id=ids.ZN_KIND, options=KINDS, value=kind, inline=True, className="mb-2"),
+            dbc.RadioItems(id=ids.ZN_RATE, options=zone_rates.RATE_OPTIONS, value="km2", inline=True, className="mb-2 small"),
             components.table_card(ids.ZN_TABLE, "Faits dans chaque zone, évolution et concentration"),
             dbc.Row(
                 [
@@ -47,7 +48,7 @@ def layout(type: str | None = None, **_query):  # noqa: A002, ANN003, ANN201 - '
 
 SENSITIVE_NOTE = "hors violences sexuelles et intrafamiliales, publiées à l'échelle de la ville seulement"
 # Columns computed from a zone's counts: blanked when one of its counts is withheld (they would give it back).
-ZONE_DERIVED = ("rate_per_km2", "diff", "pct_change", "p_value", "significant", "unreliable", "pai")
+ZONE_DERIVED = ("rate_per_km2", "diff", "pct_change", "p_value", "significant", "unreliable", "pai", "resident_rate", "exposure_rate")
 
 
 def _zone_ids(an, kind: str) -> tuple[str, ...]:  # noqa: ANN001
@@ -70,11 +71,12 @@ def zone_table(an, filters, kind: str):  # noqa: ANN001, ANN201
     cmp = an.compare_periods(filters.replace(zones=zone_ids), kind=shaping.comparison_kind(ref), reference=ref, by="zone")
     total = int(an.counts(filters, by=()).iloc[0]["count"])
     city_km2 = float(an.territory.arrondissements["area_km2"].sum())
-    return shaping.zone_summary(rates, cmp, total, city_km2), cmp
+    return zone_rates.with_exposure(an, filters, shaping.zone_summary(rates, cmp, total, city_km2), zone_ids), cmp
 
 
-@callback(Output(ids.ZN_TABLE, "children"), Output(ids.note(ids.ZN_TABLE), "children"), Input(ids.FILTERS, "data"), Input(ids.ZN_KIND, "value"))
-def table(query, kind):  # noqa: ANN001, ANN201
+@callback(Output(ids.ZN_TABLE, "children"), Output(ids.note(ids.ZN_TABLE), "children"), Input(ids.FILTERS, "data"), Input(ids.ZN_KIND, "value"),
+          Input(ids.ZN_RATE, "value"))
+def table(query, kind, rate="km2"):  # noqa: ANN001, ANN201
     an = components.analytics()
     filters = Filters.from_query(query or {})
     if not _zone_ids(an, kind):
@@ -88,7 +90,7 @@ def table(query, kind):  # noqa: ANN001, ANN201
     cols = [
         Col("name", "Zone"),
         Col("count_text", "Faits (filtres)"),
-        Col("rate_per_km2", "Faits / km²", num_cell(0)),
+        zone_rates.rate_column(df, rate),
         Col("current_text", "Période en cours"),
         Col("previous_text", "Même période N−1"),
         Col("pct_change", "Évolution", pct_cell),
@@ -99,8 +101,8 @@ def table(query, kind):  # noqa: ANN001, ANN201
     period = f"période en cours {labels.fmt_date(r['current_start'])} – {labels.fmt_date(r['current_end'])} par rapport au {labels.fmt_date(r['previous_start'])} – {labels.fmt_date(r['previous_end'])}" if r is not None else ""
     private = components.privacy_note(df)
     scope = "" if components.is_analyst() else f" ; {SENSITIVE_NOTE}"
-    note = components.method_note(an, filters, extra=f"{period} ; « Faits (filtres) » : toute la période des filtres ; PAI = part des faits / part de la surface de la ville (> 1 : concentration) ; taux des zones rapportés à la surface{scope}" + (f" ; {private}" if private else ""))
-    return components.french_table(df, cols, numeric=("count_text", "rate_per_km2", "current_text", "previous_text", "pct_change", "pai")), note
+    note = components.method_note(an, filters, extra=f"{period} ; « Faits (filtres) » : toute la période des filtres ; PAI = part des faits / part de la surface de la ville (> 1 : concentration) ; {zone_rates.rate_note(df, rate)}{scope}" + (f" ; {private}" if private else ""))
+    return components.french_table(df, cols, numeric=("count_text", cols[2].name, "current_text", "previous_text", "pct_change", "pai")), note
 
 
 def _kind_option(options) -> str:  # noqa: ANN001
