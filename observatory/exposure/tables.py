@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from observatory.analytics.filters import Filters
 
 RATE_COLUMNS = ("series", "kind", "unit", "count", "exposure", "per", "per_label", "rate", "low", "high", "known", "reason",
-                "source", "vintage", "label", "start", "end")
+                "source", "vintage", "label", "counted", "start", "end")
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,19 @@ def _counts(an: "Analytics", filters: "Filters", unit_type: str, units: list[str
     return {str(u): int(n) for u, n in zip(frame["unit"], frame["n"])}
 
 
+def counted_text(definition: dict) -> str:
+    """What the numerator counts, in French: « les cambriolages de logement », « les faits enregistrés par la source
+    « Piscines municipales » »."""
+    from observatory.labels import category_label, source_label
+
+    cats = [category_label(c).lower() for c in definition.get("categories") or ()]
+    text = f"les {cats[0]}" if len(cats) == 1 else f"les faits ({', '.join(cats)})" if cats else "les faits"
+    srcs = definition.get("sources") or ()
+    if srcs:
+        text += " enregistrés par la source " + ", ".join(f"« {source_label(s)} »" for s in srcs)
+    return text
+
+
 def covered_years(table: pd.DataFrame) -> set[int]:
     """Years a flow series' file covers whole (``absent = "zero"``): any year with at least one row."""
     return {d.year for d in table["period_start"]}
@@ -104,7 +117,7 @@ def unit_rates(an: "Analytics", table: pd.DataFrame, metas: dict[str, dict], fil
                          "rate": r.rate if r else math.nan, "low": r.low if r else math.nan, "high": r.high if r else math.nan,
                          "known": known and exp.value > 0, "reason": sel.reason or exp.reason or ("exposition nulle" if known and exp.value <= 0 else ""),
                          "source": definition.get("source", ""), "vintage": definition.get("vintage", ""), "label": definition.get("label", name),
-                         "start": start, "end": end})
+                         "counted": counted_text(definition), "start": start, "end": end})
     return pd.DataFrame(rows, columns=list(RATE_COLUMNS))
 
 
@@ -123,7 +136,7 @@ def period_changes(an: "Analytics", table: pd.DataFrame, metas: dict[str, dict],
     for r in merged.itertuples(index=False):
         both = bool(r.known and r.known_prev)
         cmp = compare_rates(int(r.count), r.exposure, int(r.count_prev), r.exposure_prev) if both else None
-        out.append({"series": r.series, "kind": r.kind, "unit": r.unit, "per_label": r.per_label, "label": r.label,
+        out.append({"series": r.series, "kind": r.kind, "unit": r.unit, "per_label": r.per_label, "label": r.label, "counted": r.counted,
                     "source": r.source, "vintage": r.vintage,
                     "count": r.count, "previous_count": r.count_prev, "exposure": r.exposure, "previous_exposure": r.exposure_prev,
                     "rate": r.rate, "rate_low": r.low, "rate_high": r.high, "previous_rate": r.rate_prev,

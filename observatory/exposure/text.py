@@ -40,7 +40,8 @@ def change_sentence(name: str, row: dict, year: int | None = None) -> str:
         moved = "" if math.isnan(exp_change) else (
             f", les {kind.label} sont restées stables" if abs(exp_change) < 0.02 else
             f", les {kind.label} ont {'augmenté' if exp_change > 0 else 'baissé'} de {labels.fmt_pct(abs(exp_change), 0, signed=False)}")
-        counts = f"Le nombre de faits a {verb} de {labels.fmt_pct(abs(row['count_change']), 0, signed=False)}{when}{moved} ; "
+        counted = row.get("counted") or "les faits"
+        counts = f"{counted[0].upper()}{counted[1:]} ont {verb} de {labels.fmt_pct(abs(row['count_change']), 0, signed=False)}{when}{moved} ; "
     if row["significant"]:
         verb = "baissé" if row["ratio"] < 1 else "augmenté"
         core = (f"rapporté {_to(kind.exposure_word)}, le risque {_at(name)} a {verb} de "
