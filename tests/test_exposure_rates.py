@@ -155,3 +155,40 @@ def test_hour_band_wraps_midnight_and_leap_day_shifts():
     assert hour_band_hours("22-06") == (22, 30)
     assert hour_band_hours("25-03") is None
     assert shifted_year(date(2024, 2, 29)) == date(2023, 2, 28)
+
+
+def test_pearson_dispersion_and_the_quasi_poisson_comparison_by_hand():
+    from observatory.exposure.rates import pearson_dispersion
+
+    # (4−2)²/2 + (0−2)²/2 + (2−2)²/2 + (6−2)²/2 + (0−2)²/2 + (0−2)²/2 = 2 + 2 + 0 + 8 + 2 + 2 = 16, over 6 − 2 = 4 cells
+    assert pearson_dispersion([4, 0, 2, 6, 0, 0], [2, 2, 2, 2, 2, 2]) == pytest.approx(4.0)
+    assert pearson_dispersion([1, 2], [1, 2]) == 1.0  # too few cells to estimate anything
+    cmp = compare_rates(40, 2.0, 20, 2.0, dispersion=4.0)
+    se = math.sqrt(4.0 * (1 / 40 + 1 / 20))
+    assert cmp.ratio == pytest.approx(2.0)
+    assert cmp.p_value == pytest.approx(2 * stats.norm.sf(math.log(2.0) / se))
+    assert (cmp.low, cmp.high) == pytest.approx((2.0 * math.exp(-1.959964 * se), 2.0 * math.exp(1.959964 * se)), rel=1e-5)
+    assert compare_rates(40, 2.0, 20, 2.0).p_value < 0.05 < cmp.p_value  # the exact test alone would conclude
+    with_t = compare_rates(40, 2.0, 20, 2.0, dispersion=4.0, dispersion_df=22)  # φ estimated from 24 months
+    assert with_t.p_value == pytest.approx(2 * stats.t(22).sf(math.log(2.0) / se)) and with_t.p_value > cmp.p_value
+
+
+def test_overdispersed_months_need_the_quasi_poisson_test():
+    """Same risk both years, but monthly counts vary more than Poisson (a gamma-distributed monthly rate): the exact
+    test on the yearly sums raises far too many alarms; with φ estimated from the 24 months it stays near its level."""
+    from observatory.exposure.rates import pearson_dispersion
+
+    rng = np.random.default_rng(23)
+    n, shape = 1500, 4.0  # gamma shape 4: monthly rate varies ±50 %
+    exposure = rng.uniform(5_000, 40_000, (n, 2, 12))  # entries per month, each year
+    risk = 15 / 100_000
+    counts = rng.poisson(risk * exposure * rng.gamma(shape, 1 / shape, (n, 2, 12)))
+    exact, quasi = [], []
+    for c, e in zip(counts, exposure):
+        k, x = c.sum(axis=1), e.sum(axis=1)
+        expected = e * (k / x)[:, None]
+        phi = max(1.0, pearson_dispersion(c.ravel(), expected.ravel()))
+        exact.append(compare_rates(k[0], x[0], k[1], x[1]).p_value < 0.05)
+        quasi.append(compare_rates(k[0], x[0], k[1], x[1], dispersion=phi, dispersion_df=22).p_value < 0.05)
+    assert np.mean(exact) > 0.12  # measured 0.168 with this seed
+    assert np.mean(quasi) < 0.08  # measured 0.065: Wald on the log ratio is a little liberal at ~40 counts a year

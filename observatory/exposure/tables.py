@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from observatory.exposure.format import KINDS
-from observatory.exposure.rates import compare_rates, rate_interval, shifted_year, window_exposure
+from observatory.exposure.rates import compare_rates, pearson_dispersion, rate_interval, shifted_year, window_exposure
 
 if TYPE_CHECKING:
     from observatory.analytics.engine import Analytics
@@ -87,6 +87,62 @@ def counted_text(definition: dict) -> str:
     return text
 
 
+def _monthly_counts(an: "Analytics", filters: "Filters", unit_type: str, units: list[str]) -> pd.DataFrame:
+    """unit, month (first day, a date), n: the incidents of each unit by calendar month."""
+    where, params = filters.to_sql()
+    marks = ", ".join("?" * len(units))
+    month = "CAST(date_trunc('month', local_ts) AS DATE)"
+    if unit_type == "zone":
+        sql = (f"SELECT zone AS unit, m AS month, count(*) AS n FROM (SELECT unnest(zones) AS zone, {month} AS m FROM incidents "
+               f"WHERE {where} AND list_has_any(zones, ?)) WHERE zone IN ({marks}) GROUP BY ALL")
+        params = params + [units] + units
+    else:
+        col = "arrondissement" if unit_type == "arrondissement" else "iris"
+        sql = f"SELECT {col} AS unit, {month} AS month, count(*) AS n FROM incidents WHERE {where} AND {col} IN ({marks}) GROUP BY ALL"
+        params = params + units
+    frame = an.query(sql, params)
+    frame["month"] = pd.to_datetime(frame["month"]).dt.date
+    return frame
+
+
+def _months(start: date, end: date) -> list[tuple[date, date]]:
+    """The calendar months of a window, clipped to it."""
+    out = []
+    for first in pd.date_range(pd.Timestamp(start).to_period("M").to_timestamp(), pd.Timestamp(end), freq="MS"):
+        last = (first + pd.offsets.MonthEnd(0)).date()
+        out.append((max(first.date(), start), min(last, end)))
+    return out
+
+
+def dispersion(an: "Analytics", table: pd.DataFrame, definition: dict, filters: "Filters", unit: str,
+               windows: list[tuple[date, date]]) -> tuple[float, int | None]:
+    """φ of one unit's monthly counts around each window's own rate (1 when Poisson fits, never below 1), and its
+    degrees of freedom (months with exposure minus one rate per window)."""
+    spec = KINDS[definition["kind"]]
+    sel = selection(filters, definition)
+    if sel.filters is None:
+        return 1.0, None
+    rows = table[table["unit"] == unit]
+    years = covered_years(table)
+    counts, expected = [], []
+    for start, end in windows:
+        monthly = _monthly_counts(an, sel.filters.replace(start=start, end=end), definition["unit_type"], [unit])
+        by_month = dict(zip(monthly["month"], monthly["n"]))
+        cells = []
+        for a, b in _months(start, end):
+            exp = window_exposure(rows, a, b, spec.measure, definition.get("absent", "missing"), years)
+            if not exp.known:
+                return 1.0, None
+            cells.append((int(by_month.get(date(a.year, a.month, 1), 0)), exp.value))
+        total_c, total_e = sum(c for c, _ in cells), sum(e for _, e in cells)
+        if total_e <= 0:
+            return 1.0, None
+        counts += [c for c, _ in cells]
+        expected += [e * total_c / total_e for _, e in cells]
+    df = sum(1 for e in expected if e > 0) - len(windows)
+    return max(1.0, pearson_dispersion(counts, expected, parameters=len(windows))), (df if df >= 3 else None)
+
+
 def covered_years(table: pd.DataFrame) -> set[int]:
     """Years a flow series' file covers whole (``absent = "zero"``): any year with at least one row."""
     return {d.year for d in table["period_start"]}
@@ -127,7 +183,8 @@ def period_changes(an: "Analytics", table: pd.DataFrame, metas: dict[str, dict],
 
     Columns: ``series``, ``kind``, ``unit``, ``per_label``, ``count``/``previous_count``, ``rate``/``previous_rate``,
     ``count_change`` (relative change of the raw counts), ``ratio``, ``low``, ``high``, ``p_value``, ``known``, ``reason``,
-    ``p_adjusted`` (Holm over the rows compared), ``significant`` (p_adjusted < 0.05).
+    ``p_adjusted`` (Holm over the rows compared), ``significant`` (p_adjusted < 0.05), ``dispersion`` (φ of the monthly
+    counts around each year's rate; above 1 the quasi-Poisson test replaces the exact one) and ``test`` (its French name).
     """
     cur = unit_rates(an, table, metas, filters, start, end, kinds, units)
     prev = unit_rates(an, table, metas, filters, shifted_year(start), shifted_year(end), kinds, units)
@@ -135,7 +192,9 @@ def period_changes(an: "Analytics", table: pd.DataFrame, metas: dict[str, dict],
     out = []
     for r in merged.itertuples(index=False):
         both = bool(r.known and r.known_prev)
-        cmp = compare_rates(int(r.count), r.exposure, int(r.count_prev), r.exposure_prev) if both else None
+        phi, phi_df = dispersion(an, table[table["series"] == r.series], metas[r.series].get("definition", metas[r.series]), filters, r.unit,
+                         [(start, end), (shifted_year(start), shifted_year(end))]) if both else (1.0, None)
+        cmp = compare_rates(int(r.count), r.exposure, int(r.count_prev), r.exposure_prev, dispersion=phi, dispersion_df=phi_df) if both else None
         out.append({"series": r.series, "kind": r.kind, "unit": r.unit, "per_label": r.per_label, "label": r.label, "counted": r.counted,
                     "source": r.source, "vintage": r.vintage,
                     "count": r.count, "previous_count": r.count_prev, "exposure": r.exposure, "previous_exposure": r.exposure_prev,
@@ -143,7 +202,8 @@ def period_changes(an: "Analytics", table: pd.DataFrame, metas: dict[str, dict],
                     "count_change": (r.count / r.count_prev - 1) if both and r.count_prev else math.nan,
                     "exposure_change": (r.exposure / r.exposure_prev - 1) if both and r.exposure_prev else math.nan,
                     "ratio": cmp.ratio if cmp else math.nan, "low": cmp.low if cmp else math.nan, "high": cmp.high if cmp else math.nan,
-                    "p_value": cmp.p_value if cmp else math.nan, "known": both,
+                    "p_value": cmp.p_value if cmp else math.nan, "known": both, "dispersion": phi,
+                    "test": "test exact conditionnel" if phi <= 1.0 else f"test quasi-Poisson, surdispersion {phi:.1f}".replace(".", ","),
                     "reason": "" if both else (r.reason or r.reason_prev or "année précédente sans exposition"),
                     "start": start, "end": end})
     frame = pd.DataFrame(out)

@@ -45,7 +45,7 @@ def change_sentence(name: str, row: dict, year: int | None = None) -> str:
     if row["significant"]:
         verb = "baissé" if row["ratio"] < 1 else "augmenté"
         core = (f"rapporté {_to(kind.exposure_word)}, le risque {_at(name)} a {verb} de "
-                f"{labels.fmt_pct(abs(row['ratio'] - 1), 0, signed=False)}{when} ({rates} ; écart significatif, test exact conditionnel)")
+                f"{labels.fmt_pct(abs(row['ratio'] - 1), 0, signed=False)}{when} ({rates} ; écart significatif, {row.get('test', 'test exact conditionnel')})")
     else:
         core = (f"rapporté {_to(kind.exposure_word)}, le risque {_at(name)} est stable{when} ({rates} ; écart non significatif, "
                 f"rapport des taux {labels.fmt_number(row['ratio'], 2)}, IC 95 % {labels.fmt_number(row['low'], 2)} – {labels.fmt_number(row['high'], 2)})")

@@ -146,4 +146,4 @@ def hypercentre_sentence(an: "Analytics", settings: Settings, filters: "Filters"
             f"mais {labels.fmt_number(pres['rate'], d)} pour 1 000 personnes présentes en moyenne "
             f"(IC 95 % : {labels.fmt_number(pres['low'], d)} – {labels.fmt_number(pres['high'], d)}) : rapporté à la population présente, "
             f"le risque y est {labels.fmt_number(ratio, 1)} fois plus faible que ne le dit le taux par habitant "
-            f"({pres['label']}, {pres['vintage']}).")
+            f"(série « {pres['label']} », millésime {pres['vintage']}).")
