@@ -218,3 +218,15 @@ def test_cli_check_import_and_refusal_in_french(settings, tmp_path, monkeypatch)
     assert "Traceback" not in imported.output
     missing = runner.invoke(app, ["exposure", "import", str(good), "--profil", "inexistant"])
     assert missing.exit_code == 1 and "inexistant.toml : profil d'exposition introuvable" in missing.output
+
+
+def test_an_older_demo_install_gets_the_demo_series_once(settings):
+    from observatory import demo
+
+    assert demo.install_demo_exposure(settings) == []  # no demo here: nothing to add
+    demo.demo_dir(settings).mkdir(parents=True)
+    demo.write_marker(demo.DemoResult(out_dir=demo.demo_dir(settings), seed=42, years=(2024, 2025), scale=1.0))
+    results = demo.install_demo_exposure(settings)
+    assert len(results) == 6 and all(r.kept > 0 for r in results)
+    assert len(store.series_names(settings)) == 6
+    assert demo.install_demo_exposure(settings) == []  # already there: left alone

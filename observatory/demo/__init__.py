@@ -223,6 +223,18 @@ def ingest_demo_exposure(settings: Settings, result: DemoResult, progress: Progr
     return [exposure.import_exposure(settings, exposure.load_profile(settings, name), path) for name, path in paths.items()]
 
 
+def install_demo_exposure(settings: Settings) -> list:
+    """A demo prepared before the exposure series existed gets them (an install with any series keeps its own)."""
+    from observatory import exposure
+
+    marker = read_marker(settings)
+    if marker is None or exposure.has_exposure(settings):
+        return []
+    result = DemoResult(out_dir=demo_dir(settings), seed=int(marker.get("seed", DEFAULT_SEED)), years=tuple(marker.get("years", DEFAULT_YEARS)),
+                        scale=float(marker.get("scale", DEFAULT_SCALE)))
+    return ingest_demo_exposure(settings, result)
+
+
 def prepare_default(settings: Settings, progress: ProgressFn | None = None, ingest: bool = True) -> DemoResult:
     """The embedded default: generate 2019–2025 (seed 42, scale 1) into data/raw/demo, install the action
     register, ingest everything. Works offline."""
@@ -253,5 +265,5 @@ def is_demo(settings: Settings) -> bool:
 
 __all__ = [
     "ACTIONS_FILE", "DEFAULT_SCALE", "DEFAULT_SEED", "DEFAULT_YEARS", "DEMO_NOTICE", "MARKER_FILE", "DemoResult",
-    "demo_dir", "generate", "ingest_demo", "install_register", "is_demo", "parse_years", "prepare_default", "read_marker",
+    "demo_dir", "generate", "ingest_demo", "install_demo_exposure", "install_register", "is_demo", "parse_years", "prepare_default", "read_marker",
 ]
