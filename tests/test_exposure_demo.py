@@ -173,3 +173,22 @@ def test_cli_show_lists_rates_with_intervals(demo_settings, monkeypatch):
     assert "Direction des Sports, billetterie des piscines (fictif), millésime 2025" in out.output
     bad = CliRunner().invoke(app, ["exposure", "show", "--type", "piscine"])
     assert bad.exit_code == 1 and "type « piscine » inconnu" in bad.output
+
+
+def test_pool_card_rereads_each_pool_with_its_attendance(demo_settings, monkeypatch):
+    from observatory.auth import User
+    from observatory.dashboard import security
+    from tests.dashboard_data import shared_app
+
+    app = shared_app(demo_settings)
+    monkeypatch.setattr(security, "LOCAL_USER", User(name="x", role="elu"))
+    client = app.server.test_client()
+    deps = json.loads(client.get("/_dash-dependencies").data)
+    dep = next(d for d in deps if d["output"].startswith("zones-inout"))
+    body = {"output": dep["output"], "outputs": _split_outputs(dep["output"])[0],
+            "inputs": [{"id": "filters-store", "property": "data", "value": {}}], "changedPropIds": ["filters-store.data"]}
+    r = client.post("/_dash-update-component", json=body)
+    assert r.status_code == 200, r.data[:300]
+    text = json.dumps(json.loads(r.data), ensure_ascii=False)
+    assert "rapporté à la fréquentation, le risque à la piscine de Gerland" in text.replace("Rapporté", "rapporté")
+    assert "faits pour 100 000 entrées" in text

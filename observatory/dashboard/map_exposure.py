@@ -10,6 +10,8 @@ from observatory.dashboard import components, shaping
 from observatory.dashboard.exporting import ExportTable
 
 DERIVED = ("exposure_rate", "low", "high", "exposure_text")
+HEADERS = {"exposure": "exposition", "exposure_rate": "taux_par_exposition", "low": "taux_borne_basse_ic95", "high": "taux_borne_haute_ic95",
+           "exposure_text": "taux_ic95"}
 
 
 def layer_table(an, filters, period_filters) -> ExportTable:  # noqa: ANN001
@@ -38,7 +40,7 @@ def layer_table(an, filters, period_filters) -> ExportTable:  # noqa: ANN001
     df = shaping.with_labels(rates.reset_index(drop=True), "arrondissement", "arrondissement")
     df.attrs.update(legend=legend, note=rates.attrs.get("note", ""))
     return ExportTable(df, ("count",), title="Faits par arrondissement rapportés à l'exposition", period=(start, end),
-                       extra_note=rates.attrs.get("note", ""), derived=DERIVED)
+                       extra_note=rates.attrs.get("note", ""), derived=DERIVED, columns=HEADERS)
 
 
 def note(table: pd.DataFrame, f) -> str:  # noqa: ANN001

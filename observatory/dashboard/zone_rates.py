@@ -18,6 +18,8 @@ RATE_OPTIONS = [
     {"label": "Par exposition (fréquentation, présence…)", "value": "exposition"},
 ]
 _TEXT = {"habitant": "resident_text", "exposition": "exposure_text"}
+EXPORT_HEADERS = {"resident_rate": "taux_pour_1000_habitants_par_an", "resident_text": "taux_par_habitant_ic95",
+                  "exposure_rate": "taux_par_exposition", "exposure_text": "taux_par_exposition_ic95", "exposure_label": "denominateur_exposition"}
 
 
 def with_exposure(an, filters, df: pd.DataFrame, zone_ids) -> pd.DataFrame:  # noqa: ANN001
@@ -63,3 +65,19 @@ def rate_note(df: pd.DataFrame, rate: str) -> str:
         return ("taux affiché : par exposition, intervalle exact de Poisson, sur la période des filtres — " + " ; ".join(labels)
                 + " ; « – » : zone sans dénominateur d'exposition")
     return "taux affiché : rapporté à la surface (faits par km²)"
+
+
+def pool_sentences(an, filters, year: int) -> list[str]:  # noqa: ANN001
+    """The pools reread with their attendance, calendar year against the year before (summer pools: their season)."""
+    from observatory import exposure
+    from observatory.exposure.text import change_sentence
+    from observatory.exposure.views import _withheld, zone_changes
+
+    settings = components.settings()
+    if not exposure.has_exposure(settings):
+        return []
+    min_count = None if components.is_analyst() else settings.min_count
+    names = dict(zip(an.territory.zones["zone_id"], an.territory.zones["name"]))
+    changes = zone_changes(an, settings, filters.replace(start=None, end=None), year, kinds=("entrees_piscine",))
+    return [change_sentence(names.get(r["unit"], r["unit"]), r.to_dict(), year) for _, r in (changes.iterrows() if len(changes) else [])
+            if not (_withheld(r["count"], min_count) or _withheld(r["previous_count"], min_count))]

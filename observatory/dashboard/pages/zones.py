@@ -117,7 +117,7 @@ def _zone_export(an, filters, options=None):  # noqa: ANN001, ANN202
     if cmp is not None and len(cmp):
         r = cmp.iloc[0]
         note = "; ".join(n for n in (note, f"période en cours du {labels.fmt_date(r['current_start'])} au {labels.fmt_date(r['current_end'])}, comparée à la même période un an plus tôt") if n)
-    return ExportTable(df, ("count", "current", "previous"), derived=ZONE_DERIVED, extra_note=note, cellwise=True)
+    return ExportTable(df, ("count", "current", "previous"), derived=ZONE_DERIVED, extra_note=note, cellwise=True, columns=zone_rates.EXPORT_HEADERS)
 
 
 @callback(Output(ids.ZN_SERIES, "figure"), Output(ids.note(ids.ZN_SERIES), "children"), Input(ids.FILTERS, "data"), Input(ids.ZN_KIND, "value"))
@@ -199,8 +199,10 @@ def pool_summer(query):  # noqa: ANN001, ANN201
         Col("significant", "Saisonnalité significative", yes_no),
     ]
     private = components.privacy_note(df)
+    reread = zone_rates.pool_sentences(an, filters, year)
     return [
         components.french_table(df, cols, numeric=("in_season_text", "previous_in_season_text", "pct_change", "p_value_vs_previous", "ratio")),
+        html.Ul([html.Li(t) for t in reread], className="small mb-2") if reread else None,
         html.Small(
             f"Périmètre de {int(an.settings.pool_buffer_m)} m autour de chaque piscine ; été = 1er juin – 31 août ; test exact de deux comptages de Poisson (p < 0,05) ; "
             "« été / reste de l'année » compare les faits par mois de la saison à ceux des autres mois de la même année ; "
