@@ -20,8 +20,8 @@ def zone_sentences(settings: Settings, an, year: int) -> dict[str, list[tuple[st
     """Zone kind (``piscine``, ``hypercentre``) → [(zone_id, sentence)]; empty without exposure series."""
     from observatory import exposure
     from observatory.analytics import Filters
-    from observatory.exposure.views import _withheld, hypercentre_sentence, zone_changes
     from observatory.exposure.text import change_sentence
+    from observatory.exposure.views import _withheld, hypercentre_sentence, zone_changes
 
     try:
         if not exposure.has_exposure(settings):
