@@ -34,8 +34,10 @@ run: install
 test: install-test browser
 	$(PY) -m pytest -q -p no:cacheprovider
 
-bench: install-test
-	$(PY) benchmarks/run_all.py
+# Quick by default (1e5 and 1e6, a few minutes); `make bench BENCH_ARGS=--full` adds 1e7 and the PDF report.
+BENCH_ARGS ?=
+bench: install-test browser
+	$(PY) benchmarks/run_all.py $(BENCH_ARGS)
 
 clean-data:
 	rm -rf data/processed/* data/raw/demo

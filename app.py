@@ -16,4 +16,7 @@ if __name__ == "__main__":
     if problem:
         sys.exit(f"Erreur : {problem}")
     print(f"Tableau de bord : http://{settings.host}:{settings.port}", flush=True)
-    app.run(host=settings.host, port=settings.port, debug=False)
+    # Threads: the ~10 callbacks a page fires on load are answered concurrently (DuckDB and the compression of
+    # answers release the GIL) instead of queueing behind each other. One process: the sessions' and the caches'
+    # state stays in it (`observatory serve` runs gunicorn for several users).
+    app.run(host=settings.host, port=settings.port, debug=False, threaded=True)

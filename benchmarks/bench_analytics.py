@@ -14,7 +14,10 @@ Columns, milliseconds:
   only the small per-instance memo of the data's date range stays on);
 - ``cached p50``: repeated call served by the result cache;
 - ``bare p50/p95``: the equivalent hand-written DuckDB SQL on the same files and connection settings;
-- ``ratio``: uncached p50 / bare p50 (the layer's overhead; the Gi* row includes the statistics themselves).
+- ``ratio min / median``: of the per-pair ratios uncached ÷ bare, the two calls alternating one by one so that
+  both see the same load (the layer's overhead; the Gi* row includes the statistics themselves).
+
+The load average is printed before and after; ``--json FILE`` writes the rows for ``run_all.py``.
 """
 
 from __future__ import annotations
@@ -125,14 +128,18 @@ def run(n: int, repeat: int, cold_runs: int, keep: bool) -> list[tuple]:
                 an.close()
             uncached = Analytics.from_files(files, settings, cache_size=0)
             fn(uncached)
-            unc = timed(lambda: fn(uncached), repeat)
             cached = Analytics.from_files(files, settings)
             fn(cached)
             hit = timed(lambda: fn(cached), repeat)
             bare.execute(sql, params()).fetchall()
-            b = timed(lambda: bare.execute(sql, params()).fetchall(), repeat)
+            # The layer and its floor alternate, call by call: both see the same background load.
+            unc, b = [], []
+            for _ in range(repeat):
+                unc += timed(lambda: fn(uncached), 1)
+                b += timed(lambda: bare.execute(sql, params()).fetchall(), 1)
+            ratios = [u / max(f, 1e-6) for u, f in zip(unc, b)]
             rows.append((f"{n:.0e}", name, statistics.median(colds), statistics.median(unc), p95(unc), statistics.median(hit),
-                         statistics.median(b), p95(b), statistics.median(unc) / statistics.median(b)))
+                         statistics.median(b), p95(b), min(ratios), statistics.median(ratios)))
             uncached.close()
             cached.close()
     finally:
@@ -149,18 +156,30 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=15, help="warm repetitions per query")
     ap.add_argument("--cold", type=int, default=3, help="cold runs per query (new instance each)")
     ap.add_argument("--keep", action="store_true", help="keep the generated Parquet")
+    ap.add_argument("--json", type=Path, default=None, help="write the rows to this file (for run_all.py)")
     args = ap.parse_args()
+    import json
+    import os
+
+    def load_text() -> str:
+        one, five, fifteen = os.getloadavg()
+        return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} (1 / 5 / 15 min) on {os.cpu_count()} cores"
+
+    before = load_text()
     all_rows = []
     for s in args.sizes:
         n = int(float(s))
         print(f"size {n:,}")
         all_rows += run(n, args.repeat, args.cold, args.keep)
-    head = ("n", "query", "cold", "uncached p50", "uncached p95", "cached p50", "bare p50", "bare p95", "ratio")
+    after = load_text()
+    head = ("n", "query", "cold", "uncached p50", "uncached p95", "cached p50", "bare p50", "bare p95", "ratio min", "ratio med")
     print()
     print(f"{head[0]:>5}  {head[1]:<32} " + " ".join(f"{h:>12}" for h in head[2:]))
     for r in all_rows:
         print(f"{r[0]:>5}  {r[1]:<32} " + " ".join(f"{v:12.1f}" if i < 6 else f"{v:12.2f}" for i, v in enumerate(r[2:])))
-    print("\n(milliseconds; ratio = uncached p50 / bare p50)")
+    print(f"\n(milliseconds; ratio = uncached ÷ bare, alternating pairs; {before} before, {after} after)")
+    if args.json:
+        args.json.write_text(json.dumps({"rows": all_rows, "load_before": before, "load_after": after}), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -6,13 +6,17 @@ For each size the script streams a realistic extract to a temp dir (cp1252, ';',
 dd/mm/yyyy HH:MM), then runs, each in a fresh subprocess so peak memory is measured per step:
   floor   pyarrow.csv.read_csv (same encoding and delimiter) + pyarrow.parquet.write_table (zstd) of what was
           read: the floor as issue 3 defines it (9 raw columns)
+  typed   the floor of issue 18: a typed read (dates parsed, decimal comma, numbers) + ``shapely.contains_xy`` of
+          every point in the arrondissements + the Parquet write; the ratio line is ingest ÷ typed
   ingest  observatory.etl.ingest into an empty data dir (read, map, validate, locate, dedup, publish)
   canon   a second reference: the same pyarrow read, then one write_table of the 27 canonical columns the ingest
           published (read back beforehand, untimed), sorted by time, with the store's writer settings — what
           any ingest must at least pay to read this CSV and write the canonical Parquet
 and prints rows/s, wall seconds, CPU seconds (all threads; steadier than wall time on a shared machine), peak
-RSS and the ratios ingest / floor and ingest / canon. Each measurement is the best of ``--repeat`` fresh
-processes, floor, ingest and canon alternating so all three see the same background load.
+RSS and the ratios ingest / floor and ingest / canon. Each size runs ``--repeat`` rounds of fresh processes,
+floor, ingest and canon alternating so all three see the same background load; the table shows each step's best
+run, and the ratio line gives the min and median of the per-round ratios (ingest ÷ floor of the same round), with
+the load average before and after. ``--json FILE`` writes every run for ``run_all.py``.
 """
 
 from __future__ import annotations
@@ -100,6 +104,35 @@ def _floor(path: str, out: str) -> dict:
     return {"rows": table.num_rows, "read_s": t1 - t0, "write_s": t2 - t1, "total_s": t2 - t0, "cpu_s": time.process_time() - c0}
 
 
+def _typed(path: str, out: str) -> dict:
+    """The floor of issue 18's table: a typed read (timestamps parsed, decimal comma, numbers as numbers), each
+    point placed in its arrondissement with ``shapely.contains_xy``, and the Parquet write (zstd)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+    import shapely
+
+    from observatory.config import get_settings
+    from observatory.territory import load_territory
+
+    arr = load_territory(get_settings(env={})).arrondissements_l93()  # untimed: loaded once per process anyway
+    c0, t0 = time.process_time(), time.perf_counter()
+    convert = pacsv.ConvertOptions(decimal_point=",", timestamp_parsers=["%d/%m/%Y %H:%M"],
+                                   column_types={"DATE_HEURE_FAITS": pa.timestamp("s"), "X_L93": pa.float64(), "Y_L93": pa.float64(), "CODE_INSEE": pa.string()})
+    table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(encoding="cp1252"), parse_options=pacsv.ParseOptions(delimiter=";"), convert_options=convert)
+    t1 = time.perf_counter()
+    x, y = table.column("X_L93").to_numpy(), table.column("Y_L93").to_numpy()
+    code = np.full(len(x), -1, dtype=np.int16)
+    for i, g in enumerate(arr.geometry.values):
+        code[shapely.contains_xy(g, x, y)] = i
+    table = table.append_column("arrondissement", pa.array(code))
+    t2 = time.perf_counter()
+    pq.write_table(table, out, compression="zstd")
+    t3 = time.perf_counter()
+    return {"rows": table.num_rows, "read_s": t1 - t0, "locate_s": t2 - t1, "write_s": t3 - t2, "total_s": t3 - t0, "cpu_s": time.process_time() - c0}
+
+
 def _canon(path: str, data_dir: str, out: str) -> dict:
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
@@ -145,9 +178,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sizes", nargs="*", default=["1e5", "1e6"])
     parser.add_argument("--keep", type=Path, default=None, help="directory to keep the generated files in")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (the best is kept: the machine is shared and noisy); 1 at 1e7")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds per size (floor, ingest, canon alternating); 1 at 1e7 unless --repeat-large")
+    parser.add_argument("--repeat-large", type=int, default=1, help="rounds at 5e6 rows and more")
+    parser.add_argument("--json", type=Path, default=None, help="write every run to this file (for run_all.py)")
     args = parser.parse_args()
+    import os
+    import statistics
+
+    def load_text() -> str:
+        one, five, fifteen = os.getloadavg()
+        return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} (1 / 5 / 15 min) on {os.cpu_count()} cores"
+
     rows_out = []
+    all_runs: dict[int, list[dict]] = {}
+    loads: dict[int, tuple[str, str]] = {}
     with tempfile.TemporaryDirectory(prefix="bench_ingest_") as tmp:
         base = args.keep or Path(tmp)
         base.mkdir(parents=True, exist_ok=True)
@@ -158,11 +202,13 @@ def main() -> None:
                 t = time.perf_counter()
                 generate(csv_path, n)
                 print(f"generated {n:,} rows ({csv_path.stat().st_size / 1e6:,.0f} MB) in {time.perf_counter() - t:.1f} s", flush=True)
-            reps = 1 if n >= 5_000_000 else max(1, args.repeat)
+            reps = max(1, args.repeat_large) if n >= 5_000_000 else max(1, args.repeat)
             best: dict[str, dict] = {}
+            before = load_text()
             for _ in range(reps):
                 # Alternate the steps so all see the same background load; keep each one's best run.
-                runs = {"floor": _child("floor", str(csv_path), str(base / f"floor_{n}.parquet"))}
+                runs = {"floor": _child("floor", str(csv_path), str(base / f"floor_{n}.parquet")),
+                        "typed": _child("typed", str(csv_path), str(base / f"typed_{n}.parquet"))}
                 data_dir = base / f"data_{n}"
                 if data_dir.exists():
                     shutil.rmtree(data_dir)
@@ -171,6 +217,8 @@ def main() -> None:
                 for k, r in runs.items():
                     if k not in best or r["total_s"] < best[k]["total_s"]:
                         best[k] = r
+                all_runs.setdefault(n, []).append(runs)
+            loads[n] = (before, load_text())
             rows_out.append((n, best))
             ing = best["ingest"]
             print(f"{n:>10,}  floor {best['floor']['total_s']:.2f} s  canon {best['canon']['total_s']:.2f} s  ingest {ing['total_s']:.2f} s  "
@@ -180,10 +228,20 @@ def main() -> None:
     print(head)
     print("-" * len(head))
     for n, best in rows_out:
-        for step in ("floor", "canon", "ingest"):
+        for step in ("floor", "typed", "canon", "ingest"):
             r = best[step]
             print(f"{n:>11,} | {step:<6} | {r['total_s']:>6.2f} | {n / r['total_s']:>9,.0f} | {r['cpu_s']:>5.2f} | {r['peak_mb']:>7,.0f} | "
                   f"{r['total_s'] / best['floor']['total_s']:>7.2f} | {r['total_s'] / best['canon']['total_s']:>7.2f}")
+    print()
+    for n, runs in all_runs.items():
+        wall = [r["ingest"]["total_s"] / r["typed"]["total_s"] for r in runs]
+        cpu = [r["ingest"]["cpu_s"] / r["typed"]["cpu_s"] for r in runs]
+        mem = [r["ingest"]["peak_mb"] / r["typed"]["peak_mb"] for r in runs]
+        print(f"{n:>11,}: ingest ÷ typed floor, same round, {len(runs)} round(s): wall min {min(wall):.2f} / median {statistics.median(wall):.2f}; "
+              f"CPU min {min(cpu):.2f} / median {statistics.median(cpu):.2f}; peak memory {statistics.median(mem):.2f}×; "
+              f"{loads[n][0]} before, {loads[n][1]} after")
+    if args.json:
+        args.json.write_text(json.dumps({"runs": {str(n): r for n, r in all_runs.items()}, "loads": {str(n): v for n, v in loads.items()}}), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "users",
     "actions",
     "survey",
+    "veille",
     "exposure",
 )
 

@@ -78,11 +78,16 @@ class Settings:
     auth_header: str = field(default="", metadata={"doc": "trusted reverse-proxy header carrying the user name (SSO mode); empty = off"})
     users_file: str = field(default="", metadata={"doc": "user store (JSON, mode 600); empty = <data_dir>/users.json"})
     trusted_proxies: str = field(default="127.0.0.1,::1", metadata={"doc": "comma-separated addresses allowed to send auth_header; other clients' header is ignored"})
+    allowed_hosts: str = field(default="", metadata={"doc": "comma-separated host names the dashboard answers to ('.exemple.fr' = its subdomains, '*' = any); empty = loopback names only in local mode, any name once sign-in is required"})
     https: bool = field(default=False, metadata={"doc": "served over HTTPS (behind a proxy): session cookies get the Secure flag"})
     session_hours: float = field(default=12.0, metadata={"doc": "a signed-in session expires after this many hours"})
     survey_profiles_dir: Path = field(default=Path("data/raw/surveys"), metadata={"doc": "folder of the resident surveys' profiles (TOML)"})
     survey_min_n: int = field(default=30, metadata={"doc": "a survey estimate is published only with at least this many respondents"})
     survey_max_cv: float = field(default=0.3, metadata={"doc": "a survey estimate is published only if its coefficient of variation is at most this"})
+    smtp_host: str = field(default="", metadata={"doc": "SMTP server for the veille bulletins (empty = never send e-mail; the bulletin is only written to a file)"})
+    smtp_port: int = field(default=25, metadata={"doc": "port of the SMTP server"})
+    smtp_sender: str = field(default="observatoire@localhost", metadata={"doc": "sender address of the bulletins"})
+    veille_alpha: float = field(default=0.05, metadata={"doc": "weekly watch: probability that a week with no real change raises at least one alert, all watched perimeters together (Bonferroni)"})
     exposure_profiles_dir: Path = field(default=Path("data/raw/exposure"), metadata={"doc": "folder of the exposure series' profiles (TOML): pool attendance, ridership, dwellings…"})
 
     # Derived paths -------------------------------------------------------------------------------------------
@@ -172,6 +177,8 @@ def get_settings(root: Path | None = None, env: Mapping[str, str] | None = None,
         raise SettingsError("quarantine_max_share must be between 0 and 1")
     if settings.survey_min_n < 1 or not 0 < settings.survey_max_cv:
         raise SettingsError("survey_min_n must be at least 1 and survey_max_cv positive")
+    if not 0 < settings.veille_alpha < 1:
+        raise SettingsError("veille_alpha must be between 0 and 1 (exclusive)")
     if settings.grid_size_m <= 0:
         raise SettingsError("grid_size_m must be positive")
     return settings

@@ -87,6 +87,8 @@ def theme(fig: go.Figure, title: str | None = None, height: int | None = None) -
         # On the figure itself, not in the template: read back by tests and by builders that move the legend.
         separators=labels.PLOTLY_SEPARATORS,
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "title": None},
+        # Upright, so that it fits the gutter the dashboard keeps right of every figure (assets/style.css).
+        modebar={"orientation": "v", "bgcolor": "rgba(255,255,255,0.9)", "color": "#6b7280", "activecolor": "#1f4e79"},
         margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}} if title else None,
         **({"height": height} if height else {}),
@@ -148,10 +150,26 @@ def to_geojson(gdf, id_col: str, tolerance_deg: float = 0.0, decimals: int = 5, 
     return {"type": "FeatureCollection", "features": features}
 
 
+@lru_cache(maxsize=1)
+def rivers_geojson() -> dict:
+    """The Saône and the Rhône through Lyon (approximate courses shipped with the package)."""
+    from importlib import resources
+
+    return json.loads(resources.files("observatory.data").joinpath("lyon_rivers.geojson").read_text(encoding="utf-8"))
+
+
+def base_layers(style: str) -> list[dict]:
+    """A light offline base under the data when no tiles are drawn: the two rivers, as MapLibre line layers
+    (lines need no glyphs, so nothing is fetched); a tiled basemap already shows them."""
+    if style != "white-bg":
+        return []
+    return [{"sourcetype": "geojson", "source": rivers_geojson(), "type": "line", "color": "#9ecae1", "line": {"width": 4}, "below": "traces", "name": "fleuves"}]
+
+
 def _map_layout(fig: go.Figure, style: str, height: int, center: dict | None = None, zoom: float = 11.3) -> go.Figure:
     theme(fig, height=height)
     fig.update_layout(
-        map={"style": style, "center": center or LYON_CENTER, "zoom": zoom},
+        map={"style": style, "center": center or LYON_CENTER, "zoom": zoom, "layers": base_layers(style)},
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
         legend={"orientation": "v", "yanchor": "top", "y": 0.98, "x": 0.01, "bgcolor": "rgba(255,255,255,0.85)"},
         clickmode="event",
@@ -234,6 +252,9 @@ def choropleth_map(
             # All zero: a fixed 0–1 scale drawn in its lightest colour and no colour bar (an autoscaled −0,4…0,4
             # bar suggested negative counts).
             **({"zmin": 0, "zmax": 1, "showscale": False} if nothing else {}),
+            # One value (one arrondissement filtered): Plotly would stretch a 45,0–45,8 scale around it; a 0–value
+            # scale reads as what it is, one level.
+            **({"zmin": 0, "zmax": float(values.max())} if not nothing and values.nunique() == 1 else {}),
             featureidkey="id",
             customdata=custom[shown],
             colorscale=colorscale,
@@ -263,7 +284,10 @@ def choropleth_map(
             )
         )
     for gj, name, color in outlines:
-        fig.add_trace(_outline_trace(gj, name, color, width=2, showlegend=True))
+        # A transparent choropleth shows no swatch in the legend: a point-less line trace of the outline's colour
+        # carries the legend entry, and clicking it hides both (same legend group).
+        fig.add_trace(_outline_trace(gj, name, color, width=2, showlegend=False).update(legendgroup=name))
+        fig.add_trace(go.Scattermap(lat=[None], lon=[None], mode="lines", line={"color": color, "width": 3}, name=name, legendgroup=name, hoverinfo="skip", showlegend=True))
     if nothing:
         # Published cells all zero: either there is nothing, or what there is was withheld (small counts).
         message = "Aucun fait pour ces filtres" if shown.all() else "Effectifs trop faibles : valeurs non publiées"
@@ -513,9 +537,13 @@ def change_bars(df: pd.DataFrame, label_col: str, change_col: str, significant_c
             hovertemplate=f"%{{y}}<br>{value_label} : %{{x:+,.0f}} (%{{text}})<br>Évolution %{{customdata[0]}}%{{customdata[1]}}<extra></extra>",
         )
     )
-    # Room on both sides for the outside labels, which Plotly would otherwise clip at the plot's edge.
+    # Room on both sides for the outside labels, which Plotly would otherwise clip at the plot's edge or push
+    # into the category names (« Rixes et regroupements−20 % »): the pad is the share of the plot a label takes,
+    # for a plot of ~320 px (a half-width card beside long category names) at ~7 px a character.
     lo, hi = float(min(change.min(), 0)), float(max(change.max(), 0))
-    pad = 0.3 * max(hi - lo, 1.0)
+    share = min(0.3, max(len(t) for t in pct_text) * 7 / 320)
+    sides = (lo < 0) + (hi > 0) or 1
+    pad = share * max(hi - lo, 1.0) / (1 - sides * share)
     fig.update_xaxes(title=value_label, zeroline=True, zerolinecolor="#52606d", tickformat=",~r", range=[lo - (pad if lo < 0 else 0.05 * pad), hi + (pad if hi > 0 else 0.05 * pad)])
     fig.update_yaxes(title=None, automargin=True, tickformat=None)
     return theme(fig, height=height or max(220, 28 * len(d) + 60))
@@ -588,8 +616,9 @@ def seasonal_profile(df: pd.DataFrame, month_col: str = "month", value_col: str 
 def small_multiples(df: pd.DataFrame, facet_col: str, x_col: str, value_col: str, facet_labeler=None, cols: int = 3, height: int = 560, periods: pd.DataFrame | None = None) -> go.Figure:  # noqa: ANN001
     """One small line chart per arrondissement (or any facet), shared y axis so levels compare.
 
-    Axes are laid out by hand (domains) rather than with ``make_subplots``, whose validation costs more than
-    the data at this size. ``periods`` (facet, start, end, title; end NaT = still running) shades the period
+    Axes are laid out by hand (domains) rather than with ``make_subplots``, and the figure is built from plain
+    dicts without Plotly's per-property validation: validating 18 axes, 9 traces and their annotations took
+    ~80 % of the callback. ``periods`` (facet, start, end, title; end NaT = still running) shades the period
     of each action on its facet's panel.
     """
     if df.empty:
@@ -619,7 +648,8 @@ def small_multiples(df: pd.DataFrame, facet_col: str, x_col: str, value_col: str
         title = inert(facet_labeler(facet) if facet_labeler else str(facet))
         annotations.append({"text": title, "x": x0 + w / 2, "y": y1, "xref": "paper", "yref": "paper", "xanchor": "center", "yanchor": "bottom", "showarrow": False, "font": {"size": 12}})
         part = groups[facet]
-        traces.append(go.Scatter(x=part[x_col], y=part[value_col], mode="lines", line={"color": CURRENT_COLOR, "width": 1.6}, showlegend=False, name=title, xaxis=f"x{suffix}", yaxis=f"y{suffix}", hovertemplate=f"{title}<br>%{{x|%m/%Y}} : %{{y:{INT_FMT}}}<extra></extra>"))
+        traces.append({"type": "scatter", "x": part[x_col].to_numpy(), "y": part[value_col].to_numpy(), "mode": "lines", "line": {"color": CURRENT_COLOR, "width": 1.6}, "showlegend": False, "name": title,
+                       "xaxis": f"x{suffix}", "yaxis": f"y{suffix}", "hovertemplate": f"{title}<br>%{{x|%m/%Y}} : %{{y:{INT_FMT}}}<extra></extra>"})
     if periods is not None:
         for row in periods.itertuples():
             if row.facet not in axis_of:
@@ -629,9 +659,9 @@ def small_multiples(df: pd.DataFrame, facet_col: str, x_col: str, value_col: str
             shapes.append({"type": "rect", "xref": f"x{suffix}", "yref": f"y{suffix} domain", "x0": pd.Timestamp(row.start), "x1": pd.Timestamp(end), "y0": 0, "y1": 1, "fillcolor": ACTION_COLOR, "opacity": 0.12, "line": {"width": 0}, "layer": "below"})
         if len(periods):
             # One legend entry explains the shading (a legend-only trace: no data point).
-            traces.append(go.Scatter(x=[None], y=[None], mode="markers", marker={"symbol": "square", "size": 12, "color": ACTION_COLOR, "opacity": 0.3}, name="Action du plan (période)", showlegend=True, hoverinfo="skip"))
-    fig = go.Figure(data=traces)
-    fig.update_layout(**layout, annotations=annotations, shapes=shapes)
+            traces.append({"type": "scatter", "x": [None], "y": [None], "mode": "markers", "marker": {"symbol": "square", "size": 12, "color": ACTION_COLOR, "opacity": 0.3},
+                           "name": "Action du plan (période)", "showlegend": True, "hoverinfo": "skip"})
+    fig = go.Figure({"data": traces, "layout": {**layout, "annotations": annotations, "shapes": shapes}}, _validate=False)
     theme(fig, height=height)
     if periods is not None and len(periods):
         # Room above the first row of panel titles for the legend of the shading (seen overlapping on screenshots).
@@ -721,13 +751,43 @@ def stacked_bars(df: pd.DataFrame, x_col: str, value_cols: Sequence[str], value_
     return theme(fig, height=height)
 
 
-def image_export_config(filename: str, scale: int = 2) -> dict:
-    """``dcc.Graph`` config: French modebar, PNG export named after the view; SVG via the extra button."""
-    return {
+# Graph config -----------------------------------------------------------------------------------------------------
+# Nothing may leave the machine: plotly.js 4 shows a "Share chart" button (upload to Plotly Cloud) unless told not
+# to, and links to Chart Studio; every dcc.Graph of the app takes its config from here and nowhere else.
+REMOTE_CONFIG_OFF = {
+    "showSendToCloud": False,
+    "showEditInChartStudio": False,
+    "showLink": False,
+    "sendData": False,
+    "plotlyServerURL": "",
+    "linkText": "",
+    # Geo traces would fetch their world outlines from Plotly's CDN; the app draws none, and a local path keeps
+    # even a future one from asking another host (the value may not be blank).
+    "topojsonURL": "/assets/vendor/topojson/",
+}
+# The mode bar keeps only the PNG export (SVG, CSV and XLSX are the card's buttons) and the reset of a zoom.
+MODEBAR_BUTTONS = [["toImage", "resetScale2d"]]
+
+
+def graph_config(filename: str | None = None, *, modebar: bool = True, scale: int = 2) -> dict:
+    """The one ``dcc.Graph`` config: French locale, no remote host, a minimal mode bar shown on hover only.
+
+    ``filename`` names the PNG the mode bar downloads; ``modebar=False`` for small inline charts (side panel).
+    """
+    config = {
+        **REMOTE_CONFIG_OFF,
+        "locale": "fr",
         "displaylogo": False,
-        "toImageButtonOptions": {"format": "png", "filename": filename, "scale": scale},
-        "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+        "displayModeBar": "hover" if modebar else False,
+        "modeBarButtons": MODEBAR_BUTTONS,
+        "toImageButtonOptions": {"format": "png", "filename": filename or "figure", "scale": scale},
     }
+    return config
+
+
+def image_export_config(filename: str, scale: int = 2) -> dict:
+    """Kept for the pages that call it by this name: the same config as :func:`graph_config`."""
+    return graph_config(filename, scale=scale)
 
 
 def figure_to_json_size(fig: go.Figure) -> int:

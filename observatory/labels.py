@@ -7,6 +7,7 @@ dd/mm/yyyy, months and weekdays are spelled in French.
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -97,8 +98,12 @@ def fmt_date(value: date | datetime | None) -> str:
 
 
 def fmt_datetime(value: datetime | None) -> str:
+    """``dd/mm/yyyy HH:MM``; an aware moment (a snapshot's UTC stamp) is shown in Paris time, like every time a
+    user reads; a naive value is taken as already local."""
     if value is None:
         return "–"
+    if getattr(value, "tzinfo", None) is not None:
+        value = value.astimezone(PARIS)
     return value.strftime("%d/%m/%Y %H:%M")
 
 
@@ -179,3 +184,39 @@ def fmt_day(value) -> str:  # noqa: ANN001
             return text
     moment = to_paris(text)
     return fmt_date(moment) if moment is not None else text
+
+
+# Texts for élus and the PDF -------------------------------------------------------------------------------------
+# Notes written for analysts name CLI commands (« observatory territory fetch ») and method files
+# (docs/actions.md); an élu can do nothing with either. public_text rewrites them for the public faces.
+_PUBLIC_REWRITES = (
+    # A parenthesis or a clause whose point is a command: dropped whole.
+    (re.compile(r"\s*\([^()]*«\s*observatory [^»]*»[^()]*\)"), ""),
+    (re.compile(r"\s*[;,]\s*(?:lancer|voir|après|puis)\s+«\s*observatory [^»]*»[^;.)]*"), ""),
+    # "la commande « observatory quarantine »" names a tool: say which, in words.
+    (re.compile(r"(?:la |une )?commande\s+«\s*observatory [^»]*»"), "l'outil de suivi des données de l'observatoire"),
+    (re.compile(r"«\s*observatory [^»]*»"), "l'outil de l'observatoire"),
+    # A snapshot id means nothing to a reader: the date that follows it says which data were used.
+    (re.compile(r"(instantané)\s+\d{8}T\d+Z"), r"\1"),
+    (re.compile(r"\s*[;,]?\s*\(?méthode\s*:\s*docs/[\w./-]+\.md\)?"), ""),
+    (re.compile(r"docs/[\w./-]+\.md"), "la note de méthode de l'observatoire"),
+)
+
+
+def public_text(text: object) -> str:
+    """``text`` without CLI commands or repository paths, for élus and the printed diagnostic."""
+    out = str(text)
+    for pattern, repl in _PUBLIC_REWRITES:
+        out = pattern.sub(repl, out)
+    return out
+
+
+def data_as_of(source) -> str:  # noqa: ANN001 - a moment, or an object with created_at / snapshot_date
+    """« données arrêtées au 05/12/2026 » (Paris time) from a snapshot or its date: the words an élu reads where an
+    analyst reads the snapshot id."""
+    moment = source
+    for attr in ("created_at", "snapshot_date"):
+        if hasattr(source, attr):
+            moment = getattr(source, attr)
+            break
+    return f"données arrêtées au {fmt_day(moment)}" if moment else "données de l'observatoire"

@@ -70,7 +70,7 @@ QUARANTINE_SCHEMA = pa.schema(
 
 HISTORY_COLUMNS = [
     "snapshot_id", "ingested_at", "source", "source_file", "sha256", "rows_read", "accepted", "quarantined",
-    "duplicates", "revisions", "unmapped_labels", "refused", "message",
+    "duplicates", "revisions", "unmapped_labels", "refused", "message", "unpublished", "profile_digest",
 ]
 
 
@@ -210,7 +210,7 @@ def ingest_history(settings: Settings) -> pd.DataFrame:
     if df.empty:
         return df.astype({"rows_read": "int64", "refused": "bool"})
     df["ingested_at"] = pd.to_datetime(df["ingested_at"], utc=True, format="ISO8601")
-    for col in ("rows_read", "accepted", "quarantined", "duplicates", "revisions", "unmapped_labels"):
+    for col in ("rows_read", "accepted", "quarantined", "duplicates", "revisions", "unmapped_labels", "unpublished"):
         df[col] = df[col].fillna(0).astype("int64")
     df["refused"] = df["refused"].fillna(False).astype(bool)
     return df.sort_values("ingested_at", kind="stable").reset_index(drop=True)
@@ -371,9 +371,12 @@ class SnapshotWriter:
                 shutil.copy2(src, self.tmp / "quarantine" / src.name)
 
     def write_quarantine(self, name: str, table: pa.Table) -> None:
+        path = self.tmp / "quarantine" / f"{name}.parquet"
+        # A file read again (--reprocess, corrected profile) replaces its carried quarantine; the carried copy is a
+        # hard link to the parent's file, so it is unlinked, never written through.
+        path.unlink(missing_ok=True)
         if table.num_rows == 0:
             return
-        path = self.tmp / "quarantine" / f"{name}.parquet"
         pq.write_table(table.cast(QUARANTINE_SCHEMA), path, compression="zstd")
         _fsync_file(path)
 

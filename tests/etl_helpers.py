@@ -50,7 +50,8 @@ def write_pn(path: Path, rows: list[list[str]], header: list[str] = PN_HEADER, e
 
 
 def conservation_holds(result) -> bool:
-    return all(f.refused or f.skipped or f.rows_read == f.accepted + f.quarantined + f.duplicates for f in result.files)
+    """read = accepted + quarantined + duplicates + unpublished (valid rows of a refused file), for every file read."""
+    return all(f.skipped or f.rows_read == f.accepted + f.quarantined + f.duplicates + f.unpublished for f in result.files)
 
 
 PM_HEADER = ["N° intervention", "Date", "Longitude", "Latitude", "Arrondissement", "Adresse", "Motif", "Type de lieu"]

@@ -217,3 +217,44 @@ def test_yearly_report_and_objectives(settings):
     assert evaluations_for_year(settings, 2021, incidents=data).empty
     obj = objectives(settings, incidents=data).iloc[0]
     assert obj["months"] == 12 and obj["actual_change"] < -0.3
+
+
+def test_docs_detectability_threshold_matches_the_code_for_the_default_control():
+    """docs/actions.md quotes the smallest T0 for which halving is detectable with w = T0/C0 ≈ 1 (the default
+    control): it must be the code's (it said « roughly T0 < 25 », the value for a very large control)."""
+    import re
+    from pathlib import Path
+
+    from observatory.actions.evaluation import halving_detectable
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "actions.md").read_text(encoding="utf-8")
+    quoted = int(re.search(r"T0 < (\d+) when the control is about as large", text).group(1))
+    first = next(t for t in range(1, 500) if halving_detectable(t, t, 1.0))
+    assert quoted == first
+
+
+def test_wdd_variance_with_estimated_weights_is_the_delta_method_variance():
+    import math
+
+    import numpy as np
+
+    from observatory.actions.evaluation import weighted_displacement_difference
+
+    T, C, D, E = (40.0, 30.0), (100.0, 160.0), (50.0, 55.0), (80.0, 70.0)
+    wc, wd = T[0] / C[0], D[0] / E[0]
+    fixed = weighted_displacement_difference(T, C, D, E, wc, wd)
+    est = weighted_displacement_difference(T, C, D, E, wc, wd, weights_estimated=True)
+    assert est.wdd == pytest.approx(fixed.wdd)
+
+    def wdd(v):  # v = t0, t1, c0, c1, d0, d1, e0, e1
+        t0, t1, c0, c1, d0, d1, e0, e1 = v
+        return t1 - t0 * c1 / c0 + d1 - d0 * e1 / e0
+
+    v = np.array([*T, *C, *D, *E])
+    h = 1e-6
+    grad = np.array([(wdd(v + h * np.eye(8)[i]) - wdd(v - h * np.eye(8)[i])) / (2 * h) for i in range(8)])
+    assert est.se == pytest.approx(math.sqrt((grad**2 * v).sum()), rel=1e-6)
+    assert est.se > fixed.se  # the control moved: the estimated weight adds uncertainty
+    # Controls that do not change: the two variances coincide.
+    same = weighted_displacement_difference(T, (100.0, 100.0), weights_estimated=True, control_weight=0.4)
+    assert same.se == pytest.approx(weighted_displacement_difference(T, (100.0, 100.0), control_weight=0.4).se)

@@ -110,10 +110,13 @@ def test_rates_by_arrondissement_per_1000(tmp_path, settings):
 
 
 def test_rates_by_zone_per_km2(tmp_path, settings):
-    an = make(tmp_path, settings, zones=[["hypercentre"], ["hypercentre"], ["qpv_mermoz"]])
+    an = make(tmp_path, settings, zones=[["hypercentre"], ["hypercentre"], ["qpv_mermoz"], ["qpv_mermoz"]],
+              location_quality=["point", "address", "point", "sector"])
     z = an.rates_by_zone(Filters(), kinds=("hypercentre", "qpv")).set_index("zone_id")
     area = an.territory.zones.set_index("zone_id")["area_km2"]
     assert z.loc["hypercentre", "rate_per_km2"] == pytest.approx(2 / area["hypercentre"])
+    # A record attached to Mermoz by its quarter name only (no point) is shown apart, not counted inside.
+    assert (z.loc["qpv_mermoz", "count"], z.attrs["placed_by_name"]["qpv_mermoz"]) == (1, 1)
     assert z.loc["qpv_duchere", "count"] == 0
     assert set(z["kind"]) == {"hypercentre", "qpv"}
 

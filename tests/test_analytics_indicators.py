@@ -44,22 +44,27 @@ def test_periods():
 
 
 def test_compare_periods_by_group(tmp_path, settings):
+    # The data end on 01/03/2025: the year is compared with the same days of 2024 (01/01–01/03), per day
+    # (60 days against 61, 2024 being a leap year). The partner's data start in January 2024: both periods covered.
     an = make(
         tmp_path, settings,
-        occurred_at=["2024-05-01"] * 3 + ["2025-02-01"] * 30 + ["2025-03-01"],
-        arrondissement=["69381"] * 33 + ["69382"],
+        occurred_at=["2024-01-01"] + ["2024-02-01"] * 3 + ["2024-05-01"] * 4 + ["2025-02-01"] * 30 + ["2025-03-01"],
+        arrondissement=["69383"] + ["69381"] * 37 + ["69382"],
     )
     c = an.compare_periods(Filters(), kind="year", by="arrondissement").set_index("arrondissement")
-    assert c.loc["69381", ["current", "previous", "diff"]].tolist() == [30, 3, 27]
+    assert c.loc["69381", ["current", "previous", "diff"]].tolist() == [30, 3, 27]  # May 2024 is outside the aligned period
     assert c.loc["69381", "pct_change"] == pytest.approx(9.0)
-    assert c.loc["69381", "p_value"] == pytest.approx(2 * (5456 + 528 + 33 + 1) / 2**33)
+    assert c.loc["69381", "exposure_ratio"] == pytest.approx(60 / 61)
+    assert c.loc["69381", "p_value"] == pytest.approx(poisson_test(30, 3, 60 / 61))
+    assert c.loc["69381", "test"] == "poisson_exact"  # too few months of history to estimate a dispersion
     assert c.loc["69381", "significant"] and c.loc["69381", "unreliable"]  # previous < 20
+    assert c.loc["69381", "previous_end"] == date(2024, 3, 1)
     assert np.isnan(c.loc["69382", "pct_change"])
     assert c.loc["69382", "group"] == "69382"
     assert c.attrs["reference"] == date(2025, 3, 1)  # last day in the data, not today
     total = an.compare_periods(Filters(), kind="ytd")
-    # YTD to 01/03/2025 vs to 01/03/2024: 31 vs 0.
-    assert total.loc[0, ["group", "current", "previous"]].tolist() == ["total", 31, 0]
+    # YTD to 01/03/2025 vs to 01/03/2024: 31 vs 4.
+    assert total.loc[0, ["group", "current", "previous"]].tolist() == ["total", 31, 4]
     # The filter's own period is replaced by the comparison periods, other restrictions kept.
     assert an.compare_periods(Filters(start="2025-03-01", arrondissements=["69382"])).loc[0, "current"] == 1
 
@@ -110,7 +115,10 @@ def test_monthly_profile_same_month_and_hour_weekday(tmp_path, settings):
     p = an.monthly_profile(Filters()).set_index(["year", "month_of_year"])
     assert len(p) == 24
     assert p.loc[(2025, 1), "count"] == 2 and p.loc[(2025, 2), "count"] == 0
-    assert p.loc[(2025, 1), "seasonal_index"] == pytest.approx(2 / (3 / 12))
+    # Per observed day: the data end on 05/03/2025, so 2025 has 31 + 28 + 5 = 64 observed days (not 12 months).
+    assert p.loc[(2025, 1), "seasonal_index"] == pytest.approx((2 / 31) / (3 / 64))
+    assert pd.isna(p.loc[(2025, 4), "seasonal_index"]) and p.loc[(2025, 4), "days"] == 0  # April 2025 not observed yet
+    assert p.loc[(2024, 1), "days"] == 24  # the data start on 08/01/2024
     s = an.same_month(Filters(), month=1)
     assert s[["year", "current", "previous", "diff"]].values.tolist() == [[2025, 2, 4, -2]]
     hw = an.hour_weekday(Filters())
@@ -137,14 +145,15 @@ def test_inside_outside(tmp_path, settings):
 def test_pool_seasons(tmp_path, settings):
     an = make(
         tmp_path, settings,
-        occurred_at=["2024-07-10"] * 2 + ["2025-07-10"] * 9 + ["2025-01-10"] * 3,
-        zones=[["piscine_tony_bertrand"]] * 14,
+        occurred_at=["2024-07-10"] * 2 + ["2025-07-10"] * 9 + ["2025-01-10"] * 3 + ["2025-12-31"],
+        zones=[["piscine_tony_bertrand"]] * 14 + [[]],  # the last one, elsewhere, closes the year of data
     )
     ps = an.pool_seasons(Filters()).set_index("zone_id")
     row = ps.loc["piscine_tony_bertrand"]
     assert (row["in_season"], row["out_season"], row["in_months"]) == (9, 3, 3)
-    assert row["ratio"] == pytest.approx(9.0)  # 3 a month in season vs 1/3 out of season
-    assert row["p_value"] == pytest.approx(poisson_test(9, 3, 3 / 9))
+    assert (row["in_days"], row["out_days"]) == (92, 273)
+    assert row["ratio"] == pytest.approx((9 / 92) / (3 / 273))  # per day in season vs per day out of season
+    assert row["p_value"] == pytest.approx(poisson_test(9, 3, 92 / 273))
     assert row["previous_in_season"] == 2 and row["previous_years"] == 1
     assert "piscine_delessert" not in ps.index  # open all year: no season to compare
 

@@ -29,7 +29,8 @@ def test_bilan_layout_for_an_arrondissement(settings, snapshot_files, monkeypatc
         page = bilan.layout(annee="2025", arrondissement="69383")
     text = json.dumps(page.to_plotly_json(), default=lambda o: o.to_plotly_json() if hasattr(o, "to_plotly_json") else str(o), ensure_ascii=False)
     assert "Bilan annuel 2025 — Lyon 3e" in text
-    assert "Comment lire ces chiffres" in text and "snap-bilan" in text
+    # The page names the date of its data, not the snapshot id (élus read it; analysts find the id on Données).
+    assert "Comment lire ces chiffres" in text and "snap-bilan" not in text and "Données de l'observatoire" in text
     assert "data:image/svg+xml;base64," in text  # vector figures, no point layer
     assert "scattermap" not in text
 

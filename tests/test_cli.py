@@ -286,7 +286,7 @@ def test_quarantine_rows_become_blocks_at_80_columns(tmp_path, narrow):
     lines = out.getvalue().splitlines()
     assert lines[0] == "Quarantaine — 1 ligne(s)"
     assert lines[1] == "Police nat. · pn_20240201.csv · ligne 22 · colonne DATE_HEURE_FAITS"  # header + 20 good rows
-    assert lines[2].startswith("  Motif   : date illisible") and lines[3].startswith('  Valeurs : {"NUM_FAIT": "BAD"')
+    assert lines[2].startswith("  Motif   : date illisible") and lines[3].startswith('  Valeurs : NUM_FAIT: BAD · ')
     assert max(len(line) for line in lines) <= 80
 
 

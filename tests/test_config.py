@@ -66,3 +66,23 @@ def test_import_has_no_side_effects(tmp_path):
     code = "import observatory.config, observatory.schema, observatory.territory, observatory.labels, observatory.cli"
     subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True)
     assert list(Path(tmp_path).iterdir()) == []
+
+
+def test_veille_alpha_setting_is_read_and_checked(tmp_path):  # noqa: ANN001
+    import pytest
+
+    from observatory.config import SettingsError, get_settings
+
+    assert get_settings(root=tmp_path, env={}).veille_alpha == 0.05
+    assert get_settings(root=tmp_path, env={"OBSERVATORY_VEILLE_ALPHA": "0.01"}).veille_alpha == 0.01
+    with pytest.raises(SettingsError, match="veille_alpha"):
+        get_settings(root=tmp_path, env={"OBSERVATORY_VEILLE_ALPHA": "1.5"})
+
+
+def test_smtp_settings_default_to_no_email(tmp_path):  # noqa: ANN001
+    from observatory.config import get_settings
+
+    s = get_settings(root=tmp_path, env={})
+    assert s.smtp_host == "" and s.smtp_port == 25
+    s = get_settings(root=tmp_path, env={"OBSERVATORY_SMTP_HOST": "smtp.ville.fr", "OBSERVATORY_SMTP_PORT": "2525"})
+    assert (s.smtp_host, s.smtp_port) == ("smtp.ville.fr", 2525)

@@ -162,7 +162,9 @@ def _export(app, target: str, fmt: str, query: dict, options: dict | None = None
 
     client = app.server.test_client()
     deps = json.loads(client.get("/_dash-dependencies").data)
-    pattern = next(d for d in deps if "export-dl" in d["output"] and not d.get("clientside_function"))
+    # One export callback per card: the server's registry names it by the card's download id.
+    key = json.dumps(ids.export_download(target), separators=(",", ":"), sort_keys=True) + ".data"
+    pattern = next(d for d in deps if d["output"] == key)
     body = {
         "output": pattern["output"],
         "outputs": {"id": ids.export_download(target), "property": "data"},

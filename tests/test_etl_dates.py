@@ -2,7 +2,7 @@
 
 import pyarrow as pa
 
-from observatory.etl.transform import _strict_strptime
+from observatory.etl.times import _strict_strptime
 
 
 def test_impossible_dates_become_null_and_real_ones_read():
@@ -25,7 +25,7 @@ def _reference(text: list[str | None], fmt: str) -> list:
     import numpy as np
     import pyarrow.compute as pc
 
-    from observatory.etl.transform import _same_modulo_zeros
+    from observatory.etl.times import _same_modulo_zeros
 
     arr = pa.array(text, pa.string())
     parsed = pc.strptime(arr, format=fmt, unit="s", error_is_null=True)
@@ -56,7 +56,7 @@ def test_fast_path_agrees_with_the_exact_check_on_a_grid_of_odd_dates():
 def test_byte_matrix_path_agrees_with_the_exact_check_on_fixed_width_dates():
     # Every text 16 bytes wide (zero-padded), so the numpy byte-matrix comparison decides; rolled-over dates
     # (31/04, 29/02 of a common year), out-of-range fields and a wrong separator of the same width included.
-    from observatory.etl.transform import _equals_rendering
+    from observatory.etl.times import _equals_rendering
 
     text = [f"{d:02d}/{m:02d}/{y} {h:02d}:{mi:02d}" for d in (0, 1, 28, 29, 30, 31, 32) for m in (0, 1, 2, 4, 12, 13)
             for y in ("2021", "2024", "0999") for h, mi in ((0, 0), (23, 59), (24, 0))]
@@ -74,7 +74,7 @@ def test_byte_matrix_path_agrees_with_the_exact_check_on_fixed_width_dates():
 def test_time_order_is_the_stable_order_with_unreadable_dates_last():
     import numpy as np
 
-    from observatory.etl.transform import _stable_argsort
+    from observatory.etl.times import _stable_argsort
 
     rng = np.random.default_rng(0)
     for _ in range(200):

@@ -32,8 +32,11 @@ def _csv_bytes(header: list[str], rows: list[list[str]], delimiter: str, good: i
 def _check(result) -> None:
     for f in result.files:
         assert f.message == "" or "\n" not in f.message
-        if not (f.refused or f.skipped):
-            assert f.rows_read == f.accepted + f.quarantined + f.duplicates, f.as_dict()
+        assert len(f.message) <= 700, f.message  # one readable line per file, however long the bad values
+        if not f.skipped:
+            assert f.rows_read == f.accepted + f.quarantined + f.duplicates + f.unpublished, f.as_dict()
+        if f.refused:
+            assert f.accepted == 0 and f.unpublished == f.rows_read - f.quarantined
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

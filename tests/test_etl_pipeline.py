@@ -160,7 +160,7 @@ def test_point_in_the_rhone_is_kept_and_located(tmp_path):
 
 def test_point_just_outside_within_tolerance_is_kept_with_nearest_arrondissement(tmp_path):
     s = settings_for(tmp_path)
-    from observatory.etl.transform import territory_index
+    from observatory.etl.places import territory_index
     from observatory.territory import load_territory
 
     idx = territory_index(load_territory(s))
@@ -255,6 +255,10 @@ def test_same_key_twice_in_one_file_the_later_line_wins_even_if_dated_earlier(tm
     ])
     r = ingest(s, [f], "police_nationale")
     assert r.snapshot_id and conservation_holds(r)
-    assert (r.files[0].rows_read, r.files[0].accepted, r.files[0].duplicates) == (3, 2, 1)
+    # Line 4 differs from line 2: a revision within the file (both versions accepted, the later one published).
+    f0 = r.files[0]
+    assert (f0.rows_read, f0.accepted, f0.duplicates, f0.revisions) == (3, 3, 0, 1)
+    assert any("1 identifiant(s) sur plusieurs lignes" in n and "révisions" in n for n in f0.notes)
     d1 = _incidents(s).loc["police_nationale:D1"]
     assert d1[S.SOURCE_ROW] == 4 and d1[S.ARRONDISSEMENT] == "69383"
+    assert len(_incidents(s)) == 2

@@ -161,15 +161,15 @@ filename_pattern = '(\\d{4})-(\\d{2})'
 def test_profile_errors_name_the_file_and_key(tmp_path):
     bad = tmp_path / "x.toml"
     bad.write_text('[source]\nname="x"\n[time]\ncolumn="d"\nformat="%d"\n[columns]\nlabel="l"\n', encoding="utf-8")
-    with pytest.raises(ProfileError, match=r"x\.toml.*\[id\]"):
+    with pytest.raises(ProfileError, match=r"(?s)x\.toml.*\[id\]"):
         load_profile_file(bad)
-    bad.write_text('[source]\nname="x"\n[id]\ncolumn="i"\n[time]\ncolumn="d"\nformat="%d"\n[location]\ncrs="EPSG:3857"\n[columns]\nlabel="l"\n', encoding="utf-8")
+    bad.write_text('[source]\nname="x"\n[id]\ncolumn="i"\n[time]\ncolumn="d"\nformat="%d"\n[location]\ncrs="EPSG:999999"\n[columns]\nlabel="l"\n', encoding="utf-8")
     with pytest.raises(ProfileError, match="crs"):
         load_profile_file(bad)
     labels = tmp_path / "l.csv"
     labels.write_text("label,category\nTruc,categorie_inexistante\n", encoding="utf-8")
     bad.write_text('[source]\nname="x"\n[id]\ncolumn="i"\n[time]\ncolumn="d"\nformat="%d"\n[columns]\nlabel="l"\n[labels]\nfile="l.csv"\n', encoding="utf-8")
-    with pytest.raises(ProfileError, match=r"ligne 2.*categorie_inexistante"):
+    with pytest.raises(ProfileError, match=r"(?s)ligne 2.*categorie_inexistante"):
         load_profile_file(bad)
 
 

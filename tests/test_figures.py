@@ -225,3 +225,41 @@ def test_a_map_whose_only_counts_are_withheld_does_not_say_there_is_nothing():
     assert [a.text for a in hidden_only.layout.annotations] == ["Effectifs trop faibles : valeurs non publiées"]
     empty = figures.choropleth_map(pd.DataFrame({"id": ["a", "b"], "v": [0.0, 0.0]}), gj, "id", "v", "Faits")
     assert [a.text for a in empty.layout.annotations] == ["Aucun fait pour ces filtres"]
+
+
+def test_change_bar_labels_have_room_inside_the_axis_range():
+    # The largest bar's label (« +400 % ⚠ », 9 characters) needs about a fifth of a 320 px plot on its side.
+    df = pd.DataFrame({"l": ["a", "b", "c"], "d": [10, -9, 2], "p": [4.0, -0.5, 0.1], "significant": [False] * 3, "unreliable": [True, True, False]})
+    fig = figures.change_bars(df, "l", "d", pct_col="p")
+    lo, hi = fig.layout.xaxis.range
+    span = hi - lo
+    need = max(len(t) for t in fig.data[0].text) * 7 / 320
+    assert "+400\u00a0% ⚠" in fig.data[0].text
+    assert (hi - 10) / span >= need - 1e-9 and (-9 - lo) / span >= need - 1e-9
+
+
+def test_maps_without_tiles_draw_the_rivers_from_shipped_data():
+    layers = figures.base_layers("white-bg")
+    assert [f["properties"]["name"] for f in layers[0]["source"]["features"]] == ["Saône", "Rhône"]
+    assert layers[0]["type"] == "line" and layers[0]["below"] == "traces"
+    assert figures.base_layers("https://tiles.example/style.json") == []  # a tiled basemap already shows them
+    # Every point lies in Lyon's bounding box (a typo in a coordinate would draw a line across the map).
+    for feature in layers[0]["source"]["features"]:
+        for lon, lat in feature["geometry"]["coordinates"]:
+            assert 4.77 < lon < 4.90 and 45.70 < lat < 45.81
+
+
+def test_outline_legend_entries_have_a_colour_swatch():
+    gj = {"type": "FeatureCollection", "features": [{"type": "Feature", "id": "69381", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [[[4.83, 45.76], [4.84, 45.76], [4.84, 45.77], [4.83, 45.76]]]}}]}
+    df = pd.DataFrame({"arrondissement": ["69381"], "rate": [12.0], "name": ["Lyon 1er"]})
+    fig = figures.choropleth_map(df, gj, "arrondissement", "rate", "Taux", name_col="name", outlines=[(gj, "Hypercentre", "#7b3294")])
+    legend = [t for t in fig.data if t.showlegend and t.name == "Hypercentre"]
+    assert len(legend) == 1 and legend[0].type == "scattermap" and legend[0].line.color == "#7b3294"
+    outline = [t for t in fig.data if t.type == "choroplethmap" and t.legendgroup == "Hypercentre"]
+    assert outline and outline[0].showlegend is False
+
+
+def test_a_single_value_map_scale_starts_at_zero():
+    gj = {"type": "FeatureCollection", "features": [{"type": "Feature", "id": "69381", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [[[4.83, 45.76], [4.84, 45.76], [4.84, 45.77], [4.83, 45.76]]]}}]}
+    fig = figures.choropleth_map(pd.DataFrame({"a": ["69381"], "v": [45.4]}), gj, "a", "v", "Taux")
+    assert (fig.data[0].zmin, fig.data[0].zmax) == (0, 45.4)

@@ -39,10 +39,11 @@ def test_sentence_never_claims_significance_it_does_not_have():
 def test_how_to_read_and_methods_say_many_tests_and_overdispersion(settings):
     text = narrative.how_to_read(5)
     assert "une comparaison sur vingt" in text and "Benjamini–Hochberg" in text
-    assert "varient souvent plus que ce modèle" in text
+    assert "quasi-Poisson" in text and "pas de comparaison possible" in text
     d = build_diagnostic(_inputs(settings, _rows()), 2025, None, min_count=5)
     methods = dict(d.methods)["Test statistique"]
     assert "une ligne sur vingt" in methods and "Benjamini–Hochberg" in methods and "faits indépendants" in methods
+    assert "quasi-Poisson" in methods and "dispersion" in methods
 
 
 def test_benjamini_hochberg_by_hand():
@@ -325,7 +326,7 @@ def test_pdf_contains_the_expected_figures(settings, small_snapshot, tmp_path):
     flat = " ".join(text.replace("\u00a0", " ").split())
     total = an.counts(__import__("observatory.analytics", fromlist=["Filters"]).Filters(start="2025-01-01", end="2025-12-31"), by=())["count"].iloc[0]
     assert f"En 2025, {total:,} faits".replace(",", " ").replace("En 2025  ", "En 2025, ") in flat
-    assert "Diagnostic local de sécurité 2025" in flat and "snap-pdf" in flat
+    assert "Diagnostic local de sécurité 2025" in flat and "snap-pdf" not in flat  # a reader gets the data's date, not the id
     assert "Page 2 / " in flat  # page numbers
     assert "Figure 1." in flat and "Tableau 1." in flat
     assert "Règle de confidentialité" in flat and "Test statistique" in flat

@@ -17,7 +17,7 @@ from dash import Input, Output, dcc, html
 
 from observatory import auth
 from observatory.config import get_settings
-from observatory.dashboard import security
+from observatory.dashboard import access, security
 
 REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "correct-horse-battery"
@@ -70,6 +70,8 @@ def build_app(settings, pages=PAGES):
         dash.register_page(f"t_page{path.replace('/', '_') or 'home'}", path=path, layout=html.Div(children))
     app.layout = html.Div([html.Nav(id="t-nav"), dash.page_container])
     security.require_analyst("test-points*", "test-actions-edit")
+    # The role table: élu callbacks are declared, every other one stays analyst-only (default deny).
+    access.allow_callback(access.SIGNED_IN, *(f"{out}.children" for out, _, allowed in CALLBACKS if allowed))
     for out, inp, _ in CALLBACKS:
         app.callback(Output(out, "children"), Input(inp, "value"))(lambda v, _o=out: f"{_o}:{v}")
 
@@ -160,6 +162,10 @@ def test_sign_in_page_and_assets_are_public(app):
     assert client.get("/_dash-layout").status_code == 200
     deps = client.get("/_dash-dependencies")
     assert deps.status_code == 200
+    # Without a session, the callback graph holds the page router only (the sign-in page is a routed page).
+    outputs = [d["output"] for d in deps.get_json()]
+    assert any("_pages_content" in o for o in outputs)
+    assert not any(o.startswith("t-") for o in outputs), outputs
     assert client.get("/vendor/test-bootstrap.css").status_code == 200  # the sign-in page needs its CSS
     suites = [p for p in (r.rule for r in app.server.url_map.iter_rules()) if "_dash-component-suites" in p]
     assert suites, "Dash serves its scripts from component suites"
@@ -226,7 +232,8 @@ def test_elu_sees_exactly_the_elu_pages_and_callbacks(app):
 def test_elu_cannot_reach_analyst_data_through_an_input_or_state(app):
     client = app.server.test_client()
     sign_in(client, "paul")
-    # A legitimate output, but the request carries a registered analyst-only component as state.
+    # A legitimate output, but the request carries a registered analyst-only component as state: the callback
+    # declares no such state, so the request is not a call of it (400); nobody signed in learns only "sign in".
     body = {
         "output": "t-overview-kpis.children", "outputs": {"id": "t-overview-kpis", "property": "children"},
         "inputs": [{"id": "t-overview-in", "property": "value", "value": 1}],
@@ -234,10 +241,12 @@ def test_elu_cannot_reach_analyst_data_through_an_input_or_state(app):
         "changedPropIds": ["t-overview-in.value"],
     }
     assert app.server.test_client().post("/_dash-update-component", json=body, headers=ORIGIN).status_code == 401
-    assert client.post("/_dash-update-component", json=body, headers=ORIGIN).status_code == 403
-    # Pattern-matching ids match on their "type".
+    assert client.post("/_dash-update-component", json=body, headers=ORIGIN).status_code == 400
     body["state"] = [{"id": {"type": "test-points-layer", "index": 3}, "property": "value", "value": None}]
-    assert client.post("/_dash-update-component", json=body, headers=ORIGIN).status_code == 403
+    assert client.post("/_dash-update-component", json=body, headers=ORIGIN).status_code == 400
+    body["state"] = []
+    response = client.post("/_dash-update-component", json=body, headers=ORIGIN)
+    assert response.status_code == 200 and "t-overview-kpis:1" in response.get_data(as_text=True)
 
 
 def test_malformed_callback_body_is_refused(app):
@@ -398,3 +407,92 @@ def test_password_never_in_logs(app, caplog):
     text = caplog.text + "".join(str(r.args) for r in caplog.records)
     assert "sign-in marie" in text  # the log records sign-ins…
     assert PASSWORD not in text and "un-mauvais-secret-tape" not in text  # …never what was typed
+
+
+# Shared sign-in state, hosts, crafted requests (issue 14) -------------------------------------------------------
+
+def test_throttle_also_counts_across_names_from_one_address(users_settings):
+    from observatory.auth import sessions
+
+    address = "192.0.2.7"
+    for i in range(sessions.ADDRESS_LIMIT):
+        assert sessions.begin_attempt(users_settings, address, f"nom-{i}", now=1000.0 + i)
+    assert not sessions.begin_attempt(users_settings, address, "marie", now=1100.0)  # a new name: still blocked
+    assert sessions.begin_attempt(users_settings, "192.0.2.8", "marie", now=1100.0)  # another address is not
+    # The window passes: the address may try again.
+    assert sessions.begin_attempt(users_settings, address, "marie", now=1000.0 + sessions.WINDOW_S + 30)
+
+
+def test_a_success_forgets_the_pair_only(users_settings):
+    from observatory.auth import sessions
+
+    for _ in range(4):
+        sessions.begin_attempt(users_settings, "192.0.2.9", "paul", now=50.0)
+    sessions.attempt_succeeded(users_settings, "192.0.2.9", "paul")
+    for _ in range(sessions.PAIR_LIMIT):
+        assert sessions.begin_attempt(users_settings, "192.0.2.9", "paul", now=60.0)
+    assert not sessions.begin_attempt(users_settings, "192.0.2.9", "paul", now=61.0)
+    path = sessions.state_path(users_settings)
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_sign_out_ends_a_copied_cookie_and_only_post_signs_out(app):
+    client = app.server.test_client()
+    sign_in(client, "marie")
+    copy = app.server.test_client()
+    cookie = client.get_cookie("observatoire_session")
+    copy.set_cookie("observatoire_session", cookie.value)
+    assert call(copy, "t-carte-points", "t-carte-in").status_code == 200
+    assert client.get("/deconnexion").status_code == 405  # a link or an image cannot sign anyone out
+    assert call(client, "t-carte-points", "t-carte-in").status_code == 200
+    assert client.post("/deconnexion", headers=ORIGIN).status_code == 303
+    assert call(copy, "t-carte-points", "t-carte-in").status_code == 401  # the copy made before sign-out
+    sign_in(client, "marie")
+    assert call(client, "t-carte-points", "t-carte-in").status_code == 200  # a new sign-in works
+
+
+def test_password_change_ends_earlier_sessions(app, users_settings):
+    client = app.server.test_client()
+    sign_in(client, "paul")
+    assert call(client, "t-overview-kpis", "t-overview-in").status_code == 200
+    auth.add_user(users_settings, "paul", "un-autre-mot-de-passe", "elu", replace=True)
+    assert call(client, "t-overview-kpis", "t-overview-in").status_code == 401
+
+
+def test_callback_graph_needs_a_session(app):
+    anonymous = app.server.test_client().get("/_dash-dependencies").get_json()
+    client = app.server.test_client()
+    sign_in(client, "paul")
+    full = client.get("/_dash-dependencies").get_json()
+    assert len(full) > len(anonymous) >= 1
+    assert any(d["output"].startswith("t-overview") for d in full)
+
+
+def test_crafted_component_paths_are_404(app):
+    client = app.server.test_client()
+    for path in ("/_dash-component-suites/dash/nope.js", "/_dash-component-suites/inconnu/x.js",
+                 "/_dash-component-suites/dash/..%2f..%2fetc/passwd", "/_dash-component-suites/dash/deps/polyfill@7.v4_4_1m1.js"):
+        assert client.get(path).status_code == 404, path
+
+
+def test_allowed_hosts_setting(tmp_path, users_settings):
+    local = get_settings(root=REPO, env={}, data_dir=tmp_path / "local")
+    assert security.allowed_hosts(local) == security.LOOPBACK_HOSTS
+    assert security.allowed_hosts(users_settings) == ("*",)
+    configured = get_settings(root=REPO, env={"OBSERVATORY_ALLOWED_HOSTS": "observatoire.lyon.fr, .ville.fr"}, data_dir=tmp_path / "x")
+    assert security.allowed_hosts(configured) == ("observatoire.lyon.fr", ".ville.fr")
+    allowed = security.allowed_hosts(configured)
+    assert security.host_allowed("observatoire.lyon.fr:443", allowed)
+    assert security.host_allowed("stats.ville.fr", allowed) and security.host_allowed("ville.fr", allowed)
+    assert not security.host_allowed("observatoire.lyon.fr.attaquant.example", allowed)
+    assert not security.host_allowed("villeXfr", allowed)
+    for host in ("localhost:8050", "127.0.0.1", "[::1]:8050"):
+        assert security.host_allowed(host, security.LOOPBACK_HOSTS), host
+    assert not security.host_allowed("attacker.example:8050", security.LOOPBACK_HOSTS)
+
+
+def test_signed_in_mode_refuses_hosts_outside_the_setting(users_settings, page_registry):
+    app = build_app(users_settings.replace(allowed_hosts="observatoire.lyon.fr"))
+    client = app.server.test_client()
+    assert client.get("/connexion", headers={"Host": "observatoire.lyon.fr"}).status_code == 200
+    assert client.get("/connexion", headers={"Host": "attaquant.example"}).status_code == 400

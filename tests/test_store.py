@@ -10,7 +10,7 @@ import pytest
 
 from observatory import store
 from observatory.etl import ingest
-from observatory.etl.transform import grid_ids
+from observatory.etl.places import grid_ids
 from observatory.territory import grid_cell_ids
 from tests.etl_helpers import pn_row, settings_for, write_pn
 

@@ -204,7 +204,7 @@ def test_progress_and_report_rows():
     result = IngestResult(source="x", files=[FileReport(path=Path("/x/a.csv"), rows_read=5, accepted=3, quarantined=1, duplicates=1,
                                                          unmapped_labels={"Inconnu": 2})])
     assert upload.report_rows(result) == [{"file": "a.csv", "read": 5, "accepted": 3, "quarantined": 1, "duplicates": 1,
-                                           "revisions": 0, "unmapped": 1, "refused": False, "message": ""}]
+                                           "revisions": 0, "unpublished": 0, "unmapped": 1, "refused": False, "message": ""}]
 
 
 # Through HTTP: the upload callback --------------------------------------------------------------------------------
@@ -276,3 +276,23 @@ def _walk(component):
             yield from _walk(child)
     elif children is not None and hasattr(children, "_prop_names"):
         yield from _walk(children)
+
+
+def test_disk_full_while_staging_is_refused_in_french_and_cleaned(settings, tmp_path, monkeypatch):
+    import errno
+    from pathlib import Path as _Path
+
+    def full(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(_Path, "write_bytes", full)
+    spy = Spy()
+    with pytest.raises(UploadRefused, match="disque plein"):
+        start_upload(settings, data_url(b"NUM_FAIT;DATE\n1;2\n"), "pn.csv", "police_nationale", owner="marie", ingest=spy, wait=True)
+    monkeypatch.undo()
+    assert spy.calls == 0
+    staged = settings.raw_dir / "uploads" / "police_nationale"
+    assert not staged.exists() or not list(staged.iterdir())  # the stamp folder of the failed copy is gone
+    # The ingest lock was released: the next upload is not told one is already running.
+    job = start_upload(settings, data_url(pn_bytes(tmp_path, [pn_row("A1")])), "pn_2024-03-01.csv", "police_nationale", owner="marie", ingest=spy, wait=True)
+    assert job is not None

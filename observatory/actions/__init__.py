@@ -49,8 +49,23 @@ def _source(settings: Settings, incidents: pd.DataFrame | None):  # noqa: ANN202
     return FrameSource(incidents) if incidents is not None else SnapshotSource(settings)
 
 
+def _plan_key(settings: Settings) -> tuple:
+    """What the valid register and its perimeters depend on: the register and perimeter files, the territory."""
+    from observatory.actions.register import perimeters_path
+    from observatory.territory.geography import _cache_stamp
+
+    return (_stamp(register_path(settings)), _stamp(perimeters_path(settings)), _cache_stamp(settings))
+
+
 def actions_for_markers(settings: Settings) -> pd.DataFrame:
-    """Valid actions for chart markers, sorted by start (invalid lines are listed by ``check_register``)."""
+    """Valid actions for chart markers, sorted by start (invalid lines are listed by ``check_register``).
+
+    Read and validated once per version of the register (pages call this on every filter change)."""
+    return _actions_for_markers(settings, _plan_key(settings)).copy(deep=False)
+
+
+@lru_cache(maxsize=8)
+def _actions_for_markers(settings: Settings, _key: tuple) -> pd.DataFrame:
     from observatory.actions.service import load_plan
 
     reg = load_plan(settings).register
@@ -63,11 +78,18 @@ def actions_for_markers(settings: Settings) -> pd.DataFrame:
 
 
 def actions_layer(settings: Settings) -> gpd.GeoDataFrame:
-    """Perimeters of the valid actions, EPSG:4326, with the marker columns (a map layer for any page)."""
+    """Perimeters of the valid actions, EPSG:4326, with the marker columns (a map layer for any page).
+
+    Built once per version of the register, its perimeter file and the territory; each caller gets its own copy."""
+    return _actions_layer(settings, _plan_key(settings)).copy()
+
+
+@lru_cache(maxsize=8)
+def _actions_layer(settings: Settings, key: tuple) -> gpd.GeoDataFrame:
     from observatory.actions.service import load_plan
 
     plan = load_plan(settings)
-    markers = actions_for_markers(settings)
+    markers = _actions_for_markers(settings, key)
     geo = plan.perimeters[["action_id", "perimeter_kind", "geometry"]]
     # An empty register gives empty frames whose action_id dtypes differ (object vs float): align them.
     merged = markers.astype({"action_id": "string"}).merge(geo.astype({"action_id": "string"}), on="action_id", how="inner")
@@ -93,22 +115,30 @@ def objectives(settings: Settings, as_of: date | None = None, incidents: pd.Data
     return objectives_table(settings, load_plan(settings), _source(settings, incidents), as_of)
 
 
-def _stamp(path) -> int:  # noqa: ANN001 - Path
-    return path.stat().st_mtime_ns if path.exists() else 0
+def _stamp(path) -> tuple:  # noqa: ANN001 - Path
+    # Size and inode join the mtime: an atomic rewrite within the filesystem's timestamp granularity is seen.
+    try:
+        st = path.stat()
+    except OSError:
+        return ()
+    return st.st_mtime_ns, st.st_size, st.st_ino
+
+
+def _views_key(settings: Settings) -> tuple:
+    """(snapshot id, register, perimeters and territory stamps): what an evaluation of the current snapshot depends on."""
+    from observatory import store
+
+    return (store.current_snapshot_id(settings), *_plan_key(settings))
 
 
 def dashboard_views(settings: Settings) -> dict:
     """Everything the "Plan d'actions" page shows, cached per (snapshot, register version).
 
-    Returns {"plan": Plan, "evaluations": DataFrame, "objectives": DataFrame, "data_range": (date, date) | None}.
+    Returns {"key": the cache key, "layer": ``actions_layer``, "plan": Plan, "source": IncidentSource, "evaluations":
+    DataFrame, "objectives": DataFrame, "data_range": (date, date) | None}.
     The cache key changes when a new snapshot is published or the register / perimeter file is rewritten.
     """
-    from observatory import store
-    from observatory.actions.register import perimeters_path
-
-    snap = store.current_snapshot(settings)
-    key = (snap.id if snap else None, _stamp(register_path(settings)), _stamp(perimeters_path(settings)))
-    return _dashboard_views(settings, key)
+    return _dashboard_views(settings, _views_key(settings))
 
 
 @lru_cache(maxsize=4)
@@ -118,6 +148,8 @@ def _dashboard_views(settings: Settings, _key: tuple) -> dict:
     plan = load_plan(settings)
     source = SnapshotSource(settings)
     return {
+        "key": _key,
+        "layer": actions_layer(settings),
         "plan": plan,
         "source": source,
         "evaluations": evaluate_plan(settings, plan, source),
@@ -129,7 +161,21 @@ def _dashboard_views(settings: Settings, _key: tuple) -> dict:
 def evaluations_for_year(settings: Settings, year: int, incidents: pd.DataFrame | None = None) -> pd.DataFrame:
     """Actions active during ``year``, evaluated with the data up to 31 December of that year (reproducible),
     with their objective tracking when they have one (columns of ``evaluate_actions`` + ``objective_text``).
+
+    On the current snapshot (no ``incidents`` given) the result is computed once per (snapshot, register version,
+    year): the yearly diagnostic of the city and of each arrondissement asks for the same evaluations.
     """
+    if incidents is None:
+        return _evaluations_for_year(settings, int(year), _views_key(settings)).copy(deep=False)
+    return _evaluate_year(settings, year, incidents)
+
+
+@lru_cache(maxsize=16)
+def _evaluations_for_year(settings: Settings, year: int, _key: tuple) -> pd.DataFrame:
+    return _evaluate_year(settings, year, None)
+
+
+def _evaluate_year(settings: Settings, year: int, incidents: pd.DataFrame | None) -> pd.DataFrame:
     from observatory.actions.service import evaluate_plan, load_plan, objectives_table
 
     plan = load_plan(settings)

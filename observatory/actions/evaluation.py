@@ -68,6 +68,7 @@ def weighted_displacement_difference(
     control_weight: float = 1.0,
     displacement_control_weight: float = 1.0,
     alpha: float = ALPHA,
+    weights_estimated: bool = False,
 ) -> WDDResult:
     """Weighted Displacement Difference test (Wheeler & Ratcliffe 2018, Crime Science 7:11, doi:10.1186/s40163-018-0085-5).
 
@@ -81,7 +82,12 @@ def weighted_displacement_difference(
     normal distribution, and a (1 − alpha) interval WDD ± z_{1−alpha/2}·SE. With w = 1 this is exactly the
     paper's equations (the paper's worked example T = (207, 110), C = (308, 318), D = (178, 157),
     Cd = (150, 140) gives WDD = −118, SE = √1568, z = −2.98). The weights rescale a control to its area's
-    level (Wheeler's ``area_weights``, here as multipliers); they are treated as fixed constants.
+    level (Wheeler's ``area_weights``, here as multipliers); fixed constants by default.
+
+    ``weights_estimated``: the weights are w_c = T0/C0 and w_d = D0/Cd0 (D0/C0 with a shared control), estimated
+    from the same counts; the variance is then the delta-method variance of T1 − T0·C1/C0 + D1 − D0·Cd1/Cd0 (each
+    count Poisson, the shared control's gradients summed). It equals the constant-weight variance when the
+    controls do not change, and is larger when they do.
 
     When the same control serves both (``displacement_control=None`` with a displacement given), its counts
     enter twice and are perfectly correlated, so the variance uses (w_c + w_d)²·(C0 + C1) instead of the sum
@@ -106,6 +112,17 @@ def weighted_displacement_difference(
             disp_var = d0 + d1 + wd * wd * (e0 + e1)
             total_var = local_var + disp_var
     total = local + disp
+    if weights_estimated and c0 > 0:
+        # Delta method: gradient of the WDD with respect to each Poisson count, variance Σ grad²·count.
+        grads = {"t0": (t0, -c1 / c0), "t1": (t1, 1.0), "c0": (c0, t0 * c1 / c0**2), "c1": (c1, -t0 / c0)}
+        if displacement is not None:
+            if displacement_control is None:
+                grads["c0"] = (c0, grads["c0"][1] + d0 * c1 / c0**2)
+                grads["c1"] = (c1, grads["c1"][1] - d0 / c0)
+                grads.update({"d0": (d0, -c1 / c0), "d1": (d1, 1.0)})
+            elif e0 > 0:
+                grads.update({"d0": (d0, -e1 / e0), "d1": (d1, 1.0), "e0": (e0, d0 * e1 / e0**2), "e1": (e1, -d0 / e0)})
+        total_var = sum(g * g * n for n, g in grads.values())
     se = math.sqrt(total_var)
     if se > 0:
         z = total / se
@@ -459,7 +476,9 @@ def evaluate_counts(counts: AreaCounts, windows: Windows, has_control: bool = Tr
     """WDD, DiD and verdicts for counts already computed; the row the evaluation table shows."""
     result = None
     if has_control:
-        result = weighted_displacement_difference(counts.treated, counts.control, counts.buffer, counts.buffer_control, counts.control_weight, counts.buffer_weight)
+        # The weights are T0/C0 and D0/Cd0, estimated from the counts themselves: their uncertainty enters the variance.
+        result = weighted_displacement_difference(counts.treated, counts.control, counts.buffer, counts.buffer_control, counts.control_weight,
+                                                  counts.buffer_weight, weights_estimated=True)
     did = difference_in_differences(counts.treated, counts.control)
     code, text = verdict(result, counts.treated, counts.control, counts.control_weight, windows, has_control, did)
     local = local_test(result, did) if result else None

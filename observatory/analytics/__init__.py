@@ -21,13 +21,17 @@ Methods of ``Analytics`` (all cached by snapshot id, function and arguments; ``f
   rate_per_1000, note (+ row 69123 for the city).
 - ``rates_by_zone(filters, kinds=())`` → zone_id, kind, name, count, area_km2, rate_per_km2, note.
 - ``monthly_series(filters, by=None)`` → month, [by], count (all months of the span, zeros filled).
-- ``compare_periods(filters, kind="year"|"ytd"|"28d", reference=None, by=None, exposure_ratio=1.0)`` →
-  [by keys], group, current, previous, diff, pct_change, p_value, z, significant, unreliable, current_start,
-  current_end, previous_start, previous_end.
+- ``compare_periods(filters, kind="year"|"ytd"|"28d", reference=None, by=None, exposure_ratio=None)`` →
+  [by keys], group, current, previous, diff, pct_change, p_value, p_adjusted, z, significant, unreliable,
+  comparable, reason, test, phi, exposure_ratio, current_start, current_end, previous_start, previous_end
+  (periods cut at the last day of data, per-day exposure, coverage refusal, quasi-Poisson: ``docs/methods.md``).
+- ``analytics.verdicts.year_verdicts(unit_counts, year, coverage)`` (pure) → one verdict per (geography,
+  dimension, code) of a year's publication; ``reports.verdicts.publication_verdicts(inputs, year)`` builds it
+  for the yearly diagnostic (raw counts inside: protect before publishing).
 - ``contributions(filters, kind, reference, by="category")`` → by, current, previous, diff, share_of_change.
-- ``monthly_profile(filters)`` → year, month_of_year, count, seasonal_index.
-- ``same_month(filters, month=None, reference=None)`` → year, month_of_year, current, previous, diff,
-  pct_change, p_value, z, significant, unreliable.
+- ``monthly_profile(filters)`` → year, month_of_year, count, days, seasonal_index (per observed day).
+- ``same_month(filters, month=None, reference=None)`` → year, month_of_year, current, previous, days_current,
+  days_previous, diff, pct_change, p_value, z, significant, unreliable (per observed day).
 - ``hour_weekday(filters)`` → weekday, hour, count (168 rows; only hour-precise incidents).
 - ``concentration(filters, unit="grid"|"place", tops=(.01, .05, .1, .2))`` → year, incidents, places,
   places_with_incidents, gini, top_1pct, top_5pct, top_10pct, top_20pct.
@@ -55,7 +59,8 @@ category_col="category", geo_cols=None, add_totals=False, as_text=True)`` and ``
 """
 
 from observatory.analytics.compare import ALPHA, compare_counts, periods, poisson_test, poisson_tests, sqrt_z
-from observatory.analytics.engine import GROUP_EXPRESSIONS, Analytics, AnalyticsError, get_analytics
+from observatory.analytics.engine import Analytics, AnalyticsError, get_analytics
+from observatory.analytics.sql import GROUP_EXPRESSIONS
 from observatory.analytics.filters import Filters, FiltersError
 from observatory.analytics.privacy import protect, protection_status
 

@@ -1,7 +1,7 @@
 """The law of crime concentration: share of incidents in the top x % of places, cumulative curve, Gini.
 
-Cells are every cell of the city grid (``territory.city_grid``), zero cells included: leaving out empty
-cells would understate concentration. Only incidents with a grid cell (located to a point or an address)
+Cells are every cell of the city grid (``territory.city_grid``), or of the filtered arrondissements, zero cells
+included: leaving out empty cells would understate concentration, counting cells outside the filter overstates it. Only incidents with a grid cell (located to a point or an address)
 count; ``attrs['unlocated']`` says how many were left out, ``attrs['outside_grid']`` how many fell in cells
 beyond the city grid (tolerance band at the border).
 """
@@ -59,7 +59,12 @@ def _cell_counts_by_year(an: "Analytics", filters: Filters, unit: str) -> tuple[
     per_year: dict[int, np.ndarray] = {}
     outside = 0
     if unit == "grid":
-        cells = an.grid()["cell_id"].tolist()
+        grid = an.grid()
+        # The study area is the filtered territory: under an arrondissement filter, the empty cells of the rest
+        # of the city are not "places without incidents" (they would push the Gini towards 1).
+        if filters.arrondissements:
+            grid = grid[grid["arrondissement"].isin(filters.arrondissements)]
+        cells = grid["cell_id"].tolist()
         for y, part in c.groupby("year"):
             s = part.set_index(key)["count"]
             outside += int(s[~s.index.isin(cells)].sum())

@@ -22,34 +22,11 @@ import duckdb
 import pandas as pd
 
 from observatory import schema
+# The indicator modules import only ``sql`` and ``filters`` (never this facade), so importing them here is safe.
+from observatory.analytics import compare, concentration, hotspots, indicators, quality, seasonality, zones
 from observatory.analytics.filters import Filters
+from observatory.analytics.sql import GROUP_EXPRESSIONS, group_sql, precision_clause  # noqa: F401  (re-exported)
 from observatory.config import Settings
-
-# Group keys accepted by ``by=`` arguments -> SQL expression. A closed list: user input never reaches SQL text.
-GROUP_EXPRESSIONS: dict[str, str] = {
-    "arrondissement": "arrondissement",
-    "category": "category",
-    "family": "family",
-    "source": "source",
-    "location_quality": "location_quality",
-    "time_precision": "time_precision",
-    "place_type": "place_type",
-    "place_name": "place_name",
-    "raw_label": "raw_label",
-    "grid_cell": "grid_cell",
-    "iris": "iris",
-    "zone": "zone",  # one row per (incident, zone) after unnest
-    "year": "CAST(year AS INTEGER)",
-    "month": "CAST(date_trunc('month', local_ts) AS DATE)",
-    "month_of_year": "CAST(month(local_ts) AS INTEGER)",
-    "quarter": "CAST(date_trunc('quarter', local_ts) AS DATE)",
-    "day": "CAST(local_ts AS DATE)",
-    "hour": "CAST(hour(local_ts) AS INTEGER)",
-    "weekday": "CAST(isodow(local_ts) - 1 AS INTEGER)",
-}
-# Keys that need a precise enough time: rows known only to the month (or day) are excluded from them.
-_NEEDS_HOUR = {"hour"}
-_NEEDS_DAY = {"weekday", "day"}
 
 # Europe/Paris wall time. ICU's timezone() costs ≈ 100–170 ms per million rows, most of a typical query, so the
 # view computes it with integer arithmetic instead: the UTC instants of every daylight-saving change 1981–2099
@@ -107,25 +84,6 @@ class AnalyticsError(RuntimeError):
 
 def _one_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-
-
-def group_sql(by: Iterable[str]) -> list[tuple[str, str]]:
-    """(name, SQL expression) of each group key, refusing unknown keys with a clear message."""
-    out = []
-    for key in by:
-        if key not in GROUP_EXPRESSIONS:
-            raise ValueError(f"regroupement inconnu {key!r} ; possibles : {', '.join(GROUP_EXPRESSIONS)}")
-        out.append((key, GROUP_EXPRESSIONS[key]))
-    return out
-
-
-def precision_clause(by: Iterable[str]) -> str:
-    keys = set(by)
-    if keys & _NEEDS_HOUR:
-        return "time_precision = 'hour'"
-    if keys & _NEEDS_DAY:
-        return "time_precision <> 'month'"
-    return "TRUE"
 
 
 def _files_id(paths: list[Path]) -> str:
@@ -275,9 +233,7 @@ class Analytics:
         with self._lock:
             w = self._weights.get(band_m)
         if w is None:
-            from observatory.analytics.hotspots import distance_band_weights
-
-            w = distance_band_weights(grid["x"].to_numpy(), grid["y"].to_numpy(), band_m)
+            w = hotspots.distance_band_weights(grid["x"].to_numpy(), grid["y"].to_numpy(), band_m)
             with self._lock:
                 self._weights[band_m] = w
         return w
@@ -307,116 +263,76 @@ class Analytics:
 
     # Indicators (thin wrappers, cached) -----------------------------------------------------------------------
     def counts(self, filters: Filters | None = None, by: Iterable[str] = ("arrondissement",)) -> pd.DataFrame:
-        from observatory.analytics import indicators
-
         return self.cached("counts", indicators.counts, filters or Filters(), tuple(by))
 
     def rates_by_arrondissement(self, filters: Filters | None = None, include_city: bool = True, by: str | None = None) -> pd.DataFrame:
-        from observatory.analytics import indicators
-
         return self.cached("rates_by_arrondissement", indicators.rates_by_arrondissement, filters or Filters(), include_city, by)
 
     def rates_by_zone(self, filters: Filters | None = None, kinds: Iterable[str] = ()) -> pd.DataFrame:
-        from observatory.analytics import indicators
-
         return self.cached("rates_by_zone", indicators.rates_by_zone, filters or Filters(), tuple(kinds))
 
     def monthly_series(self, filters: Filters | None = None, by: str | None = None) -> pd.DataFrame:
-        from observatory.analytics import indicators
-
         return self.cached("monthly_series", indicators.monthly_series, filters or Filters(), by)
 
     def compare_periods(self, filters: Filters | None = None, kind: str = "year", reference: date | None = None,
-                        by: str | Iterable[str] | None = None, exposure_ratio: float = 1.0) -> pd.DataFrame:
-        from observatory.analytics import compare
-
+                        by: str | Iterable[str] | None = None, exposure_ratio: float | None = None) -> pd.DataFrame:
         by_t = (by,) if isinstance(by, str) else tuple(by or ())
         return self.cached("compare_periods", compare.compare_periods, filters or Filters(), kind, reference, by_t, exposure_ratio)
 
     def contributions(self, filters: Filters | None = None, kind: str = "year", reference: date | None = None,
                       by: str = "category") -> pd.DataFrame:
-        from observatory.analytics import compare
-
         return self.cached("contributions", compare.contributions, filters or Filters(), kind, reference, by)
 
 
     # Seasonality
     def monthly_profile(self, filters: Filters | None = None) -> pd.DataFrame:
-        from observatory.analytics import seasonality
-
         return self.cached("monthly_profile", seasonality.monthly_profile, filters or Filters())
 
     def same_month(self, filters: Filters | None = None, month: int | None = None, reference: date | None = None) -> pd.DataFrame:
-        from observatory.analytics import seasonality
-
         return self.cached("same_month", seasonality.same_month, filters or Filters(), month, reference)
 
     def hour_weekday(self, filters: Filters | None = None) -> pd.DataFrame:
-        from observatory.analytics import seasonality
-
         return self.cached("hour_weekday", seasonality.hour_weekday, filters or Filters())
 
     # Concentration
     def concentration(self, filters: Filters | None = None, unit: str = "grid", tops: tuple[float, ...] = (0.01, 0.05, 0.10, 0.20)) -> pd.DataFrame:
-        from observatory.analytics import concentration
-
         return self.cached("concentration", concentration.concentration, filters or Filters(), unit, tuple(tops))
 
     def concentration_curve(self, filters: Filters | None = None, unit: str = "grid") -> pd.DataFrame:
-        from observatory.analytics import concentration
-
         return self.cached("concentration_curve", concentration.concentration_curve, filters or Filters(), unit)
 
     # Hot spots
     def hotspots(self, filters: Filters | None = None, band_m: float = 400.0, fdr: bool = True) -> pd.DataFrame:
-        from observatory.analytics import hotspots
-
         return self.cached("hotspots", hotspots.hotspots, filters or Filters(), float(band_m), fdr)
 
     def persistence(self, filters: Filters | None = None, n_quarters: int = 4, reference: date | None = None,
                     confidence: int = 95, band_m: float = 400.0) -> pd.DataFrame:
-        from observatory.analytics import hotspots
-
         return self.cached("persistence", hotspots.persistence, filters or Filters(), n_quarters, reference, confidence, float(band_m))
 
     def predictive_accuracy(self, filters: Filters | None = None, kind: str = "year", reference: date | None = None,
                             confidence: int = 95, band_m: float = 400.0) -> pd.DataFrame:
-        from observatory.analytics import hotspots
-
         return self.cached("predictive_accuracy", hotspots.predictive_accuracy, filters or Filters(), kind, reference, confidence, float(band_m))
 
     # Zones
     def inside_outside(self, filters: Filters | None = None, zone_id: str = "hypercentre", kind: str = "year",
                        reference: date | None = None) -> pd.DataFrame:
-        from observatory.analytics import zones
-
         return self.cached("inside_outside", zones.inside_outside, filters or Filters(), zone_id, kind, reference)
 
     def pool_seasons(self, filters: Filters | None = None, year: int | None = None, previous_years: int = 3) -> pd.DataFrame:
-        from observatory.analytics import zones
-
         return self.cached("pool_seasons", zones.pool_seasons, filters or Filters(), year, previous_years)
 
     # Data quality
     def coverage(self, filters: Filters | None = None) -> pd.DataFrame:
-        from observatory.analytics import quality
-
         return self.cached("coverage", quality.coverage, filters or Filters())
 
     def location_quality(self, filters: Filters | None = None) -> pd.DataFrame:
-        from observatory.analytics import quality
-
         return self.cached("location_quality", quality.location_quality, filters or Filters())
 
     def unmapped_labels(self, filters: Filters | None = None) -> pd.DataFrame:
-        from observatory.analytics import quality
-
         return self.cached("unmapped_labels", quality.unmapped_labels, filters or Filters())
 
     def quarantine_counts(self) -> pd.DataFrame:
         """Not cached: the quarantine lives beside the snapshot and is small."""
-        from observatory.analytics import quality
-
         return quality.quarantine_counts(self.settings)
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from observatory import schema
-from observatory.analytics.engine import group_sql, precision_clause
+from observatory.analytics.sql import group_sql, precision_clause
 from observatory.analytics.filters import Filters
 
 if TYPE_CHECKING:
@@ -94,21 +94,37 @@ def rates_by_arrondissement(an: "Analytics", filters: Filters, include_city: boo
     return out
 
 
+LOCATED = ("point", "address")
+
+
 def rates_by_zone(an: "Analytics", filters: Filters, kinds: tuple[str, ...] = ()) -> pd.DataFrame:
     """One row per zone of the territory (zeros included), optionally only some kinds.
 
-    Columns: ``zone_id``, ``kind``, ``name``, ``count``, ``area_km2``, ``rate_per_km2``, ``note``.
+    Columns: ``zone_id``, ``kind``, ``name``, ``count`` (located points inside the zone), ``area_km2``,
+    ``rate_per_km2``, ``note``; ``attrs["placed_by_name"]``: per zone, the records attached to it by a quarter name
+    only (no point), for analyst screens (not protected: never publish it as is).
     """
     zones = an.territory.zones[["zone_id", "kind", "name", "area_km2"]]
     if kinds:
         zones = zones[zones["kind"].isin(kinds)]
-    c = counts(an, filters, ("zone",)).rename(columns={"zone": "zone_id"})
-    out = zones.merge(c[["zone_id", "count"]], on="zone_id", how="left")
+    c = counts(an, filters, ("zone", "location_quality")).rename(columns={"zone": "zone_id"})
+    # A zone's count is what lies inside it: located points (coordinates or address). Records placed in a zone
+    # only by a quarter name (sector, no point) are counted apart, never mixed in (they inflated QPV counts by
+    # a fifth to two fifths over the points inside).
+    located = c["location_quality"].isin(LOCATED)
+    inside = c[located].groupby("zone_id", as_index=False)["count"].sum()
+    by_name = c[~located].groupby("zone_id", as_index=False)["count"].sum().rename(columns={"count": "placed_by_name"})
+    out = zones.merge(inside, on="zone_id", how="left").merge(by_name, on="zone_id", how="left")
     out["count"] = out["count"].fillna(0).astype("int64")
+    out["placed_by_name"] = out["placed_by_name"].fillna(0).astype("int64")
     out["rate_per_km2"] = out["count"] / out["area_km2"]
     out["note"] = out["kind"].map({"hypercentre": HYPERCENTRE_NOTE}).fillna(ZONE_RATE_NOTE)
+    by_name = dict(zip(out["zone_id"], out["placed_by_name"].astype(int)))
     out = pd.DataFrame(out[["zone_id", "kind", "name", "count", "area_km2", "rate_per_km2", "note"]]).reset_index(drop=True)
-    out.attrs["note"] = ZONE_RATE_NOTE
+    # In attrs, not a column: a column would travel unprotected into public views and exports (small counts).
+    out.attrs["placed_by_name"] = by_name
+    out.attrs["note"] = ZONE_RATE_NOTE + (" Faits localisés par un point ou une adresse ; ceux rattachés à la zone par un simple nom de "
+                                          "quartier sont comptés à part.")
     return out
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from observatory.analytics.compare import compare_counts, periods, poisson_test
+from observatory.analytics.compare import aligned_periods, compare_counts, poisson_test
 from observatory.analytics.filters import Filters
 
 if TYPE_CHECKING:
@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 POOL_NOTE = (
     "Piscines : zone tampon autour de chaque site. Saison = mois d'ouverture (été : juin–août). Les comptes en et "
-    "hors saison sont comparés à durée égale (test de Poisson pondéré par le nombre de mois)."
+    "hors saison, et ceux des saisons précédentes, sont comparés par jour de données (test de Poisson pondéré par "
+    "le nombre de jours couverts : une saison en cours n'est comparée qu'à ses jours observés)."
 )
 
 
@@ -40,11 +41,14 @@ def inside_outside(an: "Analytics", filters: Filters, zone_id: str = "hypercentr
     Drop ``zones`` from ``filters`` (a zone filter would empty the outside); arrondissement filters still apply.
     """
     filters = filters.replace(zones=())
-    reference = reference or an.date_range(filters)[1] or date.today()
-    (cs, ce), (ps, pe) = periods(kind, reference)
+    data_end = an.date_range(filters.replace(start=None, end=None))[1]
+    reference = reference or data_end or date.today()
+    # Aligned periods, per day (as compare_periods): a snapshot ending mid-July compares the same days.
+    (cs, ce), (ps, pe) = aligned_periods(kind, reference, data_end)
+    exposure = ((ce - cs).days + 1) / ((pe - ps).days + 1)
     in_c, out_c = _inside_outside_counts(an, filters, zone_id, cs, ce)
     in_p, out_p = _inside_outside_counts(an, filters, zone_id, ps, pe)
-    st = compare_counts(pd.Series([in_c, out_c]), pd.Series([in_p, out_p]))
+    st = compare_counts(pd.Series([in_c, out_c]), pd.Series([in_p, out_p]), exposure)
     st.insert(0, "area", ["inside", "outside"])
     st.insert(0, "zone_id", zone_id)
     total = in_c + out_c
@@ -85,29 +89,39 @@ def pool_seasons(an: "Analytics", filters: Filters, year: int | None = None, pre
         f"WHERE zone IN ({', '.join('?' * len(ids))}) GROUP BY ALL",
         params + [ids] + ids,
     )
+    from observatory.analytics.seasonality import _observed_days
+
+    def days(y: int, months) -> int:  # noqa: ANN001 - days of data of those months of year y
+        return sum(_observed_days(y, m, lo, hi) for m in months)
+
     rows = []
     for pool in pools.itertuples():
         months = SEASON_MONTHS.get(pool.season, SEASON_MONTHS["summer"])
+        others = [m for m in range(1, 13) if m not in months]
         mine = c[c["zone"] == pool.zone_id]
         this = mine[mine["year"] == year]
         in_s = int(this.loc[this["m"].isin(months), "n"].sum())
         out_s = int(this.loc[~this["m"].isin(months), "n"].sum())
         in_m, out_m = len(months), 12 - len(months)
+        # Exposures are days of data (a season still running, a snapshot ending mid-year), not whole months.
+        in_d, out_d = days(year, months), days(year, others)
         prev_years = list(range(first_year, year))
         prev = mine[mine["year"].isin(prev_years)]
         prev_in = int(prev.loc[prev["m"].isin(months), "n"].sum())
+        prev_d = sum(days(y, months) for y in prev_years)
         k = len(prev_years)
-        p_io = poisson_test(in_s, out_s, in_m / out_m)
-        p_prev = poisson_test(in_s, prev_in, 1 / k) if k else np.nan
+        p_io = poisson_test(in_s, out_s, in_d / out_d) if in_d and out_d else np.nan
+        p_prev = poisson_test(in_s, prev_in, in_d / prev_d) if k and in_d and prev_d else np.nan
+        per_month = 365.25 / 12
         rows.append({
             "zone_id": pool.zone_id, "name": pool.name, "season": pool.season, "year": year,
-            "in_season": in_s, "out_season": out_s, "in_months": in_m, "out_months": out_m,
-            "rate_in": in_s / in_m, "rate_out": out_s / out_m,
-            "ratio": (in_s / in_m) / (out_s / out_m) if out_s else np.nan,
-            "p_value": p_io, "significant": p_io < 0.05,
-            "previous_in_season": prev_in, "previous_years": k,
+            "in_season": in_s, "out_season": out_s, "in_months": in_m, "out_months": out_m, "in_days": in_d, "out_days": out_d,
+            "rate_in": in_s / in_d * per_month if in_d else np.nan, "rate_out": out_s / out_d * per_month if out_d else np.nan,
+            "ratio": (in_s / in_d) / (out_s / out_d) if out_s and in_d and out_d else np.nan,
+            "p_value": p_io, "significant": bool(p_io < 0.05) if not np.isnan(p_io) else False,
+            "previous_in_season": prev_in, "previous_years": k, "previous_days": prev_d,
             "previous_mean": prev_in / k if k else np.nan,
-            "p_value_vs_previous": p_prev, "significant_vs_previous": bool(k and p_prev < 0.05),
+            "p_value_vs_previous": p_prev, "significant_vs_previous": bool(k and not np.isnan(p_prev) and p_prev < 0.05),
             "unreliable": in_s < 10 or (k > 0 and prev_in / k < 20),
         })
     out = pd.DataFrame(rows)

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from observatory.commands.common import console, fail, fmt_paris, french_typer, settings_or_fail
+from observatory.commands.common import console, err_console, fail, fmt_paris, french_typer, settings_or_fail
 from observatory.labels import arrondissement_label, fmt_int, source_label
 
 sources_app = french_typer(help="Profils de lecture des partenaires : vérifier un fichier avec un profil avant de l'intégrer.")
@@ -46,7 +46,8 @@ def file_kind(path: Path) -> str | None:
             with zipfile.ZipFile(path) as archive:
                 names = archive.namelist()
         except (zipfile.BadZipFile, OSError):
-            return "zip"
+            # A zip signature without a readable directory: most often a workbook cut short; the reader says so.
+            return "xlsx" if path.suffix.lower() == ".xlsx" else "zip"
         return "xlsx" if any(n.startswith("xl/") for n in names) else "zip"
     if head.startswith(_XLS_MAGIC):
         return "xls"
@@ -92,6 +93,40 @@ def _profile_or_none(settings, name: str):
         return None
 
 
+def _missing(value) -> bool:
+    """None, NaN or NaT (a row without location has NaN where a string is expected)."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # NaN and NaT are not equal to themselves
+    except (TypeError, ValueError):
+        return False
+
+
+def _cell(value) -> str:
+    return "–" if _missing(value) or value == "" else str(value)
+
+
+def compact_original(original: str, limit: int, per_value: int = 28) -> str:
+    """The original values of a quarantined row as « col: value · … », each value shortened on its own, so that a
+    long address never hides the coordinates that follow it."""
+    import json
+
+    try:
+        data = json.loads(original)
+    except (TypeError, ValueError):
+        data = None
+    if not isinstance(data, dict):
+        text = str(original)
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+    parts = []
+    for k, v in data.items():
+        v = "" if v is None else str(v)
+        parts.append(f"{k}: {v if len(v) <= per_value else v[: per_value - 1] + '…'}")
+    text = " · ".join(parts)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _num_col(table: Table, header: str) -> None:
     # Numbers never wrap inside a cell (« 12 3 / 45 » is unreadable): text columns give way instead.
     table.add_column(header, justify="right", no_wrap=True)
@@ -105,15 +140,17 @@ def _fits(table: Table) -> bool:
 def _summary_table(result) -> Table:
     table = Table(title=f"Intégration — {source_label(result.source)}", box=box.SIMPLE_HEAD)
     table.add_column("Fichier", overflow="fold")
-    for col in ("Lues", "Acceptées", "Quarantaine", "Doublons", "Révisions", "Non classés"):
+    for col in ("Lues", "Acceptées", "Quarantaine", "Doublons", "Non publiées", "Révisions", "Non classés"):
         _num_col(table, col)
     table.add_column("État")
     for f in result.files:
         state = "refusé" if f.refused else ("rien à faire" if f.skipped else "intégré")
         table.add_row(
             f.source_file, fmt_int(f.rows_read), fmt_int(f.accepted), fmt_int(f.quarantined), fmt_int(f.duplicates),
-            fmt_int(f.revisions), fmt_int(sum(f.unmapped_labels.values())), state,
+            fmt_int(f.unpublished), fmt_int(f.revisions), fmt_int(sum(f.unmapped_labels.values())), state,
         )
+    if any(f.unpublished for f in result.files):
+        table.caption = "Non publiées : lignes valides d'un fichier refusé (rien n'est publié d'un fichier refusé). Lues = Acceptées + Quarantaine + Doublons + Non publiées."
     return table
 
 
@@ -142,6 +179,10 @@ def ingest_cmd(
         ..., "--source", "-s", metavar="PARTENAIRE",
         help="Nom du partenaire, c'est-à-dire du profil data/raw/sources/PARTENAIRE.toml (ex. police_nationale).",
     ),
+    reprocess: bool = typer.Option(
+        False, "--reprocess",
+        help="Relire les fichiers déjà intégrés (après correction du profil ou des libellés) : incidents inchangés comptés en doublons, modifiés en révisions.",
+    ),
 ) -> None:
     """Intégrer des extraits d'un partenaire : lire, classer, contrôler, localiser, dédoublonner, puis publier un nouvel instantané."""
     from observatory.etl import ingest
@@ -162,9 +203,9 @@ def ingest_cmd(
                 # total 0 means a stage whose length is unknown: an indeterminate bar.
                 bar.update(task, description=stage, completed=done, total=size or None)
 
-            result = ingest(settings, files, source, progress=progress)
+            result = ingest(settings, files, source, progress=progress, reprocess=reprocess)
     else:
-        result = ingest(settings, files, source)
+        result = ingest(settings, files, source, reprocess=reprocess)
     if result.failed:
         fail(result.message)
     if result.files:
@@ -176,7 +217,10 @@ def ingest_cmd(
     elif not refused:
         console.print("Rien à publier : " + "; ".join(f.message for f in result.files if f.message), highlight=False, markup=False)
     if refused:
-        fail(" | ".join(f.message for f in refused))
+        # One line per refused file (45 refused files joined on one line made a 20,000-character error).
+        for f in refused:
+            err_console.print(f"Refusé — {f.message}", highlight=False, markup=False, soft_wrap=True)
+        fail(f"{fmt_int(len(refused))} fichier(s) refusé(s) sur {fmt_int(len(result.files))} : rien n'a été publié pour eux (détail ci-dessus)")
 
 
 def _year_chunks(years: list, make) -> list[Table]:
@@ -220,10 +264,11 @@ def counts_tables(counts, short: bool | None = None) -> list[Table]:
 def history_tables(hist) -> list[Table]:
     """The last ingests: one table when it fits, else when/what (date, source, file, state) then the row counts."""
     rows = list(hist.itertuples())
-    counts = ("Lues", "Acceptées", "Quarantaine", "Doublons", "Révisions")
+    counts = ("Lues", "Acceptées", "Quarantaine", "Doublons", "Non publiées", "Révisions")
 
     def numbers(r) -> list[str]:
-        return [fmt_int(r.rows_read), fmt_int(r.accepted), fmt_int(r.quarantined), fmt_int(r.duplicates), fmt_int(r.revisions)]
+        unpublished = int(getattr(r, "unpublished", 0) or 0)
+        return [fmt_int(r.rows_read), fmt_int(r.accepted), fmt_int(r.quarantined), fmt_int(r.duplicates), fmt_int(unpublished), fmt_int(r.revisions)]
 
     def state(r) -> str:
         return "refusé" if r.refused else "intégré"
@@ -307,7 +352,7 @@ def quarantine(
             table.add_column(col, overflow="fold")
     shown = df if limit == 0 else df.head(limit)
     for r in shown.itertuples():
-        original = r.original if len(r.original) <= 160 else r.original[:160] + "…"
+        original = compact_original(r.original, 240)
         table.add_row(source_label(r.source), r.source_file, fmt_int(r.source_row), r.column, r.reason, original)
     if console.width >= QUARANTINE_TABLE_MIN_WIDTH:
         console.print(table)
@@ -316,7 +361,7 @@ def quarantine(
         console.print(f"[bold]Quarantaine — {fmt_int(len(df))} ligne(s)[/]", highlight=False)
         room = min(max(console.width - 12, 20), 160)
         for r in shown.itertuples():
-            original = r.original if len(r.original) <= room else r.original[:room - 1] + "…"
+            original = compact_original(r.original, room)
             console.print(f"{SHORT_SOURCE_LABELS.get(r.source, r.source)} · {r.source_file} · ligne {fmt_int(r.source_row)} · colonne {r.column}",
                           highlight=False, soft_wrap=True)
             console.print(f"  Motif   : {r.reason}", highlight=False, markup=False)
@@ -347,16 +392,19 @@ def sources_check(
     if prep is None:
         fail(refusal or "fichier illisible")
     rep = prep.report
-    console.print(f"{rep.source_file} : {fmt_int(rep.rows_read)} ligne(s) lue(s), {fmt_int(rep.rows_read - rep.quarantined)} valide(s), "
-                  f"{fmt_int(rep.quarantined)} en quarantaine (encodage {rep.encoding or 'xlsx'})", highlight=False)
+    dup = (f", dont {fmt_int(rep.duplicates)} doublon(s) (déjà dans l'instantané courant ou répétés dans le fichier) et "
+           f"{fmt_int(rep.revisions)} révision(s)") if rep.duplicates or rep.revisions else ""
+    console.print(f"{rep.source_file} : {fmt_int(rep.rows_read)} ligne(s) lue(s), {fmt_int(rep.rows_read - rep.quarantined)} valide(s){dup}, "
+                  f"{fmt_int(rep.quarantined)} en quarantaine (encodage {rep.encoding or 'xlsx'})", highlight=False, markup=False)
     if not preview.empty:
         table = Table(title="Aperçu (comme le profil les lit)")
         cols = ["source_id", "occurred_at", "time_precision", "raw_label", "category", "location_quality", "arrondissement", "zones"]
         for c in cols:
             table.add_column(c)
         for r in preview[cols].itertuples(index=False):
-            table.add_row(str(r.source_id), fmt_paris(r.occurred_at), r.time_precision, r.raw_label, r.category, r.location_quality,
-                          arrondissement_label(r.arrondissement) if r.arrondissement else "–", ", ".join(r.zones))
+            table.add_row(_cell(r.source_id), fmt_paris(r.occurred_at), _cell(r.time_precision), _cell(r.raw_label), _cell(r.category),
+                          _cell(r.location_quality), arrondissement_label(r.arrondissement) if not _missing(r.arrondissement) else "–",
+                          ", ".join(r.zones) if not _missing(r.zones) and len(r.zones) else "–")
         console.print(table)
     q = prep.quarantine.to_pandas() if prep.quarantine is not None else None
     if q is not None and len(q):
@@ -365,7 +413,7 @@ def sources_check(
         for c in ("Colonne", "Motif", "Valeurs d'origine"):
             table.add_column(c, overflow="fold")
         for r in q.head(50).itertuples():
-            table.add_row(fmt_int(r.source_row), r.column, r.reason, r.original[:160])
+            table.add_row(fmt_int(r.source_row), r.column, r.reason, compact_original(r.original, 240))
         console.print(table)
     if rep.unmapped_labels:
         console.print("Libellés non classés : " + ", ".join(f"{k} ({fmt_int(v)})" for k, v in rep.unmapped_labels.items()), highlight=False, markup=False)
@@ -374,6 +422,54 @@ def sources_check(
     if refusal:
         fail(f"ce fichier serait refusé : {refusal}")
     console.print("Le fichier serait accepté.")
+
+
+@sources_app.command("new")
+def sources_new(
+    file: Path = typer.Argument(..., metavar="FICHIER", help="Extrait du nouveau partenaire (CSV ou XLSX)."),
+    name: str = typer.Option(None, "--name", "-n", metavar="NOM", help="Nom du partenaire (défaut : d'après le nom du fichier)."),
+    force: bool = typer.Option(False, "--force", help="Remplacer un profil existant du même nom."),
+) -> None:
+    """Écrire un brouillon de profil d'après un fichier (encodage, séparateur, en-tête, dates, coordonnées et système) et la table de ses libellés à classer."""
+    import re
+
+    from observatory.etl.sniff import SniffError, render_labels, render_profile, sniff
+
+    settings = settings_or_fail()
+    if not file.is_file():
+        fail(f"{file.name} : fichier introuvable")
+    name = name or re.sub(r"[^a-z0-9]+", "_", re.sub(r"\d{4,}.*$", "", file.stem.lower())).strip("_") or "partenaire"
+    if not re.fullmatch(r"[a-z0-9_]+", name):
+        fail(f"nom de partenaire {name!r} : lettres minuscules, chiffres et _ seulement")
+    target = settings.sources_dir / f"{name}.toml"
+    labels = settings.sources_dir / f"{name}_labels.csv"
+    if (target.exists() or labels.exists()) and not force:
+        fail(f"{target.name} existe déjà dans {settings.sources_dir} : choisissez un autre --name ou ajoutez --force")
+    try:
+        draft = sniff(file, name)
+    except SniffError as exc:
+        fail(str(exc))
+    try:
+        settings.sources_dir.mkdir(parents=True, exist_ok=True)
+        target.write_text(render_profile(draft, file.name), encoding="utf-8")
+        labels.write_text(render_labels(draft), encoding="utf-8")
+    except OSError as exc:
+        from observatory.etl.guards import disk_error_message
+
+        fail(f"{target.name} : {disk_error_message(exc, settings.sources_dir)}")
+    enc = f", encodage {draft.encoding}, séparateur « {'tabulation' if draft.delimiter == chr(9) else draft.delimiter} »" if draft.format == "csv" else ""
+    console.print(f"Brouillon écrit : {target} ({draft.format}{enc}, en-tête ligne {draft.header_row})", highlight=False, markup=False)
+    console.print(f"  dates : {draft.time_column or '?'} au format {draft.time_format or '?'} (précision {draft.precision})", highlight=False, markup=False)
+    if draft.x:
+        console.print(f"  coordonnées : {draft.x}, {draft.y} en {draft.crs if draft.crs != '?' else 'système à indiquer'}", highlight=False, markup=False)
+    console.print(f"  identifiant : {draft.id_column or 'construit'}" + (f" (sinon construit à partir de {len(draft.build_from)} colonnes)" if draft.id_column and draft.build_from else ""),
+                  highlight=False, markup=False)
+    console.print(f"  libellés : {draft.label_column or '?'} — {fmt_int(len(draft.labels))} libellé(s) distinct(s) à classer dans {labels}",
+                  highlight=False, markup=False)
+    for note in draft.notes:
+        console.print(f"  à vérifier : {note}", highlight=False, markup=False)
+    console.print(f"Ensuite : remplissez la colonne category de {labels.name} (codes de observatory/data/nomenclature.csv), puis "
+                  f"« observatory sources check {name} {file} ».", highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -130,6 +130,21 @@ def public_filters(table: str, filters):  # noqa: ANN001, ANN201
     return filters.replace(categories=tuple(c for c in chosen if c not in schema.sensitive_categories()))
 
 
+def period_outside_data(filters, data_range) -> str | None:  # noqa: ANN001
+    """A French sentence when the asked period lies wholly outside the data (a table of zeros would read as « no
+    crime »); None when they overlap."""
+    first, last = data_range
+    if first is None or last is None:
+        return "aucun fait dans l'instantané : rien à exporter (lancez d'abord l'intégration des extraits)."
+    start = date.fromisoformat(str(filters.start)) if filters.start else None
+    end = date.fromisoformat(str(filters.end)) if filters.end else None
+    if (start and start > last) or (end and end < first):
+        asked = f"du {labels.fmt_date(start) if start else '…'} au {labels.fmt_date(end) if end else '…'}"
+        return (f"aucune donnée pour la période demandée ({asked}) : les faits de l'instantané vont du "
+                f"{labels.fmt_date(first)} au {labels.fmt_date(last)}. Rien n'est exporté.")
+    return None
+
+
 def export_table(an, table: str, filters, min_count: int, protected: bool):  # noqa: ANN001, ANN201
     """The table as exported: French column names, codes kept beside labels, protected when ``protected``.
 
@@ -208,6 +223,9 @@ def export(
         problem = unknown_codes(filters, known)
         if problem:
             fail(problem)
+        outside = period_outside_data(filters, an.date_range())
+        if outside:
+            fail(outside)
         frame = export_table(an, table, filters, settings.min_count, public)
     except AnalyticsError as exc:
         fail(str(exc))

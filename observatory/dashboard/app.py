@@ -76,6 +76,10 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     exporting.install(app)
     panel.install(app)
     geo.install(app)
+    # Static JavaScript and CSS compressed once at brotli's best level (observatory/dashboard/static_compression.py).
+    from observatory.dashboard import static_compression
+
+    static_compression.install(app, settings.processed_dir / "compressed-assets")
     return app
 
 
@@ -109,18 +113,18 @@ def filter_bar(an, settings: Settings) -> dbc.Card:  # noqa: ANN001
             [
                 dbc.Row(
                     [
-                        dbc.Col([dbc.Label("Du", html_for=ids.F_START, className="small mb-0"), dcc.Dropdown(id=ids.F_START, options=_month_options(first, last, False), placeholder="début", clearable=True)], md=2),
-                        dbc.Col([dbc.Label("Au", html_for=ids.F_END, className="small mb-0"), dcc.Dropdown(id=ids.F_END, options=_month_options(first, last, True), placeholder="fin", clearable=True)], md=2),
-                        dbc.Col([dbc.Label("Familles", html_for=ids.F_FAMILIES, className="small mb-0"), dcc.Dropdown(id=ids.F_FAMILIES, options=[{"label": f.label, "value": f.code} for f in fams.values()], placeholder="toutes", **dd)], md=2),
-                        dbc.Col([dbc.Label("Catégories", html_for=ids.F_CATEGORIES, className="small mb-0"), dcc.Dropdown(id=ids.F_CATEGORIES, options=[{"label": c.label, "value": c.code} for c in cats], placeholder="toutes", **dd)], md=3),
-                        dbc.Col([dbc.Label("Partenaires", html_for=ids.F_SOURCES, className="small mb-0"), dcc.Dropdown(id=ids.F_SOURCES, options=[{"label": labels.source_label(s), "value": s} for s in sources], placeholder="tous", **dd)], md=3),
+                        dbc.Col([dbc.Label("Du", html_for=ids.F_START_YEAR, className="small mb-0"), components.month_picker(ids.F_START, ids.F_START_YEAR, ids.F_START_MONTH, first, last, _month_options(first, last, False), "mois")], md=2),
+                        dbc.Col([dbc.Label("Au", html_for=ids.F_END_YEAR, className="small mb-0"), components.month_picker(ids.F_END, ids.F_END_YEAR, ids.F_END_MONTH, first, last, _month_options(first, last, True), "mois")], md=2),
+                        dbc.Col([dbc.Label("Familles", html_for=ids.F_FAMILIES, className="small mb-0"), components.dropdown(id=ids.F_FAMILIES, options=[{"label": f.label, "value": f.code} for f in fams.values()], placeholder="toutes", **dd)], md=2),
+                        dbc.Col([dbc.Label("Catégories", html_for=ids.F_CATEGORIES, className="small mb-0"), components.dropdown(id=ids.F_CATEGORIES, options=[{"label": c.label, "value": c.code} for c in cats], placeholder="toutes", **dd)], md=3),
+                        dbc.Col([dbc.Label("Partenaires", html_for=ids.F_SOURCES, className="small mb-0"), components.dropdown(id=ids.F_SOURCES, options=[{"label": labels.source_label(s), "value": s} for s in sources], placeholder="tous", **dd)], md=3),
                     ],
                     className="g-2",
                 ),
                 dbc.Row(
                     [
-                        dbc.Col([dbc.Label("Arrondissements", html_for=ids.F_ARRONDISSEMENTS, className="small mb-0"), dcc.Dropdown(id=ids.F_ARRONDISSEMENTS, options=[{"label": labels.arrondissement_label(c), "value": c} for c in schema.ARRONDISSEMENT_CODES], placeholder="tous", **dd)], md=2),
-                        dbc.Col([dbc.Label("Zones", html_for=ids.F_ZONES, className="small mb-0"), dcc.Dropdown(id=ids.F_ZONES, options=[{"label": f"{r.name} ({labels.ZONE_KIND_LABELS.get(r.kind, r.kind)})", "value": r.zone_id} for r in zones.itertuples()], placeholder="toutes", **dd)], md=3),
+                        dbc.Col([dbc.Label("Arrondissements", html_for=ids.F_ARRONDISSEMENTS, className="small mb-0"), components.dropdown(id=ids.F_ARRONDISSEMENTS, options=[{"label": labels.arrondissement_label(c), "value": c} for c in schema.ARRONDISSEMENT_CODES], placeholder="tous", **dd)], md=2),
+                        dbc.Col([dbc.Label("Zones", html_for=ids.F_ZONES, className="small mb-0"), components.dropdown(id=ids.F_ZONES, options=[{"label": f"{r.name} ({labels.ZONE_KIND_LABELS.get(r.kind, r.kind)})", "value": r.zone_id} for r in zones.itertuples()], placeholder="toutes", **dd)], md=3),
                         dbc.Col([dbc.Label("Heures", html_for=ids.F_HOURS, className="small mb-0"), dcc.RangeSlider(id=ids.F_HOURS, min=0, max=23, step=1, value=[0, 23], marks={h: f"{h} h" for h in (0, 6, 12, 18, 23)}, allowCross=False)], md=3),
                         dbc.Col([dbc.Label("Jours", html_for=ids.F_WEEKDAYS, className="small mb-0"), dbc.Checklist(id=ids.F_WEEKDAYS, options=[{"label": d[:3], "value": i} for i, d in enumerate(labels.WEEKDAYS)], value=list(range(7)), inline=True, className="small")], md=2),
                         dbc.Col(

@@ -13,18 +13,89 @@ from datetime import date
 from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
 import dash_bootstrap_components as dbc
+import numpy as np
 import pandas as pd
-from dash import dcc, html
+import dash
+from dash import Input, Output, dcc, html
 
 from observatory import labels
 from observatory.config import Settings
 from observatory.dashboard import ids
-from observatory.figures import image_export_config
+from observatory.figures import graph_config
 
 INGEST_HELP = (
     "Pour charger des données : « observatory ingest <partenaire> <fichiers…> » pour les extraits des partenaires, "
     "ou « make run » pour générer et intégrer les données de démonstration."
 )
+
+
+# French controls ---------------------------------------------------------------------------------------------------
+# Dash 4's dcc.Dropdown speaks English unless given its labels; every dropdown of the app is built by dropdown().
+DROPDOWN_LABELS = {
+    "select_all": "Tout sélectionner",
+    "deselect_all": "Tout désélectionner",
+    "selected_count": "{num_selected} sélectionné(s)",
+    "search": "Rechercher",
+    "clear_search": "Effacer la recherche",
+    "clear_selection": "Effacer la sélection",
+    "no_options_found": "Aucun choix ne correspond",
+}
+# Tall enough for the nine arrondissements or a year of months without scrolling (the default shows ~3 rows).
+DROPDOWN_MAX_HEIGHT = 340
+
+
+def dropdown(**kwargs: Any) -> dcc.Dropdown:
+    """A dcc.Dropdown with French texts and a list tall enough to read; any keyword overrides."""
+    kwargs.setdefault("labels", DROPDOWN_LABELS)
+    kwargs.setdefault("maxHeight", DROPDOWN_MAX_HEIGHT)
+    return dcc.Dropdown(**kwargs)
+
+
+def month_picker(target: str, year_id: str, month_id: str, first: date | None, last: date | None, options: list[dict], placeholder: str) -> html.Div:
+    """A month bound as a year and a month (12 rows at most, never 84): they write the ISO date of the hidden
+    ``target`` dropdown, which the filter callbacks and the address read as before."""
+    years = list(range(first.year, last.year + 1)) if first and last else []
+    return html.Div(
+        [
+            dropdown(id=year_id, options=[{"label": str(y), "value": y} for y in reversed(years)], placeholder="année", clearable=True, className="month-picker-year"),
+            dropdown(id=month_id, options=[{"label": labels.month_name(m), "value": m} for m in range(1, 13)], placeholder=placeholder, clearable=False, className="month-picker-month"),
+            html.Div(dropdown(id=target, options=options, clearable=True), className="d-none"),
+        ],
+        className="d-flex gap-1 month-picker",
+    )
+
+
+# The year/month pair and the ISO date of the bound stay in step both ways in one clientside callback (Dash allows
+# a callback whose outputs are its own inputs): the address fills the date, the date fills year and month, and a
+# choice of year or month writes the date. "end" bounds take the last day of the month.
+_SYNC_MONTH = """
+function(value, year, month) {
+    const nu = window.dash_clientside.no_update;
+    const trig = (window.dash_clientside.callback_context.triggered || []).map(t => t.prop_id.split('.')[0]);
+    const fromValue = trig.length === 0 || trig.includes('%(target)s') || trig.includes('');
+    if (fromValue) {
+        if (!value) { return [nu, null, null]; }
+        const parts = String(value).split('-');
+        return [nu, parseInt(parts[0], 10), parseInt(parts[1], 10)];
+    }
+    if (year === null || year === undefined) { return [null, nu, nu]; }
+    const m = month || %(default_month)d;
+    const day = %(end)s ? new Date(year, m, 0).getDate() : 1;
+    const pad = n => String(n).padStart(2, '0');
+    return [year + '-' + pad(m) + '-' + pad(day), nu, month ? nu : m];
+}
+"""
+for _target, _year, _month, _end in ((ids.F_START, ids.F_START_YEAR, ids.F_START_MONTH, False), (ids.F_END, ids.F_END_YEAR, ids.F_END_MONTH, True)):
+    dash.clientside_callback(
+        _SYNC_MONTH % {"target": _target, "default_month": 12 if _end else 1, "end": "true" if _end else "false"},
+        Output(_target, "value", allow_duplicate=True),
+        Output(_year, "value"),
+        Output(_month, "value"),
+        Input(_target, "value"),
+        Input(_year, "value"),
+        Input(_month, "value"),
+        prevent_initial_call="initial_duplicate",
+    )
 
 
 # Per-request context -----------------------------------------------------------------------------------------------
@@ -110,7 +181,9 @@ def method_note(an, filters, *, rate: bool = False, period: tuple[date | None, d
     if period is None and (start is None or end is None) and has_data(an):
         lo, hi = an.date_range(filters)
         start, end = start or lo, end or hi
-    parts = [f"Source : {sources} (observatoire, instantané {an.snapshot_id})", f"période {period_text(start, end)}"]
+    # An analyst reads the snapshot id (to reproduce a figure); an élu reads the date of the data.
+    origin = f"instantané {an.snapshot_id}" if is_analyst_view() else labels.data_as_of(getattr(an, "snapshot", None))
+    parts = [f"Source : {sources} (observatoire, {origin})", f"période {period_text(start, end)}"]
     territory = an.territory
     if rate:
         parts.append(labels.population_note(territory.population_vintage))
@@ -118,7 +191,15 @@ def method_note(an, filters, *, rate: bool = False, period: tuple[date | None, d
         parts.append("contours approximatifs")
     if extra:
         parts.append(extra.strip().rstrip("."))
-    return " ; ".join(parts) + "."
+    text = " ; ".join(parts) + "."
+    return text if is_analyst_view() else labels.public_text(text)
+
+
+def is_analyst_view() -> bool:
+    """True when the current request is an analyst's (texts may then name commands, pages and snapshot ids)."""
+    from observatory.dashboard import security
+
+    return security.is_analyst()
 
 
 # Cards ----------------------------------------------------------------------------------------------------------------
@@ -140,7 +221,7 @@ def figure_card(target: str, title: str, height: int | None = None, formats: Ite
     """A titled card: controls (optional), the graph (PNG export from the modebar), export buttons and method note."""
     graph = dcc.Graph(
         id=graph_id or target,
-        config=image_export_config(filename or target),
+        config=graph_config(filename or target),
         style={"height": f"{height}px"} if height else None,
         figure={"data": [], "layout": {"height": height or 300, "xaxis": {"visible": False}, "yaxis": {"visible": False}}},
     )
@@ -148,7 +229,8 @@ def figure_card(target: str, title: str, height: int | None = None, formats: Ite
     body.append(dcc.Loading(graph, type="circle", delay_show=300))
     return dbc.Card(
         [
-            dbc.CardHeader(html.Div([html.H2(title, className="h6 mb-0 flex-grow-1"), export_buttons(target, formats, svg=True)], className="d-flex align-items-center")),
+            # The title has an id so that a callback can name the period it shows (« Arrondissements — 2025 »).
+            dbc.CardHeader(html.Div([html.H2(title, id=f"{target}-title", className="h6 mb-0 flex-grow-1"), export_buttons(target, formats, svg=True)], className="d-flex align-items-center")),
             dbc.CardBody(body, className="p-2"),
             dbc.CardFooter(html.Small(id=ids.note(target), className="text-muted method-note"), className="py-1"),
         ],
@@ -189,6 +271,9 @@ def kpi_card(title: str, value: str, detail: str = "", tone: str = "neutral", hi
 
 def change_text(row: Mapping[str, Any]) -> tuple[str, str]:
     """('+12 % (+85 faits), significatif', tone) from a compare_periods row (or its protected view)."""
+    if row.get("comparable") is False or row.get("comparable") is np.False_:
+        # A partner without data in one of the periods: no change is stated, only why (analytics.compare).
+        return str(row.get("reason") or "pas de comparaison possible"), "neutral"
     if any(row.get(c) is None or (isinstance(row.get(c), float) and pd.isna(row.get(c))) for c in ("current", "previous")):
         return "évolution non publiée (effectifs trop faibles)", "neutral"
     pct = row.get("pct_change")

@@ -6,7 +6,7 @@ A page declares, next to its callback, how to rebuild the table behind a card::
     def _monthly_table(an, filters):
         return ExportTable(an.monthly_series(filters), value_cols=("count",))
 
-One generic callback (installed by ``create_app``) answers every export button: it rebuilds the table with the
+One server callback per card (installed by ``create_app``) answers its export buttons: it rebuilds the table with the
 filters of the URL and, for anyone who is not an analyst, protects it with ``shaping.protected_view`` — the
 very function the figures use, with the same value columns, keys and row totals, so an élu's file holds the
 protected table the card shows and nothing more. Every value computed from a count (rates, changes, tests,
@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Callable
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from dash import ALL, MATCH, Input, Output, State, ctx, dcc, no_update
+from dash import ALL, MATCH, Input, Output, State, dcc, no_update
 
 from observatory import labels
 from observatory.dashboard import ids
@@ -277,14 +277,14 @@ def registered() -> dict[str, str]:
     return {k: v[0] for k, v in _BUILDERS.items()}
 
 
-_BUILDERS: dict[str, tuple[str, Callable]] = {}
+_BUILDERS: dict[str, tuple[str, Callable, str]] = {}  # target -> (title, builder, module of the page that declared it)
 
 
 def exportable(target: str, title: str) -> Callable:
     """Register ``fn(analytics, filters) -> ExportTable`` as the data behind the card ``target``."""
 
     def deco(fn: Callable) -> Callable:
-        _BUILDERS[target] = (title, fn)
+        _BUILDERS[target] = (title, fn, fn.__module__)
         return fn
 
     return deco
@@ -357,7 +357,7 @@ def build_export(target: str, fmt: str, query: dict, analyst: bool, options: dic
 
     if target not in _BUILDERS:
         return None
-    title, fn = _BUILDERS[target]
+    title, fn, _module = _BUILDERS[target]
     filters = Filters.from_query(query or {})
     an = analytics()
     min_count = settings().min_count
@@ -411,13 +411,52 @@ def _geo_features(table: ExportTable, published: pd.DataFrame) -> list[dict]:
     return out
 
 
+def export_roles(target: str) -> tuple[str, ...]:
+    """Roles that may download the card ``target``: those of the page whose module registered it (an élu gets
+    the protected tables of the pages it may open, nothing else); analysts only when that page is not known."""
+    import dash
+
+    from observatory.dashboard import access, security
+
+    module = _BUILDERS[target][2] if target in _BUILDERS else ""
+    page = dash.page_registry.get(module)
+    if page is None:
+        return access.ANALYST_ROLES
+    return tuple(r for r in security.page_roles(page.get("path", "")) if r)
+
+
+def _install_export(app, target: str) -> None:  # noqa: ANN001 - dash.Dash
+    """The server callback of one card's downloads. One per card, so that the table served is fixed by the
+    callback the server registered (its identity), never by an id the browser sends."""
+    from observatory.dashboard import access
+
+    @app.callback(
+        Output(ids.export_download(target), "data"),
+        Input(ids.export_request(target), "data"),
+        State(ids.FILTERS, "data"),
+        prevent_initial_call=True,
+    )
+    def _export(request, query):  # noqa: ANN001, ANN202
+        if not isinstance(request, dict) or not request.get("fmt"):
+            return no_update
+        from observatory.dashboard.components import is_analyst
+
+        options = request.get("options") if isinstance(request.get("options"), dict) else {}
+        payload = build_export(target, str(request["fmt"]), query or {}, is_analyst(), options)
+        return payload if payload is not None else no_update
+
+    roles = export_roles(target)
+    if roles != access.ANALYST_ROLES:
+        access.allow_callback(roles, access.output_key(ids.export_download(target), "data"))
+
+
 def install(app) -> None:  # noqa: ANN001 - dash.Dash
     """The callbacks behind every export button of every page.
 
     A click is first seen in the browser, which records the format and the address's query (page options such
-    as the map layer live there, written by the pages) in the card's ``export-req`` store; the server callback
-    then builds the file from the filters and those options. The SVG button asks Plotly, in the browser, for
-    the figure as drawn.
+    as the map layer live there, written by the pages) in the card's ``export-req`` store; the card's own
+    server callback then builds the file from the filters and those options. The SVG button asks Plotly, in
+    the browser, for the figure as drawn. Call after the pages are imported (they register their cards).
     """
     app.clientside_callback(
         """
@@ -435,20 +474,8 @@ def install(app) -> None:  # noqa: ANN001 - dash.Dash
         prevent_initial_call=True,
     )
 
-    @app.callback(
-        Output(ids.export_download(MATCH), "data"),
-        Input(ids.export_request(MATCH), "data"),
-        State(ids.FILTERS, "data"),
-        prevent_initial_call=True,
-    )
-    def _export(request, query):  # noqa: ANN001, ANN202
-        trig = ctx.triggered_id
-        if not trig or not request or not request.get("fmt"):
-            return no_update
-        from observatory.dashboard.components import is_analyst
-
-        payload = build_export(trig["target"], str(request["fmt"]), query or {}, is_analyst(), request.get("options") or {})
-        return payload if payload is not None else no_update
+    for target in sorted(_BUILDERS):
+        _install_export(app, target)
 
     app.clientside_callback(
         """

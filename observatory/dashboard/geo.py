@@ -173,3 +173,63 @@ def install(app) -> None:  # noqa: ANN001 - dash.Dash
         response = flask.Response(body, mimetype="application/geo+json")
         response.headers["Cache-Control"] = "public, max-age=86400"
         return response
+
+
+# Names of grid cells ---------------------------------------------------------------------------------------------
+COMPASS = ("est", "nord-est", "nord", "nord-ouest", "ouest", "sud-ouest", "sud", "sud-est")
+NEAR_ZONE_M = 300.0
+
+
+def cell_places(cell_ids: pd.Series, territory, size_m: int) -> list[str]:  # noqa: ANN001 - territory.Territory
+    """A name a reader can place for each grid cell (« Moncey — Lyon 3e », « Lyon 7e, secteur sud »), never the
+    raw Lambert-93 id: the IRIS holding its centre when the IRIS are installed, else the priority perimeter
+    (hypercentre, pool, QPV) within 300 m, else its arrondissement and where in it (compass from its centre)."""
+    import geopandas as gpd
+    import shapely
+
+    from observatory import labels
+    from observatory.territory.geography import cell_geometry
+
+    if len(cell_ids) == 0:
+        return []
+    centres = cell_geometry(cell_ids.astype(str).reset_index(drop=True), size_m).centroid
+    arr = territory.arrondissements_l93()
+    points = gpd.GeoDataFrame(geometry=centres.to_numpy(), crs=centres.crs)
+    in_arr = gpd.sjoin(points, arr[["code", "geometry"]], how="left", predicate="within").groupby(level=0)["code"].first()
+    iris_names = pd.Series(index=points.index, dtype=object)
+    if getattr(territory, "iris", None) is not None and len(territory.iris):
+        iris = territory.iris.to_crs(centres.crs)
+        iris_names = gpd.sjoin(points, iris[["name", "geometry"]], how="left", predicate="within").groupby(level=0)["name"].first()
+    zones = territory.zones_l93()
+    zones = zones[zones["kind"].isin(["hypercentre", "piscine", "qpv"])]
+    out = []
+    for i, point in enumerate(points.geometry):
+        code = in_arr.get(i)
+        arr_name = labels.arrondissement_label(code) if isinstance(code, str) else "hors des arrondissements"
+        iris_name = iris_names.get(i)
+        if isinstance(iris_name, str) and iris_name:
+            out.append(f"{iris_name} — {arr_name}")
+            continue
+        if len(zones):
+            dist = shapely.distance(zones.geometry.to_numpy(), point)
+            j = int(np.argmin(dist))
+            if dist[j] <= NEAR_ZONE_M:
+                out.append(f"{'' if dist[j] == 0 else 'près de '}{zones.iloc[j]['name']} — {arr_name}")
+                continue
+        if isinstance(code, str):
+            c = arr.loc[arr["code"] == code].geometry.iloc[0].centroid
+            dx, dy = point.x - c.x, point.y - c.y
+            if (dx * dx + dy * dy) ** 0.5 < 500:
+                out.append(f"{arr_name}, secteur central")
+            else:
+                angle = (np.degrees(np.arctan2(dy, dx)) + 360 + 22.5) % 360
+                out.append(f"{arr_name}, secteur {COMPASS[int(angle // 45)]}")
+        else:
+            out.append(arr_name)
+    # Neighbouring cells can share a name: number the repeats so that each row stays distinct.
+    seen: dict[str, int] = {}
+    for i, name in enumerate(out):
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1:
+            out[i] = f"{name} ({seen[name]})"
+    return out

@@ -15,9 +15,21 @@ FILTER_ERROR = "filter-error"
 SHARE_LINK = "share-link"
 RESET_FILTERS = "filter-reset"
 
+# Veille (weekly watch of the cellules)
+VE_CELLULE = "veille-cellule"
+VE_WEEK = "veille-week"
+VE_ALERTS = "veille-alerts"
+VE_HISTORY = "veille-history"
+VE_NOTE = "veille-note"
+
 # Filter bar
 F_START = "filter-start"
 F_END = "filter-end"
+# Year and month halves of "Du" / "Au": they write the ISO date of F_START / F_END (a clientside sync).
+F_START_YEAR = "filter-start-year"
+F_START_MONTH = "filter-start-month"
+F_END_YEAR = "filter-end-year"
+F_END_MONTH = "filter-end-month"
 F_FAMILIES = "filter-families"
 F_CATEGORIES = "filter-categories"
 F_SOURCES = "filter-sources"

@@ -57,7 +57,7 @@ def _pick(df: pd.DataFrame, col: str, key: str) -> pd.DataFrame:
     return df[df[col].astype(str) == key].drop(columns=[col])
 
 
-CMP_DERIVED = ("diff", "pct_change", "p_value", "p_adjusted", "z", "significant", "unreliable")
+CMP_DERIVED = ("diff", "pct_change", "p_value", "p_adjusted", "z", "significant", "unreliable", "phi")
 
 
 def panel_content(an, filters, kind: str, key: str) -> list:  # noqa: ANN001
@@ -103,11 +103,11 @@ def panel_content(an, filters, kind: str, key: str) -> list:  # noqa: ANN001
     children.append(html.H3("Tendance mensuelle", className="h6 mt-2"))
     monthly = monthly.assign(month=pd.to_datetime(monthly["month"])) if len(monthly) else monthly
     monthly = components.view(monthly[["month", "count"]], ["count"]) if len(monthly) else monthly
-    children.append(dcc.Graph(figure=figures.time_series(monthly, "month", "count", height=200), config={"displayModeBar": False}))
+    children.append(dcc.Graph(figure=figures.time_series(monthly, "month", "count", height=200), config=figures.graph_config(modebar=False)))
     children.append(html.H3("Heure × jour de la semaine", className="h6 mt-2"))
     excluded = profile.attrs.get("excluded_imprecise")
     profile = components.view(profile[["weekday", "hour", "count"]], ["count"], keys=("weekday", "hour")) if len(profile) else profile
-    children.append(dcc.Graph(figure=figures.weekday_hour_heatmap(profile, height=240), config={"displayModeBar": False}))
+    children.append(dcc.Graph(figure=figures.weekday_hour_heatmap(profile, height=240), config=figures.graph_config(modebar=False)))
     if excluded:
         children.append(html.Small(f"{labels.fmt_int(excluded)} faits sans heure précise ne figurent pas dans ce profil.", className="text-muted"))
     private = [v for v in (cats, monthly, profile) if v.attrs.get("hidden")]

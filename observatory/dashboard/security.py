@@ -7,10 +7,17 @@
   anything else gets 401;
 * every Dash page path is checked against :data:`PAGE_ACCESS` (élus: ``/``, ``/bilan``, ``/zones``,
   ``/officielles``, ``/actions``; analysts and admins: every page);
-* every ``/_dash-update-component`` call is read before Dash runs it: the page router is refused a path the
-  role may not open, and an élu is refused (HTTP 403) any callback whose outputs, inputs or states touch a
-  component registered with :func:`require_analyst` or found only on analyst pages;
+* every ``/_dash-update-component`` call is identified on the server's own registry and authorised by the
+  role table of :mod:`observatory.dashboard.access` (unknown or mismatched: 400; not for this role: 403, or 401
+  without a session; undeclared callbacks are analyst-only); the page router is refused a path the role may
+  not open; a callback touching a component of :func:`require_analyst` is never an élu's;
+* ``/_dash-dependencies`` without a session holds the router only; a Host header outside
+  :func:`allowed_hosts` is refused (400);
 * every other Flask route (downloads) needs a session and is analyst-only unless :func:`allow_elu_route`.
+
+A page open to élus declares the callbacks an élu's browser fires there with ``access.allow_callback`` (see
+:mod:`observatory.dashboard.access` and ``docs/contracts.md``); sign-in failures and sign-outs are shared by all
+workers through :mod:`observatory.auth.sessions`.
 
 Modes (see :func:`security_mode`): ``users`` (a user store exists: sign-in required), ``local`` (no users and
 bound to the loopback: everyone on this machine is a single local analyst, said in a banner), ``proxy``
@@ -20,21 +27,18 @@ combinations before serving.
 
 from __future__ import annotations
 
-import contextvars
 import hashlib
 import html as html_lib
 import ipaddress
 import json
 import logging
 import threading
-import time
-from collections.abc import Iterable, Iterator
 from datetime import timedelta
-from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 from observatory import auth
-from observatory.auth import User
+from observatory.auth import User, sessions
+from observatory.dashboard import access
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,7 @@ ANALYST_ROLES = ("analyste", "admin")
 LOGIN_PATH = "/connexion"
 LOGOUT_PATH = "/deconnexion"
 LOCAL_USER = User(name="analyste-local", role="analyste")
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
 # Which roles may open which page. A path not listed here is analyst-only (secure default for pages added later).
 # Matching is by path prefix on whole segments: "/bilan" also covers "/bilan/69381".
@@ -66,8 +71,6 @@ _elu_routes: set[str] = set()
 _public_routes: set[str] = {"/vendor/"}
 _registry_lock = threading.Lock()
 
-# Overrides the role while page layouts are walked to learn which ids live on analyst-only pages.
-_role_override: contextvars.ContextVar[str | None] = contextvars.ContextVar("observatory_role_override", default=None)
 
 
 def require_analyst(*component_ids: str) -> None:
@@ -143,9 +146,6 @@ def can_open(role: str, path: str) -> bool:
 
 def current_user() -> User | None:
     """The user of the current request; the local analyst outside a request or when security is not installed."""
-    override = _role_override.get()
-    if override is not None:
-        return User(name="(layout)", role=override)
     try:
         from flask import current_app, g, has_request_context
     except ImportError:  # pragma: no cover - flask ships with dash
@@ -225,58 +225,37 @@ def startup_notice(settings) -> str:  # noqa: ANN001 - Settings
 # Installation -------------------------------------------------------------------------------------------------
 
 class _LoginUser:
-    """Flask-Login's view of a stored user; the id changes with the password or role, ending older sessions."""
+    """Flask-Login's view of a stored user. Its id carries the store's fingerprint of the user (password and role)
+    and the user's session generation: a password or role change, or a sign-out anywhere, ends the session."""
 
     is_authenticated = True
     is_active = True
     is_anonymous = False
 
-    def __init__(self, user: User, fingerprint: str) -> None:
+    def __init__(self, user: User, fingerprint: str, generation: int) -> None:
         self.user = user
-        self._id = f"{user.name}|{fingerprint}"
+        self._id = f"{user.name}|{fingerprint}|{generation}"
 
     def get_id(self) -> str:
         return self._id
 
 
-class _Throttle:
-    """Failed sign-ins per (address, name): after 5 within 15 minutes, that pair waits 15 minutes."""
-
-    def __init__(self, limit: int = 5, window_s: float = 900.0) -> None:
-        self.limit, self.window_s = limit, window_s
-        self._fails: dict[tuple[str, str], list[float]] = {}
-        self._lock = threading.Lock()
-
-    def blocked(self, key: tuple[str, str]) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            recent = [t for t in self._fails.get(key, []) if now - t < self.window_s]
-            self._fails[key] = recent
-            return len(recent) >= self.limit
-
-    def fail(self, key: tuple[str, str]) -> None:
-        with self._lock:
-            self._fails.setdefault(key, []).append(time.monotonic())
-
-    def clear(self, key: tuple[str, str]) -> None:
-        with self._lock:
-            self._fails.pop(key, None)
-
-
 class _Store:
-    """The user store, re-read when its file changes (a `users remove` takes effect on the next request)."""
+    """The user store of the app's current settings, re-read when its file changes (a `users remove` takes
+    effect on the next request)."""
 
-    def __init__(self, settings) -> None:  # noqa: ANN001
-        self.settings = settings
+    def __init__(self, settings_fn) -> None:  # noqa: ANN001 - () -> Settings
+        self.settings_fn = settings_fn
         self._stamp: tuple | None = None
         self._users: dict[str, tuple[User, str]] = {}
         self._lock = threading.Lock()
 
     def _refresh(self) -> None:
-        path = auth.users_path(self.settings)
+        settings = self.settings_fn()
+        path = auth.users_path(settings)
         try:
             st = path.stat()
-            stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+            stamp = (str(path), st.st_mtime_ns, st.st_size, st.st_ino)
         except FileNotFoundError:
             stamp = None
         with self._lock:
@@ -285,7 +264,7 @@ class _Store:
             users = {}
             if stamp is not None:
                 raw = json.loads(path.read_text(encoding="utf-8"))["users"]
-                for user in auth.list_users(self.settings):
+                for user in auth.list_users(settings):
                     rec = raw.get(user.name, {})
                     fp = hashlib.sha256(f"{rec.get('password', '')}|{rec.get('role', '')}".encode()).hexdigest()[:16]
                     users[user.name] = (user, fp)
@@ -300,6 +279,36 @@ class _Store:
         return self._users.get(name)
 
 
+def allowed_hosts(settings, local: bool | None = None) -> tuple[str, ...]:  # noqa: ANN001 - Settings
+    """Host names the dashboard answers to: ``settings.allowed_hosts`` (comma-separated, ``*`` = any), else in
+    local mode the loopback names only (a DNS-rebinding page would reach the local analyst otherwise), else any
+    (signed-in modes: the session cookie is not sent to another name, and a sign-in is needed anyway)."""
+    configured = tuple(h.strip().lower() for h in (settings.allowed_hosts or "").split(",") if h.strip())
+    if configured:
+        return configured
+    if local is None:
+        local = security_mode(settings) == "local"
+    if local:
+        return LOOPBACK_HOSTS
+    return ("*",)
+
+
+def host_allowed(host_header: str, allowed: tuple[str, ...]) -> bool:
+    """Whether the Host header (with or without its port) names an allowed host; ``.example.org`` allows subdomains."""
+    if "*" in allowed:
+        return True
+    host = (host_header or "").strip().lower()
+    if host.startswith("["):
+        host = host[: host.find("]") + 1] if "]" in host else host
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    host = host.rstrip(".")
+    for name in allowed:
+        if host == name or (name.startswith(".") and (host.endswith(name) or host == name[1:])):
+            return True
+    return False
+
+
 def _app_prefix(app) -> str:  # noqa: ANN001
     return app.config.routes_pathname_prefix or "/"
 
@@ -310,98 +319,36 @@ def _strip_prefix(path: str, prefix: str) -> str:
     return path
 
 
-def _walk_ids(component) -> Iterator[object]:  # noqa: ANN001 - a Dash component tree
-    if component is None or isinstance(component, (str, int, float)):
-        return
-    if isinstance(component, (list, tuple)):
-        for child in component:
-            yield from _walk_ids(child)
-        return
-    cid = getattr(component, "id", None)
-    if cid is not None:
-        yield cid
-    for prop in getattr(component, "_prop_names", ()):
-        value = getattr(component, prop, None)
-        if prop == "id" or value is None or isinstance(value, (str, int, float, bool)):
+def _touches_analyst_only(cb: dict) -> bool:
+    """Whether a registered callback declares a component of :func:`require_analyst` among its outputs, inputs or
+    states (a second lock: such a callback stays analyst-only even if the role table were to open it)."""
+    declared = [k.rpartition(".")[0] for k in access.declared_outputs(cb)]
+    declared += [d["id"] for d in (*cb.get("inputs", []), *cb.get("state", []))]
+    for raw in declared:
+        cid = json.loads(raw) if raw.startswith("{") else raw
+        if is_analyst_only_id(cid):
+            return True
+    return False
+
+
+def _bad_value(call) -> str:  # noqa: ANN001 - access.Call
+    """A French reason when a value sent is one no page could send (a crafted filter), else ""."""
+    from observatory.analytics.filters import Filters, FiltersError
+    from observatory.dashboard import ids
+
+    for query in call.values_of(ids.FILTERS, "data"):
+        if query is None:
             continue
-        if hasattr(value, "_prop_names") or isinstance(value, (list, tuple)):
-            yield from _walk_ids(value)
-
-
-def _id_key(cid: object) -> str:
-    return cid.get("type", "") if isinstance(cid, dict) else str(cid)
-
-
-def _analyst_page_ids(app) -> set[str]:  # noqa: ANN001
-    """Ids that appear on analyst-only pages and nowhere an élu can go: their callbacks are analyst-only too.
-
-    Learned once from the page registry (layouts rendered as an analyst would see them), so a page that forgot
-    to register its ids is still protected.
-    """
-    cached = getattr(app, "_observatory_analyst_ids", None)
-    if cached is not None:
-        return cached
-    import dash
-
-    def layout_of(value):  # noqa: ANN001, ANN202
-        if callable(value):
-            try:
-                return value()
-            except Exception as exc:  # noqa: BLE001 - a layout failing here only weakens the derived set
-                log.warning("layout could not be inspected for access control: %s", exc)
-                return None
-        return value
-
-    token = _role_override.set("analyste")
-    try:
-        elu_ids: set[str] = {_id_key(i) for i in _walk_ids(layout_of(app.layout))}
-        analyst_ids: set[str] = set()
-        for page in dash.page_registry.values():
-            ids = {_id_key(i) for i in _walk_ids(layout_of(page.get("layout")))}
-            if "elu" in page_roles(page.get("path", "")):
-                elu_ids |= ids
-            else:
-                analyst_ids |= ids
-    finally:
-        _role_override.reset(token)
-    derived = analyst_ids - elu_ids
-    app._observatory_analyst_ids = derived
-    return derived
-
-
-def _request_ids(body: dict) -> tuple[list[object], list[dict]]:
-    """(every component id in a callback request, the inputs list) from Dash's JSON body."""
-    ids: list[object] = []
-
-    def collect(node) -> None:  # noqa: ANN001
-        if isinstance(node, dict):
-            if "id" in node and "property" in node:
-                ids.append(node["id"])
-            else:
-                for v in node.values():
-                    collect(v)
-        elif isinstance(node, list):
-            for v in node:
-                collect(v)
-
-    for key in ("outputs", "inputs", "state"):
-        collect(body.get(key))
-    output = body.get("output")
-    if isinstance(output, str):
-        # "id.prop" or "..id1.prop1...id2.prop2.." (pattern ids are JSON with dots inside: parse the structured form)
-        for part in output.strip(".").split("..."):
-            if part and not part.startswith("{"):
-                ids.append(part.rsplit(".", 1)[0])
-    inputs = []
-    collect_inputs = body.get("inputs") or []
-    stack = list(collect_inputs) if isinstance(collect_inputs, list) else list(collect_inputs.values())
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            inputs.append(item)
-    return ids, inputs
+        if not isinstance(query, dict) or not all(isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))
+                                                  for v in query.values()):
+            return "filtres illisibles"
+        try:
+            Filters.from_query(query)
+        except FiltersError as exc:
+            return f"filtres refusés : {exc}"
+        except (TypeError, ValueError):
+            return "filtres illisibles"
+    return ""
 
 
 def install_security(app, settings) -> None:  # noqa: ANN001 - Dash app, Settings
@@ -424,9 +371,10 @@ def install_security(app, settings) -> None:  # noqa: ANN001 - Dash app, Setting
         # An upload arrives base64-encoded inside a callback body (4/3 of the file) plus the JSON around it.
         MAX_CONTENT_LENGTH=int(settings.max_upload_mb * 1024 * 1024 * 4 / 3) + 1024 * 1024,
     )
-    store = _Store(settings)
-    throttle = _Throttle()
-    trusted = {a.strip() for a in settings.trusted_proxies.split(",") if a.strip()}
+    def cur():  # noqa: ANN202 - the settings the app serves now (a test process swaps them between modules)
+        return server.config["OBSERVATORY_SETTINGS"]
+
+    store = _Store(cur)
     prefix = _app_prefix(app)
     login_url = prefix.rstrip("/") + LOGIN_PATH
 
@@ -436,41 +384,54 @@ def install_security(app, settings) -> None:  # noqa: ANN001 - Dash app, Setting
 
     @manager.user_loader
     def _load(user_id: str):  # noqa: ANN202
-        name, _, fingerprint = user_id.partition("|")
+        name, fingerprint, gen = (user_id.split("|") + ["", ""])[:3]
         found = store.get(name)
         if found is None or found[1] != fingerprint:
             return None  # removed, or password/role changed since sign-in
-        return _LoginUser(found[0], found[1])
+        current = sessions.generation(cur(), name)
+        if gen != str(current):
+            return None  # signed out since (in any worker): every earlier cookie of this user is dead
+        return _LoginUser(found[0], found[1], current)
 
     # Sign-in and sign-out: plain form posts (work without JavaScript, and a password never crosses a callback).
     def sign_in():  # noqa: ANN202
         name = (request.form.get("utilisateur") or "").strip()
         password = request.form.get("mot_de_passe") or ""
         target = _safe_next(request.form.get("next", ""), prefix)
-        key = (request.remote_addr or "", name)
-        if throttle.blocked(key):
+        address = request.remote_addr or ""
+        # Counted before the password is checked, in state shared by every worker (see auth.sessions).
+        if not sessions.begin_attempt(cur(), address, name):
             log.warning("sign-in throttled for %r from %s", name, request.remote_addr)
             return redirect(login_url + "?" + urlencode({"erreur": "bloque", "next": target}), 303)
-        user = auth.authenticate(settings, name, password)
+        user = auth.authenticate(cur(), name, password)
         if user is None:
-            throttle.fail(key)
             log.info("failed sign-in for %r from %s", name, request.remote_addr)
             return redirect(login_url + "?" + urlencode({"erreur": "identifiants", "next": target}), 303)
-        throttle.clear(key)
+        sessions.attempt_succeeded(cur(), address, name)
         session.clear()  # no state carried over from before the sign-in
         session.permanent = True
         found = store.get(user.name)
-        login_user(_LoginUser(user, found[1] if found else ""))
+        login_user(_LoginUser(user, found[1] if found else "", sessions.generation(cur(), user.name)))
         log.info("sign-in %s (%s) from %s", user.name, user.role, request.remote_addr)
         return redirect(target, 303)
 
     def sign_out():  # noqa: ANN202
+        if login_current_user.is_authenticated:
+            # Every cookie of this user issued so far stops working, in every worker (a copied cookie included).
+            sessions.sign_out_everywhere(cur(), login_current_user.user.name)
         logout_user()
         session.clear()
         return redirect(login_url, 303)
 
     server.add_url_rule(login_url, "observatory_sign_in", sign_in, methods=["POST"])
-    server.add_url_rule(prefix.rstrip("/") + LOGOUT_PATH, "observatory_sign_out", sign_out, methods=["GET", "POST"])
+    server.add_url_rule(prefix.rstrip("/") + LOGOUT_PATH, "observatory_sign_out", sign_out, methods=["POST"])
+
+    def sign_out_by_get():  # noqa: ANN202
+        # A link or an <img> elsewhere must not sign anyone out: sign-out is the banner's POST form only.
+        return flask.Response("Déconnexion : utilisez le bouton « Se déconnecter » (requête POST).", status=405,
+                              headers={"Allow": "POST"}, mimetype="text/plain")
+
+    server.add_url_rule(prefix.rstrip("/") + LOGOUT_PATH, "observatory_sign_out_get", sign_out_by_get, methods=["GET"])
 
     dash_rules = None
 
@@ -481,7 +442,7 @@ def install_security(app, settings) -> None:  # noqa: ANN001 - Dash app, Setting
             dash_rules = set(app.routes)
         rule = request.url_rule
         endpoint = request.endpoint or ""
-        if endpoint in ("observatory_sign_in", "observatory_sign_out"):
+        if endpoint in ("observatory_sign_in", "observatory_sign_out", "observatory_sign_out_get"):
             return "auth"
         if endpoint == "static" or endpoint.endswith(".static"):
             return "static"
@@ -501,6 +462,8 @@ def install_security(app, settings) -> None:  # noqa: ANN001 - Dash app, Setting
         return "route"
 
     def identify() -> User | None:
+        settings = cur()
+        trusted = {a.strip() for a in settings.trusted_proxies.split(",") if a.strip()}
         if settings.auth_header and (request.remote_addr or "") in trusted:
             name = (request.headers.get(settings.auth_header) or "").strip()
             if name:
@@ -517,16 +480,27 @@ def install_security(app, settings) -> None:  # noqa: ANN001 - Dash app, Setting
 
     def deny(status: int, message: str):  # noqa: ANN202
         if classify() == "page":
-            body = (f"<!doctype html><html lang='fr'><meta charset='utf-8'><title>Accès refusé</title>"
-                    f"<main style='font-family:sans-serif;max-width:40em;margin:3em auto'><h1>Accès refusé</h1>"
-                    f"<p>{html_lib.escape(message)}</p><p><a href='{html_lib.escape(prefix)}'>Retour à l'accueil</a> · "
-                    f"<a href='{html_lib.escape(login_url)}'>Changer d'utilisateur</a></p></main></html>")
+            # The app's own look (Bootstrap served locally, the dark navigation bar), a sentence and two ways out.
+            body = (f"<!doctype html><html lang='fr'><head><meta charset='utf-8'><meta name='viewport' content='width=device-width, initial-scale=1'>"
+                    f"<title>Accès refusé — Observatoire</title><link rel='stylesheet' href='{html_lib.escape(prefix)}vendor/bootstrap.min.css'></head>"
+                    f"<body style='background:#f5f7fa'><nav class='navbar navbar-dark bg-dark mb-4'><div class='container-fluid'>"
+                    f"<a class='navbar-brand fw-semibold' href='{html_lib.escape(prefix)}'>Observatoire de la délinquance et de la sécurité — Lyon</a></div></nav>"
+                    f"<main class='container' style='max-width:42rem'><div class='card shadow-sm access-denied'><div class='card-body p-4'>"
+                    f"<h1 class='h4 mb-3'>Accès refusé</h1><p class='mb-4'>{html_lib.escape(message[:1].upper() + message[1:])}.</p>"
+                    f"<a class='btn btn-primary btn-sm me-2' href='{html_lib.escape(prefix)}'>Retour à l'accueil</a>"
+                    f"<a class='btn btn-outline-secondary btn-sm' href='{html_lib.escape(login_url)}'>Changer d'utilisateur</a>"
+                    f"</div></div></main></body></html>")
             return flask.Response(body, status=status, mimetype="text/html")
         return jsonify({"erreur": message}), status
 
     @server.before_request
     def gate():  # noqa: ANN202
         kind = classify()
+        local = not cur().auth_header and not store.has_users()
+        if not host_allowed(request.host, allowed_hosts(cur(), local)):
+            # DNS rebinding: a page of another site whose name now resolves to this machine.
+            log.warning("request for host %r refused (allowed_hosts)", request.host)
+            return jsonify({"erreur": "nom d'hôte non autorisé (réglage allowed_hosts)"}), 400
         if request.method not in ("GET", "HEAD", "OPTIONS") and not _same_origin(request):
             return deny(403, "requête refusée : origine différente de celle du tableau de bord")
         g.observatory_user = user = identify()
@@ -538,6 +512,12 @@ def install_security(app, settings) -> None:  # noqa: ANN001 - Dash app, Setting
         if user is None and g.get("observatory_local_refused"):
             return deny(403, "aucun utilisateur configuré : l'accès sans connexion est réservé à cette machine")
         if kind == "structure":
+            # The callback graph names every component and callback: only for someone signed in.
+            if not role and request.url_rule.rule == prefix + "_dash-dependencies":
+                # Someone not signed in gets only the router's part of it (the sign-in page is a routed page).
+                from dash._utils import to_json
+
+                return flask.Response(to_json(access.public_dependencies(app)), mimetype="application/json")
             return None
         if kind == "page":
             path = _strip_prefix(request.path, prefix)
@@ -557,29 +537,27 @@ def install_security(app, settings) -> None:  # noqa: ANN001 - Dash app, Setting
         return deny(403, "téléchargement réservé aux analystes")
 
     def check_callback(role: str):  # noqa: ANN202
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            return deny(400, "requête de mise à jour illisible")
-        ids, inputs = _request_ids(body)
-        keys = {_id_key(i) for i in ids}
-        # The page router renders a page's layout: it must obey the page table.
-        if "_pages_content" in keys:
-            for item in inputs:
-                if item.get("id") == "_pages_location" and item.get("property") == "pathname":
-                    path = _strip_prefix(str(item.get("value") or "/"), app.config.requests_pathname_prefix or "/")
-                    if not can_open(role, path):
-                        return deny(401 if not role else 403, "page non autorisée pour ce profil")
-            return None
-        if not role:
-            if keys and all(k.startswith("connexion") for k in keys):
-                return None
-            return deny(401, "connexion requise")
-        if role in ANALYST_ROLES:
-            return None
-        if any(is_analyst_only_id(i) for i in ids):
+        """Identify the call on the server's registry (400), then apply the role table (401/403) and the page table."""
+        try:
+            call, cb = access.identify(app.callback_map, request.get_json(silent=True))
+        except access.Refused as refused:
+            log.warning("callback request refused (%s) for role %r: output %.200r", refused.message, role,
+                        (request.get_json(silent=True) or {}).get("output") if isinstance(request.get_json(silent=True), dict) else None)
+            # Someone not signed in learns nothing about the registry: every refusal is "sign in first".
+            return deny(401, "connexion requise") if not role else deny(refused.status, refused.message)
+        if role not in access.roles_for(cb):
+            return deny(401, "connexion requise") if not role else deny(403, "données réservées aux analystes")
+        if call.output in app.callback_map and access.ROUTER in call.keys:
+            # The router renders the layout of the pathname it is sent: that path must obey the page table.
+            for pathname in call.values_of("_pages_location", "pathname"):
+                path = _strip_prefix(str(pathname or "/"), app.config.requests_pathname_prefix or "/")
+                if not can_open(role, path):
+                    return deny(401 if not role else 403, "page non autorisée pour ce profil")
+        if role not in ANALYST_ROLES and _touches_analyst_only(cb):
             return deny(403, "données réservées aux analystes")
-        if keys & _analyst_page_ids(app):
-            return deny(403, "données réservées aux analystes")
+        problem = _bad_value(call)
+        if problem:
+            return deny(400, problem)
         return None
 
     @server.after_request
@@ -595,6 +573,15 @@ def install_security(app, settings) -> None:  # noqa: ANN001 - Dash app, Setting
         if kind == "page" and response.mimetype == "text/html" and response.status_code == 200:
             _inject_banner(response, g.get("observatory_user"), prefix, login_url)
         return response
+
+    # A crafted component-file path is a missing file (404), not a server error.
+    from dash.exceptions import DependencyException, InvalidResourceError
+
+    def _missing_file(_exc):  # noqa: ANN001, ANN202
+        return jsonify({"erreur": "fichier introuvable"}), 404
+
+    server.register_error_handler(DependencyException, _missing_file)
+    server.register_error_handler(InvalidResourceError, _missing_file)
 
     # The upload panel's callbacks hang off the app here: create_app always calls this function, and global
     # dash.callback registrations would be taken by whichever app instance starts first.

@@ -100,14 +100,22 @@ def pool_summer_table(seasons: pd.DataFrame) -> pd.DataFrame:
     from observatory.analytics.compare import poisson_test
 
     cols = ["name", "in_season", "previous_in_season", "out_season", "in_months", "out_months"]
+    # The table is the summer's: winter pools (other months) are not summed with, nor shown under, « Été ».
+    seasons = seasons[seasons["season"] == "summer"] if "season" in seasons else seasons
+    if seasons.empty:
+        return pd.DataFrame(columns=cols + ["ratio", "p_value", "significant", "p_value_vs_previous", "significant_vs_previous", "pct_change"])
     d = seasons[cols + ["ratio", "p_value", "significant", "p_value_vs_previous", "significant_vs_previous"]].copy()
     tot = {c: int(d[c].sum()) for c in ("in_season", "previous_in_season", "out_season")}
     in_m, out_m = int(d["in_months"].iloc[0]), int(d["out_months"].iloc[0])
-    p_io = poisson_test(tot["in_season"], tot["out_season"], in_m / out_m)
-    p_prev = poisson_test(tot["in_season"], tot["previous_in_season"])
+    # Exposures in days of data when given (a season still running), as for each pool's own row.
+    in_d = int(seasons["in_days"].iloc[0]) if "in_days" in seasons else in_m
+    out_d = int(seasons["out_days"].iloc[0]) if "out_days" in seasons else out_m
+    p_io = poisson_test(tot["in_season"], tot["out_season"], in_d / out_d) if in_d and out_d else float("nan")
+    prev_d = int(seasons["previous_days"].iloc[0]) if "previous_days" in seasons else in_d
+    p_prev = poisson_test(tot["in_season"], tot["previous_in_season"], in_d / prev_d) if in_d and prev_d else float("nan")
     total = {
         "name": "Toutes les piscines", **tot, "in_months": in_m, "out_months": out_m,
-        "ratio": (tot["in_season"] / in_m) / (tot["out_season"] / out_m) if tot["out_season"] else float("nan"),
+        "ratio": (tot["in_season"] / in_d) / (tot["out_season"] / out_d) if tot["out_season"] and in_d and out_d else float("nan"),
         "p_value": p_io, "significant": bool(p_io < 0.05), "p_value_vs_previous": p_prev, "significant_vs_previous": bool(p_prev < 0.05),
     }
     out = pd.concat([pd.DataFrame([total]), d], ignore_index=True)
@@ -471,3 +479,14 @@ def actions_table(actions: pd.DataFrame) -> pd.DataFrame:
         arrondissement_label=actions["arrondissement"].map(lambda a: labels.arrondissement_label(a) if isinstance(a, str) and a else "–"),
         categories_labels=actions["categories"].map(lambda cs: ", ".join(labels.category_label(c) for c in (cs or ()))),
     )
+
+
+def map_title(start, end, today) -> str:  # noqa: ANN001 - dates
+    """« Arrondissements — 2019 » for a past year, « … — année en cours » only when the period is this year's."""
+    if start is None or end is None:
+        return "Arrondissements"
+    if start.year == end.year == today.year:
+        return f"Arrondissements — année en cours ({start.year})"
+    if start.month == 1 and start.day == 1 and end.month == 12 and end.day == 31 and start.year == end.year:
+        return f"Arrondissements — {start.year}"
+    return f"Arrondissements — du {labels.fmt_date(start)} au {labels.fmt_date(end)}"

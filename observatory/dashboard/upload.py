@@ -20,13 +20,13 @@ import secrets
 import shutil
 import threading
 import time
-import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
 from observatory.dashboard import security
+from observatory.etl import guards
 from observatory.labels import fmt_int
 
 PREFIX = "import"
@@ -41,12 +41,10 @@ ID_TICK = "import-minuterie"
 # Every callback of this panel reads or writes partner data: élus never get them.
 security.require_analyst(PREFIX + "*")
 
-# Zip/XML bomb caps. A real partner workbook's sheet XML compresses 5-40x; bombs reach 1000x and more.
-MAX_UNCOMPRESSED_BYTES = 300 * 1024 * 1024
-MAX_MEMBER_RATIO = 150
-RATIO_CHECK_MIN_BYTES = 1024 * 1024  # small members may compress well without being a threat
-MAX_MEMBERS = 2000
-XLSX_REQUIRED = ("[Content_Types].xml", "xl/workbook.xml")
+# Zip/XML bomb caps: those of the command line (observatory.etl.guards), module attributes so tests can lower them.
+MAX_UNCOMPRESSED_BYTES = guards.MAX_UNCOMPRESSED_BYTES
+MAX_MEMBER_RATIO = guards.MAX_MEMBER_RATIO
+MAX_MEMBERS = guards.MAX_MEMBERS
 BINARY_MAGICS = {
     b"PK\x03\x04": "archive zip (ou classeur Excel)",
     b"\xd0\xcf\x11\xe0": "fichier Office 97-2003 (.xls/.doc)",
@@ -98,58 +96,14 @@ def _mb(n: int) -> str:
 
 
 def _check_xlsx(data: bytes, name: str) -> None:
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise UploadRefused(f"{name} : classeur Excel 97-2003 (.xls) renommé en .xlsx ; enregistrez-le au format .xlsx")
-    if not data.startswith(b"PK\x03\x04"):
-        raise UploadRefused(f"{name} : le contenu n'est pas un classeur Excel .xlsx (signature zip absente)")
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        members = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
-        raise UploadRefused(f"{name} : archive .xlsx illisible ({exc})") from None
-    if len(members) > MAX_MEMBERS:
-        raise UploadRefused(f"{name} : {len(members)} éléments dans l'archive, au plus {MAX_MEMBERS} attendus")
-    names = {m.filename for m in members}
-    missing = [m for m in XLSX_REQUIRED if m not in names]
-    if missing:
-        raise UploadRefused(f"{name} : archive zip qui n'est pas un classeur Excel (manque {', '.join(missing)})")
-    total = 0
-    for member in members:
-        if member.flag_bits & 0x1:
-            raise UploadRefused(f"{name} : classeur chiffré ou protégé par mot de passe ({member.filename})")
-        total += member.file_size
-        ratio = member.file_size / max(member.compress_size, 1)
-        if member.file_size >= RATIO_CHECK_MIN_BYTES and ratio > MAX_MEMBER_RATIO:
-            raise UploadRefused(
-                f"{name} : {member.filename} se décompresse {ratio:.0f} fois (au plus {MAX_MEMBER_RATIO}) : bombe de décompression refusée"
-            )
-    if total > MAX_UNCOMPRESSED_BYTES:
-        raise UploadRefused(f"{name} : {_mb(total)} une fois décompressé (au plus {_mb(MAX_UNCOMPRESSED_BYTES)}) : refusé")
-    for member in members:
-        if member.filename.lower().endswith((".xml", ".rels", ".vml")):
-            _check_xml_prolog(archive, member, name)
-
-
-def _check_xml_prolog(archive: zipfile.ZipFile, member: zipfile.ZipInfo, name: str) -> None:
-    """Refuse any DTD: entity bombs and external entities need one, and Excel never writes one.
-
-    A DTD can only sit before the root element, so parsing stops at the root's start tag (cheap on big sheets).
-    """
-    from xml.etree.ElementTree import ParseError
-
-    from defusedxml import DefusedXmlException
-    from defusedxml.ElementTree import iterparse
+    # The same guards as the command line (observatory.etl.guards), with this module's caps (tests lower them).
+    from observatory.etl.guards import GuardError, check_xlsx_archive, open_xlsx_archive
 
     try:
-        with archive.open(member) as fh:
-            for _event, _elem in iterparse(fh, events=("start",), forbid_dtd=True, forbid_entities=True, forbid_external=True):
-                break
-    except DefusedXmlException as exc:
-        raise UploadRefused(f"{name} : {member.filename} déclare une DTD ou des entités XML ({exc.__class__.__name__}) : refusé") from None
-    except ParseError as exc:
-        raise UploadRefused(f"{name} : {member.filename} n'est pas du XML valide ({exc})") from None
-    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
-        raise UploadRefused(f"{name} : {member.filename} illisible dans l'archive ({exc})") from None
+        with open_xlsx_archive(io.BytesIO(data), name) as archive:
+            check_xlsx_archive(archive, name, max_uncompressed=MAX_UNCOMPRESSED_BYTES, max_ratio=MAX_MEMBER_RATIO, max_members=MAX_MEMBERS)
+    except GuardError as exc:
+        raise UploadRefused(str(exc)) from None
 
 
 def _check_csv(data: bytes, name: str, encodings: tuple[str, ...]) -> str:
@@ -276,6 +230,13 @@ def start_upload(settings, contents: str, filename: str, source: str, owner: str
         folder.mkdir(parents=True, exist_ok=False)
         target = folder / safe_filename(name, verdict.kind)
         target.write_bytes(data)
+    except OSError as exc:
+        _ingest_lock.release()
+        if "folder" in locals():
+            shutil.rmtree(folder, ignore_errors=True)
+        from observatory.etl.guards import disk_error_message
+
+        raise UploadRefused(f"{name} : {disk_error_message(exc, settings.raw_dir)}") from None
     except BaseException:
         _ingest_lock.release()
         raise
@@ -345,6 +306,7 @@ def report_rows(result) -> list[dict[str, Any]]:  # noqa: ANN001 - IngestResult
             "quarantined": first("quarantined") or 0,
             "duplicates": first("duplicates") or 0,
             "revisions": first("revisions") or 0,
+            "unpublished": first("unpublished") or 0,
             "unmapped": len(unmapped) if isinstance(unmapped, (list, tuple, set, dict)) else (unmapped or 0),
             "refused": bool(first("refused")),
             "message": str(first("message", "reason") or ""),
@@ -374,6 +336,8 @@ def upload_panel(settings=None):  # noqa: ANN001, ANN201 - Settings → Dash com
     import dash_bootstrap_components as dbc
     from dash import dcc, html
 
+    from observatory.dashboard import components
+
     if not security.is_analyst():
         return html.Div(id=PREFIX + "-absent")
     settings = settings or _settings()
@@ -387,7 +351,7 @@ def upload_panel(settings=None):  # noqa: ANN001, ANN201 - Settings → Dash com
                 className="text-muted small",
             ),
             dbc.Label("Partenaire", html_for=ID_SOURCE),
-            dcc.Dropdown(id=ID_SOURCE, options=partner_options(settings), placeholder="Choisir le partenaire…", clearable=False),
+            components.dropdown(id=ID_SOURCE, options=partner_options(settings), placeholder="Choisir le partenaire…", clearable=False),
             dcc.Upload(
                 id=ID_UPLOAD,
                 children=html.Div(["Déposer le fichier ici ou ", html.A("le choisir", href="#")]),
@@ -411,11 +375,12 @@ def upload_panel(settings=None):  # noqa: ANN001, ANN201 - Settings → Dash com
 def _report_table(rows: list[dict[str, Any]]):  # noqa: ANN202
     from dash import html
 
-    head = ("Fichier", "Lues", "Acceptées", "En quarantaine", "Doublons", "Révisions", "Libellés inconnus", "Refus")
+    head = ("Fichier", "Lues", "Acceptées", "En quarantaine", "Doublons", "Non publiées (fichier refusé)", "Révisions", "Libellés inconnus", "Refus")
     body = [
         html.Tr([
             html.Td(r["file"]), html.Td(fmt_int(r["read"])), html.Td(fmt_int(r["accepted"])), html.Td(fmt_int(r["quarantined"])),
-            html.Td(fmt_int(r["duplicates"])), html.Td(fmt_int(r["revisions"])), html.Td(fmt_int(r["unmapped"])),
+            html.Td(fmt_int(r["duplicates"])), html.Td(fmt_int(r.get("unpublished", 0))), html.Td(fmt_int(r["revisions"])),
+            html.Td(fmt_int(r["unmapped"])),
             html.Td(r["message"] if r["refused"] else "—"),
         ])
         for r in rows

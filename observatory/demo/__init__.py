@@ -242,7 +242,18 @@ def prepare_default(settings: Settings, progress: ProgressFn | None = None, inge
     install_register(settings, result)
     if ingest:
         ingest_demo(settings, result, progress)
+        install_demo_official(settings)
     return result
+
+
+def install_demo_official(settings: Settings) -> int | None:
+    """The fictitious official edition of the demo snapshot (see ``observatory.demo.official``); never fatal."""
+    from observatory.demo.official import install_official_edition
+
+    try:
+        return install_official_edition(settings)
+    except Exception:  # noqa: BLE001 - the official page then says how to import an edition, nothing else breaks
+        return None
 
 
 def is_demo(settings: Settings) -> bool:

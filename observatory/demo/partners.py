@@ -19,7 +19,7 @@ import pandas as pd
 
 from observatory.fileio import sha256_file as _sha256_file
 from observatory.demo import actions as act
-from observatory.demo import places
+from observatory.demo import outbreaks, places
 from observatory.demo.exposure import pool_growth
 from observatory.demo.model import Geography, category_model, day_table, daily_expected, draw_events, draw_hours, to_l93, to_wgs84
 from observatory.demo.writers import fmt_datetime_parts, fmt_decimal, write_csv, write_xlsx, xlsx_datetime, xlsx_number, xlsx_text, xlsx_time
@@ -251,6 +251,9 @@ class PoliceNationale(Partner):
     def events(self, rng, year, month):
         ev = draw_events(rng, self.geo, _volumes(self.labels, self.ANNUAL), year, month, self.scale)
         ev = act.camera_effect(rng, ev, self.geo.camera_xy, self.geo.inside_city)
+        wave = outbreaks.burglary_wave(year, month, self.scale, self.labels[outbreaks.WAVE["label"]])
+        if len(wave):
+            ev = pd.concat([ev, wave], ignore_index=True)
         return ev.assign(arr=self.geo.arrondissement_of(ev["x"].to_numpy(), ev["y"].to_numpy()))
 
     def ids(self, year, month, n):
@@ -513,7 +516,10 @@ class Piscines(Partner):
         if not cols["label"]:
             return pd.DataFrame(columns=["label", "category", "site", "site_name", "occurred_at"]).astype({"occurred_at": "datetime64[us]"})
         ev = pd.DataFrame({k: np.concatenate(v) for k, v in cols.items()}).sort_values(["occurred_at", "site"], kind="stable").reset_index(drop=True)
-        return act.pool_mediation_effect(rng, ev)
+        ev = act.pool_mediation_effect(rng, ev)
+        pool = self.pools.set_index("zone_id").loc[outbreaks.POOL_SPIKE["zone_id"]]
+        spike = outbreaks.pool_spike(year, month, self.scale, self.labels, pool["name"])
+        return pd.concat([ev, spike], ignore_index=True) if len(spike) else ev
 
     def ids(self, year, month, n):
         return np.full(n, "", dtype=object)  # numbered per season when the yearly log is written

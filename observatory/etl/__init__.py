@@ -1,7 +1,10 @@
 """ETL: partner extracts → validated, located, deduplicated incidents published as Parquet snapshots.
 
-read (``read``) → map/validate/locate (``transform``, pure) → deduplicate → publish (``store``), driven by
-``pipeline.ingest``. A partner is described by a profile (``profile``), never by code.
+A partner is described by a profile (``profile``, checked against ``profile_schema``), never by code; ``sniff``
+drafts one from a file. For each file, ``prepare`` runs the guards (``guards``), the reader (``read``) and the
+pure steps — map/validate (``mapping``, with ``times`` and ``columns``), locate (``locate``, ``places``); then
+``dedup`` decides new / revision / duplicate, and ``pipeline.ingest`` publishes one snapshot (``partitions``,
+``store``).
 """
 
 from observatory.etl.pipeline import FileReport, IngestResult, check_file, ingest

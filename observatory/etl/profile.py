@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import codecs
 import csv
-import re
+import hashlib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from observatory.config import Settings
-from observatory.schema import TIME_PRECISIONS, categories
+from functools import cache
+from zoneinfo import available_timezones
 
-SUPPORTED_CRS = ("EPSG:4326", "EPSG:2154", "none")
+from observatory import schema as S
+from observatory.config import Settings
+from observatory.etl.profile_schema import SCHEMA, _check_type, precision_problems, schema_problems
+from observatory.schema import TIME_PRECISIONS, categories
 
 
 class ProfileError(ValueError):
-    """A profile that cannot be used; the message names the file and the key."""
+    """A profile that cannot be used; the message names the file and every key at fault (``problems``)."""
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        super().__init__(message)
+        self.problems = problems or [message]
 
 
 @dataclass(frozen=True)
@@ -34,11 +41,14 @@ class Profile:
     id_column: str | None = None
     build_from: tuple[str, ...] = ()
     prefix_from_filename: str | None = None
+    number_identical_rows: bool = False  # rows identical in every build_from column are distinct incidents
+    within_file: str = "last_located"  # rule for one id on several lines of a file (see README)
     time_column: str = ""
     time_format: str = ""
     clock_column: str | None = None
     clock_format: str | None = None
     precision: str = "day"
+    timezone: str = S.TIMEZONE
     crs: str = "none"
     x: str | None = None
     y: str | None = None
@@ -53,11 +63,12 @@ class Profile:
     n_facts: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
     filename_pattern: str | None = None
+    digest: str = ""  # hash of the TOML and the label table: a changed profile re-reads files already ingested
 
     @property
     def required_columns(self) -> list[str]:
         """Columns the file must have: without any of them no row can be mapped."""
-        cols = [self.id_column] if self.id_column else list(self.build_from)
+        cols = ([self.id_column] if self.id_column else []) + list(self.build_from)  # build_from: the fallback id too
         cols += [self.time_column, self.label_column]
         if self.clock_column:
             cols.append(self.clock_column)
@@ -80,96 +91,156 @@ class Profile:
         return self.required_columns + self.optional_columns
 
 
-def _check_encoding(name: str, where: str) -> str:
-    try:
-        codecs.lookup(name)
-    except LookupError:
-        raise ProfileError(f"{where}: encodage inconnu {name!r} (utf-8, utf-8-sig ou cp1252)") from None
-    return name
-
-
 def load_profile_file(path: Path) -> Profile:
-    """Read and check one profile TOML and its label CSV."""
+    """Read and check one profile TOML and its label CSV; every problem is listed at once in one ProfileError."""
     where = str(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw_bytes = path.read_bytes()
+        data = tomllib.loads(raw_bytes.decode("utf-8"))
     except FileNotFoundError:
         raise ProfileError(f"{where}: profil introuvable") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ProfileError(f"{where}: TOML invalide ({exc})") from None
+    except OSError as exc:
+        raise ProfileError(f"{where}: profil illisible ({exc.strerror or exc.__class__.__name__})") from None
+    problems = schema_problems(data)
 
     def sect(name: str) -> dict:
         value = data.get(name, {})
-        if not isinstance(value, dict):
-            raise ProfileError(f"{where}: [{name}] doit être une section")
-        return value
+        return value if isinstance(value, dict) else {}
 
-    src, fil, idd, tim, loc, col, lab, ext = (sect(n) for n in ("source", "file", "id", "time", "location", "columns", "labels", "extraction"))
-    name = src.get("name") or path.stem
-    fmt = str(fil.get("format", "csv")).lower()
-    if fmt not in ("csv", "xlsx"):
-        raise ProfileError(f"{where}: [file] format = {fmt!r} ; attendu csv ou xlsx")
-    header = fil.get("header_row", 1)
-    if not (header == "auto" or (isinstance(header, int) and header >= 1)):
-        raise ProfileError(f"{where}: [file] header_row doit être un entier ≥ 1 ou \"auto\"")
-    delimiter = str(fil.get("delimiter", ","))
+    sections = {n: sect(n) for n in SCHEMA}
+    src, fil, idd, tim, loc, col, lab, ext = (sections[n] for n in ("source", "file", "id", "time", "location", "columns", "labels", "extraction"))
+    owner = {id(body): n for n, body in sections.items()}
+
+    def v(section: dict, key: str, default=None):
+        # A value of the wrong type is already a listed problem: read it as absent so the other checks still run.
+        value = section.get(key, default)
+        return value if key not in section or _check_type(value, SCHEMA[owner[id(section)]][key]) else default
+
+    name = v(src, "name") or path.stem
+    fmt = str(v(fil, "format", "csv")).lower()
+    header = v(fil, "header_row", 1)
+    if not (header == "auto" or (isinstance(header, int) and not isinstance(header, bool) and header >= 1)):
+        problems.append(f"[file] header_row = {header!r} : entier ≥ 1 ou \"auto\" attendu")
+        header = 1
+    delimiter = str(v(fil, "delimiter", ","))
     if len(delimiter) != 1:
-        raise ProfileError(f"{where}: [file] delimiter doit être un seul caractère")
-    if not idd.get("column") and not idd.get("build_from"):
-        raise ProfileError(f"{where}: [id] column ou build_from est requis")
-    if not tim.get("column") or not tim.get("format"):
-        raise ProfileError(f"{where}: [time] column et format sont requis")
-    precision = tim.get("precision", "day")
-    if precision not in TIME_PRECISIONS:
-        raise ProfileError(f"{where}: [time] precision = {precision!r} ; attendu {', '.join(TIME_PRECISIONS)}")
-    crs = str(loc.get("crs", "none"))
-    if crs not in SUPPORTED_CRS:
-        raise ProfileError(f"{where}: [location] crs = {crs!r} ; attendu {', '.join(SUPPORTED_CRS)}")
-    if crs != "none" and (not loc.get("x") or not loc.get("y")):
-        raise ProfileError(f"{where}: [location] x et y sont requis quand crs = {crs}")
-    if not col.get("label"):
-        raise ProfileError(f"{where}: [columns] label est requis")
-    for key, rx in (("prefix_from_filename", idd.get("prefix_from_filename")), ("filename_pattern", ext.get("filename_pattern"))):
-        if rx:
+        problems.append(f"[file] delimiter = {delimiter!r} : un seul caractère attendu (« ; », « , », « \\t »…)")
+        delimiter = ","
+    encoding = str(v(fil, "encoding", "utf-8"))
+    fallback = v(fil, "fallback_encoding") or None
+    for key, enc in (("encoding", encoding), ("fallback_encoding", fallback)):
+        if enc:
             try:
-                re.compile(rx)
-            except re.error as exc:
-                raise ProfileError(f"{where}: {key} n'est pas une expression régulière valide ({exc})") from None
-    labels = load_labels(path.parent / lab["file"]) if lab.get("file") else {}
+                codecs.lookup(enc)
+            except LookupError:
+                problems.append(f"[file] {key} = {enc!r} : encodage inconnu (utf-8, utf-8-sig ou cp1252)")
+    id_column = v(idd, "column") or None
+    build_from = tuple(v(idd, "build_from", ()) or ())
+    if not id_column and not build_from:
+        problems.append("[id] column ou build_from est requis (l'identifiant du partenaire, ou les colonnes dont on le construit)")
+    if v(idd, "number_identical_rows", False) and not build_from:
+        problems.append("[id] number_identical_rows n'a de sens qu'avec build_from (les identifiants construits)")
+    time_format = v(tim, "format") or ""
+    clock_column = v(tim, "time_column") or None
+    precision = v(tim, "precision")
+    if time_format:
+        problems += precision_problems(time_format, precision if precision in TIME_PRECISIONS else None, bool(clock_column))
+    if precision not in TIME_PRECISIONS:
+        precision = "day"
+    tz = v(tim, "timezone", S.TIMEZONE) or S.TIMEZONE
+    if tz not in _time_zones():  # ZoneInfo() itself raises half a dozen types on odd names (a folder, a NUL...)
+        problems.append(f"[time] timezone = {tz!r} : fuseau horaire inconnu (nom IANA, ex. « Europe/Paris », « America/Chicago »)")
+        tz = S.TIMEZONE
+    crs = str(v(loc, "crs", "none"))
+    if crs.lower() == "none":
+        crs = "none"
+    else:
+        normal = normalise_crs(crs)
+        if normal is None:
+            problems.append(f"[location] crs = {crs!r} : système de coordonnées inconnu (ex. EPSG:4326, EPSG:2154, EPSG:3946 ou none)")
+        else:
+            crs = normal
+        if not v(loc, "x") or not v(loc, "y"):
+            problems.append(f"[location] x et y sont requis quand crs = {crs}")
+    labels: dict[str, str] = {}
+    label_file = v(lab, "file")
+    if label_file:
+        try:
+            labels = load_labels(path.parent / label_file)
+        except ProfileError as exc:
+            problems.append(f"[labels] file : {exc}")
+    if problems:
+        lines = "\n".join(f"  - {p}" for p in problems)
+        raise ProfileError(f"{where}: {len(problems)} problème(s) dans le profil :\n{lines}", problems=problems)
     return Profile(
         name=str(name),
-        label=str(src.get("label", name)),
+        label=str(v(src, "label", name)),
         path=path,
         format=fmt,
-        encoding=_check_encoding(str(fil.get("encoding", "utf-8")), where),
-        fallback_encoding=_check_encoding(str(fil["fallback_encoding"]), where) if fil.get("fallback_encoding") else None,
+        encoding=encoding,
+        fallback_encoding=fallback,
         delimiter=delimiter,
-        decimal=str(fil.get("decimal", ".")),
+        decimal=str(v(fil, "decimal", ".")),
         header_row=header,
-        sheet=str(fil.get("sheet", "") or ""),
-        id_column=idd.get("column") or None,
-        build_from=tuple(idd.get("build_from", ()) or ()),
-        prefix_from_filename=idd.get("prefix_from_filename") or None,
-        time_column=tim["column"],
-        time_format=tim["format"],
-        clock_column=tim.get("time_column") or None,
-        clock_format=tim.get("time_format") or None,
+        sheet=str(v(fil, "sheet", "") or ""),
+        id_column=id_column,
+        build_from=build_from,
+        prefix_from_filename=v(idd, "prefix_from_filename") or None,
+        number_identical_rows=bool(v(idd, "number_identical_rows", False)),
+        within_file=str(v(idd, "within_file", "last_located")).lower(),
+        time_column=v(tim, "column"),
+        time_format=time_format,
+        clock_column=clock_column,
+        clock_format=v(tim, "time_format") or None,
         precision=precision,
+        timezone=tz,
         crs=crs,
-        x=loc.get("x") or None,
-        y=loc.get("y") or None,
-        arrondissement=loc.get("arrondissement") or None,
-        address=loc.get("address") or None,
-        place_name=loc.get("place_name") or None,
-        site=loc.get("site") or None,
-        site_kind=loc.get("site_kind") or None,
-        quarter=loc.get("quarter") or None,
-        label_column=col["label"],
-        place_type=col.get("place_type") or None,
-        n_facts=col.get("n_facts") or None,
+        x=v(loc, "x") or None,
+        y=v(loc, "y") or None,
+        arrondissement=v(loc, "arrondissement") or None,
+        address=v(loc, "address") or None,
+        place_name=v(loc, "place_name") or None,
+        site=v(loc, "site") or None,
+        site_kind=v(loc, "site_kind") or None,
+        quarter=v(loc, "quarter") or None,
+        label_column=v(col, "label"),
+        place_type=v(col, "place_type") or None,
+        n_facts=v(col, "n_facts") or None,
         labels=labels,
-        filename_pattern=ext.get("filename_pattern") or None,
+        filename_pattern=v(ext, "filename_pattern") or None,
+        digest=_digest(raw_bytes, path.parent / label_file if label_file else None),
     )
+
+
+@cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _digest(profile_bytes: bytes, labels_path: Path | None) -> str:
+    """What the profile makes of a file depends on the TOML and the label table: a change to either re-reads."""
+    h = hashlib.sha256(profile_bytes)
+    if labels_path is not None:
+        h.update(b"\0" + labels_path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def normalise_crs(text: str) -> str | None:
+    """``EPSG:nnnn`` for any CRS pyproj knows by that text (``epsg:3946``, ``3946``, ``EPSG:3946``), else None."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    t = text.strip()
+    if t.isdigit():
+        t = f"EPSG:{t}"
+    try:
+        crs = CRS.from_user_input(t)
+    except (CRSError, TypeError, ValueError):
+        return None
+    code = crs.to_epsg()
+    return f"EPSG:{code}" if code else None
 
 
 def load_labels(path: Path) -> dict[str, str]:
@@ -181,14 +252,19 @@ def load_labels(path: Path) -> dict[str, str]:
     except UnicodeDecodeError:
         raise ProfileError(f"{path}: la table des libellés doit être en UTF-8") from None
     reader = csv.DictReader(text.splitlines())
-    if reader.fieldnames is None or not {"label", "category"} <= set(reader.fieldnames):
+    try:
+        fields = reader.fieldnames
+        rows = list(reader)
+    except csv.Error as exc:
+        raise ProfileError(f"{path}, ligne {reader.line_num} : CSV illisible ({exc})") from None
+    if fields is None or not {"label", "category"} <= set(fields):
         raise ProfileError(f"{path}: colonnes attendues label,category")
     known = categories()
     out: dict[str, str] = {}
-    for i, row in enumerate(reader, start=2):
+    for i, row in enumerate(rows, start=2):
         label, cat = (row.get("label") or "").strip(), (row.get("category") or "").strip()
-        if not label:
-            continue
+        if not label or not cat:
+            continue  # a label not mapped yet (a draft's table): it stays « non classé » and is listed by ingest
         if cat not in known:
             raise ProfileError(f"{path}, ligne {i}, colonne category : catégorie inconnue {cat!r} (voir observatory/data/nomenclature.csv)")
         out[label] = cat

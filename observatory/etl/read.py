@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from observatory.etl.guards import GuardError, check_xlsx_file
 from observatory.etl.profile import Profile
 
 CHUNK = 8 << 20  # bytes per read in the pre-pass; also the longest line accepted
@@ -30,6 +31,18 @@ ORIGINAL_MAX_CHARS = 2000  # original text kept in quarantine for a malformed ro
 EXCEL_EPOCH = datetime(1899, 12, 30)
 
 ProgressFn = Callable[[int, int], None]  # (bytes done, bytes total)
+
+# The csv module (header scan, hints) refuses fields over 128 KiB; the reader accepts lines up to CHUNK, so the
+# scan must too (a long free-text field in the first lines is not an error of the file).
+csv.field_size_limit(max(csv.field_size_limit(), CHUNK))
+
+
+def split_line(line: str, delimiter: str, line_no: int) -> list[str]:
+    """One CSV line as fields with the csv module; InputError naming the line instead of ``_csv.Error``."""
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error as exc:
+        raise InputError(f"ligne {line_no} : ligne CSV illisible ({exc})") from None
 
 
 class InputError(ValueError):
@@ -205,7 +218,10 @@ def _delimiter_hint(line: str, profile: Profile) -> str:
     for cand in (";", ",", "\t", "|"):
         if cand == profile.delimiter:
             continue
-        cols = {_clean_name(c) for c in next(csv.reader([line], delimiter=cand), [])}
+        try:
+            cols = {_clean_name(c) for c in next(csv.reader([line], delimiter=cand), [])}
+        except csv.Error:
+            continue
         if len(need & cols) > len(need) // 2:
             shown = "tabulation" if cand == "\t" else cand
             return f" ; le séparateur semble être « {shown} » et non « {profile.delimiter} » déclaré dans {profile.path.name}"
@@ -253,7 +269,7 @@ def read_csv(path: Path, profile: Profile, scan: FileScan) -> RawTable:
             notes += more
             head_text = head_bytes.decode(encoding, errors="replace")
     head_lines = head_text.splitlines()[:HEADER_SCAN_ROWS]
-    head_rows = [next(csv.reader([ln], delimiter=profile.delimiter), []) for ln in head_lines]
+    head_rows = [split_line(ln, profile.delimiter, i) for i, ln in enumerate(head_lines, start=1)]
     if profile.header_row == "auto":
         header_line = _find_header(head_rows, profile)
         if header_line is None:
@@ -400,6 +416,11 @@ def read_xlsx(path: Path, profile: Profile, scan: FileScan) -> RawTable:
 
     if scan.size == 0:
         raise InputError("fichier vide (0 octet) : l'export a-t-il échoué ?")
+    try:
+        # Zip bomb, DTD (XXE, entity bombs), truncated archive: refused before openpyxl expands anything.
+        check_xlsx_file(path)
+    except GuardError as exc:
+        raise InputError(str(exc).removeprefix(f"{path.name} : ")) from None
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, TypeError, EOFError) as exc:

@@ -130,10 +130,18 @@ def official_manifest(settings: Settings) -> dict[str, Any]:
     return read_manifest(settings)
 
 
+def is_demo_edition(info: dict[str, Any] | None) -> bool:
+    """True for the fictitious edition the demo installs (``observatory.demo.official``): it must say so."""
+    return bool(info) and str(info.get("source_file", "")).startswith("demo-fictive-ssmsi")
+
+
 def source_citation(info: dict[str, Any] | None) -> str:
     """French citation of an edition, e.g. for a figure caption or the report."""
     if not info:
         return SOURCE_NAME
+    if is_demo_edition(info):
+        return (f"Édition de démonstration {info['edition']} — fictive : chiffres inventés à partir des données de démonstration "
+                "de l'observatoire, au format du SSMSI ; ce ne sont pas des statistiques publiées")
     prod = info.get("production_date")
     when = f", produite le {datetime.strptime(prod, '%Y-%m-%d').strftime('%d/%m/%Y')}" if prod else ""
     return f"{SOURCE_NAME}, édition {info['edition']}{when} (data.gouv.fr, Licence Ouverte 2.0)"
@@ -214,6 +222,7 @@ __all__ = [
     "commune_resource",
     "comparison",
     "edition_info",
+    "is_demo_edition",
     "editions",
     "fetch_official",
     "import_official",

@@ -15,6 +15,8 @@ from datetime import datetime
 
 import pandas as pd
 
+from observatory import labels
+
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -28,7 +30,8 @@ class ExportMeta:
     snapshot_id: str = ""
     privacy: str = ""  # the rule applied, or the warning that the table is not protected
     protected: bool = True
-    created_at: datetime = field(default_factory=lambda: datetime.now().replace(microsecond=0))
+    # Paris wall time, like every time a user reads (the machine's clock may be UTC): naive, as the dashboard passes it.
+    created_at: datetime = field(default_factory=lambda: datetime.now(labels.PARIS).replace(microsecond=0, tzinfo=None))
 
     def rows(self) -> list[tuple[str, str]]:
         return [

@@ -30,6 +30,9 @@ class Change:
     hidden: bool = False  # one of the two counts is hidden by the privacy rule
     secondary: bool = False  # ...only by complementary suppression (the counts themselves are not small)
     subject: str = ""  # overrides the subject built from the label ("Les faits enregistrés à Lyon 3e")
+    comparable: bool = True  # False: a partner has no data in one of the periods (``reason`` says which)
+    reason: str = ""  # « pas de comparaison possible : pas de données pour … »
+    test: str = ""  # the test used (observatory.analytics.inference codes); "" = the default test name
 
     @property
     def diff(self) -> int:
@@ -82,6 +85,10 @@ def change_sentence(change: Change) -> str:
         return f"{who} : évolution {ref_text} non publiée (secret statistique : elle permettrait de retrouver par différence un petit nombre masqué)."
     if change.hidden:
         return f"{who} : trop peu de faits pour publier leur évolution {ref_text} (règle de confidentialité)."
+    if not change.comparable:
+        # Missing data are not zeros: no direction, no difference, only why.
+        why = change.reason or "pas de comparaison possible"
+        return f"{who} : {why[:1].lower() + why[1:]} (aucune évolution {ref_text} n'est calculée)."
     if change.current == change.previous:
         return f"{who} sont au même niveau qu'en {ref} ({facts_text(change.current)})." if ref[:1].isdigit() else (
             f"{who} sont au même niveau ({facts_text(change.current)})."
@@ -104,7 +111,7 @@ def change_sentence(change: Change) -> str:
     else:
         # Say what the test says, nothing more: "not significant" means the data do not allow a conclusion, not
         # that the change is "usual" (the test does not measure what is usual from one year to the next).
-        tail = f"l'écart n'est pas statistiquement significatif ({TEST_NAME})"
+        tail = f"l'écart n'est pas statistiquement significatif ({test_name(change.test)})"
     return f"{head} ; {tail}."
 
 
@@ -119,12 +126,16 @@ def total_sentence(place: str, year: int, total: int, hidden: bool = False, min_
     return f"En {year}, {fmt_int(total)} fait{'s' if total > 1 else ''} {'ont' if total > 1 else 'a'} été enregistré{'s' if total > 1 else ''} à {place}."
 
 
-def priorities_sentence(labels: list[str], year: int, previous_year: int) -> str:
-    """What rose significantly; says so plainly when nothing did."""
+def priorities_sentence(labels: list[str], year: int, previous_year: int, no_comparison: str = "") -> str:
+    """What rose significantly; says so plainly when nothing did. ``no_comparison``: why the year cannot be
+    compared with the previous one (no data for it): then no comparison is claimed at all."""
+    if no_comparison:
+        why = no_comparison[:1].upper() + no_comparison[1:]
+        return f"{why} : aucune évolution entre {previous_year} et {year} n'est publiée."
     if not labels:
         return (
             f"Aucune catégorie n'a augmenté de façon statistiquement significative entre {previous_year} et {year} "
-            f"({TEST_NAME}, corrigé pour le nombre de catégories comparées) : les hausses observées ne permettent pas de conclusion."
+            f"(seuil 5{NBSP}%, test adapté à la variabilité des comptes, corrigé pour l'ensemble des évolutions publiées) : les hausses observées ne permettent pas de conclusion."
         )
     names = [label[:1].lower() + label[1:] for label in labels]
     if len(names) > 3:
@@ -140,20 +151,31 @@ def rate_text(rate: float | None) -> str:
     return f"{fmt_number(rate, 1)} pour 1{NBSP}000 habitants"
 
 
-TEST_NAME = f"test exact de Poisson, seuil 5{NBSP}%"
+TEST_NAME = f"test exact de Poisson, seuil 5{NBSP}%"  # a Change that does not say which test
+_TEST_NAMES = {
+    "quasi_poisson": f"test quasi-Poisson à dispersion estimée, seuil 5{NBSP}%",
+    "poisson_exact": f"test exact de Poisson, seuil 5{NBSP}%",
+}
+
+
+def test_name(code: str) -> str:
+    """The French name of the test that produced a figure (see observatory.analytics.inference)."""
+    return _TEST_NAMES.get(code, TEST_NAME)
 
 HOW_TO_READ = (
     "Les chiffres comptent les faits enregistrés par les partenaires de l'observatoire (police nationale, police "
     "municipale, TCL, bailleurs, piscines, médiateurs) : ils mesurent l'activité enregistrée, pas la délinquance "
     "réelle, qui n'est pas toujours signalée. Une évolution est dite « significative » lorsqu'un test statistique "
-    "(test exact de Poisson, seuil de 5\u00a0%) indique qu'un écart aussi grand serait rare si le niveau n'avait pas "
-    "changé ; dans le cas contraire, elle n'autorise pas de conclusion (ce qui ne veut pas dire que rien n'a changé). "
-    "Beaucoup de catégories sont testées en même temps : au seuil de 5\u00a0%, environ une comparaison sur vingt "
-    "paraîtrait « significative » par le seul hasard. Les tableaux appliquent donc une correction (Benjamini–Hochberg) "
-    "sur l'ensemble des lignes comparées, ce qui limite la part de fausses alertes parmi les évolutions annoncées. "
-    "Le test suppose des faits indépendants : d'une année sur l'autre, les chiffres varient souvent plus que ce modèle "
-    "ne le prévoit (faits en série, changements de pratiques d'enregistrement), si bien qu'une évolution significative "
-    "se lit avec son contexte et que celle d'une seule année ne fait pas une tendance. Les petits nombres (de 1 à "
+    "(seuil de 5\u00a0%) indique qu'un écart aussi grand serait rare si le niveau n'avait pas changé ; dans le cas "
+    "contraire, elle n'autorise pas de conclusion (ce qui ne veut pas dire que rien n'a changé). Les chiffres de la "
+    "délinquance varient plus que le hasard pur (faits en série, pratiques d'enregistrement) : le test mesure cette "
+    "variabilité sur l'historique mensuel de chaque série (test quasi-Poisson) et ne garde le test exact de Poisson "
+    "que lorsqu'elle ne peut pas être estimée. Les années sont comparées par jour (365 ou 366 jours). Toutes les "
+    "évolutions publiées pour l'année (ville, arrondissements, zones) sont corrigées ensemble (Benjamini–Hochberg), "
+    "car au seuil de 5\u00a0% environ une comparaison sur vingt paraîtrait « significative » par le seul hasard ; "
+    "cela limite la part de fausses alertes parmi les évolutions annoncées, et une même ligne porte le même verdict "
+    "dans tous les documents. Aucune évolution n'est calculée lorsqu'un partenaire n'a pas transmis de données pour "
+    "un des mois comparés (« pas de comparaison possible »). Une évolution d'une seule année ne fait pas une tendance. Les petits nombres (de 1 à "
     "{threshold}) sont remplacés par « < {min_count} » pour protéger les personnes, et d'autres cases peuvent être "
     "masquées (« s ») pour qu'on ne puisse pas les retrouver par différence. Les taux rapportent les faits à la "
     "population légale INSEE de l'arrondissement."

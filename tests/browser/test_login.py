@@ -112,7 +112,16 @@ def test_elu_is_offered_no_points_and_no_raw_export(context, secured_url):  # no
         "output": "map-graph.figure", "outputs": {"id": "map-graph", "property": "figure"},
         "inputs": [{"id": "map-layer", "property": "value", "value": "points"}], "changedPropIds": ["map-layer.value"], "state": [],
     })
-    assert answer.status == 403
+    assert answer.status == 400  # no such callback in the server's registry
+    carte = {"page": "carte", "type": "clickable-map"}
+    answer = page.request.post(secured_url + "/_dash-update-component", headers={"Origin": secured_url}, data={
+        "output": '..{"page":"carte","type":"clickable-map"}.figure...{"target":"map-graph","type":"method-note"}.children..',
+        "outputs": [{"id": carte, "property": "figure"}, {"id": {"type": "method-note", "target": "map-graph"}, "property": "children"}],
+        "inputs": [{"id": "filters-store", "property": "data", "value": {}}, {"id": "map-layer", "property": "value", "value": "points"},
+                   {"id": "map-zone-kinds", "property": "value", "value": []}],
+        "changedPropIds": ["map-layer.value"], "state": [],
+    })
+    assert answer.status == 403  # the real map callback: analysts only
     assert not csp_errors, csp_errors
 
 

@@ -1,7 +1,9 @@
 """Bilan annuel: the yearly page for elected officials, city or one arrondissement, printable on A4.
 
 Everything on it comes from :func:`observatory.reports.diagnostic.diagnostic_for`, the same object the PDF is
-printed from, so the page and the document always agree; every count is protected, no point is shown.
+printed from, so the page and the document always agree; every count is protected, no point is shown. The
+diagnostic is built once per snapshot, year and territory (:func:`observatory.reports.cache.diagnostic`): a
+second visit, the PDF and the downloads answer from memory.
 URL: ``/bilan?annee=2025&arrondissement=69383``.
 
 Every figure (CSV, XLSX, SVG) and table (CSV, XLSX) has its download buttons. The dashboard's shared export
@@ -70,11 +72,17 @@ class _Counter:
 
 
 def _figure(fig, count: _Counter) -> html.Figure:  # noqa: ANN001 - reports.diagnostic.Figure
-    return html.Figure([_svg(fig.svg, fig.title), html.Figcaption([html.Strong(f"Figure {count('figure')}. "), fig.title, " ", html.Small(fig.note, className="text-muted")]), _exports("figure", fig.key)], className=f"bilan-fig bilan-fig-{fig.key}")
+    return html.Figure([_svg(fig.svg, fig.title), html.Figcaption([html.Strong(f"Figure {count('figure')}. "), fig.title, " ", html.Small(labels.public_text(fig.note), className="text-muted")]), _exports("figure", fig.key)], className=f"bilan-fig bilan-fig-{fig.key}")
+
+
+# Short verdict columns (« non significative ») read badly broken over two lines: they keep one line.
+NOWRAP_TEXT_COLUMNS = ("Test",)
 
 
 def _column_class(tab, column: str) -> str:  # noqa: ANN001 - reports.diagnostic.Table
-    return "text-end text-nowrap bilan-num" if tab.is_numeric(column) else "text-start bilan-text"
+    if tab.is_numeric(column):
+        return "text-end text-nowrap bilan-num"
+    return "text-start text-nowrap bilan-verdict" if column in NOWRAP_TEXT_COLUMNS else "text-start bilan-text"
 
 
 def _table(tab, count: _Counter) -> html.Div:  # noqa: ANN001 - reports.diagnostic.Table
@@ -86,9 +94,28 @@ def _table(tab, count: _Counter) -> html.Div:  # noqa: ANN001 - reports.diagnost
     return html.Div([html.Div([html.Strong(f"Tableau {count('table')}. "), tab.title], className="small mb-1"), dbc.Table([head, body], size="sm", bordered=False, striped=True, className="bilan-table"), _exports("table", tab.key)], className="bilan-tbl")
 
 
-def _section(sec, count: _Counter, level: str = "h3") -> html.Section:  # noqa: ANN001
+def _section(sec, count: _Counter, level: str = "h3", zone: bool = False) -> html.Section:  # noqa: ANN001
+    from observatory.reports.render import zone_sentences
+
     heading = getattr(html, level.upper())
-    return html.Section([heading(sec.title, className="h5 mt-3")] + [html.P(s) for s in sec.sentences] + [_figure(f, count) for f in sec.figures] + [_table(t, count) for t in sec.tables], className="bilan-section")
+    sentences = zone_sentences(sec) if zone else sec.sentences
+    return html.Section(
+        [heading(sec.title, className="h5 mt-3")] + [html.P(labels.public_text(s)) for s in sentences]
+        + [_figure(f, count) for f in sec.figures] + [_table(t, count) for t in sec.tables],
+        className="bilan-section",
+    )
+
+
+def _chapter(sec, count: _Counter, notes_small: bool = False) -> html.Section | None:  # noqa: ANN001
+    """A chapter of the PDF shown whole on the page (actions, data quality): its sentences, figures and tables."""
+    if sec is None:
+        return None
+    return html.Section(
+        [html.H2(sec.title, className="h4 mt-3")]
+        + [html.P(labels.public_text(s), className="small" if notes_small else None) for s in sec.sentences]
+        + [_figure(f, count) for f in sec.figures] + [_table(t, count) for t in sec.tables],
+        className=f"bilan-section bilan-{sec.key}",
+    )
 
 
 def _official(d) -> html.Section | None:  # noqa: ANN001 - reports.diagnostic.Diagnostic
@@ -99,10 +126,10 @@ def _official(d) -> html.Section | None:  # noqa: ANN001 - reports.diagnostic.Di
             html.P(f"Délinquance enregistrée par la police et la gendarmerie à {d.place} en {d.year}, telle que publiée "
                    "(elle diffère des faits de l'observatoire, qui réunit d'autres partenaires et d'autres définitions) :", className="small"),
             html.Ul([html.Li(line) for line in d.official_summary], className="small"),
-            html.P(d.official_source, className="small text-muted") if d.official_source else None,
+            html.P(labels.public_text(d.official_source), className="small text-muted") if d.official_source else None,
         ], className="bilan-official")
     if d.official_source:
-        return html.Section(html.P(d.official_source, className="small text-muted"), className="bilan-official")
+        return html.Section(html.P(labels.public_text(d.official_source), className="small text-muted"), className="bilan-official")
     return None
 
 
@@ -127,7 +154,7 @@ def _selector(year: int, years: list[int], arrondissement: str | None) -> html.F
 
 
 def layout(annee: str | None = None, arrondissement: str | None = None, **_query):  # noqa: ANN003, ANN201
-    from observatory.reports.diagnostic import diagnostic_for
+    from observatory.reports.cache import diagnostic
 
     an = components.analytics()
     if not components.has_data(an):
@@ -136,7 +163,7 @@ def layout(annee: str | None = None, arrondissement: str | None = None, **_query
     arr = arrondissement if arrondissement in schema.ARRONDISSEMENT_CODES else None
     first, last = an.date_range()
     years = list(range(first.year, last.year + 1)) if first and last else [year]
-    d = diagnostic_for(components.settings(), year, arr, analytics=an)
+    d = diagnostic(components.settings(), year, arr, analytics=an)
     count = _Counter()
     keys = dbc.Row(
         [
@@ -151,7 +178,7 @@ def layout(annee: str | None = None, arrondissement: str | None = None, **_query
     body = [
         _selector(year, years, arr),
         html.H1(d.title, className="h3"),
-        html.P(f"Instantané {d.snapshot_id} · données protégées : nombres de 1 à {d.min_count - 1} remplacés par « < {d.min_count} »", className="text-muted small"),
+        html.P(f"{labels.data_as_of(d).capitalize()} · données protégées : nombres de 1 à {d.min_count - 1} remplacés par « < {d.min_count} »", className="text-muted small"),
         html.Div(
             [dbc.Button("Télécharger le diagnostic (PDF)", id=PDF_BUTTON, color="secondary", size="sm", className="me-2"),
              dbc.Button("Imprimer cette page", color="light", size="sm", href="javascript:window.print()", external_link=True),
@@ -165,22 +192,23 @@ def layout(annee: str | None = None, arrondissement: str | None = None, **_query
         html.Section([html.H2(d.trend.title, className="h4 mt-3")] + [_figure(f, count) for f in d.trend.figures]),
         html.Section([html.H2(d.themes[0].title, className="h4 mt-3")] + [_table(t, count) for t in d.themes[0].tables]),
         html.Section([html.H2(d.arrondissements.title, className="h4 mt-3")] + [html.P(s) for s in d.arrondissements.sentences] + [_figure(f, count) for f in d.arrondissements.figures] + [_table(t, count) for t in d.arrondissements.tables]),
-        html.Section([html.H2("Hypercentre, piscines et quartiers prioritaires", className="h4 mt-3")] + [_section(s, count) for s in d.zones]) if d.zones else None,
-        html.Section([html.H2(d.residents.title, className="h4 mt-3")] + [html.P(s) for s in d.residents.sentences] + [_table(t, count) for t in d.residents.tables])
-        if getattr(d, "residents", None) else None,
-        html.Section([html.H2("Comment lire ces chiffres", className="h4 mt-3"), html.P(d.how_to_read, className="small")], className="bilan-howto"),
+        html.Section([html.H2("Hypercentre, piscines et quartiers prioritaires", className="h4 mt-3")] + [_section(s, count, zone=True) for s in d.zones]) if d.zones else None,
+        _chapter(d.residents, count),
+        _chapter(d.actions, count, notes_small=True),
+        _chapter(d.quality, count),
+        html.Section([html.H2("Comment lire ces chiffres", className="h4 mt-3"), html.P(labels.public_text(d.how_to_read), className="small")], className="bilan-howto"),
     ]
     return html.Div([b for b in body if b is not None], className="bilan-page")
 
 
 @callback(Output(PDF_DOWNLOAD, "data"), Input(PDF_BUTTON, "n_clicks"), State(PDF_STATE, "data"), prevent_initial_call=True)
 def download_pdf(n_clicks, state):  # noqa: ANN001, ANN201
-    from observatory.reports.diagnostic import diagnostic_for
+    from observatory.reports.cache import diagnostic
     from observatory.reports.render import RenderError, render_pdf
 
     if not n_clicks:
         raise dash.exceptions.PreventUpdate
-    d = diagnostic_for(components.settings(), int(state["annee"]), state.get("arrondissement") or None, analytics=components.analytics())
+    d = diagnostic(components.settings(), int(state["annee"]), state.get("arrondissement") or None, analytics=components.analytics())
     try:
         pdf = render_pdf(d)
     except RenderError:
@@ -199,13 +227,14 @@ def download_pdf(n_clicks, state):  # noqa: ANN001, ANN201
 )
 def download_item(clicks, state):  # noqa: ANN001, ANN201
     """One figure or table of the page as CSV/XLSX/SVG, with the page's year and territory (thin: parse → build → send)."""
-    from observatory.reports.diagnostic import diagnostic_for, export_item
+    from observatory.reports.cache import diagnostic
+    from observatory.reports.diagnostic import export_item
 
     trig = ctx.triggered_id
     if not trig or not any(clicks or []) or not state:
         raise dash.exceptions.PreventUpdate
     kind, _, key = trig["item"].partition(":")
-    d = diagnostic_for(components.settings(), int(state["annee"]), state.get("arrondissement") or None, analytics=components.analytics())
+    d = diagnostic(components.settings(), int(state["annee"]), state.get("arrondissement") or None, analytics=components.analytics())
     out = export_item(d, kind, key, trig["fmt"])
     if out is None:
         raise dash.exceptions.PreventUpdate

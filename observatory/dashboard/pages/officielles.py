@@ -16,7 +16,7 @@ import pandas as pd
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from observatory import labels, schema
-from observatory.figures import image_export_config
+from observatory.figures import graph_config
 from observatory import official as off
 from observatory.dashboard import components
 from observatory.official import compare
@@ -93,11 +93,11 @@ def layout(**_query):  # noqa: ANN003, ANN201 - Dash Pages passes the URL query
             dbc.Row(
                 [
                     dbc.Col([dbc.Label("Indicateur", html_for=INDICATOR, className="small mb-0"),
-                             dcc.Dropdown(id=INDICATOR, options=[{"label": i.label, "value": i.code} for i in present], value=default_indicator, clearable=False)], md=5),
+                             components.dropdown(id=INDICATOR, options=[{"label": i.label, "value": i.code} for i in present], value=default_indicator, clearable=False)], md=5),
                     dbc.Col([dbc.Label("Territoire", html_for=TERRITORY, className="small mb-0"),
-                             dcc.Dropdown(id=TERRITORY, options=[{"label": labels.arrondissement_label(c), "value": c} for c in codes], value=codes[0], clearable=False)], md=3),
+                             components.dropdown(id=TERRITORY, options=[{"label": labels.arrondissement_label(c), "value": c} for c in codes], value=codes[0], clearable=False)], md=3),
                     dbc.Col([dbc.Label("Année", html_for=YEAR, className="small mb-0"),
-                             dcc.Dropdown(id=YEAR, options=[{"label": str(y), "value": y} for y in reversed(years)], value=years[-1], clearable=False)], md=2),
+                             components.dropdown(id=YEAR, options=[{"label": str(y), "value": y} for y in reversed(years)], value=years[-1], clearable=False)], md=2),
                     dbc.Col([dbc.Label("Mesure", className="small mb-0 d-block"),
                              dbc.RadioItems(id=MEASURE, options=MEASURES, value="rate", inline=True, className="small")], md=2),
                 ],
@@ -113,6 +113,9 @@ def layout(**_query):  # noqa: ANN003, ANN201 - Dash Pages passes the URL query
     return html.Div(
         [
             title,
+            dbc.Alert("Édition fictive de démonstration : ces « chiffres officiels » sont inventés à partir des données de démonstration, "
+                      "pour montrer la page ; importez une édition du SSMSI pour les vrais chiffres.", color="warning", className="py-2 small",
+                      id="officielles-demo-edition") if off.is_demo_edition(info) else None,
             html.P(_edition_line(info) + "." + no_arr, className="small text-muted mb-2", id="officielles-source"),
             controls,
             dbc.Row(
@@ -160,7 +163,7 @@ def _footer(target: str) -> dbc.CardFooter:
 
 def _figure_card(target: str, title: str, height: int) -> dbc.Card:
     graph = dcc.Graph(
-        id=target, config=image_export_config(target), style={"height": f"{height}px"},
+        id=target, config=graph_config(target), style={"height": f"{height}px"},
         figure={"data": [], "layout": {"height": height, "xaxis": {"visible": False}, "yaxis": {"visible": False}}},
     )
     body = dbc.CardBody(dcc.Loading(graph, type="circle", delay_show=300), className="p-2")
@@ -182,6 +185,8 @@ def _unit(indicator: str, measure: str, rows: pd.DataFrame) -> str:
 
 
 def official_figures(indicator, code, measure, year):  # noqa: ANN001, ANN201
+    if indicator is None or code is None or year is None:  # controls absent (no official data) or a crafted call
+        raise dash.exceptions.PreventUpdate
     settings = _settings()
     rows = off.read_official(settings, codes=m.LYON_CODES, indicators=[indicator])
     unit = _unit(indicator, measure, rows)
@@ -199,6 +204,8 @@ def official_figures(indicator, code, measure, year):  # noqa: ANN001, ANN201
 
 
 def official_table(indicator, code):  # noqa: ANN001, ANN201
+    if indicator is None or code is None:  # controls absent (no official data) or a crafted call
+        raise dash.exceptions.PreventUpdate
     settings = _settings()
     rows = off.read_official(settings, codes=sorted({code, schema.CITY_CODE}), indicators=[indicator])
     table = off_tables.year_table(rows, indicator, code)

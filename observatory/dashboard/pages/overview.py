@@ -34,7 +34,7 @@ def layout(**_query):  # noqa: ANN003, ANN201 - Dash Pages passes the URL query
                     dbc.Col(
                         components.figure_card(
                             ids.OV_MAP,
-                            "Arrondissements — année en cours",
+                            "Arrondissements",
                             height=430,
                             graph_id=clickable("overview"),
                             formats=("csv", "xlsx", "geojson"),
@@ -64,7 +64,7 @@ def _current(an, filters):  # noqa: ANN001, ANN202
 
 
 # Columns of compare_periods that give a hidden count back (previous = current − diff…): blanked with it.
-CMP_DERIVED = ("diff", "pct_change", "p_value", "p_adjusted", "z", "significant", "unreliable")
+CMP_DERIVED = ("diff", "pct_change", "p_value", "p_adjusted", "z", "significant", "unreliable", "phi")
 
 
 def period_compare(an, filters, ref, kind: str, by: tuple[str, ...] = ()) -> pd.DataFrame:  # noqa: ANN001
@@ -84,7 +84,8 @@ def period_compare(an, filters, ref, kind: str, by: tuple[str, ...] = ()) -> pd.
         merged = cur[keys + ["count"]].merge(prev[keys + ["count"]], on=keys, how="outer", suffixes=("_cur", "_prev"))
     else:
         merged = pd.DataFrame({"count_cur": [int(cur["count"].sum())], "count_prev": [int(prev["count"].sum())]})
-    st = compare_counts(merged["count_cur"].fillna(0), merged["count_prev"].fillna(0)).reset_index(drop=True)
+    # Per day: the two periods can differ by a day (29 February).
+    st = compare_counts(merged["count_cur"].fillna(0), merged["count_prev"].fillna(0), ((ce - cs).days + 1) / ((pe - ps).days + 1)).reset_index(drop=True)
     out = pd.concat([merged[keys].reset_index(drop=True), st], axis=1)
     out.insert(out.columns.get_loc("p_value") + 1, "p_adjusted", benjamini_hochberg(out["p_value"], (out["current"] + out["previous"]) > 0))
     out["significant"] = (out["p_adjusted"] < 0.05).astype(bool)
@@ -128,7 +129,7 @@ def kpis(query):  # noqa: ANN001, ANN201
     rate_text = labels.fmt_number(city["rate_per_1000"], 1) if pd.notna(city["rate_per_1000"]) else "non publié"
     whole_year = (r0["current_start"].month, r0["current_start"].day) == (1, 1)
     title = f"Faits {ref.year}" + ((" (depuis le 1er janvier)" if kind == "ytd" else "") if whole_year else f" (depuis le {labels.fmt_date(r0['current_start'])})")
-    test = "test exact de Poisson, p < 0,05 après correction pour tests multiples"
+    test = "test quasi-Poisson (exact de Poisson sur petits effectifs), p < 0,05 après correction pour tests multiples"
     return dbc.Row(
         [
             dbc.Col(components.kpi_card(title, total["current_text"], text, tone, hint=f"{period} par rapport au {previous}"), md=3),
@@ -149,6 +150,15 @@ def arrondissement_table(an, filters, analyst: bool):  # noqa: ANN001, ANN201
     # Élus: sensitive categories count in the city only, never in an arrondissement (DESIGN §6).
     geo_filters = current if analyst else shaping.sensitive_free(current)
     return an.rates_by_arrondissement(geo_filters, include_city=False), current
+
+
+@callback(Output(f"{ids.OV_MAP}-title", "children"), Input(ids.FILTERS, "data"))
+def arrondissement_map_title(query):  # noqa: ANN001, ANN201
+    an = components.analytics()
+    raw, current = arrondissement_table(an, Filters.from_query(query or {}), components.is_analyst())
+    if raw is None:
+        return "Arrondissements"
+    return shaping.map_title(current.start, current.end, date.today())
 
 
 @callback(Output(clickable("overview"), "figure"), Output(ids.note(ids.OV_MAP), "children"), Input(ids.FILTERS, "data"), Input(ids.OV_METRIC, "value"))
@@ -254,12 +264,14 @@ def freshness(_query):  # noqa: ANN001, ANN201
     from observatory import store
 
     an = components.analytics()
+    analyst = components.is_analyst_view()
     snap = an.snapshot
     first, last = an.date_range()
     ingest = shaping.last_ingest(store.ingest_history(components.settings()))
     created = getattr(snap, "created_at", None)
     rows = [
-        html.Li(f"Instantané en service : {an.snapshot_id}" + (f", publié le {components.fmt_paris(created)}" if created else "")),
+        html.Li(f"Instantané en service : {an.snapshot_id}" + (f", publié le {components.fmt_paris(created)}" if created else ""))
+        if analyst else html.Li(f"Données publiées le {components.fmt_paris(created)} (heure de Paris)" if created else "Données de l'observatoire"),
         html.Li(f"Dernière intégration : {components.fmt_paris(ingest) if ingest is not None else 'aucune enregistrée'} (heure de Paris)"),
         html.Li(f"Faits datés du {labels.fmt_date(first)} au {labels.fmt_date(last)}"),
     ]
@@ -268,4 +280,6 @@ def freshness(_query):  # noqa: ANN001, ANN201
         rows.append(html.Li([f"Mois sans données ({FRESHNESS_MONTHS} derniers mois) : ", html.Ul([html.Li(f"{r.partenaire} : {r.mois}") for r in gaps.itertuples()])], className="text-danger"))
     elif gaps is not None:
         rows.append(html.Li(f"Tous les partenaires ont transmis chacun des {FRESHNESS_MONTHS} derniers mois."))
-    return [html.Ul(rows, className="mb-1"), html.Small("Couverture détaillée dans l'onglet Données.", className="text-muted")]
+    # Only analysts can open the Données page: an élu is not sent to a page that would refuse them.
+    more = html.Small("Couverture détaillée dans l'onglet Données.", className="text-muted") if analyst else None
+    return [html.Ul(rows, className="mb-1"), more]

@@ -14,7 +14,7 @@ import pandas as pd
 from dash import ALL, Input, Output, callback, ctx, dcc, html, no_update
 
 from observatory import labels, survey
-from observatory.dashboard import components, geo, security
+from observatory.dashboard import access, components, geo, security
 from observatory.figures import image_export_config
 from observatory.reports.exports import ExportMeta, slug, to_csv_bytes, to_xlsx_bytes
 from observatory.survey import figures as survey_figures
@@ -204,6 +204,9 @@ def _export_clicked(clicks):  # noqa: ANN001, ANN202
 
 
 if _FIRST_LOAD:
+    # Élus read the same published estimates as analysts (microdata never reach any view): both callbacks are
+    # declared for every signed-in role in the server's access table.
+    access.allow_callback(access.SIGNED_IN, access.output_key(BARS, "figure"), access.output_key(EXPORT_DOWNLOAD, "data"))
     callback(
         Output(BARS, "figure"), Output(WAVES, "figure"), Output(MAP, "figure"), Output(TABLE, "children"), Output(DARK, "children"),
         Output(NOTE, "children"),

@@ -26,7 +26,7 @@ MULTIPLE_TESTS_NOTE = (
     "sans correction ; la correction de Benjamini-Hochberg limite ces fausses alertes, sans les supprimer"
 )
 # Columns of compare_periods that give a hidden count back: blanked with it for élus.
-CMP_DERIVED = ("diff", "pct_change", "p_value", "p_adjusted", "z", "significant", "unreliable")
+CMP_DERIVED = ("diff", "pct_change", "p_value", "p_adjusted", "z", "significant", "unreliable", "phi")
 
 
 def layout(comparaison: str | None = None, par: str | None = None, **_query):  # noqa: ANN003, ANN201
@@ -46,22 +46,22 @@ def layout(comparaison: str | None = None, par: str | None = None, **_query):  #
             html.H1("Tendances", className="h4"),
             dbc.Row(
                 [
-                    dbc.Col(components.figure_card(ids.TR_MONTHLY, "Faits par mois, années précédentes superposées", height=340), lg=7),
-                    dbc.Col(components.figure_card(ids.TR_COMPARE, "Comparaison de périodes (★ = évolution significative)", height=340, controls=compare_controls), lg=5),
+                    dbc.Col(components.figure_card(ids.TR_MONTHLY, "Faits par mois, années précédentes superposées", height=340), xl=7),
+                    dbc.Col(components.figure_card(ids.TR_COMPARE, "Comparaison de périodes (★ = évolution significative)", height=340, controls=compare_controls), xl=5),
                 ],
                 className="g-3",
             ),
             dbc.Row(
                 [
-                    dbc.Col(components.figure_card(ids.TR_CONTRIB, "Contributions des catégories à l'évolution", height=380), lg=7),
-                    dbc.Col(components.figure_card(ids.TR_SEASONAL, "Profil saisonnier (part moyenne de chaque mois)", height=380), lg=5),
+                    dbc.Col(components.figure_card(ids.TR_CONTRIB, "Contributions des catégories à l'évolution", height=380), xl=7),
+                    dbc.Col(components.figure_card(ids.TR_SEASONAL, "Profil saisonnier (part moyenne de chaque mois)", height=380), xl=5),
                 ],
                 className="g-3",
             ),
             dbc.Row(
                 [
-                    dbc.Col(components.figure_card(ids.TR_HEATMAP, "Heure × jour de la semaine", height=320), lg=5),
-                    dbc.Col(components.figure_card(ids.TR_MULTIPLES, "Arrondissements comparés (faits par mois)", height=520), lg=7),
+                    dbc.Col(components.figure_card(ids.TR_HEATMAP, "Heure × jour de la semaine", height=320), xl=5),
+                    dbc.Col(components.figure_card(ids.TR_MULTIPLES, "Arrondissements comparés (faits par mois)", height=520), xl=7),
                 ],
                 className="g-3",
             ),

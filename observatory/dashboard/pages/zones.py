@@ -11,7 +11,7 @@ from dash import Input, Output, callback, html
 
 from observatory import figures, labels
 from observatory.analytics.filters import Filters
-from observatory.dashboard import components, ids, shaping, zone_rates
+from observatory.dashboard import components, geo, ids, shaping, zone_rates
 from observatory.dashboard.components import Col, int_cell, num_cell, pct_cell, yes_no
 from observatory.dashboard.exporting import ExportTable, exportable
 from observatory.territory import SEASON_MONTHS
@@ -229,7 +229,10 @@ dash.clientside_callback(
 
 
 def persistent_cells(an, filters):  # noqa: ANN001, ANN201
-    """Cells hot (Gi*, 95 %) in at least one of the last 4 quarters, most persistent first."""
+    """Cells hot (Gi*, 95 %) in at least one of the last 4 quarters, most persistent first (for élus without the
+    sensitive categories, which never show below the city: DESIGN §6)."""
+    if not components.is_analyst():
+        filters = shaping.sensitive_free(filters)
     p = an.persistence(filters)
     return p[p["quarters_hot"] > 0].sort_values(["quarters_hot", "hot_last"], ascending=False).reset_index(drop=True)
 
@@ -239,9 +242,11 @@ def persistence(query):  # noqa: ANN001, ANN201
     an = components.analytics()
     filters = Filters.from_query(query or {})
     cells = persistent_cells(an, filters)
-    pai = an.predictive_accuracy(filters, kind="year").iloc[0]
+    pai = an.predictive_accuracy(filters if components.is_analyst() else shaping.sensitive_free(filters), kind="year").iloc[0]
     cells = shaping.with_labels(cells, "arrondissement", "arrondissement")
-    cols = [Col("cell_id", "Maille"), Col("label", "Arrondissement"), Col("quarters_hot", "Trimestres chauds (sur 4)", int_cell), Col("hot_last", "Chaude au dernier trimestre", yes_no)]
+    # A reader places « Moncey — Lyon 3e », not « E4209_N32589 » (the id stays in the exports, for GIS joins).
+    cells["place"] = geo.cell_places(cells["cell_id"], an.territory, components.settings().grid_size_m) if len(cells) else []
+    cols = [Col("place", "Maille (lieu)"), Col("label", "Arrondissement"), Col("quarters_hot", "Trimestres chauds (sur 4)", int_cell), Col("hot_last", "Chaude au dernier trimestre", yes_no)]
     first, last = cells.attrs.get("first_quarter"), cells.attrs.get("last_quarter")
     summary = html.P(
         f"Mailles chaudes en {pai['previous_start'].year} : {labels.fmt_int(pai['hot_cells'])} sur {labels.fmt_int(pai['cells'])} "
@@ -251,7 +256,9 @@ def persistence(query):  # noqa: ANN001, ANN201
     )
     table = components.french_table(cells, cols, numeric=("quarters_hot",), max_rows=25) if len(cells) else html.P("Aucune maille chaude sur les 4 derniers trimestres.", className="text-muted")
     period = f"trimestres du {labels.fmt_date(first)} au {labels.fmt_date(last)} (début du dernier)" if first and last else ""
-    return [summary, table], components.method_note(an, filters, extra=f"Gi* à 95 % ou plus, {period} ; carte : onglet Carte, couche « Points chauds persistants »")
+    # The Carte page is for analysts: an élu is not pointed to a page that would refuse them.
+    where = " ; carte : onglet Carte, couche « Points chauds persistants »" if components.is_analyst_view() else ""
+    return [summary, table], components.method_note(an, filters, extra=f"Gi* à 95 % ou plus, {period}{where}")
 
 
 @exportable(ids.ZN_PERSIST, "Points chauds persistants")

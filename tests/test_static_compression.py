@@ -1,0 +1,61 @@
+"""Static files are compressed once (brotli 11 / gzip 9), kept by content, and callbacks are left to flask-compress."""
+
+from __future__ import annotations
+
+import gzip
+import re
+
+import pytest
+
+brotli = pytest.importorskip("brotli")
+
+
+def _plotly_url(client) -> str:  # noqa: ANN001
+    html = client.get("/").get_data(as_text=True)
+    urls = re.findall(r'src="(/_dash-component-suites/[^"]+\.js)"', html)
+    assert urls
+    return urls[0]
+
+
+def test_accept_encoding_parsing():
+    from observatory.dashboard.static_compression import accepted
+
+    assert accepted("gzip, deflate, br, zstd") == {"gzip", "deflate", "br", "zstd"}
+    assert accepted("gzip;q=1.0, br;q=0") == {"gzip"}
+    assert accepted("") == set()
+
+
+@pytest.mark.parametrize("encoding", ["br", "gzip"])
+def test_static_javascript_compressed_once_and_identical(settings, encoding):
+    from observatory.dashboard.app import create_app
+    from observatory.dashboard.static_compression import install
+
+    app = create_app(settings)
+    store = install(app, settings.processed_dir / "compressed-assets", background=False)  # synchronous for the test
+    client = app.server.test_client()
+    url = _plotly_url(client)
+    plain = client.get(url, headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers
+    first = client.get(url, headers={"Accept-Encoding": f"{encoding}"})
+    assert first.headers["Content-Encoding"] == encoding and "Accept-Encoding" in first.headers["Vary"]
+    decode = brotli.decompress if encoding == "br" else gzip.decompress
+    assert decode(first.data) == plain.data and len(first.data) < len(plain.data) / 2
+    done = store.compressions
+    again = client.get(url, headers={"Accept-Encoding": f"{encoding}"})
+    assert again.data == first.data and store.compressions == done  # served from memory
+    files = list((settings.processed_dir / "compressed-assets").iterdir())
+    assert files  # kept on disk for the next start
+    fresh = install(create_app(settings), settings.processed_dir / "compressed-assets", background=False)
+    assert fresh.body(encoding, plain.data) == first.data and fresh.compressions == 0  # read back, not recompressed
+
+
+def test_brotli_best_level_prepared_in_background(settings):
+    from observatory.dashboard.static_compression import CompressedStore
+
+    data = b"var plotly = 1;\n" * 5000
+    store = CompressedStore(None, background=True)
+    fast = store.body("br", data)
+    store.wait()
+    best = store.body("br", data)
+    assert brotli.decompress(fast) == data == brotli.decompress(best)
+    assert store.compressions == 2  # quality 5 at once, quality 11 once in the background; then served from memory
