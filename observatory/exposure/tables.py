@@ -60,18 +60,23 @@ def selection(filters: "Filters", meta: dict) -> Selection:
 def _counts(an: "Analytics", filters: "Filters", unit_type: str, units: list[str]) -> dict[str, int]:
     if not units:
         return {}
+    # Memoised per snapshot by the analytics' own cache: a page asks the same counts for each rate it shows.
+    frame = an.cached("exposure_counts", _count_frame, filters, unit_type, tuple(units))
+    return {str(u): int(n) for u, n in zip(frame["unit"], frame["n"])}
+
+
+def _count_frame(an: "Analytics", filters: "Filters", unit_type: str, units: tuple[str, ...]) -> pd.DataFrame:
     where, params = filters.to_sql()
     marks = ", ".join("?" * len(units))
     if unit_type == "zone":
         sql = (f"SELECT zone AS unit, count(*) AS n FROM (SELECT unnest(zones) AS zone FROM incidents WHERE {where} AND list_has_any(zones, ?)) "
                f"WHERE zone IN ({marks}) GROUP BY zone")
-        params = params + [units] + units
+        params = params + [list(units)] + list(units)
     else:
         col = "arrondissement" if unit_type == "arrondissement" else "iris"
         sql = f"SELECT {col} AS unit, count(*) AS n FROM incidents WHERE {where} AND {col} IN ({marks}) GROUP BY {col}"
-        params = params + units
-    frame = an.query(sql, params)
-    return {str(u): int(n) for u, n in zip(frame["unit"], frame["n"])}
+        params = params + list(units)
+    return an.query(sql, params)
 
 
 def counted_text(definition: dict) -> str:
