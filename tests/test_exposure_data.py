@@ -230,3 +230,15 @@ def test_an_older_demo_install_gets_the_demo_series_once(settings):
     assert len(results) == 6 and all(r.kept > 0 for r in results)
     assert len(store.series_names(settings)) == 6
     assert demo.install_demo_exposure(settings) == []  # already there: left alone
+
+
+def test_an_exposure_import_makes_the_cached_diagnostic_stale(settings, tmp_path):
+    from observatory.reports.cache import inputs_stamp
+
+    before = inputs_stamp(settings)
+    profile = load_exposure_profile(_write(tmp_path, "p.toml", PROFILE))
+    exposure.import_exposure(settings, profile, _write(tmp_path, "a.csv", "Piscine;Mois;Entrées\nPiscine de Vaise;06/2025;100\n"))
+    after = inputs_stamp(settings)
+    assert after != before
+    exposure.import_exposure(settings, profile, _write(tmp_path, "b.csv", "Piscine;Mois;Entrées\nPiscine de Vaise;06/2025;120\n"))
+    assert inputs_stamp(settings) != after  # a new delivery too
