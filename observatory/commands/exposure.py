@@ -102,20 +102,21 @@ def show(
     names = _unit_names(load_territory(settings))
     changes = period_changes(an, table, metas, Filters(), date(year, 1, 1), date(year, 12, 31), kinds=(kind,) if kind else ())
     out = Table(title=f"Taux rapportés à l'exposition, {year} (et {year - 1})")
-    for col in ("Unité", "Dénominateur", "Faits", f"Taux {year} (IC 95 %)", f"Taux {year - 1}", "Évolution du taux", "Significative"):
+    for col in ("Unité", "Dénominateur", "Faits", f"Taux {year} (IC 95 %)", f"Taux {year - 1}", "Évolution du taux", "Significative", "Test"):
         out.add_column(col)
     for r in changes.itertuples(index=False):
         evol = fmt_pct(r.ratio - 1, 0) if r.known else "–"
         out.add_row(names.get(r.unit, r.unit), f"{exposure.KINDS[r.kind].label} ({r.vintage})",
                     fmt_int(r.count) if r.count == r.count else "–",
                     rate_text(r.rate, r.rate_low, r.rate_high, per_label=r.per_label, reason=r.reason),
-                    fmt_number(r.previous_rate, 1) if r.known else "–", evol, ("oui" if r.significant else "non") if r.known else "–")
+                    fmt_number(r.previous_rate, 1) if r.known else "–", evol, ("oui" if r.significant else "non") if r.known else "–", r.test if r.known else "–")
     console.print(out)
     for name, meta in metas.items():
         d = meta.get("definition", {})
         console.print(f"{d.get('label', name)} : {d.get('source', '')}, millésime {d.get('vintage', '')}.", highlight=False, markup=False, soft_wrap=True)
     console.print("Intervalle exact de Poisson (loi Gamma) ; comparaison par le test exact conditionnel (binomial sachant le total, "
-                  "l'exposition en décalage), correction de Holm sur les lignes du tableau.", highlight=False)
+                  "l'exposition en décalage) ou, quand les comptes mensuels varient plus qu'un Poisson, par un test quasi-Poisson ; "
+                  "correction de Holm sur les lignes du tableau (méthode : docs/exposure.md).", highlight=False)
 
 
 def _unit_names(territory) -> dict[str, str]:  # noqa: ANN001
