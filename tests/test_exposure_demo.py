@@ -192,3 +192,22 @@ def test_pool_card_rereads_each_pool_with_its_attendance(demo_settings, monkeypa
     text = json.dumps(json.loads(r.data), ensure_ascii=False)
     assert "rapporté à la fréquentation, le risque à la piscine de Gerland" in text.replace("Rapporté", "rapporté")
     assert "faits pour 100 000 entrées" in text
+
+
+def test_two_pools_compared_per_entry(demo_settings, monkeypatch):
+    from observatory.cli import app
+    from observatory.exposure.tables import unit_comparison
+
+    an = get_analytics(demo_settings)
+    table, metas = exposure.exposure_data(demo_settings)
+    out = unit_comparison(an, table, metas, Filters(), "piscines_frequentation_demo", "piscine_tony_bertrand", "piscine_gerland",
+                          date(2024, 1, 1), date(2024, 12, 31))
+    first, second = out["first"], out["second"]
+    assert out["ratio"] == pytest.approx((first["count"] / first["exposure"]) / (second["count"] / second["exposure"]))
+    assert out["low"] < out["ratio"] < out["high"] and out["dispersion"] >= 1.0
+    monkeypatch.setattr("observatory.commands.exposure.settings_or_fail", lambda: demo_settings)
+    cli = CliRunner().invoke(app, ["exposure", "compare", "piscine_tony_bertrand", "piscine_gerland", "--annee", "2024"])
+    assert cli.exit_code == 0, cli.output
+    assert "Rapport des taux" in cli.output and "pour 100 000 entrées" in cli.output and "millésime 2025" in cli.output
+    none = CliRunner().invoke(app, ["exposure", "compare", "piscine_gerland", "69381"])
+    assert none.exit_code == 1 and "aucune série d'exposition ne couvre à la fois" in none.output

@@ -119,6 +119,48 @@ def show(
                   "correction de Holm sur les lignes du tableau (méthode : docs/exposure.md).", highlight=False)
 
 
+@exposure_app.command("compare")
+def compare(
+    unit1: str = typer.Argument(..., metavar="UNITÉ1", help="Identifiant de la première unité (piscine_gerland, hypercentre, 69381…)."),
+    unit2: str = typer.Argument(..., metavar="UNITÉ2", help="Identifiant de la seconde unité."),
+    year: int = typer.Option(None, "--annee", metavar="ANNÉE", help="Année (par défaut : la dernière année complète des données)."),
+    kind: str = typer.Option(None, "--type", metavar="TYPE", help="Type de dénominateur, quand les deux unités en ont plusieurs."),
+) -> None:
+    """Comparer deux unités rapportées à leur exposition (par exemple deux piscines par 100 000 entrées) : rapport des taux, intervalle et test."""
+    from observatory import exposure
+    from observatory.analytics import Filters, get_analytics
+    from observatory.exposure.tables import unit_comparison
+    from observatory.exposure.text import rate_text
+    from observatory.territory import load_territory
+
+    settings = settings_or_fail()
+    table, metas = exposure.exposure_data(settings)
+    covering = [n for n in metas if {unit1, unit2} <= set(table.loc[table["series"] == n, "unit"])]
+    # An exposure proper before the residents, unless a type is asked for.
+    both = sorted((n for n in covering if not kind or metas[n]["definition"]["kind"] == kind),
+                  key=lambda n: metas[n]["definition"]["kind"] == "habitants")
+    if not both:
+        fail(f"aucune série d'exposition ne couvre à la fois « {unit1} » et « {unit2} »" + (f" pour le type « {kind} »" if kind else ""))
+    an = get_analytics(settings)
+    last = an.date_range()[1]
+    if last is None:
+        fail("aucun fait publié : rien à rapporter à l'exposition")
+    year = year or (last.year if last >= date(last.year, 12, 31) else last.year - 1)
+    names = _unit_names(load_territory(settings))
+    series = both[0]
+    out = unit_comparison(an, table, metas, Filters(), series, unit1, unit2, date(year, 1, 1), date(year, 12, 31))
+    if not out["known"]:
+        fail(f"pas de comparaison possible en {year} : {out['reason']}")
+    d = metas[series]["definition"]
+    for unit, r in ((unit1, out["first"]), (unit2, out["second"])):
+        console.print(f"{names.get(unit, unit)} : {fmt_int(r['count'])} faits, {rate_text(r['rate'], r['low'], r['high'], r['per_label'])}.",
+                      highlight=False, markup=False, soft_wrap=True)
+    verdict = "écart significatif" if out["p_value"] < 0.05 else "écart non significatif"
+    console.print(f"Rapport des taux {fmt_number(out['ratio'], 2)} (IC 95 % : {fmt_number(out['low'], 2)} – {fmt_number(out['high'], 2)}), "
+                  f"p = {fmt_number(out['p_value'], 3)} : {verdict} ({out['test']}) ; {d['label']}, {d['source']}, millésime {d['vintage']}, année {year}.",
+                  highlight=False, markup=False, soft_wrap=True)
+
+
 def _unit_names(territory) -> dict[str, str]:  # noqa: ANN001
     from observatory.labels import arrondissement_label
 

@@ -123,29 +123,55 @@ def dispersion(an: "Analytics", table: pd.DataFrame, definition: dict, filters: 
                windows: list[tuple[date, date]]) -> tuple[float, int | None]:
     """φ of one unit's monthly counts around each window's own rate (1 when Poisson fits, never below 1), and its
     degrees of freedom (months with exposure minus one rate per window)."""
+    return cells_dispersion(an, table, definition, filters, [(unit, start, end) for start, end in windows])
+
+
+def cells_dispersion(an: "Analytics", table: pd.DataFrame, definition: dict, filters: "Filters",
+                     cells: list[tuple[str, date, date]]) -> tuple[float, int | None]:
+    """φ of the monthly counts of each (unit, window) around that cell's own rate — two periods of one unit, or two
+    units over one period — and its degrees of freedom."""
     spec = KINDS[definition["kind"]]
     sel = selection(filters, definition)
     if sel.filters is None:
         return 1.0, None
-    rows = table[table["unit"] == unit]
     years = covered_years(table)
     counts, expected = [], []
-    for start, end in windows:
+    for unit, start, end in cells:
+        rows = table[table["unit"] == unit]
         monthly = _monthly_counts(an, sel.filters.replace(start=start, end=end), definition["unit_type"], [unit])
         by_month = dict(zip(monthly["month"], monthly["n"]))
-        cells = []
+        months = []
         for a, b in _months(start, end):
             exp = window_exposure(rows, a, b, spec.measure, definition.get("absent", "missing"), years)
             if not exp.known:
                 return 1.0, None
-            cells.append((int(by_month.get(date(a.year, a.month, 1), 0)), exp.value))
-        total_c, total_e = sum(c for c, _ in cells), sum(e for _, e in cells)
+            months.append((int(by_month.get(date(a.year, a.month, 1), 0)), exp.value))
+        total_c, total_e = sum(c for c, _ in months), sum(e for _, e in months)
         if total_e <= 0:
             return 1.0, None
-        counts += [c for c, _ in cells]
-        expected += [e * total_c / total_e for _, e in cells]
-    df = sum(1 for e in expected if e > 0) - len(windows)
-    return max(1.0, pearson_dispersion(counts, expected, parameters=len(windows))), (df if df >= 3 else None)
+        counts += [c for c, _ in months]
+        expected += [e * total_c / total_e for _, e in months]
+    df = sum(1 for e in expected if e > 0) - len(cells)
+    return max(1.0, pearson_dispersion(counts, expected, parameters=len(cells))), (df if df >= 3 else None)
+
+
+def unit_comparison(an: "Analytics", table: pd.DataFrame, metas: dict[str, dict], filters: "Filters", series: str,
+                    unit1: str, unit2: str, start: date, end: date) -> dict:
+    """Two units of one series over one window: each rate, the ratio of the first to the second and its test."""
+    definition = metas[series].get("definition", metas[series])
+    rates = unit_rates(an, table, {series: metas[series]}, filters, start, end, units=(unit1, unit2)).set_index("unit")
+    missing = [u for u in (unit1, unit2) if u not in rates.index]
+    if missing:
+        return {"known": False, "reason": f"unité(s) sans série « {series} » : {', '.join(missing)}"}
+    a, b = rates.loc[unit1], rates.loc[unit2]
+    if not (a["known"] and b["known"]):
+        return {"known": False, "reason": a["reason"] or b["reason"]}
+    mine = table[table["series"] == series]
+    phi, df = cells_dispersion(an, mine, definition, filters, [(unit1, start, end), (unit2, start, end)])
+    cmp = compare_rates(int(a["count"]), a["exposure"], int(b["count"]), b["exposure"], dispersion=phi, dispersion_df=df)
+    return {"known": True, "first": a.to_dict(), "second": b.to_dict(), "ratio": cmp.ratio, "low": cmp.low, "high": cmp.high,
+            "p_value": cmp.p_value, "dispersion": phi,
+            "test": "test exact conditionnel" if phi <= 1.0 else f"test quasi-Poisson, surdispersion {phi:.1f}".replace(".", ",")}
 
 
 def covered_years(table: pd.DataFrame) -> set[int]:
