@@ -5,7 +5,8 @@
 - :func:`compare_rates`: two units, or two periods of one unit, each a count over its exposure. Given the total
   ``n = c1 + c2``, ``c1`` is binomial with ``p = e1 / (e1 + e2)`` when the rates are equal (exposure as the
   offset): exact two-sided p-value (``scipy.stats.binomtest``) and the Clopper–Pearson interval of ``p``
-  turned into an interval for the rate ratio ``(p / (1 − p)) · (e2 / e1)``.
+  turned into an interval for the rate ratio ``(p / (1 − p)) · (e2 / e1)``; when monthly counts are overdispersed
+  (:func:`pearson_dispersion` φ > 1), a quasi-Poisson Wald test on the log ratio instead.
 - :func:`window_exposure`: the exposure of one unit over a window, from the stored series (flows summed, stocks
   integrated over time), or the reason it is not known (a month missing: no rate rather than a wrong one).
 """
