@@ -163,8 +163,14 @@ def test_xlsx_and_encoding_errors_are_french(tmp_path):
 
     profile = load_exposure_profile(_write(tmp_path, "p.toml", PROFILE.replace('delimiter = ";"', 'delimiter = ";"\nsheet = "Fréquentation"')))
     xlsx = tmp_path / "f.xlsx"
-    pd.DataFrame({"Piscine": ["Piscine de Vaise"], "Mois": ["07/2025"], "Entrées": [1200]}).to_excel(xlsx, sheet_name="Fréquentation", index=False)
-    assert read_exposure_file(xlsx, profile).table["value"].tolist() == [1200.0]
+    from datetime import datetime
+
+    # One month typed as text, one stored by Excel as a date (the first of the month).
+    pd.DataFrame({"Piscine": ["Piscine de Vaise", "Piscine Mermoz"], "Mois": ["07/2025", datetime(2025, 8, 1)],
+                  "Entrées": [1200, 800]}).to_excel(xlsx, sheet_name="Fréquentation", index=False)
+    table = read_exposure_file(xlsx, profile).table
+    assert table["value"].tolist() == [1200.0, 800.0]
+    assert [str(d) for d in table["period_start"]] == ["2025-07-01", "2025-08-01"]
     other = load_exposure_profile(_write(tmp_path, "q.toml", PROFILE.replace('delimiter = ";"', 'delimiter = ";"\nsheet = "Autre"')))
     with pytest.raises(ExposureInputError, match="f.xlsx : feuille « Autre » absente du classeur"):
         read_exposure_file(xlsx, other)

@@ -41,7 +41,8 @@ def read_raw(path: Path, profile: ExposureProfile) -> pd.DataFrame:
     try:
         if fmt == "xlsx":
             frame = pd.read_excel(path, sheet_name=profile.sheet or 0, dtype=object, engine="openpyxl")
-            return frame.map(_cell_text)
+            # A date Excel stored as a date reads as the profile's period format says (a month cell as 07/2025…).
+            return frame.map(lambda v: v.strftime(profile.period_format) if isinstance(v, datetime) else _cell_text(v))
         return pd.read_csv(path, sep=profile.delimiter, encoding=profile.encoding, dtype=str, keep_default_na=False)
     except FileNotFoundError:
         raise ExposureInputError(f"{path.name} : fichier introuvable") from None
@@ -58,8 +59,6 @@ def read_raw(path: Path, profile: ExposureProfile) -> pd.DataFrame:
 def _cell_text(value: object) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
-    if isinstance(value, datetime):
-        return value.strftime("%d/%m/%Y")  # Excel dates come back as datetimes: give them the profile's day format
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
@@ -80,16 +79,10 @@ def _number(text: str, profile: ExposureProfile) -> float | None:
 
 def _period(text: str, profile: ExposureProfile) -> tuple[date, date] | None:
     """The period a cell names: a day, a month (first to last day) or a calendar year."""
-    fmt = profile.period_format
-    if profile.file_format(profile.path) == "xlsx" and profile.period_kind == "day":
-        fmt = "%d/%m/%Y"  # cells already turned into dd/mm/yyyy by _cell_text when Excel stored a date
     try:
-        when = datetime.strptime(text.strip(), fmt).date()
+        when = datetime.strptime(text.strip(), profile.period_format).date()
     except ValueError:
-        try:
-            when = datetime.strptime(text.strip(), profile.period_format).date()
-        except ValueError:
-            return None
+        return None
     if profile.period_kind == "day":
         return when, when
     if profile.period_kind == "month":
