@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "veille",
     "privacy",
     "means",
+    "exposure",
 )
 
 # French one-line help for commands whose docstring is still English (their module belongs to another area);

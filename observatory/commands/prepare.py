@@ -65,6 +65,7 @@ def prepare() -> None:
     elif demo.is_demo(settings):
         # An install prepared before the demo had its official edition gets it now (a real one is never replaced).
         demo.install_demo_official(settings)
+        demo.install_demo_exposure(settings)  # and its exposure series (pool attendance, validations, dwellings…)
     snap = store.current_snapshot(settings)
     if snap is None:
         console.print("Aucune donnée intégrée : le tableau de bord démarre vide (voir « observatory ingest »).")

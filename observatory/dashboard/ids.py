@@ -77,6 +77,7 @@ ZN_POOLS = "zones-pools"
 ZN_INOUT = "zones-inout"
 ZN_PERSIST = "zones-persistence"
 ZN_SERIES = "zones-series"
+ZN_RATE = "zones-rate"  # which rate the zone table shows: per km², per resident, per exposure
 
 # Données
 DQ_COVERAGE = "data-coverage"

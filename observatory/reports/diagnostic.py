@@ -378,6 +378,7 @@ def build_diagnostic(
         for _, r in z_prot.iterrows():
             name = str(zmeta.at[r["zone_id"], "name"]) if r["zone_id"] in zmeta.index else r["zone_id"]
             sec.sentences.append(narrative.change_sentence(_change_of(name, r, str(prev), f"Les faits enregistrés dans la zone « {name} »")))
+        sec.sentences.extend(text for zone, text in (inputs.exposure or {}).get(kind, []) if zone in ids)
         if kind == "piscine":
             sec.sentences.append("Les piscines d'été ne sont ouvertes que de juin à août : les comparaisons se font d'une saison à l'autre.")
         if arrondissement:

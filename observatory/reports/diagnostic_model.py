@@ -50,6 +50,7 @@ class DiagnosticInputs:
     privacy_engine: str = protection.ENGINE
     survey: Any = None  # observatory.survey.SurveyTables (published estimates only), for « Ce que disent les habitants »
     means: Any = None  # observatory.means.service.MeansTables (evaluations as of 31/12), for « Déclinaison des moyens »
+    exposure: dict | None = None  # zone kind -> [(zone_id, sentence)]: rates per exposure (observatory.exposure.report)
     # Monthly detail for the tests (coverage by partner and month, dispersion from the monthly history); without
     # it the tests fall back on annual counts (a year without any row is a year without data) and exact Poisson.
     monthly: pd.DataFrame | None = None  # year, month, arrondissement, category, family, source, n

@@ -12,14 +12,15 @@ from dash import Input, Output, callback, html
 from observatory import figures, labels, schema
 from observatory.analytics.filters import Filters
 from observatory.analytics.indicators import BOTH_TOTALS_NOTE
-from observatory.dashboard import components, geo, ids, map_svg, shaping
+from observatory.dashboard import components, geo, ids, map_exposure, map_svg, shaping
 from observatory.dashboard.exporting import ExportTable, exportable
 from observatory.dashboard.panel import clickable
 
 dash.register_page(__name__, path="/carte", name="Carte", title="Carte — Observatoire", order=1)
 
 LAYERS = [
-    {"label": "Arrondissements (taux)", "value": "arr_rate"},
+    {"label": "Arrondissements (taux par habitant)", "value": "arr_rate"},
+    {"label": "Arrondissements (taux par exposition)", "value": "arr_exposure"},
     {"label": "Arrondissements (nombre)", "value": "arr_count"},
     {"label": "Maillage 200 m", "value": "grid"},
     {"label": "Points chauds (Gi*)", "value": "hotspots"},
@@ -127,6 +128,8 @@ def layer_table(an, filters, layer: str) -> ExportTable:  # noqa: ANN001
         df = shaping.with_labels(df, "arrondissement", "arrondissement")
         return ExportTable(df, ("count",), title="Faits par arrondissement", period=(f.start, f.end), extra_note=f"{note} ; {BOTH_TOTALS_NOTE}",
                            columns={"count_published": "faits_publies_hors_vsif"})
+    if layer == "arr_exposure":
+        return map_exposure.layer_table(an, filters, annual_view(an, filters))
     if layer == "zones":
         return ExportTable(an.rates_by_zone(filters), ("count",), title="Faits par zone")
     if layer == "actions":
@@ -191,6 +194,12 @@ def map_figure(query, layer, outline_kinds):  # noqa: ANN001, ANN201
         both = {"count_published_text": "Chiffre publié (hors violences sexuelles et intrafamiliales)"}
         fig = figures.choropleth_map(table, geo.geo_ref(s, "arrondissements"), "arrondissement", "rate_per_1000" if rate else "count", legend, name_col="label", style=style, height=640, value_format=figures.RATE_FMT if rate else figures.INT_FMT, outlines=outlines, extra_hover=both, places=places)
         return fig, components.method_note(an, f, rate=rate, extra=(an.rates_by_arrondissement(f, include_city=False).attrs.get("rate_note", "") + " ; " if rate else "") + "cliquer un arrondissement pour le détail ; " + BOTH_TOTALS_NOTE + " (au survol et dans l'export)")
+    if layer == "arr_exposure":
+        f = annual_view(an, filters)
+        if table.empty:
+            return figures.empty_figure(table.attrs.get("reason", "Pas de taux par exposition"), height=640), components.method_note(an, f)
+        fig = figures.choropleth_map(table, geo.geo_ref(s, "arrondissements"), "arrondissement", "exposure_rate", table.attrs["legend"], name_col="label", style=style, height=640, value_format=figures.RATE_FMT, outlines=outlines, places=places)
+        return fig, components.method_note(an, f, extra=map_exposure.note(table, f))
     if layer == "zones":
         fig = figures.zones_map(geo.zones_geojson(s), table, "zone_id", "kind", "name", "count", style=style, height=640, places=places, base=geo.geo_ref(s, "arrondissements"))
         return fig, components.method_note(an, filters, extra="taux des zones rapportés à la surface, par an ; piscines : périmètre de " + f"{int(s.pool_buffer_m)} m")
@@ -238,7 +247,7 @@ def _map_export(an, filters, options=None):  # noqa: ANN001, ANN202
     """The layer shown (``couche`` in the address), aggregated; the GeoJSON carries its polygons or points."""
     layer = _exported_layer(options)
     table = layer_table(an, filters, layer)
-    key = {"arr_rate": "arrondissement", "arr_count": "arrondissement", "zones": "zone_id", "grid": "grid_cell", "points": "grid_cell", "hotspots": "cell_id", "persistence": "cell_id"}.get(layer)
+    key = {"arr_rate": "arrondissement", "arr_count": "arrondissement", "arr_exposure": "arrondissement", "zones": "zone_id", "grid": "grid_cell", "points": "grid_cell", "hotspots": "cell_id", "persistence": "cell_id"}.get(layer)
     return ExportTable(table.df, table.value_cols, geojson=table.geojson or layer_geojson(an.settings, table.df, layer), title=table.title, extra_note=table.extra_note, geo_key=key, derived=table.derived, period=table.period)
 
 
@@ -247,8 +256,9 @@ map_svg.register(ids.MAP_GRAPH, lambda table, published, meta, options: map_svg.
 
 def layer_geojson(settings, df, layer: str) -> dict:  # noqa: ANN001
     """Features of an exported layer with its figures as properties (French names)."""
-    if layer in ("arr_rate", "arr_count"):
-        gj, key, props = geo.arrondissements_geojson(settings), "arrondissement", {"count": "faits", "rate_per_1000": "taux_pour_1000"}
+    if layer in ("arr_rate", "arr_count", "arr_exposure"):
+        gj, key, props = geo.arrondissements_geojson(settings), "arrondissement", {"count": "faits", "rate_per_1000": "taux_pour_1000", "exposure_rate": "taux_par_exposition"}
+        props = {c: n for c, n in props.items() if c in df.columns}
     elif layer == "zones":
         gj, key, props = geo.zones_geojson(settings), "zone_id", {"count": "faits", "rate_per_km2": "faits_par_km2"}
     elif layer == "points":

@@ -12,7 +12,7 @@ from dash import Input, Output, callback, html
 from observatory import figures, labels
 from observatory.analytics.filters import Filters
 from observatory.analytics.indicators import BOTH_TOTALS_NOTE
-from observatory.dashboard import components, geo, ids, shaping
+from observatory.dashboard import components, geo, ids, shaping, zone_rates
 from observatory.dashboard.components import Col, int_cell, num_cell, pct_cell, yes_no
 from observatory.dashboard.exporting import ExportTable, exportable
 from observatory.territory import SEASON_MONTHS
@@ -32,6 +32,7 @@ def layout(type: str | None = None, **_query):  # noqa: A002, ANN003, ANN201 - '
         [
             html.H1("Zones", className="h4"),
             dbc.RadioItems(id=ids.ZN_KIND, options=KINDS, value=kind, inline=True, className="mb-2"),
+            dbc.RadioItems(id=ids.ZN_RATE, options=zone_rates.RATE_OPTIONS, value="km2", inline=True, className="mb-2 small"),
             components.table_card(ids.ZN_TABLE, "Faits dans chaque zone, évolution et concentration"),
             dbc.Row(
                 [
@@ -48,7 +49,7 @@ def layout(type: str | None = None, **_query):  # noqa: A002, ANN003, ANN201 - '
 
 SENSITIVE_NOTE = "hors violences sexuelles et intrafamiliales, publiées à l'échelle de la ville seulement"
 # Columns computed from a zone's counts: blanked when one of its counts is withheld (they would give it back).
-ZONE_DERIVED = ("rate_per_km2", "diff", "pct_change", "p_value", "significant", "unreliable", "pai")
+ZONE_DERIVED = ("rate_per_km2", "diff", "pct_change", "p_value", "significant", "unreliable", "pai", "resident_rate", "exposure_rate")
 
 
 def _zone_ids(an, kind: str) -> tuple[str, ...]:  # noqa: ANN001
@@ -76,13 +77,14 @@ def zone_table(an, filters, kind: str):  # noqa: ANN001, ANN201
     cmp = an.compare_periods(filters.replace(zones=zone_ids), kind=shaping.comparison_kind(ref), reference=ref, by="zone")
     total = int(an.counts(filters, by=()).iloc[0]["count"])
     city_km2 = float(an.territory.arrondissements["area_km2"].sum())
-    out = shaping.zone_summary(rates, cmp, total, city_km2)
+    out = zone_rates.with_exposure(an, filters, shaping.zone_summary(rates, cmp, total, city_km2), zone_ids)
     out.attrs["rate_note"] = rates.attrs.get("rate_note", "")  # densities are per year: say over which days
     return out, cmp
 
 
-@callback(Output(ids.ZN_TABLE, "children"), Output(ids.note(ids.ZN_TABLE), "children"), Input(ids.FILTERS, "data"), Input(ids.ZN_KIND, "value"))
-def table(query, kind):  # noqa: ANN001, ANN201
+@callback(Output(ids.ZN_TABLE, "children"), Output(ids.note(ids.ZN_TABLE), "children"), Input(ids.FILTERS, "data"), Input(ids.ZN_KIND, "value"),
+          Input(ids.ZN_RATE, "value"))
+def table(query, kind, rate="km2"):  # noqa: ANN001, ANN201
     an = components.analytics()
     filters = Filters.from_query(query or {})
     if not _zone_ids(an, kind):
@@ -94,10 +96,11 @@ def table(query, kind):  # noqa: ANN001, ANN201
         return components.french_table(df, []), ""
     rate_note = df.attrs.get("rate_note", "")
     df = components.cellwise_view(df, ["count", "current", "previous"], derived=ZONE_DERIVED)
+    rate_col = zone_rates.rate_column(df, rate)
     cols = [
         Col("name", "Zone"),
         Col("count_text", "Faits (filtres)"),
-        Col("rate_per_km2", "Faits / km² / an", num_cell(0)),
+        rate_col,
         Col("current_text", "Période en cours"),
         Col("previous_text", "Même période N−1"),
         Col("pct_change", "Évolution", pct_cell),
@@ -109,9 +112,10 @@ def table(query, kind):  # noqa: ANN001, ANN201
     r = cmp.iloc[0] if len(cmp) else None
     period = f"période en cours {labels.fmt_date(r['current_start'])} – {labels.fmt_date(r['current_end'])} par rapport au {labels.fmt_date(r['previous_start'])} – {labels.fmt_date(r['previous_end'])}" if r is not None else ""
     private = components.privacy_note(df)
+    density = f"« Faits / km² / an » : {rate_note} ; " if rate_col.name == "rate_per_km2" else ""
     scope = f" ; {BOTH_TOTALS_NOTE} (VSIF : violences sexuelles et intrafamiliales)" if "count_published" in df else ("" if components.is_analyst() else f" ; {SENSITIVE_NOTE}")
-    note = components.method_note(an, filters, extra=f"{period} ; « Faits (filtres) » : toute la période des filtres ; « Faits / km² / an » : {rate_note} ; PAI = part des faits / part de la surface de la ville (> 1 : concentration) ; taux des zones rapportés à la surface{scope}" + (f" ; {private}" if private else ""))
-    return components.french_table(df, cols, numeric=("count_text", "rate_per_km2", "current_text", "previous_text", "pct_change", "pai")), note
+    note = components.method_note(an, filters, extra=f"{period} ; « Faits (filtres) » : toute la période des filtres ; {density}PAI = part des faits / part de la surface de la ville (> 1 : concentration) ; {zone_rates.rate_note(df, rate)}{scope}" + (f" ; {private}" if private else ""))
+    return components.french_table(df, cols, numeric=("count_text", rate_col.name, "current_text", "previous_text", "pct_change", "pai")), note
 
 
 def _kind_option(options) -> str:  # noqa: ANN001
@@ -128,10 +132,10 @@ def _zone_export(an, filters, options=None):  # noqa: ANN001, ANN202
     if cmp is not None and len(cmp):
         r = cmp.iloc[0]
         note = "; ".join(n for n in (note, f"période en cours du {labels.fmt_date(r['current_start'])} au {labels.fmt_date(r['current_end'])}, comparée à la même période un an plus tôt") if n)
-    cols = {}
+    cols = dict(zone_rates.EXPORT_HEADERS)
     if "count_published" in df:
         note = "; ".join(n for n in (note, BOTH_TOTALS_NOTE) if n)
-        cols = {"count_published": "faits_publies_hors_vsif"}
+        cols["count_published"] = "faits_publies_hors_vsif"
     return ExportTable(df, ("count", "current", "previous"), derived=ZONE_DERIVED, extra_note=note, cellwise=True, columns=cols)
 
 
@@ -222,8 +226,10 @@ def pool_summer(query):  # noqa: ANN001, ANN201
         Col("significant", "Saisonnalité significative", yes_no),
     ]
     private = components.privacy_note(df)
+    reread = zone_rates.pool_sentences(an, filters, year)
     return [
         components.french_table(df, cols, numeric=("in_season_text", "previous_in_season_text", "pct_change", "p_adjusted_vs_previous", "ratio")),
+        html.Ul([html.Li(t) for t in reread], className="small mb-2") if reread else None,
         html.Small(
             f"Périmètre de {int(an.settings.pool_buffer_m)} m autour de chaque piscine ; été = 1er juin – 31 août ; comparaisons par jour de données, "
             "test quasi-Poisson (dispersion estimée sur l'historique mensuel de chaque piscine ; Poisson exact si elle ne peut l'être), "
