@@ -23,6 +23,9 @@ COMMAND_MODULES = (
     "actions",
     "survey",
     "veille",
+    "privacy",
+    "means",
+    "exposure",
 )
 
 # French one-line help for commands whose docstring is still English (their module belongs to another area);

@@ -88,6 +88,7 @@ class Settings:
     smtp_port: int = field(default=25, metadata={"doc": "port of the SMTP server"})
     smtp_sender: str = field(default="observatoire@localhost", metadata={"doc": "sender address of the bulletins"})
     veille_alpha: float = field(default=0.05, metadata={"doc": "weekly watch: probability that a week with no real change raises at least one alert, all watched perimeters together (Bonferroni)"})
+    exposure_profiles_dir: Path = field(default=Path("data/raw/exposure"), metadata={"doc": "folder of the exposure series' profiles (TOML): pool attendance, ridership, dwellings…"})
 
     # Derived paths -------------------------------------------------------------------------------------------
     @property
@@ -115,6 +116,10 @@ class Settings:
     @property
     def survey_profiles_path(self) -> Path:
         return self.survey_profiles_dir if self.survey_profiles_dir.is_absolute() else self.root / self.survey_profiles_dir
+
+    @property
+    def exposure_profiles_path(self) -> Path:
+        return self.exposure_profiles_dir if self.exposure_profiles_dir.is_absolute() else self.root / self.exposure_profiles_dir
 
     @property
     def official_dir(self) -> Path:

@@ -158,16 +158,82 @@ def rivers_geojson() -> dict:
     return json.loads(resources.files("observatory.data").joinpath("lyon_rivers.geojson").read_text(encoding="utf-8"))
 
 
-def base_layers(style: str) -> list[dict]:
+OFFLINE_STYLE_NAME = "observatoire-hors-ligne"
+
+
+def offline_style(glyphs_url: str) -> dict:
+    """A MapLibre style of a plain white background whose glyphs (for place names) come from ``glyphs_url``, a
+    template with ``{fontstack}`` and ``{range}`` served by the dashboard itself: Plotly's own "white-bg" style
+    fetches its glyphs from a font server on the internet, so names could not be drawn without a request off the
+    machine."""
+    return {
+        "version": 8,
+        # Plotly compares style ids between updates: a stable id keeps MapLibre from reloading the style (and
+        # refetching sources and glyphs) each time the filters change.
+        "id": OFFLINE_STYLE_NAME,
+        "name": OFFLINE_STYLE_NAME,
+        "glyphs": glyphs_url,
+        "sources": {},
+        "layers": [{"id": "fond-blanc", "type": "background", "paint": {"background-color": "#ffffff"}}],
+    }
+
+
+def is_offline(style) -> bool:  # noqa: ANN001 - str | dict
+    """Whether ``style`` draws no tiles (Plotly's "white-bg" or :func:`offline_style`)."""
+    return style == "white-bg" or (isinstance(style, dict) and style.get("name") == OFFLINE_STYLE_NAME)
+
+
+def base_layers(style) -> list[dict]:  # noqa: ANN001 - str | dict
     """A light offline base under the data when no tiles are drawn: the two rivers, as MapLibre line layers
     (lines need no glyphs, so nothing is fetched); a tiled basemap already shows them."""
-    if style != "white-bg":
+    if not is_offline(style):
         return []
     return [{"sourcetype": "geojson", "source": rivers_geojson(), "type": "line", "color": "#9ecae1", "line": {"width": 4}, "below": "traces", "name": "fleuves"}]
 
 
-def _map_layout(fig: go.Figure, style: str, height: int, center: dict | None = None, zoom: float = 11.3) -> go.Figure:
+LABEL_DARK = "#1f2933"
+LABEL_LIGHT = "#ffffff"
+
+
+def place_labels(places: pd.DataFrame, color: str = LABEL_DARK, size: int = 13, name: str = "Noms") -> go.Scattermap:
+    """Names drawn on the map (``places``: columns lon, lat, text), as MapLibre text: with the offline style the
+    glyphs come from the dashboard (see :func:`offline_style`). Not hoverable, not in the legend, so that clicks
+    and hovers still reach the polygons under them."""
+    return go.Scattermap(
+        lon=places["lon"].round(5),
+        lat=places["lat"].round(5),
+        mode="text",
+        text=hover_texts(places["text"]),
+        textfont={"color": color, "size": size, "family": "Open Sans Semibold"},
+        hoverinfo="skip",
+        showlegend=False,
+        name=name,
+    )
+
+
+def _label_colors(values: pd.Series, colorscale: str, opacity: float, vmin: float, vmax: float) -> list[str]:
+    """Dark or white text for each value, whichever reads better on the fill it is drawn on (the colour scale's
+    colour at that value, seen through ``opacity`` over the white background)."""
+    from plotly.colors import hex_to_rgb, sample_colorscale, unlabel_rgb
+
+    span = (vmax - vmin) or 1.0
+    out = []
+    for v in values.astype("float64"):
+        if math.isnan(v):
+            out.append(LABEL_DARK)
+            continue
+        c = sample_colorscale(colorscale, [min(max((v - vmin) / span, 0.0), 1.0)])[0]
+        rgb = unlabel_rgb(c) if c.startswith("rgb") else hex_to_rgb(c)
+        seen = [opacity * x + (1 - opacity) * 255 for x in rgb]
+        lum = sum(w * ((x / 255) / 12.92 if x / 255 <= 0.04045 else ((x / 255 + 0.055) / 1.055) ** 2.4) for w, x in zip((0.2126, 0.7152, 0.0722), seen))
+        out.append(LABEL_LIGHT if lum < 0.3 else LABEL_DARK)
+    return out
+
+
+def _map_layout(fig: go.Figure, style, height: int, center: dict | None = None, zoom: float = 11.3, places: pd.DataFrame | None = None) -> go.Figure:  # noqa: ANN001 - style: str | dict
     theme(fig, height=height)
+    if places is not None and len(places):
+        fig.add_trace(place_labels(places))
     fig.update_layout(
         map={"style": style, "center": center or LYON_CENTER, "zoom": zoom, "layers": base_layers(style)},
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
@@ -213,7 +279,7 @@ def choropleth_map(
     value_col: str,
     value_label: str,
     name_col: str | None = None,
-    style: str = "white-bg",
+    style: str | dict = "white-bg",
     height: int = 520,
     value_format: str = INT_FMT,
     colorscale: str = SEQUENTIAL,
@@ -221,6 +287,7 @@ def choropleth_map(
     extra_hover: dict[str, str] | None = None,
     click_kind: str = "arrondissement",
     text_col: str | None = None,
+    places: pd.DataFrame | None = None,
 ) -> go.Figure:
     """Filled polygons (arrondissements, zones or grid cells) coloured by ``value_col``.
 
@@ -229,10 +296,11 @@ def choropleth_map(
     The last customdata column is ``click_kind`` ("arrondissement", "zone", "cell") so a click handler knows
     what was clicked without guessing from the id.
     Rows whose value is NaN (withheld for privacy) are drawn grey, their hover showing ``text_col`` ("< 5").
+    ``places`` (columns id, lon, lat, text) names the polygons on the map, each name dark or white by its fill.
     """
     if df.empty:
         fig = go.Figure(_outline_trace(geojson, "contours"))
-        return _map_layout(fig, style, height)
+        return _map_layout(fig, style, height, places=places)
     names = df[name_col] if name_col else df[id_col]
     extra_hover = extra_hover or {}
     shown = df[value_col].astype("float64").notna().to_numpy()
@@ -292,11 +360,22 @@ def choropleth_map(
         # Published cells all zero: either there is nothing, or what there is was withheld (small counts).
         message = "Aucun fait pour ces filtres" if shown.all() else "Effectifs trop faibles : valeurs non publiées"
         fig.add_annotation(text=message, x=0.5, y=0.97, xref="paper", yref="paper", showarrow=False, bgcolor="rgba(255,255,255,0.85)", font={"size": 14, "color": "#6b7280"})
+    if places is not None and len(places):
+        # The colour range Plotly draws: the fixed one set above, else the data's own (autoscale).
+        trace = fig.data[0]
+        vmin = float(trace.zmin) if trace.zmin is not None else float(values.min())
+        vmax = float(trace.zmax) if trace.zmax is not None else float(values.max())
+        value_of = pd.Series(df.loc[shown, value_col].astype("float64").to_numpy(), index=df.loc[shown, id_col].astype(str).to_numpy())
+        on = places["id"].astype(str).map(value_of)
+        colors = pd.Series(_label_colors(on, colorscale, 0.75, vmin, vmax), index=places.index)
+        for color, part in places.groupby(colors, sort=True):
+            fig.add_trace(place_labels(part, color=str(color)))
     return _map_layout(fig, style, height)
 
 
-def hotspot_map(df: pd.DataFrame, geojson: dict, id_col: str, class_col: str, value_col: str, style: str = "white-bg", height: int = 520, outlines: Iterable[tuple[dict, str, str]] = ()) -> go.Figure:
-    """Grid cells coloured by their Gi* confidence class (one legend entry per class present)."""
+def hotspot_map(df: pd.DataFrame, geojson: dict, id_col: str, class_col: str, value_col: str, style: str | dict = "white-bg", height: int = 520, outlines: Iterable[tuple[dict, str, str]] = (), places: pd.DataFrame | None = None, name_col: str | None = None) -> go.Figure:
+    """Grid cells coloured by their Gi* confidence class (one legend entry per class present); the hover names
+    each cell by ``name_col`` (its place) when given, else by its id."""
     fig = go.Figure()
     for cls, color in HOTSPOT_COLORS.items():
         part = df[df[class_col] == cls]
@@ -308,11 +387,11 @@ def hotspot_map(df: pd.DataFrame, geojson: dict, id_col: str, class_col: str, va
                 locations=part[id_col].astype(str),
                 z=[1] * len(part),
                 featureidkey="id",
-                customdata=np.column_stack([hover_texts(part[id_col]), part[value_col].to_numpy(), np.full(len(part), "cell")]),
+                customdata=np.column_stack([hover_texts(part[id_col]), part[value_col].to_numpy(), hover_texts(part[name_col or id_col]), np.full(len(part), "cell")]),
                 colorscale=[[0, color], [1, color]],
                 showscale=False,
                 marker={"opacity": 0.8, "line": {"color": "#ffffff", "width": 0.5}},
-                hovertemplate=f"Maille %{{customdata[0]}}<br>{HOTSPOT_LABELS[cls]}<br>Faits : %{{customdata[1]:,.0f}}<extra></extra>",
+                hovertemplate=f"<b>%{{customdata[2]}}</b><br>{HOTSPOT_LABELS[cls]}<br>Faits : %{{customdata[1]:,.0f}}<extra></extra>",
                 name=HOTSPOT_LABELS[cls],
                 showlegend=True,
             )
@@ -321,10 +400,10 @@ def hotspot_map(df: pd.DataFrame, geojson: dict, id_col: str, class_col: str, va
         fig.add_trace(_outline_trace(gj, name, color, width=1.5))
     if not fig.data:
         fig.add_trace(_outline_trace({"type": "FeatureCollection", "features": []}, "vide"))
-    return _map_layout(fig, style, height)
+    return _map_layout(fig, style, height, places=places)
 
 
-def points_map(df: pd.DataFrame, lon_col: str, lat_col: str, count_col: str, id_col: str | None = None, style: str = "white-bg", height: int = 520, outlines: Iterable[tuple[dict, str, str]] = ()) -> go.Figure:
+def points_map(df: pd.DataFrame, lon_col: str, lat_col: str, count_col: str, id_col: str | None = None, style: str | dict = "white-bg", height: int = 520, outlines: Iterable[tuple[dict, str, str]] = (), places: pd.DataFrame | None = None, name_col: str | None = None) -> go.Figure:
     """Generalised points (cell centres): marker area grows with the number of facts they stand for."""
     fig = go.Figure()
     for gj, name, color in outlines:
@@ -339,16 +418,16 @@ def points_map(df: pd.DataFrame, lon_col: str, lat_col: str, count_col: str, id_
                 lat=df[lat_col].round(5),
                 mode="markers",
                 marker={"size": size.round(1), "color": CURRENT_COLOR, "opacity": 0.6},
-                customdata=np.column_stack([ids, n.to_numpy(), np.full(len(df), "cell")]),
-                hovertemplate="Maille %{customdata[0]}<br>Faits : %{customdata[1]:,.0f}<extra></extra>",
+                customdata=np.column_stack([ids, n.to_numpy(), hover_texts(df[name_col]) if name_col else ids, np.full(len(df), "cell")]),
+                hovertemplate="<b>%{customdata[2]}</b><br>Faits : %{customdata[1]:,.0f}<extra></extra>",
                 name="Faits (position généralisée)",
                 showlegend=True,
             )
         )
-    return _map_layout(fig, style, height)
+    return _map_layout(fig, style, height, places=places)
 
 
-def density_map(df: pd.DataFrame, lon_col: str, lat_col: str, count_col: str, style: str = "white-bg", height: int = 520, radius: int = 14, outlines: Iterable[tuple[dict, str, str]] = ()) -> go.Figure:
+def density_map(df: pd.DataFrame, lon_col: str, lat_col: str, count_col: str, style: str | dict = "white-bg", height: int = 520, radius: int = 14, outlines: Iterable[tuple[dict, str, str]] = (), places: pd.DataFrame | None = None) -> go.Figure:
     """A heat surface over cell centres weighted by their counts (no individual incident reaches the browser)."""
     fig = go.Figure()
     if not df.empty:
@@ -366,10 +445,10 @@ def density_map(df: pd.DataFrame, lon_col: str, lat_col: str, count_col: str, st
         )
     for gj, name, color in outlines:
         fig.add_trace(_outline_trace(gj, name, color, width=1.5))
-    return _map_layout(fig, style, height)
+    return _map_layout(fig, style, height, places=places)
 
 
-def zones_map(zones_geojson: dict, zones: pd.DataFrame, id_col: str, kind_col: str, name_col: str, value_col: str | None = None, style: str = "white-bg", height: int = 520, base: dict | None = None) -> go.Figure:
+def zones_map(zones_geojson: dict, zones: pd.DataFrame, id_col: str, kind_col: str, name_col: str, value_col: str | None = None, style: str | dict = "white-bg", height: int = 520, base: dict | None = None, places: pd.DataFrame | None = None) -> go.Figure:
     """Zones coloured by kind (one legend entry per kind); hover gives the name and, if given, the count."""
     fig = go.Figure()
     if base is not None:
@@ -393,13 +472,13 @@ def zones_map(zones_geojson: dict, zones: pd.DataFrame, id_col: str, kind_col: s
                 showlegend=True,
             )
         )
-    return _map_layout(fig, style, height)
+    return _map_layout(fig, style, height, places=places)
 
 
 ACTION_TYPE_COLORS = ("#6a3d9a", "#b15928", "#1f78b4", "#33a02c", "#e31a1c", "#ff7f00")
 
 
-def actions_map(geojson: dict, actions: pd.DataFrame, id_col: str, group_col: str, hover_cols: dict[str, str], style: str = "white-bg", height: int = 520, outlines: Iterable[tuple[dict, str, str]] = ()) -> go.Figure:
+def actions_map(geojson: dict, actions: pd.DataFrame, id_col: str, group_col: str, hover_cols: dict[str, str], style: str | dict = "white-bg", height: int = 520, outlines: Iterable[tuple[dict, str, str]] = (), places: pd.DataFrame | None = None) -> go.Figure:
     """Perimeters of the action plan, one colour per ``group_col`` value (the action type, as a French label).
 
     ``hover_cols`` maps columns to hover labels (title, dates, status…); every value is made inert.
@@ -428,7 +507,7 @@ def actions_map(geojson: dict, actions: pd.DataFrame, id_col: str, group_col: st
         )
     if not fig.data:
         fig.add_trace(_outline_trace({"type": "FeatureCollection", "features": []}, "vide"))
-    return _map_layout(fig, style, height)
+    return _map_layout(fig, style, height, places=places)
 
 
 # Time -----------------------------------------------------------------------------------------------------------

@@ -103,6 +103,7 @@ PAGE_INPUT_VALUES = {
     "trends-compare-kind.value": "ytd",
     "trends-compare-by.value": "family",
     "zones-kind.value": "piscine",
+    "zones-rate.value": "exposition",
     "map-zone-kinds.value": ["hypercentre"],
     "map-layer.value": "arr_rate",
 }

@@ -102,7 +102,9 @@ def test_rates_by_arrondissement_per_1000(tmp_path, settings):
     r = an.rates_by_arrondissement(Filters()).set_index("arrondissement")
     assert len(r) == 10  # nine arrondissements with zeros, and the city
     assert r.loc["69381", "count"] == 3
-    assert r.loc["69381", "rate_per_1000"] == pytest.approx(3 / pops["69381"] * 1000)
+    # Every fact on 15/01/2025, the only day of data: one day observed, so the yearly rate is 365 times the day's.
+    assert r.attrs["years"] == pytest.approx(1 / 365)
+    assert r.loc["69381", "rate_per_1000"] == pytest.approx(3 / pops["69381"] * 1000 * 365)
     assert r.loc["69383", "count"] == 0
     assert r.loc["69123", "count"] == 5  # the unknown arrondissement still counts in the city
     assert r.loc["69123", "population"] == pops.sum()
@@ -114,7 +116,7 @@ def test_rates_by_zone_per_km2(tmp_path, settings):
               location_quality=["point", "address", "point", "sector"])
     z = an.rates_by_zone(Filters(), kinds=("hypercentre", "qpv")).set_index("zone_id")
     area = an.territory.zones.set_index("zone_id")["area_km2"]
-    assert z.loc["hypercentre", "rate_per_km2"] == pytest.approx(2 / area["hypercentre"])
+    assert z.loc["hypercentre", "rate_per_km2"] == pytest.approx(2 / area["hypercentre"] * 365)  # one day of data, per year
     # A record attached to Mermoz by its quarter name only (no point) is shown apart, not counted inside.
     assert (z.loc["qpv_mermoz", "count"], z.attrs["placed_by_name"]["qpv_mermoz"]) == (1, 1)
     assert z.loc["qpv_duchere", "count"] == 0
@@ -214,7 +216,7 @@ def test_rates_by_arrondissement_and_category(tmp_path, settings):
     assert r.loc[("69381", "escroqueries"), "count"] == 1 and r.loc[("69383", "incivilites"), "count"] == 0
     assert r.loc[("69123", "escroqueries"), "count"] == 3
     pops = an.territory.arrondissements.set_index("code")["population"]
-    assert r.loc[("69382", "escroqueries"), "rate_per_1000"] == pytest.approx(1000 / pops["69382"])
+    assert r.loc[("69382", "escroqueries"), "rate_per_1000"] == pytest.approx(1000 / pops["69382"] * 365)  # one day of data, per year
     only = an.rates_by_arrondissement(Filters(arrondissements=["69381"]))
     assert only["arrondissement"].tolist() == ["69381", "69123"] and only["population"].tolist() == [pops["69381"]] * 2
 

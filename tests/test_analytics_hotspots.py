@@ -102,8 +102,13 @@ def test_concentration_per_year_includes_zero_cells(tmp_path, settings):
     n = len(an.grid())
     assert c["places"] == n and c["places_with_incidents"] == 2 and c["incidents"] == 10
     assert c["top_1pct"] == pytest.approx(1.0 if np.ceil(0.01 * n) >= 2 else 0.9)
-    # Gini of (9, 1, 0 × (n−2)) = 2(9n + 1(n−1)) / (10 n) − (n+1)/n
-    assert c["gini"] == pytest.approx(2 * (9 * n + (n - 1)) / (10 * n) - (n + 1) / n)
+    # Gini of (9, 1, 0 × (n−2)) over places weighted by their area a inside the city (A = Σ a): by the trapezoid
+    # rule on the ascending Lorenz curve, 1 − (a₁(0 + 0.1) + a₉(0.1 + 1))/A; with every cell whole that is
+    # 2(9n + 1(n−1)) / (10 n) − (n+1)/n = 1 − 1.2/n.
+    g = an.grid()
+    share = g.set_index("cell_id")["share_in_city"]
+    cell9, cell1 = an.counts(Filters(), by=("grid_cell",)).dropna().sort_values("count")["grid_cell"].iloc[[1, 0]]
+    assert c["gini"] == pytest.approx(1 - (0.1 * share[cell1] + 1.1 * share[cell9]) / share.sum())
     assert an.concentration(Filters()).attrs["unlocated"] == 1
     curve_df = an.concentration_curve(Filters())
     assert curve_df["incident_share"].iloc[-1] == pytest.approx(1.0) and len(curve_df) == n + 1

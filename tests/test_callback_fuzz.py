@@ -178,13 +178,25 @@ def registered_ids(callback_map: dict) -> list:
     return sorted(found)
 
 
+def _matches_pattern(candidate: str, declared: str) -> bool:
+    """True when ``candidate`` (a registered id) is one of the ids the pattern id ``declared`` stands for."""
+    if not (candidate.startswith("{") and declared.startswith("{")):
+        return False
+    cand, decl = json.loads(candidate), json.loads(declared)
+    if set(cand) != set(decl):
+        return False
+    wildcard = lambda v: isinstance(v, list) and len(v) == 1 and v[0] in access.WILDCARDS  # noqa: E731
+    return all(wildcard(decl[k]) or decl[k] == cand[k] for k in decl)
+
+
 def mutations(key: str, cb: dict, body: dict, all_ids: list, keys: list, rng: random.Random):  # noqa: ANN201
     """(name, body) of requests that are not a call of this callback as registered: each must be refused."""
     out = []
     for part in ("inputs", "state"):
         for pos, item in enumerate(body[part]):
             declared = cb[part][pos]["id"]
-            others = [i for i in all_ids if i != declared]
+            # An id the declared pattern matches (a concrete page of an ALL/MATCH pattern) is a genuine call, not a rename.
+            others = [i for i in all_ids if i != declared and not _matches_pattern(i, declared)]
             picks = (set(rng.sample(others, min(RENAMES_PER_POSITION, len(others)))) | {"_pages_content", "_pages_location"}) - {declared}
             for other in sorted(picks):
                 m = copy.deepcopy(body)

@@ -354,12 +354,12 @@ def _map_rates(out: dict, key: str) -> tuple[dict, str]:
 
 def test_carte_rates_are_annual_like_the_home_page(app_and_settings):  # noqa: ANN001
     """Review #5: without « Du » the Carte shows the current year's rate (the home page's), and a longer period
-    is divided by its number of years; the legend says which."""
+    is divided by its number of years; every rate is per year and the legend says so."""
     app, _settings = app_and_settings
     carte_key = '{"page":"carte","type":"clickable-map"}'
     carte, legend = _map_rates(_answer(app, '{"page": "carte", "type": "clickable-map"}[arr_rate]'), carte_key)
     home, home_legend = _map_rates(_answer(app, '{"page": "overview"'), '{"page":"overview","type":"clickable-map"}')
-    assert legend == home_legend == "Faits pour 1 000 hab. (2025)"
+    assert legend == home_legend == "Faits par an pour 1 000 hab."
     assert carte == home
     four, legend4 = _map_rates(_answer(app, '{"page": "carte", "type": "clickable-map"}[arr_rate]', {"start": "2022-01-01"}), carte_key)
     assert legend4 == "Faits par an pour 1 000 hab."

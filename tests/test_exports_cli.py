@@ -125,6 +125,8 @@ def test_internal_export_is_exact_and_marked_unprotected(data_dir, tmp_path):
     by_code = {r[0]: r for r in body[1:]}
     assert by_code["69383"][2] == "8" and by_code["69381"][2] == "15"  # exact, sensitive included
     assert meta["Protection"].startswith("NON PROTÉGÉ")
+    # The data of 2025 end before 31 December: the rates are annualised and the file says over which days.
+    assert "taux par an : taux annualisé : faits du" in meta["Filtres"] and "ramenés à un an" in meta["Filtres"]
 
 
 def test_public_export_below_the_city_leaves_sensitive_categories_out(data_dir, tmp_path):

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from observatory.analytics.privacy import PRIMARY, SECONDARY, protect, protection_status, suppression_status
+from observatory.analytics.privacy import PRIMARY, SECONDARY, protect, protection_status, suppression, suppression_status
 
 MIN = 5
 
@@ -43,22 +43,68 @@ tables = st.integers(1, 6).flatmap(lambda r: st.integers(1, 5).flatmap(
     lambda c: st.lists(st.lists(counts, min_size=c, max_size=c), min_size=r, max_size=r)))
 
 
-@hsettings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(tables)
-def test_no_small_cell_published_and_no_hidden_cell_recoverable(rows):
-    values = np.array(rows, dtype=float)
-    status = suppression_status(values, MIN)
-    published = status == ""
-    assert not ((values > 0) & (values < MIN) & published).any()
-    assert ((status == PRIMARY) == ((values > 0) & (values < MIN))).all()
-    hidden = ~published
-    lines = table_lines(*values.shape)
+def lp_intervals(values: np.ndarray, status: np.ndarray, lines: list[list[tuple[int, int]]]) -> dict:
+    """An attacker independent of the engine: scipy linprog over every published line total."""
+    from scipy.optimize import linprog
+
+    cells = [tuple(c) for c in np.argwhere(status != "")]
+    pos = {c: k for k, c in enumerate(cells)}
+    a, b = [], []
     for line in lines:
-        assert sum(hidden[c] for c in line) != 1, f"line {line} has one hidden cell: {status}"
-    assert recoverable(values, hidden, lines) == []
+        hid = [c for c in line if c in pos]
+        if hid:
+            row = np.zeros(len(cells))
+            row[[pos[c] for c in hid]] = 1
+            a.append(row)
+            b.append(sum(values[c] for c in line) - sum(values[c] for c in line if c not in pos))
+    bounds = [(1, MIN - 1) if status[c] == PRIMARY else (MIN, None) for c in cells]
+    out = {}
+    for c, k in pos.items():
+        e = np.zeros(len(cells))
+        e[k] = 1
+        lo = linprog(e, A_eq=np.array(a) if a else None, b_eq=b if a else None, bounds=bounds).fun
+        hi = linprog(-e, A_eq=np.array(a) if a else None, b_eq=b if a else None, bounds=bounds)
+        out[c] = (np.ceil(lo - 1e-6), np.inf if hi.status == 3 else np.floor(-hi.fun + 1e-6))
+    return out
 
 
-@hsettings(max_examples=150, deadline=None)
+def protected(status: str, interval: tuple[float, float]) -> bool:
+    lo, hi = interval
+    return lo <= 1 and hi >= MIN - 1 if status == PRIMARY else hi - lo >= MIN - 2
+
+
+@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@given(tables)
+def test_no_small_cell_published_and_lp_attack_narrows_no_hidden_cell(rows):
+    values = np.array(rows, dtype=float)
+    for lp_audit in (False, True):
+        status, unprotectable = suppression(values, MIN, lp_audit=lp_audit)
+        published = status == ""
+        assert not ((values > 0) & (values < MIN) & published).any()
+        assert ((status == PRIMARY) == ((values > 0) & (values < MIN))).all()
+        assert not ((values == 0) & ~published).any()  # zeros are never hidden
+        intervals = lp_intervals(values, status, table_lines(*values.shape))
+        for c, iv in intervals.items():
+            if lp_audit:
+                # The strict rule: every hidden cell protected, or reported (totals pin it whatever is hidden).
+                assert protected(status[c], iv) != bool(unprotectable[c]), f"{c} {status[c]} {iv} in {status}"
+            else:
+                # Per view: no hidden cell is given back exactly, unless reported.
+                assert iv[0] < iv[1] or unprotectable[c], f"{c} {status[c]} {iv} in {status}"
+
+
+def test_minimal_case_of_the_issue():
+    df = pd.DataFrame({"arr": list("ABC"), "x": [4, 4, 20], "y": [4, 4, 30], "z": [20, 30, 40]})
+    out = protect(df, ["x", "y", "z"], MIN)
+    status = out.attrs["status"].to_numpy()
+    assert (status[:2, :2] == PRIMARY).all()
+    assert (status[:, 2] != "").any()  # before: nothing added, row A gave x + y = 8 with both ≤ 4
+    values = df[["x", "y", "z"]].to_numpy(float)
+    for c, iv in lp_intervals(values, status, table_lines(3, 3)).items():
+        assert protected(status[c], iv), (c, iv)
+
+
+@hsettings(max_examples=40, deadline=None, derandomize=True)
 @given(tables)
 def test_with_totals_shown_nothing_small_is_published_nor_recoverable(rows):
     df = pd.DataFrame(rows, columns=[f"c{j}" for j in range(len(rows[0]))])
@@ -111,7 +157,8 @@ def test_with_totals_shown_nothing_small_is_published_nor_recoverable(rows):
 def test_hand_example_row_and_column():
     values = np.array([[3, 10, 20], [12, 40, 8]])
     st_ = suppression_status(values, MIN)
-    # 3 is primary; its row and its column each need a companion: the smallest non-zero cells there.
+    # 3 is primary; its row and its column each need a companion: the smallest non-zero cells there (the LP
+    # audit then finds the 3 free over 1..4 and every « s » over at least four values: nothing is added).
     assert st_[0, 0] == PRIMARY
     assert st_[0, 1] == SECONDARY  # smallest other in row 0
     assert st_[1, 0] == SECONDARY  # only other in column 0
@@ -162,7 +209,7 @@ def test_bad_counts_are_refused_clearly():
         protect(pd.DataFrame({"n": [1]}), ["count"], MIN)
 
 
-@hsettings(max_examples=300, deadline=None)
+@hsettings(max_examples=100, deadline=None, derandomize=True)
 @given(tables, st.integers(0, 2**32 - 1), st.booleans())
 def test_graph_and_linear_algebra_agree_on_recoverable_cells(rows, seed, row_totals):
     from observatory.analytics.privacy import _determined, _determined_2d, _lines
@@ -177,6 +224,8 @@ def test_graph_and_linear_algebra_agree_on_recoverable_cells(rows, seed, row_tot
 def test_large_table_is_protected_quickly_and_soundly():
     import time
 
+    from observatory.analytics.privacy import _determined, _lines, _pinned
+
     values = np.random.default_rng(0).poisson(np.random.default_rng(1).gamma(0.5, 10, (200, 26)))
     t0 = time.perf_counter()
     status = suppression_status(values, MIN)
@@ -184,7 +233,8 @@ def test_large_table_is_protected_quickly_and_soundly():
     hidden = status != ""
     lines = table_lines(*values.shape)
     assert all(sum(hidden[c] for c in line) != 1 for line in lines)
-    from observatory.analytics.privacy import _determined, _lines
-
-    assert len(_determined(hidden.ravel(), _lines(200, 26, [], True))) == 0
+    constraints = _lines(200, 26, [], True)
+    # Too many hidden cells for the per-view LP audit: linear algebra and the line-by-line bounds must hold.
+    assert len(_determined(hidden.ravel(), constraints)) == 0
+    assert len(_pinned(values.ravel().astype(float), status.ravel(), constraints, MIN)) == 0
     print(f"200 × 26 protected in {elapsed * 1000:.0f} ms")  # speed is reported, never asserted

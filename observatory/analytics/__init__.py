@@ -18,10 +18,12 @@ Methods of ``Analytics`` (all cached by snapshot id, function and arguments; ``f
   category, family, source, location_quality, time_precision, place_type, place_name, raw_label, grid_cell,
   iris, zone, year, month, month_of_year, quarter, day, hour, weekday.
 - ``rates_by_arrondissement(filters, include_city=True, by=None)`` → arrondissement, [by], count, population, vintage,
-  rate_per_1000, note (+ row 69123 for the city).
-- ``rates_by_zone(filters, kinds=())`` → zone_id, kind, name, count, area_km2, rate_per_km2, note.
+  rate_per_1000 (per year: ``analytics.exposure``; attrs period, years, rate_note), note (+ row 69123 for the city).
+- ``rates_by_zone(filters, kinds=())`` → zone_id, kind, name, count, area_km2, rate_per_km2 (per year), note.
+- ``indicators.published_filters(filters)`` / ``with_published_count(table, published, keys)``: the figure
+  publications print below the city (sensitive categories left out), beside an analyst's count.
 - ``monthly_series(filters, by=None)`` → month, [by], count (all months of the span, zeros filled).
-- ``compare_periods(filters, kind="year"|"ytd"|"28d", reference=None, by=None, exposure_ratio=None)`` →
+- ``compare_periods(filters, kind="year"|"ytd"|"28d", reference=None, by=None, exposure_ratio=None, start=None)`` →
   [by keys], group, current, previous, diff, pct_change, p_value, p_adjusted, z, significant, unreliable,
   comparable, reason, test, phi, exposure_ratio, current_start, current_end, previous_start, previous_end
   (periods cut at the last day of data, per-day exposure, coverage refusal, quasi-Poisson: ``docs/methods.md``).
@@ -37,7 +39,8 @@ Methods of ``Analytics`` (all cached by snapshot id, function and arguments; ``f
   places_with_incidents, gini, top_1pct, top_5pct, top_10pct, top_20pct.
 - ``concentration_curve(filters, unit="grid")`` → year, place_share, incident_share.
 - ``hotspots(filters, band_m=400, fdr=True)`` → cell_id, arrondissement, x, y (Lambert-93 centre), count, z,
-  p_value, p_adjusted, confidence (99/95/90/0), hotspot ("hot"/"cold"/""), class ("hot_99"… or "ns").
+  p_value, p_adjusted, confidence (99/95/90/0), hotspot ("hot"/"cold"/""), class ("hot_99"… or "ns"), test
+  (gi_star_nb / binomial_exact / outside_study_area; study area = filtered arrondissements or zones).
 - ``persistence(filters, n_quarters=4, reference=None, confidence=95, band_m=400)`` → cell_id,
   arrondissement, x, y, quarters_hot, n_quarters, persistence, hot_last.
 - ``predictive_accuracy(filters, kind="year", reference=None, confidence=95)`` → one row: previous_start,
@@ -45,8 +48,10 @@ Methods of ``Analytics`` (all cached by snapshot id, function and arguments; ``f
 - ``inside_outside(filters, zone_id="hypercentre", kind="year", reference=None)`` → zone_id, area
   (inside/outside), the compare columns, share_current, p_value_vs_outside, significant_vs_outside.
 - ``pool_seasons(filters, year=None, previous_years=3)`` → zone_id, name, season, year, in_season,
-  out_season, in_months, out_months, rate_in, rate_out, ratio, p_value, significant, previous_in_season,
-  previous_years, previous_mean, p_value_vs_previous, significant_vs_previous, unreliable.
+  out_season, in_months, out_months, in_days, out_days, rate_in, rate_out, ratio, p_value, p_adjusted,
+  significant, previous_in_season, previous_years, previous_days, previous_mean, p_value_vs_previous,
+  p_adjusted_vs_previous, significant_vs_previous, unreliable, comparable, reason, comparable_in_year,
+  reason_in_year, test, phi; last row « Toutes les piscines » (summer pools).
 - ``coverage(filters)`` → source, month, count (<NA> on a gap), expected, status (ok/low/gap/zero).
 - ``location_quality(filters)`` → source (+ "total"), incidents, without_point, share_without_point, point,
   address, sector, none.

@@ -239,7 +239,7 @@ def _missing_coverage(an: "Analytics", filters: Filters, months: list[tuple[int,
 
 
 def compare_periods(an: "Analytics", filters: Filters, kind: str = "year", reference: date | None = None,
-                    by: tuple[str, ...] = (), exposure_ratio: float | None = None) -> pd.DataFrame:
+                    by: tuple[str, ...] = (), exposure_ratio: float | None = None, start: date | None = None) -> pd.DataFrame:
     """Current vs previous period, overall or per group, per day over aligned periods.
 
     Columns: the ``by`` keys (if any), ``group`` (the keys joined by " × ", or "total"), ``current``,
@@ -249,6 +249,8 @@ def compare_periods(an: "Analytics", filters: Filters, kind: str = "year", refer
     ``previous_start``, ``previous_end``.
     ``reference`` defaults to the last day in the data under ``filters`` (not today); both periods are cut at the
     last day of data (:func:`aligned_periods`). ``exposure_ratio`` defaults to days current / days previous.
+    ``start`` (a « Du » inside the current year or year-to-date): the current period begins that day and the
+    previous one the same calendar day a year earlier; the tests, coverage and exposure are the same as without.
     A partner without data for a month of either period makes every group « pas de comparaison possible ».
     The test is :func:`observatory.analytics.inference.rate_tests` with each group's dispersion estimated on its
     last five years of monthly counts.
@@ -261,6 +263,10 @@ def compare_periods(an: "Analytics", filters: Filters, kind: str = "year", refer
     if reference is None:
         reference = data_end or filters.end or date.today()
     (cs, ce), (ps, pe) = aligned_periods(kind, reference, data_end)
+    if start is not None and kind != "28d" and cs < start <= ce:
+        # The home page's « Du »: a later start, the same calendar days a year earlier. Everything below (the
+        # coverage of both periods, per-day exposure, quasi-Poisson) applies as for a whole period.
+        cs, ps = start, _same_day_last_year(start)
     if exposure_ratio is None:
         exposure_ratio = ((ce - cs).days + 1) / ((pe - ps).days + 1)
     merged = _two_period_counts(an, filters, (cs, ce), (ps, pe), by)

@@ -275,9 +275,10 @@ class Analytics:
         return self.cached("monthly_series", indicators.monthly_series, filters or Filters(), by)
 
     def compare_periods(self, filters: Filters | None = None, kind: str = "year", reference: date | None = None,
-                        by: str | Iterable[str] | None = None, exposure_ratio: float | None = None) -> pd.DataFrame:
+                        by: str | Iterable[str] | None = None, exposure_ratio: float | None = None,
+                        start: date | None = None) -> pd.DataFrame:
         by_t = (by,) if isinstance(by, str) else tuple(by or ())
-        return self.cached("compare_periods", compare.compare_periods, filters or Filters(), kind, reference, by_t, exposure_ratio)
+        return self.cached("compare_periods", compare.compare_periods, filters or Filters(), kind, reference, by_t, exposure_ratio, start)
 
     def contributions(self, filters: Filters | None = None, kind: str = "year", reference: date | None = None,
                       by: str = "category") -> pd.DataFrame:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from observatory import schema
+from observatory.analytics.exposure import exposure_years, observed_period, rate_period_note
 from observatory.analytics.sql import group_sql, precision_clause
 from observatory.analytics.filters import Filters
 
@@ -21,7 +22,7 @@ HYPERCENTRE_NOTE = (
     "Dans l'hypercentre (Presqu'île, Vieux Lyon), les visiteurs, salariés et noctambules sont bien plus nombreux "
     "que les résidents : un taux rapporté aux seuls habitants y surestime le risque individuel."
 )
-ZONE_RATE_NOTE = "Les zones n'ont pas de population résidente connue : leurs taux sont rapportés à la surface (faits par km²)."
+ZONE_RATE_NOTE = "Les zones n'ont pas de population résidente connue : leurs taux sont rapportés à la surface (faits par km² et par an)."
 
 
 def _from_clause(by: tuple[str, ...]) -> str:
@@ -66,6 +67,9 @@ def rates_by_arrondissement(an: "Analytics", filters: Filters, include_city: boo
 
     Columns: ``arrondissement``, [``by``], ``count``, ``population``, ``vintage``, ``rate_per_1000``, ``note``.
     The city row counts every selected incident, including those whose arrondissement is unknown.
+    ``rate_per_1000`` is a yearly rate: facts per 1,000 inhabitants divided by the period's exposure in years
+    (:mod:`observatory.analytics.exposure`); ``attrs``: ``period`` (first, last day observed), ``years``,
+    ``rate_note`` (how the rate was made yearly, in French).
     """
     arr = an.territory.arrondissements[["code", "population", "vintage"]].rename(columns={"code": "arrondissement"})
     if filters.arrondissements:
@@ -85,12 +89,17 @@ def rates_by_arrondissement(an: "Analytics", filters: Filters, include_city: boo
                                   vintage=int(an.territory.arrondissements["vintage"].iloc[0]))
         out = pd.concat([out, city[out.columns]], ignore_index=True)
     out["population"] = out["population"].astype("int64")
-    out["rate_per_1000"] = out["count"] / out["population"] * 1000
+    start, end = observed_period(an, filters)
+    years = exposure_years(start, end) if start is not None else 0.0
+    # Per year: a half-year count is not a yearly rate (it was shown under « Faits pour 1 000 hab. (2025) »).
+    out["rate_per_1000"] = out["count"] / out["population"] * 1000 / (years if years > 0 else float("nan"))
     # The hypercentre spreads over the 1er, 2e and 5e: say where resident-based rates mislead.
     out["note"] = out["arrondissement"].map({"69382": HYPERCENTRE_NOTE, "69381": HYPERCENTRE_NOTE, "69385": HYPERCENTRE_NOTE}).fillna("")
     out = out[keys + ["count", "population", "vintage", "rate_per_1000", "note"]].reset_index(drop=True)
     vintage = int(an.territory.arrondissements["vintage"].iloc[0])
-    out.attrs["note"] = f"Taux pour 1 000 habitants, population légale INSEE {vintage}. {HYPERCENTRE_NOTE}"
+    rate_note = rate_period_note(start, end, years)
+    out.attrs.update(period=(start, end), years=years, rate_note=rate_note)
+    out.attrs["note"] = f"Taux annuel pour 1 000 habitants ({rate_note}), population légale INSEE {vintage}. {HYPERCENTRE_NOTE}"
     return out
 
 
@@ -103,6 +112,8 @@ def rates_by_zone(an: "Analytics", filters: Filters, kinds: tuple[str, ...] = ()
     Columns: ``zone_id``, ``kind``, ``name``, ``count`` (located points inside the zone), ``area_km2``,
     ``rate_per_km2``, ``note``; ``attrs["placed_by_name"]``: per zone, the records attached to it by a quarter name
     only (no point), for analyst screens (not protected: never publish it as is).
+    ``rate_per_km2`` is per year, like the arrondissements' rates (``attrs``: ``period``, ``years``, ``rate_note``):
+    a density over the seven years of a snapshot is not seven times a zone's yearly density.
     """
     zones = an.territory.zones[["zone_id", "kind", "name", "area_km2"]]
     if kinds:
@@ -117,14 +128,18 @@ def rates_by_zone(an: "Analytics", filters: Filters, kinds: tuple[str, ...] = ()
     out = zones.merge(inside, on="zone_id", how="left").merge(by_name, on="zone_id", how="left")
     out["count"] = out["count"].fillna(0).astype("int64")
     out["placed_by_name"] = out["placed_by_name"].fillna(0).astype("int64")
-    out["rate_per_km2"] = out["count"] / out["area_km2"]
+    start, end = observed_period(an, filters)
+    years = exposure_years(start, end) if start is not None else 0.0
+    out["rate_per_km2"] = out["count"] / out["area_km2"] / (years if years > 0 else float("nan"))
     out["note"] = out["kind"].map({"hypercentre": HYPERCENTRE_NOTE}).fillna(ZONE_RATE_NOTE)
     by_name = dict(zip(out["zone_id"], out["placed_by_name"].astype(int)))
     out = pd.DataFrame(out[["zone_id", "kind", "name", "count", "area_km2", "rate_per_km2", "note"]]).reset_index(drop=True)
     # In attrs, not a column: a column would travel unprotected into public views and exports (small counts).
     out.attrs["placed_by_name"] = by_name
-    out.attrs["note"] = ZONE_RATE_NOTE + (" Faits localisés par un point ou une adresse ; ceux rattachés à la zone par un simple nom de "
-                                          "quartier sont comptés à part.")
+    rate_note = rate_period_note(start, end, years)
+    out.attrs.update(period=(start, end), years=years, rate_note=rate_note)
+    out.attrs["note"] = ZONE_RATE_NOTE + f" Densités par an ({rate_note})." + (
+        " Faits localisés par un point ou une adresse ; ceux rattachés à la zone par un simple nom de quartier sont comptés à part.")
     return out
 
 
@@ -160,4 +175,30 @@ def monthly_series(an: "Analytics", filters: Filters, by: str | None = None) -> 
     else:
         out = c.set_index("month")["count"].reindex(months, fill_value=0).rename_axis("month").reset_index()
     out["count"] = out["count"].astype("int64")
+    return out
+
+
+BOTH_TOTALS_NOTE = (
+    "vue analyste : tous les faits ; le bilan, le PDF et les exports publiés comptent les arrondissements et les zones "
+    "hors violences sexuelles et intrafamiliales (publiées à l'échelle de la ville seulement) : c'est le « chiffre publié »"
+)
+
+
+def published_filters(filters: Filters) -> Filters:
+    """``filters`` as every publication applies them below the city: sensitive categories left out (DESIGN §6).
+    A selection of sensitive categories only selects nothing (an empty tuple would mean every category)."""
+    sensitive = schema.sensitive_categories()
+    allowed = tuple(c for c in (filters.categories or tuple(schema.categories())) if c not in sensitive)
+    return filters.replace(categories=allowed or ("__aucune__",))
+
+
+def with_published_count(table: pd.DataFrame, published: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """``table`` (an analyst's count table, every category) with ``count_published``: the same rows counted as the
+    publications count them below the city (``published``, from :func:`published_filters`), so that an analyst
+    sees both totals and never quotes a figure the bilan contradicts (8 554 on the map, 8 127 in the bilan).
+    Pure; rows absent from ``published`` count 0 there. Analyst screens only: unprotected counts."""
+    pub = published[keys + ["count"]].rename(columns={"count": "count_published"})
+    out = table.merge(pub, on=keys, how="left")
+    out["count_published"] = out["count_published"].fillna(0).astype("int64")
+    out.attrs = dict(table.attrs)
     return out

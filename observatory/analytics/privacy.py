@@ -3,15 +3,20 @@
 1. Primary suppression: counts 1..min_count−1 are hidden and read ``"< 5"`` (zeros are published: an empty
    cell reveals no one).
 2. Complementary (secondary) suppression, read ``"s"``: the totals of every *line* of the table are assumed
-   published, and no hidden cell may be recoverable from them by subtraction. A line is
+   published, and an attacker solving linear programs over them (cells ≥ 0, « < 5 » cells in 1…4, « s » cells
+   ≥ 5) must not narrow any hidden cell below what « < 5 » itself says. A line is
    - each value column (its column total), and within it, with ``keys`` of a long table of two or more key
      columns, each group of rows sharing the values of all keys but one (the margins of the cross table);
    - each row across the value columns (its row total), when there are two or more value columns.
-   Step a: while a line holds exactly one hidden cell, the smallest published non-zero cell of that line is
-   hidden too (a zero only when nothing else is left). Step b: the linear system "line sums of hidden cells are
-   known" is solved for its null space; any hidden cell fixed by it (a combination of lines, not only one line,
-   can reveal a cell) gets one more companion in one of its lines; then step a again, until no hidden cell is
-   determined or no cell is left to hide.
+   Choice (fast, every view): the smallest published non-zero companion in any line holding one hidden cell;
+   then any hidden cell fixed by linear algebra (the graph form for plain tables), or narrowed too much by one
+   line and the bounds (interval propagation: « x + y = 8 » with both « < 5 » gives both), gets a companion;
+   repeated.
+   Per view the guarantee is the old one extended with bounds: no hidden cell can be recovered exactly (a cell
+   pinned whatever is hidden, e.g. by a total of 1, is reported, see :func:`suppression`); ``lp_audit=True``
+   (:func:`suppression`) applies the stricter LP rule. This function protects one table on its own: what an
+   élu obtains is protected jointly by the publication (:mod:`observatory.analytics.publication`); a table
+   protected here is for analysts' exports marked for publication and for views outside the publication.
 3. Sensitive categories (``schema.sensitive_categories()``) are aggregated to the city unless the viewer is an
    analyst: in a long table with a category column, their rows lose their geography (arrondissement → 69123,
    other geographic keys → "ville") and are summed; in a wide table whose value columns are category codes,
@@ -28,8 +33,10 @@ from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from observatory import schema
+from observatory.analytics import disclosure
 
 PRIMARY = "primary"
 SECONDARY = "secondary"
@@ -42,6 +49,7 @@ TOTAL_LABEL = "total"
 
 
 Constraint = tuple[np.ndarray, np.ndarray]  # (flat cell indices, coefficients): sum(coef * x) is known
+MAX_COMPANIONS_PER_CELL = 2  # companions added for one recovered cell before it is reported unprotectable
 
 
 def _lines(n_rows: int, n_cols: int, key_groups: list[np.ndarray], row_totals: bool) -> list[Constraint]:
@@ -164,40 +172,87 @@ def _determined_2d(hidden: np.ndarray, n_rows: int, n_cols: int, row_lines: bool
     return idx[br]
 
 
-def suppression_status(values: np.ndarray, min_count: int, key_groups: Sequence[np.ndarray] = (),
-                       row_totals: bool = True, totals_included: bool = False) -> np.ndarray:
-    """Status of each cell of a 2-D count array: "" (published), "primary" or "secondary".
+def _pinned(flat: np.ndarray, status: np.ndarray, constraints: list[Constraint], min_count: int, rounds: int = 20) -> np.ndarray:
+    """Hidden cells that the published totals and the bounds give back exactly, line by line (flat indices).
 
-    ``totals_included``: the last row (and last column when there are several) are the totals, shown as
-    cells and protected like the others; ``key_groups``/``row_totals`` then do not apply.
+    Interval propagation: each line ``Σ a·x = known`` bounds each of its hidden cells by what the others can take
+    (« < t » cells in 1…t−1, « s » cells ≥ t), all lines at once, repeated until nothing tightens. It is a
+    relaxation of the LP attack (it finds no narrowing that needs two lines combined) but costs no solver and
+    catches what linear algebra cannot see: « x + y = 8 » with both « < 5 » pins both at 4.
     """
-    values = np.asarray(values, dtype="float64")
-    if values.ndim != 2:
-        raise ValueError("suppression_status needs a 2-D array of counts")
+    hidden = status != ""
+    if not hidden.any():
+        return np.zeros(0, dtype=int)
+    lb = np.where(status == PRIMARY, 1.0, np.where(status == SECONDARY, float(min_count), flat))
+    ub = np.where(status == PRIMARY, min_count - 1.0, np.where(status == SECONDARY, np.inf, flat))
+    # Every (line, hidden cell) pair at once: r = line, c = cell, a = coefficient; rhs = the hidden part's sum.
+    r = np.concatenate([np.full(int(hidden[cells].sum()), k) for k, (cells, _) in enumerate(constraints)]) if constraints else np.zeros(0, int)
+    c = np.concatenate([cells[hidden[cells]] for cells, _ in constraints]) if constraints else np.zeros(0, int)
+    a = np.concatenate([coefs[hidden[cells]] for cells, coefs in constraints]) if constraints else np.zeros(0)
+    if len(c) == 0:
+        return np.zeros(0, dtype=int)
+    n_lines = len(constraints)
+    rhs = np.bincount(r, weights=a * flat[c], minlength=n_lines)
+    pos = a > 0
+    for _ in range(rounds):
+        lo_t = np.where(pos, a * lb[c], a * ub[c])  # each term's range
+        hi_t = np.where(pos, a * ub[c], a * lb[c])
+        lo_fin, hi_fin = np.isfinite(lo_t), np.isfinite(hi_t)
+        lo_sum = np.bincount(r, weights=np.where(lo_fin, lo_t, 0.0), minlength=n_lines)
+        hi_sum = np.bincount(r, weights=np.where(hi_fin, hi_t, 0.0), minlength=n_lines)
+        lo_inf = np.bincount(r, weights=~lo_fin, minlength=n_lines)
+        hi_inf = np.bincount(r, weights=~hi_fin, minlength=n_lines)
+        # Range of the other terms of the line (unbounded when another term is).
+        others_lo = np.where(lo_inf[r] - ~lo_fin > 0, -np.inf, lo_sum[r] - np.where(lo_fin, lo_t, 0.0))
+        others_hi = np.where(hi_inf[r] - ~hi_fin > 0, np.inf, hi_sum[r] - np.where(hi_fin, hi_t, 0.0))
+        t_lo, t_hi = rhs[r] - others_hi, rhs[r] - others_lo  # range of a·x for the cell
+        cand_lb = np.ceil(np.where(pos, t_lo / a, t_hi / a) - 1e-9)
+        cand_ub = np.floor(np.where(pos, t_hi / a, t_lo / a) + 1e-9)
+        new_lb, new_ub = lb.copy(), ub.copy()
+        np.maximum.at(new_lb, c, cand_lb)
+        np.minimum.at(new_ub, c, cand_ub)
+        if not ((new_lb > lb).any() or (new_ub < ub).any()):
+            break
+        lb, ub = new_lb, new_ub
+    # Per view, the old guarantee extended with the bounds: no hidden cell is recovered exactly. (The stricter
+    # rule, each « < t » free over 1…t−1, holds for the publication and for tables the LP audit checks.)
+    ok = ub > lb
+    return np.flatnonzero(hidden & ~ok)
+
+
+def _heuristic(values: np.ndarray, min_count: int, constraints: list[Constraint], plain: bool, row_lines: bool) -> np.ndarray:
+    """The fast first choice of complementary cells (flat statuses), before the LP audit.
+
+    Step a: while a line holds exactly one hidden cell, the smallest published non-zero cell of that line is
+    hidden too (never a zero). Step b: any hidden cell fixed by the published totals (linear algebra: the graph
+    form for plain tables), or else narrowed too much by one line and the bounds (:func:`_pinned`), gets one more
+    companion in one of its lines; then step a again.
+    """
     n_rows, n_cols = values.shape
     flat = values.ravel()
     status = np.full(flat.shape, "", dtype=object)
     primary = (flat > 0) & (flat < min_count)
     status[primary] = PRIMARY
     hidden = primary.copy()
-    if totals_included:
-        constraints = _total_constraints(n_rows, n_cols)
-    else:
-        constraints = _lines(n_rows, n_cols, list(key_groups), row_totals)
-    plain = not totals_included and not list(key_groups)
 
     def determined() -> np.ndarray:
         # The graph form is exact for plain tables and linear-time; the SVD form serves the other layouts.
-        return _determined_2d(hidden, n_rows, n_cols, row_totals) if plain else _determined(hidden, constraints)
+        return _determined_2d(hidden, n_rows, n_cols, row_lines) if plain else _determined(hidden, constraints)
 
     def companion(cells: np.ndarray) -> int | None:
-        free = cells[~hidden[cells]]
+        # Zeros are never hidden (a hidden cell that is not « < t » reads as ≥ t to anyone who knows the rule).
+        free = cells[~hidden[cells] & (flat[cells] > 0)]
         if len(free) == 0:
             return None
-        # Smallest non-zero first (least information lost); zeros only as a last resort.
-        order = np.lexsort((free, flat[free], flat[free] == 0))
+        # Smallest first (least information lost).
+        order = np.lexsort((free, flat[free]))
         return int(free[order[0]])
 
+    attempts: dict[int, int] = {}
+    lines_of: dict[int, list[int]] = {}
+    for k, (cells, _coefs) in enumerate(constraints):
+        for c in cells.tolist():
+            lines_of.setdefault(c, []).append(k)
     for _ in range(flat.size + 1):
         changed = True
         while changed:
@@ -210,25 +265,116 @@ def suppression_status(values: np.ndarray, min_count: int, key_groups: Sequence[
                         status[c] = SECONDARY
                         changed = True
         det = determined()
+        batch = len(det) == 0
+        if batch:
+            # Bound-pinned cells are fixed together, one companion per line at most per pass (each pass costs a
+            # propagation over every line; one cell per pass made large tables take seconds).
+            det = _pinned(flat, status, constraints, min_count)
         if len(det) == 0:
             break
         fixed = False
+        touched: set[int] = set()
         for cell in det:
-            best = None
-            for cells, _coefs in constraints:
-                if cell not in cells:
-                    continue
-                c = companion(cells)
-                if c is not None and (best is None or (flat[c] == 0, flat[c]) < (flat[best] == 0, flat[best])):
-                    best = c
+            best, best_line = None, None
+            mine = lines_of.get(int(cell), [])
+            if batch and touched.intersection(mine):
+                continue
+            if attempts.get(int(cell), 0) >= MAX_COMPANIONS_PER_CELL:
+                # Still recovered after that many companions: a published total pins it whatever is hidden (a row
+                # [0, 1] with its total); more companions would only spread « secret » over the table.
+                continue
+            attempts[int(cell)] = attempts.get(int(cell), 0) + 1
+            for k in mine:
+                c = companion(constraints[k][0])
+                if c is not None and (best is None or flat[c] < flat[best]):
+                    best, best_line = c, k
             if best is not None:
                 hidden[best] = True
                 status[best] = SECONDARY
                 fixed = True
-                break
+                touched.add(best_line)
+                if not batch:
+                    break
         if not fixed:
             break  # nothing left to hide: the caller must not publish these totals (documented)
-    return status.reshape(n_rows, n_cols)
+    return status
+
+
+def _cell_set(values: np.ndarray, constraints: list[Constraint], totals_are_cells: bool) -> disclosure.CellSet:
+    """The table as cells and relations for the engine.
+
+    ``totals_are_cells``: the constraints already relate shown cells (totals included, all hideable). Otherwise
+    each line gets one more cell, its total, published elsewhere: locked (never hidden), never shown here.
+    """
+    flat = values.ravel()
+    n = len(flat)
+    if totals_are_cells:
+        rows = constraints
+        all_values, published, locked = flat, np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
+    else:
+        rows = [(np.append(cells, n + k), np.append(coefs, -1.0)) for k, (cells, coefs) in enumerate(constraints)]
+        line_totals = np.array([flat[cells] @ coefs for cells, coefs in constraints], dtype="float64")
+        all_values = np.concatenate([flat, line_totals])
+        published = np.ones(len(all_values), dtype=bool)
+        locked = np.r_[np.zeros(n, dtype=bool), np.ones(len(line_totals), dtype=bool)]
+    m = len(all_values)
+    if rows:
+        r = np.concatenate([np.full(len(c), i) for i, (c, _) in enumerate(rows)])
+        c = np.concatenate([c for c, _ in rows])
+        d = np.concatenate([coef for _, coef in rows])
+        a = sparse.csr_matrix((d, (r, c)), shape=(len(rows), m))
+    else:
+        a = sparse.csr_matrix((0, m))
+    return disclosure.CellSet(all_values, a, published, locked=locked)
+
+
+def suppression_status(values: np.ndarray, min_count: int, key_groups: Sequence[np.ndarray] = (),
+                       row_totals: bool = True, totals_included: bool = False) -> np.ndarray:
+    """Status of each cell of a 2-D count array: "" (published), "primary" or "secondary" (see :func:`suppression`)."""
+    return suppression(values, min_count, key_groups, row_totals, totals_included)[0]
+
+
+def suppression(values: np.ndarray, min_count: int, key_groups: Sequence[np.ndarray] = (),
+                row_totals: bool = True, totals_included: bool = False, lp_audit: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Statuses of a 2-D count array, and the mask of hidden cells no suppression can protect.
+
+    A cell is unprotectable when the published totals pin it whatever else is hidden (zeros are never hidden:
+    ``[0, 1]`` with its row total published gives the 1 back); the caller must then not publish those totals.
+
+    ``totals_included``: the last row (and last column when there are several) are the totals, shown as
+    cells and protected like the others; ``key_groups``/``row_totals`` then do not apply.
+    ``lp_audit``: then attack the result with :func:`observatory.analytics.disclosure.suppress` (one LP pair per
+    hidden cell, the stricter rule: each « < t » free over 1…t−1) and complete it; seconds on large tables,
+    so not for pages.
+    """
+    values = np.asarray(values, dtype="float64")
+    if values.ndim != 2:
+        raise ValueError("suppression_status needs a 2-D array of counts")
+    if (values < 0).any():
+        raise ValueError("les comptes à protéger doivent être positifs ou nuls")
+    n_rows, n_cols = values.shape
+    if totals_included:
+        constraints = _total_constraints(n_rows, n_cols)
+    else:
+        constraints = _lines(n_rows, n_cols, list(key_groups), row_totals)
+    plain = not totals_included and not list(key_groups)
+    first = _heuristic(values, min_count, constraints, plain, row_totals)
+    flat = values.ravel()
+    if not lp_audit:
+        # The fast answer (linear algebra and line-by-line bounds): what every page uses.
+        unprotected = np.zeros(flat.size, dtype=bool)
+        unprotected[_determined(first != "", constraints) if not plain else _determined_2d(first != "", n_rows, n_cols, row_totals)] = True
+        unprotected[_pinned(flat, first, constraints, min_count)] = True
+        return first.reshape(n_rows, n_cols), unprotected.reshape(n_rows, n_cols)
+    cells = _cell_set(values, constraints, totals_included)
+    initial = disclosure.primary_status(cells, min_count)
+    initial[: values.size][first == SECONDARY] = disclosure.SECONDARY
+    # The LP audit checks the heuristic's choice against every combination of totals and completes it if needed.
+    result = disclosure.suppress(cells, min_count, initial=initial)
+    names = np.array(["", PRIMARY, SECONDARY, ""], dtype=object)
+    unprotected = np.zeros(len(cells.values), dtype=bool)
+    unprotected[result.unprotected] = True
+    return (names[result.status[: values.size]].reshape(n_rows, n_cols), unprotected[: values.size].reshape(n_rows, n_cols))
 
 
 def _aggregate_sensitive(df: pd.DataFrame, value_cols: list[str], category_col: str, geo_cols: list[str]) -> pd.DataFrame:

@@ -65,12 +65,20 @@ def prepare() -> None:
     elif demo.is_demo(settings):
         # An install prepared before the demo had its official edition gets it now (a real one is never replaced).
         demo.install_demo_official(settings)
+        demo.install_demo_exposure(settings)  # and its exposure series (pool attendance, validations, dwellings…)
     snap = store.current_snapshot(settings)
     if snap is None:
         console.print("Aucune donnée intégrée : le tableau de bord démarre vide (voir « observatory ingest »).")
         return
     console.print(f"Données prêtes : {fmt_int(snap.row_count)} incidents, instantané {snap.id} du {fmt_paris(snap.created_at)}.",
                   highlight=False, soft_wrap=True)
+    # The yearly publications (what élus read, protected jointly) are built once per snapshot, here rather than
+    # at the first bilan an élu opens.
+    from observatory.analytics import publication
+
+    built = publication.ensure_all(settings)
+    if built:
+        console.print(f"Publications annuelles protégées : {', '.join(str(y) for y in built)}.", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -230,6 +230,11 @@ def export(
     except AnalyticsError as exc:
         fail(str(exc))
     title = EXPORT_TABLES[table]
+    described = describe_filters(filters)
+    if table in ("arrondissements", "zones"):
+        # Rates and densities are per year (analytics.exposure): the file says over which days.
+        rates = an.rates_by_arrondissement(filters) if table == "arrondissements" else an.rates_by_zone(filters)
+        described += f" ; taux par an : {rates.attrs.get('rate_note', '')}"
     from observatory.reports.protection import rule_name
 
     rule = (f"{rule_name(settings.min_count)} : nombres de 1 à {settings.min_count - 1} remplacés par « < {settings.min_count} », "
@@ -238,7 +243,7 @@ def export(
     meta = ExportMeta(
         title=title,
         source="Observatoire de la délinquance et de la sécurité de Lyon — " + ", ".join(sorted(filters.sources)) if filters.sources else "Observatoire de la délinquance et de la sécurité de Lyon",
-        filters=describe_filters(filters),
+        filters=described,
         snapshot_id=str(an.snapshot_id),
         privacy=rule if public else "NON PROTÉGÉ — usage interne analystes, ne pas publier",
         protected=public,

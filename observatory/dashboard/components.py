@@ -205,13 +205,15 @@ def is_analyst_view() -> bool:
 # Cards ----------------------------------------------------------------------------------------------------------------
 def export_buttons(target: str, formats: Iterable[str] = ("csv", "xlsx"), svg: bool = False) -> html.Div:
     """Data exports (server side, filters and page options of the address) and, for figures, an SVG of what is drawn."""
-    names = {"csv": "CSV", "xlsx": "XLSX", "geojson": "GeoJSON"}
+    names = {"csv": "CSV", "xlsx": "XLSX", "geojson": "GeoJSON", "svg": "SVG"}
+    titles = {"svg": "Exporter la carte en SVG vectoriel, avec titre, légende, source et date (filtres et couche en cours)"}
     formats = list(formats)
     buttons = [
-        dbc.Button(names[f], id=ids.export_button(target, f), size="sm", color="secondary", outline=True, className="ms-1", title=f"Exporter en {names[f]} (filtres et options en cours)")
+        dbc.Button(names[f], id=ids.export_button(target, f), size="sm", color="secondary", outline=True, className="ms-1", title=titles.get(f, f"Exporter en {names[f]} (filtres et options en cours)"))
         for f in formats
     ]
-    if svg:
+    # A map's SVG is drawn by the server ("svg" among the formats): Plotly's own SVG of a WebGL map is a bitmap.
+    if svg and "svg" not in formats:
         buttons.append(dbc.Button("SVG", id=ids.export_svg(target), size="sm", color="secondary", outline=True, className="ms-1", title="Exporter la figure affichée en SVG (vectoriel)"))
     extra = [dcc.Download(id=ids.export_download(target)), dcc.Store(id=ids.export_request(target))] if formats else []
     return html.Div(buttons + extra, className="d-flex align-items-center")

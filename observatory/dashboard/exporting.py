@@ -381,6 +381,11 @@ def build_export(target: str, fmt: str, query: dict, analyst: bool, options: dic
         created_at=datetime.now(PARIS).replace(microsecond=0, tzinfo=None),
     )
     stem = file_stem(table.title or title, filters, period)
+    if fmt == "svg":  # map cards: a vector map of the same rows (dashboard/map_svg.py)
+        from observatory.dashboard import map_svg
+
+        svg = map_svg.render_export(target, table, published, meta, {k: v for k, v in (options or {}).items() if isinstance(v, str)})
+        return dcc.send_string(svg, f"{stem}.svg") if svg is not None else None
     if fmt == "csv":
         return dcc.send_bytes(to_csv_bytes(french_frame(published, table.columns), meta), f"{stem}.csv")
     if fmt == "xlsx":

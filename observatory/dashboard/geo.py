@@ -38,6 +38,36 @@ def arrondissements_geojson(settings: Settings) -> dict:
 
 
 @lru_cache(maxsize=8)
+def _arrondissement_places(settings: Settings, _stamp_value: tuple) -> pd.DataFrame:
+    from shapely.ops import polylabel
+
+    from observatory import labels
+
+    arr = load_territory(settings).arrondissements_l93()
+    # The pole of inaccessibility (the inside point farthest from the outline): a centroid can sit near an edge
+    # of a long district (the 2e, from the Terreaux to the Confluence), where its name would spill over.
+    points = [polylabel(max(getattr(g, "geoms", [g]), key=lambda part: part.area), tolerance=10.0) for g in arr.geometry]
+    lon, lat = _TO_WGS84.transform([pt.x for pt in points], [pt.y for pt in points])
+    # « 1er », « 3e »: the district's name without « Lyon », short enough for the smallest districts at city zoom.
+    text = [labels.arrondissement_label(code).removeprefix("Lyon ") for code in arr["code"]]
+    return pd.DataFrame({"id": arr["code"].astype(str).to_numpy(), "lon": np.round(lon, 5), "lat": np.round(lat, 5), "text": text,
+                         "x": [pt.x for pt in points], "y": [pt.y for pt in points]})
+
+
+def arrondissement_places(settings: Settings) -> pd.DataFrame:
+    """Where to write each arrondissement's name on a map: columns id (INSEE code), lon, lat, text (« 3e »), and
+    x, y in Lambert-93 (for the vector export)."""
+    return _arrondissement_places(settings, _stamp(settings)).copy()
+
+
+def map_style(settings: Settings):  # noqa: ANN201 - str | dict
+    """``layout.map.style`` of the dashboard's maps (see :mod:`observatory.dashboard.glyphs`)."""
+    from observatory.dashboard import glyphs
+
+    return glyphs.map_style(settings)
+
+
+@lru_cache(maxsize=8)
 def _zones(settings: Settings, _stamp_value: tuple) -> dict:
     t = load_territory(settings)
     return to_geojson(t.zones, "zone_id", SIMPLIFY_DEG / 2, 5, properties=("name", "kind"))
@@ -159,9 +189,10 @@ def install(app) -> None:  # noqa: ANN001 - dash.Dash
     """Serve the layers at ``/geo/<name>-<version>.geojson`` (public: geometry only, no incident data)."""
     import flask
 
-    from observatory.dashboard import security
+    from observatory.dashboard import glyphs, security
 
     security.allow_public_route(GEO_ROUTE)
+    glyphs.install(app)
 
     @app.server.route(app.config.routes_pathname_prefix.rstrip("/") + GEO_ROUTE + "<name>.geojson")
     def _geo_layer(name: str):  # noqa: ANN202
@@ -226,10 +257,26 @@ def cell_places(cell_ids: pd.Series, territory, size_m: int) -> list[str]:  # no
                 out.append(f"{arr_name}, secteur {COMPASS[int(angle // 45)]}")
         else:
             out.append(arr_name)
-    # Neighbouring cells can share a name: number the repeats so that each row stays distinct.
+    # Neighbouring cells can share a name: number the repeats (« Mermoz — Lyon 8e, maille 3 ») so that each row
+    # stays distinct; a word rather than « (3) », which read as a count beside the counts that follow names.
     seen: dict[str, int] = {}
     for i, name in enumerate(out):
         seen[name] = seen.get(name, 0) + 1
         if seen[name] > 1:
-            out[i] = f"{name} ({seen[name]})"
+            out[i] = f"{name}, maille {seen[name]}"
     return out
+
+
+@lru_cache(maxsize=4)
+def _cell_names(settings: Settings, _stamp_value: tuple) -> dict[str, str]:
+    grid = city_grid(load_territory(settings), settings.grid_size_m)
+    ids = grid["cell_id"].astype(str).reset_index(drop=True)
+    return dict(zip(ids, cell_places(ids, load_territory(settings), settings.grid_size_m)))
+
+
+def cell_names(settings: Settings, cell_ids: pd.Series) -> pd.Series:
+    """The place name of each grid cell (see :func:`cell_places`), computed once for the whole city grid so that
+    a cell keeps the same name, repeats numbered the same way, on every map, table and panel. A cell outside the
+    grid (a partner's point outside the city) keeps its Lambert-93 id."""
+    names = _cell_names(settings, _stamp(settings))
+    return pd.Series([names.get(str(c), str(c)) for c in cell_ids], index=cell_ids.index, dtype=object)

@@ -77,6 +77,7 @@ ZN_POOLS = "zones-pools"
 ZN_INOUT = "zones-inout"
 ZN_PERSIST = "zones-persistence"
 ZN_SERIES = "zones-series"
+ZN_RATE = "zones-rate"  # which rate the zone table shows: per km², per resident, per exposure
 
 # Données
 DQ_COVERAGE = "data-coverage"
@@ -112,3 +113,27 @@ def export_download(target: str) -> dict:
 def note(target: str) -> dict:
     """The method note under the figure or table ``target``."""
     return {"type": "method-note", "target": target}
+
+
+# Moyens engagés (issue 22) -----------------------------------------------------------------------------------------
+MN_YEAR = "moyens-year"
+MN_ARR = "moyens-arrondissement"
+MN_NOTE = "moyens-note"
+MN_ARR_TABLE = "moyens-arr-table"
+MN_SERIES = "moyens-series"
+MN_MAP = "moyens-map"
+MN_ACTIONS = "moyens-actions"
+MN_RESPONSE = "moyens-response"
+MN_VICTIMS = "moyens-victims"
+MN_ELUCIDATION = "moyens-elucidation"
+MN_PROBLEMS = "moyens-problems"
+MN_FORM_LINE = "moyens-form-line"
+MN_FORM_ACTION = "moyens-form-action"
+MN_FORM_ARR = "moyens-form-arr"
+MN_FORM_SERVICE = "moyens-form-service"
+MN_FORM_START = "moyens-form-start"
+MN_FORM_END = "moyens-form-end"
+MN_FORM_AMOUNT = "moyens-form-amount"  # pattern id {"type": MN_FORM_AMOUNT, "col": <amount column>}
+MN_FORM_NOTES = "moyens-form-notes"
+MN_FORM_SAVE = "moyens-form-save"
+MN_FORM_RESULT = "moyens-form-result"

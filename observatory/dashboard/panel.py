@@ -50,7 +50,10 @@ def selection_title(an, kind: str, key: str) -> str:  # noqa: ANN001
         z = an.territory.zones
         match = z[z["zone_id"] == key]
         return f"{match['name'].iloc[0]} ({labels.ZONE_KIND_LABELS.get(match['kind'].iloc[0], '')})" if len(match) else key
-    return f"Maille {key} ({an.settings.grid_size_m} m)"
+    from observatory.dashboard import geo
+
+    # The cell's place (IRIS or sector and arrondissement), as the maps and tables name it; its id stays in exports.
+    return f"{geo.cell_names(an.settings, pd.Series([key])).iloc[0]} (maille de {an.settings.grid_size_m} m)"
 
 
 def _pick(df: pd.DataFrame, col: str, key: str) -> pd.DataFrame:
@@ -58,6 +61,25 @@ def _pick(df: pd.DataFrame, col: str, key: str) -> pd.DataFrame:
 
 
 CMP_DERIVED = ("diff", "pct_change", "p_value", "p_adjusted", "z", "significant", "unreliable", "phi")
+
+
+def published_text(an, filters, kind: str, key: str, by_category: pd.DataFrame) -> str:  # noqa: ANN001
+    """For an analyst, the figure the publications print for this arrondissement or zone when it differs from
+    the one shown (sensitive categories left out; zones: located points only), so both totals are in view."""
+    if not components.is_analyst() or kind not in ("arrondissement", "zone") or by_category.empty:
+        return ""
+    from observatory import schema
+    from observatory.analytics.indicators import published_filters
+
+    if kind == "arrondissement":
+        published = int(by_category.loc[~by_category["category"].isin(schema.sensitive_categories()), "count"].sum())
+    else:
+        z = an.rates_by_zone(published_filters(filters))
+        published = int(z.loc[z["zone_id"] == key, "count"].sum())
+    if published == int(by_category["count"].sum()):
+        return ""
+    what = "hors violences sexuelles et intrafamiliales" + (", points localisés dans la zone" if kind == "zone" else "")
+    return f"chiffre publié (bilan, exports) : {labels.fmt_int(published)} ({what})"
 
 
 def panel_content(an, filters, kind: str, key: str) -> list:  # noqa: ANN001
@@ -90,7 +112,7 @@ def panel_content(an, filters, kind: str, key: str) -> list:  # noqa: ANN001
         children.append(
             dbc.Row(
                 [
-                    dbc.Col(components.kpi_card("Faits (filtres en cours)", n_text)),
+                    dbc.Col(components.kpi_card("Faits (filtres en cours)", n_text, published_text(an, filters, kind, key, total))),
                     dbc.Col(components.kpi_card(f"{year} par rapport à {year - 1}", f"{row['current_text']} / {row['previous_text']}", text, tone)),
                 ],
                 className="g-2 mb-2",

@@ -99,9 +99,19 @@ def pool_summer_table(seasons: pd.DataFrame) -> pd.DataFrame:
     ``pct_change`` of this season against the previous one."""
     from observatory.analytics.compare import poisson_test
 
+    from observatory.analytics.zones import ALL_SUMMER_POOLS
+
     cols = ["name", "in_season", "previous_in_season", "out_season", "in_months", "out_months"]
     # The table is the summer's: winter pools (other months) are not summed with, nor shown under, « Été ».
     seasons = seasons[seasons["season"] == "summer"] if "season" in seasons else seasons
+    if "zone_id" in seasons and (seasons["zone_id"] == ALL_SUMMER_POOLS).any():
+        # analytics.pool_seasons tested the total with the pools (dispersion, coverage, one BH family): taken as is.
+        is_total = seasons["zone_id"] == ALL_SUMMER_POOLS
+        out = pd.concat([seasons[is_total], seasons[~is_total]], ignore_index=True)
+        prev = out["previous_in_season"].astype("float64")
+        # A refused comparison states no change (analytics.zones: a partner's missing month).
+        out["pct_change"] = ((out["in_season"] - prev) / prev.where(prev > 0)).where(out["comparable"].astype(bool))
+        return out
     if seasons.empty:
         return pd.DataFrame(columns=cols + ["ratio", "p_value", "significant", "p_value_vs_previous", "significant_vs_previous", "pct_change"])
     d = seasons[cols + ["ratio", "p_value", "significant", "p_value_vs_previous", "significant_vs_previous"]].copy()
@@ -313,6 +323,8 @@ def snapshots_table(snapshots, current_id: str) -> pd.DataFrame:  # noqa: ANN001
 # A complementary suppression reads « secret » on screens and in files (a bare « s » meant nothing to élus); the
 # method notes explain it: masked so that a small value cannot be found back by subtraction.
 SECRET_LABEL = "secret"
+# attrs key of a table drawn from the stored publication: its statuses per value column (see protected_view)
+PUBLICATION_STATUS = "publication_status"
 
 
 def protected_view(df: pd.DataFrame, value_cols, min_count: int, *, analyst: bool, keys=None, derived=(), row_totals: bool = True) -> pd.DataFrame:  # noqa: ANN001
@@ -332,6 +344,11 @@ def protected_view(df: pd.DataFrame, value_cols, min_count: int, *, analyst: boo
     if analyst:
         out = df.copy().reset_index(drop=True)
         status = pd.DataFrame("", index=out.index, columns=value_cols)
+    elif PUBLICATION_STATUS in df.attrs:
+        # Cells of the year's publication carry the statuses of the joint protection: protecting them again on
+        # their own would hide other cells than the publication (and other pages) do.
+        out = df.copy().reset_index(drop=True)
+        status = df.attrs[PUBLICATION_STATUS].reset_index(drop=True).reindex(columns=value_cols).fillna("")
     else:
         out = protect(df, value_cols, min_count, keys=list(keys) if keys else None, row_totals=row_totals, as_text=False)
         status = out.attrs["status"]

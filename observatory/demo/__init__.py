@@ -179,6 +179,9 @@ def install_register(settings: Settings, result: DemoResult) -> Path:
         tmp.write_text(actions_csv(), encoding="utf-8")
         tmp.replace(target)
     result.register_path = target
+    from observatory.demo.means import install_means_register
+
+    install_means_register(settings, result.years, result.seed)
     return target
 
 
@@ -192,6 +195,11 @@ def ingest_demo(settings: Settings, result: DemoResult, progress: ProgressFn | N
             progress(f"{source} : intégration de {len(files)} fichier(s)")
         result.ingest_results[source] = ingest(settings, files, source)
     ingest_demo_survey(settings, result, progress)
+    from observatory.demo.means import ingest_demo_means
+
+    ingest_demo_means(settings, result.out_dir, result.years, result.seed, progress)
+
+    ingest_demo_exposure(settings, result, progress)
     return result.ingest_results
 
 
@@ -209,6 +217,29 @@ def ingest_demo_survey(settings: Settings, result: DemoResult, progress: Progres
     profile = survey.load_survey_profile(survey.profile_path(settings, demo_survey.PROFILE_NAME))
     paths = demo_survey.write_survey(result.out_dir / "enquetes", populations(settings), seed=result.seed, waves=waves)
     return [survey.import_survey(settings, profile, p) for p in paths]
+
+
+def ingest_demo_exposure(settings: Settings, result: DemoResult, progress: ProgressFn | None = None) -> list:
+    """The fictitious exposure series (pool attendance, validations, dwellings…), written beside the extracts and imported."""
+    from observatory import exposure
+    from observatory.demo import exposure as demo_exposure
+
+    if progress:
+        progress("séries d'exposition : fréquentation, validations, logements")
+    paths = demo_exposure.write_exposure(result.out_dir / "exposition", result.years, seed=result.seed)
+    return [exposure.import_exposure(settings, exposure.load_profile(settings, name), path) for name, path in paths.items()]
+
+
+def install_demo_exposure(settings: Settings) -> list:
+    """A demo prepared before the exposure series existed gets them (an install with any series keeps its own)."""
+    from observatory import exposure
+
+    marker = read_marker(settings)
+    if marker is None or exposure.has_exposure(settings):
+        return []
+    result = DemoResult(out_dir=demo_dir(settings), seed=int(marker.get("seed", DEFAULT_SEED)), years=tuple(marker.get("years", DEFAULT_YEARS)),
+                        scale=float(marker.get("scale", DEFAULT_SCALE)))
+    return ingest_demo_exposure(settings, result)
 
 
 def prepare_default(settings: Settings, progress: ProgressFn | None = None, ingest: bool = True) -> DemoResult:
@@ -252,5 +283,5 @@ def is_demo(settings: Settings) -> bool:
 
 __all__ = [
     "ACTIONS_FILE", "DEFAULT_SCALE", "DEFAULT_SEED", "DEFAULT_YEARS", "DEMO_NOTICE", "MARKER_FILE", "DemoResult",
-    "demo_dir", "generate", "ingest_demo", "install_register", "is_demo", "parse_years", "prepare_default", "read_marker",
+    "demo_dir", "generate", "ingest_demo", "install_demo_exposure", "install_register", "is_demo", "parse_years", "prepare_default", "read_marker",
 ]

@@ -20,6 +20,7 @@ import pandas as pd
 from observatory.fileio import sha256_file as _sha256_file
 from observatory.demo import actions as act
 from observatory.demo import outbreaks, places
+from observatory.demo.exposure import pool_growth
 from observatory.demo.model import Geography, category_model, day_table, daily_expected, draw_events, draw_hours, to_l93, to_wgs84
 from observatory.demo.writers import fmt_datetime_parts, fmt_decimal, write_csv, write_xlsx, xlsx_datetime, xlsx_number, xlsx_text, xlsx_time
 from observatory.territory import SEASON_MONTHS
@@ -498,7 +499,8 @@ class Piscines(Partner):
         for pool in self.pools.itertuples():
             if month not in SEASON_MONTHS[pool.season]:
                 continue
-            mu = self.DAILY_RATE * POOL_WEIGHT.get(pool.zone_id, 1.0) * POOL_ATTENDANCE[month - 1] * self.scale
+            # Incidents follow attendance (the demo's exposure series): Gerland's grows from 2022, and so do they.
+            mu = self.DAILY_RATE * POOL_WEIGHT.get(pool.zone_id, 1.0) * POOL_ATTENDANCE[month - 1] * pool_growth(pool.zone_id, year) * self.scale
             for label, share in self.LABEL_SHARE.items():
                 counts = rng.poisson(np.where(open_, mu * share, 0.0))
                 n = int(counts.sum())

@@ -9,8 +9,10 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import threading
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -410,6 +412,31 @@ def _excel_text(value: object, fmt: str | None) -> str:
     return str(value)
 
 
+_SHEET_PARSER_LOCK = threading.Lock()
+
+
+@contextmanager
+def _plain_sheet_parser():  # noqa: ANN202
+    """Let openpyxl parse the sheets of a workbook that passed :func:`check_xlsx_file` with the C XML parser.
+
+    With defusedxml installed, openpyxl parses every sheet through defusedxml's parser, whose Python callbacks on
+    each element halve its speed (half of the demo's first ingest). What defusedxml refuses needs a DTD, and the
+    guard has already refused any DTD in every XML part of this archive; Python's expat neither fetches external
+    entities nor expands entity bombs. Same elements, same values. Only the sheet reader's parser is swapped,
+    under a lock, for the duration of this read; every other openpyxl use keeps defusedxml."""
+    from xml.etree.ElementTree import iterparse
+
+    from openpyxl.worksheet import _reader
+
+    with _SHEET_PARSER_LOCK:
+        saved = _reader.iterparse
+        _reader.iterparse = iterparse
+        try:
+            yield
+        finally:
+            _reader.iterparse = saved
+
+
 def read_xlsx(path: Path, profile: Profile, scan: FileScan) -> RawTable:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
@@ -421,6 +448,24 @@ def read_xlsx(path: Path, profile: Profile, scan: FileScan) -> RawTable:
         check_xlsx_file(path)
     except GuardError as exc:
         raise InputError(str(exc).removeprefix(f"{path.name} : ")) from None
+    from observatory.etl.xlsx_fast import sheet_rows
+
+    fast = sheet_rows(path, profile.sheet or None)
+    if fast is not None:
+        try:
+            return _raw_from_rows(fast, profile, exact=False)
+        except _Inexact:
+            pass  # not the plain case: openpyxl's rows make the messages, as they always have
+    with _plain_sheet_parser():
+        rows = _openpyxl_rows(path, profile, openpyxl, InvalidFileException)
+    return _raw_from_rows(rows, profile, exact=True)
+
+
+class _Inexact(Exception):
+    """Rows read by calamine reached a case where only openpyxl's rows give the exact answer."""
+
+
+def _openpyxl_rows(path: Path, profile: Profile, openpyxl, InvalidFileException) -> list[tuple]:  # noqa: ANN001, N803
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, TypeError, EOFError) as exc:
@@ -440,21 +485,37 @@ def read_xlsx(path: Path, profile: Profile, scan: FileScan) -> RawTable:
             raise InputError(f"feuille illisible ({exc.__class__.__name__}) ; réenregistrez le classeur") from None
     finally:
         wb.close()
+    return rows
+
+
+def _raw_from_rows(rows: list[tuple], profile: Profile, exact: bool) -> RawTable:
+    """The table of a sheet's rows; with ``exact`` False (calamine's rows) any case but the plain one raises
+    _Inexact (see observatory/etl/xlsx_fast.py)."""
     if not rows:
+        if not exact:
+            raise _Inexact
         raise InputError("classeur vide : aucune ligne dans la feuille")
     text_head = [[_clean_name(v) if v is not None else "" for v in r] for r in rows[:HEADER_SCAN_ROWS]]
     if profile.header_row == "auto":
         header_line = _find_header(text_head, profile)
         if header_line is None:
+            if not exact:
+                raise _Inexact
             raise InputError(f"en-tête introuvable dans les {HEADER_SCAN_ROWS} premières lignes (colonnes requises : {', '.join(profile.required_columns)})")
     else:
         header_line = int(profile.header_row)
         if header_line > len(rows):
+            if not exact:
+                raise _Inexact
             raise InputError(f"la feuille n'a que {len(rows)} ligne(s) : pas d'en-tête à la ligne {header_line}")
+    if not exact and any(isinstance(v, float) for r in rows[:header_line] for v in r):
+        raise _Inexact  # a number above the data: openpyxl's int or float decides how it is written
     header = [_clean_name(v) for v in rows[header_line - 1]]
     while header and header[-1] == "":
         header.pop()
     if any(c not in header for c in profile.required_columns):
+        if not exact:
+            raise _Inexact
         raise InputError(missing_columns_message(header, profile, header_line, _header_hint(text_head, profile, header_line)))
     names = _unique_names(header)
     formats = {profile.time_column: profile.time_format}
@@ -472,6 +533,8 @@ def read_xlsx(path: Path, profile: Profile, scan: FileScan) -> RawTable:
             continue
         extra = [v for v in row[width:] if v is not None and not (isinstance(v, str) and not v.strip())]
         if extra:
+            if not exact:
+                raise _Inexact  # the quarantine quotes the row as openpyxl reads it
             malformed.append({"row": offset, "reason": f"valeurs au-delà des {width} colonnes de l'en-tête",
                               "original": " | ".join(_excel_text(v, None) for v in row)[:ORIGINAL_MAX_CHARS]})
             continue

@@ -7,8 +7,9 @@ when its inputs do. :func:`diagnostic` memoises it under a key naming every inpu
 - the snapshot id (a new publication gives new keys; the old entries age out of the LRU);
 - the Settings (min_count, grid size, windows… — frozen, compared by value);
 - the year, the territory and the generation date (the date printed on the document; today unless given);
-- the files read beside the snapshot: the action register and its perimeters, the official statistics store,
-  the refused-files ledger, the resident-survey store and the territory's reference files (mtime, size and inode: an atomic replace is
+- the files read beside the snapshot: the action register and its perimeters, the means register and the aggregate
+  table's pointer, the official statistics store, the refused-files ledger, the resident-survey store, the exposure
+  series and the territory's reference files (mtime, size and inode: an atomic replace is
   seen even within the filesystem's timestamp granularity).
 
 Concurrent requests for the same key wait for one build instead of each starting its own (a page opened by
@@ -45,8 +46,22 @@ def inputs_stamp(settings: Settings) -> tuple:
     from observatory.territory.geography import _cache_stamp
 
     files = (register_path(settings), perimeters_path(settings), official_store_dir(settings) / MANIFEST, settings.processed_dir / store.REFUSED_FILE)
+    from observatory.means import register as means_register
+    from observatory.means import store as means_store
+
+    # The « Déclinaison des moyens » chapter reads the means register and the aggregated MJD/victims/elucidation table.
+    files += (means_register.means_path(settings), means_store.store_dir(settings) / means_store.POINTER)
     surveys = sorted(survey_dir(settings).glob("*")) if survey_dir(settings).is_dir() else []
+    surveys += _exposure_files(settings)
     return tuple(file_stamp(p) for p in (*files, *surveys)) + (tuple(p.name for p in surveys), _cache_stamp(settings))
+
+
+def _exposure_files(settings: Settings) -> list[Path]:
+    """The exposure series (pools' attendance, people present…) the diagnostic's zone sentences read."""
+    from observatory.exposure.store import exposure_dir
+
+    folder = exposure_dir(settings)
+    return sorted(folder.glob("*")) if folder.is_dir() else []
 
 
 class KeyedCache:

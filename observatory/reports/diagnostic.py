@@ -24,6 +24,7 @@ from datetime import date
 import pandas as pd
 
 from observatory import labels, schema
+from observatory.analytics.exposure import rate_period_note, year_exposure
 from observatory.reports import narrative, protection, svgcharts
 from observatory.reports.diagnostic_actions import (  # noqa: F401
     ACTIONS_NOTES,
@@ -140,13 +141,18 @@ def build_diagnostic(
             direction=_direction(total_prot),
         )
     ]
-    if population and not _hidden(total_prot["current_status"]):
+    # Rates are yearly: a year still running (snapshot ending mid-year) is annualised on its days of data.
+    rate_start, rate_end, rate_years = _year_span(inputs, year)
+    partial_year = rate_years < 1
+    rate_note = rate_period_note(rate_start, rate_end, rate_years) if partial_year else ""
+    if population and not _hidden(total_prot["current_status"]) and rate_years > 0:
         key_figures.append(
             KeyFigure(
-                label="Taux pour 1 000 habitants",
-                value=labels.fmt_number(1000 * total_now / population, 1),
+                label="Taux annuel pour 1 000 habitants" if partial_year else "Taux pour 1 000 habitants",
+                value=labels.fmt_number(1000 * total_now / population / rate_years, 1),
                 change="",
-                sentence=f"Population légale INSEE {vintage} : {labels.fmt_int(population)} habitants." if vintage else "",
+                sentence=" ".join(t for t in (f"Population légale INSEE {vintage} : {labels.fmt_int(population)} habitants." if vintage else "",
+                                               f"{rate_note[0].upper()}{rate_note[1:]}." if rate_note else "") if t),
             )
         )
     for _, row in fam_prot.iterrows():
@@ -274,7 +280,10 @@ def build_diagnostic(
     arr_cmp = pd.DataFrame({"arrondissement": arr_keys}).merge(arr_cmp, how="left")
     arr_cmp = arr_cmp.fillna(_ABSENT)
     arr_cmp = arr_cmp.astype(_ABSENT_TYPES)
-    arr_prot, arr_display, arr_data = comparison_table(arr_cmp, "arrondissement", "Arrondissement", _arrondissement_name, year, prev, min_count)
+    # An arrondissement's bilan leaves out « non réparti » and the sensitive categories: its nine rows add up to no
+    # published figure, and printing their sum would give « non réparti » back against the city's total.
+    arr_prot, arr_display, arr_data = comparison_table(arr_cmp, "arrondissement", "Arrondissement", _arrondissement_name, year, prev, min_count,
+                                                       with_total=not arrondissement)
     unknown_row = arr_prot[arr_prot["arrondissement"] == UNKNOWN_ARRONDISSEMENT]
     arr_prot = arr_prot[arr_prot["arrondissement"].isin(schema.ARRONDISSEMENT_CODES)]
     rates: dict[str, float | None] = {}
@@ -282,8 +291,8 @@ def build_diagnostic(
     for _, r in arr_prot.iterrows():
         code = r["arrondissement"]
         p = int(pop.get(code, 0))
-        ok = not _hidden(r["current_status"]) and p > 0
-        rates[code] = 1000 * int(r["current"]) / p if ok else None
+        ok = not _hidden(r["current_status"]) and p > 0 and rate_years > 0
+        rates[code] = 1000 * int(r["current"]) / p / rate_years if ok else None
         map_text[code] = labels.arrondissement_label(code).replace("Lyon ", "")
     arr_display.insert(3, "Taux ‰ hab.", [labels.fmt_number(rates.get(c), 1) if rates.get(c) is not None else "" for c in arr_data["code"]])
     arr_data["taux_pour_1000"] = [round(rates[c], 2) if rates.get(c) is not None else None for c in arr_data["code"]]
@@ -296,7 +305,7 @@ def build_diagnostic(
         arr_section.figures.append(
             num.figure(
                 f"Faits enregistrés pour 1 000 habitants par arrondissement en {year}",
-                svgcharts.choropleth(shapes, rates, map_text, f"Taux par arrondissement — {year}", "Faits pour 1 000 hab.", highlight=arrondissement),
+                svgcharts.choropleth(shapes, rates, map_text, f"Taux par arrondissement — {year}", "Faits par an pour 1 000 hab." if partial_year else "Faits pour 1 000 hab.", highlight=arrondissement),
                 note=("Arrondissement du bilan entouré en rouge. " if arrondissement else "") + (inputs.boundary_source and f"Contours : {inputs.boundary_source}."),
                 key="carte-arrondissements",
                 data=pd.DataFrame({
@@ -314,6 +323,8 @@ def build_diagnostic(
         "pôles de transport attirent des visiteurs qui ne sont pas des habitants, ce qui élève le taux des arrondissements centraux."
     )
     arr_section.sentences.append(SENSITIVE_NOTE)
+    if partial_year:
+        arr_section.sentences.append(f"Taux par an : {rate_note}.")
     if len(unknown_row) and int(unknown_row["current"].iloc[0]):
         arr_section.sentences.append(
             "La ligne « Non réparti » compte, dans le total de la ville et dans aucun arrondissement, les violences sexuelles "
@@ -367,6 +378,7 @@ def build_diagnostic(
         for _, r in z_prot.iterrows():
             name = str(zmeta.at[r["zone_id"], "name"]) if r["zone_id"] in zmeta.index else r["zone_id"]
             sec.sentences.append(narrative.change_sentence(_change_of(name, r, str(prev), f"Les faits enregistrés dans la zone « {name} »")))
+        sec.sentences.extend(text for zone, text in (inputs.exposure or {}).get(kind, []) if zone in ids)
         if kind == "piscine":
             sec.sentences.append("Les piscines d'été ne sont ouvertes que de juin à août : les comparaisons se font d'une saison à l'autre.")
         if arrondissement:
@@ -414,10 +426,12 @@ def build_diagnostic(
         )
         quality.tables.append(num.table("Couverture des sources dans l'instantané", frame, frame, key="sources"))
     non_classe = int(counts.loc[(counts["year"] == year) & (counts["category"] == schema.NON_CLASSE), "n"].sum())
-    nc = protect_table(pd.DataFrame({"n": [non_classe]}), ["n"], min_count, with_total=False).iloc[0]
+    # The place's « non classé » cell of the year: the publication's status, like in the theme tables.
+    nc = protect_table(pd.DataFrame({"category": [schema.NON_CLASSE], "current": [non_classe]}), ["current"], min_count,
+                       with_total=False, geography=arrondissement).iloc[0]
     quality.sentences.append(
         f"Faits au libellé non reconnu (« non classé ») en {year} : "
-        + cell_text(non_classe, nc["n_status"], min_count)
+        + cell_text(non_classe, nc["current_status"], min_count)
         + (f" sur {key_figures[0].value}." if not _hidden(total_prot["current_status"]) else ".")
     )
     if inputs.revisions is not None:
@@ -512,7 +526,16 @@ def build_diagnostic(
         official_summary=official_summary,
         official_source=official_source,
         residents=residents,
+        means=_means_section(inputs.means, year, arrondissement, min_count, num),
     )
+
+
+def _year_span(inputs: DiagnosticInputs, year: int) -> tuple[date, date, float]:
+    """The days of ``year`` with data in the snapshot (every partner) and their exposure in years."""
+    src = inputs.sources
+    if src is None or not len(src):
+        return year_exposure(None, None, year)
+    return year_exposure(pd.to_datetime(src["first"]).min().date(), pd.to_datetime(src["last"]).max().date(), year)
 
 
 def _residents_section(tabs, year: int, arrondissement: str | None, num: _Numbering) -> Section | None:  # noqa: ANN001 - SurveyTables
@@ -525,6 +548,28 @@ def _residents_section(tabs, year: int, arrondissement: str | None, num: _Number
     return Section(title=content.title, sentences=content.sentences, tables=[table], key="habitants")
 
 
+def _means_section(tabs, year: int, arrondissement: str | None, min_count: int, num: _Numbering) -> Section | None:  # noqa: ANN001 - MeansTables
+    from observatory.means.report import means_content
+
+    content = means_content(tabs, year, arrondissement, min_count)
+    if content is None:
+        return None
+    tables = [num.table(t.title, t.frame, t.frame, t.note, key=t.key) for t in content.tables]
+    return Section(title=content.title, sentences=content.sentences, tables=tables, key="moyens")
+
+
 def diagnostic_for(settings, year: int, arrondissement: str | None = None, analytics=None, generated_on: date | None = None) -> Diagnostic:  # noqa: ANN001
-    """Load the current snapshot's aggregates and build the diagnostic (what the CLI and the page call)."""
-    return build_diagnostic(load_inputs(settings, analytics, year, arrondissement), year, arrondissement, settings.min_count, generated_on)
+    """Load the current snapshot's aggregates and build the diagnostic (what the CLI and the page call).
+
+    Its tables read their statuses from the stored publications of the years they show (one publication per
+    year, protected jointly: see :class:`observatory.reports.protection.PublishedCounts`).
+    """
+    from observatory.analytics.engine import get_analytics
+
+    an = analytics or get_analytics(settings)
+    inputs = load_inputs(settings, an, year, arrondissement)
+    years = [y for y in range(year - TREND_YEARS + 1, year + 1)] + [year - 1]
+    with_data = set(int(y) for y in inputs.counts["year"].unique()) if len(inputs.counts) else set()
+    source = protection.publication_source(settings, an, year, [y for y in years if y in with_data] + [year, year - 1], arrondissement)
+    with protection.published_counts(source):
+        return build_diagnostic(inputs, year, arrondissement, settings.min_count, generated_on)

@@ -160,7 +160,24 @@ def load_inputs(settings, analytics=None, year: int | None = None, arrondissemen
         zone_monthly=zone_monthly,
         coverage=coverage,
         survey=_survey_tables(settings) if year is not None else None,
+        means=_means_tables(settings, year) if year is not None else None,
+        exposure=_exposure_sentences(settings, an, year) if year is not None else None,
     )
+
+
+def _means_tables(settings, year: int):  # noqa: ANN001, ANN202
+    try:
+        from observatory.means.report import tables_for_year
+
+        return tables_for_year(settings, year)
+    except Exception:  # noqa: BLE001 - the means section is optional: an unreadable register or store leaves it out
+        return None
+
+
+def _exposure_sentences(settings, an, year: int) -> dict:  # noqa: ANN001
+    from observatory.exposure.report import zone_sentences
+
+    return zone_sentences(settings, an, year)
 
 
 def _survey_tables(settings):  # noqa: ANN001, ANN202

@@ -49,6 +49,8 @@ class DiagnosticInputs:
     actions: pd.DataFrame | None = None  # action evaluations of the year, display-ready columns
     privacy_engine: str = protection.ENGINE
     survey: Any = None  # observatory.survey.SurveyTables (published estimates only), for « Ce que disent les habitants »
+    means: Any = None  # observatory.means.service.MeansTables (evaluations as of 31/12), for « Déclinaison des moyens »
+    exposure: dict | None = None  # zone kind -> [(zone_id, sentence)]: rates per exposure (observatory.exposure.report)
     # Monthly detail for the tests (coverage by partner and month, dispersion from the monthly history); without
     # it the tests fall back on annual counts (a year without any row is a year without data) and exact Poisson.
     monthly: pd.DataFrame | None = None  # year, month, arrondissement, category, family, source, n
@@ -154,6 +156,7 @@ class Diagnostic:
     official_summary: list[str] = field(default_factory=list)  # SSMSI figures quoted in the summary, one line each
     official_source: str = ""  # their citation (edition, production date), or why there are none for the year
     residents: Section | None = None  # resident survey estimates (observatory.survey.report), when a wave covers the year
+    means: Section | None = None  # « Déclinaison des moyens » (observatory.means.report), when means or response data cover the year
 
 
 class _Numbering:

@@ -147,7 +147,10 @@ def comparison_table(
     if with_total and len(prot):
         cur_total, prev_total = int(cmp["current"].sum()), int(cmp["previous"].sum())
         total_row = pd.DataFrame([{"current": cur_total, "previous": prev_total}])
-        tprot = protect_table(total_row, ["current", "previous"], min_count, with_total=False).iloc[0]
+        families = {schema.category_family(c) for c in cmp[key]} if key == "category" else set()
+        if len(families) == 1:
+            total_row["family"] = families.pop()  # a family's categories add up to the family (a publication cell)
+        tprot = protect_table(total_row, ["current", "previous"], min_count, with_total=False, geography=geography).iloc[0]
         display_rows.append(
             {
                 key_label: "Total",

@@ -17,7 +17,9 @@ those rows read "n.d." here since their count cannot be published for that arron
 
 from __future__ import annotations
 
-from typing import Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Iterator, Sequence
 
 import pandas as pd
 
@@ -34,7 +36,103 @@ def rule_name(min_count: int) -> str:
     """The privacy rule as a reader of an exported file or of the report understands it (no module path)."""
     return f"règle de secret statistique de l'observatoire (seuil {min_count}, suppression complémentaire)"
 
-__all__ = ["ENGINE", "HIDDEN", "rule_name", "PRIMARY", "SECONDARY", "SENSITIVE", "cell_text", "hidden", "protect_for_export", "protect_table", "published_value"]
+__all__ = ["ENGINE", "HIDDEN", "rule_name", "PRIMARY", "SECONDARY", "SENSITIVE", "cell_text", "hidden", "protect_for_export", "protect_table",
+           "published_value", "PublishedCounts", "published_counts", "publication_source"]
+
+
+# The year's publication as the source of every status -------------------------------------------------------
+class PublishedCounts:
+    """The stored publications of some years, read by the tables of one bilan (the city, or one arrondissement).
+
+    A table whose cells are cells of the publication (territory × family/category/all × year, the value
+    columns being years: ``columns`` maps "current"/"previous" to theirs, and a column named by a year is that
+    year) takes its statuses from the publication instead of being protected on its own: every table of
+    every bilan (the city's and the nine arrondissements') then hides exactly what the jointly audited
+    publication hides, so no difference across tables or pages gives a hidden cell back. A table that is not
+    made of publication cells (zones, sources, a count that differs from the stored one) returns None and is
+    protected on its own (``fallbacks`` counts them, for tests and logs).
+    """
+
+    NOT_PUBLICATION_KEYS = {"zone", "zone_id", "grid_cell", "cell_id", "iris", "place_name", "quarter_name", "source", "month"}
+    STATUS = {"": "", "primary": PRIMARY, "secondary": SECONDARY, "internal": SENSITIVE}
+
+    def __init__(self, publications: dict, geography: str | None = None, columns: dict[str, int] | None = None) -> None:
+        from observatory.analytics.publication import YEAR
+
+        self.cells: dict[int, dict[tuple[str, str], tuple[int, str]]] = {}
+        for y, pub in publications.items():
+            c = pub.cells[pub.cells["period"] == YEAR]
+            self.cells[int(y)] = dict(zip(zip(c["geo"], c["nomenclature"]), zip(c["n"].astype("int64").tolist(), c["status"])))
+        self.geography = geography or schema.CITY_CODE
+        self.columns = dict(columns or {})
+        self.fallbacks = 0
+        self.served = 0
+
+    def year_of(self, column: str) -> int | None:
+        if column in self.columns:
+            return self.columns[column]
+        text = str(column)
+        return int(text) if text.isdigit() and int(text) in self.cells else None
+
+    def statuses(self, df: pd.DataFrame, value_cols: list[str], geography: str | None) -> pd.DataFrame | None:
+        """Statuses of ``df[value_cols]`` read from the publication, or None when the table is not made of its cells."""
+        from observatory.analytics.publication import ALL
+
+        years = [self.year_of(c) for c in value_cols]
+        if any(y is None or y not in self.cells for y in years) or self.NOT_PUBLICATION_KEYS & set(df.columns):
+            self.fallbacks += 1
+            return None
+        if "arrondissement" in df.columns:
+            geo = df["arrondissement"].astype(object).where(df["arrondissement"].notna(), "inconnu").astype(str).tolist()
+        else:
+            geo = [geography or self.geography] * len(df)
+        if "category" in df.columns:
+            nom = df["category"].astype(str).tolist()
+        elif "family" in df.columns:
+            nom = df["family"].astype(str).tolist()
+        else:
+            nom = [ALL] * len(df)
+        out = pd.DataFrame("", index=df.index, columns=value_cols, dtype=object)
+        sensitive = schema.sensitive_categories()
+        for col, y in zip(value_cols, years):
+            cells = self.cells[y]
+            for idx, g, n, v in zip(df.index, geo, nom, df[col].fillna(0).astype("int64").tolist()):
+                if n in sensitive and g != schema.CITY_CODE:
+                    out.at[idx, col] = SENSITIVE  # published at the city level only (the publication has no such cell)
+                    continue
+                found = cells.get((g, n))
+                if found is None:
+                    if v == 0:  # a cell the publication does not hold is empty there (an unknown code, say)
+                        continue
+                    self.fallbacks += 1
+                    return None
+                if found[0] != v:  # not the stored count (another definition or snapshot): not this publication's cell
+                    self.fallbacks += 1
+                    return None
+                out.at[idx, col] = self.STATUS[found[1]]
+        self.served += 1
+        return out
+
+
+_PUBLISHED: ContextVar[PublishedCounts | None] = ContextVar("observatory_published_counts", default=None)
+
+
+@contextmanager
+def published_counts(source: PublishedCounts | None) -> Iterator[PublishedCounts | None]:
+    """Within this block, :func:`protect_table` reads statuses from ``source`` where the table allows it."""
+    token = _PUBLISHED.set(source)
+    try:
+        yield source
+    finally:
+        _PUBLISHED.reset(token)
+
+
+def publication_source(settings, analytics, year: int, years: Sequence[int], geography: str | None = None) -> PublishedCounts:  # noqa: ANN001
+    """The stored publications of ``years`` (built and stored when absent) for a bilan of ``year``."""
+    from observatory.analytics import publication
+
+    pubs = {int(y): publication.publication_for(settings, int(y), analytics) for y in sorted(set(years))}
+    return PublishedCounts(pubs, geography, {"current": int(year), "previous": int(year) - 1})
 
 
 def hidden(status: str) -> bool:
@@ -87,6 +185,12 @@ def protect_table(
     if out.empty:
         for col in value_cols:
             out[f"{col}_status"] = pd.Series([], dtype=object)
+        return out
+    source = _PUBLISHED.get()
+    from_publication = source.statuses(out, value_cols, geography) if source is not None else None
+    if from_publication is not None:
+        for col in value_cols:
+            out[f"{col}_status"] = from_publication[col].astype(object)
         return out
     if not with_total:
         pieces = [out.index[i : i + 1] for i in range(len(out))]

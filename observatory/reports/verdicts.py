@@ -74,3 +74,38 @@ def lookup(verdicts: pd.DataFrame, geography: str, dimension: str) -> pd.DataFra
     """The verdicts of one table: ``code`` and the verdict columns."""
     sub = verdicts[(verdicts["geography"] == geography) & (verdicts["dimension"] == dimension)]
     return sub.drop(columns=["geography", "dimension"])
+
+
+def snapshot_verdicts(an, year: int) -> pd.DataFrame:  # noqa: ANN001 - Analytics
+    """:func:`publication_verdicts` of ``year`` on the snapshot of ``an``, memoised with it (the home page reads
+    the bilan's verdicts instead of testing the same lines again in another family)."""
+    from observatory.reports.diagnostic_loading import load_inputs
+
+    return an.cached("publication_verdicts", lambda a, y: publication_verdicts(load_inputs(a.settings, a), y), year)
+
+
+# Columns of a compare_periods table that the publication's verdict replaces (counts stay the screen's own).
+VERDICT_OVERRIDES = ("p_value", "p_adjusted", "significant", "comparable", "reason", "test", "phi")
+
+
+def with_publication_verdicts(cmp: pd.DataFrame, verdicts: pd.DataFrame, by: tuple[str, ...]) -> pd.DataFrame:
+    """A city-wide comparison of a closed calendar year (``compare_periods`` by nothing or by category/family)
+    with the verdicts of the year's publication, so that a line reads the same on the home page and in the bilan
+    (pure). The z of the screen's own test no longer matches and is left out. Other shapes come back unchanged."""
+    if len(by) > 1 or (by and by[0] not in ("category", "family")):
+        return cmp
+    dimension = by[0] if by else "total"
+    v = lookup(verdicts, CITY, dimension).set_index("code")
+    codes = cmp[by[0]].astype(object).where(cmp[by[0]].notna(), "inconnu") if by else pd.Series(["all"] * len(cmp), index=cmp.index)
+    found = codes.isin(v.index).to_numpy()
+    out = cmp.copy()
+    for col in VERDICT_OVERRIDES:
+        if col in out and col in v:
+            values = v[col].reindex(codes.to_numpy()).to_numpy()
+            out[col] = pd.Series(values, index=out.index).where(found, out[col]).astype(out[col].dtype)
+    if "z" in out:
+        out["z"] = out["z"].where(~found)
+    out.attrs = dict(cmp.attrs)
+    out.attrs["note"] = (cmp.attrs.get("note", "") + " Verdicts de l'année : ceux du bilan (une seule correction pour tous les tests "
+                         "de la publication).").strip()
+    return out

@@ -84,7 +84,9 @@ def render_bulletin(an: Analytics, res: WatchResult, cellule: Cellule, min_count
         series = res.assessed[(res.assessed["unit_id"] == row.watched_unit) & (res.assessed["family"] == row.watched_family)]
         first = series.loc[series["alert"], "week"].min()
         cells, hours = alert_details(an, row.watched_unit, row.watched_family, first, res.last_week, top=3)
-        places = ", ".join(f"maille {c} ({count_text(n, min_count)} faits)" for c, n in zip(cells["grid_cell"], cells["count"])) or "non localisés"
+        from observatory.dashboard.geo import cell_names  # place names of grid cells (IRIS or sector, arrondissement)
+
+        places = " ; ".join(f"{c} : {count_text(n, min_count)} faits" for c, n in zip(cell_names(an.settings, cells["grid_cell"]), cells["count"])) or "non localisés"
         peak = sorted(hours.sort_values("count", ascending=False).head(3)["hour"].tolist())
         hours_text = ", ".join(f"{h} h" for h in peak) or "heures inconnues"
         parts.append(f"<div class='alert{'' if row.new else ' old'}'><h2>{html.escape(str(row.name))} — {family_text(row.family)}</h2>"

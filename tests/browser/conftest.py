@@ -5,7 +5,7 @@ missing):
 
 - ``dashboard_settings`` (session): Settings over a tmp data folder holding one published snapshot of ~20,000
   random plausible incidents (``tests/dashboard_data.publish_random_store``: 2022–2025, a TCL gap in March
-  2025) and the demo's fictitious resident survey (waves 2021, 2023, 2025).
+  2025), the demo's fictitious resident survey (waves 2021, 2023, 2025) and its exposure series (2022–2025).
 - ``dashboard_url`` (session): base URL ("http://127.0.0.1:PORT") of ``gunicorn app:server`` (the production
   WSGI entry point) started on a free port with ``OBSERVATORY_DATA_DIR`` pointing at that folder.
 - ``browser`` (session): a Playwright Chromium browser (``/usr/bin/chromium``, no sandbox, no GPU, no
@@ -57,6 +57,17 @@ def dashboard_settings(tmp_path_factory):  # noqa: ANN001, ANN201
     data = tmp_path_factory.mktemp("dashboard") / "data"
     settings = publish_random_store(get_settings(data_dir=data), n=20_000, seed=7)
     import_demo_survey(settings)
+    import_demo_exposure(settings)
+    return settings
+
+
+def import_demo_exposure(settings):  # noqa: ANN001, ANN201
+    """The demo's fictitious exposure series (pool attendance, people present…), for « par exposition »."""
+    from observatory import exposure
+    from observatory.demo.exposure import write_exposure
+
+    for name, path in write_exposure(settings.raw_dir / "exposition", (2022, 2025)).items():
+        exposure.import_exposure(settings, exposure.load_profile(settings, name), path)
     return settings
 
 

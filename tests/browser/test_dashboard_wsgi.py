@@ -30,4 +30,4 @@ def test_app_server_serves_pages_and_callbacks(dashboard_url):  # noqa: ANN001
         },
     )
     text = json.dumps(out, ensure_ascii=False)
-    assert "Taux pour 1 000 habitants" in text or "Taux pour 1\u00a0000 habitants" in text
+    assert "Taux annuel pour 1 000 habitants" in text or "Taux annuel pour 1\u00a0000 habitants" in text

@@ -194,6 +194,7 @@ def layout(annee: str | None = None, arrondissement: str | None = None, **_query
         html.Section([html.H2(d.arrondissements.title, className="h4 mt-3")] + [html.P(s) for s in d.arrondissements.sentences] + [_figure(f, count) for f in d.arrondissements.figures] + [_table(t, count) for t in d.arrondissements.tables]),
         html.Section([html.H2("Hypercentre, piscines et quartiers prioritaires", className="h4 mt-3")] + [_section(s, count, zone=True) for s in d.zones]) if d.zones else None,
         _chapter(d.residents, count),
+        _chapter(getattr(d, "means", None), count),
         _chapter(d.actions, count, notes_small=True),
         _chapter(d.quality, count),
         html.Section([html.H2("Comment lire ces chiffres", className="h4 mt-3"), html.P(labels.public_text(d.how_to_read), className="small")], className="bilan-howto"),

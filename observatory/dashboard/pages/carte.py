@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
@@ -9,14 +11,16 @@ from dash import Input, Output, callback, html
 
 from observatory import figures, labels, schema
 from observatory.analytics.filters import Filters
-from observatory.dashboard import components, geo, ids, shaping
+from observatory.analytics.indicators import BOTH_TOTALS_NOTE
+from observatory.dashboard import components, geo, ids, map_exposure, map_svg, shaping
 from observatory.dashboard.exporting import ExportTable, exportable
 from observatory.dashboard.panel import clickable
 
 dash.register_page(__name__, path="/carte", name="Carte", title="Carte — Observatoire", order=1)
 
 LAYERS = [
-    {"label": "Arrondissements (taux)", "value": "arr_rate"},
+    {"label": "Arrondissements (taux par habitant)", "value": "arr_rate"},
+    {"label": "Arrondissements (taux par exposition)", "value": "arr_exposure"},
     {"label": "Arrondissements (nombre)", "value": "arr_count"},
     {"label": "Maillage 200 m", "value": "grid"},
     {"label": "Points chauds (Gi*)", "value": "hotspots"},
@@ -46,7 +50,7 @@ def layout(couche: str | None = None, **_query):  # noqa: ANN003, ANN201
     return html.Div(
         [
             html.H1("Carte", className="h4"),
-            components.figure_card(ids.MAP_GRAPH, "Carte des faits", height=640, graph_id=clickable("carte"), formats=("csv", "xlsx", "geojson"), controls=controls, filename="carte"),
+            components.figure_card(ids.MAP_GRAPH, "Carte des faits", height=640, graph_id=clickable("carte"), formats=("csv", "xlsx", "geojson", "svg"), controls=controls, filename="carte"),
         ]
     )
 
@@ -64,35 +68,68 @@ def _outlines(settings, kinds):  # noqa: ANN001, ANN202
 
 
 def annual_view(an, filters):  # noqa: ANN001, ANN201
-    """The arrondissement layers' period and the number of years it covers: the current year (like the home
-    page) when no « Du » is chosen; else the chosen period, whose rate is then divided by its length in years
-    so that it stays a rate per year."""
+    """The arrondissement layers' period: the current year (like the home page) when no « Du » is chosen, else
+    the chosen period up to the reference day. Its rates are yearly whatever its length (analytics.exposure)."""
     ref = shaping.reference_date(an, filters)
     if ref is None:
-        return filters, 1.0
+        return filters
     if filters.start is None:
-        return shaping.year_to_date(filters, ref), 1.0
-    f = filters.replace(end=ref)
-    days = (ref - filters.start).days + 1
-    return f, max(days / 365.25, 1.0)
+        return shaping.year_to_date(filters, ref)
+    return filters.replace(end=ref)
 
 
-def rate_note(f, years: float) -> str:  # noqa: ANN001
-    if years > 1:
-        return f"taux annuel moyen : faits de la période divisés par sa durée ({labels.fmt_number(years, 1)} ans)"
-    return f"année {f.end.year} (du {labels.fmt_date(f.start)} au {labels.fmt_date(f.end)}) ; choisir « Du » pour une autre période" if f.start and f.end else ""
+def elu_arrondissement_table(an, filters) -> ExportTable:  # noqa: ANN001
+    """The arrondissement layers for élus: the stored publication of the year (protected jointly with the bilans).
+
+    Élus get whole years and one category, one family or everything (the publication's cells); other filters
+    (period, several categories, sources, hours…) would let two maps be subtracted, so they are not applied here
+    and the note says so.
+    """
+    from observatory.analytics import publication
+
+    f = annual_view(an, filters)
+    year = f.end.year if f.end else date.today().year
+    node = publication.elu_nomenclature(filters.categories, filters.families)
+    ignored = []
+    if node is None:
+        node = publication.ALL
+        ignored.append("plusieurs catégories ou familles")
+    if filters.sources or filters.hours or filters.weekdays or filters.zones or filters.arrondissements or filters.start:
+        ignored.append("période, sources, heures, jours, zones et arrondissements choisis")
+    pub = publication.publication_for(an.settings, year, an)
+    df = publication.arrondissement_counts(pub, node)
+    pop = an.rates_by_arrondissement(Filters(), include_city=False)[["arrondissement", "population"]]
+    df = df.merge(pop, on="arrondissement", how="left")
+    counts = df["count"].astype("float64")
+    df["count"] = counts
+    df["rate_per_1000"] = 1000 * counts / df["population"].where(df["population"] > 0)
+    df = shaping.with_labels(df, "arrondissement", "arrondissement")
+    status = pd.DataFrame({"count": df.pop("status").to_numpy()})
+    df.attrs[shaping.PUBLICATION_STATUS] = status
+    note = f"publication {year} des élus (année civile entière, protégée avec les bilans)"
+    if ignored:
+        note += " ; non appliqués ici : " + ", ".join(ignored)
+    return ExportTable(df, ("count",), title="Faits par arrondissement", period=(date(year, 1, 1), date(year, 12, 31)), extra_note=note)
 
 
 def layer_table(an, filters, layer: str) -> ExportTable:  # noqa: ANN001
     """The aggregated data of a layer (shared by the map callback and the exports)."""
     s = an.settings
+    if layer in ("arr_rate", "arr_count") and not components.is_analyst():
+        return elu_arrondissement_table(an, filters)
     if layer in ("arr_rate", "arr_count"):
-        f, years = annual_view(an, filters)
+        from observatory.analytics.indicators import published_filters, with_published_count
+
+        f = annual_view(an, filters)
         df = an.rates_by_arrondissement(f, include_city=False)
-        if years > 1:
-            df = df.assign(rate_per_1000=df["rate_per_1000"] / years)
+        note = df.attrs.get("rate_note", "")
+        # An analyst page: every fact, and beside it the figure the bilan publishes (sensitive categories left out).
+        df = with_published_count(df, an.rates_by_arrondissement(published_filters(f), include_city=False), ["arrondissement"])
         df = shaping.with_labels(df, "arrondissement", "arrondissement")
-        return ExportTable(df, ("count",), title="Faits par arrondissement", period=(f.start, f.end), extra_note=rate_note(f, years))
+        return ExportTable(df, ("count",), title="Faits par arrondissement", period=(f.start, f.end), extra_note=f"{note} ; {BOTH_TOTALS_NOTE}",
+                           columns={"count_published": "faits_publies_hors_vsif"})
+    if layer == "arr_exposure":
+        return map_exposure.layer_table(an, filters, annual_view(an, filters))
     if layer == "zones":
         return ExportTable(an.rates_by_zone(filters), ("count",), title="Faits par zone")
     if layer == "actions":
@@ -136,62 +173,92 @@ def map_figure(query, layer, outline_kinds):  # noqa: ANN001, ANN201
     if layer not in ("arr_rate", "arr_count", "zones"):
         # Cells and points need the districts drawn under them to be read.
         outlines = [(geo.geo_ref(s, "arrondissements"), "Arrondissements", "#9aa5b1")] + outlines
-    table = layer_table(an, filters, layer).df
-    style = s.tile_source
+    layer_data = layer_table(an, filters, layer)
+    table = layer_data.df
+    style = geo.map_style(s)
+    places = geo.arrondissement_places(s)  # the districts' names, written on every layer to orient the reader
     extra = ""
+    if layer in ("arr_rate", "arr_count") and shaping.PUBLICATION_STATUS in table.attrs:
+        rate = layer == "arr_rate"
+        view = shaping.protected_view(table, ["count"], s.min_count, analyst=False, derived=("rate_per_1000",))
+        year = layer_data.period[1].year
+        legend = f"Faits pour 1 000 hab. ({year})" if rate else f"Faits ({year})"
+        fig = figures.choropleth_map(view, geo.geo_ref(s, "arrondissements"), "arrondissement", "rate_per_1000" if rate else "count", legend, name_col="label", style=style, height=640,
+                                     value_format=figures.RATE_FMT if rate else figures.INT_FMT, outlines=outlines, text_col="count_text", places=places)
+        return fig, components.method_note(an, filters, rate=rate, period=layer_data.period, extra=layer_data.extra_note + " ; cliquer un arrondissement pour le détail")
     if layer in ("arr_rate", "arr_count"):
         rate = layer == "arr_rate"
-        f, years = annual_view(an, filters)
-        legend = ("Faits par an pour 1 000 hab." if years > 1 else f"Faits pour 1 000 hab. ({f.end.year})") if rate else ("Faits" if years > 1 else f"Faits ({f.end.year})")
-        fig = figures.choropleth_map(table, geo.geo_ref(s, "arrondissements"), "arrondissement", "rate_per_1000" if rate else "count", legend, name_col="label", style=style, height=640, value_format=figures.RATE_FMT if rate else figures.INT_FMT, outlines=outlines)
-        return fig, components.method_note(an, f, rate=rate, extra=rate_note(f, years) + " ; cliquer un arrondissement pour le détail")
+        f = annual_view(an, filters)
+        legend = "Faits par an pour 1 000 hab." if rate else "Faits"
+        table = table.assign(count_published_text=[labels.fmt_int(v) for v in table["count_published"]])
+        both = {"count_published_text": "Chiffre publié (hors violences sexuelles et intrafamiliales)"}
+        fig = figures.choropleth_map(table, geo.geo_ref(s, "arrondissements"), "arrondissement", "rate_per_1000" if rate else "count", legend, name_col="label", style=style, height=640, value_format=figures.RATE_FMT if rate else figures.INT_FMT, outlines=outlines, extra_hover=both, places=places)
+        return fig, components.method_note(an, f, rate=rate, extra=(an.rates_by_arrondissement(f, include_city=False).attrs.get("rate_note", "") + " ; " if rate else "") + "cliquer un arrondissement pour le détail ; " + BOTH_TOTALS_NOTE + " (au survol et dans l'export)")
+    if layer == "arr_exposure":
+        f = annual_view(an, filters)
+        if table.empty:
+            return figures.empty_figure(table.attrs.get("reason", "Pas de taux par exposition"), height=640), components.method_note(an, f)
+        fig = figures.choropleth_map(table, geo.geo_ref(s, "arrondissements"), "arrondissement", "exposure_rate", table.attrs["legend"], name_col="label", style=style, height=640, value_format=figures.RATE_FMT, outlines=outlines, places=places)
+        return fig, components.method_note(an, f, extra=map_exposure.note(table, f))
     if layer == "zones":
-        fig = figures.zones_map(geo.zones_geojson(s), table, "zone_id", "kind", "name", "count", style=style, height=640, base=geo.geo_ref(s, "arrondissements"))
-        return fig, components.method_note(an, filters, extra="taux des zones rapportés à la surface ; piscines : périmètre de " + f"{int(s.pool_buffer_m)} m")
+        fig = figures.zones_map(geo.zones_geojson(s), table, "zone_id", "kind", "name", "count", style=style, height=640, places=places, base=geo.geo_ref(s, "arrondissements"))
+        return fig, components.method_note(an, filters, extra="taux des zones rapportés à la surface, par an ; piscines : périmètre de " + f"{int(s.pool_buffer_m)} m")
     if layer == "actions":
-        fig = figures.actions_map(geo.actions_geojson(s), table, "action_id", "type_label", {"title": "Action", "type_label": "Type", "periode": "Période", "statut": "Statut", "arrondissement_label": "Arrondissement"}, style=style, height=640, outlines=outlines)
+        fig = figures.actions_map(geo.actions_geojson(s), table, "action_id", "type_label", {"title": "Action", "type_label": "Type", "periode": "Période", "statut": "Statut", "arrondissement_label": "Arrondissement"}, style=style, height=640, places=places, outlines=outlines)
         extra = f"{len(table)} action(s) du plan concernée(s) par les filtres (catégories visées, arrondissements, zones, période) ; détail et évaluation : page Plan d'actions"
         return fig, components.method_note(an, filters, extra=extra)
     if layer == "hotspots":
         if table.empty:
             return figures.empty_figure("Aucun point chaud ni froid significatif pour ces filtres", height=640), components.method_note(an, filters)
-        fig = figures.hotspot_map(table, geo.geo_ref(s, "grille"), "cell_id", "class", "count", style=style, height=640, outlines=outlines)
+        table = table.assign(place=geo.cell_names(s, table["cell_id"]))
+        fig = figures.hotspot_map(table, geo.geo_ref(s, "grille"), "cell_id", "class", "count", style=style, height=640, places=places, outlines=outlines, name_col="place")
         return fig, components.method_note(an, filters, extra=an.hotspots(filters).attrs.get("note", "") + " ; cliquer une maille pour le détail")
     if layer == "persistence":
         if table.empty:
             return figures.empty_figure("Aucune maille chaude (95 %) sur les 4 derniers trimestres", height=640), components.method_note(an, filters)
-        p = table.assign(label=table["cell_id"])
-        fig = figures.choropleth_map(p, geo.geo_ref(s, "grille"), "cell_id", "quarters_hot", "Trimestres chauds (sur 4)", name_col="label", style=style, height=640, colorscale="Reds", outlines=outlines, click_kind="cell")
+        p = table.assign(label=geo.cell_names(s, table["cell_id"]))
+        fig = figures.choropleth_map(p, geo.geo_ref(s, "grille"), "cell_id", "quarters_hot", "Trimestres chauds (sur 4)", name_col="label", style=style, height=640, places=places, colorscale="Reds", outlines=outlines, click_kind="cell")
         fig.update_traces(colorbar={"dtick": 1}, selector={"name": "Trimestres chauds (sur 4)"})
         return fig, components.method_note(an, filters, extra="nombre des 4 derniers trimestres où la maille est un point chaud Gi* à 95 % ou plus ; cliquer une maille pour le détail")
     if layer == "points":
         if len(table) > MAX_POINT_MARKERS:
-            fig = figures.density_map(table, "lon", "lat", "count", style=style, height=640, outlines=outlines)
+            fig = figures.density_map(table, "lon", "lat", "count", style=style, height=640, places=places, outlines=outlines)
         else:
-            fig = figures.points_map(table, "lon", "lat", "count", "grid_cell", style=style, height=640, outlines=outlines)
+            fig = figures.points_map(table.assign(place=geo.cell_names(s, table["grid_cell"])), "lon", "lat", "count", "grid_cell", style=style, height=640, places=places, outlines=outlines, name_col="place")
         extra = f"positions généralisées au centre des mailles de {s.grid_size_m} m, catégories sensibles exclues"
         return fig, components.method_note(an, filters, extra=extra)
-    fig = figures.choropleth_map(table, geo.geo_ref(s, "grille"), "grid_cell", "count", "Faits", style=style, height=640, outlines=outlines, click_kind="cell")
+    table = table.assign(label=geo.cell_names(s, table["grid_cell"]))
+    fig = figures.choropleth_map(table, geo.geo_ref(s, "grille"), "grid_cell", "count", "Faits", name_col="label", style=style, height=640, places=places, outlines=outlines, click_kind="cell")
     fig.update_traces(marker_line_width=0, selector={"type": "choroplethmap", "name": "Faits"})
     return fig, components.method_note(an, filters, extra=f"mailles de {s.grid_size_m} m ; faits sans localisation précise exclus ; cliquer une maille pour le détail")
+
+
+def _exported_layer(options: dict | None) -> str:
+    """The layer an export draws: the address's ``couche`` when valid and allowed to the viewer."""
+    layer = (options or {}).get("couche", "arr_rate")
+    valid = {o["value"] for o in LAYERS}
+    if layer not in valid or (layer == "points" and not components.is_analyst()):
+        layer = "arr_rate" if layer not in valid else "grid"
+    return layer
 
 
 @exportable(ids.MAP_GRAPH, "Couche de la carte")
 def _map_export(an, filters, options=None):  # noqa: ANN001, ANN202
     """The layer shown (``couche`` in the address), aggregated; the GeoJSON carries its polygons or points."""
-    layer = (options or {}).get("couche", "arr_rate")
-    valid = {o["value"] for o in LAYERS}
-    if layer not in valid or (layer == "points" and not components.is_analyst()):
-        layer = "arr_rate" if layer not in valid else "grid"
+    layer = _exported_layer(options)
     table = layer_table(an, filters, layer)
-    key = {"arr_rate": "arrondissement", "arr_count": "arrondissement", "zones": "zone_id", "grid": "grid_cell", "points": "grid_cell", "hotspots": "cell_id", "persistence": "cell_id"}.get(layer)
-    return ExportTable(table.df, table.value_cols, geojson=table.geojson or layer_geojson(an.settings, table.df, layer), title=table.title, extra_note=table.extra_note, geo_key=key, derived=table.derived)
+    key = {"arr_rate": "arrondissement", "arr_count": "arrondissement", "arr_exposure": "arrondissement", "zones": "zone_id", "grid": "grid_cell", "points": "grid_cell", "hotspots": "cell_id", "persistence": "cell_id"}.get(layer)
+    return ExportTable(table.df, table.value_cols, geojson=table.geojson or layer_geojson(an.settings, table.df, layer), title=table.title, extra_note=table.extra_note, geo_key=key, derived=table.derived, period=table.period)
+
+
+map_svg.register(ids.MAP_GRAPH, lambda table, published, meta, options: map_svg.layer_svg(components.settings(), _exported_layer(options), table, published, meta))
 
 
 def layer_geojson(settings, df, layer: str) -> dict:  # noqa: ANN001
     """Features of an exported layer with its figures as properties (French names)."""
-    if layer in ("arr_rate", "arr_count"):
-        gj, key, props = geo.arrondissements_geojson(settings), "arrondissement", {"count": "faits", "rate_per_1000": "taux_pour_1000"}
+    if layer in ("arr_rate", "arr_count", "arr_exposure"):
+        gj, key, props = geo.arrondissements_geojson(settings), "arrondissement", {"count": "faits", "rate_per_1000": "taux_pour_1000", "exposure_rate": "taux_par_exposition"}
+        props = {c: n for c, n in props.items() if c in df.columns}
     elif layer == "zones":
         gj, key, props = geo.zones_geojson(settings), "zone_id", {"count": "faits", "rate_per_km2": "faits_par_km2"}
     elif layer == "points":

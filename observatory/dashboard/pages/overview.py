@@ -11,7 +11,7 @@ from dash import Input, Output, callback, html
 
 from observatory import figures, labels, schema
 from observatory.analytics.filters import Filters
-from observatory.dashboard import components, geo, ids, shaping
+from observatory.dashboard import components, geo, ids, map_svg, shaping
 from observatory.dashboard.exporting import ExportTable, exportable
 from observatory.dashboard.panel import clickable
 
@@ -21,7 +21,7 @@ FRESHNESS_MONTHS = 6
 METRICS = [{"label": "Taux pour 1 000 habitants", "value": "rate"}, {"label": "Nombre de faits", "value": "count"}]
 
 
-def layout(**_query):  # noqa: ANN003, ANN201 - Dash Pages passes the URL query
+def layout(mesure: str | None = None, **_query):  # noqa: ANN003, ANN201 - Dash Pages passes the URL query
     an = components.analytics()
     if not components.has_data(an):
         return html.Div([html.H1("Vue d'ensemble", className="h4"), components.empty_state()])
@@ -37,8 +37,8 @@ def layout(**_query):  # noqa: ANN003, ANN201 - Dash Pages passes the URL query
                             "Arrondissements",
                             height=430,
                             graph_id=clickable("overview"),
-                            formats=("csv", "xlsx", "geojson"),
-                            controls=dbc.RadioItems(id=ids.OV_METRIC, options=METRICS, value="rate", inline=True, className="small mb-1"),
+                            formats=("csv", "xlsx", "geojson", "svg"),
+                            controls=dbc.RadioItems(id=ids.OV_METRIC, options=METRICS, value=mesure if mesure in ("rate", "count") else "rate", inline=True, className="small mb-1"),
                             filename="arrondissements",
                         ),
                         lg=6,
@@ -69,28 +69,26 @@ CMP_DERIVED = ("diff", "pct_change", "p_value", "p_adjusted", "z", "significant"
 
 def period_compare(an, filters, ref, kind: str, by: tuple[str, ...] = ()) -> pd.DataFrame:  # noqa: ANN001
     """compare_periods for the current-year view, honouring a « Du » later than 1 January: then the period is
-    « Du » → reference day, compared with the same days one year earlier (same columns as compare_periods)."""
-    from observatory.analytics.compare import benjamini_hochberg, compare_counts, periods
+    « Du » → reference day, compared with the same days one year earlier, with the same coverage refusal and
+    test as every other comparison (same columns as compare_periods)."""
+    start = filters.start if filters.start is not None and filters.start > date(ref.year, 1, 1) else None
+    out = an.compare_periods(filters, kind=kind, reference=ref, by=by, start=start)
+    last = an.date_range()[1]
+    if publication_year(filters, ref, start) is not None and last is not None and last >= ref:
+        # A closed year of the whole city: the bilan's verdicts, so the home page never contradicts it.
+        from observatory.reports.verdicts import snapshot_verdicts, with_publication_verdicts
 
-    if filters.start is None or filters.start <= date(ref.year, 1, 1):
-        return an.compare_periods(filters, kind=kind, reference=ref, by=by)
-    (_cs, ce), (_ps, pe) = periods("ytd", ref)
-    cs = filters.start
-    ps = cs.replace(year=cs.year - 1) if not (cs.month == 2 and cs.day == 29) else date(cs.year - 1, 2, 28)
-    keys = list(by)
-    cur = an.counts(filters.replace(start=cs, end=ce), by=by)
-    prev = an.counts(filters.replace(start=ps, end=pe), by=by)
-    if keys:
-        merged = cur[keys + ["count"]].merge(prev[keys + ["count"]], on=keys, how="outer", suffixes=("_cur", "_prev"))
-    else:
-        merged = pd.DataFrame({"count_cur": [int(cur["count"].sum())], "count_prev": [int(prev["count"].sum())]})
-    # Per day: the two periods can differ by a day (29 February).
-    st = compare_counts(merged["count_cur"].fillna(0), merged["count_prev"].fillna(0), ((ce - cs).days + 1) / ((pe - ps).days + 1)).reset_index(drop=True)
-    out = pd.concat([merged[keys].reset_index(drop=True), st], axis=1)
-    out.insert(out.columns.get_loc("p_value") + 1, "p_adjusted", benjamini_hochberg(out["p_value"], (out["current"] + out["previous"]) > 0))
-    out["significant"] = (out["p_adjusted"] < 0.05).astype(bool)
-    out["current_start"], out["current_end"], out["previous_start"], out["previous_end"] = cs, ce, ps, pe
+        out = with_publication_verdicts(out, snapshot_verdicts(an, ref.year), tuple(by))
     return out
+
+
+def publication_year(filters, ref, start) -> int | None:  # noqa: ANN001
+    """The year whose bilan covers this view (a whole closed calendar year of the whole city, no other filter)."""
+    if start is not None or (ref.month, ref.day) != (12, 31):
+        return None
+    narrowed = (filters.categories, filters.families, filters.sources, filters.arrondissements, filters.zones,
+                filters.hours, filters.weekdays, filters.location_qualities)
+    return None if any(narrowed) or (filters.start is not None and filters.start > date(ref.year, 1, 1)) else ref.year
 
 
 def territory_caption(an, filters, rates: pd.DataFrame) -> str:  # noqa: ANN001
@@ -133,7 +131,7 @@ def kpis(query):  # noqa: ANN001, ANN201
     return dbc.Row(
         [
             dbc.Col(components.kpi_card(title, total["current_text"], text, tone, hint=f"{period} par rapport au {previous}"), md=3),
-            dbc.Col(components.kpi_card(f"Taux pour 1 000 habitants ({period})", rate_text, territory_caption(an, filters, rates)), md=3),
+            dbc.Col(components.kpi_card("Taux annuel pour 1 000 habitants", rate_text, territory_caption(an, filters, rates), hint=rates.attrs.get("rate_note", "")), md=3),
             dbc.Col(components.kpi_card("Catégories en hausse significative", labels.fmt_int(n_sig_up), test, "up" if n_sig_up else "neutral"), md=3),
             dbc.Col(components.kpi_card("Catégories en baisse significative", labels.fmt_int(n_sig_down), test, "down" if n_sig_down else "neutral"), md=3),
         ],
@@ -148,8 +146,13 @@ def arrondissement_table(an, filters, analyst: bool):  # noqa: ANN001, ANN201
     if ref is None:
         return None, current
     # Élus: sensitive categories count in the city only, never in an arrondissement (DESIGN §6).
-    geo_filters = current if analyst else shaping.sensitive_free(current)
-    return an.rates_by_arrondissement(geo_filters, include_city=False), current
+    if not analyst:
+        return an.rates_by_arrondissement(shaping.sensitive_free(current), include_city=False), current
+    # Analysts see every fact, and beside it the figure the bilan publishes (without the sensitive categories).
+    from observatory.analytics.indicators import published_filters, with_published_count
+
+    published = an.rates_by_arrondissement(published_filters(current), include_city=False)
+    return with_published_count(an.rates_by_arrondissement(current, include_city=False), published, ["arrondissement"]), current
 
 
 @callback(Output(f"{ids.OV_MAP}-title", "children"), Input(ids.FILTERS, "data"))
@@ -172,15 +175,29 @@ def arrondissement_map(query, metric):  # noqa: ANN001, ANN201
         return figures.empty_figure(), ""
     rates = shaping.rate_view(raw, s.min_count, analyst=analyst)
     rates = shaping.with_labels(rates, "arrondissement", "arrondissement")
-    value, label, fmt = ("rate_per_1000", f"Faits pour 1 000 hab. ({current.start.year})", figures.RATE_FMT) if metric == "rate" else ("count", "Faits", figures.INT_FMT)
-    fig = figures.choropleth_map(rates, geo.geo_ref(s, "arrondissements"), "arrondissement", value, label, name_col="label", style=s.tile_source, height=430, value_format=fmt, text_col="count_text")
+    # Rates are yearly whatever the period (a year-to-date count is annualised, analytics.exposure).
+    value, label, fmt = ("rate_per_1000", "Faits par an pour 1 000 hab.", figures.RATE_FMT) if metric == "rate" else ("count", "Faits", figures.INT_FMT)
+    both = {}
+    if "count_published" in rates:
+        rates = rates.assign(count_published_text=[labels.fmt_int(v) for v in rates["count_published"]])
+        both = {"count_published_text": PUBLISHED_LABEL}
+    fig = figures.choropleth_map(rates, geo.geo_ref(s, "arrondissements"), "arrondissement", value, label, name_col="label", style=geo.map_style(s), height=430, value_format=fmt, text_col="count_text", extra_hover=both, places=geo.arrondissement_places(s))
+    # Half a row wide (≈ 400 px at 1024 px): one zoom step back from the Carte's, so the 5e and the 9e are not cut.
+    fig.update_layout(map_zoom=10.8)
     extra = "cliquer un arrondissement pour le détail"
+    if both:
+        from observatory.analytics.indicators import BOTH_TOTALS_NOTE
+
+        extra = f"{BOTH_TOTALS_NOTE} (au survol et dans l'export) ; {extra}"
+    if metric == "rate":
+        extra = f"{raw.attrs.get('rate_note', '')} ; {extra}"
     if not analyst:
         extra = SENSITIVE_NOTE + " ; " + (components.privacy_note(rates) or extra)
     return fig, components.method_note(an, current, rate=metric == "rate", extra=extra)
 
 
 SENSITIVE_NOTE = "hors violences sexuelles et intrafamiliales, publiées à l'échelle de la ville seulement"
+PUBLISHED_LABEL = "Chiffre publié (hors violences sexuelles et intrafamiliales)"
 
 
 @exportable(ids.OV_MAP, "Faits par arrondissement")
@@ -191,7 +208,27 @@ def _map_table(an, filters):  # noqa: ANN001, ANN202
         return ExportTable(an.rates_by_arrondissement(filters, include_city=False).iloc[0:0])
     gj = geo.arrondissements_geojson(components.settings())
     note = "" if components.is_analyst() else SENSITIVE_NOTE
-    return ExportTable(raw, value_cols=("count",), derived=("rate_per_1000",), geojson=gj, geo_key="arrondissement", period=(current.start, current.end), extra_note=note)
+    cols = {"count_published": "faits_publies_hors_vsif"} if "count_published" in raw else {}
+    return ExportTable(raw, value_cols=("count",), derived=("rate_per_1000",), geojson=gj, geo_key="arrondissement", period=(current.start, current.end), extra_note=note, columns=cols)
+
+
+# The map's SVG is the vector map of the measure shown (dashboard/map_svg.py): the measure lives in the address
+# (« mesure »), where the export reads the page's options, and a bookmarked view keeps it.
+map_svg.register(ids.OV_MAP, lambda table, published, meta, options: map_svg.layer_svg(
+    components.settings(), "arr_count" if options.get("mesure") == "count" else "arr_rate", table, published, meta))
+
+dash.clientside_callback(
+    """
+    function(measure) {
+        const params = new URLSearchParams(window.location.search);
+        params.set("mesure", measure);
+        window.history.replaceState(window.history.state, "", window.location.pathname + "?" + params.toString());
+        return window.dash_clientside.no_update;
+    }
+    """,
+    Output(ids.OV_METRIC, "className"),
+    Input(ids.OV_METRIC, "value"),
+)
 
 
 @callback(Output(ids.OV_MOVERS, "figure"), Output(ids.note(ids.OV_MOVERS), "children"), Input(ids.FILTERS, "data"))

@@ -10,8 +10,9 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, callback, html
 
-from observatory import figures, labels
+from observatory import figures, labels, schema
 from observatory.analytics.filters import Filters
+from observatory.analytics.indicators import BOTH_TOTALS_NOTE
 from observatory.dashboard import components, geo, ids, shaping
 from observatory.dashboard.exporting import ExportTable, exportable
 
@@ -131,7 +132,9 @@ def compare(query, kind, by):  # noqa: ANN001, ANN201
     r = cmp.iloc[0]
     title = f"{labels.fmt_date(r['current_start'])}–{labels.fmt_date(r['current_end'])} par rapport au {labels.fmt_date(r['previous_start'])}–{labels.fmt_date(r['previous_end'])}"
     fig = figures.change_bars(top, "label", "diff", "significant", pct_col="pct_change", height=340, value_label="Évolution (faits)")
-    return fig, components.method_note(an, filters, period=(r["current_start"], r["current_end"]), extra=f"{title} ; " + cmp.attrs.get("note", "") + " " + MULTIPLE_TESTS_NOTE + (" ; ⚠ : pourcentage sur de petits effectifs, peu fiable" if top.get("unreliable", pd.Series(dtype=bool)).fillna(False).astype(bool).any() else ""))
+    # Analysts compare every fact by arrondissement; the bilan's arrondissement lines leave the sensitive categories out.
+    scope = f" ; {BOTH_TOTALS_NOTE}" if by == "arrondissement" and components.is_analyst() else ""
+    return fig, components.method_note(an, filters, period=(r["current_start"], r["current_end"]), extra=f"{title} ; " + cmp.attrs.get("note", "") + " " + MULTIPLE_TESTS_NOTE + scope + (" ; ⚠ : pourcentage sur de petits effectifs, peu fiable" if top.get("unreliable", pd.Series(dtype=bool)).fillna(False).astype(bool).any() else ""))
 
 
 @exportable(ids.TR_COMPARE, "Comparaison de périodes")
@@ -215,11 +218,16 @@ def multiples(query):  # noqa: ANN001, ANN201
     _ref, f = _overlay_filters(an, filters)
     if not components.is_analyst():
         f = shaping.sensitive_free(f)
-    s = components.view(an.monthly_series(f, by="arrondissement"), ["count"], keys=("month", "arrondissement"))
+        table = _elu_multiples(an, f)
+        s = components.view(table.df, ["count"], keys=("month", "arrondissement"))
+    else:
+        s = components.view(an.monthly_series(f, by="arrondissement"), ["count"], keys=("month", "arrondissement"))
     acts = shaping.actions_matching(geo.actions(components.settings()), f)
     periods = acts.rename(columns={"arrondissement": "facet"})[["facet", "start", "end", "title"]]
     fig = figures.small_multiples(s, "arrondissement", "month", "count", facet_labeler=labels.arrondissement_label, height=520, periods=periods)
     extra = "faits dont l'arrondissement est connu ; échelle commune"
+    if not components.is_analyst():
+        extra += " ; " + table.extra_note
     if len(acts):
         extra += " ; zones ombrées : périodes des actions du plan de l'arrondissement visant ces catégories"
     return fig, components.method_note(an, f, extra=extra)
@@ -228,7 +236,32 @@ def multiples(query):  # noqa: ANN001, ANN201
 @exportable(ids.TR_MULTIPLES, "Faits par mois et arrondissement")
 def _multiples_table(an, filters):  # noqa: ANN001, ANN202
     _ref, f = _overlay_filters(an, filters)
+    if not components.is_analyst():
+        return _elu_multiples(an, shaping.sensitive_free(f))
     return ExportTable(an.monthly_series(f, by="arrondissement"), ("count",))
+
+
+def _elu_multiples(an, f) -> ExportTable:  # noqa: ANN001
+    """Élus' months by arrondissement: the stored publications of the years shown (whole months, one family or
+    all). Categories are not published by month: with a category filter the series are all categories', and
+    the note says so."""
+    from observatory.analytics import publication
+
+    node = publication.elu_nomenclature((), f.families) if not f.categories else None
+    fams = {schema.category_family(c) for c in schema.categories()}
+    note = "séries mensuelles publiées pour les élus (mois entiers ; une famille ou l'ensemble)"
+    if node is None or (node != publication.ALL and node not in fams):
+        node = publication.ALL
+        note += " ; catégories choisies non appliquées"
+    years = range(f.start.year, f.end.year + 1) if f.start and f.end else []
+    pubs = [publication.publication_for(an.settings, y, an) for y in years]
+    df = publication.monthly_by_arrondissement(pubs, node)
+    if f.start and f.end:
+        df = df[(df["month"] >= pd.Timestamp(f.start.year, f.start.month, 1)) & (df["month"] <= pd.Timestamp(f.end))].reset_index(drop=True)
+    df["count"] = df["count"].astype("float64")
+    status = pd.DataFrame({"count": df.pop("status").to_numpy()})
+    df.attrs[shaping.PUBLICATION_STATUS] = status
+    return ExportTable(df, ("count",), extra_note=note)
 
 
 # The comparison settings are part of the view.

@@ -9,7 +9,7 @@ import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
 from observatory import labels
-from observatory.dashboard import access, components, ids, security
+from observatory.dashboard import access, components, geo, ids, security
 from observatory.veille.cellules import ALL_CELLULE, CELLULES_FILE, read_cellules
 from observatory.veille.model import ALL_FAMILIES, METHOD_NOTE, VeilleError
 from observatory.veille.watch import alert_details, current_watch, read_history
@@ -69,9 +69,9 @@ def layout(cellule: str | None = None, semaine: str | None = None, **_query):
         html.P("La veille porte sur tous les faits du périmètre : les filtres du haut de page ne s'y appliquent pas.", className="small text-muted"),
         dbc.Alert(problem, color="warning") if problem else None,
         dbc.Row([dbc.Col(html.Label("Cellule de veille", htmlFor=ids.VE_CELLULE), width="auto"),
-                 dbc.Col(dcc.Dropdown(id=ids.VE_CELLULE, options=options, value=value, clearable=False), lg=5),
+                 dbc.Col(components.dropdown(id=ids.VE_CELLULE, options=options, value=value, clearable=False), lg=5),
                  dbc.Col(html.Label("Semaine", htmlFor=ids.VE_WEEK), width="auto"),
-                 dbc.Col(dcc.Dropdown(id=ids.VE_WEEK, options=weeks, value=week_value, clearable=False), lg=3)], className="mb-3 align-items-center"),
+                 dbc.Col(components.dropdown(id=ids.VE_WEEK, options=weeks, value=week_value, clearable=False), lg=3)], className="mb-3 align-items-center"),
         html.Div(id=ids.VE_ALERTS),
         dbc.Card([dbc.CardHeader(html.H2("Historique des alertes", className="h6 mb-0")), dbc.CardBody(html.Div(id=ids.VE_HISTORY))], className="mb-3 shadow-sm"),
         html.P(id=ids.VE_NOTE, className="method-note small text-muted"),
@@ -88,7 +88,7 @@ def alert_card(an, res, row, analyst: bool, min_count: int):
     since = pd.Timestamp(res.assessed["week"].min()) if pd.isna(row.since) else None
     first = series.loc[series["alert"], "week"].min() if since is None else since
     cells, hours = alert_details(an, row.watched_unit, row.watched_family, first, res.last_week)
-    places = ", ".join(f"maille {c} ({count_text(n, analyst, min_count)})" for c, n in zip(cells["grid_cell"], cells["count"])) or "—"
+    places = " ; ".join(f"{c} : {count_text(n, analyst, min_count)}" for c, n in zip(geo.cell_names(an.settings, cells["grid_cell"]), cells["count"])) or "—"
     peak = hours.sort_values("count", ascending=False).head(3)["hour"].sort_values().tolist()
     hours_text = ", ".join(f"{h} h" for h in peak) or "—"
     kind = "pic de la semaine" if row.spike else "hausse durable"

@@ -11,7 +11,8 @@ from dash import Input, Output, callback, html
 
 from observatory import figures, labels
 from observatory.analytics.filters import Filters
-from observatory.dashboard import components, geo, ids, shaping
+from observatory.analytics.indicators import BOTH_TOTALS_NOTE
+from observatory.dashboard import components, geo, ids, shaping, zone_rates
 from observatory.dashboard.components import Col, int_cell, num_cell, pct_cell, yes_no
 from observatory.dashboard.exporting import ExportTable, exportable
 from observatory.territory import SEASON_MONTHS
@@ -31,6 +32,7 @@ def layout(type: str | None = None, **_query):  # noqa: A002, ANN003, ANN201 - '
         [
             html.H1("Zones", className="h4"),
             dbc.RadioItems(id=ids.ZN_KIND, options=KINDS, value=kind, inline=True, className="mb-2"),
+            dbc.RadioItems(id=ids.ZN_RATE, options=zone_rates.RATE_OPTIONS, value="km2", inline=True, className="mb-2 small"),
             components.table_card(ids.ZN_TABLE, "Faits dans chaque zone, évolution et concentration"),
             dbc.Row(
                 [
@@ -47,7 +49,7 @@ def layout(type: str | None = None, **_query):  # noqa: A002, ANN003, ANN201 - '
 
 SENSITIVE_NOTE = "hors violences sexuelles et intrafamiliales, publiées à l'échelle de la ville seulement"
 # Columns computed from a zone's counts: blanked when one of its counts is withheld (they would give it back).
-ZONE_DERIVED = ("rate_per_km2", "diff", "pct_change", "p_value", "significant", "unreliable", "pai")
+ZONE_DERIVED = ("rate_per_km2", "diff", "pct_change", "p_value", "significant", "unreliable", "pai", "resident_rate", "exposure_rate")
 
 
 def _zone_ids(an, kind: str) -> tuple[str, ...]:  # noqa: ANN001
@@ -64,17 +66,25 @@ def zone_table(an, filters, kind: str):  # noqa: ANN001, ANN201
         # Élus: sensitive categories count in the city only, never in a zone (DESIGN §6).
         filters = shaping.sensitive_free(filters)
     rates = an.rates_by_zone(filters, kinds=kinds)
+    if components.is_analyst():
+        # Every fact for the analyst, and beside it the figure the bilan publishes (sensitive categories left out).
+        from observatory.analytics.indicators import published_filters, with_published_count
+
+        rates = with_published_count(rates, an.rates_by_zone(published_filters(filters), kinds=kinds), ["zone_id"])
     ref = shaping.reference_date(an, filters)
     if ref is None or rates.empty:
         return rates, None
     cmp = an.compare_periods(filters.replace(zones=zone_ids), kind=shaping.comparison_kind(ref), reference=ref, by="zone")
     total = int(an.counts(filters, by=()).iloc[0]["count"])
     city_km2 = float(an.territory.arrondissements["area_km2"].sum())
-    return shaping.zone_summary(rates, cmp, total, city_km2), cmp
+    out = zone_rates.with_exposure(an, filters, shaping.zone_summary(rates, cmp, total, city_km2), zone_ids)
+    out.attrs["rate_note"] = rates.attrs.get("rate_note", "")  # densities are per year: say over which days
+    return out, cmp
 
 
-@callback(Output(ids.ZN_TABLE, "children"), Output(ids.note(ids.ZN_TABLE), "children"), Input(ids.FILTERS, "data"), Input(ids.ZN_KIND, "value"))
-def table(query, kind):  # noqa: ANN001, ANN201
+@callback(Output(ids.ZN_TABLE, "children"), Output(ids.note(ids.ZN_TABLE), "children"), Input(ids.FILTERS, "data"), Input(ids.ZN_KIND, "value"),
+          Input(ids.ZN_RATE, "value"))
+def table(query, kind, rate="km2"):  # noqa: ANN001, ANN201
     an = components.analytics()
     filters = Filters.from_query(query or {})
     if not _zone_ids(an, kind):
@@ -84,23 +94,28 @@ def table(query, kind):  # noqa: ANN001, ANN201
     df, cmp = zone_table(an, filters, kind)
     if cmp is None:
         return components.french_table(df, []), ""
+    rate_note = df.attrs.get("rate_note", "")
     df = components.cellwise_view(df, ["count", "current", "previous"], derived=ZONE_DERIVED)
+    rate_col = zone_rates.rate_column(df, rate)
     cols = [
         Col("name", "Zone"),
         Col("count_text", "Faits (filtres)"),
-        Col("rate_per_km2", "Faits / km²", num_cell(0)),
+        rate_col,
         Col("current_text", "Période en cours"),
         Col("previous_text", "Même période N−1"),
         Col("pct_change", "Évolution", pct_cell),
         Col("significant", "Significative", yes_no),
         Col("pai", "PAI", num_cell(1)),
     ]
+    if "count_published" in df:
+        cols.insert(2, Col("count_published", "Chiffre publié (hors VSIF)", num_cell(0)))
     r = cmp.iloc[0] if len(cmp) else None
     period = f"période en cours {labels.fmt_date(r['current_start'])} – {labels.fmt_date(r['current_end'])} par rapport au {labels.fmt_date(r['previous_start'])} – {labels.fmt_date(r['previous_end'])}" if r is not None else ""
     private = components.privacy_note(df)
-    scope = "" if components.is_analyst() else f" ; {SENSITIVE_NOTE}"
-    note = components.method_note(an, filters, extra=f"{period} ; « Faits (filtres) » : toute la période des filtres ; PAI = part des faits / part de la surface de la ville (> 1 : concentration) ; taux des zones rapportés à la surface{scope}" + (f" ; {private}" if private else ""))
-    return components.french_table(df, cols, numeric=("count_text", "rate_per_km2", "current_text", "previous_text", "pct_change", "pai")), note
+    density = f"« Faits / km² / an » : {rate_note} ; " if rate_col.name == "rate_per_km2" else ""
+    scope = f" ; {BOTH_TOTALS_NOTE} (VSIF : violences sexuelles et intrafamiliales)" if "count_published" in df else ("" if components.is_analyst() else f" ; {SENSITIVE_NOTE}")
+    note = components.method_note(an, filters, extra=f"{period} ; « Faits (filtres) » : toute la période des filtres ; {density}PAI = part des faits / part de la surface de la ville (> 1 : concentration) ; {zone_rates.rate_note(df, rate)}{scope}" + (f" ; {private}" if private else ""))
+    return components.french_table(df, cols, numeric=("count_text", rate_col.name, "current_text", "previous_text", "pct_change", "pai")), note
 
 
 def _kind_option(options) -> str:  # noqa: ANN001
@@ -112,10 +127,16 @@ def _kind_option(options) -> str:  # noqa: ANN001
 def _zone_export(an, filters, options=None):  # noqa: ANN001, ANN202
     df, cmp = zone_table(an, filters, _kind_option(options))
     note = "" if components.is_analyst() else SENSITIVE_NOTE
+    if df.attrs.get("rate_note"):
+        note = "; ".join(n for n in (note, f"faits par km² et par an : {df.attrs['rate_note']}") if n)
     if cmp is not None and len(cmp):
         r = cmp.iloc[0]
         note = "; ".join(n for n in (note, f"période en cours du {labels.fmt_date(r['current_start'])} au {labels.fmt_date(r['current_end'])}, comparée à la même période un an plus tôt") if n)
-    return ExportTable(df, ("count", "current", "previous"), derived=ZONE_DERIVED, extra_note=note, cellwise=True)
+    cols = dict(zone_rates.EXPORT_HEADERS)
+    if "count_published" in df:
+        note = "; ".join(n for n in (note, BOTH_TOTALS_NOTE) if n)
+        cols["count_published"] = "faits_publies_hors_vsif"
+    return ExportTable(df, ("count", "current", "previous"), derived=ZONE_DERIVED, extra_note=note, cellwise=True, columns=cols)
 
 
 @callback(Output(ids.ZN_SERIES, "figure"), Output(ids.note(ids.ZN_SERIES), "children"), Input(ids.FILTERS, "data"), Input(ids.ZN_KIND, "value"))
@@ -165,6 +186,14 @@ def seasons(query, kind):  # noqa: ANN001, ANN201
 POOL_CARD = "zones-pool-card"
 
 
+def refused_pools(seasons) -> list[tuple[str, str]]:  # noqa: ANN001
+    """(pool name, why) of the summer rows whose comparison with the previous summer is refused."""
+    if "comparable" not in seasons:
+        return []
+    rows = seasons[(seasons["season"] == "summer") & ~seasons["comparable"].astype(bool)]
+    return list(zip(rows["name"], rows["reason"]))
+
+
 @callback(Output(POOL_CARD, "style"), Input(ids.ZN_KIND, "value"))
 def pool_card_visibility(kind):  # noqa: ANN001, ANN201
     """The pools' summer belongs to the pools: shown only when they are the chosen zone type."""
@@ -185,23 +214,28 @@ def pool_summer(query):  # noqa: ANN001, ANN201
     seasons = an.pool_seasons(filters, year=year, previous_years=1)
     if seasons.empty:
         return "Aucune piscine saisonnière dans le référentiel des zones."
-    df = components.view(shaping.pool_summer_table(seasons), ["in_season", "previous_in_season", "out_season"], derived=("pct_change", "p_value_vs_previous", "significant_vs_previous", "ratio", "p_value", "significant"))
+    df = components.view(shaping.pool_summer_table(seasons), ["in_season", "previous_in_season", "out_season"], derived=("pct_change", "p_value_vs_previous", "p_adjusted_vs_previous", "significant_vs_previous", "ratio", "p_value", "p_adjusted", "significant", "phi"))
     cols = [
         Col("name", "Piscine"),
         Col("in_season_text", f"Été {year}"),
         Col("previous_in_season_text", f"Été {year - 1}"),
         Col("pct_change", "Évolution", pct_cell),
-        Col("p_value_vs_previous", "p", num_cell(3)),
+        Col("p_adjusted_vs_previous", "p corrigée", num_cell(3)),
         Col("significant_vs_previous", "Significative", yes_no),
         Col("ratio", "Été / reste de l'année (par mois)", num_cell(1)),
         Col("significant", "Saisonnalité significative", yes_no),
     ]
     private = components.privacy_note(df)
+    reread = zone_rates.pool_sentences(an, filters, year)
     return [
-        components.french_table(df, cols, numeric=("in_season_text", "previous_in_season_text", "pct_change", "p_value_vs_previous", "ratio")),
+        components.french_table(df, cols, numeric=("in_season_text", "previous_in_season_text", "pct_change", "p_adjusted_vs_previous", "ratio")),
+        html.Ul([html.Li(t) for t in reread], className="small mb-2") if reread else None,
         html.Small(
-            f"Périmètre de {int(an.settings.pool_buffer_m)} m autour de chaque piscine ; été = 1er juin – 31 août ; test exact de deux comptages de Poisson (p < 0,05) ; "
-            "« été / reste de l'année » compare les faits par mois de la saison à ceux des autres mois de la même année ; "
+            f"Périmètre de {int(an.settings.pool_buffer_m)} m autour de chaque piscine ; été = 1er juin – 31 août ; comparaisons par jour de données, "
+            "test quasi-Poisson (dispersion estimée sur l'historique mensuel de chaque piscine ; Poisson exact si elle ne peut l'être), "
+            "significatif si p < 0,05 après correction de Benjamini-Hochberg sur les lignes du tableau ; "
+            + "".join(f"{r} : {why} ; " for r, why in refused_pools(seasons))
+            + "« été / reste de l'année » compare les faits par mois de la saison à ceux des autres mois de la même année ; "
             "piscines saisonnières (ouvertes l'été) seulement, ce qui explique qu'elles soient moins nombreuses qu'au Bilan"
             + ("" if components.is_analyst() else f" ; {SENSITIVE_NOTE}") + (f" ; {private}" if private else "") + ".",
             className="text-muted",
@@ -241,7 +275,7 @@ def persistence(query):  # noqa: ANN001, ANN201
     pai = an.predictive_accuracy(filters if components.is_analyst() else shaping.sensitive_free(filters), kind="year").iloc[0]
     cells = shaping.with_labels(cells, "arrondissement", "arrondissement")
     # A reader places « Moncey — Lyon 3e », not « E4209_N32589 » (the id stays in the exports, for GIS joins).
-    cells["place"] = geo.cell_places(cells["cell_id"], an.territory, components.settings().grid_size_m) if len(cells) else []
+    cells["place"] = geo.cell_names(components.settings(), cells["cell_id"]) if len(cells) else []
     cols = [Col("place", "Maille (lieu)"), Col("label", "Arrondissement"), Col("quarters_hot", "Trimestres chauds (sur 4)", int_cell), Col("hot_last", "Chaude au dernier trimestre", yes_no)]
     first, last = cells.attrs.get("first_quarter"), cells.attrs.get("last_quarter")
     summary = html.P(
