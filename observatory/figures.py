@@ -608,7 +608,8 @@ def change_bars(df: pd.DataFrame, label_col: str, change_col: str, significant_c
     change = d[change_col].astype("float64").to_numpy()
     weak = d[unreliable_col].fillna(False).astype(bool).to_numpy() if unreliable_col and unreliable_col in d else np.zeros(len(d), dtype=bool)
     colors = [(UP_COLOR if c > 0 else DOWN_COLOR) if s else NEUTRAL_COLOR for c, s in zip(change, sig)]
-    names = [wrap_label(f"{lab} ★" if s else str(lab)) for lab, s in zip(hover_texts(d[label_col]), sig)]
+    # The star is appended after wrapping, so it never sits alone on a line of its own.
+    names = [wrap_label(str(lab)) + (" ★" if s else "") for lab, s in zip(hover_texts(d[label_col]), sig)]
     if pct_col:
         pct_text = [labels.fmt_pct(p) + (" ⚠" if w else "") if pd.notna(p) else labels.fmt_signed(c) + " fait" + ("s" if abs(c) > 1 else "") for p, c, w in zip(d[pct_col], change, weak)]
     else:

@@ -278,3 +278,5 @@ def test_change_bars_wrap_long_category_names():
     assert "<br>" in wrapped and all(len(line) <= 26 for line in wrapped.split("<br>"))
     assert wrapped.replace("<br>", " ") == long + " ★"
     assert "Vols" in ys
+    starred = figures.change_bars(pd.DataFrame({"label": ["Vols dans les véhicules"], "diff": [-5], "significant": [True]}), "label", "diff").data[0].y[0]
+    assert all(line.strip() != "★" for line in starred.split("<br>")), starred
