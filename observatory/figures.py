@@ -116,6 +116,17 @@ def hover_texts(values) -> np.ndarray:  # noqa: ANN001 - Series or sequence
     return np.array(["" if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else escape(str(v), quote=False) for v in values], dtype=object)
 
 
+def wrap_label(text: str, width: int = 24) -> str:
+    """An already-inert label broken over lines of about ``width`` characters with Plotly's ``<br>``.
+
+    Long category names as y ticks take half a card at 1024 px and squeeze (or cut) the bars and their labels;
+    two short lines keep the axis margin narrow. Only spaces are broken, so a word is never split.
+    """
+    import textwrap
+
+    return "<br>".join(textwrap.wrap(text, width=width, break_long_words=False, break_on_hyphens=False)) or text
+
+
 def inert(text: object) -> str:
     """One partner-supplied string made inert for Plotly (see :func:`hover_texts`)."""
     return str(hover_texts([text])[0])
@@ -597,7 +608,8 @@ def change_bars(df: pd.DataFrame, label_col: str, change_col: str, significant_c
     change = d[change_col].astype("float64").to_numpy()
     weak = d[unreliable_col].fillna(False).astype(bool).to_numpy() if unreliable_col and unreliable_col in d else np.zeros(len(d), dtype=bool)
     colors = [(UP_COLOR if c > 0 else DOWN_COLOR) if s else NEUTRAL_COLOR for c, s in zip(change, sig)]
-    names = [f"{lab} ★" if s else str(lab) for lab, s in zip(hover_texts(d[label_col]), sig)]
+    # The star is appended after wrapping, so it never sits alone on a line of its own.
+    names = [wrap_label(str(lab)) + (" ★" if s else "") for lab, s in zip(hover_texts(d[label_col]), sig)]
     if pct_col:
         pct_text = [labels.fmt_pct(p) + (" ⚠" if w else "") if pd.notna(p) else labels.fmt_signed(c) + " fait" + ("s" if abs(c) > 1 else "") for p, c, w in zip(d[pct_col], change, weak)]
     else:

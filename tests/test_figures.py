@@ -263,3 +263,20 @@ def test_a_single_value_map_scale_starts_at_zero():
     gj = {"type": "FeatureCollection", "features": [{"type": "Feature", "id": "69381", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [[[4.83, 45.76], [4.84, 45.76], [4.84, 45.77], [4.83, 45.76]]]}}]}
     fig = figures.choropleth_map(pd.DataFrame({"a": ["69381"], "v": [45.4]}), gj, "a", "v", "Taux")
     assert (fig.data[0].zmin, fig.data[0].zmax) == (0, 45.4)
+
+
+def test_change_bars_wrap_long_category_names():
+    """Long category names are broken over lines (spaces only), so the y axis does not eat a 1024 px card."""
+    import pandas as pd
+
+    from observatory import figures
+
+    long = "Violences physiques non crapuleuses hors cadre familial"
+    df = pd.DataFrame({"label": [long, "Vols"], "diff": [5, -3], "significant": [True, False]})
+    ys = list(figures.change_bars(df, "label", "diff").data[0].y)
+    wrapped = next(y for y in ys if y.startswith("Violences"))
+    assert "<br>" in wrapped and all(len(line) <= 26 for line in wrapped.split("<br>"))
+    assert wrapped.replace("<br>", " ") == long + " ★"
+    assert "Vols" in ys
+    starred = figures.change_bars(pd.DataFrame({"label": ["Vols dans les véhicules"], "diff": [-5], "significant": [True]}), "label", "diff").data[0].y[0]
+    assert all(line.strip() != "★" for line in starred.split("<br>")), starred
