@@ -295,11 +295,9 @@ def year_counts(analytics) -> pd.DataFrame:  # noqa: ANN001 - Analytics
     return df
 
 
-def publication_for(settings, year: int, analytics=None, rebuild: bool = False) -> Publication:  # noqa: ANN001
-    """The stored publication of ``year`` for the current snapshot and ``settings.min_count``; built when absent."""
-    from observatory.analytics.engine import get_analytics
-
-    an = analytics or get_analytics(settings)
+def publication_for(settings, year: int, analytics, rebuild: bool = False) -> Publication:  # noqa: ANN001
+    """The stored publication of ``year`` for the snapshot of ``analytics`` and ``settings.min_count``; built when absent."""
+    an = analytics
     folder = publication_dir(settings, str(an.snapshot_id))
     pub = None if rebuild else read(folder, year, settings.min_count)
     if pub is None:
@@ -399,11 +397,10 @@ def monthly_by_arrondissement(pubs: list[Publication], family: str = ALL) -> pd.
     return out.sort_values(["month", "arrondissement"], kind="stable").reset_index(drop=True)
 
 
-def ensure_all(settings, analytics=None) -> list[int]:  # noqa: ANN001
-    """Build and store the publication of every year of the current snapshot that has none yet; the years built."""
-    from observatory.analytics.engine import get_analytics
-
-    an = analytics or get_analytics(settings)
+def ensure_all(settings, analytics) -> list[int]:  # noqa: ANN001
+    """Build and store the publication of every year of the snapshot of ``analytics`` that has none yet; the years built.
+    (The caller passes the analytics: this module is imported by the engine facade, never the reverse.)"""
+    an = analytics
     counts = year_counts(an)
     folder = publication_dir(settings, str(an.snapshot_id))
     built = []

@@ -70,15 +70,16 @@ def prepare() -> None:
     if snap is None:
         console.print("Aucune donnée intégrée : le tableau de bord démarre vide (voir « observatory ingest »).")
         return
-    console.print(f"Données prêtes : {fmt_int(snap.row_count)} incidents, instantané {snap.id} du {fmt_paris(snap.created_at)}.",
-                  highlight=False, soft_wrap=True)
     # The yearly publications (what élus read, protected jointly) are built once per snapshot, here rather than
-    # at the first bilan an élu opens.
+    # at the first bilan an élu opens; the « données prêtes » line stays the last one (make run ends on it).
     from observatory.analytics import publication
+    from observatory.analytics.engine import get_analytics
 
-    built = publication.ensure_all(settings)
+    built = publication.ensure_all(settings, get_analytics(settings))
     if built:
         console.print(f"Publications annuelles protégées : {', '.join(str(y) for y in built)}.", highlight=False)
+    console.print(f"Données prêtes : {fmt_int(snap.row_count)} incidents, instantané {snap.id} du {fmt_paris(snap.created_at)}.",
+                  highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

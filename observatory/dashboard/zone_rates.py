@@ -27,7 +27,7 @@ def with_exposure(an, filters, df: pd.DataFrame, zone_ids) -> pd.DataFrame:  # n
     from observatory import exposure
     from observatory.exposure.views import ZONE_COLUMNS, zone_rates
 
-    settings = components.settings()
+    settings = an.settings  # the snapshot's own settings: callable outside a request (CLI, tests)
     window = exposure.data_window(an, filters) if exposure.has_exposure(settings) else None
     if window is None:
         extra = pd.DataFrame(columns=list(ZONE_COLUMNS))
@@ -73,7 +73,7 @@ def pool_sentences(an, filters, year: int) -> list[str]:  # noqa: ANN001
     from observatory.exposure.text import change_sentence
     from observatory.exposure.views import _withheld, zone_changes
 
-    settings = components.settings()
+    settings = an.settings  # the snapshot's own settings: callable outside a request (CLI, tests)
     if not exposure.has_exposure(settings):
         return []
     min_count = None if components.is_analyst() else settings.min_count

@@ -126,7 +126,6 @@ def test_the_four_questions_are_answered_in_the_browser(page, dashboard_url):  #
     open_page(page, dashboard_url + "/tendances?families=atteintes_biens&comparaison=year&par=arrondissement")
     labels_shown = _trace_values(page, "trends-compare", "y")[0]
     assert any("Test quasi-Poisson" in n for n in page.locator(".method-note").all_inner_texts())  # the test the comparison states (docs/methods.md)
-    assert any("Test exact conditionnel" in n for n in page.locator(".method-note").all_inner_texts())
     page.screenshot(path=str(ARTIFACTS / "question-vols-par-arrondissement.png"), full_page=True)
     # 2. Which grid cells are persistent hot spots? The persistence layer of the map.
     open_page(page, dashboard_url + "/carte?couche=persistence")
