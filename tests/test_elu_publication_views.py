@@ -262,3 +262,21 @@ def test_zones_grid_and_hotspots_are_withheld_for_elus(elu):
         assert exporting.publish(carte.layer_table(an, Filters(), layer), settings.min_count, analyst=False).empty
     for builder in (zones._zone_export, zones._inout_export):
         assert builder(an, Filters(), {"type": "hypercentre"}).df.empty
+
+
+def test_side_panel_for_elus_is_the_publication(elu, store):
+    """A click on an arrondissement with free filters: the panel's figures are the publication's cells of that
+    arrondissement (the filters reduced as everywhere); a zone or a grid cell is withheld."""
+    from observatory import labels
+    from observatory.dashboard import panel
+
+    settings, an = elu
+    pub, prev = _pub(store, YEAR), _pub(store, YEAR - 1)
+    free = Filters(start=date(YEAR, 5, 1), end=date(YEAR, 12, 31), categories=("escroqueries", "incivilites"))
+    body = repr(panel.panel_content(an, free, "arrondissement", "69387"))
+    cur, before = _published_value(pub, "69387", publication.ALL), _published_value(prev, "69387", publication.ALL)
+    show = [labels.fmt_int(v) if isinstance(v, int) else v for v in (cur, before)]
+    assert repr(f"{show[0]} / {show[1]}") in body, body
+    assert "période choisie" in body and "plusieurs catégories" in body
+    for kind, key in (("zone", "hypercentre"), ("cell", "E4209_N32589")):
+        assert elu_views.WITHHELD in repr(panel.panel_content(an, free, kind, key))

@@ -312,3 +312,39 @@ def overview_kpis(an, filters):  # noqa: ANN001, ANN201
 def movers_table(an, filters) -> pd.DataFrame:  # noqa: ANN001
     """The year against the year before by category, from the publications (élus' home page and its export)."""
     return compare(an, scope(an, filters), "category")
+
+
+def panel_content(an, filters, kind: str, key: str) -> list:  # noqa: ANN001
+    """The side panel for an élu: an arrondissement's year and its categories from the publications (the
+    élu's filters reduced as everywhere); a zone or a grid cell is not in the publication."""
+    import dash_bootstrap_components as dbc
+    from dash import dcc, html
+
+    from observatory import figures
+    from observatory.dashboard import components
+
+    if kind != "arrondissement" or key not in schema.ARRONDISSEMENT_CODES:
+        return [withheld_block()]
+    base = scope(an, filters.replace(arrondissements=(key,)))
+    if base.year is None:
+        return [html.P(base.note(), className="text-muted small")]
+    total = compare_view(an, base).iloc[0]
+    text, tone = components.change_text(total)
+    children = [
+        html.P(components.method_note(an, filters, period=base.period, extra=SENSITIVE_NOTE + " ; " + base.note()), className="small text-muted"),
+        dbc.Row([dbc.Col(components.kpi_card(f"{base.year} par rapport à {base.year - 1}", f"{total['current_text']} / {total['previous_text']}", text, tone))],
+                className="g-2 mb-2"),
+    ]
+    cats = shaping.published_rows(compare_view(an, base, "category"), ["current"]).sort_values("current", ascending=False).head(5)
+    children.append(html.H3("Principales catégories", className="h6 mt-2"))
+    children.append(html.Ol([html.Li(f"{labels.category_label(r.category)} : {r.current_text}") for r in cats.itertuples()]) if len(cats) else html.P("Aucun fait publiable.", className="text-muted"))
+    children.append(html.H3("Tendance mensuelle", className="h6 mt-2"))
+    months = monthly(an, filters.replace(arrondissements=(key,)), years=1)
+    v = components.view(months, ["count"])
+    children.append(dcc.Graph(figure=figures.time_series(v, "month", "count", height=200), config=figures.graph_config(modebar=False)))
+    if v.attrs.get("hidden"):
+        children.append(html.P(html.Small(components.privacy_note(v) + ".", className="text-muted")))
+    return children
+
+
+SENSITIVE_NOTE = "hors violences sexuelles et intrafamiliales, publiées à l'échelle de la ville seulement"
