@@ -63,12 +63,8 @@ class Scope:
 
 
 def closed_years(an) -> tuple[int, ...]:  # noqa: ANN001 - Analytics
-    """Years whose December is in the data (monthly extracts: a year with its December is complete)."""
-    first, last = an.date_range()
-    if first is None or last is None:
-        return ()
-    last_closed = last.year if last.month == 12 else last.year - 1
-    return tuple(range(first.year, last_closed + 1))
+    """The data's closed years (:func:`observatory.analytics.publication.closed_years`)."""
+    return publication.closed_years(*an.date_range())
 
 
 def scope(an, filters, *, monthly: bool = False) -> Scope:  # noqa: ANN001
