@@ -175,3 +175,32 @@ def test_known_codes_still_export(data_dir, tmp_path):
     assert proc.returncode == 0, proc.stderr
     body, meta = read_csv(tmp_path / "ok.csv")
     assert body[1][:1] == ["escroqueries"] and "Police municipale" in meta["Filtres"]
+
+
+def test_public_export_is_the_publication_and_free_cuts_are_refused(data_dir, tmp_path):
+    """Issue 15: the file an analyst hands to élus holds the publication's cells only (so the LP audit of the
+    publication covers it); a window, a sum of categories, a zone or a source is refused with a French line."""
+    from observatory.analytics import publication
+    from observatory.analytics.engine import get_analytics
+
+    out = tmp_path / "a.csv"
+    assert run(data_dir, tmp_path, "arrondissements", "--year", "2025", "-c", "escroqueries", "--out", str(out)).returncode == 0
+    body, _meta = read_csv(out)
+    settings = get_settings(root=REPO, env={}, data_dir=data_dir)
+    pub = publication.publication_for(settings, 2025, get_analytics(settings))
+    cells = pub.cells[(pub.cells["period"] == publication.YEAR) & (pub.cells["nomenclature"] == "escroqueries")].set_index("geo")
+    text = {"primary": "< 5", "secondary": "s", "internal": "n.d."}
+    for code, _name, faits, *_rest in body[1:]:
+        st = cells.at[code, "status"] if code in cells.index else "internal"
+        assert faits == (str(int(cells.at[code, "n"])) if st == "" else text[st]), code
+    assert {"< 5", "s", "n.d."} & {r[2] for r in body[1:]}  # something is hidden, else this proves little
+    assert publication.audit_publication(pub)["protected"].all()
+    (tmp_path / "refused").mkdir()
+    for args, expected in (
+        (("categories", "--start", "2025-03-01", "--end", "2025-12-31"), "années civiles entières"),
+        (("arrondissements", "--year", "2025", "-c", "escroqueries", "-c", "vols_avec_armes"), "une seule catégorie"),
+        (("zones", "--year", "2025"), "n'est pas couvert par la publication"),
+        (("categories", "--year", "2025", "--source", "police_nationale"), "n'est pas couvert par la publication"),
+    ):
+        proc = run(data_dir, tmp_path / "refused", *args)
+        assert proc.returncode == 1 and expected in proc.stderr + proc.stdout and "Traceback" not in proc.stderr, proc.stderr
