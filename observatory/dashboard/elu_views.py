@@ -29,7 +29,8 @@ from observatory.analytics import publication
 from observatory.dashboard import shaping
 
 WITHHELD = "Réservé aux analystes : cette vue n'est pas couverte par la publication protégée de l'année."
-SENSITIVE = "sensitive"  # status of a node the publication has no cell for (a sensitive category below the city)
+SENSITIVE = "sensitive"  # status of a cell élus do not get (« n.d. »: not published, or no such cell)
+ABSENT = "absent"  # no such cell at all (a sensitive category below the city): read « n.d. », and no row in a breakdown
 # Columns of a comparison that give a withheld count back (as in the pages' CMP_DERIVED).
 CMP_DERIVED = ("diff", "pct_change", "p_value", "p_adjusted", "z", "significant", "unreliable", "phi")
 MONTHLY_YEARS = 4  # years overlaid in the monthly view (as on Tendances)
@@ -113,7 +114,7 @@ def cell(pub: publication.Publication, geo: str, node: str, period: str = public
     c = pub.cells
     hit = c[(c["geo"] == geo) & (c["nomenclature"] == node) & (c["period"] == period)]
     if hit.empty:
-        return None, SENSITIVE
+        return None, ABSENT
     st = publication.ELU_STATUS[hit["status"].iloc[0]]
     return (None, st) if st else (int(hit["n"].iloc[0]), "")
 
@@ -165,8 +166,9 @@ def compare(an, sc: Scope, by: str | None = None) -> pd.DataFrame:  # noqa: ANN0
     for key, geo, node in units:
         cur, cur_st = cell(pub, geo, node)
         before, before_st = cell(prev, geo, node) if prev is not None else (None, SENSITIVE)
-        if by in ("category", "family") and cur_st == SENSITIVE:
+        if by in ("category", "family") and cur_st == ABSENT:
             continue  # no such cell below the city (sensitive categories): not a row
+        cur_st, before_st = (SENSITIVE if x == ABSENT else x for x in (cur_st, before_st))
         row = {by_col: key, "current": cur, "previous": before,
                "current_start": pd.Timestamp(sc.year, 1, 1), "current_end": pd.Timestamp(sc.year, 12, 31),
                "previous_start": pd.Timestamp(sc.year - 1, 1, 1), "previous_end": pd.Timestamp(sc.year - 1, 12, 31),
@@ -184,9 +186,11 @@ def compare(an, sc: Scope, by: str | None = None) -> pd.DataFrame:  # noqa: ANN0
                     row[col] = v[col].iloc[0]
         rows.append(row)
         status.append({"current": cur_st, "previous": before_st if prev is not None else ""})
-    out = pd.DataFrame(rows)
+    columns = [by_col, "current", "previous", "diff", "pct_change", "current_start", "current_end", "previous_start", "previous_end",
+               "comparable", "reason", "significant", "p_value", "p_adjusted", "unreliable"]
+    out = pd.DataFrame(rows, columns=columns)
     for col in ("current", "previous", "diff", "pct_change"):
-        out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64") if col in out else float("nan")
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64")
     out["significant"] = out["significant"].fillna(False).astype(bool)
     st = pd.DataFrame(status, columns=["current", "previous"])
     if prev is None:  # first year: nothing to compare with, and no number pretends otherwise
@@ -230,7 +234,7 @@ def monthly(an, filters, years: int = MONTHLY_YEARS) -> pd.DataFrame:  # noqa: A
             for m in range(1, 13):
                 v, st = cell(pub, sc.geo, sc.node, f"{m:02d}")
                 rows.append({"month": pd.Timestamp(y, m, 1), "count": v})
-                status.append(st)
+                status.append(SENSITIVE if st == ABSENT else st)
     out = pd.DataFrame(rows, columns=["month", "count"])
     out["count"] = pd.to_numeric(out["count"], errors="coerce").astype("float64")
     out.attrs[shaping.PUBLICATION_STATUS] = pd.DataFrame({"count": status})
