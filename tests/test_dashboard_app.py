@@ -149,7 +149,7 @@ def test_demo_banner_shows_when_the_data_are_the_demo(app_and_settings, monkeypa
         assert labels.DEMO_NOTICE not in json.dumps(shell_layout().to_plotly_json(), default=str, ensure_ascii=False)
 
 
-def test_points_layer_never_shows_sensitive_categories_and_only_cell_centres(app_and_settings):  # noqa: ANN001
+def test_points_layer_never_shows_sensitive_categories_and_only_cell_centres(app_and_settings, monkeypatch):  # noqa: ANN001
     import sys
 
     from observatory import schema
@@ -157,6 +157,8 @@ def test_points_layer_never_shows_sensitive_categories_and_only_cell_centres(app
     from observatory.dashboard import components
 
     app, settings = app_and_settings
+    # The points layer is the analysts' (an élu's cell layers are withheld, issue 15).
+    monkeypatch.setattr(components, "is_analyst", lambda: True)
     carte = sys.modules["observatory.dashboard.pages.carte"]
     with app.server.test_request_context("/"):
         an = components.analytics()

@@ -95,9 +95,11 @@ def test_xlsx_reads_back_like_the_csv_with_metadata(data_dir, tmp_path):
     assert rows[0] == body[0] == ["code", "libellé", "faits"]
     assert [[str(v) for v in r] for r in rows[1:]] == body[1:]
     counts = {r[0]: r[2] for r in rows[1:]}
-    # City level: sexual violences are published; 3 vols avec armes hidden, 6 is the smallest companion.
-    assert counts["escroqueries"] == 21 and isinstance(counts["escroqueries"], int)
-    assert counts["cambriolages_logement"] == 20 and counts["vols_avec_armes"] == "< 5" and counts["violences_sexuelles"] == "s"
+    # The year's publication, protected jointly with the arrondissements (issue 15): the 3 vols avec armes are
+    # « < 5 »; escroqueries (12 + 7 + 2) is hidden with them, since with 69383's « < 5 » and the arrondissement
+    # table it would pin the hidden cells; sexual violences are published at the city level.
+    assert counts["cambriolages_logement"] == 20 and isinstance(counts["cambriolages_logement"], int)
+    assert counts["vols_avec_armes"] == "< 5" and counts["escroqueries"] == "s" and counts["violences_sexuelles"] == 6
     meta = dict(wb["Métadonnées"].iter_rows(values_only=True))
     assert meta["Instantané"] == "snap-cli" and "1 à 4" in meta["Protection"]
 
@@ -105,8 +107,9 @@ def test_xlsx_reads_back_like_the_csv_with_metadata(data_dir, tmp_path):
 def test_formula_injection_is_inert(data_dir, tmp_path):
     from openpyxl import load_workbook
 
-    assert run(data_dir, tmp_path, "sources", "--year", "2025", "--format", "csv", "--out", str(tmp_path / "s.csv")).returncode == 0
-    assert run(data_dir, tmp_path, "sources", "--year", "2025", "--format", "xlsx", "--out", str(tmp_path / "s.xlsx")).returncode == 0
+    # Partners are not in the élus' publication (issue 15): the analysts' file, where a formula is as inert.
+    assert run(data_dir, tmp_path, "sources", "--year", "2025", "--internal", "--format", "csv", "--out", str(tmp_path / "s.csv")).returncode == 0
+    assert run(data_dir, tmp_path, "sources", "--year", "2025", "--internal", "--format", "xlsx", "--out", str(tmp_path / "s.xlsx")).returncode == 0
     body, _ = read_csv(tmp_path / "s.csv")
     evil = [r for r in body[1:] if "HYPERLINK" in r[0]]
     assert evil and all(r[0].startswith("'=") and r[1].startswith("'=") for r in evil)
@@ -133,7 +136,11 @@ def test_public_export_below_the_city_leaves_sensitive_categories_out(data_dir, 
     out = tmp_path / "c3.csv"
     assert run(data_dir, tmp_path, "categories", "--year", "2025", "--arrondissement", "69383", "--out", str(out)).returncode == 0
     body, meta = read_csv(out)
-    assert [r[0] for r in body[1:]] == ["escroqueries"] and body[1][2] == "< 5"
+    rows = {r[0]: r[2] for r in body[1:]}
+    assert not set(rows) & {"violences_sexuelles", "violences_intrafamiliales"}  # no cell below the city
+    # 69383 has 2 publishable facts: its total is « < 5 » and the publication does not split a « < 5 » further
+    # (two parts of a small count pin each other), so its categories read « n.d. », as on the élus' pages.
+    assert rows.pop("escroqueries") == "n.d." and set(rows.values()) <= {"n.d.", "0"}
     assert "Lyon 3e" in meta["Filtres"] and "violences sexuelles" in meta["Protection"]
 
 
@@ -164,7 +171,36 @@ def test_unknown_code_fails_with_one_french_line_and_writes_nothing(data_dir, tm
 
 def test_known_codes_still_export(data_dir, tmp_path):
     # A partner's own code found only in the snapshot is a known source (the formula one of the fixture too).
-    proc = run(data_dir, tmp_path, "categories", "--year", "2025", "-c", "escroqueries", "--source", "police_municipale", "--out", str(tmp_path / "ok.csv"))
+    proc = run(data_dir, tmp_path, "categories", "--year", "2025", "-c", "escroqueries", "--source", "police_municipale", "--internal", "--out", str(tmp_path / "ok.csv"))
     assert proc.returncode == 0, proc.stderr
     body, meta = read_csv(tmp_path / "ok.csv")
     assert body[1][:1] == ["escroqueries"] and "Police municipale" in meta["Filtres"]
+
+
+def test_public_export_is_the_publication_and_free_cuts_are_refused(data_dir, tmp_path):
+    """Issue 15: the file an analyst hands to élus holds the publication's cells only (so the LP audit of the
+    publication covers it); a window, a sum of categories, a zone or a source is refused with a French line."""
+    from observatory.analytics import publication
+    from observatory.analytics.engine import get_analytics
+
+    out = tmp_path / "a.csv"
+    assert run(data_dir, tmp_path, "arrondissements", "--year", "2025", "-c", "escroqueries", "--out", str(out)).returncode == 0
+    body, _meta = read_csv(out)
+    settings = get_settings(root=REPO, env={}, data_dir=data_dir)
+    pub = publication.publication_for(settings, 2025, get_analytics(settings))
+    cells = pub.cells[(pub.cells["period"] == publication.YEAR) & (pub.cells["nomenclature"] == "escroqueries")].set_index("geo")
+    text = {"primary": "< 5", "secondary": "s", "internal": "n.d."}
+    for code, _name, faits, *_rest in body[1:]:
+        st = cells.at[code, "status"] if code in cells.index else "internal"
+        assert faits == (str(int(cells.at[code, "n"])) if st == "" else text[st]), code
+    assert {"< 5", "s", "n.d."} & {r[2] for r in body[1:]}  # something is hidden, else this proves little
+    assert publication.audit_publication(pub)["protected"].all()
+    (tmp_path / "refused").mkdir()
+    for args, expected in (
+        (("categories", "--start", "2025-03-01", "--end", "2025-12-31"), "années civiles entières"),
+        (("arrondissements", "--year", "2025", "-c", "escroqueries", "-c", "vols_avec_armes"), "une seule catégorie"),
+        (("zones", "--year", "2025"), "n'est pas couvert par la publication"),
+        (("categories", "--year", "2025", "--source", "police_nationale"), "n'est pas couvert par la publication"),
+    ):
+        proc = run(data_dir, tmp_path / "refused", *args)
+        assert proc.returncode == 1 and expected in proc.stderr + proc.stdout and "Traceback" not in proc.stderr, proc.stderr

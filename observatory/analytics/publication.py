@@ -346,6 +346,16 @@ def _memo_put(counts: pd.DataFrame, year: int, min_count: int, pub: Publication)
 ELU_STATUS = {"": "", "primary": "primary", "secondary": "secondary", "internal": "sensitive"}
 
 
+def closed_years(first, last) -> tuple[int, ...]:  # noqa: ANN001 - dates or None
+    """Years an élu may obtain, given the data's first and last day: those whose December is in the data
+    (monthly extracts: a year with its December is complete). A year still filling is not one: every snapshot
+    would publish it again, differently, and two snapshots' difference would give a month back."""
+    if first is None or last is None:
+        return ()
+    last_closed = last.year if last.month == 12 else last.year - 1
+    return tuple(range(first.year, last_closed + 1))
+
+
 def elu_nomenclature(categories: tuple[str, ...], families: tuple[str, ...]) -> str | None:
     """The publication's nomenclature node for an élu's category filter: one category, one family, or all.
 

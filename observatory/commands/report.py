@@ -145,6 +145,54 @@ def period_outside_data(filters, data_range) -> str | None:  # noqa: ANN001
     return None
 
 
+PUBLIC_NOT_COVERED = ("--public : {what} n'est pas couvert par la publication protégée de l'année (réservé aux analystes : "
+                      "--internal).")
+
+
+def public_scope(table: str, filters, closed: tuple[int, ...]) -> tuple[int, str, str] | str:  # noqa: ANN001
+    """(year, territory, nomenclature node) of a public export, or the French reason it cannot be drawn from the
+    publication (pure). A public export is handed to élus: like their views (issue 15), it holds one closed
+    calendar year, the city or one arrondissement, everything / one family / one category (months: everything
+    or one family) — any other cut (a window, a sum of categories, a source, a zone) is what differencing feeds on."""
+    from observatory.analytics import publication
+
+    if table in ("zones", "sources"):
+        return PUBLIC_NOT_COVERED.format(what=f"la table {table}")
+    if filters.sources or filters.zones:
+        return PUBLIC_NOT_COVERED.format(what="un filtre --source ou --zone")
+    start, end = filters.start, filters.end
+    if start is None or end is None or start.year != end.year or (start.month, start.day, end.month, end.day) != (1, 1, 12, 31):
+        return "--public : seules les années civiles entières sont publiées (--year AAAA) ; pour une autre période : --internal."
+    year = start.year
+    if year not in closed:
+        return (f"--public : l'année {year} n'est pas close dans les données (années publiées : "
+                f"{', '.join(str(y) for y in closed) or 'aucune'}) ; pour une année en cours : --internal.")
+    if len(filters.arrondissements) > 1 or (table == "arrondissements" and filters.arrondissements):
+        return "--public : la ville ou un seul arrondissement (la table arrondissements les donne tous) ; sinon : --internal."
+    node = publication.elu_nomenclature(filters.categories, filters.families)
+    if node is None:
+        return "--public : une seule catégorie ou une seule famille (une somme de catégories n'est pas publiée) ; sinon : --internal."
+    families = {schema.category_family(c) for c in schema.categories()}
+    if table == "mensuel" and node != publication.ALL and node not in families:
+        return "--public : les séries mensuelles sont publiées par famille, pas par catégorie ; sinon : --internal."
+    geo = filters.arrondissements[0] if filters.arrondissements else schema.CITY_CODE
+    return year, geo, node
+
+
+def public_export_table(settings, an, table: str, filters):  # noqa: ANN001, ANN201
+    """The public export drawn from the year's stored publication (the élus' one), or the French reason not."""
+    from observatory.analytics import Filters, publication
+    from observatory.reports.protection import publication_export
+
+    scope = public_scope(table, filters, publication.closed_years(*an.date_range()))
+    if isinstance(scope, str):
+        return scope
+    year, geo, node = scope
+    pub = publication.publication_for(settings, year, an)
+    pop = an.rates_by_arrondissement(Filters(), include_city=False)[["arrondissement", "population"]] if table == "arrondissements" else None
+    return publication_export(pub, table, geo, node, pop)
+
+
 def export_table(an, table: str, filters, min_count: int, protected: bool):  # noqa: ANN001, ANN201
     """The table as exported: French column names, codes kept beside labels, protected when ``protected``.
 
@@ -226,12 +274,21 @@ def export(
         outside = period_outside_data(filters, an.date_range())
         if outside:
             fail(outside)
-        frame = export_table(an, table, filters, settings.min_count, public)
+        if public:
+            frame = public_export_table(settings, an, table, filters)
+            if isinstance(frame, str):
+                fail(frame)
+        else:
+            frame = export_table(an, table, filters, settings.min_count, public)
     except AnalyticsError as exc:
         fail(str(exc))
     title = EXPORT_TABLES[table]
     described = describe_filters(filters)
-    if table in ("arrondissements", "zones"):
+    if public:
+        described += f" ; publication {filters.start.year} des élus (année civile entière, protégée conjointement avec le bilan)"
+        if table == "arrondissements":
+            described += " ; taux pour 1 000 habitants sur l'année civile"
+    elif table in ("arrondissements", "zones"):
         # Rates and densities are per year (analytics.exposure): the file says over which days.
         rates = an.rates_by_arrondissement(filters) if table == "arrondissements" else an.rates_by_zone(filters)
         described += f" ; taux par an : {rates.attrs.get('rate_note', '')}"

@@ -251,3 +251,62 @@ def protect_for_export(
         else:
             out[col] = prot[col].astype("int64")
     return out
+
+
+# Public exports drawn from the publication (issue 15) -------------------------------------------------------------
+def publication_export(pub, table: str, geo: str, node: str, population: pd.DataFrame | None = None) -> pd.DataFrame:  # noqa: ANN001
+    """A public export table made only of the publication's cells (pure): ``table`` is "arrondissements"
+    (territory × ``node``), "familles" / "categories" (the families or categories under ``node`` in ``geo``) or
+    "mensuel" (``geo`` × ``node`` by month). Columns as the other exports (``code``, ``libellé`` or
+    ``arrondissement``, ``faits``…); a hidden cell reads « < 5 », « s » or « n.d. » exactly as the publication
+    hides it, and a rate beside it is blank. Sensitive categories have no cell below the city: no row there.
+    """
+    from observatory import labels
+    from observatory.analytics.publication import ALL, YEAR
+
+    c = pub.cells
+    status_of = PublishedCounts.STATUS
+    cats = list(schema.categories())
+    if node in set(cats):
+        cats = [node]
+    elif node != ALL:
+        cats = [x for x in cats if schema.category_family(x) == node]
+
+    def read(g: str, n: str, period: str = YEAR) -> tuple[int | float, str] | None:
+        hit = c[(c["geo"] == g) & (c["nomenclature"] == n) & (c["period"] == period)]
+        if hit.empty:
+            return None
+        return int(hit["n"].iloc[0]), status_of[hit["status"].iloc[0]]
+
+    rows = []
+    if table == "arrondissements":
+        for code in schema.ARRONDISSEMENT_CODES:
+            got = read(code, node) or (0, SENSITIVE)
+            rows.append({"code": code, "arrondissement": labels.arrondissement_label(code), "faits": got[0], "_status": got[1]})
+    elif table in ("familles", "categories"):
+        codes = cats if table == "categories" else list(dict.fromkeys(schema.category_family(x) for x in cats))
+        namer = labels.category_label if table == "categories" else labels.family_label
+        for code in codes:
+            got = read(geo, code)
+            if got is not None:
+                rows.append({"code": code, "libellé": namer(code), "faits": got[0], "_status": got[1]})
+    elif table == "mensuel":
+        for m in range(1, 13):
+            got = read(geo, node, f"{m:02d}") or (0, SENSITIVE)
+            rows.append({"code": f"{pub.year}-{m:02d}-01", "libellé": labels.month_year(pub.year, m), "faits": got[0], "_status": got[1]})
+    else:
+        raise ValueError(f"table {table!r} : pas dans la publication")
+    out = pd.DataFrame(rows)
+    status = out.pop("_status")
+    shown = ~status.map(hidden)
+    if table == "arrondissements" and population is not None:
+        pop = out["code"].map(population.set_index("arrondissement")["population"])
+        out["population"] = pop
+        rate = (1000 * out["faits"] / pop.where(pop > 0)).round(2)
+        out["taux_pour_1000"] = rate.astype(object).where(shown, None)
+    if shown.all():
+        out["faits"] = out["faits"].astype("int64")
+    else:
+        out["faits"] = pd.Series([published_value(v, s, pub.min_count) for v, s in zip(out["faits"], status)], dtype=object)
+    out.attrs["status"] = status.to_numpy()
+    return out

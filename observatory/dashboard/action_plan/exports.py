@@ -157,6 +157,11 @@ def export_payload(target: str, fmt: str, action_id: str | None, analyst: bool):
     selection = "toutes les actions du registre valide"
     if target in (TIMELINE, MAP):
         df = timeline_table(plan.register)
+    elif not analyst:
+        # Evaluation windows and monthly series of a perimeter are not in the élus' publication (issue 15).
+        from observatory.dashboard.elu_views import WITHHELD
+
+        df = pd.DataFrame({"note": [WITHHELD]})
     elif target == EVAL_TABLE:
         df = evaluation_export(views["evaluations"], analyst, min_count)
     elif target == OBJ_TABLE:

@@ -62,6 +62,7 @@ from observatory.dashboard.action_plan.ids import (  # noqa: F401 - the page's A
     TIMELINE,
     VERSION,
 )
+from observatory.dashboard import elu_views
 from observatory.dashboard.action_plan.tables import VERDICT_COLORS, _count, evaluation_table, objectives_table  # noqa: F401 - the page's API
 
 dash.register_page(__name__, path="/actions", name="Plan d'actions", title="Plan d'actions — Observatoire", order=70)
@@ -180,6 +181,11 @@ def update_views(action_id, group, _version):  # noqa: ANN001, ANN201
     analyst = security.is_analyst()
     timeline = timeline_figure(plan.register, group or "arrondissement", data_range[1] if data_range else None, action_id)
     fmap = map_figure(views["layer"], action_id, settings.tile_source, geo.geo_ref(settings, "arrondissements"), _arrondissement_names(settings), _city_bounds(settings))
+    if not analyst:
+        # Élus: the action windows (series, evaluations, objectives) are not in the year's publication (issue 15).
+        reg = plan.register
+        options = [{"label": f"{r['action_id']} — {r['title']}", "value": r["action_id"]} for r in reg.sort_values("start").to_dict("records")] if not reg.empty else []
+        return timeline, fmap, elu_views.withheld_figure(), elu_views.WITHHELD, elu_views.withheld_block(), elu_views.withheld_block(), options
     if action_id and not plan.register.empty and action_id in set(plan.register["action_id"]):
         rec = plan.register.set_index("action_id").loc[action_id]
         # Élus: monthly counts 1..min_count−1 withheld (DESIGN §6), as on the Tendances page (primary suppression

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
@@ -12,7 +10,7 @@ from dash import Input, Output, callback, html
 from observatory import figures, labels, schema
 from observatory.analytics.filters import Filters
 from observatory.analytics.indicators import BOTH_TOTALS_NOTE
-from observatory.dashboard import components, geo, ids, map_exposure, map_svg, shaping
+from observatory.dashboard import components, elu_views, geo, ids, map_exposure, map_svg, shaping
 from observatory.dashboard.exporting import ExportTable, exportable
 from observatory.dashboard.panel import clickable
 
@@ -79,37 +77,17 @@ def annual_view(an, filters):  # noqa: ANN001, ANN201
 
 
 def elu_arrondissement_table(an, filters) -> ExportTable:  # noqa: ANN001
-    """The arrondissement layers for élus: the stored publication of the year (protected jointly with the bilans).
-
-    Élus get whole years and one category, one family or everything (the publication's cells); other filters
-    (period, several categories, sources, hours…) would let two maps be subtracted, so they are not applied here
-    and the note says so.
-    """
-    from observatory.analytics import publication
-
-    f = annual_view(an, filters)
-    year = f.end.year if f.end else date.today().year
-    node = publication.elu_nomenclature(filters.categories, filters.families)
-    ignored = []
-    if node is None:
-        node = publication.ALL
-        ignored.append("plusieurs catégories ou familles")
-    if filters.sources or filters.hours or filters.weekdays or filters.zones or filters.arrondissements or filters.start:
-        ignored.append("période, sources, heures, jours, zones et arrondissements choisis")
-    pub = publication.publication_for(an.settings, year, an)
-    df = publication.arrondissement_counts(pub, node)
-    pop = an.rates_by_arrondissement(Filters(), include_city=False)[["arrondissement", "population"]]
-    df = df.merge(pop, on="arrondissement", how="left")
-    counts = df["count"].astype("float64")
-    df["count"] = counts
-    df["rate_per_1000"] = 1000 * counts / df["population"].where(df["population"] > 0)
+    """The arrondissement layers for élus: the stored publication of a closed year (protected jointly with the
+    bilans), one category, one family or everything; other filters are not applied and the note says so
+    (``elu_views.scope``)."""
+    df = elu_views.arrondissement_table(an, filters)
+    sc = df.attrs.get("scope")
+    if sc is None:
+        return ExportTable(df, ("count",), title="Faits par arrondissement", extra_note=elu_views.Scope(None).note())
+    status = df.attrs[shaping.PUBLICATION_STATUS]
     df = shaping.with_labels(df, "arrondissement", "arrondissement")
-    status = pd.DataFrame({"count": df.pop("status").to_numpy()})
     df.attrs[shaping.PUBLICATION_STATUS] = status
-    note = f"publication {year} des élus (année civile entière, protégée avec les bilans)"
-    if ignored:
-        note += " ; non appliqués ici : " + ", ".join(ignored)
-    return ExportTable(df, ("count",), title="Faits par arrondissement", period=(date(year, 1, 1), date(year, 12, 31)), extra_note=note)
+    return ExportTable(df, ("count",), title="Faits par arrondissement", period=sc.period, extra_note=sc.note())
 
 
 def layer_table(an, filters, layer: str) -> ExportTable:  # noqa: ANN001
@@ -117,6 +95,9 @@ def layer_table(an, filters, layer: str) -> ExportTable:  # noqa: ANN001
     s = an.settings
     if layer in ("arr_rate", "arr_count") and not components.is_analyst():
         return elu_arrondissement_table(an, filters)
+    if layer != "actions" and not components.is_analyst():
+        # Cells, hot spots, zones and exposure rates are not in the élus' publication (issue 15).
+        return ExportTable(pd.DataFrame({"count": pd.Series(dtype="float64")}), ("count",), title="Carte", extra_note=elu_views.WITHHELD)
     if layer in ("arr_rate", "arr_count"):
         from observatory.analytics.indicators import published_filters, with_published_count
 
@@ -169,6 +150,8 @@ def map_figure(query, layer, outline_kinds):  # noqa: ANN001, ANN201
     filters = Filters.from_query(query or {})
     if layer == "points" and not components.is_analyst():
         layer = "grid"
+    if layer not in ("arr_rate", "arr_count", "actions") and not components.is_analyst():
+        return elu_views.withheld_figure(height=640), components.method_note(an, filters, extra=elu_views.WITHHELD)
     outlines = _outlines(s, outline_kinds or [])
     if layer not in ("arr_rate", "arr_count", "zones"):
         # Cells and points need the districts drawn under them to be read.
@@ -178,6 +161,8 @@ def map_figure(query, layer, outline_kinds):  # noqa: ANN001, ANN201
     style = geo.map_style(s)
     places = geo.arrondissement_places(s)  # the districts' names, written on every layer to orient the reader
     extra = ""
+    if layer in ("arr_rate", "arr_count") and not components.is_analyst() and layer_data.period is None:
+        return figures.empty_figure(layer_data.extra_note, height=640), ""
     if layer in ("arr_rate", "arr_count") and shaping.PUBLICATION_STATUS in table.attrs:
         rate = layer == "arr_rate"
         view = shaping.protected_view(table, ["count"], s.min_count, analyst=False, derived=("rate_per_1000",))

@@ -11,7 +11,7 @@ from dash import Input, Output, callback, html
 
 from observatory import figures, labels, schema
 from observatory.analytics.filters import Filters
-from observatory.dashboard import components, geo, ids, map_svg, shaping
+from observatory.dashboard import components, elu_views, geo, ids, map_svg, shaping
 from observatory.dashboard.exporting import ExportTable, exportable
 from observatory.dashboard.panel import clickable
 
@@ -108,6 +108,8 @@ def territory_caption(an, filters, rates: pd.DataFrame) -> str:  # noqa: ANN001
 def kpis(query):  # noqa: ANN001, ANN201
     an = components.analytics()
     analyst = components.is_analyst()
+    if not analyst:  # élus: the year's publication, never a query on their filters (issue 15)
+        return elu_views.overview_kpis(an, Filters.from_query(query or {}))
     filters = shaping.public_filters(Filters.from_query(query or {}), analyst)
     ref, kind, current = _current(an, filters)
     if ref is None:
@@ -142,12 +144,16 @@ def kpis(query):  # noqa: ANN001, ANN201
 def arrondissement_table(an, filters, analyst: bool):  # noqa: ANN001, ANN201
     """The map's table (figure and exports): rates of the current year per arrondissement, sensitive categories
     left out for élus (they count in the city only, DESIGN §6); ``None`` without data."""
+    # Élus: the year's publication (sensitive categories at the city only, DESIGN §6; issue 15).
+    if not analyst:
+        table = elu_views.arrondissement_table(an, filters)
+        sc = table.attrs.get("scope")
+        if sc is None or sc.year is None:
+            return None, filters
+        return table, filters.replace(start=sc.period[0], end=sc.period[1])
     ref, _kind, current = _current(an, filters)
     if ref is None:
         return None, current
-    # Élus: sensitive categories count in the city only, never in an arrondissement (DESIGN §6).
-    if not analyst:
-        return an.rates_by_arrondissement(shaping.sensitive_free(current), include_city=False), current
     # Analysts see every fact, and beside it the figure the bilan publishes (without the sensitive categories).
     from observatory.analytics.indicators import published_filters, with_published_count
 
@@ -192,7 +198,7 @@ def arrondissement_map(query, metric):  # noqa: ANN001, ANN201
     if metric == "rate":
         extra = f"{raw.attrs.get('rate_note', '')} ; {extra}"
     if not analyst:
-        extra = SENSITIVE_NOTE + " ; " + (components.privacy_note(rates) or extra)
+        extra = SENSITIVE_NOTE + " ; " + raw.attrs["scope"].note() + " ; " + (components.privacy_note(rates) or extra)
     return fig, components.method_note(an, current, rate=metric == "rate", extra=extra)
 
 
@@ -207,7 +213,7 @@ def _map_table(an, filters):  # noqa: ANN001, ANN202
     if raw is None:
         return ExportTable(an.rates_by_arrondissement(filters, include_city=False).iloc[0:0])
     gj = geo.arrondissements_geojson(components.settings())
-    note = "" if components.is_analyst() else SENSITIVE_NOTE
+    note = "" if components.is_analyst() else SENSITIVE_NOTE + " ; " + raw.attrs["scope"].note()
     cols = {"count_published": "faits_publies_hors_vsif"} if "count_published" in raw else {}
     return ExportTable(raw, value_cols=("count",), derived=("rate_per_1000",), geojson=gj, geo_key="arrondissement", period=(current.start, current.end), extra_note=note, columns=cols)
 
@@ -235,7 +241,13 @@ dash.clientside_callback(
 def movers(query):  # noqa: ANN001, ANN201
     an = components.analytics()
     filters = Filters.from_query(query or {})
-    ref, kind, current = _current(an, filters)
+    if not components.is_analyst():
+        sc = elu_views.scope(an, filters)
+        if sc.year is None:
+            return figures.empty_figure(), ""
+        ref, current = date(sc.year, 12, 31), filters.replace(start=date(sc.year, 1, 1), end=date(sc.year, 12, 31))
+    else:
+        ref, kind, current = _current(an, filters)
     if ref is None:
         return figures.empty_figure(), ""
     cmp = movers_table(an, filters, components.is_analyst())
@@ -252,7 +264,9 @@ def movers(query):  # noqa: ANN001, ANN201
 
 def movers_table(an, filters, analyst: bool):  # noqa: ANN001, ANN201
     """compare_periods by category for the current year (figure and exports); below the city, élus get it
-    without the sensitive categories."""
+    without the sensitive categories. Élus: the year's publications (issue 15)."""
+    if not analyst:
+        return elu_views.movers_table(an, filters)
     ref = shaping.reference_date(an, filters)
     f = shaping.public_filters(filters, analyst)
     if ref is None:
@@ -274,6 +288,8 @@ def zones_summary(query):  # noqa: ANN001, ANN201
     ref, kind, _current_f = _current(an, filters)
     if ref is None:
         return ""
+    if not components.is_analyst():
+        return elu_views.withheld_block()  # zones are not in the publication (issue 15)
     z = an.territory.zones
     groups = [("Hypercentre", tuple(z.loc[z["kind"] == "hypercentre", "zone_id"])), ("Piscines (périmètres de 150 m)", tuple(z.loc[z["kind"] == "piscine", "zone_id"])), ("Quartiers prioritaires", tuple(z.loc[z["kind"] == "qpv", "zone_id"]))]
     groups = [(name, zone_ids) for name, zone_ids in groups if zone_ids]

@@ -13,7 +13,7 @@ from dash import Input, Output, callback, html
 from observatory import figures, labels, schema
 from observatory.analytics.filters import Filters
 from observatory.analytics.indicators import BOTH_TOTALS_NOTE
-from observatory.dashboard import components, geo, ids, shaping
+from observatory.dashboard import components, elu_views, geo, ids, shaping
 from observatory.dashboard.exporting import ExportTable, exportable
 
 dash.register_page(__name__, path="/tendances", name="Tendances", title="Tendances — Observatoire", order=2)
@@ -82,6 +82,8 @@ def _overlay_filters(an, filters):  # noqa: ANN001, ANN202
 def monthly(query):  # noqa: ANN001, ANN201
     an = components.analytics()
     filters = Filters.from_query(query or {})
+    if not components.is_analyst():
+        return _elu_monthly(an, filters)
     ref, f = _overlay_filters(an, filters)
     if ref is None:
         return figures.empty_figure(), ""
@@ -104,18 +106,47 @@ def monthly(query):  # noqa: ANN001, ANN201
     return fig, components.method_note(an, f, extra=" ; ".join(parts))
 
 
+def _elu_monthly(an, filters):  # noqa: ANN001, ANN202
+    """Élus: the months of the last closed years, city or one arrondissement, all or one family, from the
+    publications (issue 15)."""
+    table = elu_views.monthly(an, filters)
+    sc = table.attrs["scope"]
+    if sc.year is None or table.empty:
+        return figures.empty_figure(sc.note(), height=340), ""
+    status = table.attrs[shaping.PUBLICATION_STATUS]
+    series = shaping.month_columns(table)
+    series.attrs[shaping.PUBLICATION_STATUS] = status
+    v = components.view(series, ["count"])
+    fig = figures.monthly_overlay(v, "year", "month_of_year", "count", height=340)
+    period = (date(min(sc.years[-elu_views.MONTHLY_YEARS:] or (sc.year,)), 1, 1), date(sc.year, 12, 31))
+    extra = elu_views.territory_label(sc) + " ; " + sc.note() + (" ; " + components.privacy_note(v) if v.attrs.get("hidden") else "")
+    return fig, components.method_note(an, filters, period=period, extra=extra)
+
+
 @exportable(ids.TR_MONTHLY, "Faits par mois")
 def _monthly_table(an, filters):  # noqa: ANN001, ANN202
+    if not components.is_analyst():
+        table = elu_views.monthly(an, filters)
+        return ExportTable(table, ("count",), extra_note=table.attrs["scope"].note())
     _ref, f = _overlay_filters(an, filters)
     return ExportTable(an.monthly_series(f), ("count",))
 
 
 def _comparison(an, filters, kind, by):  # noqa: ANN001, ANN202
+    if not components.is_analyst():
+        # Élus: a closed year against the year before, from the publications; a 28-day or year-to-date window
+        # and partners are not in the publication (issue 15).
+        sc = elu_views.scope(an, filters)
+        if sc.year is None or by == "source":
+            return None, None
+        by = by if by in ("family", "category", "arrondissement") else "family"
+        cmp = elu_views.compare(an, sc, by)
+        if kind != "year":
+            cmp.attrs["note"] = "comparaison de l'année civile entière (seule publiée pour les élus) ; " + cmp.attrs.get("note", "")
+        return date(sc.year, 12, 31), shaping.with_labels(cmp, by, by)
     ref = shaping.reference_date(an, filters)
     if ref is None:
         return None, None
-    if by == "arrondissement" and not components.is_analyst():
-        filters = shaping.sensitive_free(filters)
     cmp = an.compare_periods(filters, kind=kind or "ytd", reference=ref, by=by or "family")
     return ref, shaping.with_labels(cmp, by or "family", by or "family")
 
@@ -125,6 +156,8 @@ def compare(query, kind, by):  # noqa: ANN001, ANN201
     an = components.analytics()
     filters = Filters.from_query(query or {})
     ref, cmp = _comparison(an, filters, kind, by)
+    if cmp is None and not components.is_analyst():
+        return elu_views.withheld_figure(), components.method_note(an, filters, extra=elu_views.WITHHELD)
     if cmp is None or cmp.empty:
         return figures.empty_figure(), ""
     v = components.view(cmp, ["current", "previous"], derived=CMP_DERIVED)
@@ -144,6 +177,8 @@ def _compare_table(an, filters, options=None):  # noqa: ANN001, ANN202
     by = options.get("par") if options.get("par") in {b["value"] for b in BY} else "family"
     _ref, cmp = _comparison(an, filters, kind, by)
     period = (cmp["current_start"].iloc[0], cmp["current_end"].iloc[0]) if cmp is not None and len(cmp) else None
+    if cmp is None and not components.is_analyst():
+        return _withheld_table()
     return ExportTable(cmp if cmp is not None else an.counts(filters).iloc[0:0], ("current", "previous"), derived=CMP_DERIVED, period=period)
 
 
@@ -151,6 +186,8 @@ def _compare_table(an, filters, options=None):  # noqa: ANN001, ANN202
 def contributions(query, kind):  # noqa: ANN001, ANN201
     an = components.analytics()
     filters = Filters.from_query(query or {})
+    if not components.is_analyst():
+        return _elu_contributions(an, filters)
     ref = shaping.reference_date(an, filters)
     if ref is None:
         return figures.empty_figure(), ""
@@ -167,8 +204,29 @@ def contributions(query, kind):  # noqa: ANN001, ANN201
     return fig, components.method_note(an, filters, period=(raw.iloc[0]["current_start"], raw.iloc[0]["current_end"]), extra=extra)
 
 
+def _elu_contributions(an, filters):  # noqa: ANN001, ANN202
+    """Élus: each category's change between two closed years, both counts published cells (issue 15)."""
+    sc = elu_views.scope(an, filters)
+    if sc.year is None:
+        return figures.empty_figure(sc.note()), ""
+    total = elu_views.compare_view(an, sc).iloc[0]
+    if pd.isna(total["current"]) or pd.isna(total["previous"]):
+        return figures.empty_figure("Effectifs trop faibles pour être publiés"), components.method_note(an, filters, period=sc.period, extra=sc.note())
+    cats = elu_views.compare_view(an, sc, "category")
+    shown = shaping.published_rows(cats, ["current", "previous"])
+    c = shaping.with_labels(shown.reindex(shown["diff"].abs().sort_values(ascending=False, kind="stable").index), "category", "category").head(12)
+    fig = figures.contribution_bars(c, "label", "diff", float(total["previous"]), float(total["current"]), height=380)
+    extra = f"{sc.year} par rapport à {sc.year - 1} ; les 12 catégories qui ont le plus bougé, barres partant de zéro ; {sc.note()}"
+    if len(shown) < len(cats):
+        extra += " ; " + components.privacy_note(cats) + " (catégories concernées non affichées)"
+    return fig, components.method_note(an, filters, period=sc.period, extra=extra)
+
+
 @exportable(ids.TR_CONTRIB, "Contributions à l'évolution")
 def _contrib_table(an, filters, options=None):  # noqa: ANN001, ANN202
+    if not components.is_analyst():
+        sc = elu_views.scope(an, filters)
+        return ExportTable(elu_views.compare(an, sc, "category"), ("current", "previous"), derived=CMP_DERIVED, period=sc.period, extra_note=sc.note())
     kind = (options or {}).get("comparaison")
     kind = kind if kind in {k["value"] for k in KINDS} else "ytd"
     ref = shaping.reference_date(an, filters)
@@ -179,6 +237,8 @@ def _contrib_table(an, filters, options=None):  # noqa: ANN001, ANN202
 def seasonal(query):  # noqa: ANN001, ANN201
     an = components.analytics()
     filters = Filters.from_query(query or {})
+    if not components.is_analyst():  # shares of months over free filters: not in the publication (issue 15)
+        return elu_views.withheld_figure(380), components.method_note(an, filters, extra=elu_views.WITHHELD)
     c = an.counts(filters, by=("month_of_year",))
     if c.empty:
         return figures.empty_figure(), ""
@@ -190,6 +250,8 @@ def seasonal(query):  # noqa: ANN001, ANN201
 
 @exportable(ids.TR_SEASONAL, "Profil saisonnier")
 def _seasonal_table(an, filters):  # noqa: ANN001, ANN202
+    if not components.is_analyst():
+        return _withheld_table()
     return ExportTable(an.counts(filters, by=("month_of_year",)), ("count", "facts"))
 
 
@@ -197,6 +259,8 @@ def _seasonal_table(an, filters):  # noqa: ANN001, ANN202
 def heatmap(query):  # noqa: ANN001, ANN201
     an = components.analytics()
     filters = Filters.from_query(query or {})
+    if not components.is_analyst():  # hour × weekday is not in the publication (issue 15)
+        return elu_views.withheld_figure(320), components.method_note(an, filters, extra=elu_views.WITHHELD)
     c = an.counts(filters, by=("weekday", "hour"))
     excluded = c.attrs.get("excluded_imprecise", 0)
     v = components.view(c[["weekday", "hour", "count"]], ["count"], keys=("weekday", "hour"))
@@ -208,6 +272,8 @@ def heatmap(query):  # noqa: ANN001, ANN201
 
 @exportable(ids.TR_HEATMAP, "Faits par heure et jour")
 def _heatmap_table(an, filters):  # noqa: ANN001, ANN202
+    if not components.is_analyst():
+        return _withheld_table()
     return ExportTable(an.counts(filters, by=("weekday", "hour")), ("count", "facts"))
 
 
@@ -241,6 +307,10 @@ def _multiples_table(an, filters):  # noqa: ANN001, ANN202
     return ExportTable(an.monthly_series(f, by="arrondissement"), ("count",))
 
 
+def _withheld_table() -> ExportTable:
+    return ExportTable(pd.DataFrame({"count": pd.Series(dtype="float64")}), ("count",), extra_note=elu_views.WITHHELD)
+
+
 def _elu_multiples(an, f) -> ExportTable:  # noqa: ANN001
     """Élus' months by arrondissement: the stored publications of the years shown (whole months, one family or
     all). Categories are not published by month: with a category filter the series are all categories', and
@@ -253,7 +323,9 @@ def _elu_multiples(an, f) -> ExportTable:  # noqa: ANN001
     if node is None or (node != publication.ALL and node not in fams):
         node = publication.ALL
         note += " ; catégories choisies non appliquées"
-    years = range(f.start.year, f.end.year + 1) if f.start and f.end else []
+    # Closed years only: a year still filling would be published again, differently, by every snapshot.
+    closed = elu_views.closed_years(an)
+    years = [y for y in range(f.start.year, f.end.year + 1) if y in closed] if f.start and f.end else []
     pubs = [publication.publication_for(an.settings, y, an) for y in years]
     df = publication.monthly_by_arrondissement(pubs, node)
     if f.start and f.end:

@@ -12,6 +12,7 @@ from dash import Input, Output, callback, html
 from observatory import figures, labels
 from observatory.analytics.filters import Filters
 from observatory.analytics.indicators import BOTH_TOTALS_NOTE
+from observatory.dashboard import elu_views
 from observatory.dashboard import components, geo, ids, shaping, zone_rates
 from observatory.dashboard.components import Col, int_cell, num_cell, pct_cell, yes_no
 from observatory.dashboard.exporting import ExportTable, exportable
@@ -91,6 +92,8 @@ def table(query, kind, rate="km2"):  # noqa: ANN001, ANN201
         if kind == "autres":
             return html.P("Aucun périmètre défini : déposez data/raw/reference/perimetres.geojson (GLTD, cellules de veille, vidéoprotection…).", className="text-muted mb-0"), ""
         return html.P("Aucune zone de ce type dans le référentiel.", className="text-muted mb-0"), ""
+    if not components.is_analyst():  # zones are not in the élus' publication (issue 15)
+        return elu_views.withheld_block(), ""
     df, cmp = zone_table(an, filters, kind)
     if cmp is None:
         return components.french_table(df, []), ""
@@ -125,6 +128,8 @@ def _kind_option(options) -> str:  # noqa: ANN001
 
 @exportable(ids.ZN_TABLE, "Faits par zone")
 def _zone_export(an, filters, options=None):  # noqa: ANN001, ANN202
+    if not components.is_analyst():
+        return _withheld_table()
     df, cmp = zone_table(an, filters, _kind_option(options))
     note = "" if components.is_analyst() else SENSITIVE_NOTE
     if df.attrs.get("rate_note"):
@@ -147,7 +152,7 @@ def inside_outside(query, kind):  # noqa: ANN001, ANN201
     if not zone_ids:
         return figures.empty_figure("Aucune zone de ce type"), ""
     if not components.is_analyst():
-        filters = shaping.sensitive_free(filters)
+        return elu_views.withheld_figure(320), ""
     inside = an.monthly_series(filters.replace(zones=zone_ids))
     city = an.monthly_series(filters)
     series = components.view(shaping.inside_outside(inside, city), ["count"], keys=("month", "where"))
@@ -160,7 +165,7 @@ def inside_outside(query, kind):  # noqa: ANN001, ANN201
 def _inout_export(an, filters, options=None):  # noqa: ANN001, ANN202
     zone_ids = _zone_ids(an, _kind_option(options))
     if not components.is_analyst():
-        filters = shaping.sensitive_free(filters)  # as the figure: sensitive categories never in a zone for élus
+        return _withheld_table()
     table = shaping.inside_outside(an.monthly_series(filters.replace(zones=zone_ids)), an.monthly_series(filters))
     return ExportTable(table, ("count",), keys=("month", "where"), extra_note="" if components.is_analyst() else SENSITIVE_NOTE)
 
@@ -173,7 +178,7 @@ def seasons(query, kind):  # noqa: ANN001, ANN201
     if not zone_ids:
         return figures.empty_figure("Aucune zone de ce type"), ""
     if not components.is_analyst():
-        filters = shaping.sensitive_free(filters)
+        return elu_views.withheld_figure(320), ""
     monthly = an.monthly_series(filters.replace(zones=zone_ids))
     # The sums are what is protected: a mean of three months times three gives the count back.
     totals = components.view(shaping.season_totals(monthly, SEASON_MONTHS["summer"]), ["count"], keys=("year", "period"))
@@ -210,7 +215,7 @@ def pool_summer(query):  # noqa: ANN001, ANN201
         return "Pas de piscine ou pas de données."
     year = ref.year if ref >= date(ref.year, 8, 31) else ref.year - 1
     if not components.is_analyst():
-        filters = shaping.sensitive_free(filters)
+        return elu_views.withheld_block()
     seasons = an.pool_seasons(filters, year=year, previous_years=1)
     if seasons.empty:
         return "Aucune piscine saisonnière dans le référentiel des zones."
@@ -271,6 +276,8 @@ def persistent_cells(an, filters):  # noqa: ANN001, ANN201
 def persistence(query):  # noqa: ANN001, ANN201
     an = components.analytics()
     filters = Filters.from_query(query or {})
+    if not components.is_analyst():  # grid cells are not in the élus' publication (issue 15)
+        return elu_views.withheld_block(), ""
     cells = persistent_cells(an, filters)
     pai = an.predictive_accuracy(filters if components.is_analyst() else shaping.sensitive_free(filters), kind="year").iloc[0]
     cells = shaping.with_labels(cells, "arrondissement", "arrondissement")
@@ -293,4 +300,13 @@ def persistence(query):  # noqa: ANN001, ANN201
 
 @exportable(ids.ZN_PERSIST, "Points chauds persistants")
 def _persistence_export(an, filters):  # noqa: ANN001, ANN202
+    if not components.is_analyst():
+        return _withheld_table()
     return ExportTable(persistent_cells(an, filters), ())
+
+
+def _withheld_table() -> ExportTable:
+    """What an élu's export of a zone or grid view holds: no row, and why (issue 15)."""
+    import pandas as pd
+
+    return ExportTable(pd.DataFrame({"count": pd.Series(dtype="float64")}), ("count",), extra_note=elu_views.WITHHELD)
