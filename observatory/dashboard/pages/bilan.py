@@ -89,7 +89,9 @@ def _table(tab, count: _Counter) -> html.Div:  # noqa: ANN001 - reports.diagnost
     # One class per column for its header and its cells: a number's header sits right above it (right-aligned),
     # a text column ("Test", "Catégories") is left-aligned and wraps.
     classes = [_column_class(tab, c) for c in tab.frame.columns]
-    head = html.Thead(html.Tr([html.Th(c, className=k) for c, k in zip(tab.frame.columns, classes)]))
+    # Headers may wrap at their spaces (« Heures pour 1 000 hab. »), the figures under them never: nine one-line
+    # headers made the means table wider than the page at 1024 px.
+    head = html.Thead(html.Tr([html.Th(c, className=k.replace("text-nowrap ", "")) for c, k in zip(tab.frame.columns, classes)]))
     body = html.Tbody([html.Tr([html.Td(v, className=k) for v, k in zip(row, classes)]) for row in tab.frame.itertuples(index=False)])
     return html.Div([html.Div([html.Strong(f"Tableau {count('table')}. "), tab.title], className="small mb-1"), dbc.Table([head, body], size="sm", bordered=False, striped=True, className="bilan-table"), _exports("table", tab.key)], className="bilan-tbl")
 
