@@ -105,6 +105,9 @@ def evaluation_table(ev: pd.DataFrame, analyst: bool, min_count: int) -> html.Di
             return f"{_count(b, analyst, min_count)} → {_count(a, analyst, min_count)}" if usable else "–"
 
         verdict = _mask_counts_in_text(r["verdict"], r["treated_before"], r["treated_after"], analyst, min_count)
+        notes = [r["displacement_note"], r["window_note"]]
+        if not analyst:  # an élu reads the conclusion in plain French; the tests' names and figures are the analyst's
+            verdict, notes = labels.plain_text(verdict), [labels.plain_text(n) if n else n for n in notes]
         windows = [f"{labels.fmt_date(r['before_start'])} → {labels.fmt_date(r['after_end'])}", html.Br(), f"({r['window_months']} mois × 2)"] if usable else [f"début {labels.fmt_date(r['start'])}"]
         # "Pas de conclusion possible" overrides both tests: their figures are not shown beside it (a p = 0,002 next
         # to "no conclusion" reads as a contradiction), and with the counts masked for an élu the DiD ratio and
@@ -118,15 +121,14 @@ def evaluation_table(ev: pd.DataFrame, analyst: bool, min_count: int) -> html.Di
         ]
         rows.append([
             _action_cell(r["action_id"], _text(r.get("title"))),
-            _verdict_cell(r["verdict_code"], verdict, [r["displacement_note"], r["window_note"]]),
+            _verdict_cell(r["verdict_code"], verdict, notes),
             html.Td(windows, style={**WRAP, "minWidth": "6.5rem"}),
             html.Td(pair(r["treated_before"], r["treated_after"]), style=pair_style),
             html.Td(pair(r["control_before"], r["control_after"]), style=pair_style),
             html.Td(pair(r["buffer_before"], r["buffer_after"]), style=pair_style),
-            html.Td(did, style=num),
-            html.Td(wdd, style=num),
-        ])
-    return _table(headers, rows, EVAL_TABLE + "-table")
+        ] + ([html.Td(did, style=num), html.Td(wdd, style=num)] if analyst else []))
+    # The two tests' columns (ratios, intervals, p) are the analyst's: the élu's verdict already says what they mean.
+    return _table(headers if analyst else headers[:-2], rows, EVAL_TABLE + "-table")
 
 
 def objectives_table(obj: pd.DataFrame, analyst: bool, min_count: int) -> html.Div:
@@ -143,7 +145,7 @@ def objectives_table(obj: pd.DataFrame, analyst: bool, min_count: int) -> html.D
         year = r["objective_year"]
         rows.append([
             _action_cell(r["action_id"], _text(r.get("title"))),
-            _verdict_cell(r["objective_code"], r["objective_text"], []),
+            _verdict_cell(r["objective_code"], r["objective_text"] if analyst else labels.plain_text(r["objective_text"]), []),
             html.Td(_text(r.get("objective")) or "–", style={**WRAP, "minWidth": "10rem"}),
             html.Td(str(int(year)) if year == year else "–", style=NOWRAP),
             html.Td(f"{_count(r['previous'], analyst, min_count)} → {_count(r['current'], analyst, min_count)}", style=num),
