@@ -16,6 +16,8 @@ hands the same diagnostic to :func:`observatory.reports.diagnostic.export_item`.
 from __future__ import annotations
 
 import base64
+import dataclasses
+import re
 from datetime import date
 
 import dash
@@ -91,6 +93,8 @@ def _figure(fig, count: _Counter) -> html.Figure:  # noqa: ANN001 - reports.diag
     return html.Figure([_svg(fig.svg, fig.title), html.Figcaption([html.Strong(f"Figure {count('figure')}. "), fig.title, " ", html.Small(_say(fig.note), className="text-muted")]), _exports("figure", fig.key)], className=f"bilan-fig bilan-fig-{fig.key}")
 
 
+TEST_COLUMN = re.compile(r"\bWDD\b|[Dd]ifférence de différences|\bp\b|quasi-Poisson")
+
 # Short verdict columns (« non significative ») read badly broken over two lines: they keep one line.
 NOWRAP_TEXT_COLUMNS = ("Test",)
 
@@ -104,12 +108,18 @@ def _column_class(tab, column: str) -> str:  # noqa: ANN001 - reports.diagnostic
 def _table(tab, count: _Counter) -> html.Div:  # noqa: ANN001 - reports.diagnostic.Table
     # One class per column for its header and its cells: a number's header sits right above it (right-aligned),
     # a text column ("Test", "Catégories") is left-aligned and wraps.
-    classes = [_column_class(tab, c) for c in tab.frame.columns]
+    frame = tab.frame
+    if not components.is_analyst_view():
+        # The tests' own columns (« WDD [IC 95 %] », « Différence de différences [IC 95 %] ») are the analyst's; the
+        # élu's verdict column says what they conclude. The table's export keeps them.
+        frame = frame[[c for c in frame.columns if not TEST_COLUMN.search(str(c))]]
+        tab = dataclasses.replace(tab, frame=frame) if dataclasses.is_dataclass(tab) else tab
+    classes = [_column_class(tab, c) for c in frame.columns]
     # Headers may wrap at their spaces (« Heures pour 1 000 hab. »), the figures under them never: nine one-line
     # headers made the means table wider than the page at 1024 px.
-    head = html.Thead(html.Tr([html.Th(c, className=k.replace("text-nowrap ", "")) for c, k in zip(tab.frame.columns, classes)]))
+    head = html.Thead(html.Tr([html.Th(c, className=k.replace("text-nowrap ", "")) for c, k in zip(frame.columns, classes)]))
     body = html.Tbody([html.Tr([html.Td(_say(v) if "bilan-text" in k and isinstance(v, str) else v, className=k) for v, k in zip(row, classes)])
-                       for row in tab.frame.itertuples(index=False)])
+                       for row in frame.itertuples(index=False)])
     return html.Div([html.Div([html.Strong(f"Tableau {count('table')}. "), tab.title], className="small mb-1"), dbc.Table([head, body], size="sm", bordered=False, striped=True, className="bilan-table"), _exports("table", tab.key)], className="bilan-tbl")
 
 
