@@ -40,3 +40,50 @@ def test_no_sideways_scroll_and_tables_fit_their_cards_at_1024(page, dashboard_u
     assert width <= WIDTH, f"{path} is {width} px wide at a {WIDTH} px viewport"
     assert page.evaluate(OVERFLOW_JS) == [], f"tables wider than their card on {path}"
     assert page.console_errors == [], page.console_errors
+
+
+# Boxes of a figure's drawn texts, in page pixels: the bar labels, the y tick labels, the axis title, annotations.
+BOXES_JS = """(id) => {
+  const root = document.getElementById(id);
+  const svg = root.querySelector('.main-svg');
+  const box = e => { const r = e.getBoundingClientRect(); return {x0: r.left, x1: r.right, y0: r.top, y1: r.bottom, t: e.textContent}; };
+  return {
+    figure: box(svg),
+    bars: Array.from(root.querySelectorAll('.bartext')).map(box),
+    ticks: Array.from(root.querySelectorAll('.ytick text')).map(box),
+    title: Array.from(root.querySelectorAll('.g-xtitle text')).map(box),
+    notes: Array.from(root.querySelectorAll('.annotation-text-g')).map(box),
+  };
+}"""
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return a["x0"] < b["x1"] - 1 and b["x0"] < a["x1"] - 1 and a["y0"] < b["y1"] - 1 and b["y0"] < a["y1"] - 1
+
+
+def _inside(a: dict, outer: dict) -> bool:
+    return a["x0"] >= outer["x0"] - 1 and a["x1"] <= outer["x1"] + 1 and a["y0"] >= outer["y0"] - 1 and a["y1"] <= outer["y1"] + 1
+
+
+def test_home_movers_labels_and_axis_title_are_whole_at_1024(page, dashboard_url):  # noqa: ANN001
+    page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
+    open_page(page, dashboard_url + "/?annee=2025")
+    page.locator("#overview-movers").scroll_into_view_if_needed()
+    boxes = page.evaluate(BOXES_JS, "overview-movers")
+    page.locator("#overview-movers").screenshot(path=str(ARTIFACTS / "layout-1024-movers.png"))
+    assert boxes["bars"] and boxes["title"]
+    for text in boxes["bars"] + boxes["title"]:
+        assert _inside(text, boxes["figure"]), f"« {text['t']} » is cut at the figure's edge"
+    for bar in boxes["bars"]:
+        assert not any(_overlap(bar, tick) for tick in boxes["ticks"]), f"« {bar['t']} » runs into a category name"
+
+
+def test_sentiment_map_labels_do_not_overlap_at_1024(page, dashboard_url):  # noqa: ANN001
+    page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
+    open_page(page, dashboard_url + "/sentiment")
+    page.locator("#sentiment-map").scroll_into_view_if_needed()
+    notes = page.evaluate(BOXES_JS, "sentiment-map")["notes"]
+    page.locator("#sentiment-map").screenshot(path=str(ARTIFACTS / "layout-1024-sentiment-map.png"))
+    assert {n["t"].split(" ")[0] for n in notes} >= {"1er", "2e"}
+    clashes = [(a["t"], b["t"]) for i, a in enumerate(notes) for b in notes[i + 1:] if _overlap(a, b)]
+    assert clashes == []
