@@ -299,8 +299,12 @@ def choropleth_map(
     click_kind: str = "arrondissement",
     text_col: str | None = None,
     places: pd.DataFrame | None = None,
+    view: tuple[dict, float] | None = None,
 ) -> go.Figure:
     """Filled polygons (arrondissements, zones or grid cells) coloured by ``value_col``.
+
+    ``view`` is the map's (center, zoom); by default the city at the zoom of a 640 px map (a smaller map passes
+    the view that fits the city in its own size).
 
     ``customdata[0]`` is the feature id, so a click tells the dashboard which polygon was chosen.
     ``outlines`` adds unfilled layers (geojson, name, colour) on top, e.g. zone boundaries.
@@ -381,7 +385,8 @@ def choropleth_map(
         colors = pd.Series(_label_colors(on, colorscale, 0.75, vmin, vmax), index=places.index)
         for color, part in places.groupby(colors, sort=True):
             fig.add_trace(place_labels(part, color=str(color)))
-    return _map_layout(fig, style, height)
+    center, zoom = view if view is not None else (None, 11.3)
+    return _map_layout(fig, style, height, center=center, zoom=zoom)
 
 
 def hotspot_map(df: pd.DataFrame, geojson: dict, id_col: str, class_col: str, value_col: str, style: str | dict = "white-bg", height: int = 520, outlines: Iterable[tuple[dict, str, str]] = (), places: pd.DataFrame | None = None, name_col: str | None = None) -> go.Figure:

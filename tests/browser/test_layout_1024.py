@@ -6,9 +6,24 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import ARTIFACTS, open_page
-from tests.browser.test_moyens_page import means_data  # noqa: F401 - fixture: means in the served folder (bilan's means table)
 
 WIDTH, HEIGHT = 1024, 768
+
+
+@pytest.fixture(scope="module")
+def means_data(dashboard_settings):  # noqa: ANN001, ANN201
+    """Means per arrondissement in the served folder (the bilan's nine-column means table, the camera map); the
+    same register as test_moyens_page writes (the page reads it at each request), without its MJD ingest."""
+    from observatory.means.register import means_path
+
+    lines = ["means_id,arrondissement,service,start,end,staff_hours,patrols,cameras_in_service,budget_running_eur"]
+    for year in (2023, 2024):
+        for i in range(1, 10):
+            lines.append(f"M-{year}-{i},{i},pm,{year}-01-01,{year}-12-31,{20000 + 1000 * i},{3000 + 100 * i},{10 + i},{14000 * (10 + i)}")
+    path = means_path(dashboard_settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return dashboard_settings
 
 # Tables that must fit: the zone table and the hot-spot persistence (Zones), the evaluations and objectives
 # (Plan d'actions), and every bilan table, the means table with its nine numeric columns included.
@@ -30,7 +45,7 @@ OVERFLOW_JS = """() => {
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_no_sideways_scroll_and_tables_fit_their_cards_at_1024(page, dashboard_url, means_data, path):  # noqa: ANN001, F811
+def test_no_sideways_scroll_and_tables_fit_their_cards_at_1024(page, dashboard_url, means_data, path):  # noqa: ANN001
     page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
     open_page(page, dashboard_url + path, timeout_ms=120_000)  # a cold bilan builds the year's diagnostic
     assert page.locator("table").count() >= 1, f"no table on {path}"
@@ -87,3 +102,18 @@ def test_sentiment_map_labels_do_not_overlap_at_1024(page, dashboard_url):  # no
     assert {n["t"].split(" ")[0] for n in notes} >= {"1er", "2e"}
     clashes = [(a["t"], b["t"]) for i, a in enumerate(notes) for b in notes[i + 1:] if _overlap(a, b)]
     assert clashes == []
+
+
+def test_camera_map_shows_the_whole_city_at_1024(page, dashboard_url, dashboard_settings, means_data):  # noqa: ANN001
+    from observatory.territory import load_territory
+
+    page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
+    open_page(page, dashboard_url + "/moyens")
+    page.locator("#moyens-map").scroll_into_view_if_needed()
+    page.wait_for_function("() => { const p = document.querySelector('#moyens-map .js-plotly-plot'); return p && p._fullLayout.map && p._fullLayout.map._subplot && p._fullLayout.map._subplot.map.loaded(); }", timeout=30_000)
+    shown = page.evaluate("() => { const b = document.querySelector('#moyens-map .js-plotly-plot')._fullLayout.map._subplot.map.getBounds(); return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; }")
+    west, south, east, north = (float(v) for v in load_territory(dashboard_settings).arrondissements.total_bounds)
+    page.locator("#moyens-map").screenshot(path=str(ARTIFACTS / "layout-1024-moyens-map.png"))
+    assert shown[0] <= west and shown[1] <= south and shown[2] >= east and shown[3] >= north, (shown, (west, south, east, north))
+    # …and zoomed to it, not to the region: the city fills at least a third of the map's width.
+    assert (east - west) / (shown[2] - shown[0]) >= 1 / 3
