@@ -254,6 +254,8 @@ _PLAIN_REWRITES = (
     (re.compile(r"différence de différences\s*"), "écart "),
     (re.compile(r"\bWDD\s*"), ""),
     (re.compile(r"\s*\(\s*\)"), ""),
+    # « 20,3 % (IC 95 % : 18,1 – 22,7) » → « 20,3 % (entre 18,1 et 22,7) »: the margin of error, said in words.
+    (re.compile(r"\(IC 95\s*%\s*:\s*([^()–]+?)\s*–\s*([^()]+?)\)"), r"(entre \1 et \2)"),
 )
 
 
