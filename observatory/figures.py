@@ -299,8 +299,12 @@ def choropleth_map(
     click_kind: str = "arrondissement",
     text_col: str | None = None,
     places: pd.DataFrame | None = None,
+    view: tuple[dict, float] | None = None,
 ) -> go.Figure:
     """Filled polygons (arrondissements, zones or grid cells) coloured by ``value_col``.
+
+    ``view`` is the map's (center, zoom); by default the city at the zoom of a 640 px map (a smaller map passes
+    the view that fits the city in its own size).
 
     ``customdata[0]`` is the feature id, so a click tells the dashboard which polygon was chosen.
     ``outlines`` adds unfilled layers (geojson, name, colour) on top, e.g. zone boundaries.
@@ -381,7 +385,8 @@ def choropleth_map(
         colors = pd.Series(_label_colors(on, colorscale, 0.75, vmin, vmax), index=places.index)
         for color, part in places.groupby(colors, sort=True):
             fig.add_trace(place_labels(part, color=str(color)))
-    return _map_layout(fig, style, height)
+    center, zoom = view if view is not None else (None, 11.3)
+    return _map_layout(fig, style, height, center=center, zoom=zoom)
 
 
 def hotspot_map(df: pd.DataFrame, geojson: dict, id_col: str, class_col: str, value_col: str, style: str | dict = "white-bg", height: int = 520, outlines: Iterable[tuple[dict, str, str]] = (), places: pd.DataFrame | None = None, name_col: str | None = None) -> go.Figure:
@@ -595,6 +600,10 @@ def time_series(df: pd.DataFrame, x_col: str, value_col: str, group_col: str | N
     return theme(fig, height=height)
 
 
+# Width of a change-bar plot in the narrowest card it is drawn in (half a card at 1024 px, minus its category names).
+PLOT_PX = 220
+
+
 def change_bars(df: pd.DataFrame, label_col: str, change_col: str, significant_col: str | None = "significant", pct_col: str | None = None, height: int | None = None, value_label: str = "Évolution (faits)", unreliable_col: str | None = "unreliable") -> go.Figure:
     """Horizontal bars of a change per item, red up / green down, pale when not significant (★ = significant).
 
@@ -630,12 +639,15 @@ def change_bars(df: pd.DataFrame, label_col: str, change_col: str, significant_c
     )
     # Room on both sides for the outside labels, which Plotly would otherwise clip at the plot's edge or push
     # into the category names (« Rixes et regroupements−20 % »): the pad is the share of the plot a label takes,
-    # for a plot of ~320 px (a half-width card beside long category names) at ~7 px a character.
+    # for a plot of ~220 px (a half-width card at 1024 px, beside two-line category names) at ~8 px a character.
     lo, hi = float(min(change.min(), 0)), float(max(change.max(), 0))
-    share = min(0.3, max(len(t) for t in pct_text) * 7 / 320)
+    share = min(0.3, (max(len(t) for t in pct_text) + 1) * 8 / PLOT_PX)
     sides = (lo < 0) + (hi > 0) or 1
     pad = share * max(hi - lo, 1.0) / (1 - sides * share)
-    fig.update_xaxes(title=value_label, zeroline=True, zerolinecolor="#52606d", tickformat=",~r", range=[lo - (pad if lo < 0 else 0.05 * pad), hi + (pad if hi > 0 else 0.05 * pad)])
+    # A long axis title (« Évolution 2025 par rapport à 2024 (faits) ») is centred on that narrow plot and was cut
+    # at the card's edge: it is broken over two lines instead.
+    fig.update_xaxes(title={"text": wrap_label(value_label, 30)}, zeroline=True, zerolinecolor="#52606d", tickformat=",~r",
+                     range=[lo - (pad if lo < 0 else 0.05 * pad), hi + (pad if hi > 0 else 0.05 * pad)])
     fig.update_yaxes(title=None, automargin=True, tickformat=None)
     return theme(fig, height=height or max(220, 28 * len(d) + 60))
 

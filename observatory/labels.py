@@ -186,6 +186,36 @@ def fmt_day(value) -> str:  # noqa: ANN001
     return fmt_date(moment) if moment is not None else text
 
 
+# « près de » + a place name ---------------------------------------------------------------------------------------
+# Names that begin with a common noun take its article (« l'hypercentre », « la piscine de Vaise », « le centre
+# nautique… »); quarter names that are plural in speech take « les » (« les États-Unis »); other proper names none.
+_COMMON_NOUNS = {"hypercentre": "m", "piscine": "f", "centre": "m", "quartier": "m", "parc": "m", "place": "f",
+                 "gare": "f", "secteur": "m", "zone": "f", "périmètre": "m", "marché": "m", "rue": "f", "cours": "m"}
+_PLURAL_NAMES = {"États-Unis"}
+
+
+def near(name: object) -> str:
+    """« près de l'hypercentre (Presqu'île et Vieux Lyon) », « près de la piscine de Vaise », « près du centre
+    nautique Tony-Bertrand », « près des États-Unis », « près de La Duchère », « près de Mermoz »."""
+    text = str(name).strip()
+    first = text.split(" ", 1)[0].split("(", 1)[0]
+    gender = _COMMON_NOUNS.get(first.lower())
+    if gender is not None:
+        text = text[0].lower() + text[1:]
+        if text[0] in "aeiouyhéèêàâîôû":
+            return f"près de l'{text}"
+        return f"près de la {text}" if gender == "f" else f"près du {text}"
+    if text in _PLURAL_NAMES:
+        return f"près des {text}"
+    if text.startswith("Le "):
+        return f"près du {text[3:]}"
+    if text.startswith("Les "):
+        return f"près des {text[4:]}"
+    if text[:1].lower() in "aeiouyéèêàâîôû":
+        return f"près d'{text}"
+    return f"près de {text}"
+
+
 # Texts for élus and the PDF -------------------------------------------------------------------------------------
 # Notes written for analysts name CLI commands (« observatory territory fetch ») and method files
 # (docs/actions.md); an élu can do nothing with either. public_text rewrites them for the public faces.
@@ -209,6 +239,33 @@ def public_text(text: object) -> str:
     for pattern, repl in _PUBLIC_REWRITES:
         out = pattern.sub(repl, out)
     return out
+
+
+# Statistical words an élu should not have to decode (« quasi-Poisson », « BH », « p = 0,045 », « WDD »): the
+# élu's pages say the conclusion in plain French and keep the method in a note they can unfold; analysts keep it all.
+_PLAIN_REWRITES = (
+    (re.compile(r"\s*\((?:test|tests) [^()]*(?:Poisson|binomial|Benjamini|BH|seuil)[^()]*\)"), ""),
+    (re.compile(r"\s*\([^()]*(?:quasi-Poisson|Benjamini|Hochberg|\bBH\b)[^()]*\)"), ""),
+    (re.compile(r"(?:test |tests )?quasi-Poisson(?: à dispersion estimée)?"), "test statistique"),
+    (re.compile(r"\s*[,;]\s*p\s*[=<>]\s*[0-9]+(?:,[0-9]+)?"), ""),
+    (re.compile(r"\(\s*p\s*[=<>]\s*[0-9]+(?:,[0-9]+)?\s*\)"), ""),
+    (re.compile(r"\bp\s*[=<>]\s*[0-9]+(?:,[0-9]+)?\s*"), ""),
+    (re.compile(r"\s*\[[^\[\]]*;[^\[\]]*\]"), ""),
+    (re.compile(r"différence de différences\s*"), "écart "),
+    (re.compile(r"\bWDD\s*"), ""),
+    (re.compile(r"\s*\(\s*\)"), ""),
+    # « 20,3 % (IC 95 % : 18,1 – 22,7) » → « 20,3 % (entre 18,1 et 22,7) »: the margin of error, said in words.
+    (re.compile(r"\(IC 95\s*%\s*:\s*([^()–]+?)\s*–\s*([^()]+?)\)"), r"(entre \1 et \2)"),
+)
+
+
+def plain_text(text: object) -> str:
+    """``text`` for an élu: :func:`public_text`, without test names, p-values or bracketed intervals (« baisse
+    significative (test quasi-Poisson…) » → « baisse significative »), and never a snapshot id."""
+    out = public_text(text)
+    for pattern, repl in _PLAIN_REWRITES:
+        out = pattern.sub(repl, out)
+    return re.sub(r"\s+([.,)])", r"\1", re.sub(r" {2,}", " ", out)).strip()
 
 
 def data_as_of(source) -> str:  # noqa: ANN001 - a moment, or an object with created_at / snapshot_date

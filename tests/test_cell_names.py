@@ -82,3 +82,16 @@ def test_the_cell_panel_title_names_the_place(app_and_settings):  # noqa: ANN001
         title = panel.selection_title(components.analytics(), "cell", cell)
     assert title == f"{geo.cell_names(settings, pd.Series([cell])).iloc[0]} (maille de {settings.grid_size_m} m)"
     assert not RAW_ID.search(title)
+
+
+def test_cells_near_a_perimeter_are_named_in_french(app_and_settings):  # noqa: ANN001
+    """« près de l'hypercentre », « près de la piscine de Vaise »: never « près de Hypercentre »."""
+    from observatory.dashboard import geo
+    from observatory.territory import city_grid, load_territory
+
+    _app, settings = app_and_settings
+    names = geo.cell_names(settings, city_grid(load_territory(settings), settings.grid_size_m)["cell_id"].astype(str))
+    near = [n for n in names if "près d" in n]
+    assert near, "no cell named after a nearby perimeter"
+    assert not [n for n in near if re.search(r"près de (?:Hypercentre|Piscine|Centre)", n)]
+    assert any(n.startswith("près de l'hypercentre") for n in near)

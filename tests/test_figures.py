@@ -233,7 +233,7 @@ def test_change_bar_labels_have_room_inside_the_axis_range():
     fig = figures.change_bars(df, "l", "d", pct_col="p")
     lo, hi = fig.layout.xaxis.range
     span = hi - lo
-    need = max(len(t) for t in fig.data[0].text) * 7 / 320
+    need = max(len(t) for t in fig.data[0].text) * 7 / figures.PLOT_PX  # the plot of a half card at 1024 px
     assert "+400\u00a0% ⚠" in fig.data[0].text
     assert (hi - 10) / span >= need - 1e-9 and (-9 - lo) / span >= need - 1e-9
 

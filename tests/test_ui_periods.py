@@ -49,6 +49,13 @@ def test_prepare_shows_one_bar_per_step_advanced_by_the_demo_messages():
         assert done == {"Génération des extraits": 2, "Intégration dans l'entrepôt": 0}
     assert bars.progress.tasks[1].completed == 1  # the last partner is done when the step ends
 
+    # More items than expected (aggregate sources after the partners): the total follows, never « 3/2 ».
+    with StepBars(2) as bars:
+        for text in ("a : intégration de 1 fichier(s)", "b : intégration de 1 fichier(s)", "mjd : intégration de 1 fichier(s)"):
+            bars.message(text)
+    task = bars.progress.tasks[1]
+    assert task.completed == 3 and task.total == 3
+
 
 def test_cli_export_date_is_paris_time():
     import time_machine

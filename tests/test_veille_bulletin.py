@@ -40,6 +40,20 @@ def test_bulletin_html_names_the_cellule_and_week(store, tmp_path):
     assert "Bonferroni" in text
 
 
+def test_bulletin_header_gives_the_date_of_the_data_not_the_snapshot_id(store, tmp_path):
+    import re
+
+    out = tmp_path / "b.html"
+    r = runner.invoke(app, ["veille", "bulletin", "--cellule", "presquile", "--semaine", "2025-W14", "--out", str(out)], env=_env(store))
+    assert r.exit_code == 0, r.output
+    text = html.unescape(out.read_text(encoding="utf-8"))
+    header = re.search(r"<p class='sub'>(.*?)</p>", text).group(1)
+    assert re.search(r"données arrêtées au \d{2}/\d{2}/\d{4}", header), header
+    assert not re.search(r"\d{8}T\d+Z", header), header
+    # The id stays as a reference at the foot, where the observatory can reproduce the bulletin from it.
+    assert re.search(r"Référence des données à l'observatoire : \d{8}T\d+Z", text)
+
+
 def test_bulletin_refuses_bad_input_in_french(store, tmp_path):
     r = runner.invoke(app, ["veille", "bulletin", "--semaine", "semaine 14"], env=_env(store))
     assert r.exit_code == 1 and "2025-W14" in r.output

@@ -30,7 +30,11 @@ class StepBars:
         key = next((k for k, _ in self.STEPS if f" : {k}" in text), None)
         self.current = self.tasks.get(key) if key else None
         if self.current is not None:
-            self.progress.update(self.current, item=text.split(" : ")[0])
+            # The ingestion also integrates the aggregate sources (MJD, victim support…), more items than
+            # partners: the bar's total grows with them, so that it never reads « 9/6 ».
+            task = self.progress.tasks[self.current]
+            total = max(task.total or 0, task.completed + 1)
+            self.progress.update(self.current, item=text.split(" : ")[0], total=total)
 
     def __enter__(self) -> "StepBars":
         self.progress.start()

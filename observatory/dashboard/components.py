@@ -174,8 +174,9 @@ def period_text(start: date | None, end: date | None) -> str:
     return "toute la période disponible"
 
 
-def method_note(an, filters, *, rate: bool = False, period: tuple[date | None, date | None] | None = None, extra: str = "") -> str:  # noqa: ANN001
-    """The short note under every figure: source, period, rate base, boundaries, snapshot."""
+def method_note(an, filters, *, rate: bool = False, period: tuple[date | None, date | None] | None = None, extra: str = "") -> str | list:  # noqa: ANN001
+    """The short note under every figure: source, period, rate base, boundaries, snapshot (for an élu, the
+    ``extra`` method text folded in a « Méthode » disclosure)."""
     sources = ", ".join(labels.source_label(s) for s in filters.sources) if filters.sources else "tous les partenaires"
     start, end = period if period is not None else (filters.start, filters.end)
     if period is None and (start is None or end is None) and has_data(an):
@@ -189,6 +190,11 @@ def method_note(an, filters, *, rate: bool = False, period: tuple[date | None, d
         parts.append(labels.population_note(territory.population_vintage))
     if territory.approximate:
         parts.append("contours approximatifs")
+    if extra and not is_analyst_view():
+        # An élu reads where the figure comes from; the method (tests, corrections, thresholds) folds under
+        # « Méthode », one click away, instead of a paragraph of « quasi-Poisson » and « Benjamini-Hochberg ».
+        short = labels.public_text(" ; ".join(parts) + ".")
+        return [short + " ", html.Details([html.Summary("Méthode", className="d-inline"), " " + labels.public_text(extra.strip())], className="method-details d-inline")]
     if extra:
         parts.append(extra.strip().rstrip("."))
     text = " ; ".join(parts) + "."

@@ -245,7 +245,8 @@ def cell_places(cell_ids: pd.Series, territory, size_m: int) -> list[str]:  # no
             dist = shapely.distance(zones.geometry.to_numpy(), point)
             j = int(np.argmin(dist))
             if dist[j] <= NEAR_ZONE_M:
-                out.append(f"{'' if dist[j] == 0 else 'près de '}{zones.iloc[j]['name']} — {arr_name}")
+                zone_name = zones.iloc[j]["name"]
+                out.append(f"{zone_name if dist[j] == 0 else labels.near(zone_name)} — {arr_name}")
                 continue
         if isinstance(code, str):
             c = arr.loc[arr["code"] == code].geometry.iloc[0].centroid

@@ -85,8 +85,9 @@ class Table:
 
 
 # A displayed number: "12 345", "+398", "−5 %", "283,0", or a protected cell ("< 5", "s", "n.d.", "–").
-# Also "−118 [−196 ; −40]" or "+111 % [+27 % ; +252 %]": a figure with its interval is a number column too.
-_NUMBER_CELL = re.compile(r"^(?:(?=.*\d)[\d\u00a0\u202f +−\-,%\[\];±]+|< ?\d+|s|n\.d\.|–|-)$")
+# Also "−118 [−196 ; −40]" or "+111 % [+27 % ; +252 %]": a figure with its interval is a number column too, and so
+# is an amount in euros ("26 600 €").
+_NUMBER_CELL = re.compile(r"^(?:(?=.*\d)[\d\u00a0\u202f +−\-,%\[\];±€]+|< ?\d+|s|n\.d\.|–|-)$")
 
 
 def numeric_columns(frame: pd.DataFrame) -> tuple[str, ...]:

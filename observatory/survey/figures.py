@@ -75,6 +75,10 @@ def wave_lines(rows: pd.DataFrame, kind: str, height: int = 340) -> go.Figure:
     return figures.theme(fig, height=height)
 
 
+# Pixel offsets of the labels of the two narrowest arrondissements (see arrondissement_map).
+LABEL_OFFSETS = {"69381": (62, -6), "69382": (-62, 30)}
+
+
 def arrondissement_map(rows: pd.DataFrame, geojson: dict, kind: str, height: int = 440) -> go.Figure:
     """Arrondissements coloured by the estimate, each labelled with its estimate and interval (shown, not hidden).
 
@@ -116,8 +120,13 @@ def arrondissement_map(rows: pd.DataFrame, geojson: dict, kind: str, height: int
         f"<b>{labels.arrondissement_label(c).replace('Lyon ', '')}</b> n. p."
         for c, v, lo, hi in zip(placed["territory"], placed["value"], placed["low"], placed["high"])
     ]
-    fig.add_trace(go.Scatter(x=placed["lon"], y=placed["lat"], mode="text", text=short, textfont={"size": 11, "color": "#111"},
-                             hoverinfo="skip", showlegend=False))
+    # Labels are annotations on a pale box (readable on the darkest fill). The 1er and the 2e are too narrow for
+    # their two-line labels, which sat on each other: theirs stand aside (east across the Rhône for the 1er, west
+    # over the Saône for the 2e), tied to their district by a short leader line.
+    for (code, lon, lat), text in zip(placed[["territory", "lon", "lat"]].itertuples(index=False), short):
+        ax, ay = LABEL_OFFSETS.get(code, (0, 0))
+        fig.add_annotation(x=lon, y=lat, text=text, showarrow=bool(ax or ay), ax=ax, ay=ay, arrowhead=0, arrowwidth=1,
+                           arrowcolor="#52606d", font={"size": 11, "color": "#111"}, bgcolor="rgba(255,255,255,0.78)", borderpad=1)
     # A colour bar for the fill colours (an invisible marker trace carries it).
     fig.add_trace(go.Scatter(
         x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",

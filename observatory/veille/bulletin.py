@@ -74,7 +74,7 @@ def render_bulletin(an: Analytics, res: WatchResult, cellule: Cellule, min_count
     monday = pd.Timestamp(res.last_week)
     parts.append(f"<h1>Bulletin de veille — {html.escape(cellule.name)}</h1>")
     parts.append(f"<p class='sub'>Semaine {week} (du {labels.fmt_date(monday.date())} au {labels.fmt_date((monday + pd.Timedelta(days=6)).date())}) · "
-                 f"instantané {html.escape(an.snapshot_id)}</p>")
+                 f"{html.escape(labels.data_as_of(getattr(an, 'snapshot', None)))}</p>")
     if alerts.empty:
         parts.append("<p class='read'>Aucun périmètre suivi par la cellule n'est au-dessus de l'attendu cette semaine.</p>")
     else:
@@ -94,5 +94,8 @@ def render_bulletin(an: Analytics, res: WatchResult, cellule: Cellule, min_count
     parts.append("<p class='note'>Méthode : attendu par régression binomiale négative sur l'historique propre de chaque périmètre "
                  "(tendance, saisonnalité) ; alerte au-dessus de la borne haute ou en cas de hausse durable ; fausses alertes "
                  "limitées par une correction de Bonferroni sur tous les périmètres de la semaine. Bande bleue : intervalle attendu ; "
-                 f"points rouges : semaines en alerte. Comptes inférieurs à {min_count} masqués.</p></body></html>")
+                 f"points rouges : semaines en alerte. Comptes inférieurs à {min_count} masqués.</p>"
+                 # The header gives the date of the data; the snapshot id, which lets the observatory reproduce the
+                 # bulletin, is a reference at the foot, not the reader's first line.
+                 f"<p class='note'>Référence des données à l'observatoire : {html.escape(an.snapshot_id)}.</p></body></html>")
     return "".join(parts)

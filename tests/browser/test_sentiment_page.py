@@ -17,7 +17,7 @@ def test_sentiment_page_reads_and_exports(page, dashboard_url):  # noqa: ANN001
     assert "Quartiers prioritaires (QPV)" in body and "IC 95 %" in body
     assert "chiffre noir" in body
     # The map's labels (estimate and interval per arrondissement) are SVG text, not glyphs fetched from a server.
-    labels = page.locator("#sentiment-map .textpoint")
+    labels = page.locator("#sentiment-map .annotation-text-g")  # annotations (the 1er's and 2e's set aside)
     assert labels.count() == 9
     assert "(" in labels.first.text_content()
     # Changing the wave redraws everything.

@@ -47,10 +47,10 @@ def _text(value: object) -> str:
 
 
 def _action_cell(action_id: str, title: str) -> html.Td:
-    return html.Td([html.Strong(action_id), html.Br(), html.Span(title, className="text-muted")], style={**WRAP, "minWidth": "9rem", "maxWidth": "14rem"})
+    return html.Td([html.Strong(action_id), html.Br(), html.Span(title, className="text-muted")], style={**WRAP, "minWidth": "8rem", "maxWidth": "14rem"})
 
 
-def _verdict_cell(code: str, text: str, notes: list[str], min_width: str = "22rem") -> html.Td:
+def _verdict_cell(code: str, text: str, notes: list[str], min_width: str = "16rem") -> html.Td:
     # The conclusion in bold ("Pas de conclusion possible", "Objectif atteint"…), its reasons and figures in plain.
     cut = min((i for i in (text.find(" : "), text.find(" (")) if i > 0), default=len(text))
     head = [html.Strong(text[:cut]), text[cut:]] if cut < len(text) else [html.Strong(text)]
@@ -86,13 +86,16 @@ def evaluation_table(ev: pd.DataFrame, analyst: bool, min_count: int) -> html.Di
     from observatory.actions.evaluation import MIN_WINDOW_MONTHS
 
     num = {**NOWRAP, "textAlign": "right"}
+    # « 1 234 → 1 456 » may break after its arrow (thousands are joined by no-break spaces): three such pairs on
+    # one line each pushed the table past its card at 1024 px.
+    pair_style = {**WRAP, "textAlign": "right", "minWidth": "4.5rem"}
     headers = [
-        ("Action", {}), ("Verdict", {"minWidth": "22rem"}), ("Fenêtres avant / après", {}),
+        ("Action", {}), ("Verdict", {"minWidth": "16rem"}), ("Fenêtres avant / après", {}),
         ("Périmètre avant → après", {"textAlign": "right"}), ("Témoin avant → après", {"textAlign": "right"}),
         ("Zone tampon avant → après", {"textAlign": "right"}),
         # Each test's column names the question it answers: the two can differ and the verdict says how.
-        ("Périmètre vs témoin : différence de différences [IC 95\u00a0%]", {"textAlign": "right", "minWidth": "9rem"}),
-        ("Bilan net, zone tampon comprise : WDD en faits [IC 95\u00a0%]", {"textAlign": "right", "minWidth": "9rem"}),
+        ("Périmètre vs témoin : différence de différences [IC 95\u00a0%]", {"textAlign": "right", "minWidth": "7.5rem"}),
+        ("Bilan net, zone tampon comprise : WDD en faits [IC 95\u00a0%]", {"textAlign": "right", "minWidth": "7.5rem"}),
     ]
     rows = []
     for r in ev.to_dict("records"):
@@ -102,6 +105,9 @@ def evaluation_table(ev: pd.DataFrame, analyst: bool, min_count: int) -> html.Di
             return f"{_count(b, analyst, min_count)} → {_count(a, analyst, min_count)}" if usable else "–"
 
         verdict = _mask_counts_in_text(r["verdict"], r["treated_before"], r["treated_after"], analyst, min_count)
+        notes = [r["displacement_note"], r["window_note"]]
+        if not analyst:  # an élu reads the conclusion in plain French; the tests' names and figures are the analyst's
+            verdict, notes = labels.plain_text(verdict), [labels.plain_text(n) if n else n for n in notes]
         windows = [f"{labels.fmt_date(r['before_start'])} → {labels.fmt_date(r['after_end'])}", html.Br(), f"({r['window_months']} mois × 2)"] if usable else [f"début {labels.fmt_date(r['start'])}"]
         # "Pas de conclusion possible" overrides both tests: their figures are not shown beside it (a p = 0,002 next
         # to "no conclusion" reads as a contradiction), and with the counts masked for an élu the DiD ratio and
@@ -115,15 +121,14 @@ def evaluation_table(ev: pd.DataFrame, analyst: bool, min_count: int) -> html.Di
         ]
         rows.append([
             _action_cell(r["action_id"], _text(r.get("title"))),
-            _verdict_cell(r["verdict_code"], verdict, [r["displacement_note"], r["window_note"]]),
-            html.Td(windows, style={**WRAP, "minWidth": "8rem"}),
-            html.Td(pair(r["treated_before"], r["treated_after"]), style=num),
-            html.Td(pair(r["control_before"], r["control_after"]), style=num),
-            html.Td(pair(r["buffer_before"], r["buffer_after"]), style=num),
-            html.Td(did, style=num),
-            html.Td(wdd, style=num),
-        ])
-    return _table(headers, rows, EVAL_TABLE + "-table")
+            _verdict_cell(r["verdict_code"], verdict, notes),
+            html.Td(windows, style={**WRAP, "minWidth": "6.5rem"}),
+            html.Td(pair(r["treated_before"], r["treated_after"]), style=pair_style),
+            html.Td(pair(r["control_before"], r["control_after"]), style=pair_style),
+            html.Td(pair(r["buffer_before"], r["buffer_after"]), style=pair_style),
+        ] + ([html.Td(did, style=num), html.Td(wdd, style=num)] if analyst else []))
+    # The two tests' columns (ratios, intervals, p) are the analyst's: the élu's verdict already says what they mean.
+    return _table(headers if analyst else headers[:-2], rows, EVAL_TABLE + "-table")
 
 
 def objectives_table(obj: pd.DataFrame, analyst: bool, min_count: int) -> html.Div:
@@ -132,7 +137,7 @@ def objectives_table(obj: pd.DataFrame, analyst: bool, min_count: int) -> html.D
         return html.P("Aucune action n'a d'objectif chiffré.", className="small text-muted")
     num = {**NOWRAP, "textAlign": "right"}
     headers = [
-        ("Action", {}), ("Suivi", {"minWidth": "22rem"}), ("Objectif", {}), ("Année", {}),
+        ("Action", {}), ("Suivi", {"minWidth": "16rem"}), ("Objectif", {}), ("Année", {}),
         ("Année précédente → année visée", {"textAlign": "right"}), ("Cible", {"textAlign": "right"}), ("Constaté", {"textAlign": "right"}),
     ]
     rows = []
@@ -140,8 +145,8 @@ def objectives_table(obj: pd.DataFrame, analyst: bool, min_count: int) -> html.D
         year = r["objective_year"]
         rows.append([
             _action_cell(r["action_id"], _text(r.get("title"))),
-            _verdict_cell(r["objective_code"], r["objective_text"], []),
-            html.Td(_text(r.get("objective")) or "–", style={**WRAP, "minWidth": "12rem"}),
+            _verdict_cell(r["objective_code"], r["objective_text"] if analyst else labels.plain_text(r["objective_text"]), []),
+            html.Td(_text(r.get("objective")) or "–", style={**WRAP, "minWidth": "10rem"}),
             html.Td(str(int(year)) if year == year else "–", style=NOWRAP),
             html.Td(f"{_count(r['previous'], analyst, min_count)} → {_count(r['current'], analyst, min_count)}", style=num),
             html.Td(labels.fmt_pct(r["target_change"]), style=num),

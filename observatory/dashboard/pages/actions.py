@@ -104,7 +104,7 @@ def layout(action: str | None = None, **_query):  # noqa: ANN003, ANN201
         dbc.Row(
             [
                 dbc.Col(_card(TIMELINE, "Calendrier des actions"), lg=7),
-                dbc.Col(_card(MAP, "Périmètres (action choisie en couleur)", note=_map_note(components.settings())), lg=5),
+                dbc.Col(_card(MAP, "Périmètres (action choisie en couleur)", note=_map_note(components.settings()) if security.is_analyst() else labels.public_text(_map_note(components.settings()))), lg=5),
             ],
             className="g-3 mb-3",
         ),
@@ -112,9 +112,10 @@ def layout(action: str | None = None, **_query):  # noqa: ANN003, ANN201
         dbc.Card([_header(OBJ_TABLE, "Suivi des objectifs"), dbc.CardBody(html.Div(id=OBJ_TABLE), className="p-2")], className="mb-3 shadow-sm"),
         dbc.Card(
             [
-                _header(EVAL_TABLE, "Évaluation des actions (différence de différences, WDD)"),
+                # An élu reads the verdicts; the two tests' names and their explanation fold under « Méthode ».
+                _header(EVAL_TABLE, "Évaluation des actions (différence de différences, WDD)" if security.is_analyst() else "Évaluation des actions"),
                 dbc.CardBody(html.Div(id=EVAL_TABLE), className="p-2"),
-                dbc.CardFooter(html.Small(_method_text(), className="text-muted"), className="py-1"),
+                dbc.CardFooter(html.Small(_method_text() if security.is_analyst() else html.Details([html.Summary("Méthode"), *_method_text()]), className="text-muted"), className="py-1"),
             ],
             className="mb-3 shadow-sm",
         ),

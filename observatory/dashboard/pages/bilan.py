@@ -16,6 +16,8 @@ hands the same diagnostic to :func:`observatory.reports.diagnostic.export_item`.
 from __future__ import annotations
 
 import base64
+import dataclasses
+import re
 from datetime import date
 
 import dash
@@ -60,6 +62,22 @@ def _svg(svg: str, alt: str) -> html.Img:
     return html.Img(src="data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode(), alt=alt, className="bilan-figure")
 
 
+def _say(text: object) -> str:
+    """A sentence of the diagnostic as this reader gets it: an analyst keeps the test names, p-values and
+    intervals; an élu reads the conclusion in plain French (the method stays in the note at the page's end)."""
+    return labels.public_text(text) if components.is_analyst_view() else labels.plain_text(text)
+
+
+# The method an élu can unfold at the end of the page (the sentences above say only « significatif » or not).
+METHOD_NOTE = (
+    "Une évolution est dite « significative » quand elle dépasse ce que les variations ordinaires d'une année à "
+    "l'autre expliquent : test quasi-Poisson à dispersion estimée (Poisson exact sur les petits effectifs), seuil "
+    "de 5 %, corrigé pour l'ensemble des tests de la publication (Benjamini-Hochberg). Les actions sont évaluées "
+    "par différence de différences (périmètre contre zone témoin) et par le bilan net zone tampon comprise (WDD), "
+    "avec leurs intervalles de confiance à 95 %."
+)
+
+
 class _Counter:
     """Figures and tables numbered in the page's own order (the page shows a selection of the report's)."""
 
@@ -72,8 +90,10 @@ class _Counter:
 
 
 def _figure(fig, count: _Counter) -> html.Figure:  # noqa: ANN001 - reports.diagnostic.Figure
-    return html.Figure([_svg(fig.svg, fig.title), html.Figcaption([html.Strong(f"Figure {count('figure')}. "), fig.title, " ", html.Small(labels.public_text(fig.note), className="text-muted")]), _exports("figure", fig.key)], className=f"bilan-fig bilan-fig-{fig.key}")
+    return html.Figure([_svg(fig.svg, fig.title), html.Figcaption([html.Strong(f"Figure {count('figure')}. "), fig.title, " ", html.Small(_say(fig.note), className="text-muted")]), _exports("figure", fig.key)], className=f"bilan-fig bilan-fig-{fig.key}")
 
+
+TEST_COLUMN = re.compile(r"\bWDD\b|[Dd]ifférence de différences|\bp\b|quasi-Poisson")
 
 # Short verdict columns (« non significative ») read badly broken over two lines: they keep one line.
 NOWRAP_TEXT_COLUMNS = ("Test",)
@@ -88,9 +108,18 @@ def _column_class(tab, column: str) -> str:  # noqa: ANN001 - reports.diagnostic
 def _table(tab, count: _Counter) -> html.Div:  # noqa: ANN001 - reports.diagnostic.Table
     # One class per column for its header and its cells: a number's header sits right above it (right-aligned),
     # a text column ("Test", "Catégories") is left-aligned and wraps.
-    classes = [_column_class(tab, c) for c in tab.frame.columns]
-    head = html.Thead(html.Tr([html.Th(c, className=k) for c, k in zip(tab.frame.columns, classes)]))
-    body = html.Tbody([html.Tr([html.Td(v, className=k) for v, k in zip(row, classes)]) for row in tab.frame.itertuples(index=False)])
+    frame = tab.frame
+    if not components.is_analyst_view():
+        # The tests' own columns (« WDD [IC 95 %] », « Différence de différences [IC 95 %] ») are the analyst's; the
+        # élu's verdict column says what they conclude. The table's export keeps them.
+        frame = frame[[c for c in frame.columns if not TEST_COLUMN.search(str(c))]]
+        tab = dataclasses.replace(tab, frame=frame) if dataclasses.is_dataclass(tab) else tab
+    classes = [_column_class(tab, c) for c in frame.columns]
+    # Headers may wrap at their spaces (« Heures pour 1 000 hab. »), the figures under them never: nine one-line
+    # headers made the means table wider than the page at 1024 px.
+    head = html.Thead(html.Tr([html.Th(c, className=k.replace("text-nowrap ", "")) for c, k in zip(frame.columns, classes)]))
+    body = html.Tbody([html.Tr([html.Td(_say(v) if "bilan-text" in k and isinstance(v, str) else v, className=k) for v, k in zip(row, classes)])
+                       for row in frame.itertuples(index=False)])
     return html.Div([html.Div([html.Strong(f"Tableau {count('table')}. "), tab.title], className="small mb-1"), dbc.Table([head, body], size="sm", bordered=False, striped=True, className="bilan-table"), _exports("table", tab.key)], className="bilan-tbl")
 
 
@@ -100,7 +129,7 @@ def _section(sec, count: _Counter, level: str = "h3", zone: bool = False) -> htm
     heading = getattr(html, level.upper())
     sentences = zone_sentences(sec) if zone else sec.sentences
     return html.Section(
-        [heading(sec.title, className="h5 mt-3")] + [html.P(labels.public_text(s)) for s in sentences]
+        [heading(sec.title, className="h5 mt-3")] + [html.P(_say(s)) for s in sentences]
         + [_figure(f, count) for f in sec.figures] + [_table(t, count) for t in sec.tables],
         className="bilan-section",
     )
@@ -112,7 +141,7 @@ def _chapter(sec, count: _Counter, notes_small: bool = False) -> html.Section | 
         return None
     return html.Section(
         [html.H2(sec.title, className="h4 mt-3")]
-        + [html.P(labels.public_text(s), className="small" if notes_small else None) for s in sec.sentences]
+        + [html.P(_say(s), className="small" if notes_small else None) for s in sec.sentences]
         + [_figure(f, count) for f in sec.figures] + [_table(t, count) for t in sec.tables],
         className=f"bilan-section bilan-{sec.key}",
     )
@@ -169,7 +198,7 @@ def layout(annee: str | None = None, arrondissement: str | None = None, **_query
         [
             dbc.Col(
                 components.kpi_card(k.label, k.value, (k.change + f" par rapport à {d.previous_year}") if k.change else "",
-                                    tone=("up" if k.direction > 0 else "down") if k.significant else "neutral", hint=k.sentence),
+                                    tone=("up" if k.direction > 0 else "down") if k.significant else "neutral", hint=_say(k.sentence)),
                 xs=12, sm=6, lg=4, className="mb-2",
             )
             for k in d.key_figures
@@ -185,19 +214,21 @@ def layout(annee: str | None = None, arrondissement: str | None = None, **_query
              dcc.Download(id=PDF_DOWNLOAD), dcc.Store(id=PDF_STATE, data={"annee": year, "arrondissement": arr})],
             className="no-print mb-3",
         ),
-        html.Section([html.P(s, className="lead" if i == 0 else "") for i, s in enumerate(d.summary)]),
+        html.Section([html.P(_say(s), className="lead" if i == 0 else "") for i, s in enumerate(d.summary)]),
         keys,
         _official(d),
-        html.Section([html.H2("Priorités de l'année", className="h4 mt-3")] + ([html.Ul([html.Li(p) for p in d.priorities])] if d.priorities else [html.P(d.priorities_sentence)])),
+        html.Section([html.H2("Priorités de l'année", className="h4 mt-3")] + ([html.Ul([html.Li(_say(p)) for p in d.priorities])] if d.priorities else [html.P(_say(d.priorities_sentence))])),
         html.Section([html.H2(d.trend.title, className="h4 mt-3")] + [_figure(f, count) for f in d.trend.figures]),
         html.Section([html.H2(d.themes[0].title, className="h4 mt-3")] + [_table(t, count) for t in d.themes[0].tables]),
-        html.Section([html.H2(d.arrondissements.title, className="h4 mt-3")] + [html.P(s) for s in d.arrondissements.sentences] + [_figure(f, count) for f in d.arrondissements.figures] + [_table(t, count) for t in d.arrondissements.tables]),
+        html.Section([html.H2(d.arrondissements.title, className="h4 mt-3")] + [html.P(_say(s)) for s in d.arrondissements.sentences] + [_figure(f, count) for f in d.arrondissements.figures] + [_table(t, count) for t in d.arrondissements.tables]),
         html.Section([html.H2("Hypercentre, piscines et quartiers prioritaires", className="h4 mt-3")] + [_section(s, count, zone=True) for s in d.zones]) if d.zones else None,
         _chapter(d.residents, count),
         _chapter(getattr(d, "means", None), count),
         _chapter(d.actions, count, notes_small=True),
         _chapter(d.quality, count),
-        html.Section([html.H2("Comment lire ces chiffres", className="h4 mt-3"), html.P(labels.public_text(d.how_to_read), className="small")], className="bilan-howto"),
+        html.Section([html.H2("Comment lire ces chiffres", className="h4 mt-3"), html.P(_say(d.how_to_read), className="small"),
+                      None if components.is_analyst_view() else html.Details([html.Summary("Méthode statistique"), html.P(METHOD_NOTE, className="small")], className="bilan-method small")],
+                     className="bilan-howto"),
     ]
     return html.Div([b for b in body if b is not None], className="bilan-page")
 

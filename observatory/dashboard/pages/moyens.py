@@ -213,8 +213,22 @@ def _camera_map(tables: service.MeansTables, year: int, settings):  # noqa: ANN0
     outlines = [({"type": "FeatureCollection", "features": [f for f in perimeters["features"] if f.get("id") in kept]},
                  "Périmètres vidéoprotection / patrouilles", "#c0392b")] if kept else []
     return figures.choropleth_map(df, geo.arrondissements_geojson(settings), "arrondissement", "cameras_in_service_per_1000",
-                                  "Caméras pour 1 000 hab.", name_col="name", style=settings.tile_source, height=360,
-                                  value_format=",.2f", outlines=outlines)
+                                  "Caméras pour 1 000 hab.", name_col="name", style=settings.tile_source, height=MAP_HEIGHT,
+                                  value_format=",.2f", outlines=outlines, view=city_view(settings, MAP_HEIGHT))
+
+
+# The camera map is a half card (~450 px × 360 px at 1024–1440 px): the default zoom, made for the 640 px maps,
+# showed only the centre of the city.
+MAP_HEIGHT = 360
+MAP_WIDTH_PX = 430
+
+
+def city_view(settings, height_px: int) -> tuple[dict, float]:  # noqa: ANN001
+    """(center, zoom) that shows the nine arrondissements whole in a map of ``height_px`` in a half card."""
+    from observatory.dashboard.action_plan.charts import fit_view
+    from observatory.dashboard.action_plan.context import city_bounds
+
+    return fit_view(city_bounds(settings), width_px=MAP_WIDTH_PX, height_px=height_px - 50)  # the legend takes the top
 
 
 # The declaration form (analysts) ------------------------------------------------------------------------------------

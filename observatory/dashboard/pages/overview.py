@@ -129,7 +129,9 @@ def kpis(query):  # noqa: ANN001, ANN201
     rate_text = labels.fmt_number(city["rate_per_1000"], 1) if pd.notna(city["rate_per_1000"]) else "non publié"
     whole_year = (r0["current_start"].month, r0["current_start"].day) == (1, 1)
     title = f"Faits {ref.year}" + ((" (depuis le 1er janvier)" if kind == "ytd" else "") if whole_year else f" (depuis le {labels.fmt_date(r0['current_start'])})")
-    test = "test quasi-Poisson (exact de Poisson sur petits effectifs), p < 0,05 après correction pour tests multiples"
+    # The test's name is the analyst's; an élu reads what « significative » means.
+    test = ("test quasi-Poisson (exact de Poisson sur petits effectifs), p < 0,05 après correction pour tests multiples"
+            if components.is_analyst_view() else "écart plus grand que les variations ordinaires d'une année à l'autre")
     return dbc.Row(
         [
             dbc.Col(components.kpi_card(title, total["current_text"], text, tone, hint=f"{period} par rapport au {previous}"), md=3),

@@ -120,7 +120,12 @@ def show(cellule_id, week):
     chosen = pd.Timestamp(week) if week and latest and week != latest[0]["value"] and week in {w["value"] for w in latest} else None
     res = current_watch(an, last_week=chosen)
     analyst, mc = components.is_analyst(), components.min_count()
-    note = f"Source : instantané {an.snapshot_id}. {METHOD_NOTE} Niveau de fausses alertes : {labels.fmt_number(100 * settings.veille_alpha, 1)} % par semaine."
+    # An analyst reads the snapshot id (to reproduce the watch); an élu reads the date of the data.
+    origin = f"instantané {an.snapshot_id}" if components.is_analyst_view() else labels.data_as_of(getattr(an, "snapshot", None))
+    method = f"{METHOD_NOTE} Niveau de fausses alertes : {labels.fmt_number(100 * settings.veille_alpha, 1)} % par semaine."
+    # An élu reads the source and the date; the model (binomiale négative, Bonferroni, EWMA) folds under « Méthode ».
+    note = f"Source : {origin}. {method}" if components.is_analyst_view() else [
+        f"Source : {origin}. ", html.Details([html.Summary("Méthode", className="d-inline"), " " + method], className="method-details d-inline")]
     if res.last_week is None:
         return dbc.Alert("Pas assez de données pour la veille.", color="info"), None, note
     alerts = res.alerts[[cell.follows(u, f) for u, f in zip(res.alerts["unit_id"], res.alerts["family"])]] if not res.alerts.empty else res.alerts
