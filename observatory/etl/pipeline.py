@@ -207,7 +207,7 @@ def _ingest_files(settings, files, profile, index, parent, ledger, prepared, spi
     keep, counts, replaced = deduplicate(batches, parent_rows, [p.keys_unique for p in prepared], [profile.within_file] * len(prepared))
     for i, (sub, locs) in subsets.items():
         p = prepared[i]
-        counts[i]["accepted"] += p.spill.num_rows - sub.num_rows
+        counts[i]["accepted"] += p.spill.num_rows - sub.num_rows  # rows no other row shares a key with: new
         apply_keep(p.spill, locs, keep[i])
         if p.report.unmapped_labels and not keep[i].all():
             dropped = _unmapped_counts(sub.filter(pa.array(~keep[i])))
