@@ -97,8 +97,8 @@ class Spill:
     files: list[Path] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
     hashes: list[np.ndarray] = field(default_factory=list)
-    # bucket key → [(chunk, record batch index, first row of the batch in its chunk)], chunks in file order
-    segments: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
+    # bucket key → [(chunk, record batch index, first row of the batch in its chunk, rows)], chunks in file order
+    segments: dict[int, list[tuple[int, int, int, int]]] = field(default_factory=dict)
     drop: dict[int, np.ndarray] = field(default_factory=dict)  # chunk → sorted positions not to publish (deduplication)
 
     @property
@@ -118,13 +118,13 @@ class Spill:
         with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema, options=pa.ipc.IpcWriteOptions(compression="lz4")) as out:
             for i, (lo, hi) in enumerate(zip(starts, ends)):
                 out.write_table(table.slice(int(lo), int(hi - lo)), max_chunksize=int(hi - lo))
-                self.segments.setdefault(int(keys[lo]), []).append((c, i, int(lo)))
+                self.segments.setdefault(int(keys[lo]), []).append((c, i, int(lo), int(hi - lo)))
         self.files.append(path)
         self.rows.append(table.num_rows)
         self.hashes.append(key_hashes(table[S.INCIDENT_KEY]) if table.num_rows else np.array([], np.uint64))
 
     def _reader(self, c: int) -> pa.ipc.RecordBatchFileReader:
-        return pa.ipc.open_file(pa.memory_map(str(self.files[c])))
+        return pa.ipc.open_file(pa.memory_map(str(self.files[c])))  # opening reads the footer only
 
     def chunk_table(self, c: int) -> pa.Table:
         return self._reader(c).read_all()
@@ -143,7 +143,7 @@ class Spill:
 
     def bucket_rows(self, key: int) -> Iterator[pa.Table]:
         """The published rows of one bucket, chunk after chunk."""
-        for c, i, lo in self.segments.get(key, []):
+        for c, i, lo, _ in self.segments.get(key, []):
             batch = self._reader(c).get_batch(i)
             mask = self.kept(c, lo, batch.num_rows)
             t = pa.Table.from_batches([batch])
@@ -151,8 +151,7 @@ class Spill:
 
     def kept_count(self, key: int) -> int:
         n = 0
-        for c, i, lo in self.segments.get(key, []):
-            size = self._reader(c).get_batch(i).num_rows
+        for c, _, lo, size in self.segments.get(key, []):
             mask = self.kept(c, lo, size)
             n += size if mask is None else int(mask.sum())
         return n
