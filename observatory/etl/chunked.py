@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -100,6 +101,8 @@ class Spill:
     # bucket key → [(chunk, record batch index, first row of the batch in its chunk, rows)], chunks in file order
     segments: dict[int, list[tuple[int, int, int, int]]] = field(default_factory=dict)
     drop: dict[int, np.ndarray] = field(default_factory=dict)  # chunk → sorted positions not to publish (deduplication)
+    _readers: dict = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def num_rows(self) -> int:
@@ -124,7 +127,13 @@ class Spill:
         self.hashes.append(key_hashes(table[S.INCIDENT_KEY]) if table.num_rows else np.array([], np.uint64))
 
     def _reader(self, c: int) -> pa.ipc.RecordBatchFileReader:
-        return pa.ipc.open_file(pa.memory_map(str(self.files[c])))  # opening reads the footer only
+        # Opened once per chunk: opening parses the footer and the 27-column schema (measured: a fifth of the
+        # publish when done per segment).
+        with self._lock:
+            reader = self._readers.get(c)
+            if reader is None:
+                reader = self._readers[c] = pa.ipc.open_file(pa.memory_map(str(self.files[c])))
+        return reader
 
     def chunk_table(self, c: int) -> pa.Table:
         return self._reader(c).read_all()
@@ -157,6 +166,7 @@ class Spill:
         return n
 
     def close(self) -> None:
+        self._readers.clear()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
