@@ -119,6 +119,7 @@ class Analytics:
         self._weights: dict[float, object] = {}
         self._study_weights: OrderedDict = OrderedDict()  # (band, study cells) → weights among them (small LRU)
         self._grid_index: pd.Index | None = None
+        self._populations: pd.DataFrame | None = None
         self.con = duckdb.connect(":memory:")
         self._open(files)
 
@@ -229,6 +230,19 @@ class Analytics:
                 self._grid = pd.DataFrame({"cell_id": g["cell_id"].astype(str).to_numpy(), "arrondissement": g["arrondissement"].to_numpy(),
                                            "share_in_city": g["share_in_city"].to_numpy(), "x": c.x.to_numpy(), "y": c.y.to_numpy()})
             return self._grid
+
+    def arrondissement_populations(self) -> pd.DataFrame:
+        """``arrondissement``, ``population``, ``vintage`` of the territory (a copy of a cached frame: selecting
+        three columns of the GeoDataFrame cost ~1.5 ms per map)."""
+        with self._lock:
+            if self._populations is None:
+                arr = self.territory.arrondissements
+                self._populations = pd.DataFrame(arr[["code", "population", "vintage"]]).rename(columns={"code": "arrondissement"})
+            return self._populations.copy()
+
+    def territory_vintage(self) -> int:
+        """The year of the legal populations."""
+        return int(self.arrondissement_populations()["vintage"].iloc[0])
 
     def grid_index(self) -> pd.Index:
         """The grid's cell ids as an index (cached): position of a cell id in :meth:`grid`."""
