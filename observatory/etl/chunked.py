@@ -132,7 +132,9 @@ class Spill:
         with self._lock:
             reader = self._readers.get(c)
             if reader is None:
-                reader = self._readers[c] = pa.ipc.open_file(pa.memory_map(str(self.files[c])))
+                # A plain file, not a memory map: mapped pages once read stay in the process's resident size
+                # (1e8 rows: a peak of 15 GB, mostly clean spill pages); read batches are freed after use.
+                reader = self._readers[c] = pa.ipc.open_file(pa.OSFile(str(self.files[c])))
         return reader
 
     def chunk_table(self, c: int) -> pa.Table:
