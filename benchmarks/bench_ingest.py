@@ -92,6 +92,25 @@ def generate(path: Path, n: int, seed: int = 7, chunk: int = 200_000) -> None:
             done += k
 
 
+def replicate(path: Path, source: Path, copies: int) -> None:
+    """``copies`` (≤ 10) copies of ``source`` (a generated extract) with distinct ids (``PN…`` becomes ``P0…``,
+    ``P1…``): 1e8 rows in a few minutes of disk writing instead of an hour of generation."""
+    assert copies <= 10
+    with open(path, "wb") as out:
+        for k in range(copies):
+            tag = f"P{k}".encode()
+            with open(source, "rb") as fh:
+                header = fh.readline()
+                if k == 0:
+                    out.write(header)
+                while True:
+                    block = fh.read(64 << 20)
+                    if not block:
+                        break
+                    block = b"\r\n" + block + fh.readline()  # whole lines; every line starts after a CRLF
+                    out.write(block.replace(b"\r\nPN", b"\r\n" + tag)[2:])
+
+
 def _floor(path: str, out: str) -> dict:
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
@@ -181,6 +200,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="rounds per size (floor, ingest, canon alternating); 1 at 1e7 unless --repeat-large")
     parser.add_argument("--repeat-large", type=int, default=1, help="rounds at 5e6 rows and more")
     parser.add_argument("--json", type=Path, default=None, help="write every run to this file (for run_all.py)")
+    parser.add_argument("--ingest-only", action="store_true",
+                        help="run the ingest step only (1e8: the floors read the whole file into memory, ~35 GB, and cannot run)")
     args = parser.parse_args()
     import os
     import statistics
@@ -198,6 +219,13 @@ def main() -> None:
         for size in args.sizes:
             n = int(float(size))
             csv_path = base / f"pn_faits_{n}_20260101.csv"
+            if not csv_path.exists() and n > 10_000_000 and n % 10_000_000 == 0:
+                t = time.perf_counter()
+                source = base / "pn_faits_10000000_20260101.csv"
+                if not source.exists():
+                    generate(source, 10_000_000)
+                replicate(csv_path, source, n // 10_000_000)
+                print(f"replicated {n:,} rows ({csv_path.stat().st_size / 1e6:,.0f} MB) in {time.perf_counter() - t:.1f} s", flush=True)
             if not csv_path.exists():
                 t = time.perf_counter()
                 generate(csv_path, n)
@@ -207,17 +235,24 @@ def main() -> None:
             before = load_text()
             for _ in range(reps):
                 # Alternate the steps so all see the same background load; keep each one's best run.
-                runs = {"floor": _child("floor", str(csv_path), str(base / f"floor_{n}.parquet")),
-                        "typed": _child("typed", str(csv_path), str(base / f"typed_{n}.parquet"))}
+                runs = {} if args.ingest_only else {"floor": _child("floor", str(csv_path), str(base / f"floor_{n}.parquet")),
+                                                    "typed": _child("typed", str(csv_path), str(base / f"typed_{n}.parquet"))}
                 data_dir = base / f"data_{n}"
                 if data_dir.exists():
                     shutil.rmtree(data_dir)
                 runs["ingest"] = _child("ingest", str(csv_path), str(data_dir))
+                if args.ingest_only:
+                    r = runs["ingest"]
+                    print(f"{n:>11,} | ingest | {r['total_s']:.1f} s | {n / r['total_s']:,.0f} rows/s | CPU {r['cpu_s']:.1f} s | peak {r['peak_mb']:,.0f} MB | "
+                          f"stages {json.dumps({k: round(v, 1) for k, v in r['stages'].items()})} | {before} before, {load_text()} after", flush=True)
+                    continue
                 runs["canon"] = _child("canon", str(csv_path), str(data_dir), str(base / f"canon_{n}.parquet"))
                 for k, r in runs.items():
                     if k not in best or r["total_s"] < best[k]["total_s"]:
                         best[k] = r
                 all_runs.setdefault(n, []).append(runs)
+            if args.ingest_only:
+                continue
             loads[n] = (before, load_text())
             rows_out.append((n, best))
             ing = best["ingest"]

@@ -42,6 +42,7 @@ class Settings:
     grid_size_m: int = field(default=200, metadata={"doc": "side of the hot-spot grid cells, metres (Lambert-93)"})
     territory_tolerance_m: float = field(default=500.0, metadata={"doc": "points farther than this outside the city are quarantined"})
     quarantine_max_share: float = field(default=0.05, metadata={"doc": "a file with a larger share of quarantined rows is refused"})
+    ingest_chunk_mb: float = field(default=256.0, metadata={"doc": "CSV extracts larger than this (MB) are ingested in chunks of about this size, so memory stays bounded whatever the file size"})
     keep_snapshots: int = field(default=10, metadata={"doc": "number of published snapshots kept on disk"})
     tile_source: str = field(default="white-bg", metadata={"doc": "MapLibre basemap style; 'white-bg' sends no request off the machine, e.g. 'carto-positron' online"})
     download_timeout_s: float = field(default=8.0, metadata={"doc": "timeout of official downloads, seconds"})
@@ -179,6 +180,8 @@ def get_settings(root: Path | None = None, env: Mapping[str, str] | None = None,
         raise SettingsError("survey_min_n must be at least 1 and survey_max_cv positive")
     if not 0 < settings.veille_alpha < 1:
         raise SettingsError("veille_alpha must be between 0 and 1 (exclusive)")
+    if settings.ingest_chunk_mb <= 0:
+        raise SettingsError("ingest_chunk_mb must be positive")
     if settings.grid_size_m <= 0:
         raise SettingsError("grid_size_m must be positive")
     return settings

@@ -327,6 +327,41 @@ class SnapshotWriter:
         self.files.append({"path": rel.as_posix(), "year": int(year), "rows": table.num_rows, "sha256": sha256_file(path)})
         checkpoint("year_synced")
 
+    def write_year_stream(self, year: int, tables: Iterator[pa.Table]) -> None:
+        """Write one year partition from pieces already in time order, one after the other (memory: a piece and
+        one row group), with the same row groups and writer settings as :meth:`write_year`."""
+        rel = Path("incidents") / f"year={year}" / "part-0.parquet"
+        path = self.tmp / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rows = 0
+        pending: list[pa.Table] = []
+        held = 0
+        with pq.ParquetWriter(path, INCIDENT_SCHEMA, compression="zstd", compression_level=ZSTD_LEVEL, use_dictionary=DICTIONARY_COLUMNS,
+                              write_statistics=STATISTICS_COLUMNS, use_byte_stream_split=BYTE_STREAM_SPLIT_COLUMNS) as out:
+            for piece in tables:
+                if piece.num_rows == 0:
+                    continue
+                pending.append(piece.cast(INCIDENT_SCHEMA))
+                held += piece.num_rows
+                if held >= ROW_GROUP_SIZE:
+                    # Whole row groups only, so the groups fall where write_year puts them; the rest waits.
+                    whole = held - held % ROW_GROUP_SIZE
+                    table = pa.concat_tables(pending)
+                    out.write_table(table.slice(0, whole), row_group_size=ROW_GROUP_SIZE)
+                    rows += whole
+                    pending = [table.slice(whole)] if held > whole else []
+                    held -= whole
+            if held:
+                out.write_table(pa.concat_tables(pending), row_group_size=ROW_GROUP_SIZE)
+                rows += held
+        if rows == 0:  # every row of the year was replaced: no partition, as write_years does
+            path.unlink()
+            return
+        checkpoint("year_written")
+        _fsync_file(path)
+        self.files.append({"path": rel.as_posix(), "year": int(year), "rows": rows, "sha256": sha256_file(path)})
+        checkpoint("year_synced")
+
     def write_years(self, parts: list[tuple[int, Any]], presorted: bool = False, workers: int = 2) -> None:
         """Write several year partitions, ``workers`` at a time (pyarrow releases the GIL while encoding).
 

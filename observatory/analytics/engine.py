@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable
 from zoneinfo import ZoneInfo
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from observatory import schema
@@ -116,6 +117,9 @@ class Analytics:
         self._grid: pd.DataFrame | None = None
         self._ranges: dict[Filters, tuple[date | None, date | None]] = {}
         self._weights: dict[float, object] = {}
+        self._study_weights: OrderedDict = OrderedDict()  # (band, study cells) → weights among them (small LRU)
+        self._grid_index: pd.Index | None = None
+        self._populations: pd.DataFrame | None = None
         self.con = duckdb.connect(":memory:")
         self._open(files)
 
@@ -226,6 +230,43 @@ class Analytics:
                 self._grid = pd.DataFrame({"cell_id": g["cell_id"].astype(str).to_numpy(), "arrondissement": g["arrondissement"].to_numpy(),
                                            "share_in_city": g["share_in_city"].to_numpy(), "x": c.x.to_numpy(), "y": c.y.to_numpy()})
             return self._grid
+
+    def arrondissement_populations(self) -> pd.DataFrame:
+        """``arrondissement``, ``population``, ``vintage`` of the territory (a copy of a cached frame: selecting
+        three columns of the GeoDataFrame cost ~1.5 ms per map)."""
+        with self._lock:
+            if self._populations is None:
+                arr = self.territory.arrondissements
+                self._populations = pd.DataFrame(arr[["code", "population", "vintage"]]).rename(columns={"code": "arrondissement"})
+            return self._populations.copy()
+
+    def territory_vintage(self) -> int:
+        """The year of the legal populations."""
+        return int(self.arrondissement_populations()["vintage"].iloc[0])
+
+    def grid_index(self) -> pd.Index:
+        """The grid's cell ids as an index (cached): position of a cell id in :meth:`grid`."""
+        grid = self.grid()
+        with self._lock:
+            if self._grid_index is None:
+                self._grid_index = pd.Index(grid["cell_id"])
+            return self._grid_index
+
+    def study_weights(self, band_m: float, idx: np.ndarray):
+        """:meth:`weights` restricted to the cells ``idx`` of the grid (rows and columns), cached per study area:
+        slicing the sparse matrix both ways costs more than the Gi* statistics themselves."""
+        key = (band_m, len(idx), hashlib.blake2b(np.ascontiguousarray(idx, dtype=np.int64).tobytes(), digest_size=16).digest())
+        with self._lock:
+            w = self._study_weights.get(key)
+            if w is not None:
+                self._study_weights.move_to_end(key)
+                return w
+        w = self.weights(band_m)[idx][:, idx]
+        with self._lock:
+            self._study_weights[key] = w
+            while len(self._study_weights) > 32:
+                self._study_weights.popitem(last=False)
+        return w
 
     def weights(self, band_m: float):
         """Binary distance-band weights over the city grid's centres (cached per band)."""

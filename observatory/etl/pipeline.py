@@ -28,6 +28,7 @@ from observatory.etl.places import territory_index
 from observatory.territory import TerritoryError, load_territory
 from observatory.etl.dedup import _parent_rows_for, _parent_source_keys, deduplicate
 from observatory.etl.partitions import _year_table, constant_columns
+from observatory.etl.spilled import apply_keep, candidate_rows, publish_years
 from observatory.etl.prepare import (  # noqa: F401 - extraction_date, _fix_hint, _reason_key: part of this module's API for tests
     FileReport, Prepared, Progress, _fix_hint, _fr_date, _reason_key, _refusal_for_share, _short, _unmapped_counts, extraction_date, prepare_file,
 )
@@ -109,7 +110,6 @@ def ingest(settings: Settings, files: list[Path], source: str, progress: Progres
 
 
 def _ingest_locked(settings, files, profile, territory, progress, now, result, t0, reprocess=False) -> IngestResult:
-    timings = result.timings
     index = territory_index(territory)
     parent = store.current_snapshot(settings)
     result.parent_id = parent.id if parent else None
@@ -120,6 +120,16 @@ def _ingest_locked(settings, files, profile, territory, progress, now, result, t
         if not e.get("refused"):
             ledger[(e.get("sha256"), e.get("source"))] = e
     prepared: list[Prepared] = []
+    spills = []  # large files' candidates on disk, removed whatever happens
+    try:
+        return _ingest_files(settings, files, profile, index, parent, ledger, prepared, spills, progress, now, result, t0, reprocess)
+    finally:
+        for sp in spills:
+            sp.close()
+
+
+def _ingest_files(settings, files, profile, index, parent, ledger, prepared, spills, progress, now, result, t0, reprocess) -> IngestResult:
+    timings = result.timings
     seen: set[str] = set()
     t = _time.perf_counter()
 
@@ -136,6 +146,8 @@ def _ingest_locked(settings, files, profile, territory, progress, now, result, t
         report = FileReport(path=path)
         try:
             prep = prepare_file(path, profile, settings, index, now, progress, skip)
+            if prep.spill is not None:
+                spills.append(prep.spill)
             report = prep.report
             if not report.skipped and (report.sha256, profile.name) in ledger:
                 e = ledger[(report.sha256, profile.name)]
@@ -181,8 +193,10 @@ def _ingest_locked(settings, files, profile, territory, progress, now, result, t
     # Deduplicate, oldest extraction first, so that the latest extraction wins whatever the argument order.
     t = _time.perf_counter()
     prepared.sort(key=lambda p: (p.report.extracted_at, p.report.source_file))
-    batches = [p.incidents for p in prepared]
     parent_keys = _parent_source_keys(parent, profile.name)
+    # A file prepared in chunks takes part through its candidates only (rows whose key may repeat).
+    subsets = candidate_rows(prepared, parent_keys) if any(p.spill is not None for p in prepared) else {}
+    batches = [subsets[i][0] if i in subsets else p.incidents for i, p in enumerate(prepared)]
     if parent_keys.num_rows:
         new_keys = pa.chunked_array([c for b in batches for c in b[S.INCIDENT_KEY].chunks], type=pa.string()).combine_chunks()
         colliding = pc.filter(parent_keys, pc.is_in(parent_keys[S.INCIDENT_KEY], value_set=new_keys))
@@ -191,14 +205,22 @@ def _ingest_locked(settings, files, profile, territory, progress, now, result, t
     coll_years = set(colliding[S.YEAR].to_pylist())
     parent_rows = _parent_rows_for(parent, colliding[S.INCIDENT_KEY].combine_chunks() if colliding.num_rows else pa.array([], pa.string()), coll_years)
     keep, counts, replaced = deduplicate(batches, parent_rows, [p.keys_unique for p in prepared], [profile.within_file] * len(prepared))
+    for i, (sub, locs) in subsets.items():
+        p = prepared[i]
+        counts[i]["accepted"] += p.spill.num_rows - sub.num_rows  # rows no other row shares a key with: new
+        apply_keep(p.spill, locs, keep[i])
+        if p.report.unmapped_labels and not keep[i].all():
+            dropped = _unmapped_counts(sub.filter(pa.array(~keep[i])))
+            left = {k: v - dropped.get(k, 0) for k, v in p.report.unmapped_labels.items() if v - dropped.get(k, 0) > 0}
+            p.report.unmapped_labels = dict(sorted(left.items(), key=lambda kv: (-kv[1], kv[0])))
     for p, c in zip(prepared, counts):
         p.report.accepted, p.report.duplicates, p.report.revisions = c["accepted"], c["duplicates"], c["revisions"]
         p.report.notes.extend(c.get("notes", []))
         assert p.report.balanced, p.report.as_dict()
     for p, k in zip(prepared, keep):
-        if p.report.unmapped_labels and not k.all():
+        if p.spill is None and p.report.unmapped_labels and not k.all():
             p.report.unmapped_labels = _unmapped_counts(p.incidents.filter(pa.array(k)))  # duplicates are not counted again
-    new_rows = pa.concat_tables([b if k.all() else b.filter(pa.array(k)) for b, k in zip(batches, keep)])
+    new_rows = pa.concat_tables([b if k.all() else b.filter(pa.array(k)) for b, k in zip(batches, keep)]) if not subsets else None
     timings["deduplicate_s"] = _time.perf_counter() - t
     # Even when every row was a duplicate a snapshot is published: its ledger records the files, so that a
     # re-run says "nothing to do" instead of counting them again.
@@ -215,29 +237,10 @@ def _ingest_locked(settings, files, profile, territory, progress, now, result, t
     _checkpoint("writer_created")
     replaced_arr = pa.array(sorted(replaced), type=pa.string())
     replaced_years = set(pc.filter(colliding[S.YEAR], pc.is_in(colliding[S.INCIDENT_KEY], value_set=replaced_arr)).to_pylist()) if replaced else set()
-    new_years = set(pc.unique(new_rows[S.YEAR]).to_pylist()) if new_rows.num_rows else set()
-    affected = new_years | replaced_years
-    parent_files = {f["year"]: f for f in (parent.manifest.get("files", []) if parent else [])}
-    # One argsort of the new rows by time; year is a function of occurred_at, so each year is a contiguous run
-    # of the permutation. When the rows are already in time order (prepare_file sorts each file) every year is a
-    # zero-copy slice; otherwise the (string-heavy) take is done per year inside the writer threads, in parallel.
-    ts = new_rows[S.OCCURRED_AT].cast(pa.int64()).to_numpy() if new_rows.num_rows else np.array([], dtype=np.int64)
-    in_order = bool((np.diff(ts) >= 0).all()) if len(ts) > 1 else True
-    order = np.arange(len(ts)) if in_order else np.argsort(ts, kind="stable")
-    years_np = new_rows[S.YEAR].to_numpy()[order] if new_rows.num_rows else np.array([], dtype=np.int16)
-    constant = constant_columns(new_rows) if not in_order else frozenset()
-    to_write: list[tuple[int, Callable[[], pa.Table]]] = []
-    for year in sorted(set(parent_files) | affected):
-        if year not in affected:
-            writer.link_year(parent_files[year])
-            _checkpoint(f"link_{year}")
-            continue
-        lo, hi = np.searchsorted(years_np, year, side="left"), np.searchsorted(years_np, year, side="right")
-        idx = slice(int(lo), int(hi)) if in_order else order[lo:hi]
-        parent_path = parent.path / parent_files[year]["path"] if year in parent_files else None
-        to_write.append((year, partial(_year_table, new_rows, idx, parent_path, replaced_arr if replaced else None, constant)))
-    # Parquet encoding releases the GIL: two partitions at a time use both cores of a small server.
-    writer.write_years(to_write, presorted=True)
+    if subsets:
+        publish_years(writer, prepared, keep, parent, replaced_arr if replaced else None, replaced_years)
+    else:
+        _publish_years(writer, new_rows, parent, replaced_arr, replaced, replaced_years)
     _checkpoint("years_written")
     writer.carry_quarantine()
     for p in prepared:
@@ -262,13 +265,40 @@ def _ingest_locked(settings, files, profile, territory, progress, now, result, t
     return result
 
 
+def _publish_years(writer: store.SnapshotWriter, new_rows: pa.Table, parent, replaced_arr: pa.Array, replaced: set[str], replaced_years: set[int]) -> None:
+    """Year partitions of the new snapshot when every file was prepared at once (new rows in memory)."""
+    new_years = set(pc.unique(new_rows[S.YEAR]).to_pylist()) if new_rows.num_rows else set()
+    affected = new_years | replaced_years
+    parent_files = {f["year"]: f for f in (parent.manifest.get("files", []) if parent else [])}
+    # One argsort of the new rows by time; year is a function of occurred_at, so each year is a contiguous run
+    # of the permutation. When the rows are already in time order (prepare_file sorts each file) every year is a
+    # zero-copy slice; otherwise the (string-heavy) take is done per year inside the writer threads, in parallel.
+    ts = new_rows[S.OCCURRED_AT].cast(pa.int64()).to_numpy() if new_rows.num_rows else np.array([], dtype=np.int64)
+    in_order = bool((np.diff(ts) >= 0).all()) if len(ts) > 1 else True
+    order = np.arange(len(ts)) if in_order else np.argsort(ts, kind="stable")
+    years_np = new_rows[S.YEAR].to_numpy()[order] if new_rows.num_rows else np.array([], dtype=np.int16)
+    constant = constant_columns(new_rows) if not in_order else frozenset()
+    to_write: list[tuple[int, Callable[[], pa.Table]]] = []
+    for year in sorted(set(parent_files) | affected):
+        if year not in affected:
+            writer.link_year(parent_files[year])
+            _checkpoint(f"link_{year}")
+            continue
+        lo, hi = np.searchsorted(years_np, year, side="left"), np.searchsorted(years_np, year, side="right")
+        idx = slice(int(lo), int(hi)) if in_order else order[lo:hi]
+        parent_path = parent.path / parent_files[year]["path"] if year in parent_files else None
+        to_write.append((year, partial(_year_table, new_rows, idx, parent_path, replaced_arr if replaced else None, constant)))
+    # Parquet encoding releases the GIL: two partitions at a time use both cores of a small server.
+    writer.write_years(to_write, presorted=True)
+
+
 def check_file(settings: Settings, profile_name: str | Path, path: Path, preview_rows: int = 10) -> tuple[Prepared | None, str | None, pd.DataFrame]:
     """What ``ingest`` would do with one file, without publishing: (prepared, refusal message, preview)."""
     profile = load_profile(settings, profile_name)
     index = territory_index(load_territory(settings))
     now = datetime.now(timezone.utc)
     try:
-        prep = prepare_file(Path(path), profile, settings, index, now)
+        prep = prepare_file(Path(path), profile, settings, index, now, chunks=False)
     except InputError as exc:
         return None, f"{Path(path).name} : {exc}", pd.DataFrame()
     preview = prep.incidents.slice(0, preview_rows).to_pandas() if prep.incidents is not None else pd.DataFrame()

@@ -85,6 +85,7 @@ class Prepared:
     quarantine: pa.Table | None = None
     raw_preview: pd.DataFrame | None = None
     keys_unique: bool = False  # no key repeats among the file's rows (quarantined ones included): known unique
+    spill: object | None = None  # a large file's candidates on disk (observatory.etl.chunked.Spill); incidents is then None
 
 
 def _fr_date(iso: str | None) -> str:
@@ -210,8 +211,11 @@ def _reason_key(reason: str) -> str:
 
 
 def prepare_file(path: Path, profile: Profile, settings: Settings, index: TerritoryIndex, now: datetime, progress: Progress | None = None,
-                 skip: Callable[[str], str | None] | None = None) -> Prepared:
-    """read → map → validate → locate for one file; raises InputError when the file must be refused."""
+                 skip: Callable[[str], str | None] | None = None, chunks: bool = True) -> Prepared:
+    """read → map → validate → locate for one file; raises InputError when the file must be refused.
+
+    A CSV larger than ``settings.ingest_chunk_mb`` is prepared in chunks (``chunks`` False: never) and its
+    candidates are kept on disk (``Prepared.spill``) instead of in ``Prepared.incidents``."""
     report = FileReport(path=path, profile_digest=profile.digest)
     if not path.exists():
         raise InputError("fichier introuvable")
@@ -237,11 +241,31 @@ def prepare_file(path: Path, profile: Profile, settings: Settings, index: Territ
     prefix = _id_prefix(path, profile)
     if progress:
         progress(f"lecture et contrôle de {path.name}", 0, 0)
+    if chunks and profile.format == "csv" and scan.size > settings.ingest_chunk_mb * (1 << 20) and chunkable(profile):
+        from observatory.etl.chunked import prepare_chunked
+
+        prepared = prepare_chunked(path, profile, settings, index, now, scan, report, prefix, progress)
+        if prepared is not None:
+            return prepared
+        # None: the streaming reader met what only the one-shot reader handles (a decoding error to name, a
+        # line longer than a chunk): read the file at once, as for a small one.
     raw = read_file(path, profile, scan)
     report.encoding = raw.encoding
     report.notes.extend(raw.notes)
     report.rows_read = raw.rows_read
-    batch_id = scan.sha256[:12]
+    return prepare_rows(raw, path, profile, settings, index, now, report, prefix, scan.sha256[:12])
+
+
+def chunkable(profile: Profile) -> bool:
+    """Whether a file of this partner can be prepared chunk by chunk: its ids must not depend on other rows
+    (``number_identical_rows`` numbers repeats across the whole file)."""
+    return not profile.number_identical_rows
+
+
+def prepare_rows(raw: RawTable, path: Path, profile: Profile, settings: Settings, index: TerritoryIndex, now: datetime, report: FileReport,
+                 prefix: str, batch_id: str, check_keys: bool = True) -> Prepared:
+    """map → validate → locate the rows of ``raw`` (a whole file, or one chunk of a large one) into ``report``."""
+    ext = report.extracted_at
     # Projecting the coordinates (pyproj) and placing them (shapely: arrondissement, zones; Arrow: grid ids) need
     # only the coordinates; putting the rows in time order and mapping the fields (Arrow kernels) need the other
     # columns; all release the GIL: a worker thread does the first, the main thread the second, having checked the
@@ -259,7 +283,7 @@ def prepare_file(path: Path, profile: Profile, settings: Settings, index: Territ
             order_box.set_result(order)  # always set: the worker waits for it
         # Before the mapped copies exist: its hash table then adds to the read table only (at 1e7 rows the
         # check after mapping was the ingest's peak of memory, ~0.5 GB above the rest).
-        keys_unique = _keys_unique(normalised_ids(original.table, profile)) if profile.id_column else False
+        keys_unique = _keys_unique(normalised_ids(original.table, profile)) if profile.id_column and check_keys else False
         if order is not None:
             raw = _permuted(raw, order, _mapped_columns(profile, raw.table.column_names))
         mapped = map_rows(raw.table, profile, id_prefix=prefix, extracted_at=ext.astimezone(timezone.utc).replace(tzinfo=None), now=now.astimezone(timezone.utc).replace(tzinfo=None))

@@ -245,7 +245,49 @@ def _find_header(rows: list[list[str]], profile: Profile) -> int | None:
     return None
 
 
+@dataclass
+class CsvLayout:
+    """What the first lines of a CSV say: its encoding, header line and column names (checked against the profile)."""
+
+    encoding: str
+    notes: list[str]
+    header_line: int
+    names: list[str]
+
+
 def read_csv(path: Path, profile: Profile, scan: FileScan) -> RawTable:
+    layout = csv_layout(path, profile, scan)
+    encoding, notes, header_line, names = layout.encoding, layout.notes, layout.header_line, layout.names
+    try:
+        table, malformed, numbered = _pyarrow_read(path, profile, encoding, header_line, names, use_threads=True)
+    except _DecodeFailure as exc:
+        # Now find the exact line and byte (or switch to the declared fallback); InputError if neither.
+        strict = scan_file(path, profile.encoding, strict=True)
+        encoding, notes = choose_encoding(path, profile, strict)
+        if encoding == profile.encoding:
+            raise InputError(f"lecture CSV impossible : {exc}") from None
+        table, malformed, numbered = _pyarrow_read(path, profile, encoding, header_line, names, use_threads=True)
+    if malformed and not numbered:
+        # Parallel reading does not know line numbers of malformed rows; read again in one thread to name them.
+        table, malformed, numbered = _pyarrow_read(path, profile, encoding, header_line, names, use_threads=False)
+    first = header_line + 1
+    total = table.num_rows + len(malformed)
+    all_lines = np.arange(first, first + total, dtype=np.int64)
+    if malformed:
+        bad = np.array([m["row"] for m in malformed], dtype=np.int64)
+        lines = np.setdiff1d(all_lines, bad, assume_unique=True) if total else all_lines
+        if len(lines) != table.num_rows:  # quoted newlines shift physical lines: fall back to positions
+            lines = all_lines[: table.num_rows]
+    else:
+        lines = all_lines
+    table, lines, blank = _drop_blank_rows(table, lines)
+    if blank:
+        notes.append(f"{blank} ligne(s) vide(s) ignorée(s)")
+    return RawTable(table, lines, malformed, names, header_line, encoding, notes)
+
+
+def csv_layout(path: Path, profile: Profile, scan: FileScan) -> CsvLayout:
+    """Check the file and its first lines (encoding, header, required columns); InputError when refused."""
     if scan.size == 0:
         raise InputError("fichier vide (0 octet) : l'export a-t-il échoué ?")
     if scan.has_nul:
@@ -285,34 +327,7 @@ def read_csv(path: Path, profile: Profile, scan: FileScan) -> RawTable:
     if any(c not in header for c in profile.required_columns):
         hint = _delimiter_hint(head_lines[header_line - 1], profile) or _header_hint(head_rows, profile, header_line)
         raise InputError(missing_columns_message(header, profile, header_line, hint))
-    names = _unique_names(header)
-
-    try:
-        table, malformed, numbered = _pyarrow_read(path, profile, encoding, header_line, names, use_threads=True)
-    except _DecodeFailure as exc:
-        # Now find the exact line and byte (or switch to the declared fallback); InputError if neither.
-        strict = scan_file(path, profile.encoding, strict=True)
-        encoding, notes = choose_encoding(path, profile, strict)
-        if encoding == profile.encoding:
-            raise InputError(f"lecture CSV impossible : {exc}") from None
-        table, malformed, numbered = _pyarrow_read(path, profile, encoding, header_line, names, use_threads=True)
-    if malformed and not numbered:
-        # Parallel reading does not know line numbers of malformed rows; read again in one thread to name them.
-        table, malformed, numbered = _pyarrow_read(path, profile, encoding, header_line, names, use_threads=False)
-    first = header_line + 1
-    total = table.num_rows + len(malformed)
-    all_lines = np.arange(first, first + total, dtype=np.int64)
-    if malformed:
-        bad = np.array([m["row"] for m in malformed], dtype=np.int64)
-        lines = np.setdiff1d(all_lines, bad, assume_unique=True) if total else all_lines
-        if len(lines) != table.num_rows:  # quoted newlines shift physical lines: fall back to positions
-            lines = all_lines[: table.num_rows]
-    else:
-        lines = all_lines
-    table, lines, blank = _drop_blank_rows(table, lines)
-    if blank:
-        notes.append(f"{blank} ligne(s) vide(s) ignorée(s)")
-    return RawTable(table, lines, malformed, names, header_line, encoding, notes)
+    return CsvLayout(encoding, notes, header_line, _unique_names(header))
 
 
 def _unique_names(header: list[str]) -> list[str]:
