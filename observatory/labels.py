@@ -276,4 +276,6 @@ def data_as_of(source) -> str:  # noqa: ANN001 - a moment, or an object with cre
         if hasattr(source, attr):
             moment = getattr(source, attr)
             break
-    return f"données arrêtées au {fmt_day(moment)}" if moment else "données de l'observatoire"
+    if not isinstance(moment, (date, datetime, str)) or not moment:
+        return "données de l'observatoire"  # a snapshot without a date (tests, hand-built stores): never its repr
+    return f"données arrêtées au {fmt_day(moment)}"

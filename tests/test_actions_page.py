@@ -213,13 +213,17 @@ def test_evaluation_table_puts_the_verdict_first_and_hides_small_counts_from_elu
     assert first[0] == "A1Caméras"
     assert "(<\u00a05 faits avant, <\u00a05 après dans le périmètre)" in first[1] and "3 faits" not in first[1]
     assert first[3] == "<\u00a05 → <\u00a05" and first[4] == "40 → 41"
-    assert headers[6].startswith("Périmètre vs témoin : différence de différences") and headers[7].startswith("Bilan net, zone tampon comprise : WDD")
+    # Élus read the verdict in plain French: the two tests' own columns are the analyst's.
+    assert not any("différence de différences" in h or "WDD" in h for h in headers)
+    analyst_table = page.evaluation_table(ev, analyst=True, min_count=5)
+    analyst_headers = [th.children for th in analyst_table.children.children[0].children.children]
+    assert analyst_headers[6].startswith("Périmètre vs témoin : différence de différences") and analyst_headers[7].startswith("Bilan net, zone tampon comprise : WDD")
     # "No conclusion" overrides both tests: no figure beside it to contradict it (or to give masked counts back).
-    assert first[6] == first[7] == "–"
+    assert _cells(analyst_table)[0][6] == _cells(analyst_table)[0][7] == "–"
     tested = _cells(page.evaluation_table(pd.DataFrame([_eval_row(verdict_code="no_effect", verdict="Pas d'évolution significative : …")]), analyst=True, min_count=5))[0]
     assert tested[6] == "−35\u00a0%[−90\u00a0% ; +290\u00a0%]p = 0,640"
     assert tested[7] == "−1,5[−9,7 ; +6,7]p = 0,720"
-    assert second[2] == "début 01/03/2026" and second[3:] == ["–"] * 5
+    assert second[2] == "début 01/03/2026" and second[3:] == ["–"] * (len(headers) - 3)
     analyst_cells = _cells(page.evaluation_table(ev, analyst=True, min_count=5))
     assert "(3 faits avant, 2 après" in analyst_cells[0][1] and analyst_cells[0][3] == "3 → 2"
     # Long text wraps (the house table style keeps cells on one line): the verdict cell says so inline.

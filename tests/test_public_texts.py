@@ -40,6 +40,8 @@ def test_times_read_by_users_are_paris_time():
     assert labels.fmt_datetime(datetime(2026, 7, 1, 12, 0, tzinfo=timezone.utc)) == "01/07/2026 14:00"  # summer time
     assert labels.data_as_of(moment) == "données arrêtées au 05/12/2026"
     assert labels.data_as_of(datetime(2026, 12, 31, 23, 30, tzinfo=timezone.utc)) == "données arrêtées au 01/01/2027"
+    # A snapshot object without a date (hand-built stores) reads as the observatory's data, never as its repr.
+    assert labels.data_as_of(object()) == labels.data_as_of(None) == "données de l'observatoire"
 
 
 def _zone_section(verdicts: list[str | None], diffs: list[int | None]) -> Section:

@@ -295,7 +295,7 @@ def overview_kpis(an, filters):  # noqa: ANN001, ANN201
     sig = by_cat["significant"].fillna(False).astype(bool) if len(by_cat) else pd.Series(dtype=bool)
     n_up = int((sig & (by_cat["diff"] > 0)).sum()) if len(by_cat) else 0
     n_down = int((sig & (by_cat["diff"] < 0)).sum()) if len(by_cat) else 0
-    test = "verdicts du bilan (test quasi-Poisson, correction pour tests multiples)"
+    test = "écart plus grand que les variations ordinaires d'une année à l'autre (verdicts du bilan annuel)"  # élus: plain French (issue 19)
     hint = f"01/01/{sc.year} – 31/12/{sc.year} par rapport à {sc.year - 1} ; {sc.note()}"
     where = territory_label(sc) + f", {labels.fmt_int(pop)} habitants"
     return dbc.Row(

@@ -23,7 +23,7 @@ def actions_page(page, dashboard_url):  # noqa: ANN001, ANN201
     page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
     open_page(page, f"{dashboard_url}/actions?action={SELECTED}")
     page.wait_for_selector("#actions-eval-table-table td.verdict", timeout=30_000)
-    page.wait_for_function("() => { const p = document.querySelector('#actions-map .js-plotly-plot'); return p && p._fullLayout && p._fullLayout.map && p._fullLayout.map._subplot && p._fullLayout.map._subplot.map.loaded(); }", timeout=30_000)
+    page.wait_for_function("() => { const p = document.querySelector('#actions-map .js-plotly-plot'); return p && p._fullLayout && p._fullLayout.map && p._fullLayout.map._subplot && p._fullLayout.map._subplot.map && p._fullLayout.map._subplot.map.loaded(); }", timeout=30_000)
     return page
 
 

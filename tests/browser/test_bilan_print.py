@@ -32,7 +32,8 @@ def _clean(page) -> None:  # noqa: ANN001
 
 
 def test_bilan_page_reads_and_downloads(page, dashboard_url):  # noqa: ANN001
-    open_page(page, dashboard_url + URL)
+    # The first view of an arrondissement's bilan builds it (a few seconds quiet): generous on a loaded machine.
+    open_page(page, dashboard_url + URL, timeout_ms=90_000)
     assert page.locator("h1", has_text="Bilan annuel").first.inner_text() == TITLE
     body = _flat(page.locator(".bilan-page").inner_text())
     for heading in ("Priorités de l'année", "Comment lire ces chiffres", "Les arrondissements", "Vue d'ensemble par famille"):

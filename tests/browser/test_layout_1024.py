@@ -110,7 +110,7 @@ def test_camera_map_shows_the_whole_city_at_1024(page, dashboard_url, dashboard_
     page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
     open_page(page, dashboard_url + "/moyens")
     page.locator("#moyens-map").scroll_into_view_if_needed()
-    page.wait_for_function("() => { const p = document.querySelector('#moyens-map .js-plotly-plot'); return p && p._fullLayout.map && p._fullLayout.map._subplot && p._fullLayout.map._subplot.map.loaded(); }", timeout=30_000)
+    page.wait_for_function("() => { const p = document.querySelector('#moyens-map .js-plotly-plot'); return p && p._fullLayout.map && p._fullLayout.map._subplot && p._fullLayout.map._subplot.map && p._fullLayout.map._subplot.map.loaded(); }", timeout=30_000)
     shown = page.evaluate("() => { const b = document.querySelector('#moyens-map .js-plotly-plot')._fullLayout.map._subplot.map.getBounds(); return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; }")
     west, south, east, north = (float(v) for v in load_territory(dashboard_settings).arrondissements.total_bounds)
     page.locator("#moyens-map").screenshot(path=str(ARTIFACTS / "layout-1024-moyens-map.png"))
