@@ -168,7 +168,7 @@ def test_house_theme_is_compact_and_french():
     assert tpl.layout.plot_bgcolor == "white"  # plotly_white's background kept
     # Only the 2-D parts we draw: no 3-D scene, polar or ternary defaults, no templates of unused trace types.
     assert tpl.layout.scene.to_plotly_json() == {} and tpl.layout.polar.to_plotly_json() == {}
-    assert set(tpl.data.to_plotly_json()) <= set(figures._TEMPLATE_TRACE_TYPES)
+    assert set(tpl.data.to_plotly_json()) <= set(figures.style._TEMPLATE_TRACE_TYPES)
     assert len(fig.to_json()) < 4000
     # Built once: later figures reuse the same template object.
     assert figures.house_template() is figures.house_template()
