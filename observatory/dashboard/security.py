@@ -23,123 +23,58 @@ Modes (see :func:`security_mode`): ``users`` (a user store exists: sign-in requi
 bound to the loopback: everyone on this machine is a single local analyst, said in a banner), ``proxy``
 (``settings.auth_header``: a trusted reverse proxy names the user). :func:`check_startup` refuses the unsafe
 combinations before serving.
+
+The parts live beside this module, and their public names stay importable from here: the page table and the
+registries in :mod:`.page_access`, the modes and allowed hosts in :mod:`.serving_mode`, sign-in in
+:mod:`.sign_in`, headers, banner and refusal page in :mod:`.response_headers`. This module keeps who is asking
+and the gate in front of every route.
 """
 
 from __future__ import annotations
 
-import hashlib
 import html as html_lib
-import ipaddress
 import json
 import logging
-import threading
 from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
 from observatory import auth
-from observatory.auth import User, sessions
+from observatory.auth import User
 from observatory.dashboard import access
+from observatory.dashboard.page_access import (  # noqa: F401 - re-exported: pages and tests read them here
+    ADMIN_PAGES,
+    ANALYST_ROLES,
+    LOGIN_PATH,
+    LOGOUT_PATH,
+    PAGE_ACCESS,
+    ROLES,
+    _elu_routes,
+    _public_routes,
+    allow_elu_page,
+    allow_elu_route,
+    allow_public_route,
+    analyst_only_outputs,
+    can_open,
+    is_analyst_only_id,
+    page_roles,
+    require_analyst,
+)
+from observatory.dashboard.response_headers import _inject_banner, denied_page, security_headers
+from observatory.dashboard.serving_mode import (  # noqa: F401 - re-exported
+    LOOPBACK_HOSTS,
+    _is_loopback,
+    allowed_hosts,
+    check_startup,
+    host_allowed,
+    security_mode,
+    startup_notice,
+)
+from observatory.dashboard.sign_in import _safe_next, _Store, install_sign_in  # noqa: F401 - _safe_next re-exported
 
 log = logging.getLogger(__name__)
 
-ROLES = auth.ROLES
-ANALYST_ROLES = ("analyste", "admin")
-LOGIN_PATH = "/connexion"
-LOGOUT_PATH = "/deconnexion"
+# A module global read at call time: tests swap it to serve the local mode under another role.
 LOCAL_USER = User(name="analyste-local", role="analyste")
-LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
-
-# Which roles may open which page. A path not listed here is analyst-only (secure default for pages added later).
-# Matching is by path prefix on whole segments: "/bilan" also covers "/bilan/69381".
-PAGE_ACCESS: dict[str, tuple[str, ...]] = {
-    LOGIN_PATH: ("", *ROLES),  # "" = anonymous
-    "/": ROLES,
-    "/bilan": ROLES,
-    "/zones": ROLES,
-    "/officielles": ROLES,
-    "/actions": ROLES,  # read-only for élus: edit callbacks check is_analyst() and their ids are registered
-}
-ADMIN_PAGES = ("/utilisateurs",)  # reserved for a future user-management page; users are managed by the CLI
-
-# Registry of analyst-only component ids. An entry ending in "*" is a prefix. Other pages extend it with
-# require_analyst(); pattern-matching (dict) ids match on their "type" key.
-_analyst_only_exact: set[str] = set()
-_analyst_only_prefixes: set[str] = set()
-# Non-Dash Flask routes (downloads) an élu may call; every other such route is analyst-only.
-_elu_routes: set[str] = set()
-# Non-Dash Flask routes that serve third-party static files (no data) to everyone, the sign-in page included.
-_public_routes: set[str] = {"/vendor/"}
-_registry_lock = threading.Lock()
-
-
-
-def require_analyst(*component_ids: str) -> None:
-    """Declare components whose callbacks serve analyst-only data (points, unprotected exports, uploads, edits).
-
-    ``"map-points"`` matches that id exactly; ``"upload*"`` every id starting with ``upload``. A callback with any
-    such output, input or state is refused (HTTP 403) to an élu. Call at import time of the page module.
-    """
-    with _registry_lock:
-        for cid in component_ids:
-            if not isinstance(cid, str) or not cid.strip("*"):
-                raise ValueError(f"require_analyst: invalid component id {cid!r}")
-            if cid.endswith("*"):
-                _analyst_only_prefixes.add(cid[:-1])
-            else:
-                _analyst_only_exact.add(cid)
-
-
-def analyst_only_outputs() -> frozenset[str]:
-    """The registry as declared (prefixes keep their trailing ``*``)."""
-    return frozenset(_analyst_only_exact | {p + "*" for p in _analyst_only_prefixes})
-
-
-def allow_elu_page(*paths: str) -> None:
-    """Open more page paths to élus (every role). Call at import time of the page module."""
-    for path in paths:
-        PAGE_ACCESS[_norm_path(path)] = ROLES
-
-
-def allow_elu_route(*prefixes: str) -> None:
-    """Let élus call these non-Dash Flask routes (protected downloads). Paths are relative to the app prefix."""
-    with _registry_lock:
-        _elu_routes.update(_norm_path(p) for p in prefixes)
-
-
-def allow_public_route(*prefixes: str) -> None:
-    """Serve these Flask routes without a session: only for static files that hold no data (CSS, fonts)."""
-    with _registry_lock:
-        _public_routes.update(prefixes)
-
-
-def is_analyst_only_id(component_id: object) -> bool:
-    if isinstance(component_id, dict):
-        component_id = component_id.get("type", "")
-    if not isinstance(component_id, str):
-        return False
-    return component_id in _analyst_only_exact or any(component_id.startswith(p) for p in _analyst_only_prefixes)
-
-
-def _norm_path(path: str) -> str:
-    path = "/" + (path or "").strip("/")
-    return path
-
-
-def page_roles(path: str) -> tuple[str, ...]:
-    """Roles allowed on a page path ("" = anonymous); unlisted paths are for analysts and admins."""
-    path = _norm_path(path.split("?")[0])
-    if any(path == p or path.startswith(p + "/") for p in ADMIN_PAGES):
-        return ("admin",)
-    best = None
-    for prefix in PAGE_ACCESS:
-        if path == prefix or (prefix != "/" and path.startswith(prefix + "/")):
-            if best is None or len(prefix) > len(best):
-                best = prefix
-    return PAGE_ACCESS[best] if best is not None else ANALYST_ROLES
-
-
-def can_open(role: str, path: str) -> bool:
-    return role in page_roles(path)
 
 
 # Who is asking ------------------------------------------------------------------------------------------------
@@ -175,139 +110,7 @@ def escape_hover(text: object) -> str:
     return html_lib.escape("" if text is None else str(text), quote=False)
 
 
-# Startup ------------------------------------------------------------------------------------------------------
-
-def _is_loopback(host: str) -> bool:
-    host = (host or "").strip().strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def security_mode(settings) -> str:  # noqa: ANN001 - Settings
-    """``proxy`` when ``auth_header`` is set, ``users`` when the user store has users, else ``local``."""
-    if settings.auth_header:
-        return "proxy"
-    return "users" if auth.has_users(settings) else "local"
-
-
-def check_startup(settings, host: str | None = None) -> str | None:  # noqa: ANN001 - Settings
-    """None when it is safe to serve on ``host`` (default ``settings.host``); else the French reason to refuse."""
-    host = settings.host if host is None else host
-    try:
-        mode = security_mode(settings)
-    except auth.AuthError as exc:
-        return str(exc)
-    add = "observatory users add NOM --role analyste   (rôles : analyste, elu, admin)"
-    if mode == "proxy" and not auth.has_users(settings):
-        return (f"mode en-tête de proxy ({settings.auth_header}) sans aucun utilisateur : les rôles viennent du fichier "
-                f"des utilisateurs ; ajoutez-en un avec « {add} --sso ».")
-    if mode == "local" and not _is_loopback(host):
-        return (f"aucun utilisateur n'est configuré et le tableau de bord devrait écouter sur {host} : refus de démarrer "
-                f"sans contrôle d'accès. Ajoutez un utilisateur avec « {add} », ou écoutez sur 127.0.0.1.")
-    return None
-
-
-def startup_notice(settings) -> str:  # noqa: ANN001 - Settings
-    """One line for the console saying how access is controlled."""
-    mode = security_mode(settings)
-    if mode == "local":
-        return ("Aucun utilisateur configuré : accès sans connexion, en analyste local, depuis cette machine seulement "
-                "(ajoutez des comptes avec « observatory users add »).")
-    if mode == "proxy":
-        return f"Connexion déléguée au proxy de confiance (en-tête {settings.auth_header}, depuis {settings.trusted_proxies})."
-    return f"Connexion obligatoire ({len(auth.list_users(settings))} utilisateur(s) dans {auth.users_path(settings)})."
-
-
 # Installation -------------------------------------------------------------------------------------------------
-
-class _LoginUser:
-    """Flask-Login's view of a stored user. Its id carries the store's fingerprint of the user (password and role)
-    and the user's session generation: a password or role change, or a sign-out anywhere, ends the session."""
-
-    is_authenticated = True
-    is_active = True
-    is_anonymous = False
-
-    def __init__(self, user: User, fingerprint: str, generation: int) -> None:
-        self.user = user
-        self._id = f"{user.name}|{fingerprint}|{generation}"
-
-    def get_id(self) -> str:
-        return self._id
-
-
-class _Store:
-    """The user store of the app's current settings, re-read when its file changes (a `users remove` takes
-    effect on the next request)."""
-
-    def __init__(self, settings_fn) -> None:  # noqa: ANN001 - () -> Settings
-        self.settings_fn = settings_fn
-        self._stamp: tuple | None = None
-        self._users: dict[str, tuple[User, str]] = {}
-        self._lock = threading.Lock()
-
-    def _refresh(self) -> None:
-        settings = self.settings_fn()
-        path = auth.users_path(settings)
-        try:
-            st = path.stat()
-            stamp = (str(path), st.st_mtime_ns, st.st_size, st.st_ino)
-        except FileNotFoundError:
-            stamp = None
-        with self._lock:
-            if stamp == self._stamp and (stamp is not None or not self._users):
-                return
-            users = {}
-            if stamp is not None:
-                raw = json.loads(path.read_text(encoding="utf-8"))["users"]
-                for user in auth.list_users(settings):
-                    rec = raw.get(user.name, {})
-                    fp = hashlib.sha256(f"{rec.get('password', '')}|{rec.get('role', '')}".encode()).hexdigest()[:16]
-                    users[user.name] = (user, fp)
-            self._users, self._stamp = users, stamp
-
-    def has_users(self) -> bool:
-        self._refresh()
-        return bool(self._users)
-
-    def get(self, name: str) -> tuple[User, str] | None:
-        self._refresh()
-        return self._users.get(name)
-
-
-def allowed_hosts(settings, local: bool | None = None) -> tuple[str, ...]:  # noqa: ANN001 - Settings
-    """Host names the dashboard answers to: ``settings.allowed_hosts`` (comma-separated, ``*`` = any), else in
-    local mode the loopback names only (a DNS-rebinding page would reach the local analyst otherwise), else any
-    (signed-in modes: the session cookie is not sent to another name, and a sign-in is needed anyway)."""
-    configured = tuple(h.strip().lower() for h in (settings.allowed_hosts or "").split(",") if h.strip())
-    if configured:
-        return configured
-    if local is None:
-        local = security_mode(settings) == "local"
-    if local:
-        return LOOPBACK_HOSTS
-    return ("*",)
-
-
-def host_allowed(host_header: str, allowed: tuple[str, ...]) -> bool:
-    """Whether the Host header (with or without its port) names an allowed host; ``.example.org`` allows subdomains."""
-    if "*" in allowed:
-        return True
-    host = (host_header or "").strip().lower()
-    if host.startswith("["):
-        host = host[: host.find("]") + 1] if "]" in host else host
-    elif host.count(":") == 1:
-        host = host.split(":", 1)[0]
-    host = host.rstrip(".")
-    for name in allowed:
-        if host == name or (name.startswith(".") and (host.endswith(name) or host == name[1:])):
-            return True
-    return False
-
 
 def _app_prefix(app) -> str:  # noqa: ANN001
     return app.config.routes_pathname_prefix or "/"
@@ -354,8 +157,7 @@ def _bad_value(call) -> str:  # noqa: ANN001 - access.Call
 def install_security(app, settings) -> None:  # noqa: ANN001 - Dash app, Settings
     """Install sign-in, role checks and security headers on the app's Flask server."""
     import flask
-    from flask import g, jsonify, redirect, request, session
-    from flask_login import LoginManager, login_user, logout_user
+    from flask import g, jsonify, redirect, request
     from flask_login import current_user as login_current_user
 
     server = app.server
@@ -371,67 +173,14 @@ def install_security(app, settings) -> None:  # noqa: ANN001 - Dash app, Setting
         # An upload arrives base64-encoded inside a callback body (4/3 of the file) plus the JSON around it.
         MAX_CONTENT_LENGTH=int(settings.max_upload_mb * 1024 * 1024 * 4 / 3) + 1024 * 1024,
     )
+
     def cur():  # noqa: ANN202 - the settings the app serves now (a test process swaps them between modules)
         return server.config["OBSERVATORY_SETTINGS"]
 
     store = _Store(cur)
     prefix = _app_prefix(app)
     login_url = prefix.rstrip("/") + LOGIN_PATH
-
-    manager = LoginManager()
-    manager.session_protection = "basic"
-    manager.init_app(server)
-
-    @manager.user_loader
-    def _load(user_id: str):  # noqa: ANN202
-        name, fingerprint, gen = (user_id.split("|") + ["", ""])[:3]
-        found = store.get(name)
-        if found is None or found[1] != fingerprint:
-            return None  # removed, or password/role changed since sign-in
-        current = sessions.generation(cur(), name)
-        if gen != str(current):
-            return None  # signed out since (in any worker): every earlier cookie of this user is dead
-        return _LoginUser(found[0], found[1], current)
-
-    # Sign-in and sign-out: plain form posts (work without JavaScript, and a password never crosses a callback).
-    def sign_in():  # noqa: ANN202
-        name = (request.form.get("utilisateur") or "").strip()
-        password = request.form.get("mot_de_passe") or ""
-        target = _safe_next(request.form.get("next", ""), prefix)
-        address = request.remote_addr or ""
-        # Counted before the password is checked, in state shared by every worker (see auth.sessions).
-        if not sessions.begin_attempt(cur(), address, name):
-            log.warning("sign-in throttled for %r from %s", name, request.remote_addr)
-            return redirect(login_url + "?" + urlencode({"erreur": "bloque", "next": target}), 303)
-        user = auth.authenticate(cur(), name, password)
-        if user is None:
-            log.info("failed sign-in for %r from %s", name, request.remote_addr)
-            return redirect(login_url + "?" + urlencode({"erreur": "identifiants", "next": target}), 303)
-        sessions.attempt_succeeded(cur(), address, name)
-        session.clear()  # no state carried over from before the sign-in
-        session.permanent = True
-        found = store.get(user.name)
-        login_user(_LoginUser(user, found[1] if found else "", sessions.generation(cur(), user.name)))
-        log.info("sign-in %s (%s) from %s", user.name, user.role, request.remote_addr)
-        return redirect(target, 303)
-
-    def sign_out():  # noqa: ANN202
-        if login_current_user.is_authenticated:
-            # Every cookie of this user issued so far stops working, in every worker (a copied cookie included).
-            sessions.sign_out_everywhere(cur(), login_current_user.user.name)
-        logout_user()
-        session.clear()
-        return redirect(login_url, 303)
-
-    server.add_url_rule(login_url, "observatory_sign_in", sign_in, methods=["POST"])
-    server.add_url_rule(prefix.rstrip("/") + LOGOUT_PATH, "observatory_sign_out", sign_out, methods=["POST"])
-
-    def sign_out_by_get():  # noqa: ANN202
-        # A link or an <img> elsewhere must not sign anyone out: sign-out is the banner's POST form only.
-        return flask.Response("Déconnexion : utilisez le bouton « Se déconnecter » (requête POST).", status=405,
-                              headers={"Allow": "POST"}, mimetype="text/plain")
-
-    server.add_url_rule(prefix.rstrip("/") + LOGOUT_PATH, "observatory_sign_out_get", sign_out_by_get, methods=["GET"])
+    install_sign_in(server, cur, store, prefix, login_url)
 
     dash_rules = None
 
@@ -480,17 +229,7 @@ def install_security(app, settings) -> None:  # noqa: ANN001 - Dash app, Setting
 
     def deny(status: int, message: str):  # noqa: ANN202
         if classify() == "page":
-            # The app's own look (Bootstrap served locally, the dark navigation bar), a sentence and two ways out.
-            body = (f"<!doctype html><html lang='fr'><head><meta charset='utf-8'><meta name='viewport' content='width=device-width, initial-scale=1'>"
-                    f"<title>Accès refusé — Observatoire</title><link rel='stylesheet' href='{html_lib.escape(prefix)}vendor/bootstrap.min.css'></head>"
-                    f"<body style='background:#f5f7fa'><nav class='navbar navbar-dark bg-dark mb-4'><div class='container-fluid'>"
-                    f"<a class='navbar-brand fw-semibold' href='{html_lib.escape(prefix)}'>Observatoire de la délinquance et de la sécurité — Lyon</a></div></nav>"
-                    f"<main class='container' style='max-width:42rem'><div class='card shadow-sm access-denied'><div class='card-body p-4'>"
-                    f"<h1 class='h4 mb-3'>Accès refusé</h1><p class='mb-4'>{html_lib.escape(message[:1].upper() + message[1:])}.</p>"
-                    f"<a class='btn btn-primary btn-sm me-2' href='{html_lib.escape(prefix)}'>Retour à l'accueil</a>"
-                    f"<a class='btn btn-outline-secondary btn-sm' href='{html_lib.escape(login_url)}'>Changer d'utilisateur</a>"
-                    f"</div></div></main></body></html>")
-            return flask.Response(body, status=status, mimetype="text/html")
+            return flask.Response(denied_page(message, prefix, login_url), status=status, mimetype="text/html")
         return jsonify({"erreur": message}), status
 
     @server.before_request
@@ -563,17 +302,9 @@ def install_security(app, settings) -> None:  # noqa: ANN001 - Dash app, Setting
     @server.after_request
     def headers(response):  # noqa: ANN001, ANN202
         kind = classify()
-        # The inline-script hashes (~600 bytes) only concern HTML documents: other answers carry the same policy
-        # without them (a worker script keeps its connect-src), lighter on each of a page's ~40 requests.
-        response.headers.setdefault("Content-Security-Policy", _csp(app, settings, hashes=response.mimetype == "text/html"))
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "same-origin"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        if kind != "static":
-            response.headers["Cache-Control"] = "no-store"
+        security_headers(response, app, settings, static=kind == "static")
         if kind == "page" and response.mimetype == "text/html" and response.status_code == 200:
-            _inject_banner(response, g.get("observatory_user"), prefix, login_url)
+            _inject_banner(response, g.get("observatory_user"), prefix, LOCAL_USER)
         return response
 
     # A crafted component-file path is a missing file (404), not a server error.
@@ -603,68 +334,3 @@ def _same_origin(request) -> bool:  # noqa: ANN001 - flask request
         # Browsers always send Origin on cross-site POSTs; a client sending none is not a browser form.
         return source != "null"
     return urlsplit(source).netloc == request.host
-
-
-def _safe_next(target: str, prefix: str) -> str:
-    """Only redirect to a path of this app after sign-in (never to another site)."""
-    target = (target or "").strip()
-    parts = urlsplit(target)
-    if not target.startswith("/") or target.startswith("//") or parts.scheme or parts.netloc or "\\" in target:
-        return prefix
-    if _norm_path(parts.path) in (LOGIN_PATH, LOGOUT_PATH):
-        return prefix
-    return target
-
-
-def _csp(app, settings, hashes: bool = True) -> str:  # noqa: ANN001
-    # Dash's renderer bootstraps with one inline script (and clientside callbacks add more): allow exactly those
-    # by hash. Plotly/MapLibre build their map worker from a blob: URL. Styles: React and Plotly set inline styles.
-    scripts = " ".join(["'self'", *(app.csp_hashes() if hashes else ())])
-    connect = "'self'"
-    img = "'self' data: blob:"
-    tiles = _tile_origins(settings.tile_source)
-    if tiles:
-        connect += " " + tiles
-        img += " " + tiles
-    return (
-        f"default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; img-src {img}; "
-        f"font-src 'self' data:; connect-src {connect}; worker-src 'self' blob:; child-src 'self' blob:; "
-        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-    )
-
-
-def _tile_origins(style: str) -> str:
-    """Hosts a MapLibre basemap style needs (none for 'white-bg', the default that sends nothing off the machine)."""
-    known = {
-        "carto-positron": "https://*.basemaps.cartocdn.com https://basemaps.cartocdn.com",
-        "carto-darkmatter": "https://*.basemaps.cartocdn.com https://basemaps.cartocdn.com",
-        "carto-voyager": "https://*.basemaps.cartocdn.com https://basemaps.cartocdn.com",
-        "open-street-map": "https://*.tile.openstreetmap.org",
-    }
-    if style in known:
-        return known[style]
-    if style.startswith("https://"):
-        return "https://" + urlsplit(style).netloc
-    return ""
-
-
-_BANNER_STYLE = ("font:13px sans-serif;padding:4px 12px;background:#f1f3f5;border-bottom:1px solid #dee2e6;"
-                 "display:flex;gap:12px;justify-content:flex-end;align-items:center")
-
-
-def _inject_banner(response, user: User | None, prefix: str, login_url: str) -> None:  # noqa: ANN001
-    """Say who is signed in (or that this is the local single-analyst mode) at the top of every page."""
-    if user is None:
-        return
-    if user is LOCAL_USER:
-        text = "Mode local : aucun compte configuré, vous êtes l'analyste de cette machine"
-        action = ""
-    else:
-        label = auth.store.ROLE_LABELS.get(user.role, user.role)
-        text = f"Connecté·e : {html_lib.escape(user.name)} ({label})"
-        action = (f"<form method='post' action='{html_lib.escape(prefix.rstrip('/') + LOGOUT_PATH)}' style='margin:0'>"
-                  "<button type='submit' id='securite-deconnexion' class='btn btn-link btn-sm p-0'>Se déconnecter</button></form>")
-    banner = f"<div id='securite-bandeau' role='status' style='{_BANNER_STYLE}'><span>{text}</span>{action}</div>"
-    body = response.get_data(as_text=True)
-    if "<body>" in body:
-        response.set_data(body.replace("<body>", "<body>" + banner, 1))
