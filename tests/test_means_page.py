@@ -171,3 +171,16 @@ def test_exports_of_the_means_tables(ctx):
     frame = pd.read_excel(io.BytesIO(base64.b64decode(payload["content"])), header=None)
     assert payload["filename"].endswith(".xlsx") and (frame == "cout_par_fait_evite_eur").any().any()
     assert ctx.export_means("inconnu", "csv") is None
+
+
+def test_method_note_is_plain_french_for_elus_and_technical_for_analysts(ctx, monkeypatch):
+    from observatory.dashboard import security
+    from tests.jargon import jargon_in
+
+    monkeypatch.setattr(security, "is_analyst", lambda: False)
+    elu = _text(ctx.layout())
+    assert "Méthode" in elu and "coût par fait évité n'est donné que" in elu
+    assert jargon_in(elu) == [], jargon_in(elu)
+    monkeypatch.setattr(security, "is_analyst", lambda: True)
+    analyst = _text(ctx.layout())
+    assert {"WDD", "Poisson", "docs/"} <= set(jargon_in(analyst)), jargon_in(analyst)

@@ -382,3 +382,22 @@ def test_the_yearly_diagnostic_has_what_residents_say(demo_survey_settings):
 
     html_text = render_html(d)
     assert "Ce que disent les habitants" in html_text and "Quartiers prioritaires (QPV)" in html_text
+
+
+def test_sentiment_method_is_plain_french_for_elus_and_technical_for_analysts(demo_survey_settings, monkeypatch):
+    from observatory.dashboard import security
+    from tests.dashboard_data import shared_app
+    from tests.jargon import jargon_in, text_of
+
+    app = shared_app(demo_survey_settings)
+    app.server.config["OBSERVATORY_SETTINGS"] = demo_survey_settings
+    import observatory.dashboard.pages.sentiment as page
+
+    with app.server.test_request_context("/sentiment"):
+        monkeypatch.setattr(security, "is_analyst", lambda: False)
+        elu = text_of(page.layout())
+        monkeypatch.setattr(security, "is_analyst", lambda: True)
+        analyst = text_of(page.layout())
+    assert "Méthode" in elu and "marge d'erreur" in elu
+    assert jargon_in(elu) == [], jargon_in(elu)
+    assert {"Taylor", "linéarisation", "Benjamini", "coefficient de variation"} <= set(jargon_in(analyst)), jargon_in(analyst)

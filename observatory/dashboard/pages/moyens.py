@@ -83,11 +83,34 @@ def layout(**_query):  # noqa: ANN003, ANN201 - Dash Pages passes the URL query
             dbc.Col(_card(ids.MN_VICTIMS, "Victimes reçues par l'aide aux victimes"), lg=6),
         ], className="g-3"),
         _card(ids.MN_ELUCIDATION, "Élucidation : faits élucidés pour 100 faits enregistrés par la police nationale"),
-        dbc.Alert([html.Strong("Méthode. "), _method_text()], color="light", className="small border"),
+        _method_note(analyst),
         dbc.Alert([html.Strong("Lignes du registre des moyens ignorées : "), html.Ul(problems, className="mb-0")], color="warning", className="small",
                   id=ids.MN_PROBLEMS) if problems and analyst else None,
         form,
     ], className=PAGE_CLASS)
+
+
+def _method_note(analyst: bool) -> dbc.Alert:
+    """The method under the page: the analyst's technical paragraph, or the élu's plain French folded under
+    « Méthode » (no test names, no interval jargon: what the figures mean and what is hidden, not how it is computed)."""
+    if analyst:
+        return dbc.Alert([html.Strong("Méthode. "), _method_text()], color="light", className="small border")
+    body = labels.plain_text(_plain_method_text())
+    return dbc.Alert(html.Details([html.Summary("Méthode"), " " + body], className="method-details"), color="light", className="small border")
+
+
+def _plain_method_text() -> str:
+    s = components.settings()
+    return (
+        "Des moyens engagés sur plusieurs années sont répartis entre elles selon le nombre de jours (un investissement compte "
+        "l'année où il est engagé). Le coût par fait évité n'est donné que lorsque l'évaluation de l'action conclut à une baisse "
+        "nette, dans son périmètre comme aux alentours ; il est donné avec une fourchette, car le nombre de faits évités est "
+        "lui-même une estimation. Sinon, le tableau indique « pas de conclusion ». Le taux de réponse rapporte les mesures de la "
+        "Maison de Justice et du Droit aux faits enregistrés par les polices nationale et municipale dans les catégories auxquelles "
+        "elles répondent, pour les années complètes seulement. Pour protéger les personnes, les effectifs de 1 à "
+        f"{s.min_count - 1} s'affichent « < {s.min_count} » (« s » : masqué pour protéger une autre case) et les catégories "
+        "sensibles ne sont détaillées qu'à l'échelle de la ville."
+    )
 
 
 def _method_text() -> str:

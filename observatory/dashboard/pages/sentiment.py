@@ -78,8 +78,30 @@ def layout(**_query):  # noqa: ANN003, ANN201 - Dash Pages passes the URL query
             dbc.Col(_table_card(TABLE, "Estimations et évolutions"), lg=6),
         ], className="g-3"),
         _table_card(DARK, "Le « chiffre noir » : victimes déclarées et faits enregistrés"),
-        dbc.Alert([html.Strong("Méthode. "), _method_text()], color="light", className="small border"),
+        _method_note(security.is_analyst()),
     ], className=PAGE_CLASS)
+
+
+def _method_note(analyst: bool) -> dbc.Alert:
+    """The method under the page: the analyst's technical paragraph (design, tests, correction), or the élu's
+    plain French folded under « Méthode »: what a margin of error means and when a figure is withheld."""
+    if analyst:
+        return dbc.Alert([html.Strong("Méthode. "), _method_text()], color="light", className="small border")
+    body = labels.plain_text(_plain_method_text())
+    return dbc.Alert(html.Details([html.Summary("Méthode"), " " + body], className="method-details"), color="light", className="small border")
+
+
+def _plain_method_text() -> str:
+    s = components.settings()
+    return (
+        "Chaque réponse compte pour le nombre d'habitants qu'elle représente, et les résultats tiennent compte de la façon "
+        "dont les personnes interrogées ont été choisies. La fourchette donnée avec chaque chiffre est la marge d'erreur due "
+        "au sondage : la valeur pour toute la population a 95 chances sur 100 de s'y trouver. Un chiffre n'est publié "
+        f"qu'à partir de {s.survey_min_n} personnes interrogées et avec une marge d'erreur assez étroite (sinon « effectif "
+        "insuffisant »). Une évolution d'une enquête à l'autre n'est dite nette que si elle dépasse ce que le hasard du "
+        "sondage peut expliquer, en tenant compte du nombre de comparaisons faites. Les réponses individuelles ne quittent "
+        "jamais l'observatoire."
+    )
 
 
 def _method_text() -> str:
