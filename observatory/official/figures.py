@@ -57,12 +57,16 @@ def arrondissements_figure(rows: pd.DataFrame, measure: str, unit: str, height: 
     text = ["non diffusé" if v is None else "" for v in values]
     fmt = figures.INT_FMT if measure == "count" else ",.2f"
     fig = go.Figure(go.Bar(x=names, y=values, text=text, textposition="outside", marker_color=ARR_COLOR,
-                           hovertemplate=f"%{{x}} : %{{y:{fmt}}}<extra></extra>", name="Arrondissements"))
+                           hovertemplate=f"%{{x}} : %{{y:{fmt}}}<extra></extra>", name="Arrondissements", showlegend=False))
     city = rows[rows[m.CODE] == schema.CITY_CODE]
     if measure == "rate" and len(city) and pd.notna(city[m.RATE].iloc[0]):
         rate = float(city[m.RATE].iloc[0])
-        fig.add_hline(y=rate, line={"color": CITY_COLOR, "dash": "dash"},
-                      annotation_text=f"Lyon : {labels.fmt_number(rate, 2)}", annotation_position="top left")
+        line = {"color": CITY_COLOR, "dash": "dash", "width": 2}
+        fig.add_hline(y=rate, line=line)
+        # Lyon's value is named in the legend above the plot, not beside the line: a label on the line sat on
+        # whichever bar rose past it (« Lyon : 4,53 » over the 1er at 1024 px).
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=line, name=f"Lyon : {labels.fmt_number(rate, 2)}",
+                                 hoverinfo="skip", showlegend=True))
     fig.update_yaxes(title=unit, rangemode="tozero")
     fig.update_xaxes(title=None)
     return figures.theme(fig, height=height)

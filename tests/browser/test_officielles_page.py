@@ -22,6 +22,20 @@ HEADER = (
     '"insee_pop_millesime";"insee_log";"insee_log_millesime";"complement_info_nombre";"complement_info_taux"'
 )
 
+# Every drawn text naming Lyon (legend, annotations) and every bar, in page pixels.
+LYON_JS = """() => {
+  const root = document.getElementById('officielles-arrondissements');
+  const box = e => { const r = e.getBoundingClientRect(); return {x0: r.left, x1: r.right, y0: r.top, y1: r.bottom, t: e.textContent}; };
+  return {
+    lyon: Array.from(root.querySelectorAll('text')).filter(e => e.textContent.startsWith('Lyon :')).map(box),
+    bars: Array.from(root.querySelectorAll('.bars .point path')).map(box),
+  };
+}"""
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return a["x0"] < b["x1"] - 1 and b["x0"] < a["x1"] - 1 and a["y0"] < b["y1"] - 1 and b["y0"] < a["y1"] - 1
+
 
 def test_page_in_chromium(tmp_path, browser):  # noqa: ANN001 - the session browser of tests/browser/conftest.py
     # One Playwright per test session: a second sync_playwright() inside the running one is refused.
@@ -80,6 +94,20 @@ def test_page_in_chromium(tmp_path, browser):  # noqa: ANN001 - the session brow
             assert overflow <= 1, f"comparison table overflows by {overflow} px"
             last = page.locator("#officielles-comparison-table th").last.inner_text()
             assert last.replace("\n", " ").strip() == "Observatoire / SSMSI"
+            # Issue 19: Lyon's rate is named where no bar can reach it (« Lyon : 4,53 » sat on the 1er's bar at 1024 px).
+            from tests.browser.conftest import ARTIFACTS
+
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            for width, height in ((1024, 768), (1440, 900)):
+                page.set_viewport_size({"width": width, "height": height})
+                page.wait_for_timeout(500)
+                page.locator("#officielles-arrondissements").scroll_into_view_if_needed()
+                boxes = page.evaluate(LYON_JS)
+                page.locator("#officielles-arrondissements").screenshot(path=str(ARTIFACTS / f"officielles-arrondissements-{width}.png"))
+                assert boxes["bars"], "no bar drawn"
+                assert [t["t"] for t in boxes["lyon"]] == ["Lyon : 0,02"], boxes["lyon"]
+                clashes = [(t["t"], b) for t in boxes["lyon"] for b in boxes["bars"] if _overlap(t, b)]
+                assert clashes == [], f"at {width} px: {clashes}"
             # Exports: the comparison downloads as CSV with French headers and the edition in the metadata.
             with page.expect_download(timeout=30_000) as download:
                 page.locator('button[id*="officielles-export"][id*="officielles-comparison-table"][id*="csv"]').click()
