@@ -184,3 +184,11 @@ def test_method_note_is_plain_french_for_elus_and_technical_for_analysts(ctx, mo
     monkeypatch.setattr(security, "is_analyst", lambda: True)
     analyst = _text(ctx.layout())
     assert {"WDD", "Poisson", "docs/"} <= set(jargon_in(analyst)), jargon_in(analyst)
+
+
+def test_camera_map_legend_sits_under_the_map_not_on_the_city(ctx, settings):
+    fig = ctx._camera_map(ctx._tables(), 2023, settings)
+    assert any(t.showlegend for t in fig.data), "no legend entry: the check below would say nothing"
+    legend = fig.layout.legend
+    # Below the map's domain (paper y < 0 = under the plot area), anchored by its top: no legend box over the city.
+    assert legend.yanchor == "top" and legend.y <= 0 and legend.orientation == "h"

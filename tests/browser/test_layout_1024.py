@@ -104,6 +104,21 @@ def test_sentiment_map_labels_do_not_overlap_at_1024(page, dashboard_url):  # no
     assert clashes == []
 
 
+# The page box of the city's bounds on the camera map, and the boxes of its legend and colour bar.
+COVER_JS = """([west, south, east, north]) => {
+  const plot = document.querySelector('#moyens-map .js-plotly-plot');
+  const map = plot._fullLayout.map._subplot.map;
+  const canvas = map.getCanvas().getBoundingClientRect();
+  const nw = map.project([west, north]), se = map.project([east, south]);
+  const box = e => { const r = e.getBoundingClientRect(); return {x0: r.left, x1: r.right, y0: r.top, y1: r.bottom}; };
+  return {
+    city: {x0: canvas.left + nw.x, x1: canvas.left + se.x, y0: canvas.top + nw.y, y1: canvas.top + se.y},
+    legend: Array.from(plot.querySelectorAll('.legend .bg')).map(box).filter(b => b.x1 > b.x0),
+    colorbar: Array.from(plot.querySelectorAll('.colorbar')).map(box),
+  };
+}"""
+
+
 def test_camera_map_shows_the_whole_city_at_1024(page, dashboard_url, dashboard_settings, means_data):  # noqa: ANN001
     from observatory.territory import load_territory
 
@@ -117,3 +132,9 @@ def test_camera_map_shows_the_whole_city_at_1024(page, dashboard_url, dashboard_
     assert shown[0] <= west and shown[1] <= south and shown[2] >= east and shown[3] >= north, (shown, (west, south, east, north))
     # …and zoomed to it, not to the region: the city fills at least a third of the map's width.
     assert (east - west) / (shown[2] - shown[0]) >= 1 / 3
+    # Issue 19: nothing drawn over the city (the legend hid the 9e's northern tip): the legend and the colour bar
+    # stay clear of the box the city's bounds project to on the page.
+    boxes = page.evaluate(COVER_JS, [west, south, east, north])
+    assert boxes["colorbar"], "no colour bar found"
+    covering = [b for b in boxes["legend"] + boxes["colorbar"] if _overlap(b, boxes["city"])]
+    assert covering == [], (covering, boxes["city"])

@@ -235,15 +235,20 @@ def _camera_map(tables: service.MeansTables, year: int, settings):  # noqa: ANN0
     kept = set(kept.loc[kept["type"].isin(CAMERA_TYPES), "action_id"]) if not kept.empty else set()
     outlines = [({"type": "FeatureCollection", "features": [f for f in perimeters["features"] if f.get("id") in kept]},
                  "Périmètres vidéoprotection / patrouilles", "#c0392b")] if kept else []
-    return figures.choropleth_map(df, geo.arrondissements_geojson(settings), "arrondissement", "cameras_in_service_per_1000",
-                                  "Caméras pour 1 000 hab.", name_col="name", style=settings.tile_source, height=MAP_HEIGHT,
-                                  value_format=",.2f", outlines=outlines, view=city_view(settings, MAP_HEIGHT))
+    fig = figures.choropleth_map(df, geo.arrondissements_geojson(settings), "arrondissement", "cameras_in_service_per_1000",
+                                 "Caméras pour 1 000 hab.", name_col="name", style=settings.tile_source, height=MAP_HEIGHT,
+                                 value_format=",.2f", outlines=outlines, view=city_view(settings, MAP_HEIGHT))
+    # The legend goes under the map, outside it: drawn over the map's top-left corner (the maps' default), it hid
+    # the 9e's northern tip in this half-width card at 1024 px.
+    return fig.update_layout(legend=MAP_LEGEND)
 
 
 # The camera map is a half card (~450 px × 360 px at 1024–1440 px): the default zoom, made for the 640 px maps,
 # showed only the centre of the city.
 MAP_HEIGHT = 360
 MAP_WIDTH_PX = 430
+# One row below the map (Plotly widens the bottom margin for it), so that no legend box sits on the city.
+MAP_LEGEND = {"orientation": "h", "x": 0, "xanchor": "left", "y": 0, "yanchor": "top", "bgcolor": "rgba(255,255,255,0)"}
 
 
 def city_view(settings, height_px: int) -> tuple[dict, float]:  # noqa: ANN001
@@ -251,7 +256,7 @@ def city_view(settings, height_px: int) -> tuple[dict, float]:  # noqa: ANN001
     from observatory.dashboard.action_plan.charts import fit_view
     from observatory.dashboard.action_plan.context import city_bounds
 
-    return fit_view(city_bounds(settings), width_px=MAP_WIDTH_PX, height_px=height_px - 50)  # the legend takes the top
+    return fit_view(city_bounds(settings), width_px=MAP_WIDTH_PX, height_px=height_px - 50)  # the legend takes the bottom
 
 
 # The declaration form (analysts) ------------------------------------------------------------------------------------
