@@ -47,13 +47,9 @@ from observatory.actions.before_after import (  # noqa: F401 - re-exported: page
     monthly_area_counts,
     select_control_cells,
 )
-from observatory.actions.significance import (  # noqa: F401 - re-exported
+from observatory.actions.significance import (  # noqa: F401 - halving_detectable and p_text re-exported
     ALPHA,
-    DiDResult,
-    LocalTest,
-    WDDResult,
     _two_sided_p,
-    buffer_direction,
     difference_in_differences,
     halving_detectable,
     local_test,

@@ -383,3 +383,12 @@ def int_cell(value: Any) -> str:
 
 def num_cell(decimals: int = 1) -> Callable[[Any], str]:
     return lambda v: "–" if v is None or pd.isna(v) else labels.fmt_number(float(v), decimals)
+
+
+def method_alert(technical: str, plain: str, analyst: bool) -> dbc.Alert:
+    """The method paragraph under a page: an analyst reads the ``technical`` text; an élu reads ``plain`` (written
+    for them: what the figures mean and what is withheld, not how it is computed) folded under « Méthode »."""
+    if analyst:
+        return dbc.Alert([html.Strong("Méthode. "), technical], color="light", className="small border")
+    details = html.Details([html.Summary("Méthode"), " " + labels.plain_text(plain)], className="method-details")
+    return dbc.Alert(details, color="light", className="small border")

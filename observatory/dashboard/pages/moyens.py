@@ -83,20 +83,11 @@ def layout(**_query):  # noqa: ANN003, ANN201 - Dash Pages passes the URL query
             dbc.Col(_card(ids.MN_VICTIMS, "Victimes reçues par l'aide aux victimes"), lg=6),
         ], className="g-3"),
         _card(ids.MN_ELUCIDATION, "Élucidation : faits élucidés pour 100 faits enregistrés par la police nationale"),
-        _method_note(analyst),
+        components.method_alert(_method_text(), _plain_method_text(), analyst),
         dbc.Alert([html.Strong("Lignes du registre des moyens ignorées : "), html.Ul(problems, className="mb-0")], color="warning", className="small",
                   id=ids.MN_PROBLEMS) if problems and analyst else None,
         form,
     ], className=PAGE_CLASS)
-
-
-def _method_note(analyst: bool) -> dbc.Alert:
-    """The method under the page: the analyst's technical paragraph, or the élu's plain French folded under
-    « Méthode » (no test names, no interval jargon: what the figures mean and what is hidden, not how it is computed)."""
-    if analyst:
-        return dbc.Alert([html.Strong("Méthode. "), _method_text()], color="light", className="small border")
-    body = labels.plain_text(_plain_method_text())
-    return dbc.Alert(html.Details([html.Summary("Méthode"), " " + body], className="method-details"), color="light", className="small border")
 
 
 def _plain_method_text() -> str:

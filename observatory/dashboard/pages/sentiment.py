@@ -78,17 +78,8 @@ def layout(**_query):  # noqa: ANN003, ANN201 - Dash Pages passes the URL query
             dbc.Col(_table_card(TABLE, "Estimations et évolutions"), lg=6),
         ], className="g-3"),
         _table_card(DARK, "Le « chiffre noir » : victimes déclarées et faits enregistrés"),
-        _method_note(security.is_analyst()),
+        components.method_alert(_method_text(), _plain_method_text(), security.is_analyst()),
     ], className=PAGE_CLASS)
-
-
-def _method_note(analyst: bool) -> dbc.Alert:
-    """The method under the page: the analyst's technical paragraph (design, tests, correction), or the élu's
-    plain French folded under « Méthode »: what a margin of error means and when a figure is withheld."""
-    if analyst:
-        return dbc.Alert([html.Strong("Méthode. "), _method_text()], color="light", className="small border")
-    body = labels.plain_text(_plain_method_text())
-    return dbc.Alert(html.Details([html.Summary("Méthode"), " " + body], className="method-details"), color="light", className="small border")
 
 
 def _plain_method_text() -> str:
