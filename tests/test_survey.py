@@ -401,3 +401,16 @@ def test_sentiment_method_is_plain_french_for_elus_and_technical_for_analysts(de
     assert "Méthode" in elu and "marge d'erreur" in elu
     assert jargon_in(elu) == [], jargon_in(elu)
     assert {"Taylor", "linéarisation", "Benjamini", "coefficient de variation"} <= set(jargon_in(analyst)), jargon_in(analyst)
+
+
+def test_indicator_as_dict_keeps_every_field_json_ready():
+    from dataclasses import fields
+
+    from observatory.survey.profile import Indicator
+
+    ind = Indicator(code="peur", label="Peur", question="Q1", yes=("3", "4"), valid=("1", "2", "3", "4"), missing=("9",),
+                    among="victime", categories=("cambriolage",), short="Peur le soir")
+    out = ind.as_dict()
+    assert list(out) == [f.name for f in fields(Indicator)]  # a field added later is stored too
+    assert out["yes"] == ["3", "4"] and out["missing"] == ["9"] and out["categories"] == ["cambriolage"] and out["among"] == "victime"
+    assert json.loads(json.dumps(out)) == out  # equal to what the store reads back from its JSON

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +55,8 @@ class Indicator:
         return self.kind == "proportion"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "label": self.label, "question": self.question, "kind": self.kind, "yes": list(self.yes),
-                "valid": list(self.valid), "missing": list(self.missing), "among": self.among, "categories": list(self.categories), "unit": self.unit, "short": self.short}
+        """Every field, JSON-ready: tuples as lists (the store compares this with the profile it saved as JSON)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
 @dataclass(frozen=True)
