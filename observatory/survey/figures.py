@@ -45,8 +45,9 @@ def territory_bars(rows: pd.DataFrame, kind: str, height: int = 420) -> go.Figur
         hovertemplate="<b>%{y}</b><br>%{customdata[0]}<br>%{customdata[1]} répondants<extra></extra>",
         text=[t if not ok else "" for t, ok in zip(text, shown)], textposition="outside",
     ))
-    fig.update_xaxes(title_text=f"Estimation pondérée{' (%)' if kind == 'proportion' else ''}, intervalle de confiance à 95 %",
-                     rangemode="tozero", separatethousands=True)
+    # Over two lines: on one, the title was cut at both edges of the half-width card at 1024 px.
+    title = figures.wrap_label(f"Estimation pondérée{' (%)' if kind == 'proportion' else ''}, intervalle de confiance à 95 %", 32)
+    fig.update_xaxes(title_text=title, rangemode="tozero", separatethousands=True)
     return figures.theme(fig, height=height)
 
 

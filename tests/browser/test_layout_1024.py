@@ -93,6 +93,17 @@ def test_home_movers_labels_and_axis_title_are_whole_at_1024(page, dashboard_url
         assert not any(_overlap(bar, tick) for tick in boxes["ticks"]), f"« {bar['t']} » runs into a category name"
 
 
+def test_sentiment_bars_axis_title_is_whole_at_1024(page, dashboard_url):  # noqa: ANN001
+    page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
+    open_page(page, dashboard_url + "/sentiment")
+    page.locator("#sentiment-bars").scroll_into_view_if_needed()
+    boxes = page.evaluate(BOXES_JS, "sentiment-bars")
+    page.locator("#sentiment-bars").screenshot(path=str(ARTIFACTS / "layout-1024-sentiment-bars.png"))
+    assert "intervalle de confiance" in " ".join(t["t"] for t in boxes["title"])
+    for text in boxes["title"]:
+        assert _inside(text, boxes["figure"]), f"« {text['t']} » is cut at the figure's edge"
+
+
 def test_sentiment_map_labels_do_not_overlap_at_1024(page, dashboard_url):  # noqa: ANN001
     page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
     open_page(page, dashboard_url + "/sentiment")
