@@ -256,6 +256,10 @@ _PLAIN_REWRITES = (
     (re.compile(r"\s*\(\s*\)"), ""),
     # « 20,3 % (IC 95 % : 18,1 – 22,7) » → « 20,3 % (entre 18,1 et 22,7) »: the margin of error, said in words.
     (re.compile(r"\(IC 95\s*%\s*:\s*([^()–]+?)\s*–\s*([^()]+?)\)"), r"(entre \1 et \2)"),
+    # « 2 960 € par fait évité (IC 95 % : 1 850 € à 7 400 €) » → « … (entre 1 850 € et 7 400 €) ».
+    (re.compile(r"\(IC 95\s*%\s*:\s*([^()]+?)\s+à\s+([^()]+?)\)"), r"(entre \1 et \2)"),
+    # A column « Pour 100 faits (IC 95 %) » → « Pour 100 faits (fourchette) »: the cells give the range in words.
+    (re.compile(r"\(\s*IC 95\s*%\s*\)"), "(fourchette)"),
 )
 
 

@@ -108,6 +108,16 @@ def test_cost_per_incident_avoided_appears_only_with_a_concluded_decrease(ctx, m
     actions = _text(dict(zip(ctx.VIEW_OUTPUTS, ctx.means_view(2023, "69123")))["moyens-actions"])
     # 126 000 € invested before the start + 22 000 € of running costs over the 12-month window = 148 000 € for 50 facts.
     assert "2 960 € par fait évité (IC 95 % : 1 850 € à 7 400 €)" in actions
+    # Élus read the same range in words, and no table of theirs says « IC ».
+    from observatory.dashboard import security
+    from tests.jargon import jargon_in
+
+    with pytest.MonkeyPatch.context() as elu:
+        elu.setattr(security, "is_analyst", lambda: False)
+        out = dict(zip(ctx.VIEW_OUTPUTS, ctx.means_view(2023, "69123")))
+    assert "2 960 € par fait évité (entre 1 850 € et 7 400 €)" in _text(out["moyens-actions"])
+    tables = " ".join(_text(v) for k, v in out.items() if k not in ("moyens-series", "moyens-map"))
+    assert jargon_in(tables) == [], jargon_in(tables)
     monkeypatch.setattr(service, "_evaluations", lambda settings: pd.DataFrame([{**evaluation, "verdict_code": "local_decrease",
                                                                                  "verdict": "Effet net non démontré : …"}]))
     service._cached_tables.cache_clear()

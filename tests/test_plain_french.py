@@ -35,6 +35,8 @@ def test_near_gives_the_article(name, expected):  # noqa: ANN001
     ("Hausse significative (BH, p < 0,05).", "Hausse significative."),
     ("Source : instantané 20261205T071545595714Z du 05/12/2026.", "Source : instantané du 05/12/2026."),
     ("Lyon : 20,3 % (IC 95 % : 18,1 – 22,7) des habitants.", "Lyon : 20,3 % (entre 18,1 et 22,7) des habitants."),
+    ("2 960 € par fait évité (IC 95 % : 1 850 € à 7 400 €)", "2 960 € par fait évité (entre 1 850 € et 7 400 €)"),
+    ("Pour 100 faits (IC 95 %)", "Pour 100 faits (fourchette)"),
 ])
 def test_plain_text_keeps_the_conclusion_drops_the_jargon(text, expected):  # noqa: ANN001
     assert labels.plain_text(text) == expected

@@ -400,6 +400,14 @@ def test_sentiment_method_is_plain_french_for_elus_and_technical_for_analysts(de
         analyst = text_of(page.layout())
     assert "Méthode" in elu and "marge d'erreur" in elu
     assert jargon_in(elu) == [], jargon_in(elu)
+    # The tables of estimates too: « 20,3 % (entre 18,1 et 22,7) » for élus, the « IC 95 % » for analysts.
+    with app.server.test_request_context("/sentiment"):
+        monkeypatch.setattr(security, "is_analyst", lambda: False)
+        elu_tables = text_of(list(page.sentiment_view("insecurite_soir", 2025)[3:5]))
+        monkeypatch.setattr(security, "is_analyst", lambda: True)
+        analyst_tables = text_of(list(page.sentiment_view("insecurite_soir", 2025)[3:5]))
+    assert "(entre " in elu_tables and jargon_in(elu_tables) == [], jargon_in(elu_tables)
+    assert "IC" in jargon_in(analyst_tables)
     assert {"Taylor", "linéarisation", "Benjamini", "coefficient de variation"} <= set(jargon_in(analyst)), jargon_in(analyst)
 
 

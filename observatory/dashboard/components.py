@@ -392,3 +392,10 @@ def method_alert(technical: str, plain: str, analyst: bool) -> dbc.Alert:
         return dbc.Alert([html.Strong("Méthode. "), technical], color="light", className="small border")
     details = html.Details([html.Summary("Méthode"), " " + labels.plain_text(plain)], className="method-details")
     return dbc.Alert(details, color="light", className="small border")
+
+
+def plain_columns(columns: Iterable[Col], numeric: Iterable[str] = ()) -> list[Col]:
+    """A table's columns as an élu reads them: headers and text cells through :func:`labels.plain_text` (« IC 95 % »
+    becomes a range said in words); the ``numeric`` columns' cells are left as formatted."""
+    numeric = set(numeric)
+    return [Col(c.name, labels.plain_text(c.label), c.fmt if c.name in numeric else (lambda v, f=c.fmt: labels.plain_text(f(v)))) for c in columns]

@@ -131,11 +131,13 @@ def _card(target: str, title: str) -> dbc.Card:
                     className="mb-3 shadow-sm")
 
 
-def _frame_table(df: pd.DataFrame, numeric_from: int = 1, empty: str = "Aucune donnée transmise pour cette année.") -> html.Div:
+def _frame_table(df: pd.DataFrame, numeric_from: int = 1, empty: str = "Aucune donnée transmise pour cette année.", analyst: bool = True) -> html.Div:
     if df.empty:
         return html.P(empty, className="text-muted mb-0")
     cols = [components.Col(c, c, components.fmt_any) for c in df.columns]
-    return components.french_table(df, cols, numeric=list(df.columns[numeric_from:]))
+    numeric = list(df.columns[numeric_from:])
+    # Élus read intervals in words (« entre 1,6 et 2,0 », « (fourchette) »), analysts the « IC 95 % ».
+    return components.french_table(df, cols if analyst else components.plain_columns(cols, numeric), numeric=numeric)
 
 
 def _export_buttons() -> list:
@@ -205,13 +207,13 @@ def means_view(year, arrondissement):  # noqa: ANN001, ANN201
                                       x_labeler=str, barmode="stack") if not series.empty else figures.empty_figure("Aucun moyen déclaré", 360)
     return (
         note,
-        _frame_table(views.arrondissement_table(tables, year)),
+        _frame_table(views.arrondissement_table(tables, year), analyst=analyst),
         fig_series,
         _camera_map(tables, year, settings),
-        _frame_table(views.action_table(tables), numeric_from=5),
-        _frame_table(views.response_table(tables, year, arr, settings.min_count, analyst)),
-        _frame_table(views.victims_table(tables, year, arr, settings.min_count, analyst)),
-        _frame_table(views.elucidation_table(tables, year, arr, settings.min_count, analyst)),
+        _frame_table(views.action_table(tables), numeric_from=5, analyst=analyst),
+        _frame_table(views.response_table(tables, year, arr, settings.min_count, analyst), analyst=analyst),
+        _frame_table(views.victims_table(tables, year, arr, settings.min_count, analyst), analyst=analyst),
+        _frame_table(views.elucidation_table(tables, year, arr, settings.min_count, analyst), analyst=analyst),
     )
 
 

@@ -124,7 +124,7 @@ def _export_buttons() -> list:
                        title=f"Exporter toutes les estimations publiées en {f.upper()}") for f in ("csv", "xlsx")] + [dcc.Download(id=EXPORT_DOWNLOAD)]
 
 
-def _estimates_table(rows: pd.DataFrame, changes: pd.DataFrame, kind: str) -> html.Div:
+def _estimates_table(rows: pd.DataFrame, changes: pd.DataFrame, kind: str, analyst: bool = True) -> html.Div:
     changes = changes.set_index("territory")
     records = []
     for r in rows.itertuples(index=False):
@@ -139,10 +139,10 @@ def _estimates_table(rows: pd.DataFrame, changes: pd.DataFrame, kind: str) -> ht
                         "n": r.n, "evolution": evol})
     cols = [components.Col("territoire", "Territoire"), components.Col("estimation", "Estimation (IC 95 %)"),
             components.Col("n", "Répondants", components.int_cell), components.Col("evolution", "Depuis la vague précédente")]
-    return components.french_table(pd.DataFrame(records), cols, numeric=("n",))
+    return components.french_table(pd.DataFrame(records), cols if analyst else components.plain_columns(cols, ("n",)), numeric=("n",))
 
 
-def _dark_figure_table(tabs, wave: int) -> html.Div:  # noqa: ANN001
+def _dark_figure_table(tabs, wave: int, analyst: bool = True) -> html.Div:  # noqa: ANN001
     rep = tabs.reporting[(tabs.reporting["wave"] == wave)]
     if rep.empty:
         return html.P("Pas de rapprochement possible pour cette vague : aucun indicateur de victimation relié à une catégorie "
@@ -161,7 +161,7 @@ def _dark_figure_table(tabs, wave: int) -> html.Div:  # noqa: ANN001
     cols = [components.Col("indicateur", "Victimation"), components.Col("territoire", "Territoire"),
             components.Col("victimes", "Victimes estimées", components.int_cell), components.Col("faits", "Faits enregistrés", components.int_cell),
             components.Col("taux", "Faits enregistrés pour 100 victimes (IC 95 %)"), components.Col("declare", "Plainte déclarée (enquête)")]
-    return components.french_table(pd.DataFrame(records), cols, numeric=("victimes", "faits"))
+    return components.french_table(pd.DataFrame(records), cols if analyst else components.plain_columns(cols, ("victimes", "faits")), numeric=("victimes", "faits"))
 
 
 def _rate_text(rate: float, low: float, high: float) -> str:
@@ -187,7 +187,8 @@ def sentiment_view(indicator, wave):  # noqa: ANN001, ANN201
     geomap = survey_figures.arrondissement_map(rows, geo.arrondissements_geojson(settings), kind)
     hidden = int((~rows["published"]).sum())
     note = f"{ind['label']}, vague {wave}." + (f" {hidden} territoire(s) sans estimation publiée (effectif insuffisant)." if hidden else "")
-    return bars, waves, geomap, _estimates_table(rows, changes, kind), _dark_figure_table(tabs, wave), note
+    analyst = security.is_analyst()  # élus read the intervals in words (« entre 18,1 et 22,7 »)
+    return bars, waves, geomap, _estimates_table(rows, changes, kind, analyst), _dark_figure_table(tabs, wave, analyst), note
 
 
 def export_estimates(fmt: str) -> dict | None:
