@@ -348,7 +348,8 @@ def test_page_answers_elus_and_analysts_with_estimates_only(demo_survey_settings
         r = client.post("/_dash-update-component", json=body)
         assert r.status_code == 200, (role, r.data[:300])
         text = r.data.decode("utf-8")
-        assert "Quartiers prioritaires" in text and "IC 95 %" in text
+        # Intervals are always there: as « IC 95 % » for analysts, in words (« entre … et … ») for élus.
+        assert "Quartiers prioritaires" in text and ("IC 95 %" in text) == (role == "analyste") and ("(entre " in text) == (role == "elu")
         assert "2025-0" not in text  # no respondent id ("2025-00001"…) ever leaves the store
         page = client.get("/sentiment")
         assert page.status_code == 200
@@ -408,6 +409,11 @@ def test_sentiment_method_is_plain_french_for_elus_and_technical_for_analysts(de
         analyst_tables = text_of(list(page.sentiment_view("insecurite_soir", 2025)[3:5]))
     assert "(entre " in elu_tables and jargon_in(elu_tables) == [], jargon_in(elu_tables)
     assert "IC" in jargon_in(analyst_tables)
+    # …and the figures' labels and hovers.
+    with app.server.test_request_context("/sentiment"):
+        monkeypatch.setattr(security, "is_analyst", lambda: False)
+        elu_figures = " ".join(f.to_json() for f in page.sentiment_view("insecurite_soir", 2025)[:3])
+    assert "(entre " in elu_figures and jargon_in(elu_figures) == [], jargon_in(elu_figures)
     assert {"Taylor", "linéarisation", "Benjamini", "coefficient de variation"} <= set(jargon_in(analyst)), jargon_in(analyst)
 
 

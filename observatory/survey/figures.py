@@ -25,18 +25,24 @@ def _unit(kind: str) -> str:
     return "%" if kind == "proportion" else ""
 
 
-def territory_bars(rows: pd.DataFrame, kind: str, height: int = 420) -> go.Figure:
-    """One horizontal bar per territory with its 95 % interval; unpublished territories listed, without a bar."""
+def _estimate_texts(rows: pd.DataFrame, kind: str, plain: bool, reasons: bool = False) -> list[str]:
+    """« 22,9 % (IC 95 % : 20,8 – 25,1) » per row; for an élu (``plain``) « 22,9 % (entre 20,8 et 25,1) »."""
+    say = labels.plain_text if plain else str
+    why = rows["reason"] if reasons else [""] * len(rows)
+    return [say(tables.estimate_text(v, lo, hi, kind, r)) for v, lo, hi, r in zip(rows["value"], rows["low"], rows["high"], why)]
+
+
+def territory_bars(rows: pd.DataFrame, kind: str, height: int = 420, plain: bool = False) -> go.Figure:
+    """One horizontal bar per territory with its 95 % interval; unpublished territories listed, without a bar.
+    ``plain``: the texts an élu reads (the interval in words, no « IC »)."""
     if rows.empty:
         return figures.empty_figure("Aucune estimation pour cet indicateur")
     k = _scale(kind)
     rows = rows.iloc[::-1]
     shown = rows["value"].notna()
     colors = np.where(rows["territory"] == tables.QPV, QPV_COLOR, np.where(rows["territory"] == tables.CITY, CITY_COLOR, "#56B4E9"))
-    text = [
-        tables.estimate_text(v, lo, hi, kind) if ok else f"{tables.INSUFFICIENT} ({labels.fmt_int(n)} répondants)"
-        for v, lo, hi, n, ok in zip(rows["value"], rows["low"], rows["high"], rows["n"], shown)
-    ]
+    text = [t if ok else f"{tables.INSUFFICIENT} ({labels.fmt_int(n)} répondants)"
+            for t, n, ok in zip(_estimate_texts(rows, kind, plain), rows["n"], shown)]
     fig = go.Figure(go.Bar(
         y=rows["territory_label"], x=(rows["value"] * k).where(shown, 0), orientation="h", marker_color=colors,
         error_x={"type": "data", "symmetric": False, "array": ((rows["high"] - rows["value"]) * k).where(shown, 0),
@@ -46,12 +52,13 @@ def territory_bars(rows: pd.DataFrame, kind: str, height: int = 420) -> go.Figur
         text=[t if not ok else "" for t, ok in zip(text, shown)], textposition="outside",
     ))
     # Over two lines: on one, the title was cut at both edges of the half-width card at 1024 px.
-    title = figures.wrap_label(f"Estimation pondérée{' (%)' if kind == 'proportion' else ''}, intervalle de confiance à 95 %", 32)
+    margin = "avec sa marge d'erreur" if plain else "intervalle de confiance à 95 %"
+    title = figures.wrap_label(f"Estimation pondérée{' (%)' if kind == 'proportion' else ''}, {margin}", 32)
     fig.update_xaxes(title_text=title, rangemode="tozero", separatethousands=True)
     return figures.theme(fig, height=height)
 
 
-def wave_lines(rows: pd.DataFrame, kind: str, height: int = 340) -> go.Figure:
+def wave_lines(rows: pd.DataFrame, kind: str, height: int = 340, plain: bool = False) -> go.Figure:
     """The city, the QPV and the rest of the city across waves, each point with its interval."""
     rows = rows[rows["territory"].isin([tables.CITY, tables.QPV, tables.OUTSIDE_QPV])]
     if rows.empty:
@@ -67,7 +74,7 @@ def wave_lines(rows: pd.DataFrame, kind: str, height: int = 340) -> go.Figure:
             line={"color": color, "width": 2.5 if code == tables.CITY else 2},
             error_y={"type": "data", "symmetric": False, "array": (part["high"] - part["value"]) * k,
                      "arrayminus": (part["value"] - part["low"]) * k, "color": color, "thickness": 1.2, "width": 5},
-            customdata=[tables.estimate_text(v, lo, hi, kind) for v, lo, hi in zip(part["value"], part["low"], part["high"])],
+            customdata=_estimate_texts(part, kind, plain),
             hovertemplate="<b>%{fullData.name}</b>, vague %{x}<br>%{customdata}<extra></extra>",
         ))
     fig.update_xaxes(title_text="Vague d'enquête", type="category")
@@ -80,7 +87,7 @@ def wave_lines(rows: pd.DataFrame, kind: str, height: int = 340) -> go.Figure:
 LABEL_OFFSETS = {"69381": (62, -6), "69382": (-62, 30)}
 
 
-def arrondissement_map(rows: pd.DataFrame, geojson: dict, kind: str, height: int = 440) -> go.Figure:
+def arrondissement_map(rows: pd.DataFrame, geojson: dict, kind: str, height: int = 440, plain: bool = False) -> go.Figure:
     """Arrondissements coloured by the estimate, each labelled with its estimate and interval (shown, not hidden).
 
     Drawn as filled polygons on plain axes (equal scale, cos(latitude) corrected) rather than a tiled or geo map:
@@ -93,7 +100,7 @@ def arrondissement_map(rows: pd.DataFrame, geojson: dict, kind: str, height: int
     if arr.empty:
         return figures.empty_figure("Pas d'estimation par arrondissement dans cette enquête")
     k = _scale(kind)
-    arr["label"] = [tables.estimate_text(v, lo, hi, kind, r) for v, lo, hi, r in zip(arr["value"], arr["low"], arr["high"], arr["reason"])]
+    arr["label"] = _estimate_texts(arr, kind, plain, reasons=True)
     by_id = arr.set_index("territory")
     shown = arr["value"].dropna() * k
     lo_v, hi_v = (float(shown.min()), float(shown.max())) if len(shown) else (0.0, 1.0)

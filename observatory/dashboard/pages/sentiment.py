@@ -182,12 +182,12 @@ def sentiment_view(indicator, wave):  # noqa: ANN001, ANN201
     rows = est[est["wave"] == wave]
     changes = tabs.changes[(tabs.changes["indicator"] == indicator) & (tabs.changes["to_wave"] == wave)]
     settings = components.settings()
-    bars = survey_figures.territory_bars(rows, kind)
-    waves = survey_figures.wave_lines(est, kind)
-    geomap = survey_figures.arrondissement_map(rows, geo.arrondissements_geojson(settings), kind)
+    analyst = security.is_analyst()  # élus read the intervals in words (« entre 18,1 et 22,7 »)
+    bars = survey_figures.territory_bars(rows, kind, plain=not analyst)
+    waves = survey_figures.wave_lines(est, kind, plain=not analyst)
+    geomap = survey_figures.arrondissement_map(rows, geo.arrondissements_geojson(settings), kind, plain=not analyst)
     hidden = int((~rows["published"]).sum())
     note = f"{ind['label']}, vague {wave}." + (f" {hidden} territoire(s) sans estimation publiée (effectif insuffisant)." if hidden else "")
-    analyst = security.is_analyst()  # élus read the intervals in words (« entre 18,1 et 22,7 »)
     return bars, waves, geomap, _estimates_table(rows, changes, kind, analyst), _dark_figure_table(tabs, wave, analyst), note
 
 
