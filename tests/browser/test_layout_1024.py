@@ -80,12 +80,18 @@ def _inside(a: dict, outer: dict) -> bool:
     return a["x0"] >= outer["x0"] - 1 and a["x1"] <= outer["x1"] + 1 and a["y0"] >= outer["y0"] - 1 and a["y1"] <= outer["y1"] + 1
 
 
-def test_home_movers_labels_and_axis_title_are_whole_at_1024(page, dashboard_url):  # noqa: ANN001
+def _figure_boxes(page, url: str, target: str, shot: str) -> dict:  # noqa: ANN001
+    """The drawn texts of figure ``target`` at 1024 × 768 (see BOXES_JS), and its screenshot ``shot``."""
     page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
-    open_page(page, dashboard_url + "/?annee=2025")
-    page.locator("#overview-movers").scroll_into_view_if_needed()
-    boxes = page.evaluate(BOXES_JS, "overview-movers")
-    page.locator("#overview-movers").screenshot(path=str(ARTIFACTS / "layout-1024-movers.png"))
+    open_page(page, url)
+    page.locator(f"#{target}").scroll_into_view_if_needed()
+    boxes = page.evaluate(BOXES_JS, target)
+    page.locator(f"#{target}").screenshot(path=str(ARTIFACTS / shot))
+    return boxes
+
+
+def test_home_movers_labels_and_axis_title_are_whole_at_1024(page, dashboard_url):  # noqa: ANN001
+    boxes = _figure_boxes(page, dashboard_url + "/?annee=2025", "overview-movers", "layout-1024-movers.png")
     assert boxes["bars"] and boxes["title"]
     for text in boxes["bars"] + boxes["title"]:
         assert _inside(text, boxes["figure"]), f"« {text['t']} » is cut at the figure's edge"
@@ -94,22 +100,14 @@ def test_home_movers_labels_and_axis_title_are_whole_at_1024(page, dashboard_url
 
 
 def test_sentiment_bars_axis_title_is_whole_at_1024(page, dashboard_url):  # noqa: ANN001
-    page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
-    open_page(page, dashboard_url + "/sentiment")
-    page.locator("#sentiment-bars").scroll_into_view_if_needed()
-    boxes = page.evaluate(BOXES_JS, "sentiment-bars")
-    page.locator("#sentiment-bars").screenshot(path=str(ARTIFACTS / "layout-1024-sentiment-bars.png"))
+    boxes = _figure_boxes(page, dashboard_url + "/sentiment", "sentiment-bars", "layout-1024-sentiment-bars.png")
     assert "intervalle de confiance" in " ".join(t["t"] for t in boxes["title"])
     for text in boxes["title"]:
         assert _inside(text, boxes["figure"]), f"« {text['t']} » is cut at the figure's edge"
 
 
 def test_sentiment_map_labels_do_not_overlap_at_1024(page, dashboard_url):  # noqa: ANN001
-    page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
-    open_page(page, dashboard_url + "/sentiment")
-    page.locator("#sentiment-map").scroll_into_view_if_needed()
-    notes = page.evaluate(BOXES_JS, "sentiment-map")["notes"]
-    page.locator("#sentiment-map").screenshot(path=str(ARTIFACTS / "layout-1024-sentiment-map.png"))
+    notes = _figure_boxes(page, dashboard_url + "/sentiment", "sentiment-map", "layout-1024-sentiment-map.png")["notes"]
     assert {n["t"].split(" ")[0] for n in notes} >= {"1er", "2e"}
     clashes = [(a["t"], b["t"]) for i, a in enumerate(notes) for b in notes[i + 1:] if _overlap(a, b)]
     assert clashes == []
