@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 import numpy as np
@@ -164,14 +165,102 @@ def _same_modulo_zeros(parsed: pa.Array | pa.ChunkedArray, text: pa.Array | pa.C
     return _np_bool(same)
 
 
+_LETTER = {id(kernel): letter for letter, (kernel, _) in _FIELDS.items()}
+_SECONDS = {"H": 3600, "M": 60, "S": 1}
+
+
+@functools.cache
+def _month_table() -> tuple[np.ndarray, np.ndarray]:
+    """For ``year * 13 + month`` (years 0-9999, months 1-12; month 0 unused): the month's first day in days since
+    1970-01-01 (int64) and its number of days (0 for month 0)."""
+    months = np.arange(10000 * 12, dtype=np.int64).astype("datetime64[M]") - np.datetime64("1970-01", "M") + np.datetime64("0000-01", "M")
+    start = months.astype("datetime64[D]").astype(np.int64)
+    days = (months + 1).astype("datetime64[D]").astype(np.int64) - start
+    first = np.zeros((10000, 13), dtype=np.int64)
+    length = np.zeros((10000, 13), dtype=np.int64)
+    first[:, 1:] = start.reshape(10000, 12)
+    length[:, 1:] = days.reshape(10000, 12)
+    return first.ravel(), length.ravel()
+
+
+def _read_fixed_width(text: pa.ChunkedArray | pa.Array, fmt: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """Seconds since 1970 of zero-padded, fixed-width dates read straight from their bytes, and the mask of rows
+    settled that way; None when the format or the texts do not allow it (then ``pc.strptime`` reads them).
+
+    A row is settled when its literals are the format's, its fields are all digits and they form a real calendar
+    date and time (day within its month, hour < 24, minute and second < 60, year ≥ 1): exactly the rows that
+    ``pc.strptime`` reads and whose rendering is the text, so they need neither the parse nor the check. Every
+    other row (a rolled-over date, a letter, a year 0) is left to the exact path by the caller.
+    """
+    tokens = _fmt_tokens(fmt)
+    if tokens is None:
+        return None
+    letters = [_LETTER[id(t[0])] for t in tokens if not isinstance(t, str)]
+    if len(set(letters)) != len(letters) or not {"d", "m", "Y"} <= set(letters):
+        return None  # a repeated field, or a date strptime completes with defaults: the exact path decides
+    width = sum(len(t.encode("utf-8")) if isinstance(t, str) else t[1] for t in tokens)
+    text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    mat = _fixed_width_bytes(text, width)
+    if mat is None:
+        return None
+    mat = np.ascontiguousarray(mat.T)  # one row per byte position: the column tests below read contiguous memory
+    digit = mat - np.uint8(48)  # wraps below '0': a non-digit byte becomes > 9
+    ok = np.ones(len(text), dtype=bool)
+    fields: dict[str, np.ndarray] = {}
+    col = 0
+    for t in tokens:
+        if isinstance(t, str):
+            lit = np.frombuffer(t.encode("utf-8"), dtype=np.uint8)
+            for k, b in enumerate(lit):
+                ok &= mat[col + k] == b
+            col += len(lit)
+            continue
+        value = np.zeros(len(text), dtype=np.int16)  # at most 4 digits
+        for k in range(t[1]):
+            ok &= digit[col + k] <= 9
+            value = value * np.int16(10) + digit[col + k]
+        fields[_LETTER[id(t[0])]] = value
+        col += t[1]
+    year, month, day = fields["Y"], fields["m"], fields["d"]
+    ok &= (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1)
+    # First day (days since 1970) and length of each (year, month), looked up in a table of every month of years
+    # 0-9999: no calendar arithmetic per row (numpy's datetime64 month → day conversion costs ~10× more).
+    first, length = _month_table()
+    ym = year.astype(np.int32) * 13 + np.where(ok, month, 0)
+    ok &= day <= length[ym]
+    seconds = (first[ym] + day - 1) * 86400
+    for letter, limit in (("H", 24), ("M", 60), ("S", 60)):
+        if letter in fields:
+            ok &= fields[letter] < limit
+            seconds += fields[letter].astype(np.int64) * _SECONDS[letter]
+    return seconds, ok
+
+
 def _strict_strptime(text: pa.ChunkedArray | pa.Array, fmt: str) -> pa.ChunkedArray | pa.Array:
     """``strptime`` that refuses impossible calendar dates.
 
     pyarrow rolls "31/02/2021" over to 03/03/2021; formatting the parsed value back and comparing it with the
     text (leading zeros aside, so "1/2/2021" still reads) turns such dates into nulls, i.e. quarantined rows.
-    The common case (text already in the canonical zero-padded form) is settled by one comparison with a fast
-    rendering; only the other rows (short numbers, odd spacing, rolled-over dates) pay for the exact check.
+    The common case (every text zero-padded to the format's width) is read from the bytes with numpy
+    (:func:`_read_fixed_width`, ~5× faster than parsing then checking); the rows it does not settle, and any other
+    column, take the parse and the check: a fast comparison with a rendering, then the exact check for the rest.
     """
+    fixed = _read_fixed_width(pc.utf8_trim_whitespace(text), fmt)
+    if fixed is not None:
+        seconds, ok = fixed
+        if not ok.all():
+            rest = np.flatnonzero(~ok)
+            # The unsettled rows (usually none: dates the partner mistyped) get the exact answer.
+            slow = _checked_strptime(pc.take(text, pa.array(rest)), fmt)
+            valid = _np_bool(pc.is_valid(slow))
+            seconds[rest] = np.asarray(pc.fill_null(pc.cast(slow, pa.int64()), 0).to_numpy(zero_copy_only=False))
+            ok[rest] = valid
+        return pa.array(seconds, type=pa.int64(), mask=~ok).cast(pa.timestamp("s"))
+    return _checked_strptime(text, fmt)
+
+
+def _checked_strptime(text: pa.ChunkedArray | pa.Array, fmt: str) -> pa.ChunkedArray | pa.Array:
+    """``pc.strptime`` then the check that the parsed value renders back as the text (see _strict_strptime)."""
     parsed = pc.strptime(text, format=fmt, unit="s", error_is_null=True)
     trimmed = pc.utf8_trim_whitespace(text)
     ok = _equals_rendering(parsed, trimmed, fmt)
