@@ -107,6 +107,7 @@ def test_dates_read_from_their_bytes_agree_with_parse_and_check():
         digits[:2000, 12] = rng.integers(0, 7, 2000)
         text = [make(d) for d in digits] + [make([3, 1, 0, 4, 2, 0, 2, 1, 1, 0, 0, 0, 0, 0]), make([0] * 14)]
         text[5] = text[5].replace(" ", "T")
+        text[6] = "zz" + text[6][2:4] + "~~" + text[6][6:]  # bytes above and below the digits
         arr = pa.array(text)
         seconds, ok = _read_fixed_width(arr, fmt)
         assert ok.sum() > 500 and (~ok).sum() > 500  # both paths are exercised

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -19,6 +20,11 @@ EARLIEST = datetime(1990, 1, 1)
 
 
 def parse_times(table: pa.Table, profile: Profile) -> tuple[pa.ChunkedArray, np.ndarray, np.ndarray, pa.Array]:
+    """See :func:`_parse_times`: the same without the partner's naive times."""
+    return _parse_times(table, profile)[:4]
+
+
+def _parse_times(table: pa.Table, profile: Profile) -> tuple[pa.ChunkedArray, np.ndarray, np.ndarray, pa.Array, pa.Array]:
     """Local timestamps (Europe/Paris; times of day read in the profile's ``timezone``), precision per row (index into ``TIME_PRECISIONS``: an object array of 1e6
     strings costs ~0.1 s to hand to Arrow), the mask of unreadable dates, and the same times as
     naive wall-clock values (year and day come from them without a time-zone lookup per row)."""
@@ -54,6 +60,7 @@ def parse_times(table: pa.Table, profile: Profile) -> tuple[pa.ChunkedArray, np.
         ok = _np_bool(pc.is_valid(ts))
     if profile.precision == "month":
         ts = pc.floor_temporal(ts, unit="month")
+    naive = ts  # the partner's own (naive) times: what the rows are put in order by
     local = pc.assume_timezone(ts, timezone=S.TIMEZONE, ambiguous="earliest", nonexistent="earliest")
     local = local.cast(pa.timestamp("us", tz=S.TIMEZONE))
     if profile.timezone != S.TIMEZONE and n:
@@ -65,7 +72,7 @@ def parse_times(table: pa.Table, profile: Profile) -> tuple[pa.ChunkedArray, np.
             src = src.cast(pa.timestamp("us", tz=S.TIMEZONE))
             local = pc.if_else(pa.array(timed), src, local)
             ts = pc.cast(pc.local_timestamp(local), pa.timestamp("s"))
-    return local, precision, ~ok, ts
+    return local, precision, ~ok, ts, naive
 
 
 _LEADING_ZEROS = r"(^|[^0-9])0+([0-9])"
@@ -226,7 +233,7 @@ def _read_fixed_width(text: pa.ChunkedArray | pa.Array, fmt: str) -> tuple[np.nd
     # First day (days since 1970) and length of each (year, month), looked up in a table of every month of years
     # 0-9999: no calendar arithmetic per row (numpy's datetime64 month → day conversion costs ~10× more).
     first, length = _month_table()
-    ym = year.astype(np.int32) * 13 + np.where(ok, month, 0)
+    ym = np.where(ok, year.astype(np.int32) * 13 + month, 0)  # a row already refused may hold any bytes
     ok &= day <= length[ym]
     seconds = (first[ym] + day - 1) * 86400
     for letter, limit in (("H", 24), ("M", 60), ("S", 60)):
@@ -276,6 +283,47 @@ def _checked_strptime(text: pa.ChunkedArray | pa.Array, fmt: str) -> pa.ChunkedA
             idx = pa.array(suspect)
             ok[suspect] = _same_modulo_zeros(pc.take(parsed, idx), pc.take(text, idx), fmt)
     return pc.if_else(pa.array(ok), parsed, pa.scalar(None, parsed.type))
+
+
+@dataclass
+class TimeFields:
+    """The time fields of rows, parsed strictly (:func:`parse_time_fields`), with the quarantine reason of each
+    unreadable row."""
+
+    occurred: pa.ChunkedArray | pa.Array  # local timestamps (Europe/Paris)
+    precision: np.ndarray  # index into TIME_PRECISIONS
+    bad: np.ndarray  # unreadable or missing date
+    wall: pa.ChunkedArray | pa.Array  # naive Paris wall-clock times
+    reasons: np.ndarray | None  # object array: the reason of each bad row (None where not bad); None when none is bad
+    order: np.ndarray | None = None  # the stable permutation putting the rows in time order (None: already are)
+
+    def permuted(self, order: np.ndarray) -> "TimeFields":
+        idx = pa.array(order)
+        return TimeFields(self.occurred.take(idx), self.precision[order], self.bad[order], self.wall.take(idx),
+                          self.reasons[order] if self.reasons is not None else None)
+
+
+def parse_time_fields(table: pa.Table, profile: Profile, with_order: bool = False) -> TimeFields:
+    """The dates and times of ``table`` parsed once, strictly, in the rows' order, with the reasons of the rows
+    that cannot be read; ``with_order`` also gives the permutation that puts the rows in time order (the same as
+    :func:`time_order`, for the rows that read: unreadable rows, quarantined anyway, go last)."""
+    occurred, precision, bad, wall, naive = _parse_times(table, profile)
+    reasons = None
+    if bad.any():
+        bad_idx = np.flatnonzero(bad)
+        shown = pc.utf8_trim_whitespace(table[profile.time_column]).take(pa.array(bad_idx)).to_pylist()
+        if profile.clock_column and profile.clock_column in table.column_names:
+            clocks = pc.utf8_trim_whitespace(table[profile.clock_column]).take(pa.array(bad_idx)).to_pylist()
+            shown = [f"{d} {c}".strip() if d else d for d, c in zip(shown, clocks)]
+        fmt = profile.time_format + (f" {profile.clock_format or '%H:%M'}" if profile.clock_column else "")
+        reasons = np.empty(len(bad), dtype=object)
+        reasons[bad_idx] = [f"date illisible « {v} » (format attendu {fmt})" if v else "date manquante" for v in shown]
+    fields = TimeFields(occurred, precision, bad, wall, reasons)
+    if with_order and profile.time_format != "excel" and table.num_rows >= 2 and profile.time_column in table.column_names:
+        # The strict times order the rows exactly as the lenient parse of time_order would: a row that reads
+        # strictly reads the same leniently; the others are quarantined, wherever they stand.
+        fields.order = _stable_argsort(pc.cast(naive, pa.int64()))
+    return fields
 
 
 def time_order(table: pa.Table, profile: Profile) -> np.ndarray | None:
