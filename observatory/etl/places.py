@@ -168,5 +168,5 @@ def _zone_lists(index: TerritoryIndex, masks: list[np.ndarray], wall: pa.Array, 
     rows, cols = np.nonzero(member)
     offsets = np.zeros(n + 1, dtype=np.int32)
     np.cumsum(np.bincount(rows, minlength=n), out=offsets[1:])
-    values = pa.array(np.array(ids + [""], dtype=object)[cols], type=pa.string())
+    values = pc.take(pa.array(ids + [""], type=pa.string()), pa.array(cols.astype(np.int32)))  # no per-row Python string
     return pa.ListArray.from_arrays(pa.array(offsets, type=pa.int32()), values)
