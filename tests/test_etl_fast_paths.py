@@ -47,3 +47,65 @@ def test_declared_arrondissement_by_dictionary_is_the_lookup_of_each_value():
         got = normalise_arrondissement(arr).tolist()
         want = [S.ARRONDISSEMENT_CODES.index(c) if (c := _arr_code(v)) else -1 for v in arr.to_pylist()]
         assert got == want
+
+
+def test_byte_columns_decode_as_the_decoding_reader_would():
+    from observatory.etl.read import transcoded_column, utf8_widths
+
+    rng = np.random.default_rng(3)
+    alphabet = "aZ09 ;,éèàçÉÈ€œ’—“”žŸ"
+    for encoding in ("cp1252", "latin-1", "iso8859-15"):
+        widths = utf8_widths(encoding)
+        assert widths is not None
+        chars = [c for c in alphabet if c.encode(encoding, errors="ignore")]
+        for _ in range(30):
+            vals = ["".join(rng.choice(chars, int(rng.integers(0, 8)))) for _ in range(int(rng.integers(1, 20)))]
+            arr = pa.array([v.encode(encoding) for v in vals], pa.binary())
+            start = int(rng.integers(0, len(vals)))
+            for a in (arr, arr.slice(start)):
+                out = transcoded_column(a, encoding, widths)
+                out.validate(full=True)
+                assert out.to_pylist() == [v.decode(encoding) for v in a.to_pylist()]
+    assert transcoded_column(pa.array([b"ok", b"\x81"], pa.binary()), "cp1252", utf8_widths("cp1252")) is None  # undefined in cp1252
+    assert utf8_widths("utf-8") is None and utf8_widths("shift_jis") is None and utf8_widths("utf-16") is None
+
+
+def test_csv_read_as_bytes_is_the_decoded_read(tmp_path):
+    # Accents, an ASCII malformed line, then (second file) a malformed line with accents and (third) a byte cp1252
+    # leaves undefined: whatever path the reader takes, the rows, lines, malformed rows and refusals are the same.
+    from observatory.config import get_settings
+    from observatory.etl import read as R
+    from observatory.etl.profile import load_profile
+
+    profile = load_profile(get_settings(env={}), "police_nationale")
+    head = "NUM_FAIT;DATE_HEURE_FAITS;LIBELLE_INFRACTION;TYPE_LIEU;NB_FAITS;X_L93;Y_L93;CODE_INSEE;LIEU\r\n"
+    good = "PN1;01/02/2024 10:00;Vol à l'étalage;Établissement scolaire;1;842000,5;6519000,2;69383;Rue Garibaldi\r\n"
+    cases = {
+        "ascii_malformed": head + good * 3 + "PN9;01/02/2024 10:00;x;y\r\n" + good,
+        "accented_malformed": head + good + "PN9;01/02/2024 10:00;été;y\r\n" + good,
+        "undefined_byte": None,
+    }
+    for name, text in cases.items():
+        path = tmp_path / f"{name}.csv"
+        if text is None:
+            # beyond the first 64 KB that the header check decodes
+            path.write_bytes((head + good * 1000).encode("cp1252") + b"PN2;01/02/2024 10:00;\x81;x;1;1;1;69383;x\r\n")
+        else:
+            path.write_bytes(text.encode("cp1252"))
+        scan = R.scan_file(path, "cp1252", strict=False)
+        layout = R.csv_layout(path, profile, scan)
+
+        def outcome(read, *args):
+            try:
+                return read(path, profile, *args)
+            except Exception as exc:  # the refusal itself must be the same
+                return (type(exc), str(exc))
+
+        expected = outcome(R._pyarrow_read_as, "cp1252", layout.header_line, layout.names, False, 1 << 20, pa.string())
+        got = outcome(R._pyarrow_read, "cp1252", layout.header_line, layout.names, False)
+        if name == "undefined_byte":
+            assert got == expected and expected[0] is R._DecodeFailure
+        else:
+            assert got[0].equals(expected[0]) and got[1] == expected[1] and got[2] == expected[2], name
+    bytes_read = R._pyarrow_read_as(tmp_path / "ascii_malformed.csv", profile, "utf8", 1, layout.names, False, 1 << 20, pa.binary())
+    assert bytes_read[0].num_rows == 4 and len(bytes_read[1]) == 1  # the byte reader itself took the first file
