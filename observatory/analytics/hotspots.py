@@ -31,7 +31,6 @@ from scipy.spatial import cKDTree
 
 from observatory.analytics.compare import periods
 from observatory.analytics.filters import Filters
-from observatory.analytics.indicators import counts
 
 if TYPE_CHECKING:
     from observatory.analytics.engine import Analytics
@@ -200,13 +199,19 @@ def grid_counts(an: "Analytics", filters: Filters) -> tuple[pd.DataFrame, dict[s
 
 
 def _cell_counts(an: "Analytics", filters: Filters) -> tuple[np.ndarray, dict[str, int]]:
-    """Count per cell of the city grid (int64, grid order) and what was left out."""
-    c = counts(an, filters, ("grid_cell",))
-    unlocated = int(c.loc[c["grid_cell"].isna(), "count"].sum())
-    c = c[c["grid_cell"].notna()]
+    """Count per cell of the city grid (int64, grid order) and what was left out.
+
+    The counts of ``indicators.counts(an, filters, ("grid_cell",))`` without what Gi* does not use: no sum of
+    facts (a second column to read), no ORDER BY (cells are placed by position): half the query's time at 1e6."""
+    where, params = filters.to_sql()
+    c = an.query(f"SELECT grid_cell, count(*) AS count FROM incidents WHERE {where} GROUP BY 1", params)
+    cells = c["grid_cell"]
+    n = c["count"].to_numpy().astype("int64")
+    missing = cells.isna().to_numpy()
+    unlocated = int(n[missing].sum())
     # One hash lookup of the counted cells in the grid (isin + reindex on strings cost ~6 ms at 1e6).
-    pos = an.grid_index().get_indexer(c["grid_cell"])
-    n = c["count"].to_numpy()
+    pos = an.grid_index().get_indexer(cells[~missing])
+    n = n[~missing]
     outside = int(n[pos < 0].sum())
     count = np.zeros(len(an.grid()), dtype="int64")
     count[pos[pos >= 0]] = n[pos >= 0]
