@@ -47,3 +47,18 @@ def test_cell_counts_are_the_grouped_counts_and_hotspots_repeat_exactly(tmp_path
         pd.testing.assert_frame_equal(first, again)
         assert first.attrs == again.attrs
     assert _cell_counts(an, Filters())[1]["outside_grid"] > 0
+
+
+def test_study_area_is_computed_once_and_handed_out_as_copies(tmp_path):
+    from observatory.analytics import hotspots as H
+
+    settings = get_settings(data_dir=tmp_path / "data")
+    an = Analytics.from_files(write_snapshot(incidents(x=[842_150.0], y=[6_518_350.0]), tmp_path / "s"), settings)
+    zone = str(an.territory.zones_l93()["zone_id"].iloc[0])
+    for f in (Filters(), Filters(arrondissements=("69382",)), Filters(zones=(zone,))):
+        first = H.study_area(an, f)
+        assert np.array_equal(first, H._study_area(an, f))
+        first[:] = -1.0  # a caller's change stays its own
+        assert np.array_equal(H.study_area(an, f), H._study_area(an, f))
+    assert 0 < (H.study_area(an, Filters(zones=(zone,))) > 0).sum() < (H.study_area(an, Filters()) > 0).sum()
+    assert len(H._STUDY_AREAS[an]) == 3

@@ -21,6 +21,9 @@ a cell is hot (cold) at 99/95/90 % when z > 0 (< 0) and the corrected p-value is
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import OrderedDict
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -218,13 +221,37 @@ def _cell_counts(an: "Analytics", filters: Filters) -> tuple[np.ndarray, dict[st
     return count, {"unlocated": unlocated, "outside_grid": outside}
 
 
+# Study areas per Analytics (one snapshot, one territory) and filtered territory: the zone intersections cost
+# ~6 ms per call, paid again by every Gi* of a zone filter (persistence asks for four quarters at once).
+_STUDY_AREAS: "weakref.WeakKeyDictionary[Analytics, OrderedDict]" = weakref.WeakKeyDictionary()
+_STUDY_LOCK = threading.Lock()
+_STUDY_MAX = 64
+
+
 def study_area(an: "Analytics", filters: Filters) -> np.ndarray:
     """Per cell of the city grid, its share inside the filtered territory (0: outside the study area).
 
     The city (``share_in_city``); under an arrondissement filter, the cells of those arrondissements; under a
     zone filter, the part of each cell inside the union of the filtered zones (a 150 m pool perimeter is a few
-    partial cells, not the whole city with one busy corner).
+    partial cells, not the whole city with one busy corner). Computed once per Analytics and territory filter
+    (a fresh copy is returned each time).
     """
+    key = (tuple(filters.arrondissements or ()), tuple(filters.zones or ()))
+    with _STUDY_LOCK:
+        areas = _STUDY_AREAS.setdefault(an, OrderedDict())
+        share = areas.get(key)
+        if share is not None:
+            areas.move_to_end(key)
+            return share.copy()
+    share = _study_area(an, filters)
+    with _STUDY_LOCK:
+        areas[key] = share
+        while len(areas) > _STUDY_MAX:
+            areas.popitem(last=False)
+    return share.copy()
+
+
+def _study_area(an: "Analytics", filters: Filters) -> np.ndarray:
     grid = an.grid()
     share = grid["share_in_city"].to_numpy().astype("float64").copy()
     if filters.arrondissements:
