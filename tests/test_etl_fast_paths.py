@@ -109,3 +109,55 @@ def test_csv_read_as_bytes_is_the_decoded_read(tmp_path):
             assert got[0].equals(expected[0]) and got[1] == expected[1] and got[2] == expected[2], name
     bytes_read = R._pyarrow_read_as(tmp_path / "ascii_malformed.csv", profile, "utf8", 1, layout.names, False, 1 << 20, pa.binary())
     assert bytes_read[0].num_rows == 4 and len(bytes_read[1]) == 1  # the byte reader itself took the first file
+
+
+
+def _reference_zone_lists(index, masks, wall, extra):  # the whole-matrix implementation it replaced
+    """List of zone ids per row, respecting each zone's validity dates, as an Arrow list array built from offsets."""
+    n = len(wall)
+    if n == 0:
+        return pa.array([], type=pa.list_(pa.string()))
+    local_day = pc.cast(wall, pa.timestamp("s")).to_numpy(zero_copy_only=False).astype("datetime64[D]")
+    ids = list(index.zone_ids)
+    member = np.zeros((n, len(ids) + 1), dtype=bool)
+    for j, (m, vf, vt) in enumerate(zip(masks, index.zone_from, index.zone_to)):
+        valid = np.ones(n, dtype=bool)
+        if vf is not None:
+            valid &= local_day >= vf
+        if vt is not None:
+            valid &= local_day <= vt
+        member[:, j] = m & valid
+    # Zones known from a site or quarter name (no point): added if not already found spatially.
+    extra_ok = np.array([e is not None for e in extra], dtype=bool) if extra is not None else np.zeros(n, dtype=bool)
+    if extra_ok.any():
+        pos = {z: j for j, z in enumerate(ids)}
+        for i in np.flatnonzero(extra_ok):
+            j = pos.get(extra[i])
+            if j is not None:
+                member[i, j] = True
+    rows, cols = np.nonzero(member)
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows, minlength=n), out=offsets[1:])
+    values = pc.take(pa.array(ids + [""], type=pa.string()), pa.array(cols.astype(np.int32)))  # no per-row Python string
+    return pa.ListArray.from_arrays(pa.array(offsets, type=pa.int32()), values)
+
+
+def test_zone_lists_of_zoned_rows_only_are_the_full_matrix_lists():
+    """The zone lists built from the rows inside some zone equal those of the whole membership matrix."""
+    from types import SimpleNamespace
+
+    from observatory.etl.places import _zone_lists
+
+    rng = np.random.default_rng(7)
+    index = SimpleNamespace(zone_ids=("hypercentre", "qpv_a", "piscine_b"),
+                            zone_from=(None, np.datetime64("2020-01-01"), None), zone_to=(None, None, np.datetime64("2023-06-30")))
+    for n in (0, 1, 50, 2000):
+        masks = [rng.random(n) < p for p in (0.05, 0.3, 0.0)]
+        days = rng.integers(0, 3000, n).astype("timedelta64[D]") + np.datetime64("2018-01-01")
+        wall = pa.array(days.astype("datetime64[s]"), pa.timestamp("s"))
+        extra = np.array([None if rng.random() < 0.9 else str(rng.choice(["piscine_b", "qpv_a", "inconnue"])) for _ in range(n)], dtype=object)
+        for ex in (None, extra):
+            got = _zone_lists(index, masks, wall, ex)
+            want = _reference_zone_lists(index, masks, wall, ex)
+            assert got.equals(want)
+            assert n < 50 or sum(len(v) for v in got.to_pylist()) > 0
