@@ -50,7 +50,7 @@ def test_declared_arrondissement_by_dictionary_is_the_lookup_of_each_value():
 
 
 def test_byte_columns_decode_as_the_decoding_reader_would():
-    from observatory.etl.read import transcoded_column, utf8_widths
+    from observatory.etl.transcode import transcoded_column, utf8_widths
 
     rng = np.random.default_rng(3)
     alphabet = "aZ09 ;,éèàçÉÈ€œ’—“”žŸ"
