@@ -86,3 +86,29 @@ def test_time_order_is_the_stable_order_with_unreadable_dates_last():
             assert (np.diff(key) >= 0).all()
         else:
             assert got.tolist() == np.argsort(key, kind="stable").tolist()
+
+
+def test_dates_read_from_their_bytes_agree_with_parse_and_check():
+    # Random 16- and 19-byte texts (every digit position drawn 0-9, some separators wrong): the byte reader settles
+    # the real dates itself and leaves the others (rolled over, hour 24, second 60, year 0) to the exact path;
+    # the result is the parse-then-check answer row for row.
+    import numpy as np
+
+    from observatory.etl.times import _checked_strptime, _read_fixed_width
+
+    rng = np.random.default_rng(18)
+    for fmt, make in (("%d/%m/%Y %H:%M", lambda d: f"{d[0]}{d[1]}/{d[2]}{d[3]}/{d[4]}{d[5]}{d[6]}{d[7]} {d[8]}{d[9]}:{d[10]}{d[11]}"),
+                      ("%Y-%m-%d %H:%M:%S", lambda d: f"{d[4]}{d[5]}{d[6]}{d[7]}-{d[2]}{d[3]}-{d[0]}{d[1]} {d[8]}{d[9]}:{d[10]}{d[11]}:{d[12]}{d[13]}")):
+        digits = rng.integers(0, 10, (4000, 14))
+        digits[:2000, 0] = rng.integers(0, 4, 2000)  # plausible days, months and hours for half of the rows
+        digits[:2000, 2] = rng.integers(0, 2, 2000)
+        digits[:2000, 8] = rng.integers(0, 3, 2000)
+        digits[:2000, 10] = rng.integers(0, 6, 2000)
+        digits[:2000, 12] = rng.integers(0, 7, 2000)
+        text = [make(d) for d in digits] + [make([3, 1, 0, 4, 2, 0, 2, 1, 1, 0, 0, 0, 0, 0]), make([0] * 14)]
+        text[5] = text[5].replace(" ", "T")
+        text[6] = "zz" + text[6][2:4] + "~~" + text[6][6:]  # bytes above and below the digits
+        arr = pa.array(text)
+        seconds, ok = _read_fixed_width(arr, fmt)
+        assert ok.sum() > 500 and (~ok).sum() > 500  # both paths are exercised
+        assert _strict_strptime(arr, fmt).to_pylist() == _checked_strptime(arr, fmt).to_pylist()

@@ -18,8 +18,10 @@ from observatory.reports import cache
 @pytest.fixture(autouse=True)
 def empty_cache():
     cache.DIAGNOSTICS.clear()
+    cache.SHARED_PARTS.clear()
     yield
     cache.DIAGNOSTICS.clear()
+    cache.SHARED_PARTS.clear()
 
 
 @pytest.fixture
@@ -208,3 +210,37 @@ def test_plan_read_once_per_register_version(settings, monkeypatch):
     assert "A9" in set(actions_layer(settings)["action_id"]) and len(plans) > n
     context.action_series(settings, dashboard_views(settings), "A2025-01")
     assert series == ["A2025-01", "A2025-01"]  # a new register version: the series is recomputed
+
+
+def test_territory_free_parts_are_built_once_for_the_city_and_its_arrondissements(settings, monkeypatch):
+    """The means chapter, the zones' exposure sentences and the survey do not depend on the territory: the city's
+    diagnostic builds them, an arrondissement's reuses them (as its own copy), and the documents are the same as
+    when each territory builds its own."""
+    from datetime import date
+
+    from observatory.analytics.engine import Analytics
+    from observatory.reports import diagnostic_loading
+    from observatory.reports.diagnostic import diagnostic_for
+    from observatory.reports.render import render_html
+    from tests.incident_factory import random_incidents, write_snapshot
+
+    files = write_snapshot(random_incidents(3_000, seed=5, start_year=2024, end_year=2025), settings.data_path / "snap")
+    an = Analytics.from_files(files, settings, snapshot_id="snap-shared")
+    calls = []
+    for name in ("_means_tables", "_exposure_sentences", "_survey_tables"):
+        real = getattr(diagnostic_loading, name)
+
+        def counting(*args, _real=real, _name=name):  # noqa: ANN002, ANN202
+            calls.append(_name)
+            return _real(*args)
+
+        monkeypatch.setattr(diagnostic_loading, name, counting)
+    day = date(2026, 1, 15)
+    shared = [render_html(diagnostic_for(settings, 2025, arr, analytics=an, generated_on=day)) for arr in (None, "69383", "69381")]
+    assert sorted(calls) == ["_exposure_sentences", "_means_tables", "_survey_tables"]  # once each, for three territories
+    a = diagnostic_loading.load_inputs(settings, an, 2025, "69383")
+    b = diagnostic_loading.load_inputs(settings, an, 2025, "69381")
+    assert a.exposure == b.exposure and a.exposure is not b.exposure  # each caller gets its own copy
+    cache.SHARED_PARTS.clear()
+    alone = render_html(diagnostic_for(settings, 2025, "69381", analytics=an, generated_on=day))
+    assert alone == shared[2]

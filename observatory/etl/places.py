@@ -143,30 +143,39 @@ def spatial(x: np.ndarray, y: np.ndarray, index: TerritoryIndex, grid_size_m: in
 
 
 def _zone_lists(index: TerritoryIndex, masks: list[np.ndarray], wall: pa.Array, extra: np.ndarray | None) -> pa.Array:
-    """List of zone ids per row, respecting each zone's validity dates, as an Arrow list array built from offsets."""
+    """List of zone ids per row, respecting each zone's validity dates, as an Arrow list array built from offsets.
+
+    Only the rows inside some zone (or named after one) are looked at: most incidents are in none, and the
+    membership matrix of every row cost ~0.15 s per million rows."""
     n = len(wall)
     if n == 0:
         return pa.array([], type=pa.list_(pa.string()))
-    local_day = pc.cast(wall, pa.timestamp("s")).to_numpy(zero_copy_only=False).astype("datetime64[D]")
     ids = list(index.zone_ids)
-    member = np.zeros((n, len(ids) + 1), dtype=bool)
+    # Zones known from a site or quarter name (no point): added if not already found spatially.
+    extra_ok = np.array([e is not None for e in extra], dtype=bool) if extra is not None else np.zeros(n, dtype=bool)
+    candidate = extra_ok.copy()
+    for m in masks:
+        candidate |= m
+    rows = np.flatnonzero(candidate)
+    local_day = pc.cast(pc.take(wall, pa.array(rows)), pa.timestamp("s")).to_numpy(zero_copy_only=False).astype("datetime64[D]")
+    member = np.zeros((len(rows), len(ids) + 1), dtype=bool)
     for j, (m, vf, vt) in enumerate(zip(masks, index.zone_from, index.zone_to)):
-        valid = np.ones(n, dtype=bool)
+        valid = np.ones(len(rows), dtype=bool)
         if vf is not None:
             valid &= local_day >= vf
         if vt is not None:
             valid &= local_day <= vt
-        member[:, j] = m & valid
-    # Zones known from a site or quarter name (no point): added if not already found spatially.
-    extra_ok = np.array([e is not None for e in extra], dtype=bool) if extra is not None else np.zeros(n, dtype=bool)
+        member[:, j] = m[rows] & valid
     if extra_ok.any():
         pos = {z: j for j, z in enumerate(ids)}
         for i in np.flatnonzero(extra_ok):
             j = pos.get(extra[i])
             if j is not None:
-                member[i, j] = True
-    rows, cols = np.nonzero(member)
+                member[np.searchsorted(rows, i), j] = True
+    sub, cols = np.nonzero(member)
+    per_row = np.zeros(n, dtype=np.int64)
+    per_row[rows] = np.bincount(sub, minlength=len(rows))
     offsets = np.zeros(n + 1, dtype=np.int32)
-    np.cumsum(np.bincount(rows, minlength=n), out=offsets[1:])
-    values = pa.array(np.array(ids + [""], dtype=object)[cols], type=pa.string())
+    np.cumsum(per_row, out=offsets[1:])
+    values = pc.take(pa.array(ids + [""], type=pa.string()), pa.array(cols.astype(np.int32)))  # no per-row Python string
     return pa.ListArray.from_arrays(pa.array(offsets, type=pa.int32()), values)

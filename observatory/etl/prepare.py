@@ -27,7 +27,7 @@ from observatory.etl.columns import Problems, codes_array, repeat
 from observatory.etl.locate import Q_ADDRESS, Q_POINT, locate, project_points
 from observatory.etl.mapping import map_rows, normalised_ids
 from observatory.etl.places import TerritoryIndex, spatial
-from observatory.etl.times import time_order
+from observatory.etl.times import parse_time_fields
 from observatory.etl.dedup import _keys_unique
 
 
@@ -175,6 +175,12 @@ def _mapped_columns(profile: Profile, names: list[str]) -> list[str]:
     return [c for c in names if c in wanted]
 
 
+def _other_roles(profile: Profile) -> set[str]:
+    """The raw columns map_rows and locate read for something else than the id and the time."""
+    return {*profile.build_from, profile.label_column, profile.n_facts, profile.place_name, profile.site, profile.quarter, profile.place_type,
+            profile.arrondissement} - {None, ""}
+
+
 def _place_points(table: pa.Table, profile: Profile, index: TerritoryIndex, grid_size_m: int, order_box: Future):
     """Worker-thread share of one file (everything here releases the GIL): project the coordinates, put the
     points in the rows' time order (``order_box``, set by the main thread), then place them (arrondissement and
@@ -272,21 +278,34 @@ def prepare_rows(raw: RawTable, path: Path, profile: Profile, settings: Settings
     # keys are unique (for deduplication; ids in file order: ~2× faster to hash) between ordering and mapping.
     # ``raw`` stays in file order (quarantine keeps the original values); the mapped columns are put in time
     # order, and positions below are positions in that order.
+    # The dates are parsed once, strictly, in file order: their order puts the rows in time order, and the parsed
+    # fields are permuted with the rows (the raw date column is not). The partner's ids are normalised once too,
+    # in a second worker, for the uniqueness check, then permuted for mapping.
     original = raw
     order_box: Future = Future()
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with ThreadPoolExecutor(max_workers=2) as pool:
         placed = pool.submit(_place_points, raw.table, profile, index, settings.grid_size_m, order_box)
+        ids_future = pool.submit(normalised_ids, original.table, profile) if profile.id_column else None
         order = None
         try:
-            order = time_order(raw.table, profile)
+            times = parse_time_fields(raw.table, profile, with_order=True)
+            order = times.order
         finally:
             order_box.set_result(order)  # always set: the worker waits for it
+        given_ids = ids_future.result() if ids_future is not None else None
         # Before the mapped copies exist: its hash table then adds to the read table only (at 1e7 rows the
         # check after mapping was the ingest's peak of memory, ~0.5 GB above the rest).
-        keys_unique = _keys_unique(normalised_ids(original.table, profile)) if profile.id_column and check_keys else False
+        keys_unique = _keys_unique(given_ids) if given_ids is not None and check_keys else False
         if order is not None:
-            raw = _permuted(raw, order, _mapped_columns(profile, raw.table.column_names))
-        mapped = map_rows(raw.table, profile, id_prefix=prefix, extracted_at=ext.astimezone(timezone.utc).replace(tzinfo=None), now=now.astimezone(timezone.utc).replace(tzinfo=None))
+            times = times.permuted(order)
+            skip = {profile.time_column, profile.clock_column}
+            if given_ids is not None:
+                given_ids = given_ids.take(pa.array(order))
+                skip.add(profile.id_column)
+            columns = [c for c in _mapped_columns(profile, raw.table.column_names) if c not in skip - _other_roles(profile)]
+            raw = _permuted(raw, order, columns or [profile.time_column])  # a table keeps its rows through a column
+        mapped = map_rows(raw.table, profile, id_prefix=prefix, extracted_at=ext.astimezone(timezone.utc).replace(tzinfo=None),
+                          now=now.astimezone(timezone.utc).replace(tzinfo=None), times=times, given_ids=given_ids)
         points, spatial_ = placed.result()
     loc = locate(mapped, raw.table, profile, index, tolerance_m=settings.territory_tolerance_m, grid_size_m=settings.grid_size_m,
                  problems=mapped.problems, points=points, spatial_=spatial_)

@@ -18,6 +18,7 @@ several élus after a publication). The cached object is shared: callers read it
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -117,3 +118,16 @@ def diagnostic(settings: Settings, year: int, arrondissement: str | None = None,
     day = generated_on or date.today()
     key = (str(an.snapshot_id), settings, int(year), arrondissement or None, day, inputs_stamp(settings))
     return DIAGNOSTICS.get(key, lambda: diagnostic_for(settings, int(year), arrondissement or None, analytics=an, generated_on=day))
+
+
+# The parts of a diagnostic that do not depend on its territory (the means chapter, the zones' exposure sentences,
+# the quarantine summary, the resident survey): about two thirds of an arrondissement's first Bilan, computed once
+# per (snapshot, settings, year, day, inputs) and shared by the city and the nine arrondissements.
+SHARED_PARTS = KeyedCache(maxsize=32)
+
+
+def shared_part(name: str, settings: Settings, analytics, year: int | None, build: Callable[[], Any]) -> Any:  # noqa: ANN001 - Analytics
+    """``build()`` memoised for every territory of a year; each caller gets its own (deep) copy to read or change."""
+    snapshot_id = str(analytics.snapshot_id) if analytics is not None else None
+    key = (name, snapshot_id, settings, year, date.today(), inputs_stamp(settings))
+    return copy.deepcopy(SHARED_PARTS.get(key, build))

@@ -119,7 +119,9 @@ def load_inputs(settings, analytics=None, year: int | None = None, arrondissemen
     from observatory.store import Snapshot
 
     published = isinstance(snapshot, Snapshot)
-    quarantined, revisions, refused = quarantine_summary(settings, snapshot) if published else (None, None, [])
+    from observatory.reports.cache import shared_part  # the territory-free parts, once for the city and its arrondissements
+
+    quarantined, revisions, refused = shared_part("quarantine", settings, an, None, lambda: quarantine_summary(settings, snapshot)) if published else (None, None, [])
     official_rows: list[dict] = []
     official = None
     official_note = official_coverage = ""
@@ -159,9 +161,9 @@ def load_inputs(settings, analytics=None, year: int | None = None, arrondissemen
         monthly=monthly,
         zone_monthly=zone_monthly,
         coverage=coverage,
-        survey=_survey_tables(settings) if year is not None else None,
-        means=_means_tables(settings, year) if year is not None else None,
-        exposure=_exposure_sentences(settings, an, year) if year is not None else None,
+        survey=shared_part("survey", settings, an, None, lambda: _survey_tables(settings)) if year is not None else None,
+        means=shared_part("means", settings, an, year, lambda: _means_tables(settings, year)) if year is not None else None,
+        exposure=shared_part("exposure", settings, an, year, lambda: _exposure_sentences(settings, an, year)) if year is not None else None,
     )
 
 
