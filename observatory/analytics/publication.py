@@ -48,13 +48,18 @@ from scipy import sparse
 from observatory import schema
 from observatory.analytics import disclosure, linked_tables
 
-VERSION = 4
+VERSION = 5
 UNALLOCATED = "inconnu"  # « non réparti »: sensitive categories and facts without a known arrondissement
 ALL = "total"
 YEAR = "annee"
 MONTHLY_WITHDRAWALS = 3  # rounds of withdrawing the months of territories that cannot be protected
 TABLE_ANNUAL = "annuel : territoire × catégorie"
 TABLE_MONTHLY = "mensuel : territoire × famille × mois"
+TABLE_ZONES = "annuel : zones (ville, zone × arrondissement)"
+TABLE_ZONE_PARTS = "interne : parts disjointes des zones par arrondissement"
+ZONE_KINDS = ("hypercentre", "piscine", "qpv")  # the bilan's zone tables (reports.diagnostic_model.ZONE_KINDS_IN_REPORT)
+ZONE_PREFIX = "zone:"
+PART_PREFIX = "part:"
 STATUS_CODES = {"": disclosure.PUBLISHED, "primary": disclosure.PRIMARY, "secondary": disclosure.SECONDARY,
                 "internal": disclosure.INTERNAL}
 
@@ -81,7 +86,7 @@ def micro_counts(counts: pd.DataFrame, year: int) -> pd.DataFrame:
     return out.groupby(["geo", "nomenclature", "period"], as_index=False)["n"].sum()
 
 
-def publication_cells(counts: pd.DataFrame, year: int, threshold: int) -> disclosure.CellSet:
+def publication_cells(counts: pd.DataFrame, year: int, threshold: int, zones: pd.DataFrame | None = None) -> disclosure.CellSet:
     """The year's tables as one set of cells and relations (pure).
 
     Two cubes share their common cells (territory × family × year and above):
@@ -126,8 +131,103 @@ def publication_cells(counts: pd.DataFrame, year: int, threshold: int) -> disclo
                 continue
             seen.add(key)
             relations.append((gid, c))
-    cells["published"] = _published(cells, relations, threshold)
+    cells["published"] = True
+    if zones is not None:
+        cells, relations = _with_zones(cells, relations, zones, year)
+    cells["published"] = _published(cells, relations, threshold) & cells["published"].to_numpy(dtype=bool)
     return linked_tables.cell_set([(cells, [])], shared=relations)
+
+
+def zone_geo(zone_id: str, arrondissement: str | None = None) -> str:
+    """The publication's territory code of a zone (``zone:<id>``) or of its part in one arrondissement (``zone:<id>@<code>``)."""
+    return f"{ZONE_PREFIX}{zone_id}" + (f"@{arrondissement}" if arrondissement and arrondissement != schema.CITY_CODE else "")
+
+
+def _zone_territory(arrondissement) -> str:  # noqa: ANN001 - code or None
+    return arrondissement if arrondissement in schema.ARRONDISSEMENT_CODES else UNALLOCATED
+
+
+def _with_zones(cells: pd.DataFrame, relations: list, zones: pd.DataFrame, year: int) -> tuple[pd.DataFrame, list]:
+    """Add the bilan's zone tables and what links them to the territories (pure).
+
+    ``zones``: ``year``, ``arrondissement``, ``signature`` (the report zones a fact lies in, sorted, joined by
+    « | »), ``n``: located facts of the non-sensitive categories (what the bilan's zone tables count) in at least one
+    zone, every year of the snapshot; ``attrs["zone_ids"]``: every zone of the bilan's kinds.
+
+    Cells added (annual, all categories together, as the bilan prints them):
+    - ``zone:<id>``: the zone in the city bilan; ``zone:<id>@<arr>``: its part in an arrondissement's bilan
+      (unpublished for « non réparti »: no bilan shows it);
+    - internal **parts**: per territory, the facts lying in exactly one combination of zones (``part:<territory>:<a|b>``)
+      and the facts in no zone (``part:<territory>:``), never published.
+    Relations: territory total = Σ its parts; zone × territory = Σ the parts holding the zone; zone = Σ its
+    territories. Every published zone figure is a sum of parts, and parts meet the rest of the publication only
+    through the territory's total (categories and months split it independently of zones), so these relations
+    are everything an attacker can combine: overlapping zones (a fact in a pool's buffer and a QPV), zones across
+    arrondissements (the hypercentre), and zones against the arrondissement tables. Combinations of zones never
+    observed in the snapshot (any year) get no part, i.e. the attacker is told they are empty: stricter than
+    what he knows, never weaker.
+    """
+    zone_ids = list(zones.attrs.get("zone_ids", ()))
+    z = zones.assign(geo=[_zone_territory(a) for a in zones["arrondissement"]])
+    z = z[z["signature"].astype(str) != ""]
+    signatures = {g: sorted(set(part["signature"])) for g, part in z.groupby("geo")}
+    now = z[z["year"] == year].groupby(["geo", "signature"])["n"].sum()
+    index = {(g, nom, per): i for i, (g, nom, per) in enumerate(zip(cells["geo"], cells["nomenclature"], cells["period"]))}
+    rows: list[dict] = []
+    relations = list(relations)
+
+    def add(table: str, geo: str, n: int, published: bool) -> int:
+        rows.append({"table": table, "geo": geo, "nomenclature": ALL, "period": YEAR, "n": int(n), "published": published})
+        return len(cells) + len(rows) - 1
+
+    pieces: dict[str, list[int]] = {}
+    for g, sigs in signatures.items():
+        total_id = index[(g, ALL, YEAR)]
+        values = [int(now.get((g, s), 0)) for s in sigs]
+        rest = int(cells.at[total_id, "n"]) - sum(values)
+        if rest < 0:
+            raise ValueError(f"zones : plus de faits dans les zones de {g} que dans son total ({year})")
+        part_ids = [add(TABLE_ZONE_PARTS, f"{PART_PREFIX}{g}:{s}", v, False) for s, v in zip(sigs, values)]
+        rest_id = add(TABLE_ZONE_PARTS, f"{PART_PREFIX}{g}:", rest, False)
+        relations.append((np.array([total_id] + part_ids + [rest_id]), np.r_[1.0, -np.ones(len(part_ids) + 1)]))
+        for zone in sorted({zz for s in sigs for zz in s.split("|")}):
+            holding = [pid for s, pid in zip(sigs, part_ids) if zone in s.split("|")]
+            n = sum(rows[pid - len(cells)]["n"] for pid in holding)
+            piece = add(TABLE_ZONES, zone_geo(zone, g), n, g != UNALLOCATED)
+            relations.append((np.array([piece] + holding), np.r_[1.0, -np.ones(len(holding))]))
+            pieces.setdefault(zone, []).append(piece)
+    for zone in zone_ids + sorted(set(pieces) - set(zone_ids)):
+        parts = pieces.get(zone, [])
+        whole = add(TABLE_ZONES, zone_geo(zone), sum(rows[p - len(cells)]["n"] for p in parts), True)
+        if parts:
+            relations.append((np.array([whole] + parts), np.r_[1.0, -np.ones(len(parts))]))
+    out = pd.concat([cells, pd.DataFrame(rows, columns=["table", "geo", "nomenclature", "period", "n", "published"])], ignore_index=True)
+    return out, relations
+
+
+def zone_parts(analytics) -> pd.DataFrame:  # noqa: ANN001 - Analytics
+    """``year``, ``arrondissement``, ``signature``, ``n`` of the snapshot's located, non-sensitive facts lying in at
+    least one zone of the bilan's kinds (as the bilan's zone tables count them); ``attrs["zone_ids"]``: those zones."""
+    from observatory.analytics import Filters
+    from observatory.analytics.indicators import LOCATED
+
+    an = analytics
+    zt = an.territory.zones
+    ids = sorted(zt.loc[zt["kind"].isin(ZONE_KINDS), "zone_id"].astype(str)) if zt is not None and len(zt) else []
+    out = pd.DataFrame(columns=["year", "arrondissement", "signature", "n"])
+    if ids:
+        where, params = Filters(location_qualities=LOCATED).to_sql()
+        sensitive = sorted(schema.sensitive_categories())
+        out = an.query(
+            "SELECT CAST(year AS INTEGER) AS year, arrondissement, array_to_string(list_sort(list_distinct(list_intersect(zones, ?))), '|') AS signature, "
+            f"count(*) AS n FROM incidents WHERE {where} AND category NOT IN ({', '.join('?' * len(sensitive))}) AND list_has_any(zones, ?) GROUP BY ALL",
+            [ids] + params + sensitive + [ids],
+        )
+        out["arrondissement"] = out["arrondissement"].astype(object).where(out["arrondissement"].notna(), None)
+        out["n"] = out["n"].astype("int64")
+        out["year"] = out["year"].astype("int64")
+    out.attrs["zone_ids"] = tuple(ids)
+    return out
 
 
 def _published(cells: pd.DataFrame, relations: list[tuple[np.ndarray, np.ndarray]], threshold: int) -> np.ndarray:
@@ -208,13 +308,20 @@ def information_loss(cells: pd.DataFrame) -> dict:
             "secondary": int((part["status"] == "secondary").sum()),
             "hidden_share": float(part.loc[f & hidden, "n"].sum() / grand) if grand else 0.0,
         }
+    # Zones: the share of the zone × arrondissement counts (a fact in two zones counts in both, as in the bilan)
+    # that élus do not read.
+    pieces = cells[(cells["table"] == TABLE_ZONES) & cells["geo"].str.contains("@", regex=False)
+                   & ~cells["geo"].str.endswith(f"@{UNALLOCATED}")]
+    zone_total = int(pieces["n"].sum())
+    hidden_pieces = pieces["status"].isin(["primary", "secondary", "internal"])
+    out["zones_hidden_share"] = float(pieces.loc[hidden_pieces, "n"].sum() / zone_total) if zone_total else 0.0
     return out
 
 
-def protect_year(counts: pd.DataFrame, year: int, min_count: int, snapshot_id: str = "") -> Publication:
-    """Build and protect the year's publication (pure: no file)."""
+def protect_year(counts: pd.DataFrame, year: int, min_count: int, snapshot_id: str = "", zones: pd.DataFrame | None = None) -> Publication:
+    """Build and protect the year's publication (pure: no file); ``zones`` as :func:`zone_parts` gives them."""
     t0 = time.perf_counter()
-    cs = publication_cells(counts, year, min_count)
+    cs = publication_cells(counts, year, min_count, zones)
     result = disclosure.suppress(cs, min_count)
     withdrawn: list[str] = []
     for _ in range(MONTHLY_WITHDRAWALS):
@@ -245,6 +352,7 @@ def protect_year(counts: pd.DataFrame, year: int, min_count: int, snapshot_id: s
         # Share of the year's facts in hidden finest cells, per table (the two tables count the same facts).
         "hidden_share_annual": loss["tables"].get(TABLE_ANNUAL, {}).get("hidden_share", 0.0),
         "hidden_share_monthly": loss["tables"].get(TABLE_MONTHLY, {}).get("hidden_share", 0.0),
+        "hidden_share_zones": loss["zones_hidden_share"],
         "tables": loss["tables"],
         "lp_solved": result.lp_solved, "build_seconds": round(elapsed, 2),
     }
@@ -301,11 +409,11 @@ def publication_for(settings, year: int, analytics, rebuild: bool = False) -> Pu
     folder = publication_dir(settings, str(an.snapshot_id))
     pub = None if rebuild else read(folder, year, settings.min_count)
     if pub is None:
-        counts = year_counts(an)
-        pub = None if rebuild else _memo_get(counts, year, settings.min_count)
+        counts, zones = year_counts(an), zone_parts(an)
+        pub = None if rebuild else _memo_get(counts, year, settings.min_count, zones)
         if pub is None:
-            pub = protect_year(counts, year, settings.min_count, str(an.snapshot_id))
-            _memo_put(counts, year, settings.min_count, pub)
+            pub = protect_year(counts, year, settings.min_count, str(an.snapshot_id), zones)
+            _memo_put(counts, year, settings.min_count, pub, zones)
         else:
             pub = Publication(pub.year, pub.min_count, pub.cells, pub.relations, pub.manifest | {"snapshot_id": str(an.snapshot_id)})
         write(pub, folder)
@@ -319,14 +427,19 @@ _MEMO_LOCK = threading.Lock()
 _MEMO_SIZE = 32
 
 
-def _digest(counts: pd.DataFrame, year: int, min_count: int) -> str:
+def _digest(counts: pd.DataFrame, year: int, min_count: int, zones: pd.DataFrame | None = None) -> str:
     part = counts[counts["year"] == year].sort_values(["month", "arrondissement", "category"], na_position="first")
     body = pd.util.hash_pandas_object(part[["month", "arrondissement", "category", "n"]].astype(str), index=False).to_numpy().tobytes()
+    if zones is not None:
+        # Every year's zone parts count (which combinations exist), and the zones themselves.
+        z = zones.sort_values(["year", "arrondissement", "signature"], na_position="first")
+        body += pd.util.hash_pandas_object(z[["year", "arrondissement", "signature", "n"]].astype(str), index=False).to_numpy().tobytes()
+        body += "|".join(zones.attrs.get("zone_ids", ())).encode()
     return hashlib.sha256(body + f"|{year}|{min_count}|{VERSION}".encode()).hexdigest()
 
 
-def _memo_get(counts: pd.DataFrame, year: int, min_count: int) -> Publication | None:
-    key = _digest(counts, year, min_count)
+def _memo_get(counts: pd.DataFrame, year: int, min_count: int, zones: pd.DataFrame | None = None) -> Publication | None:
+    key = _digest(counts, year, min_count, zones)
     with _MEMO_LOCK:
         pub = _MEMO.get(key)
         if pub is not None:
@@ -334,8 +447,8 @@ def _memo_get(counts: pd.DataFrame, year: int, min_count: int) -> Publication | 
         return pub
 
 
-def _memo_put(counts: pd.DataFrame, year: int, min_count: int, pub: Publication) -> None:
-    key = _digest(counts, year, min_count)
+def _memo_put(counts: pd.DataFrame, year: int, min_count: int, pub: Publication, zones: pd.DataFrame | None = None) -> None:
+    key = _digest(counts, year, min_count, zones)
     with _MEMO_LOCK:
         _MEMO[key] = pub
         while len(_MEMO) > _MEMO_SIZE:
@@ -411,12 +524,12 @@ def ensure_all(settings, analytics) -> list[int]:  # noqa: ANN001
     """Build and store the publication of every year of the snapshot of ``analytics`` that has none yet; the years built.
     (The caller passes the analytics: this module is imported by the engine facade, never the reverse.)"""
     an = analytics
-    counts = year_counts(an)
+    counts, zones = year_counts(an), zone_parts(an)
     folder = publication_dir(settings, str(an.snapshot_id))
     built = []
     for year in sorted(int(y) for y in counts["year"].unique()):
         if read(folder, year, settings.min_count) is None:
-            write(protect_year(counts, year, settings.min_count, str(an.snapshot_id)), folder)
+            write(protect_year(counts, year, settings.min_count, str(an.snapshot_id), zones), folder)
             built.append(year)
     return built
 
