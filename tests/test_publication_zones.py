@@ -82,15 +82,22 @@ def test_bilans_zone_tables_are_the_publication_and_resist_differencing(settings
     files = write_snapshot(random_incidents(2_500, seed=11, start_year=YEAR - 1, end_year=YEAR), settings.data_dir / "snapz")
     an = Analytics.from_files(files, settings, snapshot_id="snap-zones")
     inputs = diagnostic.load_inputs(settings, an, YEAR)
-    inputs = dataclasses.replace(inputs, verdicts=publication_verdicts(inputs, YEAR), exposure=None)
+    # A rereading per zone (rates per visitor): it must stand only beside a zone whose two years are published.
+    kinds = dict(zip(inputs.zones["zone_id"], inputs.zones["kind"]))
+    exposure = {}
+    for zone, kind in kinds.items():
+        exposure.setdefault(kind, []).append((zone, f"RELECTURE {zone}."))
+    inputs = dataclasses.replace(inputs, verdicts=publication_verdicts(inputs, YEAR), exposure=exposure)
     pub = publication.publication_for(settings, YEAR, an)
     statuses = pub.cells.set_index("geo")
+
+    docs = {}
 
     def bilan(a):  # noqa: ANN001, ANN202
         source = protection.publication_source(settings, an, YEAR, [YEAR, YEAR - 1], a)
         with protection.published_counts(source):
-            d = diagnostic.build_diagnostic(inputs, YEAR, a, settings.min_count)
-        return _zone_tables(d, YEAR)
+            docs[a] = diagnostic.build_diagnostic(inputs, YEAR, a, settings.min_count)
+        return _zone_tables(docs[a], YEAR)
 
     city = bilan(None)
     arrs = {a: bilan(a) for a in schema.ARRONDISSEMENT_CODES}
@@ -119,3 +126,10 @@ def test_bilans_zone_tables_are_the_publication_and_resist_differencing(settings
             rest = total - sum(p for p in parts if isinstance(p, int))
             assert rest >= MIN - 1, f"{zone}: its hidden part is at most {rest}"
     assert publication.audit_publication(pub)["protected"].all()
+    # Rereadings: beside the published zones only.
+    previous = publication.publication_for(settings, YEAR - 1, an).cells.set_index("geo")
+    sentences = " ".join(s for sec in docs[None].zones for s in sec.sentences)
+    both = {z for z in city if statuses.at[publication.zone_geo(z), "status"] == "" and previous.at[publication.zone_geo(z), "status"] == ""}
+    assert both and set(city) - both
+    for zone in city:
+        assert (f"RELECTURE {zone}." in sentences) == (zone in both), zone
