@@ -63,8 +63,16 @@ def diagnostic_with_actions(tmp_path_factory):  # noqa: ANN201
     from observatory.reports.diagnostic_model import Section, Table, numeric_columns
 
     table = Table(len(d.tables) + 1, "Actions du plan d'actions évaluées en 2025", display, display, key="actions", numeric=numeric_columns(display))
+    # The means chapter's table per action (observatory.means.views.action_table): its cost per incident avoided
+    # is the declared budget over −WDD.
+    means_frame = pd.DataFrame({"Action": ["A1 — Caméras Guillotière"], "Territoire": ["Lyon 7e"], "Moyens déclarés": ["120 000 € de budget"],
+                                "Évaluation": ["Baisse significative, compatible avec un effet de l'action"],
+                                "Coût par fait évité": ["2 537 € par fait évité (1 498 à 9 677 €)"]})
+    means_table = Table(len(d.tables) + 2, "Moyens par action et coût par fait évité", means_frame, means_frame, key="moyens-actions")
+    means = Section(title="Déclinaison des moyens", sentences=["1 action(s) ont un coût par fait évité : il n'est calculé que lorsque…"],
+                    tables=[means_table], key="moyens")
     d = dataclasses.replace(d, actions=Section(title="Actions du plan évaluées en 2025", sentences=list(ACTIONS_NOTES), tables=[table], key="actions"),
-                            tables=d.tables + [table])
+                            means=means, tables=d.tables + [table, means_table])
     return app, settings, an, d
 
 
@@ -89,9 +97,9 @@ def test_bilan_download_and_page_replayed_as_elu_carry_no_action_counts(diagnost
 
     import observatory.dashboard.pages.bilan as bilan
 
-    def csv(analyst: bool) -> str:
+    def csv(analyst: bool, key: str = "actions") -> str:
         app = _as(monkeypatch, diagnostic_with_actions, analyst)
-        item = {"type": bilan.EXPORT_BUTTON, "item": "table:actions", "fmt": "csv"}
+        item = {"type": bilan.EXPORT_BUTTON, "item": f"table:{key}", "fmt": "csv"}
         context_value.set(AttributeDict(triggered_inputs=[{"prop_id": json.dumps(item) + ".n_clicks", "value": 1}]))
         with app.server.test_request_context("/bilan"):
             out = bilan.download_item([1], {"annee": 2025, "arrondissement": None})
@@ -108,7 +116,11 @@ def test_bilan_download_and_page_replayed_as_elu_carry_no_action_counts(diagnost
     assert "12 faits avant" in analyst_csv and "WDD" in analyst_csv
     for leak in LEAKS:
         assert leak not in elu_csv, leak
+    elu_means, analyst_means = csv(False, "moyens-actions"), csv(True, "moyens-actions")
+    assert "2 537" in analyst_means and "Caméras Guillotière" in elu_means
+    assert "fait évité" not in elu_means and "2 537" not in elu_means
     elu_page = page(False)
+    assert "2 537" not in elu_page and "réservé aux analystes" in elu_page
     assert "Caméras Guillotière" in elu_page and "Baisse significative" in elu_page
     for leak in ("12 faits avant", "WDD −47", "−47", "−27"):
         assert leak not in elu_page, leak

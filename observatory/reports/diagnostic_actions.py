@@ -139,22 +139,40 @@ def elu_actions_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+COST_PER_AVOIDED = "Coût par fait évité"  # means.views.action_table: budget / (−WDD), i.e. the WDD given back
+ELU_MEANS_NOTE = ("Le coût par fait évité est réservé aux analystes : il se calcule sur les effectifs des évaluations "
+                  "d'actions, qui ne font pas partie de la publication protégée de l'année.")
+
+
 def for_elus(d):  # noqa: ANN001, ANN201 - Diagnostic → Diagnostic
-    """The diagnostic as élus get it (page, PDF, downloads): the actions chapter without counts or estimates.
+    """The diagnostic as élus get it (page, PDF, downloads): the actions chapter without counts or estimates, and
+    the means chapter without the cost per incident avoided (declared budget ÷ cost per avoided = the WDD).
 
     Pure and non-destructive: ``d`` (cached, shared with analysts) is left as it is.
     """
     import dataclasses
 
-    if d.actions is None or not d.actions.tables:
-        return d
     swapped = {}
-    tables = []
-    for tab in d.actions.tables:
-        frame = elu_actions_frame(tab.frame)
-        new = dataclasses.replace(tab, frame=frame, data=elu_actions_frame(tab.data) if tab.data is not None else frame,
-                                  numeric=tuple(c for c in tab.numeric if c in frame.columns))
+
+    def cut(tab, shape, title=None):  # noqa: ANN001, ANN202
+        frame = shape(tab.frame)
+        new = dataclasses.replace(tab, frame=frame, data=shape(tab.data) if tab.data is not None else frame,
+                                  numeric=tuple(c for c in tab.numeric if c in frame.columns), title=title or tab.title)
         swapped[id(tab)] = new
-        tables.append(new)
-    actions = dataclasses.replace(d.actions, sentences=list(ELU_ACTIONS_NOTES), tables=tables)
-    return dataclasses.replace(d, actions=actions, tables=[swapped.get(id(t), t) for t in d.tables])
+        return new
+
+    changes = {}
+    if d.actions is not None and d.actions.tables:
+        changes["actions"] = dataclasses.replace(d.actions, sentences=list(ELU_ACTIONS_NOTES),
+                                                 tables=[cut(t, elu_actions_frame) for t in d.actions.tables])
+    means = getattr(d, "means", None)
+    if means is not None and any(COST_PER_AVOIDED in t.frame.columns for t in means.tables):
+        def no_cost(frame: pd.DataFrame) -> pd.DataFrame:
+            return frame.drop(columns=[c for c in frame.columns if COST_PER_AVOIDED.lower() in str(c).lower()])
+
+        sentences = [s for s in means.sentences if "fait évité" not in s] + [ELU_MEANS_NOTE]
+        changes["means"] = dataclasses.replace(means, sentences=sentences, tables=[cut(t, no_cost, t.title.replace(" et coût par fait évité", "")) if COST_PER_AVOIDED in t.frame.columns else t
+                                                                                     for t in means.tables])
+    if not changes:
+        return d
+    return dataclasses.replace(d, tables=[swapped.get(id(t), t) for t in d.tables], **changes)
