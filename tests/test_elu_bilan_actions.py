@@ -128,3 +128,24 @@ def test_bilan_download_and_page_replayed_as_elu_carry_no_action_counts(diagnost
     # The cached diagnostic itself is untouched (analysts share it).
     assert WDD_COLUMN in diagnostic_with_actions[3].actions.tables[0].frame.columns
     assert for_elus(diagnostic_with_actions[3]).actions.tables[0].frame.columns.tolist() == ["Action", "Arrondissement", "Période", "Catégories", "Verdict"]
+
+
+def test_report_command_prints_the_elus_version_unless_internal(diagnostic_with_actions, monkeypatch, tmp_path):  # noqa: ANN001
+    """`observatory report` makes the document handed to élus: verdicts without counts; `--internal` keeps them."""
+    import observatory.reports.diagnostic as diagnostic
+    from observatory.commands import report as command
+
+    _app, settings, _an, d = diagnostic_with_actions
+    monkeypatch.setattr(command, "settings_or_fail", lambda: settings)
+    monkeypatch.setattr(diagnostic, "diagnostic_for", lambda *a, **k: d)
+
+    def html(internal: bool) -> str:
+        out = tmp_path / f"bilan-{internal}.html"
+        command.report(year=2025, arrondissement=None, fmt="html", out=out, internal=internal)
+        return out.read_text(encoding="utf-8")
+
+    public, internal = html(False), html(True)
+    assert "Caméras Guillotière" in public and "effectif trop faible" in public
+    for leak in ("12 faits avant", "WDD −47", "2 537"):
+        assert leak not in public, leak
+    assert "12 faits avant" in internal and "2 537" in internal
