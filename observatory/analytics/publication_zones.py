@@ -79,7 +79,7 @@ def with_zones(cells: pd.DataFrame, relations: list, zones: pd.DataFrame, year: 
         for zone in sorted({zz for s in sigs for zz in s.split("|")}):
             holding = [pid for s, pid in zip(sigs, part_ids) if zone in s.split("|")]
             n = sum(rows[pid - len(cells)]["n"] for pid in holding)
-            piece = add(TABLE_ZONES, zone_geo(zone, g), n, g != _zone_territory(None))
+            piece = add(TABLE_ZONES, zone_geo(zone, g), n, g in schema.ARRONDISSEMENT_CODES)  # « non réparti »: no bilan
             relations.append((np.array([piece] + holding), np.r_[1.0, -np.ones(len(holding))]))
             pieces.setdefault(zone, []).append(piece)
     for zone in zone_ids + sorted(set(pieces) - set(zone_ids)):
