@@ -3,7 +3,10 @@
 Two tables, sharing their common cells, hold every count of the year an élu may see:
 - **annual**: territory (the city 69123, the nine arrondissements, « non réparti ») × nomenclature (category →
   family → all);
-- **monthly**: territory × family (and all) × month, whose year total is the annual family cell.
+- **monthly**: territory × family (and all) × month, whose year total is the annual family cell;
+- **zones** (:mod:`observatory.analytics.publication_zones`): the bilan's zone tables (each zone in the city and
+  its part in each arrondissement, all non-sensitive categories together), linked to the territories' totals
+  through internal disjoint parts (zones overlap each other and the arrondissements).
 Every margin is a cell and every margin relation (city = Σ arrondissements + non réparti, family = Σ categories,
 all = Σ families, year = Σ months) is a constraint of one :class:`~observatory.analytics.disclosure.CellSet`,
 so the views cut from it (the city and arrondissement bilans, the monthly series, the map by arrondissement) are
@@ -99,6 +102,7 @@ def publication_cells(counts: pd.DataFrame, year: int, threshold: int, zones: pd
     - monthly: territory × family (and all) × month, with the year as their total.
     Categories by month are not published (élus see monthly series by family), which is what keeps the joint
     problem small. Arrondissement cells of a sensitive category do not exist (those facts are in « non réparti »).
+    ``zones`` (:func:`zone_parts`): the bilan's zone tables are added with their relations (:func:`with_zones`).
     """
     categories = list(dict.fromkeys(list(schema.categories()) + sorted(set(counts["category"]) - set(schema.categories()))))
     h = hierarchies(categories)
