@@ -1,6 +1,6 @@
 """The publication: what an élu can obtain for one year, built once per snapshot and protected jointly.
 
-Two tables, sharing their common cells, hold every count of the year an élu may see:
+Three tables, sharing their common cells, hold every count of the year an élu may see:
 - **annual**: territory (the city 69123, the nine arrondissements, « non réparti ») × nomenclature (category →
   family → all);
 - **monthly**: territory × family (and all) × month, whose year total is the annual family cell;
