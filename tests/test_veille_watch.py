@@ -89,7 +89,8 @@ def test_alert_card_renders_observed_expected_and_protects_small_counts(store):
     assert page.count_text(3, analyst=True, min_count=5) == "3"
 
 
-def test_elus_alert_chart_hides_small_weekly_counts(store):
+def test_elus_alert_card_carries_no_count(store):
+    """An élu's card names the alert (unit, family, since when, kind) and carries no weekly count, band, place or chart."""
     from tests.dashboard_data import shared_app
 
     shared_app(store)
@@ -99,12 +100,47 @@ def test_elus_alert_chart_hides_small_weekly_counts(store):
     loose = watch(an, alpha=0.9)
     res = watch(an, alpha=0.9, last_week=loose.assessed.loc[loose.assessed["alert"], "week"].max())
     row = next(res.alerts.rename(columns={"count": "observed"}).itertuples())
-    threshold = 10_000  # every weekly count is "small" under this threshold: none may be drawn for an élu
-    card = page.alert_card(an, res, row, analyst=False, min_count=threshold)
-    graph = next(c for c in card.children[1].children if c.__class__.__name__ == "Graph")
-    observed = next(t for t in graph.figure.data if t.name == "Observé")
-    assert all(v is None or v == 0 or math.isnan(v) for v in observed.y)
-    assert f"< {threshold}" in str(card)
+    card = str(page.alert_card(an, res, row, analyst=False, min_count=5))
+    assert row.name in card and ("nouvelle" in card or "depuis" in card)
+    for leak in ("faits observés", "attendus", "intervalle", "Lieux principaux", "Graph", "figure"):
+        assert leak not in card, leak
+
+
+def test_veille_callback_replayed_as_elu_returns_no_count(store, monkeypatch):  # noqa: ANN001
+    """The page's callback as an élu: alerts without their counts; the same call as an analyst has them."""
+    from tests.dashboard_data import shared_app
+
+    app = shared_app(store)
+    from observatory.dashboard import components
+    from observatory.dashboard.pages import veille as page
+    from observatory.veille.cellules import ALL_CELLULE
+
+    an = Analytics(store)
+    loose = watch(an, alpha=0.9)
+    res = watch(an, alpha=0.9, last_week=loose.assessed.loc[loose.assessed["alert"], "week"].max())
+    monkeypatch.setattr(page, "current_watch", lambda *_a, **_k: res)
+    monkeypatch.setattr(components, "analytics", lambda: an)
+    observed = [int(v) for v in res.alerts["count"]]
+
+    def replay(analyst: bool) -> str:
+        monkeypatch.setattr(components, "is_analyst", lambda: analyst)
+        monkeypatch.setattr(components, "is_analyst_view", lambda: analyst)
+        with app.server.app_context():
+            alerts, _history, _note = page.show(ALL_CELLULE, None)
+        return str(alerts)
+
+    elu, analyst = replay(False), replay(True)
+    assert "faits observés" in analyst and "Graph" in analyst
+    assert "alerte(s)" in elu and "veille-alert" in elu
+    for leak in ("faits observés", "attendus", "Lieux principaux", "Graph"):
+        assert leak not in elu, leak
+    assert all(f"{labels_int(v)} faits" not in elu for v in observed)
+
+
+def labels_int(v: int) -> str:
+    from observatory import labels
+
+    return labels.fmt_int(v)
 
 
 def test_action_perimeters_are_watched_units(tmp_path):  # noqa: ANN001

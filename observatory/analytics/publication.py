@@ -1,9 +1,12 @@
 """The publication: what an élu can obtain for one year, built once per snapshot and protected jointly.
 
-Two tables, sharing their common cells, hold every count of the year an élu may see:
+Three tables, sharing their common cells, hold every count of the year an élu may see:
 - **annual**: territory (the city 69123, the nine arrondissements, « non réparti ») × nomenclature (category →
   family → all);
-- **monthly**: territory × family (and all) × month, whose year total is the annual family cell.
+- **monthly**: territory × family (and all) × month, whose year total is the annual family cell;
+- **zones** (:mod:`observatory.analytics.publication_zones`): the bilan's zone tables (each zone in the city and
+  its part in each arrondissement, all non-sensitive categories together), linked to the territories' totals
+  through internal disjoint parts (zones overlap each other and the arrondissements).
 Every margin is a cell and every margin relation (city = Σ arrondissements + non réparti, family = Σ categories,
 all = Σ families, year = Σ months) is a constraint of one :class:`~observatory.analytics.disclosure.CellSet`,
 so the views cut from it (the city and arrondissement bilans, the monthly series, the map by arrondissement) are
@@ -47,8 +50,18 @@ from scipy import sparse
 
 from observatory import schema
 from observatory.analytics import disclosure, linked_tables
+from observatory.analytics.publication_zones import (  # noqa: F401 - the zone tables are part of the publication's API
+    PART_PREFIX,
+    TABLE_ZONE_PARTS,
+    TABLE_ZONES,
+    ZONE_KINDS,
+    ZONE_PREFIX,
+    with_zones,
+    zone_geo,
+    zone_parts,
+)
 
-VERSION = 4
+VERSION = 5
 UNALLOCATED = "inconnu"  # « non réparti »: sensitive categories and facts without a known arrondissement
 ALL = "total"
 YEAR = "annee"
@@ -81,7 +94,7 @@ def micro_counts(counts: pd.DataFrame, year: int) -> pd.DataFrame:
     return out.groupby(["geo", "nomenclature", "period"], as_index=False)["n"].sum()
 
 
-def publication_cells(counts: pd.DataFrame, year: int, threshold: int) -> disclosure.CellSet:
+def publication_cells(counts: pd.DataFrame, year: int, threshold: int, zones: pd.DataFrame | None = None) -> disclosure.CellSet:
     """The year's tables as one set of cells and relations (pure).
 
     Two cubes share their common cells (territory × family × year and above):
@@ -89,6 +102,7 @@ def publication_cells(counts: pd.DataFrame, year: int, threshold: int) -> disclo
     - monthly: territory × family (and all) × month, with the year as their total.
     Categories by month are not published (élus see monthly series by family), which is what keeps the joint
     problem small. Arrondissement cells of a sensitive category do not exist (those facts are in « non réparti »).
+    ``zones`` (:func:`zone_parts`): the bilan's zone tables are added with their relations (:func:`with_zones`).
     """
     categories = list(dict.fromkeys(list(schema.categories()) + sorted(set(counts["category"]) - set(schema.categories()))))
     h = hierarchies(categories)
@@ -126,7 +140,10 @@ def publication_cells(counts: pd.DataFrame, year: int, threshold: int) -> disclo
                 continue
             seen.add(key)
             relations.append((gid, c))
-    cells["published"] = _published(cells, relations, threshold)
+    cells["published"] = True
+    if zones is not None:
+        cells, relations = with_zones(cells, relations, zones, year)
+    cells["published"] = _published(cells, relations, threshold) & cells["published"].to_numpy(dtype=bool)
     return linked_tables.cell_set([(cells, [])], shared=relations)
 
 
@@ -208,13 +225,20 @@ def information_loss(cells: pd.DataFrame) -> dict:
             "secondary": int((part["status"] == "secondary").sum()),
             "hidden_share": float(part.loc[f & hidden, "n"].sum() / grand) if grand else 0.0,
         }
+    # Zones: the share of the zone × arrondissement counts (a fact in two zones counts in both, as in the bilan)
+    # that élus do not read.
+    pieces = cells[(cells["table"] == TABLE_ZONES) & cells["geo"].str.contains("@", regex=False)
+                   & ~cells["geo"].str.endswith(f"@{UNALLOCATED}")]
+    zone_total = int(pieces["n"].sum())
+    hidden_pieces = pieces["status"].isin(["primary", "secondary", "internal"])
+    out["zones_hidden_share"] = float(pieces.loc[hidden_pieces, "n"].sum() / zone_total) if zone_total else 0.0
     return out
 
 
-def protect_year(counts: pd.DataFrame, year: int, min_count: int, snapshot_id: str = "") -> Publication:
-    """Build and protect the year's publication (pure: no file)."""
+def protect_year(counts: pd.DataFrame, year: int, min_count: int, snapshot_id: str = "", zones: pd.DataFrame | None = None) -> Publication:
+    """Build and protect the year's publication (pure: no file); ``zones`` as :func:`zone_parts` gives them."""
     t0 = time.perf_counter()
-    cs = publication_cells(counts, year, min_count)
+    cs = publication_cells(counts, year, min_count, zones)
     result = disclosure.suppress(cs, min_count)
     withdrawn: list[str] = []
     for _ in range(MONTHLY_WITHDRAWALS):
@@ -245,6 +269,7 @@ def protect_year(counts: pd.DataFrame, year: int, min_count: int, snapshot_id: s
         # Share of the year's facts in hidden finest cells, per table (the two tables count the same facts).
         "hidden_share_annual": loss["tables"].get(TABLE_ANNUAL, {}).get("hidden_share", 0.0),
         "hidden_share_monthly": loss["tables"].get(TABLE_MONTHLY, {}).get("hidden_share", 0.0),
+        "hidden_share_zones": loss["zones_hidden_share"],
         "tables": loss["tables"],
         "lp_solved": result.lp_solved, "build_seconds": round(elapsed, 2),
     }
@@ -301,11 +326,11 @@ def publication_for(settings, year: int, analytics, rebuild: bool = False) -> Pu
     folder = publication_dir(settings, str(an.snapshot_id))
     pub = None if rebuild else read(folder, year, settings.min_count)
     if pub is None:
-        counts = year_counts(an)
-        pub = None if rebuild else _memo_get(counts, year, settings.min_count)
+        counts, zones = year_counts(an), zone_parts(an)
+        pub = None if rebuild else _memo_get(counts, year, settings.min_count, zones)
         if pub is None:
-            pub = protect_year(counts, year, settings.min_count, str(an.snapshot_id))
-            _memo_put(counts, year, settings.min_count, pub)
+            pub = protect_year(counts, year, settings.min_count, str(an.snapshot_id), zones)
+            _memo_put(counts, year, settings.min_count, pub, zones)
         else:
             pub = Publication(pub.year, pub.min_count, pub.cells, pub.relations, pub.manifest | {"snapshot_id": str(an.snapshot_id)})
         write(pub, folder)
@@ -319,14 +344,19 @@ _MEMO_LOCK = threading.Lock()
 _MEMO_SIZE = 32
 
 
-def _digest(counts: pd.DataFrame, year: int, min_count: int) -> str:
+def _digest(counts: pd.DataFrame, year: int, min_count: int, zones: pd.DataFrame | None = None) -> str:
     part = counts[counts["year"] == year].sort_values(["month", "arrondissement", "category"], na_position="first")
     body = pd.util.hash_pandas_object(part[["month", "arrondissement", "category", "n"]].astype(str), index=False).to_numpy().tobytes()
+    if zones is not None:
+        # Every year's zone parts count (which combinations exist), and the zones themselves.
+        z = zones.sort_values(["year", "arrondissement", "signature"], na_position="first")
+        body += pd.util.hash_pandas_object(z[["year", "arrondissement", "signature", "n"]].astype(str), index=False).to_numpy().tobytes()
+        body += "|".join(zones.attrs.get("zone_ids", ())).encode()
     return hashlib.sha256(body + f"|{year}|{min_count}|{VERSION}".encode()).hexdigest()
 
 
-def _memo_get(counts: pd.DataFrame, year: int, min_count: int) -> Publication | None:
-    key = _digest(counts, year, min_count)
+def _memo_get(counts: pd.DataFrame, year: int, min_count: int, zones: pd.DataFrame | None = None) -> Publication | None:
+    key = _digest(counts, year, min_count, zones)
     with _MEMO_LOCK:
         pub = _MEMO.get(key)
         if pub is not None:
@@ -334,8 +364,8 @@ def _memo_get(counts: pd.DataFrame, year: int, min_count: int) -> Publication | 
         return pub
 
 
-def _memo_put(counts: pd.DataFrame, year: int, min_count: int, pub: Publication) -> None:
-    key = _digest(counts, year, min_count)
+def _memo_put(counts: pd.DataFrame, year: int, min_count: int, pub: Publication, zones: pd.DataFrame | None = None) -> None:
+    key = _digest(counts, year, min_count, zones)
     with _MEMO_LOCK:
         _MEMO[key] = pub
         while len(_MEMO) > _MEMO_SIZE:
@@ -411,12 +441,12 @@ def ensure_all(settings, analytics) -> list[int]:  # noqa: ANN001
     """Build and store the publication of every year of the snapshot of ``analytics`` that has none yet; the years built.
     (The caller passes the analytics: this module is imported by the engine facade, never the reverse.)"""
     an = analytics
-    counts = year_counts(an)
+    counts, zones = year_counts(an), zone_parts(an)
     folder = publication_dir(settings, str(an.snapshot_id))
     built = []
     for year in sorted(int(y) for y in counts["year"].unique()):
         if read(folder, year, settings.min_count) is None:
-            write(protect_year(counts, year, settings.min_count, str(an.snapshot_id)), folder)
+            write(protect_year(counts, year, settings.min_count, str(an.snapshot_id), zones), folder)
             built.append(year)
     return built
 

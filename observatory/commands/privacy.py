@@ -32,7 +32,15 @@ def _bound(v: float) -> str:
 def _geo(code: str) -> str:
     from observatory.analytics import publication
 
-    return "Non réparti" if code == publication.UNALLOCATED else labels.arrondissement_label(code)
+    if code == publication.UNALLOCATED:
+        return "Non réparti"
+    if code.startswith(publication.ZONE_PREFIX):
+        zone, _, arr = code[len(publication.ZONE_PREFIX):].partition("@")
+        return f"Zone {zone}" + (f" ∩ {_geo(arr)}" if arr else "")
+    if code.startswith(publication.PART_PREFIX):
+        territory, _, combination = code[len(publication.PART_PREFIX):].partition(":")
+        return f"{_geo(territory)} : " + (f"faits dans {combination.replace('|', ' et ')} seulement" if combination else "faits hors zones")
+    return labels.arrondissement_label(code)
 
 
 def _period(code: str) -> str:
@@ -89,7 +97,7 @@ def audit(
 
         years = sorted(int(y) for y in publication.year_counts(an)["year"].unique())
     t = settings.min_count
-    summary = Table("Année", "Cases", "« < seuil »", "« s »", "Faits masqués (an)", "(mois)", "Construction", "Audit", "Fautives")
+    summary = Table("Année", "Cases", "« < seuil »", "« s »", "Faits masqués (an)", "(mois)", "(zones)", "Construction", "Audit", "Fautives")
     failing = 0
     for y in years:
         info, n_bad = _one_year(settings, an, y, rebuild, show_all, verbose=year is not None)
@@ -97,7 +105,8 @@ def audit(
         failing += n_bad
         summary.add_row(str(y), labels.fmt_int(m["cells"]), labels.fmt_int(m["primary"]), labels.fmt_int(m["secondary"]),
                         labels.fmt_pct(m["hidden_share_annual"], 2, signed=False),
-                        labels.fmt_pct(m["hidden_share_monthly"], 2, signed=False), f"{labels.fmt_number(m['build_seconds'], 1)} s",
+                        labels.fmt_pct(m["hidden_share_monthly"], 2, signed=False),
+                        labels.fmt_pct(m.get("hidden_share_zones", 0.0), 2, signed=False), f"{labels.fmt_number(m['build_seconds'], 1)} s",
                         f"{labels.fmt_number(info['audit_seconds'], 1)} s", labels.fmt_int(n_bad))
     console.print(summary)
     if failing:

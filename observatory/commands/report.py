@@ -26,8 +26,12 @@ def report(
     arrondissement: str = typer.Option(None, "--arrondissement", "-a", help="Code INSEE (69381…69389) ; absent = toute la ville."),
     fmt: str = typer.Option("pdf", "--format", "-f", help="pdf ou html."),
     out: Path = typer.Option(None, "--out", "-o", help="Fichier produit (défaut : diagnostic-<année>-<lieu>.<format>)."),
+    internal: bool = typer.Option(False, "--internal", help="Version des analystes : effectifs et estimations des actions (WDD, différence de différences)."),
 ) -> None:
-    """Produce the yearly diagnostic (cover, summary, themes, arrondissements, zones, actions, methods)."""
+    """Produce the yearly diagnostic (cover, summary, themes, arrondissements, zones, actions, methods).
+
+    The document is the élus' by default: the actions chapter gives each verdict without the windows' counts and
+    estimates, which are not in the year's protected publication; ``--internal`` keeps them (analysts)."""
     from observatory.analytics.engine import AnalyticsError
     from observatory.reports.diagnostic import diagnostic_for
     from observatory.reports.render import RenderError, render_html, html_to_pdf
@@ -42,6 +46,10 @@ def report(
         diag = diagnostic_for(settings, year, arrondissement)
     except AnalyticsError as exc:
         fail(str(exc))
+    if not internal:
+        from observatory.reports.diagnostic_actions import for_elus
+
+        diag = for_elus(diag)
     if diag.empty:
         fail(f"aucun fait enregistré en {year} dans l'instantané {diag.snapshot_id} : rien à publier (vérifiez l'année ou lancez l'intégration).")
     html = render_html(diag)

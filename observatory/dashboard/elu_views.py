@@ -11,7 +11,8 @@ and whatever else the request asked (a « Du/Au » window, several categories, s
 applied and is named in the note (:attr:`Scope.ignored`). A comparison is the year against the year before,
 both cells of their own publications, with the bilan's verdict (:mod:`observatory.reports.verdicts`): a
 difference of two published cells teaches nothing the two cells do not. Views the publication does not hold
-(zones, grid cells, hot spots, hour × weekday, action windows) are withheld with :data:`WITHHELD`.
+(zones on free filters — the publication holds only the bilan's zone tables, read by the bilan —, grid cells,
+hot spots, hour × weekday, action windows) are withheld with :data:`WITHHELD`.
 
 Tables built here carry their publication statuses in ``attrs[shaping.PUBLICATION_STATUS]``, so
 ``shaping.protected_view`` and the exports show exactly the publication's « < 5 », « secret » and « n.d. ».

@@ -93,3 +93,86 @@ def actions_display(evaluations: pd.DataFrame, min_count: int = 5) -> pd.DataFra
     if "objective_text" in evaluations and evaluations["objective_text"].fillna("").astype(str).str.strip().any():
         out["Objectif"] = evaluations["objective_text"].fillna("").astype(str).to_numpy()
     return out.reset_index(drop=True)
+
+
+# What élus read (issue 15) ----------------------------------------------------------------------------------------
+# The evaluation windows (perimeter, buffer and control, before and after an action start that falls anywhere in
+# the year) are counts of small areas over periods that straddle two years: they are not cells of the year's
+# protected publication, so élus get neither the counts nor the estimates computed from them (a WDD is a count,
+# a difference of differences with its interval gives the counts back). They read the conclusion.
+ELU_ACTIONS_NOTES = [
+    ACTIONS_NOTES[0],
+    "Le verdict résume deux tests : l'évolution du périmètre nette de celle de la zone témoin, et le bilan net zone tampon "
+    "comprise (qui tient compte d'un éventuel déplacement des faits vers les rues voisines). Une étude observationnelle ne "
+    "prouve pas la causalité.",
+    "Les effectifs des fenêtres et les estimations chiffrées de l'effet sont réservés aux analystes : "
+    "ce sont des comptes de petits périmètres, hors de la publication protégée de l'année. « Pas de conclusion possible : "
+    "effectif trop faible » signale une action dont les comptes ne permettent aucune conclusion.",
+]
+TOO_FEW = "effectif trop faible"
+
+
+def elu_verdict(text: str) -> str:
+    """An action's verdict as élus read it: its conclusion, without the counts and figures the sentence quotes.
+
+    Verdicts start with their conclusion, before the first « : » (``actions.evaluation.verdict``); a « pas de
+    conclusion » keeps its reason unless the reason is the counts (which it quotes): « effectif trop faible ».
+    """
+    text = str(text or "").strip()
+    if not text:
+        return ""
+    head, sep, rest = text.partition(" : ")
+    if not sep:
+        return text if not re.search(r"\d", text) else head.split(" (")[0]
+    if "effectifs trop faibles" in rest or "faits avant" in rest:
+        return f"{head} : {TOO_FEW}."
+    if head.startswith("Pas de conclusion possible") and "faits" not in rest and "WDD" not in rest:
+        return text  # windows too short, no control area: no count in the reason
+    return f"{head}."
+
+
+def elu_actions_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """:func:`actions_display`'s table for élus: no WDD or difference-of-differences column, verdicts without counts."""
+    out = frame.drop(columns=[c for c in (WDD_COLUMN, DID_COLUMN) if c in frame.columns]).copy()
+    if "Verdict" in out:
+        out["Verdict"] = [elu_verdict(v) for v in out["Verdict"]]
+    return out.reset_index(drop=True)
+
+
+COST_PER_AVOIDED = "Coût par fait évité"  # means.views.action_table: budget / (−WDD), i.e. the WDD given back
+ELU_MEANS_NOTE = ("Le coût par fait évité est réservé aux analystes : il se calcule sur les effectifs des évaluations "
+                  "d'actions, qui ne font pas partie de la publication protégée de l'année.")
+
+
+def for_elus(d):  # noqa: ANN001, ANN201 - Diagnostic → Diagnostic
+    """The diagnostic as élus get it (page, PDF, downloads): the actions chapter without counts or estimates, and
+    the means chapter without the cost per incident avoided (declared budget ÷ cost per avoided = the WDD).
+
+    Pure and non-destructive: ``d`` (cached, shared with analysts) is left as it is.
+    """
+    import dataclasses
+
+    swapped = {}
+
+    def cut(tab, shape, title=None):  # noqa: ANN001, ANN202
+        frame = shape(tab.frame)
+        new = dataclasses.replace(tab, frame=frame, data=shape(tab.data) if tab.data is not None else frame,
+                                  numeric=tuple(c for c in tab.numeric if c in frame.columns), title=title or tab.title)
+        swapped[id(tab)] = new
+        return new
+
+    changes = {}
+    if d.actions is not None and d.actions.tables:
+        changes["actions"] = dataclasses.replace(d.actions, sentences=list(ELU_ACTIONS_NOTES),
+                                                 tables=[cut(t, elu_actions_frame) for t in d.actions.tables])
+    means = getattr(d, "means", None)
+    if means is not None and any(COST_PER_AVOIDED in t.frame.columns for t in means.tables):
+        def no_cost(frame: pd.DataFrame) -> pd.DataFrame:
+            return frame.drop(columns=[c for c in frame.columns if COST_PER_AVOIDED.lower() in str(c).lower()])
+
+        sentences = [s for s in means.sentences if "fait évité" not in s] + [ELU_MEANS_NOTE]
+        changes["means"] = dataclasses.replace(means, sentences=sentences, tables=[cut(t, no_cost, t.title.replace(" et coût par fait évité", "")) if COST_PER_AVOIDED in t.frame.columns else t
+                                                                                     for t in means.tables])
+    if not changes:
+        return d
+    return dataclasses.replace(d, tables=[swapped.get(id(t), t) for t in d.tables], **changes)

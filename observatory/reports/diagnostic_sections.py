@@ -73,7 +73,10 @@ def zone_sections_of(inputs: DiagnosticInputs, zone_counts: pd.DataFrame, verdic
         for _, r in z_prot.iterrows():
             name = str(zmeta.at[r["zone_id"], "name"]) if r["zone_id"] in zmeta.index else r["zone_id"]
             sec.sentences.append(narrative.change_sentence(_change_of(name, r, str(prev), f"Les faits enregistrés dans la zone « {name} »")))
-        sec.sentences.extend(text for zone, text in (inputs.exposure or {}).get(kind, []) if zone in ids)
+        # A rate per visitor with the visitors published gives the count back: only beside a zone whose two years
+        # are published cells (the publication may hide a zone to protect another one).
+        shown = set(z_prot.loc[~z_prot["current_status"].map(_hidden) & ~z_prot["previous_status"].map(_hidden), "zone_id"])
+        sec.sentences.extend(text for zone, text in (inputs.exposure or {}).get(kind, []) if zone in ids and zone in shown)
         if kind == "piscine":
             sec.sentences.append("Les piscines d'été ne sont ouvertes que de juin à août : les comparaisons se font d'une saison à l'autre.")
         if arrondissement:
@@ -144,11 +147,12 @@ def methods_rows(inputs: DiagnosticInputs, vintage: int | None, min_count: int) 
         ("Territoire", inputs.boundary_source or "–"),
         ("Population", labels.population_note(vintage) if vintage else "–"),
         ("Règle de confidentialité", f"Les nombres de 1 à {min_count - 1} sont remplacés par « < {min_count} ». Tous les chiffres d'une année "
-         "qu'un élu peut obtenir (bilans de la ville et des arrondissements, séries mensuelles par famille, carte, exports) forment "
+         "qu'un élu peut obtenir (bilans de la ville et des arrondissements, tableaux des zones, séries mensuelles par famille, carte, exports) forment "
          "une seule publication, protégée d'un bloc : d'autres cases sont masquées aussi (« s ») de sorte qu'aucune combinaison "
          "des chiffres publiés, ni d'un tableau à l'autre, ne permette de retrouver une case masquée ni de l'encadrer plus "
          f"étroitement que « < {min_count} » (vérifié par programmation linéaire : « observatory privacy audit »). "
          "Les catégories sensibles (violences sexuelles, violences intrafamiliales) ne sont publiées qu'à l'échelle de la ville : elles ne sont comptées ni dans les arrondissements ni dans les zones. "
+         "Les effectifs des évaluations d'actions (fenêtres avant et après) ne font pas partie de cette publication : la version des élus ne donne que le verdict. "
          "Les évolutions d'une ligne masquée ne sont pas publiées." + f" Mise en œuvre : la même {protection.rule_name(min_count)} pour toutes les sorties publiques (page, rapport, exports)."),
         ("Test statistique", "Comparaison de deux années, par jour (365 ou 366 jours) : conditionnellement au total des deux années, "
          "le compte de l'année suit une loi binomiale dont la variance est multipliée par la dispersion φ de la série (test "

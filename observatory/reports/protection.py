@@ -48,12 +48,14 @@ class PublishedCounts:
     columns being years: ``columns`` maps "current"/"previous" to theirs, and a column named by a year is that
     year) takes its statuses from the publication instead of being protected on its own: every table of
     every bilan (the city's and the nine arrondissements') then hides exactly what the jointly audited
-    publication hides, so no difference across tables or pages gives a hidden cell back. A table that is not
-    made of publication cells (zones, sources, a count that differs from the stored one) returns None and is
-    protected on its own (``fallbacks`` counts them, for tests and logs).
+    publication hides, so no difference across tables or pages gives a hidden cell back. The bilan's zone tables
+    (``zone_id`` rows, all categories together) read the publication's zone cells: the zone in the city's bilan,
+    its part in the arrondissement in an arrondissement's. A table that is not made of publication cells (grid
+    cells, sources, a count that differs from the stored one) returns None and is protected on its own
+    (``fallbacks`` counts them, for tests and logs).
     """
 
-    NOT_PUBLICATION_KEYS = {"zone", "zone_id", "grid_cell", "cell_id", "iris", "place_name", "quarter_name", "source", "month"}
+    NOT_PUBLICATION_KEYS = {"zone", "grid_cell", "cell_id", "iris", "place_name", "quarter_name", "source", "month"}
     STATUS = {"": "", "primary": PRIMARY, "secondary": SECONDARY, "internal": SENSITIVE}
 
     def __init__(self, publications: dict, geography: str | None = None, columns: dict[str, int] | None = None) -> None:
@@ -76,17 +78,25 @@ class PublishedCounts:
 
     def statuses(self, df: pd.DataFrame, value_cols: list[str], geography: str | None) -> pd.DataFrame | None:
         """Statuses of ``df[value_cols]`` read from the publication, or None when the table is not made of its cells."""
-        from observatory.analytics.publication import ALL
+        from observatory.analytics.publication import ALL, zone_geo
 
         years = [self.year_of(c) for c in value_cols]
         if any(y is None or y not in self.cells for y in years) or self.NOT_PUBLICATION_KEYS & set(df.columns):
             self.fallbacks += 1
             return None
-        if "arrondissement" in df.columns:
+        if "zone_id" in df.columns:
+            if {"arrondissement", "category", "family"} & set(df.columns):
+                self.fallbacks += 1  # zones by category or by territory column are not in the publication
+                return None
+            place = geography or self.geography
+            geo = [zone_geo(str(z), place) for z in df["zone_id"]]
+        elif "arrondissement" in df.columns:
             geo = df["arrondissement"].astype(object).where(df["arrondissement"].notna(), "inconnu").astype(str).tolist()
         else:
             geo = [geography or self.geography] * len(df)
-        if "category" in df.columns:
+        if "zone_id" in df.columns:
+            nom = [ALL] * len(df)
+        elif "category" in df.columns:
             nom = df["category"].astype(str).tolist()
         elif "family" in df.columns:
             nom = df["family"].astype(str).tolist()

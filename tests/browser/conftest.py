@@ -58,6 +58,12 @@ def dashboard_settings(tmp_path_factory):  # noqa: ANN001, ANN201
     settings = publish_random_store(get_settings(data_dir=data), n=20_000, seed=7)
     import_demo_survey(settings)
     import_demo_exposure(settings)
+    # As `observatory prepare` does: the élus' yearly publications are built with the snapshot, not by the first
+    # élu request (which would then wait for the linear programs of every year it reads).
+    from observatory.analytics import publication
+    from observatory.analytics.engine import get_analytics
+
+    publication.ensure_all(settings, get_analytics(settings))
     return settings
 
 

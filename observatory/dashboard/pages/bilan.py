@@ -50,6 +50,14 @@ def _exports(kind: str, key: str) -> html.Div:
                     className="no-print bilan-exports d-flex align-items-center justify-content-end mb-1")
 
 
+def _for_reader(d):  # noqa: ANN001, ANN202 - Diagnostic
+    """The diagnostic as the signed-in reader may get it: élus read the actions chapter without its counts and
+    estimates (:func:`observatory.reports.diagnostic_actions.for_elus`), on the page, in the PDF and in downloads."""
+    from observatory.reports.diagnostic_actions import for_elus
+
+    return d if components.is_analyst() else for_elus(d)
+
+
 def _year(an, annee) -> int:  # noqa: ANN001
     try:
         return int(annee)
@@ -192,7 +200,7 @@ def layout(annee: str | None = None, arrondissement: str | None = None, **_query
     arr = arrondissement if arrondissement in schema.ARRONDISSEMENT_CODES else None
     first, last = an.date_range()
     years = list(range(first.year, last.year + 1)) if first and last else [year]
-    d = diagnostic(components.settings(), year, arr, analytics=an)
+    d = _for_reader(diagnostic(components.settings(), year, arr, analytics=an))
     count = _Counter()
     keys = dbc.Row(
         [
@@ -240,7 +248,7 @@ def download_pdf(n_clicks, state):  # noqa: ANN001, ANN201
 
     if not n_clicks:
         raise dash.exceptions.PreventUpdate
-    d = diagnostic(components.settings(), int(state["annee"]), state.get("arrondissement") or None, analytics=components.analytics())
+    d = _for_reader(diagnostic(components.settings(), int(state["annee"]), state.get("arrondissement") or None, analytics=components.analytics()))
     try:
         pdf = render_pdf(d)
     except RenderError:
@@ -266,7 +274,7 @@ def download_item(clicks, state):  # noqa: ANN001, ANN201
     if not trig or not any(clicks or []) or not state:
         raise dash.exceptions.PreventUpdate
     kind, _, key = trig["item"].partition(":")
-    d = diagnostic(components.settings(), int(state["annee"]), state.get("arrondissement") or None, analytics=components.analytics())
+    d = _for_reader(diagnostic(components.settings(), int(state["annee"]), state.get("arrondissement") or None, analytics=components.analytics()))
     out = export_item(d, kind, key, trig["fmt"])
     if out is None:
         raise dash.exceptions.PreventUpdate

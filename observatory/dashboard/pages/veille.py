@@ -1,5 +1,13 @@
 """Veille: this week's alerts of each cellule de veille (observed vs expected band, since when, where, when),
-and the history of alert episodes. Élus see the protected view (small counts as « < 5 »)."""
+and the history of alert episodes.
+
+Élus read the alert, not its counts: which unit and family are above what is expected, since when, and whether
+it is this week's peak or a lasting rise. Weekly counts, the expected band, the places with their counts and
+the chart are the analysts': they are weekly counts of small units outside the year's protected publication
+(issue 15), and a « < 5 » on a week of one unit is no protection against the next week, the neighbouring unit
+or the year's published totals. The élu card is built without reading any count (:func:`elu_alert_card`), so
+the callback's output cannot carry one.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +24,7 @@ from observatory.veille.watch import alert_details, current_watch, read_history
 
 dash.register_page(__name__, path="/veille", name="Veille", title="Veille — Observatoire", order=5)
 security.allow_elu_page("/veille")
-# Élus read the protected view of the alerts (counts below the threshold shown « < n », places protected).
+# Élus read the alerts without their counts (elu_alert_card); analysts get the counts, places and chart.
 access.allow_callback(access.SIGNED_IN, access.output_key(ids.VE_ALERTS, "children"))
 
 LEVELS = {"propre": "", "toutes familles": "historique court : suivi toutes familles confondues",
@@ -78,12 +86,31 @@ def layout(cellule: str | None = None, semaine: str | None = None, **_query):
     ])
 
 
+def alert_kind(row) -> str:  # noqa: ANN001 - an alert row
+    return "pic de la semaine" if row.spike else "hausse durable"
+
+
+def elu_alert_card(row):  # noqa: ANN001, ANN201 - an alert row → dbc.Card
+    """An alert as an élu reads it: unit, family, since when, peak or lasting rise — no count, no band, no place."""
+    level = LEVELS.get(row.level, "")
+    return dbc.Card([
+        dbc.CardHeader([html.Strong(f"{row.name} — {family_text(row.family)}"),
+                        dbc.Badge("nouvelle" if row.new else f"depuis {row.since}", color="danger" if row.new else "warning", className="ms-2")]),
+        dbc.CardBody([
+            html.P(f"Semaine {row.week} : plus de faits que ce que les semaines précédentes laissaient attendre — {alert_kind(row)}."
+                   + (f" ({level})" if level else ""), className="mb-1"),
+            html.P("Les comptes hebdomadaires, les lieux et le graphique sont réservés aux analystes : ce sont des comptes de "
+                   "petits périmètres, hors de la publication protégée de l'année.", className="small text-muted mb-0"),
+        ]),
+    ], className="mb-3 shadow-sm veille-alert")
+
+
 def alert_card(an, res, row, analyst: bool, min_count: int):
     from observatory.veille.charts import alert_figure
 
+    if not analyst:
+        return elu_alert_card(row)
     series = res.assessed[(res.assessed["unit_id"] == row.watched_unit) & (res.assessed["family"] == row.watched_family)].copy()
-    if not analyst:  # élus: weekly counts under the threshold are not drawn
-        series["count"] = series["count"].where((series["count"] == 0) | (series["count"] >= min_count))
     fig = alert_figure(series)
     since = pd.Timestamp(res.assessed["week"].min()) if pd.isna(row.since) else None
     first = series.loc[series["alert"], "week"].min() if since is None else since
@@ -91,7 +118,7 @@ def alert_card(an, res, row, analyst: bool, min_count: int):
     places = " ; ".join(f"{c} : {count_text(n, analyst, min_count)}" for c, n in zip(geo.cell_names(an.settings, cells["grid_cell"]), cells["count"])) or "—"
     peak = hours.sort_values("count", ascending=False).head(3)["hour"].sort_values().tolist()
     hours_text = ", ".join(f"{h} h" for h in peak) or "—"
-    kind = "pic de la semaine" if row.spike else "hausse durable"
+    kind = alert_kind(row)
     level = LEVELS.get(row.level, "")
     return dbc.Card([
         dbc.CardHeader([html.Strong(f"{row.name} — {family_text(row.family)}"),
