@@ -85,6 +85,8 @@ def test_choose_year_offers_elus_closed_years_only(store):  # noqa: ANN001
     # Analysts keep every year, the one still filling included (and by default, as before).
     assert bilan.choose_year(an, "2025", analyst=True) == bilan.YearChoice(2025, [2023, 2024, 2025])
     assert bilan.choose_year(an, None, analyst=True).year == 2025
+    absurd = bilan.choose_year(an, "99999", analyst=True)  # no data (and no date arithmetic past 9999)
+    assert absurd.year == 2025 and "Aucune donnée pour l'année 99999" in absurd.note
 
 
 def test_elu_bilan_page_coerces_the_filling_year_with_a_note(store, monkeypatch):  # noqa: ANN001

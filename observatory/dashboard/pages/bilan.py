@@ -72,8 +72,8 @@ class YearChoice(NamedTuple):  # not a dataclass: Dash Pages imports this module
 def choose_year(an, annee, analyst: bool) -> YearChoice:  # noqa: ANN001
     """The year served for a requested ``annee`` (URL, or the PDF/export state), decided on the server.
 
-    An analyst gets any year asked for (the latest of the data by default). An élu's request for a year that is
-    not offered — the year still filling, a year before the data, a malformed value — is coerced to the last
+    An analyst gets any year of the data (the latest by default; a year without data is coerced to it, with a
+    note). An élu's request for a year that is not offered — the year still filling, a year before the data, a malformed value — is coerced to the last
     closed year, with a note naming what was asked, as :func:`observatory.dashboard.elu_views.scope` does for
     the other pages."""
     years = offered_years(an, analyst)
@@ -81,10 +81,13 @@ def choose_year(an, annee, analyst: bool) -> YearChoice:  # noqa: ANN001
         asked = int(annee) if annee not in (None, "") else None
     except (TypeError, ValueError):
         asked = None
-    if analyst:
-        return YearChoice(asked if asked is not None else (years[-1] if years else None), years)
     if not years:
         return YearChoice(None, years)
+    if analyst and asked is not None and asked not in years:
+        # A year without data would print an empty bilan (and one beyond 9999 crash the date arithmetic).
+        return YearChoice(years[-1], years, f"Aucune donnée pour l'année {asked} : bilan {years[-1]} affiché.")
+    if analyst:
+        return YearChoice(asked if asked is not None else years[-1], years)
     if asked is None and annee not in (None, ""):
         return YearChoice(years[-1], years, f"Année « {str(annee)[:12]} » non reconnue : bilan {years[-1]} affiché.")
     if asked is None or asked in years:
