@@ -1,16 +1,22 @@
 """The shared filter bar as an élu sees it (issue 15): no control the publication cannot honour.
 
-An élu's views are cut from the year's publication, which holds no partner, zone, hour or weekday; the server
-drops those filters (``elu_views.scope``) and names them in the cards' notes. The bar must not offer them to
-élus: they are not shown (a plain-French note says why), and stay only hidden and disabled so that the shell's
-callbacks keep their ids. Analysts see the full bar. A crafted address still reaches the server, which keeps
-dropping the values and naming them.
+An élu's views are cut from the year's publication (closed calendar years; no partner, zone, hour or weekday);
+the server drops the rest (``elu_views.scope``) and names it in the cards' notes. The bar offers élus one
+« Année » (closed years only) instead of « Du »/« Au », and no partner, zone, hour or weekday control: those are
+not shown (a plain-French note says why) and stay only hidden and disabled, so that the shell's callbacks keep
+their ids. Analysts see the full bar. A crafted address still reaches the server, which keeps dropping the values
+and naming them.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
+from observatory import schema
 from observatory.analytics.filters import Filters
 from observatory.config import get_settings
 from observatory.dashboard import components, elu_views, ids, security
@@ -27,7 +33,10 @@ def store(tmp_path_factory):  # noqa: ANN001, ANN201
 
     settings = get_settings(root=REPO, env={}, data_dir=tmp_path_factory.mktemp("bar") / "data")
     app = create_app(settings)
-    files = write_snapshot(random_incidents(800, seed=3, start_year=2024, end_year=2025), tmp_path_factory.mktemp("snap"))
+    table = random_incidents(800, seed=3, start_year=2023, end_year=2025)
+    local = pc.cast(pc.local_timestamp(table.column(schema.OCCURRED_AT)), pa.timestamp("us"))
+    table = table.filter(pc.less(local, pa.scalar(datetime(2025, 7, 1), pa.timestamp("us"))))  # 2025 is still filling
+    files = write_snapshot(table, tmp_path_factory.mktemp("snap"))
     return app, settings, Analytics.from_files(files, settings, snapshot_id="snap-bar")
 
 
@@ -96,11 +105,15 @@ def test_elu_bar_hides_and_disables_what_the_publication_cannot_honour(store, mo
         component, hidden = found[cid]
         assert not hidden and not _disabled(component), cid
     shown = _label_texts(shell)
-    assert {"Du", "Au", "Familles", "Catégories", "Arrondissements"} <= set(shown)
-    assert not {"Partenaires", "Zones", "Heures", "Jours"} & set(shown)
+    assert {"Année", "Familles", "Catégories", "Arrondissements"} <= set(shown)
+    assert not {"Du", "Au", "Partenaires", "Zones", "Heures", "Jours"} & set(shown)
+    # One « Année » (the end bound's year, no month): closed years only, never the year still filling.
+    year, hidden = found[ids.F_END_YEAR]
+    assert not hidden and [o["value"] for o in year.options] == [2024, 2023]
+    assert found[ids.F_END_MONTH][1] and found[ids.F_START_YEAR][1] and found[ids.F_START_MONTH][1]
     note, hidden = found[ids.F_ELU_NOTE]
     assert not hidden and note.children == ELU_FILTERS_NOTE
-    assert all(word in ELU_FILTERS_NOTE for word in ("Partenaires", "zones", "heures", "jours", "élus"))
+    assert all(word in ELU_FILTERS_NOTE for word in ("Mois", "partenaires", "zones", "heures", "jours", "élus"))
 
 
 def test_analyst_bar_is_complete(store, monkeypatch):  # noqa: ANN001
@@ -112,7 +125,9 @@ def test_analyst_bar_is_complete(store, monkeypatch):  # noqa: ANN001
         component, hidden = found[cid]
         assert not hidden and not _disabled(component), cid
     assert ids.F_ELU_NOTE not in found
-    assert {"Partenaires", "Zones", "Heures", "Jours"} <= set(_label_texts(shell))
+    assert [o["value"] for o in found[ids.F_END_YEAR][0].options] == [2025, 2024, 2023]
+    assert not found[ids.F_START_YEAR][1] and not found[ids.F_END_MONTH][1]
+    assert {"Du", "Au", "Partenaires", "Zones", "Heures", "Jours"} <= set(_label_texts(shell))
 
 
 def test_a_crafted_address_is_still_cut_and_named_on_the_server(store):  # noqa: ANN001
@@ -124,5 +139,5 @@ def test_a_crafted_address_is_still_cut_and_named_on_the_server(store):  # noqa:
     values = values_from_query(query)  # what the hidden controls receive from the address
     filters = Filters.from_query(query_from_values(*values))
     sc = elu_views.scope(an, filters)
-    assert sc.year == 2025 and sc.geo == "69123"
+    assert sc.year == 2024 and sc.geo == "69123"
     assert "non appliqués ici" in sc.note() and all(w in sc.note() for w in ("sources", "zones", "heures", "jours"))

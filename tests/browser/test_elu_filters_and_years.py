@@ -42,8 +42,8 @@ def test_elu_filter_bar_and_bilan_years(context, secured_url):  # noqa: ANN001, 
     # A crafted address with the filters the publication cannot honour.
     assert _open(page, secured_url + "/?hours=20,21,22&weekdays=5,6").status == 200
     shown = _bar_labels(page)
-    assert {"Du", "Au", "Familles", "Catégories", "Arrondissements"} <= set(shown), shown
-    assert not set(UNPUBLISHED_LABELS) & set(shown), shown
+    assert {"Année", "Familles", "Catégories", "Arrondissements"} <= set(shown), shown
+    assert not {"Du", "Au", *UNPUBLISHED_LABELS} & set(shown), shown
     note = page.locator("#filter-elu-note")
     assert note.is_visible() and "réservés aux analystes" in note.inner_text()
     for cid in ("filter-sources", "filter-zones", "filter-hours", "filter-weekdays"):  # in the page (the shell's callbacks), not shown
@@ -52,6 +52,15 @@ def test_elu_filter_bar_and_bilan_years(context, secured_url):  # noqa: ANN001, 
     body = page.inner_text("body")
     assert "non appliqués ici" in body and "heures" in body and "jours" in body
     _shots(page, "elu5-overview-elu")
+    # « Année » is a year alone: choosing one asks for that whole calendar year, and the cards show it.
+    page.click("#filter-end-year")
+    years = page.locator(".dash-dropdown-content").first
+    years.wait_for(state="visible")
+    assert years.locator("[role=option]").all_inner_texts() == ["2025", "2024", "2023", "2022"]
+    years.locator("[role=option]", has_text="2024").click()
+    page.wait_for_function("() => window.location.search.includes('end=2024-12-31')", timeout=15_000)
+    wait_for_dash(page)
+    assert "01/01/2024 – 31/12/2024" in page.inner_text("#overview-kpis")
     # The bilan: closed years only; a request for the year after is served as the last closed one, with a note.
     assert _open(page, secured_url + "/bilan?annee=2026").status == 200
     options = page.locator("#bilan-annee option").all_inner_texts()
@@ -67,7 +76,7 @@ def test_analyst_keeps_the_full_bar(context, secured_url):  # noqa: ANN001, F811
     sign_in(page, secured_url, "marie")
     _open(page, secured_url + "/")
     shown = _bar_labels(page)
-    assert set(UNPUBLISHED_LABELS) <= set(shown), shown
+    assert {"Du", "Au", *UNPUBLISHED_LABELS} <= set(shown), shown
     assert page.locator("#filter-elu-note").count() == 0
     for cid in ("filter-sources", "filter-zones", "filter-hours", "filter-weekdays"):
         assert page.locator(f"#{cid}").is_visible(), cid
