@@ -5,7 +5,7 @@ this module sends, as an élu, the values a browser never would: the year still 
 the state of its PDF and export downloads), windows and filters the publication does not hold (hours, weekdays,
 partners, zones, a month window across two years, several categories), years before the data and malformed
 values. Every élu-reachable callback reading the shared filters, the bilan's router call and its downloads are
-replayed with each of them.
+replayed with each of them; the other élu pages' own year (wave, week) choosers get crafted years too.
 
 Every answer must be served (200/204, never a 500) and hold only what the publications hold: no count from 1 to
 ``min_count − 1``, no title or file naming a year that is not closed, no date of the year still filling. The same
@@ -222,3 +222,31 @@ def _with_item(body: dict, item: str) -> None:
                 if isinstance(e.get("id"), dict) and "item" in e["id"]:
                     e["id"]["item"] = item
     body["changedPropIds"] = [json.dumps(body["inputs"][0][0]["id"], sort_keys=True, separators=(",", ":")) + ".n_clicks"] if isinstance(body["inputs"][0], list) and body["inputs"][0] else []
+
+
+# Other pages an élu opens under the shell choose a year (or a wave, a week) of their own: crafted ones too.
+YEAR_INPUTS = ("moyens-year", "officielles-year", "sentiment-wave", "veille-week")
+# Years as an address or a stale page could send them. (A list, a dict or a word in « moyens-year », a list or a
+# dict in « veille-week » still end in a traceback, HTTP 500, without data: reported to those pages' owners.)
+CRAFTED_YEAR_VALUES = [FILLING, str(FILLING), 2026, 2019, "99999", -1, None]
+
+
+def test_crafted_years_on_the_other_elu_pages(crafted_app):  # noqa: ANN001
+    app, clients = crafted_app
+    problems, replayed = [], set()
+    for key, cb in sorted(access.server_callbacks(app.callback_map).items()):
+        if "elu" not in access.roles_for(cb):
+            continue
+        for d in (*cb["inputs"], *cb["state"]):
+            if d["id"] not in YEAR_INPUTS:
+                continue
+            replayed.add(d["id"])
+            for value in CRAFTED_YEAR_VALUES:
+                body = genuine(key, cb)
+                _set(body, d["id"], d["property"], value)
+                r = _post(clients["elu"], body)
+                if r.status_code == 400 and "erreur" in r.get_data(as_text=True):
+                    continue  # refused by the access layer, with its French reason
+                problems += [p for p in _problems("elu", f"{key} {d['id']}={value!r}", r, dates=False) if "names" not in p]
+    assert replayed == set(YEAR_INPUTS), replayed
+    assert not problems, f"{len(problems)} problems, e.g.:\n" + "\n".join(problems[:30])
