@@ -251,7 +251,7 @@ def layout(annee: str | None = None, arrondissement: str | None = None, **_query
     )
     body = [
         _selector(year, years, arr),
-        dbc.Alert(choice.note, color="warning", className="bilan-year-note small py-2") if choice.note else None,
+        dbc.Alert(choice.note, color="warning", className="bilan-year-note no-print small py-2") if choice.note else None,
         html.H1(d.title, className="h3"),
         html.P(f"{labels.data_as_of(d).capitalize()} · données protégées : nombres de 1 à {d.min_count - 1} remplacés par « < {d.min_count} »", className="text-muted small"),
         html.Div(
