@@ -89,6 +89,20 @@ def test_choose_year_offers_elus_closed_years_only(store):  # noqa: ANN001
     assert absurd.year == 2025 and "Aucune donnée pour l'année 99999" in absurd.note
 
 
+def test_the_closed_years_come_from_the_snapshot_not_the_clock(store):  # noqa: ANN001
+    import time_machine
+
+    from observatory.dashboard.pages import bilan
+
+    _app, _settings, an = store
+    for day in (datetime(2025, 3, 1, 12), datetime(2031, 7, 14, 12)):  # inside the filling year, and years later
+        with time_machine.travel(day, tick=False):
+            assert bilan.offered_years(an, analyst=False) == [2023, 2024]
+            assert bilan.choose_year(an, None, analyst=False).year == 2024
+            assert bilan.choose_year(an, "2025", analyst=False).year == 2024
+            assert bilan.choose_year(an, None, analyst=True).year == 2025
+
+
 def test_elu_bilan_page_coerces_the_filling_year_with_a_note(store, monkeypatch):  # noqa: ANN001
     from observatory.dashboard.pages import bilan
 
