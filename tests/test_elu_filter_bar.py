@@ -141,3 +141,25 @@ def test_a_crafted_address_is_still_cut_and_named_on_the_server(store):  # noqa:
     sc = elu_views.scope(an, filters)
     assert sc.year == 2024 and sc.geo == "69123"
     assert "non appliqués ici" in sc.note() and all(w in sc.note() for w in ("sources", "zones", "heures", "jours"))
+
+
+def test_the_bar_is_hidden_only_where_no_callback_reads_the_filters(store):  # noqa: ANN001
+    """A page in NO_FILTER_PAGES must have no server callback reading the shared filters among its own ids."""
+    import dash
+
+    from observatory.dashboard import access
+    from observatory.dashboard.app import NO_FILTER_PAGES
+
+    app, _settings, _an = store
+    app.server.test_client().get("/connexion")  # Dash completes its registry on the first request
+    readers = [cb for cb in access.server_callbacks(app.callback_map).values()
+               if any(d["id"] == ids.FILTERS for d in (*cb["inputs"], *cb["state"]))]
+    prefixes = {"/actions": ("actions-",), "/veille": ("veille-",), "/officielles": ("officielles-",), "/sentiment": ("sentiment-",)}
+    assert {"/actions", "/veille"} <= set(NO_FILTER_PAGES)
+    for path, names in prefixes.items():
+        assert path in {p["path"] for p in dash.page_registry.values()}, path
+        for cb in readers:
+            outs = list(access.declared_outputs(cb))
+            assert not any(n in o for n in names for o in outs), (path, outs)
+    # The check can fail: the home page's cards do read the filters.
+    assert any("overview-" in o for cb in readers for o in access.declared_outputs(cb))

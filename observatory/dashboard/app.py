@@ -233,8 +233,9 @@ def shell_layout() -> html.Div:
 
 
 FILTER_BAR_WRAP = "filter-bar-wrap"
-# Pages where the shared filters do not apply: the bar is hidden there rather than shown doing nothing.
-NO_FILTER_PAGES = ("/connexion", "/officielles", "/sentiment")
+# Pages where the shared filters do not apply: the bar is hidden there rather than shown doing nothing. (The plan
+# d'actions and the veille choose their action, cellule and week themselves; no callback of theirs reads the filters.)
+NO_FILTER_PAGES = ("/connexion", "/officielles", "/sentiment", "/actions", "/veille")
 
 
 # Filter state <-> URL -------------------------------------------------------------------------------------------------

@@ -68,6 +68,10 @@ def test_elu_filter_bar_and_bilan_years(context, secured_url):  # noqa: ANN001, 
     assert page.locator("h1", has_text="Bilan annuel").first.inner_text().startswith("Bilan annuel 2025")
     assert "L'année 2026 n'est pas encore close" in page.locator(".bilan-year-note").inner_text()
     _shots(page, "elu5-bilan-elu")
+    # Pages that read none of the shared filters do not show the bar.
+    for path in ("/veille", "/actions"):
+        assert _open(page, secured_url + path).status == 200
+        assert not page.locator(".filter-bar").is_visible(), path
     assert failed == [], failed
 
 
