@@ -73,9 +73,9 @@ def choose_year(an, annee, analyst: bool) -> YearChoice:  # noqa: ANN001
     """The year served for a requested ``annee`` (URL, or the PDF/export state), decided on the server.
 
     An analyst gets any year of the data (the latest by default; a year without data is coerced to it, with a
-    note). An élu's request for a year that is not offered — the year still filling, a year before the data, a malformed value — is coerced to the last
-    closed year, with a note naming what was asked, as :func:`observatory.dashboard.elu_views.scope` does for
-    the other pages."""
+    note). An élu's request for a year that is not offered — the year still filling, a year before the data, a
+    malformed value — is coerced to the last closed year, with a note naming what was asked, as
+    :func:`observatory.dashboard.elu_views.scope` does for the other pages."""
     years = offered_years(an, analyst)
     try:
         asked = int(annee) if annee not in (None, "") else None
