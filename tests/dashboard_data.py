@@ -9,7 +9,7 @@ carries per-file accounting, so every dashboard page has something to show.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -71,11 +71,16 @@ def ingest_records(snapshot_id: str, start_year: int, end_year: int) -> tuple[li
     return ledger, pa.Table.from_pylist(rows, schema=store.QUARANTINE_SCHEMA)
 
 
-def publish_random_store(settings: Settings, n: int = 20_000, seed: int = 1, start_year: int = 2022, end_year: int = 2025, actions: bool = True) -> Settings:
+def publish_random_store(settings: Settings, n: int = 20_000, seed: int = 1, start_year: int = 2022, end_year: int = 2025, actions: bool = True,
+                         last_day: date | None = None) -> Settings:
+    """``last_day``: drop the facts after that day (Paris time), so that ``end_year`` is a year still filling."""
     from observatory import store
     from tests.incident_factory import random_incidents
 
     table = random_incidents(n, seed=seed, start_year=start_year, end_year=end_year, settings=settings)
+    if last_day is not None:
+        local = pc.cast(pc.local_timestamp(table.column(schema.OCCURRED_AT)), pa.timestamp("us"))
+        table = table.filter(pc.less(local, pa.scalar(datetime(last_day.year, last_day.month, last_day.day) + timedelta(days=1), pa.timestamp("us"))))
     # A partner gap the Données page must show: no TCL data in March of the last year.
     ts = table.column(schema.OCCURRED_AT)
     gap = pc.and_(

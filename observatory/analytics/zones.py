@@ -176,7 +176,7 @@ def pool_seasons(an: "Analytics", filters: Filters, year: int | None = None, pre
     lo, hi = an.date_range(base)
     year = year or (hi.year if hi else date.today().year)
     ids = pools["zone_id"].tolist()
-    if not ids or lo is None:
+    if not ids or lo is None or year < lo.year:  # a season before the data (a period ending before it): nothing to test
         return pd.DataFrame()
     first = max(min(year - previous_years, year - inference.HISTORY_YEARS + 1), lo.year)
     where, params = base.replace(start=date(first, 1, 1), end=date(year, 12, 31)).to_sql()

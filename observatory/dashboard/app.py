@@ -22,7 +22,7 @@ from dash import ALL, Input, Output, State, dcc, html, no_update
 
 from observatory import labels, schema
 from observatory.config import Settings, get_settings
-from observatory.dashboard import components, exporting, geo, ids, panel
+from observatory.dashboard import components, elu_views, exporting, geo, ids, panel
 from observatory.dashboard import pages as _pages  # noqa: F401 - parent package of the pages Dash imports by name
 
 PAGES_DIR = Path(__file__).parent / "pages"
@@ -104,48 +104,68 @@ def _month_options(first: date | None, last: date | None, end_of_month: bool) ->
     return out
 
 
-def filter_bar(an, settings: Settings) -> dbc.Card:  # noqa: ANN001
-    """The shared filter bar; options come from the current snapshot and the territory."""
+# What an élu reads instead of the controls the publication cannot honour (elu_views.scope drops them on the server).
+ELU_FILTERS_NOTE = ("Mois, partenaires, zones, heures et jours : réservés aux analystes. Les chiffres publiés pour les élus "
+                    "portent sur des années entières et closes, tous partenaires, à toute heure et tous les jours.")
+
+
+def filter_bar(an, settings: Settings, analyst: bool = True) -> dbc.Card:  # noqa: ANN001
+    """The shared filter bar; options come from the current snapshot and the territory.
+
+    An élu's views are cut from the year's publication (:mod:`observatory.dashboard.elu_views`), which holds
+    closed calendar years and no partner, zone, hour or weekday: for élus « Du »/« Au » become one « Année »
+    (closed years only), and the partner, zone, hour and weekday controls are not shown (a short note says
+    why). They stay in the page only hidden (and disabled), so the shell's callbacks keep their ids and a crafted
+    address still lands in them — the server drops such values and the cards' notes name them.
+    """
     first, last = an.date_range() if components.has_data(an) else (None, None)
     sources = an.counts(by=("source",))["source"].dropna().tolist() if components.has_data(an) else list(labels.SOURCE_LABELS)
     fams = schema.families()
     cats = sorted(schema.categories().values(), key=lambda c: (fams[c.family].order if c.family in fams else 99, c.label))
     zones = an.territory.zones.sort_values(["kind", "name"])
     dd = {"multi": True, "clearable": True, "className": "filter-dd"}
+    off = {} if analyst else {"disabled": True}
+    partners = [dbc.Label("Partenaires", html_for=ids.F_SOURCES, className="small mb-0"), components.dropdown(id=ids.F_SOURCES, options=[{"label": labels.source_label(s), "value": s} for s in sources], placeholder="tous", **dd, **off)]
+    zone_dd = [dbc.Label("Zones", html_for=ids.F_ZONES, className="small mb-0"), components.dropdown(id=ids.F_ZONES, options=[{"label": f"{r.name} ({labels.ZONE_KIND_LABELS.get(r.kind, r.kind)})", "value": r.zone_id} for r in zones.itertuples()], placeholder="toutes", **dd, **off)]
+    hours = [dbc.Label("Heures", html_for=ids.F_HOURS, className="small mb-0"), dcc.RangeSlider(id=ids.F_HOURS, min=0, max=23, step=1, value=[0, 23], marks={h: f"{h} h" for h in (0, 6, 12, 18, 23)}, allowCross=False, **off)]
+    days = [dbc.Label("Jours", html_for=ids.F_WEEKDAYS, className="small mb-0"), dbc.Checklist(id=ids.F_WEEKDAYS, options=[{"label": d[:3], "value": i, "disabled": not analyst} for i, d in enumerate(labels.WEEKDAYS)], value=list(range(7)), inline=True, className="small")]
+    start_picker = components.month_picker(ids.F_START, ids.F_START_YEAR, ids.F_START_MONTH, first, last, _month_options(first, last, False), "mois")
+    if analyst:
+        period = [
+            dbc.Col([dbc.Label("Du", html_for=ids.F_START_YEAR, className="small mb-0"), start_picker], md=2),
+            dbc.Col([dbc.Label("Au", html_for=ids.F_END_YEAR, className="small mb-0"), components.month_picker(ids.F_END, ids.F_END_YEAR, ids.F_END_MONTH, first, last, _month_options(first, last, True), "mois")], md=2),
+        ]
+    else:
+        # The publication is by calendar year, closed years only: one « Année » (the end bound, December) replaces
+        # « Du »/« Au », and offers no year still filling.
+        closed = list(elu_views.closed_years(an)) if components.has_data(an) else []
+        period = [dbc.Col([dbc.Label("Année", html_for=ids.F_END_YEAR, className="small mb-0"),
+                           components.month_picker(ids.F_END, ids.F_END_YEAR, ids.F_END_MONTH, first, last, _month_options(first, last, True), "mois",
+                                                   years=closed, year_placeholder="dernière close", show_month=False)], md=2)]
+    families = [dbc.Label("Familles", html_for=ids.F_FAMILIES, className="small mb-0"), components.dropdown(id=ids.F_FAMILIES, options=[{"label": f.label, "value": f.code} for f in fams.values()], placeholder="toutes", **dd)]
+    categories = [dbc.Label("Catégories", html_for=ids.F_CATEGORIES, className="small mb-0"), components.dropdown(id=ids.F_CATEGORIES, options=[{"label": c.label, "value": c.code} for c in cats], placeholder="toutes", **dd)]
+    arrondissements = [dbc.Label("Arrondissements", html_for=ids.F_ARRONDISSEMENTS, className="small mb-0"), components.dropdown(id=ids.F_ARRONDISSEMENTS, options=[{"label": labels.arrondissement_label(c), "value": c} for c in schema.ARRONDISSEMENT_CODES], placeholder="tous", **dd)]
+    buttons = dbc.Col(
+        [
+            dbc.Button("Réinitialiser", id=ids.RESET_FILTERS, size="sm", color="secondary", outline=True, className="me-1 mt-3"),
+            dcc.Clipboard(id=ids.SHARE_LINK, title="Copier le lien de cette vue", className="d-inline-block mt-3 btn btn-sm btn-outline-primary", content=""),
+        ],
+        md=2,
+        className="text-nowrap text-end",
+    )
+    if analyst:
+        rows = [
+            dbc.Row([*period, dbc.Col(families, md=2), dbc.Col(categories, md=3), dbc.Col(partners, md=3)], className="g-2"),
+            dbc.Row([dbc.Col(arrondissements, md=2), dbc.Col(zone_dd, md=3), dbc.Col(hours, md=3), dbc.Col(days, md=2), buttons], className="g-2 mt-1"),
+        ]
+    else:
+        rows = [
+            dbc.Row([*period, dbc.Col(families, md=4), dbc.Col(categories, md=6)], className="g-2"),
+            dbc.Row([dbc.Col(arrondissements, md=3), dbc.Col(html.P(ELU_FILTERS_NOTE, id=ids.F_ELU_NOTE, className="small text-muted mb-0 mt-md-3"), md=7), buttons], className="g-2 mt-1"),
+            html.Div([start_picker, *partners, *zone_dd, *hours, *days], className="d-none", hidden=True, **{"aria-hidden": "true"}),
+        ]
     return dbc.Card(
-        dbc.CardBody(
-            [
-                dbc.Row(
-                    [
-                        dbc.Col([dbc.Label("Du", html_for=ids.F_START_YEAR, className="small mb-0"), components.month_picker(ids.F_START, ids.F_START_YEAR, ids.F_START_MONTH, first, last, _month_options(first, last, False), "mois")], md=2),
-                        dbc.Col([dbc.Label("Au", html_for=ids.F_END_YEAR, className="small mb-0"), components.month_picker(ids.F_END, ids.F_END_YEAR, ids.F_END_MONTH, first, last, _month_options(first, last, True), "mois")], md=2),
-                        dbc.Col([dbc.Label("Familles", html_for=ids.F_FAMILIES, className="small mb-0"), components.dropdown(id=ids.F_FAMILIES, options=[{"label": f.label, "value": f.code} for f in fams.values()], placeholder="toutes", **dd)], md=2),
-                        dbc.Col([dbc.Label("Catégories", html_for=ids.F_CATEGORIES, className="small mb-0"), components.dropdown(id=ids.F_CATEGORIES, options=[{"label": c.label, "value": c.code} for c in cats], placeholder="toutes", **dd)], md=3),
-                        dbc.Col([dbc.Label("Partenaires", html_for=ids.F_SOURCES, className="small mb-0"), components.dropdown(id=ids.F_SOURCES, options=[{"label": labels.source_label(s), "value": s} for s in sources], placeholder="tous", **dd)], md=3),
-                    ],
-                    className="g-2",
-                ),
-                dbc.Row(
-                    [
-                        dbc.Col([dbc.Label("Arrondissements", html_for=ids.F_ARRONDISSEMENTS, className="small mb-0"), components.dropdown(id=ids.F_ARRONDISSEMENTS, options=[{"label": labels.arrondissement_label(c), "value": c} for c in schema.ARRONDISSEMENT_CODES], placeholder="tous", **dd)], md=2),
-                        dbc.Col([dbc.Label("Zones", html_for=ids.F_ZONES, className="small mb-0"), components.dropdown(id=ids.F_ZONES, options=[{"label": f"{r.name} ({labels.ZONE_KIND_LABELS.get(r.kind, r.kind)})", "value": r.zone_id} for r in zones.itertuples()], placeholder="toutes", **dd)], md=3),
-                        dbc.Col([dbc.Label("Heures", html_for=ids.F_HOURS, className="small mb-0"), dcc.RangeSlider(id=ids.F_HOURS, min=0, max=23, step=1, value=[0, 23], marks={h: f"{h} h" for h in (0, 6, 12, 18, 23)}, allowCross=False)], md=3),
-                        dbc.Col([dbc.Label("Jours", html_for=ids.F_WEEKDAYS, className="small mb-0"), dbc.Checklist(id=ids.F_WEEKDAYS, options=[{"label": d[:3], "value": i} for i, d in enumerate(labels.WEEKDAYS)], value=list(range(7)), inline=True, className="small")], md=2),
-                        dbc.Col(
-                            [
-                                dbc.Button("Réinitialiser", id=ids.RESET_FILTERS, size="sm", color="secondary", outline=True, className="me-1 mt-3"),
-                                dcc.Clipboard(id=ids.SHARE_LINK, title="Copier le lien de cette vue", className="d-inline-block mt-3 btn btn-sm btn-outline-primary", content=""),
-                            ],
-                            md=2,
-                            className="text-nowrap text-end",
-                        ),
-                    ],
-                    className="g-2 mt-1",
-                ),
-                html.Div(id=ids.FILTER_ERROR, className="text-danger small"),
-            ],
-            className="py-2",
-        ),
+        dbc.CardBody([*rows, html.Div(id=ids.FILTER_ERROR, className="text-danger small")], className="py-2"),
         className="mb-3 filter-bar shadow-sm",
     )
 
@@ -202,7 +222,7 @@ def shell_layout() -> html.Div:
             dbc.Container(
                 [
                     components.demo_banner() if components.is_demo(settings) else html.Div(id=ids.DEMO_BANNER),
-                    html.Div(filter_bar(an, settings), id=FILTER_BAR_WRAP),
+                    html.Div(filter_bar(an, settings, analyst=components.is_analyst()), id=FILTER_BAR_WRAP),
                     dash.page_container,
                     panel.panel(),
                 ],
@@ -213,8 +233,9 @@ def shell_layout() -> html.Div:
 
 
 FILTER_BAR_WRAP = "filter-bar-wrap"
-# Pages where the shared filters do not apply: the bar is hidden there rather than shown doing nothing.
-NO_FILTER_PAGES = ("/connexion", "/officielles", "/sentiment")
+# Pages where the shared filters do not apply: the bar is hidden there rather than shown doing nothing. (The plan
+# d'actions and the veille choose their action, cellule and week themselves; no callback of theirs reads the filters.)
+NO_FILTER_PAGES = ("/connexion", "/officielles", "/sentiment", "/actions", "/veille")
 
 
 # Filter state <-> URL -------------------------------------------------------------------------------------------------

@@ -51,14 +51,20 @@ def dropdown(**kwargs: Any) -> dcc.Dropdown:
     return dcc.Dropdown(**kwargs)
 
 
-def month_picker(target: str, year_id: str, month_id: str, first: date | None, last: date | None, options: list[dict], placeholder: str) -> html.Div:
+def month_picker(target: str, year_id: str, month_id: str, first: date | None, last: date | None, options: list[dict], placeholder: str,
+                 years: list[int] | None = None, year_placeholder: str = "année", show_month: bool = True) -> html.Div:
     """A month bound as a year and a month (12 rows at most, never 84): they write the ISO date of the hidden
-    ``target`` dropdown, which the filter callbacks and the address read as before."""
-    years = list(range(first.year, last.year + 1)) if first and last else []
+    ``target`` dropdown, which the filter callbacks and the address read as before.
+
+    ``years`` restricts the years offered (default: the data's); ``show_month=False`` keeps the month half hidden,
+    so that a year alone is chosen (the bound's default month: January for a start, December for an end)."""
+    if years is None:
+        years = list(range(first.year, last.year + 1)) if first and last else []
+    month = dropdown(id=month_id, options=[{"label": labels.month_name(m), "value": m} for m in range(1, 13)], placeholder=placeholder, clearable=False, className="month-picker-month")
     return html.Div(
         [
-            dropdown(id=year_id, options=[{"label": str(y), "value": y} for y in reversed(years)], placeholder="année", clearable=True, className="month-picker-year"),
-            dropdown(id=month_id, options=[{"label": labels.month_name(m), "value": m} for m in range(1, 13)], placeholder=placeholder, clearable=False, className="month-picker-month"),
+            dropdown(id=year_id, options=[{"label": str(y), "value": y} for y in reversed(years)], placeholder=year_placeholder, clearable=True, className="month-picker-year"),
+            month if show_month else html.Div(month, className="d-none"),
             html.Div(dropdown(id=target, options=options, clearable=True), className="d-none"),
         ],
         className="d-flex gap-1 month-picker",

@@ -38,6 +38,9 @@ F_ZONES = "filter-zones"
 F_HOURS = "filter-hours"
 F_WEEKDAYS = "filter-weekdays"
 FILTER_INPUTS = (F_START, F_END, F_FAMILIES, F_CATEGORIES, F_SOURCES, F_ARRONDISSEMENTS, F_ZONES, F_HOURS, F_WEEKDAYS)
+# The filters an élu's publication cannot honour (hidden and disabled for élus), and the note shown in their place.
+ELU_UNPUBLISHED_FILTERS = (F_SOURCES, F_ZONES, F_HOURS, F_WEEKDAYS)
+F_ELU_NOTE = "filter-elu-note"
 
 # Side panel (Carte, Vue d'ensemble): opened by a click on an arrondissement, a zone or a grid cell
 PANEL = "detail-panel"

@@ -75,7 +75,9 @@ def sign_in(page, url, name, password=PASSWORD):  # noqa: ANN001, ANN201
     page.fill("#connexion-utilisateur", name)
     page.fill("#connexion-mot-de-passe", password)
     page.click("#connexion-valider")
-    page.wait_for_load_state("networkidle")
+    # An élu's first home page builds the year's publications on a fresh store (linear programs: ~35 s on a
+    # loaded 2-core machine), so the wait after signing in is generous.
+    page.wait_for_load_state("networkidle", timeout=120_000)
 
 
 def test_wrong_password_shows_a_message(context, secured_url):  # noqa: ANN001

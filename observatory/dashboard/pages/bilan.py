@@ -4,7 +4,9 @@ Everything on it comes from :func:`observatory.reports.diagnostic.diagnostic_for
 printed from, so the page and the document always agree; every count is protected, no point is shown. The
 diagnostic is built once per snapshot, year and territory (:func:`observatory.reports.cache.diagnostic`): a
 second visit, the PDF and the downloads answer from memory.
-URL: ``/bilan?annee=2025&arrondissement=69383``.
+URL: ``/bilan?annee=2025&arrondissement=69383``. Élus are offered the closed years only (those with a
+publication); any other year they ask for — in the URL or in a download's state — is coerced on the server to the
+last closed one, with a note (:func:`choose_year`). Analysts keep every year.
 
 Every figure (CSV, XLSX, SVG) and table (CSV, XLSX) has its download buttons. The dashboard's shared export
 mechanism (``dashboard.exporting``) rebuilds a table from the shared filter bar's ``Filters`` and protects it
@@ -18,14 +20,14 @@ from __future__ import annotations
 import base64
 import dataclasses
 import re
-from datetime import date
+from typing import NamedTuple
 
 import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html
 
 from observatory import labels, schema
-from observatory.dashboard import components
+from observatory.dashboard import components, elu_views
 
 dash.register_page(__name__, path="/bilan", name="Bilan annuel", title="Bilan annuel — Observatoire", order=50)
 
@@ -58,12 +60,52 @@ def _for_reader(d):  # noqa: ANN001, ANN202 - Diagnostic
     return d if components.is_analyst() else for_elus(d)
 
 
-def _year(an, annee) -> int:  # noqa: ANN001
+def offered_years(an, analyst: bool) -> list[int]:  # noqa: ANN001
+    """The years the selector offers: every year of the snapshot to an analyst; to an élu only the closed years,
+    which are the years that have a publication (:func:`observatory.dashboard.elu_views.closed_years`). The
+    year still filling is not one: its bilan would change with every snapshot, and two of them would differ by
+    a month of counts. Read from the snapshot's date range, never from the clock."""
+    if not analyst:
+        return list(elu_views.closed_years(an))
+    first, last = an.date_range()
+    return list(range(first.year, last.year + 1)) if first and last else []
+
+
+class YearChoice(NamedTuple):  # not a dataclass: Dash Pages imports this module outside sys.modules
+    year: int | None  # None: nothing to show (an élu, and no closed year in the data)
+    years: list[int]  # what the selector offers
+    note: str = ""  # why the requested year was not served (French, shown above the bilan)
+
+
+def choose_year(an, annee, analyst: bool) -> YearChoice:  # noqa: ANN001
+    """The year served for a requested ``annee`` (URL, or the PDF/export state), decided on the server.
+
+    An analyst gets any year of the data (the latest by default; a year without data is coerced to it, with a
+    note). An élu's request for a year that is not offered — the year still filling, a year before the data, a
+    malformed value — is coerced to the last closed year, with a note naming what was asked, as
+    :func:`observatory.dashboard.elu_views.scope` does for the other pages."""
+    years = offered_years(an, analyst)
     try:
-        return int(annee)
+        asked = int(annee) if annee not in (None, "") else None
     except (TypeError, ValueError):
-        last = an.date_range()[1]
-        return last.year if last else date.today().year
+        asked = None
+    if not years:
+        return YearChoice(None, years)
+    if analyst and asked is not None and asked not in years:
+        # A year without data would print an empty bilan (and one beyond 9999 crash the date arithmetic).
+        return YearChoice(years[-1], years, f"Aucune donnée pour l'année {asked} : bilan {years[-1]} affiché.")
+    if analyst:
+        return YearChoice(asked if asked is not None else years[-1], years)
+    if asked is None and annee not in (None, ""):
+        return YearChoice(years[-1], years, f"Année « {str(annee)[:12]} » non reconnue : bilan {years[-1]} affiché.")
+    if asked is None or asked in years:
+        return YearChoice(asked if asked is not None else years[-1], years)
+    why = "n'est pas encore close" if asked > years[-1] else "n'a pas de bilan publié"
+    return YearChoice(years[-1], years, f"L'année {asked} {why} : son bilan n'est pas publié pour les élus. Bilan {years[-1]} affiché.")
+
+
+def _territory(arrondissement) -> str | None:  # noqa: ANN001
+    return arrondissement if arrondissement in schema.ARRONDISSEMENT_CODES else None
 
 
 def _svg(svg: str, alt: str) -> html.Img:
@@ -196,10 +238,13 @@ def layout(annee: str | None = None, arrondissement: str | None = None, **_query
     an = components.analytics()
     if not components.has_data(an):
         return html.Div([html.H1("Bilan annuel", className="h4"), components.empty_state()])
-    year = _year(an, annee)
-    arr = arrondissement if arrondissement in schema.ARRONDISSEMENT_CODES else None
-    first, last = an.date_range()
-    years = list(range(first.year, last.year + 1)) if first and last else [year]
+    choice = choose_year(an, annee, components.is_analyst())
+    arr = _territory(arrondissement)
+    if choice.year is None:
+        return html.Div([html.H1("Bilan annuel", className="h4"),
+                         components.empty_state("Aucune année complète publiée", "Le bilan annuel des élus porte sur une année civile close ; "
+                                                "les données ne couvrent encore aucune année entière.")])
+    year, years = choice.year, choice.years or [choice.year]
     d = _for_reader(diagnostic(components.settings(), year, arr, analytics=an))
     count = _Counter()
     keys = dbc.Row(
@@ -214,6 +259,7 @@ def layout(annee: str | None = None, arrondissement: str | None = None, **_query
     )
     body = [
         _selector(year, years, arr),
+        dbc.Alert(choice.note, color="warning", className="bilan-year-note no-print small py-2") if choice.note else None,
         html.H1(d.title, className="h3"),
         html.P(f"{labels.data_as_of(d).capitalize()} · données protégées : nombres de 1 à {d.min_count - 1} remplacés par « < {d.min_count} »", className="text-muted small"),
         html.Div(
@@ -241,6 +287,19 @@ def layout(annee: str | None = None, arrondissement: str | None = None, **_query
     return html.Div([b for b in body if b is not None], className="bilan-page")
 
 
+def _served(state) -> tuple[int, str | None]:  # noqa: ANN001
+    """Year and territory of a download, decided again on the server: the state is the client's, so an élu's
+    crafted year (the one still filling, or a malformed value) is coerced like the page's URL."""
+    state = state if isinstance(state, dict) else {}
+    an = components.analytics()
+    if not components.has_data(an):
+        raise dash.exceptions.PreventUpdate
+    choice = choose_year(an, state.get("annee"), components.is_analyst())
+    if choice.year is None:
+        raise dash.exceptions.PreventUpdate
+    return choice.year, _territory(state.get("arrondissement"))
+
+
 @callback(Output(PDF_DOWNLOAD, "data"), Input(PDF_BUTTON, "n_clicks"), State(PDF_STATE, "data"), prevent_initial_call=True)
 def download_pdf(n_clicks, state):  # noqa: ANN001, ANN201
     from observatory.reports.cache import diagnostic
@@ -248,7 +307,8 @@ def download_pdf(n_clicks, state):  # noqa: ANN001, ANN201
 
     if not n_clicks:
         raise dash.exceptions.PreventUpdate
-    d = _for_reader(diagnostic(components.settings(), int(state["annee"]), state.get("arrondissement") or None, analytics=components.analytics()))
+    year, arr = _served(state)
+    d = _for_reader(diagnostic(components.settings(), year, arr, analytics=components.analytics()))
     try:
         pdf = render_pdf(d)
     except RenderError:
@@ -274,7 +334,8 @@ def download_item(clicks, state):  # noqa: ANN001, ANN201
     if not trig or not any(clicks or []) or not state:
         raise dash.exceptions.PreventUpdate
     kind, _, key = trig["item"].partition(":")
-    d = _for_reader(diagnostic(components.settings(), int(state["annee"]), state.get("arrondissement") or None, analytics=components.analytics()))
+    year, arr = _served(state)
+    d = _for_reader(diagnostic(components.settings(), year, arr, analytics=components.analytics()))
     out = export_item(d, kind, key, trig["fmt"])
     if out is None:
         raise dash.exceptions.PreventUpdate

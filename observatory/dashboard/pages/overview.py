@@ -60,6 +60,8 @@ def layout(mesure: str | None = None, **_query):  # noqa: ANN003, ANN201 - Dash 
 
 def _current(an, filters):  # noqa: ANN001, ANN202
     ref = shaping.reference_date(an, filters)
+    if ref is None:  # no fact under these filters (an arrondissement code no map holds…): the callers say so
+        return None, None, filters
     return ref, shaping.comparison_kind(ref), shaping.year_to_date(filters, ref)
 
 
