@@ -226,9 +226,8 @@ def _with_item(body: dict, item: str) -> None:
 
 # Other pages an élu opens under the shell choose a year (or a wave, a week) of their own: crafted ones too.
 YEAR_INPUTS = ("moyens-year", "officielles-year", "sentiment-wave", "veille-week")
-# Years as an address or a stale page could send them. (A list, a dict or a word in « moyens-year », a list or a
-# dict in « veille-week » still end in a traceback, HTTP 500, without data: reported to those pages' owners.)
-CRAFTED_YEAR_VALUES = [FILLING, str(FILLING), 2026, 2019, "99999", -1, None]
+# Years as an address, a stale page or a crafted request could send them (lists, dicts and words included).
+CRAFTED_YEAR_VALUES = [FILLING, str(FILLING), 2026, 2019, "99999", -1, None, [2024], {"annee": 2024}, "deux-mille", True]
 
 
 def test_crafted_years_on_the_other_elu_pages(crafted_app):  # noqa: ANN001

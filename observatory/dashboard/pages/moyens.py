@@ -190,13 +190,28 @@ def _export_clicked(clicks):  # noqa: ANN001, ANN202
 
 
 # The view -----------------------------------------------------------------------------------------------------------
+def served_year(asked: object, years) -> int | None:  # noqa: ANN001
+    """The year a request may get: ``asked`` when it is one of the register's years, else the latest one. A crafted
+    value (a list, a dict, a word, a year without lines) must not end in a traceback."""
+    offered = sorted(int(y) for y in years)
+    if not offered:
+        return None
+    try:
+        year = int(asked) if isinstance(asked, (int, str)) and not isinstance(asked, bool) else None
+    except ValueError:
+        year = None
+    return year if year in offered else offered[-1]
+
+
 def means_view(year, arrondissement):  # noqa: ANN001, ANN201
     if year is None:
         return (no_update,) * len(VIEW_OUTPUTS)
     settings = components.settings()
     tables = _tables()
     analyst = security.is_analyst()
-    year = int(year)
+    year = served_year(year, tables.years)
+    if year is None:
+        return (no_update,) * len(VIEW_OUTPUTS)
     code = arrondissement if arrondissement in (*schema.ARRONDISSEMENT_CODES, schema.CITY_CODE) else schema.CITY_CODE
     arr = None if code == schema.CITY_CODE else code
     note = f"Année {year} ; territoire des tableaux de réponse : {labels.arrondissement_label(code)}."

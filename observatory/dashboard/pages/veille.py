@@ -142,6 +142,9 @@ def show(cellule_id, week):
         cells = {c.cellule_id: c for c in read_cellules(settings.reference_dir / CELLULES_FILE)}
     except VeilleError as exc:
         return dbc.Alert(str(exc), color="warning"), None, ""
+    # Dropdown values are strings; anything else is a crafted request, answered as the default choice.
+    cellule_id = cellule_id if isinstance(cellule_id, str) else None
+    week = week if isinstance(week, str) else None
     cell = cells.get(cellule_id) or cells[ALL_CELLULE]
     latest = week_options(an)
     chosen = pd.Timestamp(week) if week and latest and week != latest[0]["value"] and week in {w["value"] for w in latest} else None
