@@ -69,10 +69,14 @@ def diagnostic_with_actions(tmp_path_factory):  # noqa: ANN201
                                 "Évaluation": ["Baisse significative, compatible avec un effet de l'action"],
                                 "Coût par fait évité": ["2 537 € par fait évité (1 498 à 9 677 €)"]})
     means_table = Table(len(d.tables) + 2, "Moyens par action et coût par fait évité", means_frame, means_frame, key="moyens-actions")
+    # The MJD table (observatory.means.views.response_table): measures × 100 ÷ rate gives the facts back.
+    mjd = pd.DataFrame({"Mesure": ["Rappels à la loi"], "Mesures": ["37"], "Faits des catégories concernées": ["2 113"],
+                        "Pour 100 faits (IC 95 %)": ["1,8 (1,2 – 2,4)"]})
+    mjd_table = Table(len(d.tables) + 3, "Réponse pénale de proximité (MJD) en 2025", mjd, mjd, key="moyens-reponse")
     means = Section(title="Déclinaison des moyens", sentences=["1 action(s) ont un coût par fait évité : il n'est calculé que lorsque…"],
-                    tables=[means_table], key="moyens")
+                    tables=[means_table, mjd_table], key="moyens")
     d = dataclasses.replace(d, actions=Section(title="Actions du plan évaluées en 2025", sentences=list(ACTIONS_NOTES), tables=[table], key="actions"),
-                            means=means, tables=d.tables + [table, means_table])
+                            means=means, tables=d.tables + [table, means_table, mjd_table])
     return app, settings, an, d
 
 
@@ -119,8 +123,11 @@ def test_bilan_download_and_page_replayed_as_elu_carry_no_action_counts(diagnost
     elu_means, analyst_means = csv(False, "moyens-actions"), csv(True, "moyens-actions")
     assert "2 537" in analyst_means and "Caméras Guillotière" in elu_means
     assert "fait évité" not in elu_means and "2 537" not in elu_means
+    elu_mjd, analyst_mjd = csv(False, "moyens-reponse"), csv(True, "moyens-reponse")
+    assert "2 113" in analyst_mjd and "1,8" in analyst_mjd
+    assert "Rappels à la loi" in elu_mjd and "37" in elu_mjd and "2 113" not in elu_mjd and "1,8" not in elu_mjd
     elu_page = page(False)
-    assert "2 537" not in elu_page and "réservé aux analystes" in elu_page
+    assert "2 537" not in elu_page and "réservés aux analystes" in elu_page and "2 113" not in elu_page
     assert "Caméras Guillotière" in elu_page and "Baisse significative" in elu_page
     for leak in ("12 faits avant", "WDD −47", "−47", "−27"):
         assert leak not in elu_page, leak

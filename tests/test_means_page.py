@@ -115,7 +115,12 @@ def test_cost_per_incident_avoided_appears_only_with_a_concluded_decrease(ctx, m
     with pytest.MonkeyPatch.context() as elu:
         elu.setattr(security, "is_analyst", lambda: False)
         out = dict(zip(ctx.VIEW_OUTPUTS, ctx.means_view(2023, "69123")))
-    assert "2 960 € par fait évité (entre 1 850 € et 7 400 €)" in _text(out["moyens-actions"])
+    # Élus do not get the cost (budget ÷ cost would give the evaluation's −WDD back, outside the publication),
+    # nor the rates per 100 facts nor the elucidation (facts outside the publication).
+    elu_actions = _text(out["moyens-actions"])
+    assert "€ par fait évité" not in elu_actions and "Réservé aux analystes" in elu_actions
+    assert "Pour 100 faits" not in _text(out["moyens-response"]) and "Faits des catégories" not in _text(out["moyens-response"])
+    assert "Faits enregistrés" not in _text(out["moyens-elucidation"]) and "Réservé aux analystes" in _text(out["moyens-elucidation"])
     tables = " ".join(_text(v) for k, v in out.items() if k not in ("moyens-series", "moyens-map"))
     assert jargon_in(tables) == [], jargon_in(tables)
     monkeypatch.setattr(service, "_evaluations", lambda settings: pd.DataFrame([{**evaluation, "verdict_code": "local_decrease",
@@ -189,7 +194,7 @@ def test_method_note_is_plain_french_for_elus_and_technical_for_analysts(ctx, mo
 
     monkeypatch.setattr(security, "is_analyst", lambda: False)
     elu = _text(ctx.layout())
-    assert "Méthode" in elu and "coût par fait évité n'est donné que" in elu
+    assert "Méthode" in elu and "coût par fait évité, les mesures" in elu and "réservés aux analystes" in elu
     assert jargon_in(elu) == [], jargon_in(elu)
     monkeypatch.setattr(security, "is_analyst", lambda: True)
     analyst = _text(ctx.layout())

@@ -96,7 +96,7 @@ def means_content(tables, year: int, arrondissement: str | None, min_count: int)
             "et un coût calculé sur un effet non démontré serait trompeur.")
         out.append(ReportTable("Moyens par action et coût par fait évité", actions.reset_index(drop=True),
                                f"Évaluations avec les données arrêtées au 31/12/{year}, comme au chapitre des actions.", "moyens-actions"))
-    response = views.response_table(tables, year, arrondissement, min_count, False)
+    response = views.response_table(tables, year, arrondissement, min_count, False, facts=True)
     if not response.empty:
         out.append(ReportTable(f"Réponse pénale de proximité (MJD) en {year}", response,
                                "Mesures de la Maison de Justice et du Droit pour 100 faits enregistrés par les polices dans les catégories "

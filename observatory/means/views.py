@@ -67,8 +67,18 @@ def _means_summary(rec: dict) -> str:
     return " ; ".join(parts) or "Moyens déclarés sans quantité"
 
 
-def action_table(tables) -> pd.DataFrame:  # noqa: ANN001
-    """Per action: its means (all periods), its evaluation verdict, its cost per incident avoided or why there is none."""
+# Incident counts reach élus only through the year's joint publication (issue 15). A cost per incident avoided gives
+# the evaluation's −WDD back (budget ÷ cost), a rate per 100 facts gives the facts back (measures × 100 ÷ rate), and
+# the police's recorded and elucidated facts by category bound the publication's hidden cells: none of them is in
+# the publication, so élus read the means themselves and these columns are the analysts'.
+ANALYSTS_ONLY = "Réservé aux analystes"
+ELU_FACTS_NOTE = ("Réservé aux analystes : les rapports aux faits enregistrés (taux pour 100 faits, élucidation, coût par fait "
+                  "évité) redonneraient des effectifs que la publication protégée de l'année ne montre pas.")
+
+
+def action_table(tables, analyst: bool = True) -> pd.DataFrame:  # noqa: ANN001
+    """Per action: its means (all periods), its evaluation verdict, its cost per incident avoided or why there is none
+    (for élus, the cost reads « Réservé aux analystes »: budget ÷ cost would give the evaluation's counts back)."""
     rows = []
     for rec in tables.per_action.to_dict("records"):
         verdict = str(rec.get("verdict") or "")
@@ -77,7 +87,7 @@ def action_table(tables) -> pd.DataFrame:  # noqa: ANN001
             "Territoire": labels.arrondissement_label(rec.get("arrondissement")) if rec.get("arrondissement") else DASH,
             "Moyens déclarés": _means_summary(rec),
             "Évaluation": verdict.split(" : ")[0] if verdict else "Pas d'évaluation disponible",
-            "Coût par fait évité": rec.get("text") if isinstance(rec.get("text"), str) else (
+            "Coût par fait évité": ANALYSTS_ONLY if not analyst else rec.get("text") if isinstance(rec.get("text"), str) else (
                 "Aucun moyen déclaré pour cette action : coût non calculable." if not rec.get("declared") else "Pas de conclusion : pas d'évaluation disponible."),
         })
     return pd.DataFrame(rows, columns=["Action", "Territoire", "Moyens déclarés", "Évaluation", "Coût par fait évité"])
@@ -104,8 +114,14 @@ def _hidden(value: object) -> bool:
     return isinstance(value, str)
 
 
-def response_table(tables, year: int, arrondissement: str | None, min_count: int, analyst: bool) -> pd.DataFrame:  # noqa: ANN001
-    """MJD measures of ``year`` in a territory: count, facts of the matching categories, rate per 100 facts (IC 95 %)."""
+FACTS_COLUMNS = ("Faits des catégories concernées", "Pour 100 faits (IC 95 %)")
+
+
+def response_table(tables, year: int, arrondissement: str | None, min_count: int, analyst: bool,  # noqa: ANN001
+                   facts: bool | None = None) -> pd.DataFrame:
+    """MJD measures of ``year`` in a territory: count, facts of the matching categories, rate per 100 facts (IC 95 %).
+    Élus get the measures only (:data:`ELU_FACTS_NOTE`); ``facts`` (default: ``analyst``) keeps the facts columns
+    beside protected measures, for the bilan, whose élu copy drops them (``reports.diagnostic_actions.for_elus``)."""
     cols = ["Mesure", "Mesures", "Faits des catégories concernées", "Pour 100 faits (IC 95 %)"]
     df = tables.response
     if df.empty:
@@ -134,7 +150,7 @@ def response_table(tables, year: int, arrondissement: str | None, min_count: int
         rows.append({"Mesure": names.get(rec["indicator"], rec["indicator"]), "Mesures": value if _hidden(value) else _num(value),
                      "Faits des catégories concernées": _num(rec["facts"]),
                      "Pour 100 faits (IC 95 %)": "non publié (petit effectif)" if _hidden(value) else rate})
-    return pd.DataFrame(rows, columns=cols)
+    return pd.DataFrame(rows, columns=cols if (analyst if facts is None else facts) else cols[:2])
 
 
 def victims_table(tables, year: int, arrondissement: str | None, min_count: int, analyst: bool) -> pd.DataFrame:  # noqa: ANN001
@@ -173,7 +189,7 @@ def elucidation_table(tables, year: int, arrondissement: str | None, min_count: 
     arrondissement counts are protected jointly and sensitive categories are given for the city only."""
     cols = ["Catégorie", "Faits élucidés", "Faits enregistrés", "Pour 100 faits (IC 95 %)"]
     df = tables.elucidation
-    if df.empty:
+    if df.empty or not analyst:  # élus: :data:`ELU_FACTS_NOTE`
         return pd.DataFrame(columns=cols)
     code = arrondissement or schema.CITY_CODE
     year_rows = df[df["year"] == year]

@@ -140,8 +140,9 @@ def elu_actions_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 COST_PER_AVOIDED = "Coût par fait évité"  # means.views.action_table: budget / (−WDD), i.e. the WDD given back
-ELU_MEANS_NOTE = ("Le coût par fait évité est réservé aux analystes : il se calcule sur les effectifs des évaluations "
-                  "d'actions, qui ne font pas partie de la publication protégée de l'année.")
+ELU_MEANS_NOTE = ("Le coût par fait évité et les mesures pour 100 faits sont réservés aux analystes : ils se calculent sur des "
+                  "effectifs (évaluations d'actions, faits des catégories concernées) qui ne font pas partie de la publication "
+                  "protégée de l'année.")
 
 
 def for_elus(d):  # noqa: ANN001, ANN201 - Diagnostic → Diagnostic
@@ -166,12 +167,19 @@ def for_elus(d):  # noqa: ANN001, ANN201 - Diagnostic → Diagnostic
         changes["actions"] = dataclasses.replace(d.actions, sentences=list(ELU_ACTIONS_NOTES),
                                                  tables=[cut(t, elu_actions_frame) for t in d.actions.tables])
     means = getattr(d, "means", None)
-    if means is not None and any(COST_PER_AVOIDED in t.frame.columns for t in means.tables):
+    # The MJD table's facts and rate per 100 facts give incident counts outside the publication back (measures ×
+    # 100 ÷ rate): élus read the measures (observatory.means.views.ELU_FACTS_NOTE).
+    from observatory.means.views import FACTS_COLUMNS
+
+    def withheld(frame: pd.DataFrame) -> list[str]:
+        return [c for c in frame.columns if COST_PER_AVOIDED.lower() in str(c).lower() or c in FACTS_COLUMNS]
+
+    if means is not None and any(withheld(t.frame) for t in means.tables):
         def no_cost(frame: pd.DataFrame) -> pd.DataFrame:
-            return frame.drop(columns=[c for c in frame.columns if COST_PER_AVOIDED.lower() in str(c).lower()])
+            return frame.drop(columns=withheld(frame))
 
         sentences = [s for s in means.sentences if "fait évité" not in s] + [ELU_MEANS_NOTE]
-        changes["means"] = dataclasses.replace(means, sentences=sentences, tables=[cut(t, no_cost, t.title.replace(" et coût par fait évité", "")) if COST_PER_AVOIDED in t.frame.columns else t
+        changes["means"] = dataclasses.replace(means, sentences=sentences, tables=[cut(t, no_cost, t.title.replace(" et coût par fait évité", "")) if withheld(t.frame) else t
                                                                                      for t in means.tables])
     if not changes:
         return d

@@ -94,11 +94,9 @@ def _plain_method_text() -> str:
     s = components.settings()
     return (
         "Des moyens engagés sur plusieurs années sont répartis entre elles selon le nombre de jours (un investissement compte "
-        "l'année où il est engagé). Le coût par fait évité n'est donné que lorsque l'évaluation de l'action conclut à une baisse "
-        "nette, dans son périmètre comme aux alentours ; il est donné avec une fourchette, car le nombre de faits évités est "
-        "lui-même une estimation. Sinon, le tableau indique « pas de conclusion ». Le taux de réponse rapporte les mesures de la "
-        "Maison de Justice et du Droit aux faits enregistrés par les polices nationale et municipale dans les catégories auxquelles "
-        "elles répondent, pour les années complètes seulement. Pour protéger les personnes, les effectifs de 1 à "
+        "l'année où il est engagé). Le coût par fait évité, les mesures de la Maison de Justice et du Droit pour 100 faits et "
+        "l'élucidation sont réservés aux analystes : ils se calculent sur des nombres de faits qui ne font pas partie de la "
+        "publication protégée de l'année, et permettraient de retrouver des cases masquées. Pour protéger les personnes, les effectifs de 1 à "
         f"{s.min_count - 1} s'affichent « < {s.min_count} » (« s » : masqué pour protéger une autre case) et les catégories "
         "sensibles ne sont détaillées qu'à l'échelle de la ville."
     )
@@ -225,10 +223,11 @@ def means_view(year, arrondissement):  # noqa: ANN001, ANN201
         _frame_table(views.arrondissement_table(tables, year), analyst=analyst),
         fig_series,
         _camera_map(tables, year, settings),
-        _frame_table(views.action_table(tables), numeric_from=5, analyst=analyst),
+        _frame_table(views.action_table(tables, analyst), numeric_from=5, analyst=analyst),
         _frame_table(views.response_table(tables, year, arr, settings.min_count, analyst), analyst=analyst),
         _frame_table(views.victims_table(tables, year, arr, settings.min_count, analyst), analyst=analyst),
-        _frame_table(views.elucidation_table(tables, year, arr, settings.min_count, analyst), analyst=analyst),
+        _frame_table(views.elucidation_table(tables, year, arr, settings.min_count, analyst), analyst=analyst,
+                     empty="Aucune donnée transmise pour cette année." if analyst else views.ELU_FACTS_NOTE),
     )
 
 
