@@ -25,6 +25,7 @@ import pandas as pd
 from observatory import schema
 # The indicator modules import only ``sql`` and ``filters`` (never this facade), so importing them here is safe.
 from observatory.analytics import compare, concentration, hotspots, indicators, quality, seasonality, zones
+from observatory.analytics.errors import AnalyticsError, one_line  # noqa: F401 - AnalyticsError re-exported
 from observatory.analytics.filters import Filters
 from observatory.analytics.sql import GROUP_EXPRESSIONS, group_sql, precision_clause  # noqa: F401  (re-exported)
 from observatory.config import Settings
@@ -79,12 +80,7 @@ def local_time_sql(icu: bool, epoch_us: str = "epoch_us(occurred_at)") -> str:
     )
 
 
-class AnalyticsError(RuntimeError):
-    """The snapshot cannot be read; the message names the file."""
-
-
-def _one_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+_one_line = one_line
 
 
 def _files_id(paths: list[Path]) -> str:

@@ -208,7 +208,8 @@ def _cell_counts(an: "Analytics", filters: Filters) -> tuple[np.ndarray, dict[st
     facts (a second column to read), no ORDER BY (cells are placed by position): half the query's time at 1e6."""
     import duckdb
 
-    from observatory.analytics.engine import AnalyticsError, _one_line
+    from observatory.analytics.errors import AnalyticsError
+    from observatory.analytics.errors import one_line as _one_line
 
     where, params = filters.to_sql()
     cur = an.con.cursor()
