@@ -130,7 +130,8 @@ def warm_static(browser, url: str, data_dir: Path, timeout_s: float = 300) -> in
     context = browser.new_context()
     page = context.new_page()
     urls: set[str] = set()
-    page.on("requestfinished", lambda req: urls.add(req.url) if req.resource_type in ("script", "stylesheet") and req.url.startswith(url) else None)
+    static = lambda req: req.resource_type in ("script", "stylesheet") or "/map-glyphs/" in req.url  # noqa: E731
+    page.on("requestfinished", lambda req: urls.add(req.url) if static(req) and req.url.startswith(url) else None)
     for path in ("/", "/carte"):
         page.goto(url + path)
         _wait_idle(page)

@@ -2,7 +2,8 @@
 
 flask-compress compresses every answer on the fly at a fast level (zstd 3, brotli 4, gzip 6): right for the
 callbacks' JSON, wasteful for a 4.8 MB ``plotly.min.js`` that is the same bytes for every visitor. Here static
-answers (``/_dash-component-suites/…``, ``/assets/…``, the Bootstrap CSS in ``/vendor/``) are compressed once per content and
+answers (``/_dash-component-suites/…``, ``/assets/…``, the Bootstrap CSS and MapLibre in ``/vendor/``, the map glyphs in
+``/map-glyphs/`` — 85 kB of signed-distance fields per range, 39 kB at brotli 11) are compressed once per content and
 kept in memory and on disk (``<processed>/compressed-assets/``, named by the content's SHA-256, so a Dash
 upgrade never serves a stale file): brotli quality 11 (Plotly: 1.47 MB gzip → 1.11 MB), gzip 9 for browsers
 without brotli. Brotli 11 takes ~17 s for Plotly on this kind of machine: the first request gets quality 5
@@ -19,8 +20,8 @@ import hashlib
 import threading
 from pathlib import Path
 
-STATIC_PREFIXES = ("/_dash-component-suites/", "/assets/", "/static/", "/vendor/")
-COMPRESSIBLE = {"application/javascript", "text/javascript", "text/css", "application/json", "image/svg+xml"}
+STATIC_PREFIXES = ("/_dash-component-suites/", "/assets/", "/static/", "/vendor/", "/map-glyphs/")
+COMPRESSIBLE = {"application/javascript", "text/javascript", "text/css", "application/json", "image/svg+xml", "application/x-protobuf"}
 MIN_SIZE = 1024
 FAST_BR, BEST_BR, GZIP_LEVEL = 5, 11, 9
 
