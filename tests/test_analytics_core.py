@@ -219,6 +219,9 @@ def test_rates_by_arrondissement_and_category(tmp_path, settings):
     assert r.loc[("69382", "escroqueries"), "rate_per_1000"] == pytest.approx(1000 / pops["69382"] * 365)  # one day of data, per year
     only = an.rates_by_arrondissement(Filters(arrondissements=["69381"]))
     assert only["arrondissement"].tolist() == ["69381", "69123"] and only["population"].tolist() == [pops["69381"]] * 2
+    # An empty selection by category: no category present, so no row at all (was a merge error on the empty levels).
+    empty = an.rates_by_arrondissement(Filters(categories=["vols_violents"]), by="category")
+    assert empty.empty and list(empty.columns) == ["arrondissement", "category", "count", "population", "vintage", "rate_per_1000", "note"]
 
 
 def test_grouped_comparison_is_corrected_for_multiple_tests():
