@@ -75,3 +75,20 @@ def test_map_glyph_ranges_are_served_compressed(settings):
     assert plain.status_code == packed.status_code == 200 and "Content-Encoding" not in plain.headers
     assert packed.headers["Content-Encoding"] == "br" and packed.headers["Content-Type"] == "application/x-protobuf"
     assert brotli.decompress(packed.data) == plain.data and len(packed.data) < len(plain.data) / 2
+
+
+def test_the_favicon_is_the_house_one_not_dash_s_15_kb_default(settings):
+    """Chromium fetches the icon twice on a first visit: Dash's default weighed 15 kB (5 kB compressed) each time."""
+    from pathlib import Path
+
+    from observatory.dashboard.app import create_app
+
+    import observatory.dashboard
+
+    client = create_app(settings).server.test_client()
+    shipped = (Path(observatory.dashboard.__file__).parent / "assets" / "favicon.ico").read_bytes()
+    links = re.findall(r'<link rel="icon" type="image/x-icon" href="([^"]+)"', client.get("/").get_data(as_text=True))
+    assert len(links) == 1 and links[0].startswith("/assets/favicon.ico?")
+    answer = client.get(links[0])
+    assert answer.status_code == 200 and answer.get_data() == shipped and len(shipped) < 1024
+    assert shipped[:4] == b"\x00\x00\x01\x00" and shipped[22:30] == b"\x89PNG\r\n\x1a\n"  # an ICO holding one PNG
