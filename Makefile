@@ -32,7 +32,7 @@ run: install
 	$(PY) app.py
 
 test: install-test browser
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider --durations=30
 
 # Quick by default (1e5 and 1e6, a few minutes); `make bench BENCH_ARGS=--full` adds 1e7 and the PDF report.
 BENCH_ARGS ?=
