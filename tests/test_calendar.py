@@ -47,20 +47,34 @@ def test_every_clock_reads_the_fake_day(_fake_today):
     assert pd.Timestamp.now(tz="UTC").date() == fake_day  # fake clock
 
 
+DAYS = ("2027-01-01", "2031-06-15")
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("day", ["2027-01-01", "2031-06-15"])
-def test_time_sensitive_tests_pass_on_another_day(day, tmp_path):
+def test_time_sensitive_tests_pass_on_another_day(tmp_path):
+    """Both days at once: the two child runs are independent and use one core each (the suite's longest check)."""
     if os.environ.get(FAKE_TODAY_ENV):
         pytest.skip("already inside a calendar check")
-    report = tmp_path / "junit.xml"
-    env = {**os.environ, FAKE_TODAY_ENV: day}
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not browser",
-           f"--junitxml={report}", PROBE, *TIME_SENSITIVE]
-    run = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, f"on {day}:\n{run.stdout[-6000:]}\n{run.stderr[-2000:]}"
-    cases = ET.parse(report).getroot().iter("testcase")
-    by_name = {c.get("name"): c for c in cases}
-    probe = by_name["test_every_clock_reads_the_fake_day"]
-    assert probe.find("skipped") is None and probe.find("failure") is None, "the clock was not moved"
-    ran = [c for c in by_name.values() if c.find("skipped") is None]
-    assert len(ran) > 20, f"only {len(ran)} tests ran on {day}"
+    runs = {}
+    for day in DAYS:
+        report = tmp_path / f"junit-{day}.xml"
+        env = {**os.environ, FAKE_TODAY_ENV: day}
+        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not browser",
+               f"--junitxml={report}", f"--basetemp={tmp_path / day}", PROBE, *TIME_SENSITIVE]
+        out = (tmp_path / f"out-{day}.txt").open("w+")
+        runs[day] = (subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, text=True), out, report)
+    try:
+        codes = {day: proc.wait(timeout=900) for day, (proc, _, _) in runs.items()}
+    finally:  # a hung run (timeout) leaves no child behind
+        for proc, _, _ in runs.values():
+            if proc.poll() is None:
+                proc.kill()
+    for day, (_, out, report) in runs.items():
+        out.seek(0)
+        assert codes[day] == 0, f"on {day}:\n{out.read()[-8000:]}"
+        cases = ET.parse(report).getroot().iter("testcase")
+        by_name = {c.get("name"): c for c in cases}
+        probe = by_name["test_every_clock_reads_the_fake_day"]
+        assert probe.find("skipped") is None and probe.find("failure") is None, f"the clock was not moved on {day}"
+        ran = [c for c in by_name.values() if c.find("skipped") is None]
+        assert len(ran) > 20, f"only {len(ran)} tests ran on {day}"
