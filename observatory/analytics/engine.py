@@ -178,6 +178,17 @@ class Analytics:
         finally:
             cur.close()
 
+    def query_numpy(self, sql: str, params: list[Any] | None = None) -> dict[str, np.ndarray]:
+        """Like :meth:`query`, as numpy columns (masked where NULL): for small results that a DataFrame would
+        cost more to build than to use (a map's ten rows, Gi*'s grid counts)."""
+        cur = self.con.cursor()
+        try:
+            return cur.execute(sql, params or []).fetchnumpy()
+        except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+            raise AnalyticsError(f"instantané {self.snapshot_id} illisible : {one_line(exc)}") from None
+        finally:
+            cur.close()
+
     def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
         cur = self.con.cursor()
         try:

@@ -206,19 +206,9 @@ def _cell_counts(an: "Analytics", filters: Filters) -> tuple[np.ndarray, dict[st
 
     The counts of ``indicators.counts(an, filters, ("grid_cell",))`` without what Gi* does not use: no sum of
     facts (a second column to read), no ORDER BY (cells are placed by position): half the query's time at 1e6."""
-    import duckdb
-
-    from observatory.analytics.errors import AnalyticsError
-    from observatory.analytics.errors import one_line as _one_line
-
     where, params = filters.to_sql()
-    cur = an.con.cursor()
-    try:  # numpy, not a DataFrame: ~1,500 rows, where building the frame cost as much as using it
-        c = cur.execute(f"SELECT grid_cell, count(*) AS count FROM incidents WHERE {where} GROUP BY 1", params).fetchnumpy()
-    except (duckdb.IOException, duckdb.InvalidInputException) as exc:  # as Analytics.query says it
-        raise AnalyticsError(f"instantané {an.snapshot_id} illisible : {_one_line(exc)}") from None
-    finally:
-        cur.close()
+    # numpy, not a DataFrame: ~1,500 rows, where building the frame cost as much as using it
+    c = an.query_numpy(f"SELECT grid_cell, count(*) AS count FROM incidents WHERE {where} GROUP BY 1", params)
     cells = c["grid_cell"]
     n = np.asarray(c["count"], dtype="int64")
     missing = np.ma.getmaskarray(cells)

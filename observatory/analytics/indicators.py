@@ -76,11 +76,13 @@ def rates_by_arrondissement(an: "Analytics", filters: Filters, include_city: boo
     if filters.arrondissements:
         arr = arr[arr["arrondissement"].isin(filters.arrondissements)]
     keys = ["arrondissement"] + ([by] if by else [])
-    c = counts(an, filters, tuple(keys))
     start, end = observed_period(an, filters)
     years = exposure_years(start, end) if start is not None else 0.0
     vintage = an.territory_vintage()
-    out = _arrondissement_counts(arr, c, by, include_city, vintage) if by else _arrondissement_totals(arr, c, include_city, vintage)
+    if by:
+        out = _arrondissement_counts(arr, counts(an, filters, tuple(keys)), by, include_city, vintage)
+    else:
+        out = _arrondissement_totals(arr, _count_by_arrondissement(an, filters), include_city, vintage)
     # Per year: a half-year count is not a yearly rate (it was shown under « Faits pour 1 000 hab. (2025) »).
     out["rate_per_1000"] = out["count"] / out["population"] * 1000 / (years if years > 0 else float("nan"))
     # The hypercentre spreads over the 1er, 2e and 5e: say where resident-based rates mislead.
@@ -95,16 +97,25 @@ def rates_by_arrondissement(an: "Analytics", filters: Filters, include_city: boo
 _HYPERCENTRE_ARRONDISSEMENTS = {"69381": HYPERCENTRE_NOTE, "69382": HYPERCENTRE_NOTE, "69385": HYPERCENTRE_NOTE}
 
 
-def _arrondissement_totals(arr: pd.DataFrame, c: pd.DataFrame, include_city: bool, vintage: int) -> pd.DataFrame:
+def _count_by_arrondissement(an: "Analytics", filters: Filters) -> dict:
+    """Incidents per arrondissement code (None: not placed in one): the rows of :func:`counts` by arrondissement
+    without what a map does not use (the sum of facts, the ordering, a DataFrame for ten rows)."""
+    where, params = filters.to_sql()
+    c = an.query_numpy(f"SELECT arrondissement, count(*) AS count FROM incidents WHERE {where} GROUP BY 1", params)
+    codes = c["arrondissement"]
+    keys = [None if masked else code for code, masked in zip(np.ma.getdata(codes).tolist(), np.ma.getmaskarray(codes).tolist())]
+    return dict(zip(keys, np.asarray(c["count"], dtype="int64").tolist()))
+
+
+def _arrondissement_totals(arr: pd.DataFrame, by_code: dict, include_city: bool, vintage: int) -> pd.DataFrame:
     """One row per arrondissement (and the city), built from plain arrays: ten rows do not need a merge and a
     concat, which were half of an uncached map's time (the query is the other half)."""
-    by_code = dict(zip(c["arrondissement"].tolist(), c["count"].tolist()))
     codes = arr["arrondissement"].tolist()
     counted = [by_code.get(code, 0) for code in codes]
     population = arr["population"].astype("int64").tolist()
     vintages = arr["vintage"].astype("int64").tolist()
     if include_city:  # the city counts every selected incident, its arrondissement known or not
-        codes, counted = codes + [schema.CITY_CODE], counted + [int(c["count"].sum())]
+        codes, counted = codes + [schema.CITY_CODE], counted + [sum(by_code.values())]
         population, vintages = population + [sum(population)], vintages + [vintage]
     return pd.DataFrame({"arrondissement": pd.array(codes, dtype=arr["arrondissement"].dtype),
                          "count": np.asarray(counted, dtype="int64"), "population": np.asarray(population, dtype="int64"),
