@@ -18,7 +18,7 @@ def _reference_counts(an, filters):
     c = counts(an, filters, ("grid_cell",))
     unlocated = int(c.loc[c["grid_cell"].isna(), "count"].sum())
     c = c[c["grid_cell"].notna()]
-    pos = an.grid_index().get_indexer(c["grid_cell"])
+    pos = pd.Index(an.grid()["cell_id"]).get_indexer(c["grid_cell"])  # independent of the product's lookup
     n = c["count"].to_numpy()
     count = np.zeros(len(an.grid()), dtype="int64")
     count[pos[pos >= 0]] = n[pos >= 0]

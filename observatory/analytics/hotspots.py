@@ -214,7 +214,8 @@ def _cell_counts(an: "Analytics", filters: Filters) -> tuple[np.ndarray, dict[st
     missing = np.ma.getmaskarray(cells)
     unlocated = int(n[missing].sum())
     # One hash lookup of the counted cells in the grid (isin + reindex on strings cost ~6 ms at 1e6).
-    pos = an.grid_index().get_indexer(np.ma.getdata(cells)[~missing])
+    positions = an.grid_positions()
+    pos = np.fromiter((positions.get(cell, -1) for cell in np.ma.getdata(cells)[~missing].tolist()), dtype=np.int64)
     n = n[~missing]
     outside = int(n[pos < 0].sum())
     count = np.zeros(len(an.grid()), dtype="int64")
