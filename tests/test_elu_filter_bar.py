@@ -105,8 +105,12 @@ def test_elu_bar_hides_and_disables_what_the_publication_cannot_honour(store, mo
         component, hidden = found[cid]
         assert not hidden and not _disabled(component), cid
     shown = _label_texts(shell)
-    assert {"Année", "Familles", "Catégories", "Arrondissements"} <= set(shown)
+    assert {"Année", "Famille", "Catégorie", "Arrondissement"} <= set(shown)
     assert not {"Du", "Au", "Partenaires", "Zones", "Heures", "Jours"} & set(shown)
+    # One family, one category, one arrondissement: the publication's nodes, never a sum the élu would compose.
+    for cid in (ids.F_FAMILIES, ids.F_CATEGORIES, ids.F_ARRONDISSEMENTS):
+        assert found[cid][0].multi is False, cid
+    assert found[ids.F_ARRONDISSEMENTS][0].placeholder == "toute la ville"
     # One « Année » (the end bound's year, no month): closed years only, never the year still filling.
     year, hidden = found[ids.F_END_YEAR]
     assert not hidden and [o["value"] for o in year.options] == [2024, 2023]
@@ -128,6 +132,7 @@ def test_analyst_bar_is_complete(store, monkeypatch):  # noqa: ANN001
     assert [o["value"] for o in found[ids.F_END_YEAR][0].options] == [2025, 2024, 2023]
     assert not found[ids.F_START_YEAR][1] and not found[ids.F_END_MONTH][1]
     assert {"Du", "Au", "Partenaires", "Zones", "Heures", "Jours"} <= set(_label_texts(shell))
+    assert all(found[cid][0].multi is True for cid in (ids.F_FAMILIES, ids.F_CATEGORIES, ids.F_ARRONDISSEMENTS))
 
 
 def test_a_crafted_address_is_still_cut_and_named_on_the_server(store):  # noqa: ANN001
@@ -163,3 +168,18 @@ def test_the_bar_is_hidden_only_where_no_callback_reads_the_filters(store):  # n
             assert not any(n in o for n in names for o in outs), (path, outs)
     # The check can fail: the home page's cards do read the filters.
     assert any("overview-" in o for cb in readers for o in access.declared_outputs(cb))
+
+
+def test_elu_single_choices_reach_the_filters_and_an_address_with_several_shows_none():
+    from observatory.dashboard.app import query_from_values, single_values, values_from_query
+
+    # A single-choice dropdown sends one value, not a list: the filters read it as one.
+    query = query_from_values(None, "2024-12-31", "atteintes_biens", None, None, "69383", None, [0, 23], list(range(7)))
+    assert query == query_from_values(None, "2024-12-31", ["atteintes_biens"], [], [], ["69383"], [], [0, 23], list(range(7)))
+    # An address naming several (crafted, or an analyst's link): the élu's controls show none of them — the server
+    # drops such a choice and the card says so — and one stays one.
+    values = single_values(values_from_query({"categories": "cambriolages_logement,vols_vehicules", "arrondissements": "69381"}))
+    position = {cid: k for k, cid in enumerate(ids.FILTER_INPUTS)}
+    assert values[position[ids.F_CATEGORIES]] is None and values[position[ids.F_ARRONDISSEMENTS]] == "69381"
+    assert values[position[ids.F_FAMILIES]] is None
+    assert values[position[ids.F_WEEKDAYS]] == list(range(7))  # the other controls keep their lists

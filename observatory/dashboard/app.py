@@ -142,9 +142,16 @@ def filter_bar(an, settings: Settings, analyst: bool = True) -> dbc.Card:  # noq
         period = [dbc.Col([dbc.Label("Année", html_for=ids.F_END_YEAR, className="small mb-0"),
                            components.month_picker(ids.F_END, ids.F_END_YEAR, ids.F_END_MONTH, first, last, _month_options(first, last, True), "mois",
                                                    years=closed, year_placeholder="dernière close", show_month=False)], md=2)]
-    families = [dbc.Label("Familles", html_for=ids.F_FAMILIES, className="small mb-0"), components.dropdown(id=ids.F_FAMILIES, options=[{"label": f.label, "value": f.code} for f in fams.values()], placeholder="toutes", **dd)]
-    categories = [dbc.Label("Catégories", html_for=ids.F_CATEGORIES, className="small mb-0"), components.dropdown(id=ids.F_CATEGORIES, options=[{"label": c.label, "value": c.code} for c in cats], placeholder="toutes", **dd)]
-    arrondissements = [dbc.Label("Arrondissements", html_for=ids.F_ARRONDISSEMENTS, className="small mb-0"), components.dropdown(id=ids.F_ARRONDISSEMENTS, options=[{"label": labels.arrondissement_label(c), "value": c} for c in schema.ARRONDISSEMENT_CODES], placeholder="tous", **dd)]
+    # The publication holds the city or one arrondissement, everything, one family or one category: an élu chooses
+    # one of each (a multiple choice would only be dropped by the server).
+    choice = dd if analyst else {**dd, "multi": False}
+    families = [dbc.Label("Familles" if analyst else "Famille", html_for=ids.F_FAMILIES, className="small mb-0"),
+                components.dropdown(id=ids.F_FAMILIES, options=[{"label": f.label, "value": f.code} for f in fams.values()], placeholder="toutes", **choice)]
+    categories = [dbc.Label("Catégories" if analyst else "Catégorie", html_for=ids.F_CATEGORIES, className="small mb-0"),
+                  components.dropdown(id=ids.F_CATEGORIES, options=[{"label": c.label, "value": c.code} for c in cats], placeholder="toutes", **choice)]
+    arrondissements = [dbc.Label("Arrondissements" if analyst else "Arrondissement", html_for=ids.F_ARRONDISSEMENTS, className="small mb-0"),
+                       components.dropdown(id=ids.F_ARRONDISSEMENTS, options=[{"label": labels.arrondissement_label(c), "value": c} for c in schema.ARRONDISSEMENT_CODES],
+                                           placeholder="tous" if analyst else "toute la ville", **choice)]
     buttons = dbc.Col(
         [
             dbc.Button("Réinitialiser", id=ids.RESET_FILTERS, size="sm", color="secondary", outline=True, className="me-1 mt-3"),
@@ -265,8 +272,23 @@ def query_from_values(start, end, families, categories, sources, arrondissements
 
     hrs = () if not hours or (hours[0] == 0 and hours[1] == 23) else tuple(range(int(hours[0]), int(hours[1]) + 1))
     days = () if not weekdays or len(set(weekdays)) == 7 else tuple(weekdays)
-    f = Filters(start=start, end=end, families=families or (), categories=categories or (), sources=sources or (), arrondissements=arrondissements or (), zones=zones or (), hours=hrs, weekdays=days)
+    f = Filters(start=start, end=end, families=_several(families), categories=_several(categories), sources=_several(sources),
+                arrondissements=_several(arrondissements), zones=_several(zones), hours=hrs, weekdays=days)
     return f.to_query()
+
+
+def _several(value) -> tuple:  # noqa: ANN001
+    """A dropdown's value as a tuple: a list (multiple choice), one value (an élu's single choice) or nothing."""
+    if value is None or value == "":
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def single_values(values: tuple) -> tuple:
+    """An élu's control values: the single-choice dropdowns (families, categories, arrondissements) get their one
+    value, or none when the address names several (the server would drop them; the card's note says so)."""
+    single = {ids.FILTER_INPUTS.index(i) for i in (ids.F_FAMILIES, ids.F_CATEGORIES, ids.F_ARRONDISSEMENTS)}
+    return tuple((v[0] if len(v) == 1 else None) if k in single and isinstance(v, list) else v for k, v in enumerate(values))
 
 
 def _install_filter_callbacks(app: dash.Dash) -> None:
@@ -287,6 +309,8 @@ def _install_filter_callbacks(app: dash.Dash) -> None:
         except FiltersError as exc:
             values = values_from_query({})
             message = f"Lien invalide, filtres réinitialisés : {exc}"
+        if not components.is_analyst():
+            values = single_values(values)
         if list(values) == [list(v) if isinstance(v, (list, tuple)) else v for v in current]:
             return (*([no_update] * len(values)), message)
         return (*values, message)

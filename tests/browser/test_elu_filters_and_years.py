@@ -42,7 +42,7 @@ def test_elu_filter_bar_and_bilan_years(context, secured_url):  # noqa: ANN001, 
     # A crafted address with the filters the publication cannot honour.
     assert _open(page, secured_url + "/?hours=20,21,22&weekdays=5,6").status == 200
     shown = _bar_labels(page)
-    assert {"Année", "Familles", "Catégories", "Arrondissements"} <= set(shown), shown
+    assert {"Année", "Famille", "Catégorie", "Arrondissement"} <= set(shown), shown
     assert not {"Du", "Au", *UNPUBLISHED_LABELS} & set(shown), shown
     note = page.locator("#filter-elu-note")
     assert note.is_visible() and "réservés aux analystes" in note.inner_text()
@@ -61,6 +61,21 @@ def test_elu_filter_bar_and_bilan_years(context, secured_url):  # noqa: ANN001, 
     page.wait_for_function("() => window.location.search.includes('end=2024-12-31')", timeout=15_000)
     wait_for_dash(page)
     assert "01/01/2024 – 31/12/2024" in page.inner_text("#overview-kpis")
+    # One category at a time: choosing another replaces the first (the publication holds one category, never a sum).
+    chosen = []
+    for k in (0, 1):
+        page.click("#filter-categories")
+        menu = page.locator(".dash-dropdown-content").first
+        menu.wait_for(state="visible")
+        menu.locator("[role=option]").nth(k).click()
+        page.wait_for_function("(before) => { const c = new URLSearchParams(window.location.search).get('categories');"
+                               " return c && !before.includes(c); }", arg=chosen, timeout=15_000)
+        chosen.append(page.evaluate("() => new URLSearchParams(window.location.search).get('categories')"))
+    assert len(set(chosen)) == 2 and not any("," in c for c in chosen), chosen
+    wait_for_dash(page)
+    label = page.locator("#filter-categories").inner_text().strip()
+    kpis = page.inner_text("#overview-kpis")
+    assert label and label in kpis and "plusieurs catégories" not in kpis, (label, kpis)  # a publication node: applied
     # The bilan: closed years only; a request for the year after is served as the last closed one, with a note.
     assert _open(page, secured_url + "/bilan?annee=2026").status == 200
     options = page.locator("#bilan-annee option").all_inner_texts()
