@@ -183,7 +183,7 @@ def test_exports_of_the_means_tables(ctx):
     text = base64.b64decode(payload["content"]).decode("utf-8-sig")
     assert payload["filename"].endswith(".csv") and "heures_pour_1000_hab" in text and "69383" in text
     payload = ctx.export_means("actions", "xlsx")
-    frame = pd.read_excel(io.BytesIO(base64.b64decode(payload["content"])), header=None)
+    frame = pd.read_excel(io.BytesIO(base64.b64decode(payload["content"])), header=None, engine="openpyxl")
     assert payload["filename"].endswith(".xlsx") and (frame == "cout_par_fait_evite_eur").any().any()
     assert ctx.export_means("inconnu", "csv") is None
 

@@ -367,6 +367,24 @@ def _install_filter_callbacks(app: dash.Dash) -> None:
         Input(ids.URL, "pathname"),
     )
 
+    # An élu's family and category are single choices (strings) and the publication holds one or the other:
+    # choosing one clears the other. Analysts' choices are lists, left alone (a family and categories combine).
+    app.clientside_callback(
+        """
+        function(family, category) {
+            const keep = window.dash_clientside.no_update;
+            const trigger = window.dash_clientside.callback_context.triggered_id;
+            if (typeof family !== "string" || typeof category !== "string" || !family || !category) { return [keep, keep]; }
+            return trigger === "%s" ? [keep, null] : [null, keep];
+        }
+        """ % ids.F_FAMILIES,
+        Output(ids.F_FAMILIES, "value", allow_duplicate=True),
+        Output(ids.F_CATEGORIES, "value", allow_duplicate=True),
+        Input(ids.F_FAMILIES, "value"),
+        Input(ids.F_CATEGORIES, "value"),
+        prevent_initial_call=True,
+    )
+
     @app.callback(Output({"type": "nav-link", "path": ALL}, "href"), Input(ids.FILTERS, "data"), State({"type": "nav-link", "path": ALL}, "id"))
     def _nav_hrefs(query, link_ids):  # noqa: ANN001, ANN202
         qs = urlencode(query or {})

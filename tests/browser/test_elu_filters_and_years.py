@@ -76,6 +76,15 @@ def test_elu_filter_bar_and_bilan_years(context, secured_url):  # noqa: ANN001, 
     label = page.locator("#filter-categories").inner_text().strip()
     kpis = page.inner_text("#overview-kpis")
     assert label and label in kpis and "plusieurs catégories" not in kpis, (label, kpis)  # a publication node: applied
+    # A family then replaces the category (one or the other is a node; both would be dropped by the server).
+    page.click("#filter-families")
+    menu = page.locator(".dash-dropdown-content").first
+    menu.wait_for(state="visible")
+    menu.locator("[role=option]").first.click()
+    page.wait_for_function("() => { const q = new URLSearchParams(window.location.search);"
+                           " return q.get('families') && !q.get('categories'); }", timeout=15_000)
+    wait_for_dash(page)
+    assert "plusieurs catégories" not in page.inner_text("#overview-kpis")
     # The bilan: closed years only; a request for the year after is served as the last closed one, with a note.
     assert _open(page, secured_url + "/bilan?annee=2026").status == 200
     options = page.locator("#bilan-annee option").all_inner_texts()
