@@ -176,9 +176,11 @@ def test_elu_single_choices_reach_the_filters_and_an_address_with_several_shows_
     # A single-choice dropdown sends one value, not a list: the filters read it as one.
     query = query_from_values(None, "2024-12-31", "atteintes_biens", None, None, "69383", None, [0, 23], list(range(7)))
     assert query == query_from_values(None, "2024-12-31", ["atteintes_biens"], [], [], ["69383"], [], [0, 23], list(range(7)))
-    # An address naming several (crafted, or an analyst's link): the élu's controls show none of them — the server
-    # drops such a choice and the card says so — and one stays one.
-    values = single_values(values_from_query({"categories": "cambriolages_logement,vols_vehicules", "arrondissements": "69381"}))
+    # An address naming several (crafted, or an analyst's link): the élu's controls show none of them and a sentence
+    # under the bar says the choice is not applied; one stays one.
+    values, note = single_values(values_from_query({"categories": "cambriolages_logement,vols_vehicules", "arrondissements": "69381"}))
+    assert "plusieurs catégories" in note and "n'est pas appliqué" in note and "arrondissements" not in note
+    assert single_values(values_from_query({"categories": "cambriolages_logement"}))[1] == ""
     position = {cid: k for k, cid in enumerate(ids.FILTER_INPUTS)}
     assert values[position[ids.F_CATEGORIES]] is None and values[position[ids.F_ARRONDISSEMENTS]] == "69381"
     assert values[position[ids.F_FAMILIES]] is None

@@ -172,7 +172,8 @@ def filter_bar(an, settings: Settings, analyst: bool = True) -> dbc.Card:  # noq
             html.Div([start_picker, *partners, *zone_dd, *hours, *days], className="d-none", hidden=True, **{"aria-hidden": "true"}),
         ]
     return dbc.Card(
-        dbc.CardBody([*rows, html.Div(id=ids.FILTER_ERROR, className="text-danger small")], className="py-2"),
+        dbc.CardBody([*rows, html.Div(id=ids.FILTER_ERROR, className="text-danger small"),
+                      html.Div(id=ids.FILTER_LINK_NOTE, className="text-danger small")], className="py-2"),
         className="mb-3 filter-bar shadow-sm",
     )
 
@@ -284,18 +285,32 @@ def _several(value) -> tuple:  # noqa: ANN001
     return (value,) if isinstance(value, str) else tuple(value)
 
 
-def single_values(values: tuple) -> tuple:
+_SINGLE_CHOICES = {ids.F_FAMILIES: "familles", ids.F_CATEGORIES: "catégories", ids.F_ARRONDISSEMENTS: "arrondissements"}
+
+
+def single_values(values: tuple) -> tuple[tuple, str]:
     """An élu's control values: the single-choice dropdowns (families, categories, arrondissements) get their one
-    value, or none when the address names several (the server would drop them; the card's note says so)."""
-    single = {ids.FILTER_INPUTS.index(i) for i in (ids.F_FAMILIES, ids.F_CATEGORIES, ids.F_ARRONDISSEMENTS)}
-    return tuple((v[0] if len(v) == 1 else None) if k in single and isinstance(v, list) else v for k, v in enumerate(values))
+    value, or none when the address names several; and the sentence saying what was not applied ("" if nothing)."""
+    out, dropped = list(values), []
+    for cid, name in _SINGLE_CHOICES.items():
+        k = ids.FILTER_INPUTS.index(cid)
+        if isinstance(out[k], list):
+            if len(out[k]) > 1:
+                dropped.append(name)
+            out[k] = out[k][0] if len(out[k]) == 1 else None
+    note = ""
+    if dropped:
+        note = (f"Le lien demandait plusieurs {' et '.join(dropped)} : les chiffres publiés pour les élus portent sur une "
+                "famille ou une catégorie et sur la ville ou un arrondissement à la fois. Ce choix n'est pas appliqué.")
+    return tuple(out), note
 
 
 def _install_filter_callbacks(app: dash.Dash) -> None:
     outs = [Output(i, "value") for i in ids.FILTER_INPUTS]
     states = [State(i, "value") for i in ids.FILTER_INPUTS]
 
-    @app.callback(*outs, Output(ids.FILTER_ERROR, "children", allow_duplicate=True), Input(ids.URL, "search"), Input(ids.RESET_FILTERS, "n_clicks"), *states, prevent_initial_call="initial_duplicate")
+    # Its message has a place of its own: the store's callback clears FILTER_ERROR as soon as the controls change.
+    @app.callback(*outs, Output(ids.FILTER_LINK_NOTE, "children"), Input(ids.URL, "search"), Input(ids.RESET_FILTERS, "n_clicks"), *states)
     def _url_to_controls(search, _reset, *current):  # noqa: ANN001, ANN202
         from observatory.analytics.filters import FiltersError
 
@@ -310,7 +325,8 @@ def _install_filter_callbacks(app: dash.Dash) -> None:
             values = values_from_query({})
             message = f"Lien invalide, filtres réinitialisés : {exc}"
         if not components.is_analyst():
-            values = single_values(values)
+            values, dropped = single_values(values)
+            message = " ".join(m for m in (message, dropped) if m)
         if list(values) == [list(v) if isinstance(v, (list, tuple)) else v for v in current]:
             return (*([no_update] * len(values)), message)
         return (*values, message)

@@ -12,6 +12,7 @@ FILTERS = "filters-store"  # dcc.Store: the current Filters.to_query() dict
 NAV = "nav"
 DEMO_BANNER = "demo-banner"
 FILTER_ERROR = "filter-error"
+FILTER_LINK_NOTE = "filter-link-note"  # what the address asked that the controls could not take
 SHARE_LINK = "share-link"
 RESET_FILTERS = "filter-reset"
 
