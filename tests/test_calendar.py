@@ -8,7 +8,9 @@ reached the clocks the product reads.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -55,26 +57,41 @@ def test_time_sensitive_tests_pass_on_another_day(tmp_path):
     """Both days at once: the two child runs are independent and use one core each (the suite's longest check)."""
     if os.environ.get(FAKE_TODAY_ENV):
         pytest.skip("already inside a calendar check")
-    runs = {}
-    for day in DAYS:
-        report = tmp_path / f"junit-{day}.xml"
-        env = {**os.environ, FAKE_TODAY_ENV: day}
-        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not browser",
-               f"--junitxml={report}", f"--basetemp={tmp_path / day}", PROBE, *TIME_SENSITIVE]
-        out = (tmp_path / f"out-{day}.txt").open("w+")
-        runs[day] = (subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, text=True), out, report)
-    try:
-        codes = {day: proc.wait(timeout=900) for day, (proc, _, _) in runs.items()}
-    finally:  # a hung run (timeout) leaves no child behind
-        for proc, _, _ in runs.values():
-            if proc.poll() is None:
-                proc.kill()
-    for day, (_, out, report) in runs.items():
-        out.seek(0)
-        assert codes[day] == 0, f"on {day}:\n{out.read()[-8000:]}"
-        cases = ET.parse(report).getroot().iter("testcase")
-        by_name = {c.get("name"): c for c in cases}
-        probe = by_name["test_every_clock_reads_the_fake_day"]
-        assert probe.find("skipped") is None and probe.find("failure") is None, f"the clock was not moved on {day}"
-        ran = [c for c in by_name.values() if c.find("skipped") is None]
-        assert len(ran) > 20, f"only {len(ran)} tests ran on {day}"
+    runs, problems = {}, []
+    with contextlib.ExitStack() as stack:
+        for day in DAYS:
+            report = tmp_path / f"junit-{day}.xml"
+            env = {**os.environ, FAKE_TODAY_ENV: day}
+            cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not browser",
+                   f"--junitxml={report}", f"--basetemp={tmp_path / day}", PROBE, *TIME_SENSITIVE]
+            out = stack.enter_context((tmp_path / f"out-{day}.txt").open("w+"))
+            # Its own process group: a hung run is killed with whatever it started (the CLI tests' subprocesses).
+            proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+            runs[day] = (proc, out, report)
+            stack.callback(_stop, proc)
+        for day, (proc, out, report) in runs.items():
+            try:
+                code = proc.wait(timeout=900)  # they run side by side: the second is about done when the first is
+            except subprocess.TimeoutExpired:
+                problems.append(f"on {day}: still running after 900 s")
+                continue
+            out.seek(0)
+            if code != 0:
+                problems.append(f"on {day}:\n{out.read()[-8000:]}")
+                continue
+            cases = ET.parse(report).getroot().iter("testcase")
+            by_name = {c.get("name"): c for c in cases}
+            probe = by_name["test_every_clock_reads_the_fake_day"]
+            if probe.find("skipped") is not None or probe.find("failure") is not None:
+                problems.append(f"on {day}: the clock was not moved")
+            ran = [c for c in by_name.values() if c.find("skipped") is None]
+            if len(ran) <= 20:
+                problems.append(f"on {day}: only {len(ran)} tests ran")
+    assert not problems, "\n".join(problems)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Kill a child run still going (and its process group), then reap it."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
