@@ -206,6 +206,16 @@ def test_corrupt_parquet_gives_one_line_naming_the_file(tmp_path, settings):
         Analytics.from_files(files, settings).counts(Filters())
     msg = str(err.value)
     assert "\n" not in msg and "year=2025" in msg and "part-0.parquet" in msg
+    # A file that goes bad after opening: every way the layer reads (DataFrame, numpy columns for maps and Gi*, one
+    # value) says it the same way.
+    files = write_snapshot(incidents(occurred_at=["2024-01-01", "2025-01-01"]), tmp_path / "snap2")
+    an = Analytics.from_files(files, settings)
+    raw = files[1].read_bytes()
+    files[1].write_bytes(raw[: len(raw) // 2] + raw[-8:])
+    for read in (lambda: an.rates_by_arrondissement(Filters()), lambda: an.hotspots(Filters()),
+                 lambda: an.scalar("SELECT count(*) FROM incidents")):
+        with pytest.raises(AnalyticsError, match="year=2025.*part-0.parquet"):
+            read()
 
 
 def test_rates_by_arrondissement_and_category(tmp_path, settings):

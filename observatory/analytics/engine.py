@@ -83,6 +83,12 @@ def local_time_sql(icu: bool, epoch_us: str = "epoch_us(occurred_at)") -> str:
 _one_line = one_line
 
 
+def _read_error(exc: Exception) -> bool:
+    """What a snapshot file gone bad after opening raises: I/O, invalid input, or DuckDB's bare ``Error`` (a torn
+    Parquet footer). Its other subclasses (binder, parser…) are the code's own mistakes: tracebacks for the log."""
+    return isinstance(exc, (duckdb.IOException, duckdb.InvalidInputException)) or type(exc) is duckdb.Error
+
+
 def _files_id(paths: list[Path]) -> str:
     h = hashlib.sha256()
     for p in sorted(paths):
@@ -169,31 +175,27 @@ class Analytics:
     # Query helpers --------------------------------------------------------------------------------------------
     def query(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
         """Run SQL on a fresh cursor (thread-safe) and return a DataFrame."""
-        cur = self.con.cursor()
-        try:
-            return cur.execute(sql, params or []).df()
-        except (duckdb.IOException, duckdb.InvalidInputException) as exc:
-            # A file of the snapshot went bad after opening: one line naming it, never a traceback in a page.
-            raise AnalyticsError(f"instantané {self.snapshot_id} illisible : {_one_line(exc)}") from None
-        finally:
-            cur.close()
+        return self._fetch(sql, params, lambda result: result.df())
 
     def query_numpy(self, sql: str, params: list[Any] | None = None) -> dict[str, np.ndarray]:
         """Like :meth:`query`, as numpy columns (masked where NULL): for small results that a DataFrame would
         cost more to build than to use (a map's ten rows, Gi*'s grid counts)."""
-        cur = self.con.cursor()
-        try:
-            return cur.execute(sql, params or []).fetchnumpy()
-        except (duckdb.IOException, duckdb.InvalidInputException) as exc:
-            raise AnalyticsError(f"instantané {self.snapshot_id} illisible : {one_line(exc)}") from None
-        finally:
-            cur.close()
+        return self._fetch(sql, params, lambda result: result.fetchnumpy())
 
     def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
+        row = self._fetch(sql, params, lambda result: result.fetchone())
+        return row[0] if row else None
+
+    def _fetch(self, sql: str, params: list[Any] | None, fetch: Callable[[Any], Any]) -> Any:
+        """``fetch`` of the result of ``sql`` on a fresh cursor (thread-safe), closed whatever happens."""
         cur = self.con.cursor()
         try:
-            row = cur.execute(sql, params or []).fetchone()
-            return row[0] if row else None
+            return fetch(cur.execute(sql, params or []))
+        except duckdb.Error as exc:
+            if not _read_error(exc):
+                raise
+            # A file of the snapshot went bad after opening: one line naming it, never a traceback in a page.
+            raise AnalyticsError(f"instantané {self.snapshot_id} illisible : {_one_line(exc)}") from None
         finally:
             cur.close()
 
@@ -296,11 +298,8 @@ class Analytics:
             return hit
         where, params = filters.to_sql()
         # min/max of the stored instant (no per-row time-zone work), converted to a Paris day afterwards.
-        cur = self.con.cursor()
-        try:
-            a, b = cur.execute(f"SELECT epoch_us(min(occurred_at)), epoch_us(max(occurred_at)) FROM incidents WHERE {where}", params).fetchone()
-        finally:
-            cur.close()
+        a, b = self._fetch(f"SELECT epoch_us(min(occurred_at)), epoch_us(max(occurred_at)) FROM incidents WHERE {where}", params,
+                           lambda result: result.fetchone())
         paris = ZoneInfo(schema.TIMEZONE)
         conv = lambda v: None if v is None else datetime.fromtimestamp(v / 1e6, tz=paris).date()  # noqa: E731
         result = (conv(a), conv(b))

@@ -97,14 +97,21 @@ def rates_by_arrondissement(an: "Analytics", filters: Filters, include_city: boo
 _HYPERCENTRE_ARRONDISSEMENTS = {"69381": HYPERCENTRE_NOTE, "69382": HYPERCENTRE_NOTE, "69385": HYPERCENTRE_NOTE}
 
 
-def _count_by_arrondissement(an: "Analytics", filters: Filters) -> dict:
-    """Incidents per arrondissement code (None: not placed in one): the rows of :func:`counts` by arrondissement
-    without what a map does not use (the sum of facts, the ordering, a DataFrame for ten rows)."""
+def key_counts(an: "Analytics", filters: Filters, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Incidents by one key as numpy arrays: ``(values, counts, missing)``, ``missing`` true where the key is NULL.
+
+    The rows of :func:`counts` by that key without what a map or Gi* does not use (the sum of facts, the ordering,
+    a DataFrame for ten or 1,500 rows): half the query's time at 1e6."""
+    ((_, expr),) = group_sql((key,))
     where, params = filters.to_sql()
-    c = an.query_numpy(f"SELECT arrondissement, count(*) AS count FROM incidents WHERE {where} GROUP BY 1", params)
-    codes = c["arrondissement"]
-    keys = [None if masked else code for code, masked in zip(np.ma.getdata(codes).tolist(), np.ma.getmaskarray(codes).tolist())]
-    return dict(zip(keys, np.asarray(c["count"], dtype="int64").tolist()))
+    c = an.query_numpy(f"SELECT {expr} AS k, count(*) AS count FROM incidents WHERE {where} AND {precision_clause((key,))} GROUP BY 1", params)
+    return np.ma.getdata(c["k"]), np.asarray(c["count"], dtype="int64"), np.ma.getmaskarray(c["k"])
+
+
+def _count_by_arrondissement(an: "Analytics", filters: Filters) -> dict:
+    """Incidents per arrondissement code (None: not placed in one)."""
+    codes, n, missing = key_counts(an, filters, "arrondissement")
+    return dict(zip([None if m else code for code, m in zip(codes.tolist(), missing.tolist())], n.tolist()))
 
 
 def _arrondissement_totals(arr: pd.DataFrame, by_code: dict, include_city: bool, vintage: int) -> pd.DataFrame:
