@@ -8,7 +8,7 @@ app = create_app()
 server = app.server
 
 if __name__ == "__main__":
-    from observatory.dashboard import security
+    from observatory.dashboard import security, serving_mode
 
     settings = app.server.config["OBSERVATORY_SETTINGS"]
     # Same rule as `observatory serve`: no unprotected dashboard on a non-loopback address.
@@ -19,4 +19,4 @@ if __name__ == "__main__":
     # Threads: the ~10 callbacks a page fires on load are answered concurrently (DuckDB and the compression of
     # answers release the GIL) instead of queueing behind each other. One process: the sessions' and the caches'
     # state stays in it (`observatory serve` runs gunicorn for several users).
-    app.run(host=settings.host, port=settings.port, debug=False, threaded=True)
+    app.run(host=settings.host, port=settings.port, debug=False, threaded=True, request_handler=serving_mode.dev_request_handler())

@@ -160,7 +160,7 @@ def test_layout_hides_the_filter_bar_and_drops_the_sentence(settings, tmp_path, 
         tree = page.layout()
     assert tree.className == page.PAGE_CLASS == "officielles-page"
     assert "ne s'applique pas" not in texts(tree)
-    css = (REPO / "observatory" / "dashboard" / "assets" / "officielles.css").read_text(encoding="utf-8")
+    css = (REPO / "observatory" / "dashboard" / "assets" / "style.css").read_text(encoding="utf-8")
     assert "body:has(.officielles-page) .filter-bar { display: none !important; }" in css
     # Every figure and table card has its CSV and XLSX buttons.
     text = str(tree)

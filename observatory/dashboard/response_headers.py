@@ -11,17 +11,35 @@ from observatory.auth import User
 from observatory.dashboard.page_access import LOGOUT_PATH
 
 
-def security_headers(response, app, settings, static: bool) -> None:  # noqa: ANN001 - Flask response, Dash app, Settings
-    """The policy headers of every answer (``static``: a file that may be cached)."""
+def security_headers(response, app, settings, static: bool, path: str = "") -> None:  # noqa: ANN001 - Flask response, Dash app, Settings
+    """The policy headers of every answer (``static``: a file that may be cached, served at ``path``)."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    # Flask's send_file dates its answers and the HTTP server dates every answer again: one Date is enough.
+    response.headers.pop("Date", None)
+    if static:
+        _lighten_static(response, app, settings, path)
+        return
     # The inline-script hashes (~600 bytes) only concern HTML documents: other answers carry the same policy
     # without them (a worker script keeps its connect-src), lighter on each of a page's ~40 requests.
     response.headers.setdefault("Content-Security-Policy", _csp(app, settings, hashes=response.mimetype == "text/html"))
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-    if not static:
-        response.headers["Cache-Control"] = "no-store"
+    response.headers["Cache-Control"] = "no-store"
+
+
+def _lighten_static(response, app, settings, path: str) -> None:  # noqa: ANN001
+    """A page's ~35 static files (scripts, styles, glyphs, icons) carry only the headers that act on them.
+
+    The policy headers (CSP, X-Frame-Options, Cross-Origin-Opener-Policy) act on documents and workers only: a
+    script or a stylesheet runs under the policy of the page that loads it. The one exception is a worker script
+    fetched by URL (MapLibre's), which runs under its own answer's policy: it keeps the CSP. Without them, a first
+    visit is ~15 kB lighter (~430 bytes × the page's static files). Nosniff stays: it makes the browser refuse a
+    script or a style served under another type."""
+    if response.mimetype in ("text/javascript", "application/javascript") and "worker" in path.rsplit("/", 1)[-1]:
+        response.headers.setdefault("Content-Security-Policy", _csp(app, settings, hashes=False))
+    # send_from_directory names the file for a download; the browser loads it, never saves it.
+    response.headers.pop("Content-Disposition", None)
 
 
 def denied_page(message: str, prefix: str, login_url: str) -> str:

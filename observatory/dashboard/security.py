@@ -242,8 +242,11 @@ def install_security(app, settings) -> None:  # noqa: ANN001 - Dash app, Setting
             return jsonify({"erreur": "nom d'hôte non autorisé (réglage allowed_hosts)"}), 400
         if request.method not in ("GET", "HEAD", "OPTIONS") and not _same_origin(request):
             return deny(403, "requête refusée : origine différente de celle du tableau de bord")
+        if kind == "static":
+            # Static files are served to anyone: who asks does not matter.
+            return None
         g.observatory_user = user = identify()
-        if kind in ("static", "auth"):
+        if kind == "auth":
             return None
         if user is not None and user.role not in ROLES:
             return deny(403, f"l'utilisateur « {user.name} » n'a pas de compte dans l'observatoire")
@@ -302,7 +305,7 @@ def install_security(app, settings) -> None:  # noqa: ANN001 - Dash app, Setting
     @server.after_request
     def headers(response):  # noqa: ANN001, ANN202
         kind = classify()
-        security_headers(response, app, settings, static=kind == "static")
+        security_headers(response, app, settings, static=kind == "static", path=request.path)
         if kind == "page" and response.mimetype == "text/html" and response.status_code == 200:
             _inject_banner(response, g.get("observatory_user"), prefix, LOCAL_USER)
         return response

@@ -83,3 +83,16 @@ def host_allowed(host_header: str, allowed: tuple[str, ...]) -> bool:
         if host == name or (name.startswith(".") and (host.endswith(name) or host == name[1:])):
             return True
     return False
+
+
+def dev_request_handler():  # noqa: ANN201 - a werkzeug request handler class
+    """The request handler of ``python app.py`` (Werkzeug's threaded server): it names itself « observatoire »
+    instead of Werkzeug's and Python's versions, which a visitor has no use for (and ~16 bytes lighter on each of
+    a first visit's ~40 answers)."""
+    from werkzeug.serving import WSGIRequestHandler
+
+    class Handler(WSGIRequestHandler):
+        def version_string(self) -> str:
+            return "observatoire"
+
+    return Handler

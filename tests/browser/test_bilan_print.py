@@ -17,7 +17,7 @@ from tests.browser.conftest import ARTIFACTS, open_page
 
 URL = "/bilan?annee=2025&arrondissement=69383"
 TITLE = "Bilan annuel 2025 — Lyon 3e"
-# A4 is 210 mm wide; print.css sets 14 mm side margins: 182 mm of printable width, in CSS pixels (96 per inch).
+# A4 is 210 mm wide; the print section of assets/style.css sets 14 mm side margins: 182 mm of printable width, in CSS pixels (96 per inch).
 PRINTABLE_WIDTH_PX = 182 / 25.4 * 96
 
 

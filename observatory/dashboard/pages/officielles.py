@@ -3,7 +3,7 @@
 Callbacks stay thin: read the official table (``observatory.official``), shape with its pure functions, draw
 with ``observatory.official.figures``. The page has its own controls (indicator, territory, measure, year):
 the shared filter bar selects incidents, which official figures are not, so the page hides it
-(``assets/officielles.css``, keyed on the page's ``officielles-page`` class, as the Bilan does).
+(``assets/style.css``, keyed on the page's ``officielles-page`` class, as the Bilan does).
 Every figure and table has CSV/XLSX downloads of its data (``observatory.official.tables`` →
 ``observatory.reports.exports``), with the edition, indicator and territory in the metadata and the file name.
 """
@@ -40,7 +40,7 @@ ARRONDISSEMENTS = "officielles-arrondissements"
 TABLE = "officielles-table"
 COMPARISON = "officielles-comparison"
 COMPARISON_TABLE = "officielles-comparison-table"
-PAGE_CLASS = "officielles-page"  # assets/officielles.css hides the shared filter bar on this page
+PAGE_CLASS = "officielles-page"  # assets/style.css hides the shared filter bar on this page
 EXPORT_BUTTON = "officielles-export"  # dict ids {"type", "target", "fmt"}: the page's own CSV/XLSX buttons
 EXPORT_DOWNLOAD = "officielles-download"
 EXPORT_FORMATS = ("csv", "xlsx")
@@ -171,7 +171,7 @@ def _figure_card(target: str, title: str, height: int) -> dbc.Card:
 
 
 def _table_card(target: str, title: str) -> dbc.Card:
-    # "officielles-wrap": long indicator labels and headers wrap (assets/officielles.css) so that the last column
+    # "officielles-wrap": long indicator labels and headers wrap (assets/style.css) so that the last column
     # fits a half-width card at 1400 px instead of being cut.
     body = dbc.CardBody(dcc.Loading(html.Div(id=target, className="table-responsive officielles-wrap"), type="circle", delay_show=300), className="p-2")
     return dbc.Card([_header(target, title, svg=False), body, _footer(target)], className="mb-3 shadow-sm")

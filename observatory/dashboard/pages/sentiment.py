@@ -2,7 +2,7 @@
 
 Callbacks stay thin: read the published tables (``observatory.survey.survey_tables`` — weighted estimates only,
 microdata never leave the store), draw with ``observatory.survey.figures``. The page has its own controls
-(indicator, wave); the shared incident filter bar does not apply (hidden by ``assets/sentiment.css``). Élus and
+(indicator, wave); the shared incident filter bar does not apply (hidden by ``assets/style.css``). Élus and
 analysts see the same page: every estimate is an aggregate that passed the publication rule.
 """
 
