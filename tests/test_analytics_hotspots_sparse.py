@@ -219,3 +219,39 @@ def test_a_zone_filter_makes_the_zone_the_study_area(tmp_path, settings):
     conc = an.concentration(f).iloc[0]
     assert conc["places"] == study.sum() and conc["gini"] < 0.5 < an.concentration(Filters()).iloc[0]["gini"]
     assert (an.hotspots(Filters(zones=("pas_une_zone",)))["hotspot"] == "").all()
+
+
+def test_the_tails_are_scipy_stats_negative_binomial_and_poisson_tails():
+    """Gi*'s p-values call the incomplete beta and gamma functions directly (10× faster): the same two-sided
+    tails as scipy.stats' nbinom and poisson, over counts from 0 to far in the tails, both models."""
+    from scipy import stats
+
+    from observatory.analytics.hotspots import _tail_p
+
+    rng = np.random.default_rng(18)
+    mean = np.concatenate([rng.uniform(0.05, 400, 3000), [0.0, 1e-9]])
+    phi = np.where(rng.random(len(mean)) < 0.5, 1.0, rng.uniform(1.0, 4.0, len(mean)))
+    var = mean * phi
+    s = np.rint(rng.uniform(0, 2, len(mean)) * mean + rng.integers(0, 3, len(mean)))
+    s[:50] = 0
+    got = _tail_p(s, mean, var)
+    mu = np.maximum(mean, 1e-12)
+    ph = np.maximum(var / mu, 1.0)
+    over = ph > 1 + 1e-9
+    k = np.where(over, mu / np.where(over, ph - 1, 1.0), 1.0)
+    pp = np.where(over, 1 / ph, 0.5)
+    hi = np.where(over, stats.nbinom.sf(s - 1, k, pp), stats.poisson.sf(s - 1, mu))
+    lo = np.where(over, stats.nbinom.cdf(s, k, pp), stats.poisson.cdf(s, mu))
+    want = np.where(mean > 0, np.minimum(1.0, 2 * np.minimum(hi, lo)), 1.0)
+    assert over.sum() > 1000 and (~over).sum() > 1000 and (want < 1e-6).sum() > 100
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-300)
+
+
+def test_confidence_labels_follow_the_adjusted_p_value_and_the_side():
+    from observatory.analytics.hotspots import classify
+
+    z = np.array([5.0, -5.0, 2.2, -2.2, 1.7, 0.0, 3.0])
+    out = classify(z, fdr=False)
+    assert out["confidence"].tolist() == [99, 99, 95, 95, 90, 0, 99]
+    assert out["class"].tolist() == ["hot_99", "cold_99", "hot_95", "cold_95", "hot_90", "ns", "hot_99"]
+    assert out["hotspot"].tolist() == ["hot", "cold", "hot", "cold", "hot", "", "hot"]

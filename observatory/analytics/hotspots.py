@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import sparse, special, stats
 from scipy.spatial import cKDTree
 
 from observatory.analytics.compare import periods
@@ -123,11 +123,34 @@ def _tail_p(s_obs: np.ndarray, mean: np.ndarray, var: np.ndarray) -> np.ndarray:
     phi = np.maximum(var / mu, 1.0)
     over = phi > 1 + 1e-9
     # nbinom(k, p): mean k(1−p)/p = mu and variance mu/p = phi·mu → p = 1/phi, k = mu/(phi − 1).
-    k = np.where(over, mu / np.where(over, phi - 1, 1.0), 1.0)
-    pp = np.where(over, 1 / phi, 0.5)
-    hi = np.where(over, stats.nbinom.sf(s_obs - 1, k, pp), stats.poisson.sf(s_obs - 1, mu))
-    lo = np.where(over, stats.nbinom.cdf(s_obs, k, pp), stats.poisson.cdf(s_obs, mu))
+    k = mu[over] / (phi[over] - 1)
+    pp = 1 / phi[over]
+    s_nb, s_po, mu_po = s_obs[over], s_obs[~over], mu[~over]
+    # The tails through the regularised incomplete beta and gamma functions, as scipy.stats computes them, each
+    # cell under its own model only (scipy.stats' methods evaluated both models for every cell: ~1 ms of Gi*'s
+    # ~8). Negative binomial: P(S ≤ s) = I_p(k, s + 1), P(S ≥ s) = 1 − I_p(k, s) = I_(1−p)(s, k) (the complement
+    # written as a direct integral: exact in the far tail, and 10× faster than scipy's betaincc); Poisson:
+    # P(S ≤ s) = Q(s + 1, mu), P(S ≥ s) = P(s, mu); P(S ≥ 0) = 1.
+    lo, hi = np.empty_like(mu), np.ones_like(mu)
+    lo[over] = special.betainc(k, s_nb + 1, pp)
+    lo[~over] = special.gammaincc(s_po + 1, mu_po)
+    with np.errstate(invalid="ignore"):  # s = 0: the 1 set above
+        hi[over] = np.where(s_nb > 0, special.betainc(s_nb, k, 1 - pp), 1.0)
+        hi[~over] = np.where(s_po > 0, special.gammainc(s_po, mu_po), 1.0)
     return np.where(mean > 0, np.minimum(1.0, 2 * np.minimum(hi, lo)), 1.0)
+
+
+# Confidence levels by the number of thresholds (0.10, 0.05, 0.01) a p-value is under, and their labels.
+_CONFIDENCE = np.array([0, 90, 95, 99])
+_HOTSPOT = np.array(["", "hot", "hot", "hot", "", "cold", "cold", "cold"])
+_CLASS = np.array(["ns", "hot_90", "hot_95", "hot_99", "ns", "cold_90", "cold_95", "cold_99"])
+
+
+def _levels(p_adj: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``confidence``, ``hotspot`` and ``class`` of each cell (a side: hot when z > 0, else cold)."""
+    level = (p_adj < 0.10).astype(np.int64) + (p_adj < 0.05) + (p_adj < 0.01)
+    label = level + 4 * (np.asarray(z) <= 0)
+    return _CONFIDENCE[level], _HOTSPOT[label], _CLASS[label]
 
 
 def classify(z: np.ndarray, fdr: bool = True, testable: np.ndarray | None = None) -> pd.DataFrame:
@@ -140,10 +163,7 @@ def classify(z: np.ndarray, fdr: bool = True, testable: np.ndarray | None = None
     p_adj = p.copy()
     if fdr and ok.any():
         p_adj[ok] = stats.false_discovery_control(p[ok], method="bh")
-    conf = np.select([p_adj < 0.01, p_adj < 0.05, p_adj < 0.10], [99, 95, 90], default=0)
-    side = np.where(z > 0, "hot", "cold")
-    hot = np.where(conf > 0, side, "")
-    cls = np.where(conf > 0, np.char.add(np.char.add(side.astype(str), "_"), conf.astype(str)), "ns")
+    conf, hot, cls = _levels(p_adj, z)
     return pd.DataFrame({"p_value": p, "p_adjusted": p_adj, "confidence": conf, "hotspot": hot, "class": cls})
 
 
@@ -186,10 +206,7 @@ def _hotspot_arrays(values: np.ndarray, weights: sparse.spmatrix, fdr: bool = Tr
         exact = np.minimum(1.0, 2 * np.minimum(hi, lo))
         p[~dense] = exact[~dense]
     p_adj = stats.false_discovery_control(p, method="bh") if fdr and len(p) else p
-    conf = np.select([p_adj < 0.01, p_adj < 0.05, p_adj < 0.10], [99, 95, 90], default=0)
-    side = np.where(z > 0, "hot", "cold")
-    hot = np.where(conf > 0, side, "")
-    cls = np.where(conf > 0, np.char.add(np.char.add(side.astype(str), "_"), conf.astype(str)), "ns")
+    conf, hot, cls = _levels(p_adj, z)
     return {"z": z, "p_value": p, "p_adjusted": p_adj, "confidence": conf, "hotspot": hot, "class": cls,
             "test": np.where(dense, "gi_star_nb", "binomial_exact")}
 
