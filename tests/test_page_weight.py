@@ -96,3 +96,19 @@ def test_the_dev_server_does_not_name_its_versions():
 
     handler = dev_request_handler()
     assert handler.version_string(object.__new__(handler)) == "observatoire"
+
+
+def test_an_html_answer_under_a_static_path_keeps_the_document_policy(settings):
+    from observatory.dashboard.app import create_app
+
+    app = create_app(settings)
+
+    @app.server.route("/vendor/page-test.html")
+    def _page():  # noqa: ANN202
+        import flask
+
+        return flask.Response("<!doctype html><p>x</p>", mimetype="text/html")
+
+    answer = app.server.test_client().get("/vendor/page-test.html")
+    assert answer.status_code == 200
+    assert {"Content-Security-Policy", "X-Frame-Options", "Cross-Origin-Opener-Policy"} <= set(answer.headers.keys())

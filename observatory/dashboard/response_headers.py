@@ -17,7 +17,7 @@ def security_headers(response, app, settings, static: bool, path: str = "") -> N
     response.headers["Referrer-Policy"] = "same-origin"
     # Flask's send_file dates its answers and the HTTP server dates every answer again: one Date is enough.
     response.headers.pop("Date", None)
-    if static:
+    if static and response.mimetype != "text/html":  # an HTML answer (an error page) is a document: full policy
         _lighten_static(response, app, settings, path)
         return
     # The inline-script hashes (~600 bytes) only concern HTML documents: other answers carry the same policy
