@@ -3,6 +3,7 @@ quarantine must be exactly those of reading the file at once."""
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import datetime, timezone
 
@@ -130,3 +131,51 @@ def test_notes_of_chunks_are_merged_as_one_file_would_say_them():
         ["2 ligne(s) vide(s) ignorée(s)", "site(s) inconnu(s), sans localisation : B (4)", "un avis"],
     ])
     assert merged == ["5 ligne(s) vide(s) ignorée(s)", "site(s) inconnu(s), sans localisation : B (5), A (2)", "un avis"]
+
+
+def _passes(monkeypatch) -> list[bool]:
+    """Record each pass of the chunked reader: True read as bytes, False decoding."""
+    seen: list[bool] = []
+    real = chunked._prepare_chunks
+    monkeypatch.setattr(chunked, "_prepare_chunks", lambda *a, **k: (seen.append(k["as_bytes"]), real(*a, **k))[1])
+    return seen
+
+
+def test_single_byte_file_is_chunked_as_bytes_and_gives_the_one_shot_snapshot(tmp_path, monkeypatch):
+    """cp1252 labels and places with accents, an ASCII malformed line: one pass as bytes, the snapshot, accounting
+    and quarantine (accents included) of the one-shot read."""
+    rows = _rows(5, 400)
+    rows[250][1] = "31/02/2024 10:00"  # quarantined: its accented original must come back decoded
+    rows.insert(300, ["PNBAD2", "03/01/2024 10:15", "Vol simple"])
+    path = write_pn(tmp_path / "pn_faits_20260115.csv", rows)
+    seen = _passes(monkeypatch)
+    (inc1, q1, rep1), (inc2, q2, rep2) = _ingest_both(tmp_path, [[path]])
+    assert seen == [True]
+    assert inc1.equals(inc2) and q1 == q2 and rep1 == rep2
+    assert "Vol à la tire" in inc2.column("raw_label").to_pylist()
+    bad = next(r for r in q2 if r["column"] == "DATE_HEURE_FAITS")
+    assert "République" in bad["original"]
+    assert any("colonne(s) au lieu de" in r["reason"] and "PNBAD2" in r["original"] for r in q2)
+
+
+def test_accented_malformed_line_sends_the_chunked_read_back_to_decoding(tmp_path, monkeypatch):
+    path, malformed_line, _ = _big_file(tmp_path, "pn_faits_20260115.csv", seed=7)  # « PNBAD1;…;Vol à la tire »
+    seen = _passes(monkeypatch)
+    (inc1, q1, rep1), (inc2, q2, rep2) = _ingest_both(tmp_path, [[path]])
+    assert seen == [True, False]
+    assert inc1.equals(inc2) and q1 == q2 and rep1 == rep2
+    assert {r["source_row"]: r for r in q2}[malformed_line]["original"] == json.dumps({"ligne": "PNBAD1;03/01/2024 10:15;Vol à la tire"}, ensure_ascii=False)
+    leftovers = [p.name for p in store.snapshots_dir(settings_for(tmp_path / "many")).iterdir() if p.name.startswith(store.TMP_PREFIX)]
+    assert leftovers == []  # the abandoned pass's spill is gone
+
+
+def test_byte_undefined_in_cp1252_in_a_late_chunk_is_named(tmp_path):
+    rows = _rows(9, 300)
+    path = write_pn(tmp_path / "pn_faits_20260115.csv", rows)
+    data = path.read_bytes()
+    cut = data.rindex(b"\r\n", 0, len(data) - 2) + 2  # the last line, in the last chunk
+    path.write_bytes(data[:cut] + data[cut:].replace(b"PN", b"P\x81", 1))
+    r = ingest(settings_for(tmp_path, ingest_chunk_mb=TINY_MB), [path], "police_nationale", now=NOW)
+    assert r.snapshot_id is None
+    msg = r.files[0].message
+    assert "n'est pas en cp1252 (ligne 301 " in msg and "octets 81 " in msg, msg

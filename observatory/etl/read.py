@@ -25,7 +25,7 @@ import pyarrow.csv as pacsv
 
 from observatory.etl.guards import GuardError, check_xlsx_file
 from observatory.etl.profile import Profile
-from observatory.etl.transcode import _quiet_unraisable, is_utf8, transcoded, utf8_widths
+from observatory.etl.transcode import quiet_decoding_unraisable, is_utf8, transcoded, utf8_widths
 
 CHUNK = 8 << 20  # bytes per read in the pre-pass; also the longest line accepted
 BLOCK = 2 * CHUNK  # pyarrow block: every accepted line fits in one block
@@ -352,7 +352,7 @@ def _pyarrow_read(path: Path, profile: Profile, encoding: str, header_line: int,
         # the whole file through Python's codec in small pieces (~0.3 s of a 1e6-row extract, in one thread).
         # Anything unusual (an undefined byte, a malformed line with accents) reads the file again, decoding.
         try:
-            with _quiet_unraisable():
+            with quiet_decoding_unraisable():
                 table, malformed, numbered = _pyarrow_read_as(path, profile, "utf8", header_line, names, use_threads, block, pa.binary())
         except (_DecodeFailure, InputError):
             pass

@@ -111,12 +111,18 @@ def _ascii_only(arr: pa.Array) -> bool:
 
 
 @contextmanager
-def _quiet_unraisable():  # noqa: ANN202
+def quiet_decoding_unraisable():  # noqa: ANN202
     """Read as bytes, a malformed line with non-ASCII bytes makes pyarrow fail to decode it for the invalid-row
     handler (then the read fails and the decoding reader reads the file): the « Exception ignored » it prints on
-    the way is not news for the user."""
+    the way is not news for the user. Only decoding errors are silenced: the chunked reader holds this while the
+    rest of the ingest runs."""
     saved = sys.unraisablehook
-    sys.unraisablehook = lambda unraisable: None
+
+    def hook(unraisable) -> None:  # noqa: ANN001
+        if not issubclass(unraisable.exc_type, UnicodeDecodeError):
+            saved(unraisable)
+
+    sys.unraisablehook = hook
     try:
         yield
     finally:
