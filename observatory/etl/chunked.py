@@ -204,20 +204,25 @@ def _chunks(path: Path, profile: Profile, layout: CsvLayout, block: int, malform
     try:
         with quiet_decoding_unraisable() if as_bytes else nullcontext():
             reader = pacsv.open_csv(path, read_options=read_opts, parse_options=parse_opts, convert_options=conv_opts)
-            # The next chunk is parsed in a worker thread (pyarrow releases the GIL) while this one is processed.
+
+            def read_next() -> pa.Table:
+                table = pa.Table.from_batches([reader.read_next_batch()])
+                if as_bytes:
+                    table = transcoded(table, layout.encoding)
+                    if table is None:
+                        raise _AsText
+                return table
+
+            # The next chunk is parsed (and decoded) in a worker thread while this one is processed: pyarrow and
+            # the decoding's kernels release the GIL.
             with ThreadPoolExecutor(max_workers=1) as pool:
-                nxt = pool.submit(reader.read_next_batch)
+                nxt = pool.submit(read_next)
                 while True:
                     try:
-                        batch = nxt.result()
+                        table = nxt.result()
                     except StopIteration:
                         return
-                    nxt = pool.submit(reader.read_next_batch)
-                    table = pa.Table.from_batches([batch])
-                    if as_bytes:
-                        table = transcoded(table, layout.encoding)
-                        if table is None:
-                            raise _AsText
+                    nxt = pool.submit(read_next)
                     yield table
     except UnicodeDecodeError:
         if as_bytes:

@@ -17,7 +17,7 @@ from observatory.etl.profile import Profile
 from observatory.territory import LAMBERT93, WGS84
 from observatory.etl.columns import Problems, normalise_name, parse_numbers
 from observatory.etl.mapping import Mapped
-from observatory.etl.places import TerritoryIndex, Spatial, _zone_lists, spatial
+from observatory.etl.places import TerritoryIndex, Spatial, _zone_lists, distinct_pairs, spatial
 
 
 # Generous WGS84 and Lambert-93 boxes around Lyon, to recognise a wrong CRS declaration.
@@ -60,7 +60,10 @@ Q_POINT, Q_ADDRESS, Q_SECTOR, Q_NONE = (S.LOCATION_QUALITIES.index(q) for q in (
 
 @dataclass
 class Points:
-    """Partner coordinates parsed, checked and projected (both CRS); independent of the mapping step."""
+    """Partner coordinates parsed, checked and projected (both CRS); independent of the mapping step.
+
+    ``codes`` and ``unique``: when many rows share their coordinates (addresses geocoded to the same point), the
+    distinct pairs projected once (``unique``, a Points without problems) and the pair of each row."""
 
     x: np.ndarray
     y: np.ndarray
@@ -69,12 +72,19 @@ class Points:
     ok: np.ndarray
     problems: Problems
     notes: list[str]
+    codes: np.ndarray | None = None
+    unique: "Points | None" = None
 
     def permuted(self, order: np.ndarray) -> "Points":
         """The same points for the rows put in ``order`` (problem positions follow their rows)."""
         inv = np.empty_like(order)
         inv[order] = np.arange(len(order))
         probs = Problems([inv[p] for p in self.problems.pos], list(self.problems.column), list(self.problems.reason))
+        if self.codes is not None and self.unique is not None:
+            # Gathered from the distinct pairs' arrays (small, in cache) rather than the rows' five.
+            codes = self.codes[order]
+            u = self.unique
+            return Points(u.x[codes], u.y[codes], u.lon[codes], u.lat[codes], u.ok[codes], probs, list(self.notes), codes, u)
         return Points(self.x[order], self.y[order], self.lon[order], self.lat[order], self.ok[order], probs, list(self.notes))
 
 
@@ -111,61 +121,103 @@ def crs_hint(a: np.ndarray, b: np.ndarray, declared: str) -> str:
     return f"avec crs = {declared} la plupart des points tombent loin de Lyon, et aucun système usuel (WGS84, Lambert-93, CC45–CC47, Lambert II) ne les y place : vérifiez [location] crs, x et y"
 
 
-def project_points(raw: pa.Table, profile: Profile) -> Points:
-    """Coordinates → WGS84 and Lambert-93 (pyproj, always_xy); swapped lat/lon repaired, wrong CRS caught."""
-    n = raw.num_rows
-    problems = Problems()
-    notes: list[str] = []
+@dataclass
+class _Projected:
+    """What a coordinate pair alone decides (so it can be computed once per distinct pair): both CRS, whether the
+    point is usable, the checks it fails (mask, reason), and whether its latitude and longitude were swapped."""
+
+    x: np.ndarray
+    y: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    ok: np.ndarray
+    flags: list[tuple[np.ndarray, str]]
+    swapped: np.ndarray | None = None
+
+    def take(self, codes: np.ndarray) -> "_Projected":
+        return _Projected(self.x[codes], self.y[codes], self.lon[codes], self.lat[codes], self.ok[codes],
+                          [(m[codes], r) for m, r in self.flags], None if self.swapped is None else self.swapped[codes])
+
+
+def _project(a: np.ndarray, b: np.ndarray, profile: Profile) -> _Projected:
+    """Coordinates as read (x, y in ``profile.crs``) → Lambert-93 and WGS84, with the checks of each pair."""
+    n = len(a)
     x = np.full(n, np.nan)
     y = np.full(n, np.nan)
     lon = np.full(n, np.nan)
     lat = np.full(n, np.nan)
-    ok = np.zeros(n, dtype=bool)
-    if profile.crs != "none" and profile.x in raw.column_names and profile.y in raw.column_names:
-        a, bad_a = parse_numbers(raw[profile.x], profile.decimal)
-        b, bad_b = parse_numbers(raw[profile.y], profile.decimal)
-        problems.add(bad_a, profile.x, "coordonnée illisible")
-        problems.add(bad_b & ~bad_a, profile.y, "coordonnée illisible")
-        have = np.isfinite(a) & np.isfinite(b) & ~((a == 0) & (b == 0))  # 0,0 is an export's "no location"
-        if profile.crs == WGS84:
-            swapped = have & _in_box(b, a, WGS84_BOX) & ~_in_box(a, b, WGS84_BOX)
-            if swapped.any():
-                a, b = np.where(swapped, b, a), np.where(swapped, a, b)
-                notes.append(f"{int(swapped.sum())} point(s) avec latitude et longitude inversées : remises dans l'ordre")
-            looks_l93 = have & _in_box(a, b, L93_BOX)
-            problems.add(looks_l93, profile.x, "coordonnées en Lambert-93 (EPSG:2154) alors que le profil déclare WGS84 : corrigez crs dans le profil")
-            bad_range = have & ~looks_l93 & ~((np.abs(a) <= 180) & (np.abs(b) <= 90))
-            problems.add(bad_range, profile.x, "coordonnées hors des bornes WGS84")
-            ok = have & ~looks_l93 & ~bad_range
-            lon[ok], lat[ok] = a[ok], b[ok]
-            if ok.any():
-                x[ok], y[ok] = _transformer(WGS84, LAMBERT93).transform(a[ok], b[ok])
-        elif profile.crs != LAMBERT93:
-            ok = have.copy()
-            if ok.any():
-                x[ok], y[ok] = _transformer(profile.crs, LAMBERT93).transform(a[ok], b[ok])
-                lon[ok], lat[ok] = _transformer(profile.crs, WGS84).transform(a[ok], b[ok])
-                lost = ok & ~(np.isfinite(x) & np.isfinite(y) & np.isfinite(lon) & np.isfinite(lat))
-                problems.add(lost, profile.x, f"coordonnées hors du domaine de {profile.crs}")
-                ok &= ~lost
-                x[~ok] = y[~ok] = lon[~ok] = lat[~ok] = np.nan
-            near = ok & _in_box(x, y, L93_BOX)
-            if ok.sum() and near.sum() < 0.5 * ok.sum():
-                notes.append(crs_hint(a[ok], b[ok], profile.crs))
+    flags: list[tuple[np.ndarray, str]] = []
+    swapped = None
+    have = np.isfinite(a) & np.isfinite(b) & ~((a == 0) & (b == 0))  # 0,0 is an export's "no location"
+    if profile.crs == WGS84:
+        swapped = have & _in_box(b, a, WGS84_BOX) & ~_in_box(a, b, WGS84_BOX)
+        if swapped.any():
+            a, b = np.where(swapped, b, a), np.where(swapped, a, b)
+        looks_l93 = have & _in_box(a, b, L93_BOX)
+        flags.append((looks_l93, "coordonnées en Lambert-93 (EPSG:2154) alors que le profil déclare WGS84 : corrigez crs dans le profil"))
+        bad_range = have & ~looks_l93 & ~((np.abs(a) <= 180) & (np.abs(b) <= 90))
+        flags.append((bad_range, "coordonnées hors des bornes WGS84"))
+        ok = have & ~looks_l93 & ~bad_range
+        lon[ok], lat[ok] = a[ok], b[ok]
+        if ok.any():
+            x[ok], y[ok] = _transformer(WGS84, LAMBERT93).transform(a[ok], b[ok])
+    elif profile.crs != LAMBERT93:
+        ok = have.copy()
+        if ok.any():
+            x[ok], y[ok] = _transformer(profile.crs, LAMBERT93).transform(a[ok], b[ok])
+            lon[ok], lat[ok] = _transformer(profile.crs, WGS84).transform(a[ok], b[ok])
+            lost = ok & ~(np.isfinite(x) & np.isfinite(y) & np.isfinite(lon) & np.isfinite(lat))
+            flags.append((lost, f"coordonnées hors du domaine de {profile.crs}"))
+            ok &= ~lost
+            x[~ok] = y[~ok] = lon[~ok] = lat[~ok] = np.nan
+    else:
+        looks_wgs = have & _in_box(a, b, WGS84_BOX)
+        flags.append((looks_wgs, "coordonnées en degrés WGS84 alors que le profil déclare Lambert-93 (EPSG:2154) : corrigez crs dans le profil"))
+        ok = have & ~looks_wgs
+        if ok.all():
+            # The usual extract: every row has its point; no masked copies of the million-row arrays.
+            x, y = a, b
+            lon, lat = _transformer(LAMBERT93, WGS84).transform(a, b)
         else:
-            looks_wgs = have & _in_box(a, b, WGS84_BOX)
-            problems.add(looks_wgs, profile.x, "coordonnées en degrés WGS84 alors que le profil déclare Lambert-93 (EPSG:2154) : corrigez crs dans le profil")
-            ok = have & ~looks_wgs
-            if ok.all():
-                # The usual extract: every row has its point; no masked copies of the four million-row arrays.
-                x, y = a, b
-                lon, lat = _transformer(LAMBERT93, WGS84).transform(a, b)
-            else:
-                x[ok], y[ok] = a[ok], b[ok]
-                if ok.any():
-                    lon[ok], lat[ok] = _transformer(LAMBERT93, WGS84).transform(a[ok], b[ok])
+            x[ok], y[ok] = a[ok], b[ok]
+            if ok.any():
+                lon[ok], lat[ok] = _transformer(LAMBERT93, WGS84).transform(a[ok], b[ok])
+    return _Projected(x, y, lon, lat, ok, flags, swapped)
 
-    return Points(x, y, lon, lat, ok, problems, notes)
+
+def project_points(raw: pa.Table, profile: Profile) -> Points:
+    """Coordinates → WGS84 and Lambert-93 (pyproj, always_xy); swapped lat/lon repaired, wrong CRS caught.
+
+    Each distinct pair is projected once when pairs repeat (``distinct_pairs``): partners' points are addresses,
+    shared by many rows."""
+    n = raw.num_rows
+    problems = Problems()
+    notes: list[str] = []
+    if not (profile.crs != "none" and profile.x in raw.column_names and profile.y in raw.column_names):
+        nan = np.full(n, np.nan)
+        return Points(nan, nan.copy(), nan.copy(), nan.copy(), np.zeros(n, dtype=bool), problems, notes)
+    a, bad_a = parse_numbers(raw[profile.x], profile.decimal)
+    b, bad_b = parse_numbers(raw[profile.y], profile.decimal)
+    problems.add(bad_a, profile.x, "coordonnée illisible")
+    problems.add(bad_b & ~bad_a, profile.y, "coordonnée illisible")
+    pairs = distinct_pairs(a, b)
+    unique = None
+    if pairs is None:
+        p = _project(a, b, profile)
+    else:
+        codes, first = pairs
+        u = _project(a[first], b[first], profile)
+        unique = Points(u.x, u.y, u.lon, u.lat, u.ok, Problems(), [])
+        p = u.take(codes)
+    if p.swapped is not None and p.swapped.any():
+        notes.append(f"{int(p.swapped.sum())} point(s) avec latitude et longitude inversées : remises dans l'ordre")
+    for mask, reason in p.flags:
+        problems.add(mask, profile.x, reason)
+    if profile.crs not in (WGS84, LAMBERT93):
+        near = p.ok & _in_box(p.x, p.y, L93_BOX)
+        if p.ok.sum() and near.sum() < 0.5 * p.ok.sum():
+            notes.append(crs_hint(a[p.ok], b[p.ok], profile.crs))
+    return Points(p.x, p.y, p.lon, p.lat, p.ok, problems, notes, None if pairs is None else pairs[0], unique)
 
 
 def locate(mapped: Mapped, raw: pa.Table, profile: Profile, index: TerritoryIndex, *, tolerance_m: float, grid_size_m: int, problems: Problems,
@@ -260,7 +312,7 @@ def locate(mapped: Mapped, raw: pa.Table, profile: Profile, index: TerritoryInde
     arr_idx[fill] = mapped.declared[fill]
     quality[fill] = Q_SECTOR
 
-    zones = _zone_lists(index, sp.zone_masks, mapped.wall, extra_zone)
+    zones = _zone_lists(index, sp.zone_masks, mapped.wall, extra_zone, sp.zone_codes)
     iris = None
     if index.iris is not None:
         from observatory.territory import iris_of_points

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
@@ -130,11 +131,48 @@ class Spatial:
     arrondissement: np.ndarray  # index into ARRONDISSEMENT_CODES of the polygon holding the point, -1 = none
     zone_masks: list[np.ndarray]  # per zone of the index, the points inside (validity dates not applied yet)
     grid: pa.Array
+    zone_codes: np.ndarray | None = None  # when set, zone_masks are of the distinct points and this is each row's point
 
 
-def spatial(x: np.ndarray, y: np.ndarray, index: TerritoryIndex, grid_size_m: int) -> Spatial:
+# Above this share of distinct pairs, finding them costs more than it saves.
+DISTINCT_MAX_SHARE = 0.5
+_MIX = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant (golden ratio): x's bits spread before y's are mixed in
+
+
+def distinct_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The distinct (a, b) pairs of two float arrays, when they repeat: (pair of each row, first row of each pair),
+    pairs in order of first appearance; None when more than ``DISTINCT_MAX_SHARE`` of the rows are distinct.
+
+    Pairs are told apart by their bits (so -0.0 and 0.0, or two NaN payloads, are different pairs: projected the
+    same either way). One pandas hash pass over a 64-bit mix of both values (~4× faster than hashing the pairs),
+    then every row is checked against its pair's first row: a collision of the mix (never seen) means no
+    deduplication rather than a wrong one."""
+    n = len(a)
+    if n == 0:
+        return None
+    ba = np.ascontiguousarray(a, dtype=np.float64).view(np.uint64)
+    bb = np.ascontiguousarray(b, dtype=np.float64).view(np.uint64)
+    codes, uniques = pd.factorize(ba * _MIX ^ bb)  # uint64 arithmetic wraps around: intended
+    if len(uniques) > DISTINCT_MAX_SHARE * n:
+        return None
+    # factorize numbers pairs in order of first appearance: a row starts a pair where its code passes every earlier one.
+    seen = np.maximum.accumulate(codes)
+    first = np.flatnonzero(np.r_[True, seen[1:] > seen[:-1]])
+    if not (np.array_equal(ba[first][codes], ba) and np.array_equal(bb[first][codes], bb)):
+        return None
+    return codes.astype(np.int64, copy=False), first
+
+
+def spatial(x: np.ndarray, y: np.ndarray, index: TerritoryIndex, grid_size_m: int, codes: np.ndarray | None = None,
+            unique: tuple[np.ndarray, np.ndarray] | None = None) -> Spatial:
     """Point in polygon (arrondissements, zones) and grid ids; shapely and Arrow release the GIL, so the pipeline
-    runs this beside the mapping step."""
+    runs this beside the mapping step.
+
+    ``codes`` and ``unique`` (the distinct points and the one of each row, see ``distinct_pairs``): each distinct
+    point is placed once, and the rows take their point's answers."""
+    if codes is not None and unique is not None:
+        u = spatial(unique[0], unique[1], index, grid_size_m)
+        return Spatial(x, y, u.arrondissement[codes], u.zone_masks, u.grid.take(pa.array(codes)), codes)
     arr_pos = {c: i for i, c in enumerate(S.ARRONDISSEMENT_CODES)}
     arr_idx = np.full(len(x), -1, dtype=np.int16)
     for code, m in zip(index.codes, _points_in(list(index.arr_geoms), x, y)):
@@ -142,11 +180,13 @@ def spatial(x: np.ndarray, y: np.ndarray, index: TerritoryIndex, grid_size_m: in
     return Spatial(x, y, arr_idx, _points_in(list(index.zone_geoms), x, y), grid_ids(x, y, grid_size_m))
 
 
-def _zone_lists(index: TerritoryIndex, masks: list[np.ndarray], wall: pa.Array, extra: np.ndarray | None) -> pa.Array:
+def _zone_lists(index: TerritoryIndex, masks: list[np.ndarray], wall: pa.Array, extra: np.ndarray | None,
+                codes: np.ndarray | None = None) -> pa.Array:
     """List of zone ids per row, respecting each zone's validity dates, as an Arrow list array built from offsets.
 
     Only the rows inside some zone (or named after one) are looked at: most incidents are in none, and the
-    membership matrix of every row cost ~0.15 s per million rows."""
+    membership matrix of every row cost ~0.15 s per million rows. ``codes``: the masks are of distinct points
+    (see ``spatial``) and ``codes`` gives each row's point."""
     n = len(wall)
     if n == 0:
         return pa.array([], type=pa.list_(pa.string()))
@@ -154,9 +194,13 @@ def _zone_lists(index: TerritoryIndex, masks: list[np.ndarray], wall: pa.Array, 
     # Zones known from a site or quarter name (no point): added if not already found spatially.
     extra_ok = np.array([e is not None for e in extra], dtype=bool) if extra is not None else np.zeros(n, dtype=bool)
     candidate = extra_ok.copy()
-    for m in masks:
-        candidate |= m
+    if masks:
+        in_some = masks[0].copy()  # per row, or per distinct point
+        for m in masks[1:]:
+            in_some |= m
+        candidate |= in_some[codes] if codes is not None else in_some
     rows = np.flatnonzero(candidate)
+    at = codes[rows] if codes is not None else rows  # where the rows' points are in the masks
     local_day = pc.cast(pc.take(wall, pa.array(rows)), pa.timestamp("s")).to_numpy(zero_copy_only=False).astype("datetime64[D]")
     member = np.zeros((len(rows), len(ids) + 1), dtype=bool)
     for j, (m, vf, vt) in enumerate(zip(masks, index.zone_from, index.zone_to)):
@@ -165,7 +209,7 @@ def _zone_lists(index: TerritoryIndex, masks: list[np.ndarray], wall: pa.Array, 
             valid &= local_day >= vf
         if vt is not None:
             valid &= local_day <= vt
-        member[:, j] = m[rows] & valid
+        member[:, j] = m[at] & valid
     if extra_ok.any():
         pos = {z: j for j, z in enumerate(ids)}
         for i in np.flatnonzero(extra_ok):

@@ -189,7 +189,8 @@ def _place_points(table: pa.Table, profile: Profile, index: TerritoryIndex, grid
     order = order_box.result()
     if order is not None:
         points = points.permuted(order)
-    return points, spatial(points.x, points.y, index, grid_size_m)
+    unique = None if points.unique is None else (points.unique.x, points.unique.y)
+    return points, spatial(points.x, points.y, index, grid_size_m, points.codes, unique)
 
 
 MESSAGE_MAX_CHARS = 600
