@@ -109,6 +109,12 @@ def test_precision_checked_against_format(tmp_path):
     assert _load(tmp_path, _with(time={"format": "%d/%m/%Y", "time_column": "Heure", "precision": "hour"})).precision == "hour"
 
 
+def test_required_keys_left_empty_are_problems(tmp_path):
+    # Found by the generated-profiles test below: « column = "" » loaded a profile without a date column.
+    problems = _problems(tmp_path, _with(time={"column": " ", "format": ""}, columns={"label": ""}))
+    assert sorted(p.split(" est vide")[0] for p in problems if " est vide" in p) == ["[columns] label", "[time] column", "[time] format"]
+
+
 def test_any_epsg_code_and_timezone(tmp_path):
     p = _load(tmp_path, _with(location={"crs": "epsg:3946", "x": "X", "y": "Y"}, time={"timezone": "America/Chicago"}))
     assert p.crs == "EPSG:3946" and p.timezone == "America/Chicago"

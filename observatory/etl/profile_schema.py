@@ -121,6 +121,8 @@ def schema_problems(data: dict) -> list[str]:
         body = data.get(section)
         if isinstance(body, dict) and name not in body or body is None:
             problems.append(f"[{section}] {name} est requis")
+        elif isinstance(body, dict) and isinstance(body[name], str) and not body[name].strip():
+            problems.append(f"[{section}] {name} est vide : un nom de colonne ou un format est requis")
     return problems
 
 
