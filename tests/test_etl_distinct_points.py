@@ -88,7 +88,7 @@ def test_placing_distinct_points_gives_each_rows_place():
     pick = rng.integers(0, len(xs), 2_000)
     x, y = xs[pick], ys[pick]
     codes, first = distinct_pairs(x, y)
-    once = spatial(x, y, index, 200, codes, (x[first], y[first]))
+    once = spatial(x, y, index, 200, (codes, x[first], y[first]))
     each = spatial(x, y, index, 200)
     assert np.array_equal(once.arrondissement, each.arrondissement)
     assert (each.arrondissement >= 0).sum() > 1_000 and (each.arrondissement < 0).any()

@@ -179,3 +179,13 @@ def test_byte_undefined_in_cp1252_in_a_late_chunk_is_named(tmp_path):
     assert r.snapshot_id is None
     msg = r.files[0].message
     assert "n'est pas en cp1252 (ligne 301 " in msg and "octets 81 " in msg, msg
+
+
+def test_line_longer_than_a_chunk_goes_to_the_one_shot_reader_without_a_second_chunked_pass(tmp_path, monkeypatch):
+    rows = _rows(13, 200)
+    rows[150][8] = "Rue " + "très longue " * 400  # ~5 kB: longer than a TINY_MB chunk
+    path = write_pn(tmp_path / "pn_faits_20260115.csv", rows)
+    seen = _passes(monkeypatch)
+    (inc1, q1, rep1), (inc2, q2, rep2) = _ingest_both(tmp_path, [[path]])
+    assert seen == [True]  # the bytes pass meets the long line and hands over to the one-shot read directly
+    assert inc1.equals(inc2) and q1 == q2 and rep1 == rep2 and inc2.num_rows == 200

@@ -230,11 +230,13 @@ def _chunks(path: Path, profile: Profile, layout: CsvLayout, block: int, malform
         raise _OneShot from None
     except (pa.ArrowInvalid, OSError) as exc:
         msg = str(exc).splitlines()[0][:300]
+        if "straddl" in msg:
+            raise _OneShot from None  # a line longer than a chunk: so it would be in the decoding pass too
         if as_bytes:
             # Read as bytes, a malformed line with non-ASCII bytes cannot be handed to the handler and ends the
             # read with a parse error: the decoding pass handles it or names the real error.
             raise _AsText from None
-        if "straddl" in msg or "UTF8" in msg or "utf8" in msg or "decode" in msg.lower():
+        if "UTF8" in msg or "utf8" in msg or "decode" in msg.lower():
             raise _OneShot from None
         raise InputError(f"lecture CSV impossible : {msg}") from None
 

@@ -87,6 +87,11 @@ class Points:
             return Points(u.x[codes], u.y[codes], u.lon[codes], u.lat[codes], u.ok[codes], probs, list(self.notes), codes, u)
         return Points(self.x[order], self.y[order], self.lon[order], self.lat[order], self.ok[order], probs, list(self.notes))
 
+    @property
+    def distinct(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Each row's pair and the distinct pairs' Lambert-93 x and y (``places.spatial``), None when not shared."""
+        return None if self.codes is None or self.unique is None else (self.codes, self.unique.x, self.unique.y)
+
 
 # Systems a French partner's coordinates are likely to be in, tried when the declared one puts the points far away.
 CANDIDATE_CRS = ("EPSG:4326", "EPSG:2154", "EPSG:3946", "EPSG:3945", "EPSG:3947", "EPSG:27572", "EPSG:3857", "EPSG:32631")

@@ -163,15 +163,16 @@ def distinct_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return codes.astype(np.int64, copy=False), first
 
 
-def spatial(x: np.ndarray, y: np.ndarray, index: TerritoryIndex, grid_size_m: int, codes: np.ndarray | None = None,
-            unique: tuple[np.ndarray, np.ndarray] | None = None) -> Spatial:
+def spatial(x: np.ndarray, y: np.ndarray, index: TerritoryIndex, grid_size_m: int,
+            distinct: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> Spatial:
     """Point in polygon (arrondissements, zones) and grid ids; shapely and Arrow release the GIL, so the pipeline
     runs this beside the mapping step.
 
-    ``codes`` and ``unique`` (the distinct points and the one of each row, see ``distinct_pairs``): each distinct
+    ``distinct`` (each row's point, then the distinct points' x and y; see ``distinct_pairs``): each distinct
     point is placed once, and the rows take their point's answers."""
-    if codes is not None and unique is not None:
-        u = spatial(unique[0], unique[1], index, grid_size_m)
+    if distinct is not None:
+        codes, ux, uy = distinct
+        u = spatial(ux, uy, index, grid_size_m)
         return Spatial(x, y, u.arrondissement[codes], u.zone_masks, u.grid.take(pa.array(codes)), codes)
     arr_pos = {c: i for i, c in enumerate(S.ARRONDISSEMENT_CODES)}
     arr_idx = np.full(len(x), -1, dtype=np.int16)

@@ -189,8 +189,7 @@ def _place_points(table: pa.Table, profile: Profile, index: TerritoryIndex, grid
     order = order_box.result()
     if order is not None:
         points = points.permuted(order)
-    unique = None if points.unique is None else (points.unique.x, points.unique.y)
-    return points, spatial(points.x, points.y, index, grid_size_m, points.codes, unique)
+    return points, spatial(points.x, points.y, index, grid_size_m, points.distinct)
 
 
 MESSAGE_MAX_CHARS = 600
